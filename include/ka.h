@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka - a kernel object allocator after the Go runtime's (size classes, spans,
+ * per-CPU caches, central lists and a page heap).
+ *
+ * This is the public interface for client modules.  Build a client against
+ * this header and ka's Module.symvers (KBUILD_EXTRA_SYMBOLS); load ka.ko
+ * first.  The semantics follow kmalloc()/kfree() wherever a user would expect
+ * them to:
+ *
+ *  - a zero size returns ZERO_SIZE_PTR, which ka_free() accepts;
+ *  - objects are at least 8-byte aligned and a power-of-two size up to
+ *    PAGE_SIZE is naturally aligned;
+ *  - __GFP_ZERO, __GFP_NOWARN and the reclaim bits of @flags are honoured,
+ *    so GFP_ATOMIC/GFP_NOWAIT allocations never sleep and may be made from
+ *    any context, hard interrupts included;
+ *  - init_on_alloc= and init_on_free= are honoured as for kmalloc;
+ *  - the largest object is KA_MAX_SIZE (4 MiB).
+ *
+ * Unlike Go, ka has no garbage collector and therefore no "tiny" allocator
+ * that packs several small objects into one 16-byte block: every object has
+ * its own slot, and the smallest class is 8 bytes.
+ */
+#ifndef _KA_H
+#define _KA_H
+
+#include <linux/types.h>
+#include <linux/gfp.h>
+#include <linux/numa.h>
+#include <linux/overflow.h>
+
+/* Objects above this size come straight from ka's page heap. */
+#define KA_MAX_SMALL_SIZE	32768
+/* The largest object ka hands out. */
+#define KA_MAX_SIZE		(4UL << 20)
+
+void *ka_alloc(size_t size, gfp_t flags);
+void *ka_alloc_node(size_t size, gfp_t flags, int node);
+void *ka_realloc(const void *p, size_t new_size, gfp_t flags);
+void ka_free(const void *p);
+size_t ka_size(const void *p);
+int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p);
+void ka_free_bulk(size_t nr, void **p);
+void ka_free_rcu(const void *p);
+
+/**
+ * ka_zalloc - allocate a zeroed object
+ * @size: bytes wanted
+ * @flags: GFP flags, as for ka_alloc()
+ *
+ * Context: as ka_alloc().
+ * Return: a zeroed object of at least @size bytes, ZERO_SIZE_PTR for a zero
+ * size, or NULL.
+ */
+static inline void *ka_zalloc(size_t size, gfp_t flags)
+{
+	return ka_alloc(size, flags | __GFP_ZERO);
+}
+
+/**
+ * ka_alloc_array - allocate an array, checking the multiplication
+ * @n: number of elements
+ * @size: size of one element
+ * @flags: GFP flags, as for ka_alloc()
+ *
+ * Context: as ka_alloc().
+ * Return: an object of @n * @size bytes, or NULL if that product overflows
+ * or the allocation fails.
+ */
+static inline void *ka_alloc_array(size_t n, size_t size, gfp_t flags)
+{
+	size_t bytes;
+
+	if (unlikely(check_mul_overflow(n, size, &bytes)))
+		return NULL;
+	return ka_alloc(bytes, flags);
+}
+
+#endif /* _KA_H */

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka arena map (Go's heapArena): pointer -> span in O(1), without a lock.
+ *
+ * The direct map is cut into 4 MiB arenas, numbered by their offset from
+ * PAGE_OFFSET.  ka_arena_map is a flat array, indexed by arena number, of
+ * pointers to the arenas that hold at least one ka chunk; an arena has one
+ * span pointer per page (NULL for pages not in a live span).  Looking up a
+ * pointer is a subtraction, a bounds check and three loads; an address that
+ * is not in the direct map (vmalloc, stack, module text) falls outside the
+ * array and is refused like any page ka does not own.
+ *
+ * The map is sized at init for the memory present and grows (by copy and
+ * RCU-deferred free) if a chunk ever lies beyond it, e.g. after memory
+ * hotplug.  Arenas are created with their first chunk and freed, after a
+ * grace period, with their last.
+ *
+ * Owns: ka_arena_map and the arenas.
+ * Locks: ka_arena_lock (irq-safe) serialises writers of the map and of
+ * arena->nr_chunks; it is the innermost ka lock.  The span pointers are
+ * written under the owning heap's lock (the chunk's pages belong to one
+ * heap).  Readers use RCU of any flavour: ka_free() looks up with irqs off.
+ */
+#include "ka_internal.h"
+
+struct ka_arena_map __rcu *ka_arena_map;
+static DEFINE_SPINLOCK(ka_arena_lock);
+
+static unsigned long ka_arena_index(const void *addr)
+{
+	return ((unsigned long)addr - PAGE_OFFSET) >> KA_ARENA_SHIFT;
+}
+
+static struct ka_arena_map *ka_map_alloc(unsigned long nr, gfp_t gfp)
+{
+	struct ka_arena_map *map;
+
+	map = kzalloc(struct_size(map, arenas, nr), ka_sys_gfp(gfp) | __GFP_NOWARN);
+	if (map)
+		map->nr = nr;
+	return map;
+}
+
+/**
+ * ka_arena_init - size the arena map for the memory present
+ *
+ * Context: module init.
+ * Return: 0 or -ENOMEM.
+ */
+int ka_arena_init(void)
+{
+	unsigned long end_pfn = 0;
+	struct ka_arena_map *map;
+	int nid;
+
+	for_each_online_node(nid)
+		end_pfn = max(end_pfn, node_end_pfn(nid));
+	map = ka_map_alloc(DIV_ROUND_UP(end_pfn, KA_ARENA_PAGES) ?: 1, GFP_KERNEL);
+	if (!map)
+		return -ENOMEM;
+	RCU_INIT_POINTER(ka_arena_map, map);
+	return 0;
+}
+
+/**
+ * ka_arena_exit - free the map; every chunk must be gone
+ *
+ * Context: module exit, after ka_nodes_exit().
+ */
+void ka_arena_exit(void)
+{
+	struct ka_arena_map *map = rcu_dereference_protected(ka_arena_map, 1);
+	unsigned long i;
+
+	for (i = 0; i < map->nr; i++)
+		WARN_ON_ONCE(rcu_access_pointer(map->arenas[i]));
+	RCU_INIT_POINTER(ka_arena_map, NULL);
+	kfree(map);
+}
+
+/**
+ * ka_arena_add_chunk - register a new chunk, creating its arena if needed
+ * @chunk: a chunk with base and npages set
+ * @gfp: caller's flags, for a new arena or a larger map
+ *
+ * Context: any context @gfp allows; no ka lock held.
+ * Return: 0 or -ENOMEM.
+ */
+int ka_arena_add_chunk(struct ka_chunk *chunk, gfp_t gfp)
+{
+	unsigned long idx = ka_arena_index(chunk->base);
+	struct ka_arena *arena, *fresh = NULL;
+	struct ka_arena_map *map, *bigger = NULL;
+	unsigned long flags, i;
+
+retry:
+	spin_lock_irqsave(&ka_arena_lock, flags);
+	map = rcu_dereference_protected(ka_arena_map,
+					lockdep_is_held(&ka_arena_lock));
+	if (idx >= map->nr) {
+		if (!bigger || bigger->nr <= idx) {
+			spin_unlock_irqrestore(&ka_arena_lock, flags);
+			kfree(bigger);
+			bigger = ka_map_alloc(max(idx + 1, 2 * map->nr), gfp);
+			if (!bigger)
+				goto nomem;
+			goto retry;
+		}
+		for (i = 0; i < map->nr; i++)
+			RCU_INIT_POINTER(bigger->arenas[i],
+					 rcu_dereference_protected(map->arenas[i],
+							lockdep_is_held(&ka_arena_lock)));
+		rcu_assign_pointer(ka_arena_map, bigger);
+		kfree_rcu(map, rcu);
+		map = bigger;
+		bigger = NULL;
+	}
+	arena = rcu_dereference_protected(map->arenas[idx],
+					  lockdep_is_held(&ka_arena_lock));
+	if (!arena) {
+		if (!fresh) {
+			spin_unlock_irqrestore(&ka_arena_lock, flags);
+			fresh = ka_sys_meta_alloc(sizeof(*fresh), gfp, chunk->node);
+			if (!fresh)
+				goto nomem;
+			goto retry;
+		}
+		arena = fresh;
+		fresh = NULL;
+		rcu_assign_pointer(map->arenas[idx], arena);
+	}
+	arena->nr_chunks++;
+	chunk->arena = arena;
+	spin_unlock_irqrestore(&ka_arena_lock, flags);
+	kfree(bigger);
+	kfree(fresh);
+	return 0;
+nomem:
+	kfree(bigger);
+	kfree(fresh);
+	return -ENOMEM;
+}
+
+/**
+ * ka_arena_del_chunk - unregister a chunk whose pages are all free
+ * @chunk: the chunk, on no heap list
+ *
+ * Context: any; no ka lock held.
+ */
+void ka_arena_del_chunk(struct ka_chunk *chunk)
+{
+	unsigned long idx = ka_arena_index(chunk->base);
+	struct ka_arena *arena = chunk->arena;
+	struct ka_arena_map *map;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ka_arena_lock, flags);
+	if (!--arena->nr_chunks) {
+		map = rcu_dereference_protected(ka_arena_map,
+						lockdep_is_held(&ka_arena_lock));
+		RCU_INIT_POINTER(map->arenas[idx], NULL);
+		kfree_rcu(arena, rcu);
+	}
+	spin_unlock_irqrestore(&ka_arena_lock, flags);
+	chunk->arena = NULL;
+}
+
+/**
+ * ka_arena_set_span - point every page of @span at @val (publish/unpublish)
+ * @span: a span with base, chunk and npages set
+ * @val: @span to publish it, NULL to unpublish it
+ *
+ * Context: the heap lock of @span's chunk held.
+ */
+void ka_arena_set_span(struct ka_span *span, struct ka_span *val)
+{
+	struct ka_arena *arena = span->chunk->arena;
+	unsigned long first = (((unsigned long)span->base - PAGE_OFFSET) >>
+			       PAGE_SHIFT) & (KA_ARENA_PAGES - 1);
+	unsigned int i;
+
+	/* a lockless reader must see the span's fields before the pointer */
+	if (val)
+		smp_wmb();
+	for (i = 0; i < span->npages; i++)
+		WRITE_ONCE(arena->spans[first + i], val);
+}

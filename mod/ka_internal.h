@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka_internal.h - data structures shared by ka's layers.
+ *
+ * The layers, from the top (the order in which locks nest):
+ *
+ *   api.c       ka_alloc()/ka_free() and friends: the public entry points.
+ *   mcache.c    per-CPU caches (Go's mcache): a magazine of free objects per
+ *               size class, under a local_lock (irqs off on !PREEMPT_RT).
+ *   mcentral.c  per node and class (Go's mcentral): partial and full span
+ *               lists under central->lock (irq-safe spinlock).
+ *   span.c      spans (Go's mspan): a page run cut into objects of one class,
+ *               with an allocation bitmap.  No lock of its own: a span is
+ *               protected by its mcentral's lock, a large span by the heap's.
+ *   mheap.c     per node (Go's mheap): chunks from the buddy allocator and
+ *               the page runs carved from them, under heap->lock.
+ *   arena.c     pointer -> span map (Go's heapArena): written under
+ *               ka_arena_lock, read locklessly under RCU.
+ *   sizeclass.c Go's size-class table, computed at init.
+ *
+ * Lock order: mcache local_lock -> central->lock -> heap->lock ->
+ * ka_arena_lock.  Memory is never allocated with any of them held: the slow
+ * paths drop their locks around page and metadata allocation.
+ */
+#ifndef _KA_INTERNAL_H
+#define _KA_INTERNAL_H
+
+#include "ka_sys.h"
+#include <ka.h>
+
+/* Size classes: Go's rules, computed for this kernel's PAGE_SIZE. */
+#define KA_MAX_CLASSES		68
+#define KA_SMALL_SIZE_MAX	1024	/* Go's smallSizeMax */
+#define KA_SMALL_SIZE_DIV	8	/* Go's smallSizeDiv */
+#define KA_LARGE_SIZE_DIV	128	/* Go's largeSizeDiv */
+
+/* Arenas: 4 MiB of address space; every chunk lies inside one. */
+#define KA_ARENA_ORDER		10
+#define KA_ARENA_PAGES		(1UL << KA_ARENA_ORDER)
+#define KA_ARENA_SHIFT		(PAGE_SHIFT + KA_ARENA_ORDER)
+
+/* The heap asks the buddy allocator for chunks of this order first. */
+#define KA_CHUNK_ORDER		min(9, KA_MAX_BUDDY_ORDER)
+/* The largest object needs a chunk of this order. */
+#define KA_LARGE_MAX_ORDER	min(KA_ARENA_ORDER, KA_MAX_BUDDY_ORDER)
+
+/* Per-CPU caches move objects to and from mcentral in batches of this size. */
+#define KA_BATCH_MAX		64
+#define KA_BATCH_MIN		16
+
+/* Empty spans an mcentral keeps before giving spans back to the heap. */
+#define KA_CENTRAL_EMPTY_RESERVE	1
+/* Completely free chunks a heap keeps before returning them to the buddy. */
+#define KA_HEAP_FREE_CHUNK_RESERVE	1
+
+struct ka_class {
+	unsigned int size;	/* bytes per object */
+	unsigned int npages;	/* pages per span */
+	unsigned int nelems;	/* objects per span */
+	u32 divmagic;		/* (off * divmagic) >> 32 == off / size */
+	unsigned int batch;	/* objects per refill / flush */
+	unsigned int cache_max;	/* per-CPU cache capacity */
+};
+
+extern struct ka_class ka_classes[KA_MAX_CLASSES];
+extern unsigned int ka_nr_classes;	/* including the dummy class 0 */
+extern u8 ka_size_to_class8[KA_SMALL_SIZE_MAX / KA_SMALL_SIZE_DIV + 1];
+extern u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
+			      KA_LARGE_SIZE_DIV + 1];
+
+int ka_sizeclass_init(void);
+
+/* Size class of a request of 1 .. KA_MAX_SMALL_SIZE bytes: Go's sizeToClass. */
+static __always_inline unsigned int ka_size_class(size_t size)
+{
+	if (size <= KA_SMALL_SIZE_MAX)
+		return ka_size_to_class8[(size + KA_SMALL_SIZE_DIV - 1) /
+					 KA_SMALL_SIZE_DIV];
+	return ka_size_to_class128[(size - KA_SMALL_SIZE_MAX +
+				    KA_LARGE_SIZE_DIV - 1) / KA_LARGE_SIZE_DIV];
+}
+
+/* ---- spans ---- */
+
+enum ka_span_state {
+	KA_SPAN_DEAD,		/* being built or torn down */
+	KA_SPAN_SMALL,		/* objects of one size class */
+	KA_SPAN_LARGE,		/* one object above KA_MAX_SMALL_SIZE */
+};
+
+enum ka_span_list {
+	KA_LIST_NONE,
+	KA_LIST_PARTIAL,	/* central->partial: has free objects */
+	KA_LIST_FULL,		/* central->full: every object is out */
+	KA_LIST_LARGE,		/* heap->large */
+};
+
+struct ka_chunk;
+
+/*
+ * struct ka_span - Go's mspan: a run of pages holding objects of one class.
+ *
+ * An object is "out" (its bit set in @allocbits) from the moment mcentral
+ * hands it to a per-CPU cache until a flush gives it back: objects sitting
+ * in a per-CPU cache count as out here and are counted there.
+ *
+ * Locking: @list, @nalloc, @freeindex, @allocbits and @where are protected
+ * by the owning mcentral's lock (heap->lock for a large span).  @base,
+ * @elemsize, @divmagic, @cls, @node and @npages are set before the span is
+ * published in the arena map and never change; lockless readers in
+ * ka_free() read those and @state only.
+ */
+struct ka_span {
+	struct list_head list;
+	void *base;
+	struct ka_chunk *chunk;
+	unsigned int npages;
+	unsigned int elemsize;
+	u32 divmagic;
+	u16 nelems;
+	u16 nalloc;
+	u16 freeindex;		/* first bitmap word that may have a free bit */
+	u8 cls;
+	u8 state;		/* enum ka_span_state */
+	u8 where;		/* enum ka_span_list */
+	int node;
+	size_t reqsize;		/* large spans: bytes requested */
+	struct rcu_head rcu;
+	unsigned long allocbits[];
+};
+
+struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp);
+struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp);
+bool ka_span_destroy(struct ka_span *span);
+unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
+bool ka_span_put(struct ka_span *span, const void *obj);
+
+/* Index of the object at @p; exact only if ka_span_obj_ok(). */
+static __always_inline unsigned int ka_span_index(const struct ka_span *span,
+						  const void *p)
+{
+	unsigned long off = (unsigned long)p - (unsigned long)span->base;
+
+	return ((u64)off * span->divmagic) >> 32;
+}
+
+/* Does @p point at the start of an object of @span? */
+static __always_inline bool ka_span_obj_ok(const struct ka_span *span,
+					   const void *p)
+{
+	unsigned long off = (unsigned long)p - (unsigned long)span->base;
+
+	return ka_span_index(span, p) * span->elemsize == off;
+}
+
+/* ---- arena map: pointer -> span ---- */
+
+struct ka_arena {
+	struct rcu_head rcu;		/* first: kfree_rcu() wants it < 4 KiB in */
+	unsigned int nr_chunks;		/* ka_arena_lock */
+	struct ka_span *spans[KA_ARENA_PAGES];	/* page -> span, or NULL */
+};
+
+struct ka_arena_map {
+	unsigned long nr;
+	struct rcu_head rcu;
+	struct ka_arena __rcu *arenas[];
+};
+
+extern struct ka_arena_map __rcu *ka_arena_map;
+
+int ka_arena_init(void);
+void ka_arena_exit(void);
+int ka_arena_add_chunk(struct ka_chunk *chunk, gfp_t gfp);
+void ka_arena_del_chunk(struct ka_chunk *chunk);
+void ka_arena_set_span(struct ka_span *span, struct ka_span *val);
+
+/**
+ * ka_span_of - the span holding the address @p, or NULL if ka owns no span
+ * there (not ka's memory, or a free page of ka's heap).
+ *
+ * Context: an RCU read-side section of any flavour (irqs or preemption
+ * disabled, or rcu_read_lock()).  O(1): two loads and a bounds check.
+ */
+static __always_inline struct ka_span *ka_span_of(const void *p)
+{
+	unsigned long off = (unsigned long)p - PAGE_OFFSET;
+	unsigned long idx = off >> KA_ARENA_SHIFT;
+	struct ka_arena_map *map;
+	struct ka_arena *arena;
+
+	map = rcu_dereference_check(ka_arena_map, rcu_read_lock_any_held());
+	if (unlikely(idx >= map->nr))
+		return NULL;
+	arena = rcu_dereference_check(map->arenas[idx], rcu_read_lock_any_held());
+	if (unlikely(!arena))
+		return NULL;
+	return READ_ONCE(arena->spans[(off >> PAGE_SHIFT) &
+				      (KA_ARENA_PAGES - 1)]);
+}
+
+/* ---- heap ---- */
+
+struct ka_chunk {
+	struct list_head list;		/* heap->chunks */
+	void *base;
+	struct ka_arena *arena;
+	unsigned int order;
+	unsigned int npages;
+	unsigned int nfree;
+	int node;
+	unsigned long used[BITS_TO_LONGS(KA_ARENA_PAGES)];	/* page in a run */
+};
+
+struct ka_heap {
+	spinlock_t lock;
+	struct list_head chunks;	/* chunks with free pages first */
+	struct list_head large;		/* large spans */
+	int node;
+	/* all under @lock */
+	unsigned long nr_chunks;
+	unsigned long nr_free_chunks;	/* chunks with no run in use */
+	unsigned long pages_held;	/* pages of all chunks */
+	unsigned long pages_used;	/* pages in runs */
+	unsigned long nr_large;
+	unsigned long large_pages;
+	unsigned long large_bytes;	/* bytes requested by large objects */
+	unsigned long chunks_alloced;
+	unsigned long chunks_freed;
+	unsigned long chunk_fallbacks;	/* chunk taken at a lower order */
+	unsigned long runs_alloced;
+	unsigned long runs_freed;
+	unsigned long alloc_failed;
+};
+
+int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp);
+bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span);
+unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
+
+/* ---- central ---- */
+
+struct ka_central {
+	spinlock_t lock;
+	struct list_head partial;	/* spans with free objects, empty last */
+	struct list_head full;		/* spans with every object out */
+	unsigned int cls;
+	int node;
+	/* all under @lock */
+	unsigned long nr_partial;
+	unsigned long nr_full;
+	unsigned long nr_empty;		/* partial spans with nothing out */
+	unsigned long objs_out;		/* objects out of spans */
+	unsigned long nr_lock;		/* lock acquisitions */
+	unsigned long spans_from_heap;
+	unsigned long spans_to_heap;
+	unsigned long nr_refill;
+	unsigned long nr_flush;
+} ____cacheline_aligned_in_smp;
+
+unsigned int ka_central_refill(struct ka_central *c, void **objs,
+			       unsigned int n, gfp_t gfp);
+void ka_central_flush(void **objs, unsigned int n);
+unsigned long ka_central_release(struct ka_central *c, unsigned long keep);
+
+struct ka_node {
+	struct ka_heap heap;
+	struct ka_central central[KA_MAX_CLASSES];
+};
+
+extern struct ka_node *ka_nodes[MAX_NUMNODES];
+
+static inline struct ka_central *ka_central_of(int node, unsigned int cls)
+{
+	return &ka_nodes[node]->central[cls];
+}
+
+static inline struct ka_heap *ka_heap_of(int node)
+{
+	return &ka_nodes[node]->heap;
+}
+
+int ka_nodes_init(void);
+void ka_nodes_exit(void);
+
+/* ---- per-CPU caches ---- */
+
+struct ka_pcpu_class {
+	void **objs;
+	unsigned int count;
+	unsigned int cap;
+	/* statistics: written by this CPU only, with the local lock held */
+	unsigned long nr_alloc;		/* objects handed out on this CPU */
+	unsigned long nr_free;		/* objects freed on this CPU */
+	unsigned long nr_hit;		/* allocations served by the cache */
+	unsigned long nr_refill;
+	unsigned long nr_flush;
+};
+
+struct ka_pcpu {
+	local_lock_t lock;
+	struct ka_pcpu_class cls[KA_MAX_CLASSES];
+	/* this_cpu_inc() counters, updated outside the lock */
+	unsigned long nr_large_alloc;
+	unsigned long nr_large_free;
+	unsigned long nr_remote_free;	/* freed to another node's mcentral */
+	unsigned long nr_refused;	/* invalid pointers given to ka_free */
+	unsigned long nr_failed;	/* allocations that returned NULL */
+};
+
+extern struct ka_pcpu __percpu *ka_pcpu;
+
+int ka_mcache_init(void);
+void ka_mcache_exit(void);
+void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
+void ka_mcache_flush_cpu(struct ka_pcpu *pc);
+void ka_mcache_flush_class(struct ka_pcpu_class *pcc, unsigned int n);
+void ka_mcache_drain_all(void);
+
+/* ---- api / module ---- */
+
+void ka_drain(void);
+void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
+int ka_debugfs_init(void);
+void ka_debugfs_exit(void);
+int ka_rcu_init(void);
+void ka_rcu_barrier(void);
+void ka_rcu_exit(void);
+
+/* A consistent snapshot of ka's counters (debugfs "stats", the tests). */
+struct ka_counters {
+	unsigned long allocs;
+	unsigned long frees;
+	unsigned long hits;
+	unsigned long refills;
+	unsigned long flushes;
+	unsigned long large_allocs;
+	unsigned long large_frees;
+	unsigned long remote_frees;
+	unsigned long refused;
+	unsigned long failed;
+};
+
+void ka_counters_read(struct ka_counters *c);
+
+/* One size class on one node, as debugfs "stats" shows it. */
+struct ka_class_stats {
+	unsigned long spans;
+	unsigned long partial;
+	unsigned long full;
+	unsigned long empty;
+	unsigned long objs_total;	/* objects in all spans */
+	unsigned long objs_out;		/* out of the spans' bitmaps */
+	unsigned long cached;		/* of those, in per-CPU caches */
+	unsigned long in_use;		/* of those, held by clients */
+	unsigned long lock_acquisitions;
+	unsigned long spans_from_heap;
+	unsigned long spans_to_heap;
+};
+
+void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st);
+void ka_heap_stats_read(int node, struct ka_heap *out);
+
+#endif /* _KA_INTERNAL_H */

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka_sys.h - the narrow interface between ka's allocator layers and the
+ * kernel.
+ *
+ * The layers that hold the allocator's logic (sizeclass.c, span.c,
+ * mcentral.c, mheap.c) use the kernel only through what this header
+ * declares: spinlocks, lists, bit operations, page allocation, metadata
+ * allocation and RCU-deferred freeing.  A userspace test harness can supply
+ * its own version of this header and compile those files unchanged.
+ */
+#ifndef _KA_SYS_H
+#define _KA_SYS_H
+
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/lockdep.h>
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/rcupdate.h>
+#include <linux/topology.h>
+#include <linux/numa.h>
+#include <linux/nodemask.h>
+#include <linux/printk.h>
+#include <linux/fault-inject.h>
+#include "compat.h"
+
+/*
+ * GFP bits that make sense for ka's own metadata and for the pages of its
+ * heap: the reclaim and warning behaviour the caller asked for, nothing
+ * about zones, zeroing or accounting.
+ */
+#define KA_GFP_RECLAIM_MASK	(__GFP_HIGH | __GFP_IO | __GFP_FS |	\
+				 __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | \
+				 __GFP_NOWARN | __GFP_RETRY_MAYFAIL |	\
+				 __GFP_NOFAIL | __GFP_NORETRY |		\
+				 __GFP_MEMALLOC | __GFP_NOMEMALLOC)
+
+static inline gfp_t ka_sys_gfp(gfp_t gfp)
+{
+	return gfp & KA_GFP_RECLAIM_MASK;
+}
+
+/* Fault injection for the page heap (debugfs: ka/fail_page). */
+#ifdef CONFIG_FAULT_INJECTION
+extern struct fault_attr ka_fail_page;
+
+static inline bool ka_sys_should_fail(size_t size)
+{
+	return should_fail(&ka_fail_page, size);
+}
+#else
+static inline bool ka_sys_should_fail(size_t size)
+{
+	return false;
+}
+#endif
+
+/**
+ * ka_sys_alloc_pages - take 2^@order contiguous pages from the buddy allocator
+ * @node: preferred node
+ * @order: block order
+ * @gfp: caller's flags (reclaim bits only are used)
+ * @exact_node: fail rather than fall back to another node
+ * @may_fail_fast: a smaller order will be tried next: do not retry or warn
+ *
+ * Return: the address of the block (naturally aligned), or NULL.
+ */
+static inline void *ka_sys_alloc_pages(int node, unsigned int order, gfp_t gfp,
+				       bool exact_node, bool may_fail_fast)
+{
+	struct page *page;
+
+	gfp = ka_sys_gfp(gfp);
+	if (exact_node)
+		gfp |= __GFP_THISNODE;
+	if (may_fail_fast) {
+		gfp |= __GFP_NOWARN | __GFP_NORETRY;
+		gfp &= ~__GFP_NOFAIL;
+	}
+	if (ka_sys_should_fail(PAGE_SIZE << order))
+		return NULL;
+	page = alloc_pages_node(node, gfp, order);
+	return page ? page_address(page) : NULL;
+}
+
+static inline void ka_sys_free_pages(void *addr, unsigned int order)
+{
+	free_pages((unsigned long)addr, order);
+}
+
+static inline int ka_sys_page_node(const void *addr)
+{
+	return page_to_nid(virt_to_page(addr));
+}
+
+static inline void *ka_sys_meta_alloc(size_t size, gfp_t gfp, int node)
+{
+	return kzalloc_node(size, ka_sys_gfp(gfp), node);
+}
+
+static inline void ka_sys_meta_free(void *p)
+{
+	kfree(p);
+}
+
+/* Free metadata after a grace period: lock-free readers may still see it. */
+#define ka_sys_meta_free_rcu(p, field)	kfree_rcu(p, field)
+
+#endif /* _KA_SYS_H */

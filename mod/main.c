@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka module lifecycle: init and exit, the per-node structures, draining,
+ * the shrinker and the page-heap fault-injection attribute.
+ *
+ * Init builds the layers bottom-up (size classes, arena map, nodes, per-CPU
+ * caches, RCU batches, debugfs) and unwinds on any failure.  Exit completes
+ * pending ka_free_rcu() frees, flushes every per-CPU cache, reports objects
+ * that clients never freed, and returns every page to the buddy allocator.
+ *
+ * Owns: ka_nodes[] (one struct ka_node per possible node: its heap and its
+ * mcentrals), the shrinker, ka_fail_page.
+ * Locks: none of its own; see ka_internal.h for the lock order.
+ */
+#include <linux/module.h>
+#include <linux/shrinker.h>
+#include "ka_internal.h"
+
+struct ka_node *ka_nodes[MAX_NUMNODES];
+
+#ifdef CONFIG_FAULT_INJECTION
+DECLARE_FAULT_ATTR(ka_fail_page);
+#endif
+
+static int ka_nodes_alloc(void)
+{
+	int nid;
+	unsigned int cls;
+
+	for_each_node(nid) {
+		struct ka_node *n;
+
+		n = kzalloc_node(sizeof(*n), GFP_KERNEL,
+				 node_state(nid, N_MEMORY) ? nid : NUMA_NO_NODE);
+		if (!n)
+			return -ENOMEM;
+		spin_lock_init(&n->heap.lock);
+		INIT_LIST_HEAD(&n->heap.chunks);
+		INIT_LIST_HEAD(&n->heap.large);
+		n->heap.node = nid;
+		for (cls = 0; cls < KA_MAX_CLASSES; cls++) {
+			struct ka_central *c = &n->central[cls];
+
+			spin_lock_init(&c->lock);
+			INIT_LIST_HEAD(&c->partial);
+			INIT_LIST_HEAD(&c->full);
+			c->cls = cls;
+			c->node = nid;
+		}
+		ka_nodes[nid] = n;
+	}
+	return 0;
+}
+
+/* Destroy every span of @list; return how many objects were still out. */
+static unsigned long ka_destroy_list(struct list_head *list)
+{
+	struct ka_span *span, *tmp;
+	unsigned long out = 0;
+
+	list_for_each_entry_safe(span, tmp, list, list) {
+		list_del_init(&span->list);
+		span->where = KA_LIST_NONE;
+		out += span->nalloc;
+		ka_span_destroy(span);
+	}
+	return out;
+}
+
+/* Module exit: report what clients leaked, then give everything back. */
+static void ka_nodes_free(void)
+{
+	unsigned int cls;
+	int nid;
+
+	for_each_node(nid) {
+		struct ka_node *n = ka_nodes[nid];
+		unsigned long out, large;
+
+		if (!n)
+			continue;
+		for (cls = 1; cls < ka_nr_classes; cls++) {
+			struct ka_central *c = &n->central[cls];
+
+			out = ka_destroy_list(&c->full);
+			out += ka_destroy_list(&c->partial);
+			if (out)
+				pr_warn_ratelimited("ka: node %d: %lu objects of %u bytes were never freed\n",
+						    nid, out, ka_classes[cls].size);
+		}
+		large = ka_destroy_list(&n->heap.large);
+		if (large)
+			pr_warn("ka: node %d: %lu large objects were never freed\n",
+				nid, large);
+		ka_heap_release(&n->heap, 0);
+		if (n->heap.pages_held)
+			pr_err("ka: node %d: %lu pages still held at exit\n",
+			       nid, n->heap.pages_held);
+		kfree(n);
+		ka_nodes[nid] = NULL;
+	}
+}
+
+/**
+ * ka_release_free - give empty spans and free chunks back
+ *
+ * Context: any; no ka lock held.
+ * Return: pages returned to the buddy allocator.
+ */
+static unsigned long ka_release_free(void)
+{
+	unsigned long pages = 0;
+	unsigned int cls;
+	int nid;
+
+	for_each_node(nid) {
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			ka_central_release(ka_central_of(nid, cls), 0);
+		pages += ka_heap_release(ka_heap_of(nid), 0);
+	}
+	return pages;
+}
+
+/**
+ * ka_drain - give back everything ka holds that no client uses
+ *
+ * Completes pending ka_free_rcu() frees, flushes every CPU's caches, and
+ * returns empty spans and free chunks (reserves included) to the buddy
+ * allocator.  Used by the debugfs "drain" file and by the tests.
+ *
+ * Context: process context, sleeps.
+ */
+void ka_drain(void)
+{
+	ka_rcu_barrier();
+	ka_mcache_drain_all();
+	ka_release_free();
+}
+KA_EXPORT_INTERNAL(ka_drain);
+
+/*
+ * Shrinker: under memory pressure give back empty spans and free chunks.
+ * Per-CPU caches are left alone: flushing them would mean waiting for work
+ * on every CPU from reclaim; they are bounded (2 batches per class) and
+ * drained by CPU hotplug, by the debugfs "drain" file and at exit.
+ */
+static unsigned long ka_shrink_count(struct shrinker *s,
+				     struct shrink_control *sc)
+{
+	unsigned long pages = 0;
+	unsigned int cls;
+	int nid;
+
+	for_each_node(nid) {
+		struct ka_heap *heap = ka_heap_of(nid);
+
+		pages += READ_ONCE(heap->pages_held) - READ_ONCE(heap->pages_used);
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			pages += READ_ONCE(ka_central_of(nid, cls)->nr_empty) *
+				 ka_classes[cls].npages;
+	}
+	return pages ?: SHRINK_EMPTY;
+}
+
+static unsigned long ka_shrink_scan(struct shrinker *s,
+				    struct shrink_control *sc)
+{
+	return ka_release_free() ?: SHRINK_STOP;
+}
+
+#ifdef KA_SHRINKER_ALLOC
+static struct shrinker *ka_shrinker;
+
+static int ka_shrinker_init(void)
+{
+	ka_shrinker = shrinker_alloc(0, "ka");
+	if (!ka_shrinker)
+		return -ENOMEM;
+	ka_shrinker->count_objects = ka_shrink_count;
+	ka_shrinker->scan_objects = ka_shrink_scan;
+	ka_shrinker->seeks = DEFAULT_SEEKS;
+	shrinker_register(ka_shrinker);
+	return 0;
+}
+
+static void ka_shrinker_exit(void)
+{
+	shrinker_free(ka_shrinker);
+}
+#else
+static struct shrinker ka_shrinker = {
+	.count_objects = ka_shrink_count,
+	.scan_objects = ka_shrink_scan,
+	.seeks = DEFAULT_SEEKS,
+};
+
+static int ka_shrinker_init(void)
+{
+	return ka_register_shrinker(&ka_shrinker, "ka");
+}
+
+static void ka_shrinker_exit(void)
+{
+	unregister_shrinker(&ka_shrinker);
+}
+#endif
+
+static int __init ka_init(void)
+{
+	int ret;
+
+	ret = ka_sizeclass_init();
+	if (ret) {
+		pr_err("ka: size class table failed its checks\n");
+		return ret;
+	}
+	ret = ka_arena_init();
+	if (ret)
+		return ret;
+	ret = ka_nodes_alloc();
+	if (ret)
+		goto out_nodes;
+	ret = ka_mcache_init();
+	if (ret)
+		goto out_nodes;
+	ret = ka_rcu_init();
+	if (ret)
+		goto out_mcache;
+	ret = ka_shrinker_init();
+	if (ret)
+		goto out_rcu;
+	ka_debugfs_init();
+	pr_info("ka: %u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
+		ka_nr_classes - 1, ka_classes[ka_nr_classes - 1].size,
+		num_online_nodes(), num_possible_cpus());
+	return 0;
+
+out_rcu:
+	ka_rcu_exit();
+out_mcache:
+	ka_mcache_exit();
+out_nodes:
+	ka_nodes_free();
+	ka_arena_exit();
+	return ret;
+}
+
+static void __exit ka_exit(void)
+{
+	ka_debugfs_exit();
+	ka_shrinker_exit();
+	ka_rcu_exit();
+	ka_mcache_exit();
+	/* spans and arenas go with kfree_rcu(), which runs no ka code */
+	ka_nodes_free();
+	ka_arena_exit();
+}
+
+module_init(ka_init);
+module_exit(ka_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("ka: the Go runtime's allocator design as a kernel object allocator");

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka page heap (Go's mheap), one per NUMA node.
+ *
+ * The heap takes chunks from the buddy allocator - 2^KA_CHUNK_ORDER pages
+ * (2 MiB) when it can, the exact order a run needs when that is larger,
+ * and smaller orders, down to what the run needs, when the buddy allocator
+ * is fragmented - and carves page runs out of them for spans.  Each chunk
+ * has a bitmap of the pages in use; a run is the first fit of free pages,
+ * and a freed run simply clears its bits, so neighbouring free runs
+ * coalesce by construction.  Chunks are naturally aligned blocks of at most
+ * 4 MiB and so each lies inside one arena of the pointer map.
+ *
+ * Release policy: a chunk whose last run is freed is kept if the heap has
+ * fewer than KA_HEAP_FREE_CHUNK_RESERVE free chunks (so a workload that
+ * oscillates around a chunk boundary does not ping-pong with the buddy
+ * allocator) and is returned at once otherwise.  ka_heap_release() returns
+ * the reserve too: the shrinker, the debugfs "drain" file and module exit
+ * call it.
+ *
+ * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
+ * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
+ * chunk list, the chunk bitmaps, the large-span list and the counters.  It
+ * nests inside central->lock and outside ka_arena_lock; pages and metadata
+ * are allocated with no lock held, and chunks are returned to the buddy
+ * allocator after the lock is dropped.
+ */
+#include "ka_internal.h"
+
+/* A new chunk, registered in the arena map but not yet on a heap list. */
+static struct ka_chunk *ka_chunk_new(struct ka_heap *heap, unsigned int npages,
+				     gfp_t gfp)
+{
+	unsigned int need = get_order(npages << PAGE_SHIFT);
+	unsigned int order = max_t(unsigned int, KA_CHUNK_ORDER, need);
+	struct ka_chunk *chunk;
+	void *base = NULL;
+
+	if (need > KA_LARGE_MAX_ORDER)
+		return NULL;
+	chunk = ka_sys_meta_alloc(sizeof(*chunk), gfp, heap->node);
+	if (!chunk)
+		return NULL;
+	/* This node first, then smaller orders, then any node. */
+	for (; order >= need; order--) {
+		base = ka_sys_alloc_pages(heap->node, order, gfp, true, true);
+		if (base || order == 0)
+			break;
+	}
+	if (!base) {
+		order = need;
+		base = ka_sys_alloc_pages(heap->node, order, gfp, false, false);
+	}
+	if (!base)
+		goto fail;
+	chunk->base = base;
+	chunk->order = order;
+	chunk->npages = 1U << order;
+	chunk->nfree = chunk->npages;
+	chunk->node = heap->node;
+	INIT_LIST_HEAD(&chunk->list);
+	if (ka_arena_add_chunk(chunk, gfp)) {
+		ka_sys_free_pages(base, order);
+		goto fail;
+	}
+	return chunk;
+fail:
+	ka_sys_meta_free(chunk);
+	return NULL;
+}
+
+static void ka_chunk_free(struct ka_chunk *chunk)
+{
+	ka_arena_del_chunk(chunk);
+	ka_sys_free_pages(chunk->base, chunk->order);
+	ka_sys_meta_free(chunk);
+}
+
+/* Carve @span->npages pages out of a chunk that has them. */
+static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
+{
+	struct ka_chunk *chunk;
+	unsigned int n = span->npages;
+
+	lockdep_assert_held(&heap->lock);
+	list_for_each_entry(chunk, &heap->chunks, list) {
+		unsigned long idx;
+
+		if (chunk->nfree < n)
+			continue;
+		idx = bitmap_find_next_zero_area(chunk->used, chunk->npages,
+						 0, n, 0);
+		if (idx >= chunk->npages)
+			continue;
+		if (chunk->nfree == chunk->npages)
+			heap->nr_free_chunks--;
+		bitmap_set(chunk->used, idx, n);
+		chunk->nfree -= n;
+		heap->pages_used += n;
+		heap->runs_alloced++;
+		/* full chunks go to the tail: first fit finds room sooner */
+		if (!chunk->nfree)
+			list_move_tail(&chunk->list, &heap->chunks);
+		span->chunk = chunk;
+		span->base = chunk->base + (idx << PAGE_SHIFT);
+		span->node = heap->node;
+		if (span->state == KA_SPAN_LARGE) {
+			list_add(&span->list, &heap->large);
+			span->where = KA_LIST_LARGE;
+			heap->nr_large++;
+			heap->large_pages += n;
+			heap->large_bytes += span->reqsize;
+		}
+		ka_arena_set_span(span, span);
+		return true;
+	}
+	return false;
+}
+
+/**
+ * ka_heap_alloc_run - give @span a run of @span->npages pages
+ * @heap: the heap of the node wanted
+ * @span: span metadata with npages and state set
+ * @gfp: caller's flags, for a new chunk if one is needed
+ *
+ * Sets @span->base, ->chunk and ->node and publishes the span in the arena
+ * map.  A large span also goes on the heap's large list.
+ *
+ * Context: any context @gfp allows; no ka lock held.
+ * Return: 0 or -ENOMEM.
+ */
+int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
+{
+	struct ka_chunk *chunk;
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	if (ka_heap_carve(heap, span))
+		goto out;
+	spin_unlock_irqrestore(&heap->lock, flags);
+
+	chunk = ka_chunk_new(heap, span->npages, gfp);
+
+	spin_lock_irqsave(&heap->lock, flags);
+	if (!chunk) {
+		heap->alloc_failed++;
+		spin_unlock_irqrestore(&heap->lock, flags);
+		return -ENOMEM;
+	}
+	heap->chunks_alloced++;
+	if (chunk->order < max_t(unsigned int, KA_CHUNK_ORDER,
+				 get_order(span->npages << PAGE_SHIFT)))
+		heap->chunk_fallbacks++;
+	heap->nr_chunks++;
+	heap->nr_free_chunks++;
+	heap->pages_held += chunk->npages;
+	list_add(&chunk->list, &heap->chunks);
+	/* cannot fail: the new chunk is first and large enough */
+	WARN_ON_ONCE(!ka_heap_carve(heap, span));
+out:
+	spin_unlock_irqrestore(&heap->lock, flags);
+	return 0;
+}
+
+/* Unlink free chunks beyond @keep; the caller frees them without the lock. */
+static void ka_heap_collect(struct ka_heap *heap, unsigned long keep,
+			    struct list_head *out)
+{
+	struct ka_chunk *chunk, *tmp;
+
+	lockdep_assert_held(&heap->lock);
+	list_for_each_entry_safe(chunk, tmp, &heap->chunks, list) {
+		if (heap->nr_free_chunks <= keep)
+			break;
+		if (chunk->nfree != chunk->npages)
+			continue;
+		list_move(&chunk->list, out);
+		heap->nr_free_chunks--;
+		heap->nr_chunks--;
+		heap->pages_held -= chunk->npages;
+		heap->chunks_freed++;
+	}
+}
+
+static void ka_heap_free_chunks(struct list_head *list)
+{
+	struct ka_chunk *chunk, *tmp;
+
+	list_for_each_entry_safe(chunk, tmp, list, list)
+		ka_chunk_free(chunk);
+}
+
+/**
+ * ka_heap_free_run - give @span's pages back to @heap
+ * @heap: the heap the span came from
+ * @span: a span on no mcentral list
+ *
+ * Unpublishes the span from the arena map first, so that a racing lookup
+ * sees either the whole span or no span.
+ *
+ * Context: any; no ka lock held (ka_free() may call it with irqs off).
+ * Return: false if the span had already been freed: nothing done.
+ */
+bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
+{
+	struct ka_chunk *chunk = span->chunk;
+	unsigned int idx = (span->base - chunk->base) >> PAGE_SHIFT;
+	unsigned long flags;
+	LIST_HEAD(release);
+
+	spin_lock_irqsave(&heap->lock, flags);
+	/* two racing frees of one large object: only the first gets here */
+	if (span->state == KA_SPAN_DEAD) {
+		spin_unlock_irqrestore(&heap->lock, flags);
+		return false;
+	}
+	WRITE_ONCE(span->state, KA_SPAN_DEAD);
+	ka_arena_set_span(span, NULL);
+	if (span->where == KA_LIST_LARGE) {
+		list_del_init(&span->list);
+		span->where = KA_LIST_NONE;
+		heap->nr_large--;
+		heap->large_pages -= span->npages;
+		heap->large_bytes -= span->reqsize;
+	}
+	bitmap_clear(chunk->used, idx, span->npages);
+	if (!chunk->nfree)
+		list_move(&chunk->list, &heap->chunks);
+	chunk->nfree += span->npages;
+	heap->pages_used -= span->npages;
+	heap->runs_freed++;
+	if (chunk->nfree == chunk->npages) {
+		heap->nr_free_chunks++;
+		ka_heap_collect(heap, KA_HEAP_FREE_CHUNK_RESERVE, &release);
+	}
+	spin_unlock_irqrestore(&heap->lock, flags);
+	ka_heap_free_chunks(&release);
+	return true;
+}
+
+/**
+ * ka_heap_release - return completely free chunks to the buddy allocator
+ * @heap: the heap
+ * @keep: free chunks to keep
+ *
+ * Context: any; no ka lock held.
+ * Return: the number of pages returned.
+ */
+unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
+{
+	struct ka_chunk *chunk;
+	unsigned long flags, pages = 0;
+	LIST_HEAD(release);
+
+	spin_lock_irqsave(&heap->lock, flags);
+	ka_heap_collect(heap, keep, &release);
+	spin_unlock_irqrestore(&heap->lock, flags);
+	list_for_each_entry(chunk, &release, list)
+		pages += chunk->npages;
+	ka_heap_free_chunks(&release);
+	return pages;
+}

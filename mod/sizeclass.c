@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka size classes: Go's table, computed at module init.
+ *
+ * The rules are those of the Go runtime's mksizeclasses.go, applied to this
+ * kernel's PAGE_SIZE instead of Go's 8 KiB pages:
+ *
+ *  - sizes step by 8 bytes up to 32, by 16 up to 128, then by size/8 up to
+ *    2048 and by 256 up to 32 KiB, so rounding a request up to its class
+ *    wastes at most 12.5% from 128 bytes on;
+ *  - a span has as few pages as keep the tail (span bytes modulo object
+ *    size) at or below 1/8 of the span;
+ *  - a size that gives the same pages and object count as the previous
+ *    class replaces it; then each class grows to the largest size (a
+ *    multiple of 128) that still fits as many objects in its span.
+ *
+ * With 4 KiB pages the second pass gives two classes of 1536 bytes; the
+ * duplicate is dropped.  Every power of two from 8 to 32768 is a class, so
+ * kmalloc's natural alignment for power-of-two sizes holds.
+ *
+ * Owns: ka_classes[] and the size -> class tables (Go's size_to_class8 and
+ * size_to_class128).  Written once at init, read-only after: no locks.
+ */
+#include "ka_internal.h"
+
+struct ka_class ka_classes[KA_MAX_CLASSES];
+unsigned int ka_nr_classes;
+u8 ka_size_to_class8[KA_SMALL_SIZE_MAX / KA_SMALL_SIZE_DIV + 1];
+u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
+		       KA_LARGE_SIZE_DIV + 1];
+
+/*
+ * Go's divMagic: for every offset n in [0, span bytes],
+ * (n * m) >> 32 == n / size with m = 2^32 / size rounded up.  Verified here
+ * rather than trusted: a class that fails is a bug in the table.
+ */
+static int ka_class_divmagic(struct ka_class *c)
+{
+	u32 m = U32_MAX / c->size + 1;
+	unsigned int span_bytes = c->npages * PAGE_SIZE;
+	unsigned int n;
+
+	for (n = 0; n <= span_bytes; n += c->size) {
+		/* the exact multiple and its neighbours are the hard cases */
+		if (((u64)n * m) >> 32 != n / c->size)
+			return -ERANGE;
+		if (n && ((u64)(n - 1) * m) >> 32 != (n - 1) / c->size)
+			return -ERANGE;
+	}
+	if (((u64)span_bytes * m) >> 32 != span_bytes / c->size)
+		return -ERANGE;
+	c->divmagic = m;
+	return 0;
+}
+
+static unsigned int ka_class_batch(unsigned int size)
+{
+	return clamp_t(unsigned int, (32 * 1024) / size, KA_BATCH_MIN,
+		       KA_BATCH_MAX);
+}
+
+/**
+ * ka_sizeclass_init - compute the class table and the lookup tables
+ *
+ * Context: module init.
+ * Return: 0, or -ERANGE if the computed table breaks one of its invariants.
+ */
+int ka_sizeclass_init(void)
+{
+	unsigned int align = 8, size, nr = 1, i, c;
+	int ret;
+
+	memset(ka_classes, 0, sizeof(ka_classes));
+	for (size = align; size <= KA_MAX_SMALL_SIZE; size += align) {
+		unsigned int alloc = PAGE_SIZE, npages;
+
+		if (is_power_of_2(size)) {
+			if (size >= 2048)
+				align = 256;
+			else if (size >= 128)
+				align = size / 8;
+			else if (size >= 32)
+				align = 16;
+		}
+		while (alloc % size > alloc / 8)
+			alloc += PAGE_SIZE;
+		npages = alloc / PAGE_SIZE;
+
+		if (nr > 1 && npages == ka_classes[nr - 1].npages &&
+		    alloc / size == alloc / ka_classes[nr - 1].size) {
+			ka_classes[nr - 1].size = size;
+			continue;
+		}
+		if (nr == KA_MAX_CLASSES)
+			return -ERANGE;
+		ka_classes[nr].size = size;
+		ka_classes[nr].npages = npages;
+		nr++;
+	}
+
+	/* Grow each class to the largest size that fits as many objects. */
+	for (i = 1; i < nr; i++) {
+		struct ka_class *k = &ka_classes[i];
+		unsigned int span = k->npages * PAGE_SIZE;
+		unsigned int grown = (span / (span / k->size)) &
+				     ~(KA_LARGE_SIZE_DIV - 1);
+
+		if (grown > k->size)
+			k->size = grown;
+	}
+
+	/* Drop classes that the growth made equal to their predecessor. */
+	for (i = 2, c = 2; i < nr; i++) {
+		if (ka_classes[i].size == ka_classes[c - 1].size)
+			continue;
+		ka_classes[c++] = ka_classes[i];
+	}
+	nr = c;
+
+	for (i = 1; i < nr; i++) {
+		struct ka_class *k = &ka_classes[i];
+
+		k->nelems = k->npages * PAGE_SIZE / k->size;
+		k->batch = ka_class_batch(k->size);
+		k->cache_max = 2 * k->batch;
+		ret = ka_class_divmagic(k);
+		if (ret)
+			return ret;
+	}
+	ka_nr_classes = nr;
+
+	/* Go's size_to_class8 and size_to_class128. */
+	for (c = 1, size = 0; size <= KA_SMALL_SIZE_MAX; size += KA_SMALL_SIZE_DIV) {
+		while (ka_classes[c].size < size)
+			c++;
+		ka_size_to_class8[size / KA_SMALL_SIZE_DIV] = c;
+	}
+	for (size = KA_SMALL_SIZE_MAX; size <= KA_MAX_SMALL_SIZE;
+	     size += KA_LARGE_SIZE_DIV) {
+		while (ka_classes[c].size < size)
+			c++;
+		ka_size_to_class128[(size - KA_SMALL_SIZE_MAX) /
+				    KA_LARGE_SIZE_DIV] = c;
+	}
+	/* size 0 never reaches the table, but keep it pointing at a class */
+	ka_size_to_class8[0] = 1;
+	return 0;
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka spans (Go's mspan): a page run from the heap, cut into objects of one
+ * size class, with an allocation bitmap; or a run holding one large object.
+ *
+ * Finding free objects works a word at a time, as Go's allocCache does: the
+ * complement of a bitmap word is scanned with __ffs(), and @freeindex
+ * remembers the first word that may still have a free bit, so a mostly
+ * full span is not rescanned from the start.
+ *
+ * Owns: struct ka_span and its metadata allocation.  No lock of its own:
+ * ka_span_take() and ka_span_put() run under the owning mcentral's lock
+ * (the callers assert it); a large span belongs to the heap.
+ */
+#include "ka_internal.h"
+
+static size_t ka_span_meta_size(unsigned int nelems)
+{
+	return sizeof(struct ka_span) + BITS_TO_LONGS(nelems) * sizeof(long);
+}
+
+/**
+ * ka_span_new - a fresh span of size class @cls with all objects free
+ * @cls: size class
+ * @node: heap to take the pages from
+ * @gfp: caller's allocation flags
+ *
+ * Context: any context @gfp allows; no ka lock held.
+ * Return: the span, published in the arena map, or NULL.
+ */
+struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
+{
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_span *span;
+
+	span = ka_sys_meta_alloc(ka_span_meta_size(k->nelems), gfp, node);
+	if (!span)
+		return NULL;
+	INIT_LIST_HEAD(&span->list);
+	span->npages = k->npages;
+	span->elemsize = k->size;
+	span->divmagic = k->divmagic;
+	span->nelems = k->nelems;
+	span->cls = cls;
+	span->state = KA_SPAN_SMALL;
+	if (ka_heap_alloc_run(ka_heap_of(node), span, gfp)) {
+		ka_sys_meta_free(span);
+		return NULL;
+	}
+	return span;
+}
+
+/**
+ * ka_span_new_large - a span holding one object of @size bytes
+ * @size: KA_MAX_SMALL_SIZE < @size <= KA_MAX_SIZE
+ * @node: heap to take the pages from
+ * @gfp: caller's allocation flags
+ *
+ * Context: any context @gfp allows; no ka lock held.
+ * Return: the span, published in the arena map and on the heap's large
+ * list, or NULL.
+ */
+struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp)
+{
+	struct ka_span *span;
+
+	span = ka_sys_meta_alloc(ka_span_meta_size(1), gfp, node);
+	if (!span)
+		return NULL;
+	INIT_LIST_HEAD(&span->list);
+	span->npages = DIV_ROUND_UP(size, PAGE_SIZE);
+	span->elemsize = span->npages * PAGE_SIZE;
+	span->divmagic = 0;	/* every offset maps to object 0 */
+	span->nelems = 1;
+	span->nalloc = 1;
+	span->reqsize = size;
+	span->state = KA_SPAN_LARGE;
+	__set_bit(0, span->allocbits);
+	if (ka_heap_alloc_run(ka_heap_of(node), span, gfp)) {
+		ka_sys_meta_free(span);
+		return NULL;
+	}
+	return span;
+}
+
+/**
+ * ka_span_destroy - give a span's pages back to its heap and free it
+ * @span: a span on no list
+ *
+ * Context: any; no ka lock held.  The metadata is freed after an RCU grace
+ * period, since ka_free() may be looking at it without a lock.
+ * Return: false if another caller destroyed the span first.
+ */
+bool ka_span_destroy(struct ka_span *span)
+{
+	if (!ka_heap_free_run(ka_heap_of(span->node), span))
+		return false;
+	ka_sys_meta_free_rcu(span, rcu);
+	return true;
+}
+
+/**
+ * ka_span_take - take up to @n free objects out of @span
+ * @span: a small span
+ * @objs: where to store the object addresses
+ * @n: how many are wanted
+ *
+ * Context: the owning mcentral's lock held.
+ * Return: the number of objects taken.
+ */
+unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n)
+{
+	unsigned int words = BITS_TO_LONGS(span->nelems);
+	unsigned int w = span->freeindex, got = 0;
+
+	n = min_t(unsigned int, n, span->nelems - span->nalloc);
+	while (got < n && w < words) {
+		unsigned long free = ~span->allocbits[w];
+		unsigned int base = w * BITS_PER_LONG;
+
+		if (base + BITS_PER_LONG > span->nelems)
+			free &= BIT((span->nelems - base)) - 1;
+		while (free && got < n) {
+			unsigned int bit = __ffs(free);
+
+			free &= free - 1;
+			span->allocbits[w] |= BIT(bit);
+			objs[got++] = span->base + (base + bit) * span->elemsize;
+		}
+		if (!free)
+			w++;
+	}
+	span->freeindex = w;
+	span->nalloc += got;
+	return got;
+}
+
+/**
+ * ka_span_put - return one object to @span's bitmap
+ * @span: a small span
+ * @obj: an object of @span (ka_span_obj_ok() true)
+ *
+ * Context: the owning mcentral's lock held.
+ * Return: false if the object was not out (a double free): nothing changed.
+ */
+bool ka_span_put(struct ka_span *span, const void *obj)
+{
+	unsigned int idx = ka_span_index(span, obj);
+	unsigned int w = idx / BITS_PER_LONG;
+
+	if (unlikely(!__test_and_clear_bit(idx, span->allocbits)))
+		return false;
+	span->nalloc--;
+	if (w < span->freeindex)
+		span->freeindex = w;
+	return true;
+}
