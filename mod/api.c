@@ -33,9 +33,13 @@ static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 {
 	this_cpu_inc(ka_pcpu->nr_refused);
-	if (__ratelimit(&ka_bad_free_rs))
+	if (!__ratelimit(&ka_bad_free_rs))
+		return;
+	if (caller)
 		pr_err("ka: refusing %px: %s (caller %pS)\n", p, why,
 		       (void *)caller);
+	else
+		pr_err("ka: refusing %px: %s\n", p, why);
 }
 
 static __always_inline void *ka_post_alloc(void *p, size_t objsize, gfp_t gfp)
@@ -373,7 +377,7 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 {
 	struct ka_pcpu_class *pcc;
 	unsigned int cls, objsize;
-	size_t got = 0, i;
+	size_t got = 0, cached, i;
 	unsigned long irqflags;
 
 	if (!nr)
@@ -395,9 +399,9 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
 	while (got < nr && pcc->count)
 		p[got++] = pcc->objs[--pcc->count];
-	pcc->nr_alloc += got;
 	pcc->nr_hit += got;
 	local_unlock_irqrestore(&ka_pcpu->lock, irqflags);
+	cached = got;
 
 	while (got < nr) {
 		unsigned int want = min_t(size_t, nr - got, UINT_MAX);
@@ -408,13 +412,14 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 		if (!n) {
 			/* not yet handed out: no kmemleak record to drop */
 			ka_central_flush(p, got);
+			this_cpu_sub(ka_pcpu->cls[cls].nr_hit, cached);
 			ka_fail(size, flags, _RET_IP_);
 			return 0;
 		}
-		this_cpu_add(ka_pcpu->cls[cls].nr_alloc, n);
 		this_cpu_inc(ka_pcpu->cls[cls].nr_refill);
 		got += n;
 	}
+	this_cpu_add(ka_pcpu->cls[cls].nr_alloc, nr);
 	for (i = 0; i < nr; i++)
 		ka_post_alloc(p[i], objsize, flags);
 	return nr;

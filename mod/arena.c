@@ -24,6 +24,7 @@
 #include "ka_internal.h"
 
 struct ka_arena_map __rcu *ka_arena_map;
+KA_EXPORT_INTERNAL(ka_arena_map);
 static DEFINE_SPINLOCK(ka_arena_lock);
 
 static unsigned long ka_arena_index(const void *addr)

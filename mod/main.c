@@ -17,9 +17,11 @@
 #include "ka_internal.h"
 
 struct ka_node *ka_nodes[MAX_NUMNODES];
+KA_EXPORT_INTERNAL(ka_nodes);
 
 #ifdef CONFIG_FAULT_INJECTION
 DECLARE_FAULT_ATTR(ka_fail_page);
+KA_EXPORT_INTERNAL(ka_fail_page);
 #endif
 
 static int ka_nodes_alloc(void)

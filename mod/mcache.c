@@ -31,6 +31,7 @@
 #include "ka_internal.h"
 
 struct ka_pcpu __percpu *ka_pcpu;
+KA_EXPORT_INTERNAL(ka_pcpu);
 static struct work_struct __percpu *ka_drain_works;
 static DEFINE_MUTEX(ka_drain_mutex);	/* serialises ka_mcache_drain_all() */
 static enum cpuhp_state ka_cpuhp_state;
@@ -144,6 +145,7 @@ void ka_mcache_drain_all(void)
 	cpus_read_unlock();
 	mutex_unlock(&ka_drain_mutex);
 }
+KA_EXPORT_INTERNAL(ka_mcache_drain_all);
 
 static int ka_mcache_cpu_dead(unsigned int cpu)
 {

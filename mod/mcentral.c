@@ -100,6 +100,7 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 	spin_unlock_irqrestore(&c->lock, flags);
 	return got;
 }
+KA_EXPORT_INTERNAL(ka_central_refill);
 
 /* Unlink empty spans beyond @keep; the caller destroys them unlocked. */
 static void ka_central_trim(struct ka_central *c, unsigned long keep,
@@ -185,6 +186,7 @@ void ka_central_flush(void **objs, unsigned int n)
 	rcu_read_unlock();
 	ka_destroy_spans(&release);
 }
+KA_EXPORT_INTERNAL(ka_central_flush);
 
 /**
  * ka_central_release - give empty spans beyond @keep back to the heap
@@ -205,3 +207,4 @@ unsigned long ka_central_release(struct ka_central *c, unsigned long keep)
 	spin_unlock_irqrestore(&c->lock, flags);
 	return ka_destroy_spans(&release);
 }
+KA_EXPORT_INTERNAL(ka_central_release);

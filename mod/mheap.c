@@ -260,3 +260,4 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
 	ka_heap_free_chunks(&release);
 	return pages;
 }
+KA_EXPORT_INTERNAL(ka_heap_release);

@@ -161,3 +161,4 @@ void ka_rcu_exit(void)
 	ka_rcu_barrier();
 	free_percpu(ka_rcu);
 }
+KA_EXPORT_INTERNAL(ka_rcu_barrier);

@@ -28,6 +28,10 @@ unsigned int ka_nr_classes;
 u8 ka_size_to_class8[KA_SMALL_SIZE_MAX / KA_SMALL_SIZE_DIV + 1];
 u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
 		       KA_LARGE_SIZE_DIV + 1];
+KA_EXPORT_INTERNAL(ka_classes);
+KA_EXPORT_INTERNAL(ka_nr_classes);
+KA_EXPORT_INTERNAL(ka_size_to_class8);
+KA_EXPORT_INTERNAL(ka_size_to_class128);
 
 /*
  * Go's divMagic: for every offset n in [0, span bytes],

@@ -49,6 +49,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 	}
 	return span;
 }
+KA_EXPORT_INTERNAL(ka_span_new);
 
 /**
  * ka_span_new_large - a span holding one object of @size bytes
@@ -82,6 +83,7 @@ struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp)
 	}
 	return span;
 }
+KA_EXPORT_INTERNAL(ka_span_new_large);
 
 /**
  * ka_span_destroy - give a span's pages back to its heap and free it
@@ -98,6 +100,7 @@ bool ka_span_destroy(struct ka_span *span)
 	ka_sys_meta_free_rcu(span, rcu);
 	return true;
 }
+KA_EXPORT_INTERNAL(ka_span_destroy);
 
 /**
  * ka_span_take - take up to @n free objects out of @span
@@ -134,6 +137,7 @@ unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n)
 	span->nalloc += got;
 	return got;
 }
+KA_EXPORT_INTERNAL(ka_span_take);
 
 /**
  * ka_span_put - return one object to @span's bitmap
@@ -155,3 +159,4 @@ bool ka_span_put(struct ka_span *span, const void *obj)
 		span->freeindex = w;
 	return true;
 }
+KA_EXPORT_INTERNAL(ka_span_put);

@@ -1,0 +1,1075 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for ka: one per layer (size classes, spans, arena map,
+ * mcentral, mheap, per-CPU caches) and the public API, including
+ * concurrency (all-CPU kthreads with cross-CPU frees, GFP_ATOMIC from a
+ * hard-irq hrtimer) and the "gives every page back" check.
+ *
+ * The suites reach ka's internals through the KA_INTERNAL symbol
+ * namespace.  They expect to be the only ka user while they run.
+ */
+#include <kunit/test.h>
+#include <linux/cpu.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include "ka_internal.h"
+
+KA_IMPORT_INTERNAL();
+
+static unsigned long ka_test_pages_held(void)
+{
+	unsigned long pages = 0;
+	struct ka_heap h;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		ka_heap_stats_read(nid, &h);
+		pages += h.pages_held;
+	}
+	return pages;
+}
+
+static unsigned long ka_test_objs_out(void)
+{
+	struct ka_class_stats st;
+	unsigned long out = 0;
+	unsigned int cls;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY)
+		for (cls = 1; cls < ka_nr_classes; cls++) {
+			ka_class_stats_read(nid, cls, &st);
+			out += st.objs_out;
+		}
+	return out;
+}
+
+static void ka_test_fill(u8 *p, size_t size, u8 seed)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		p[i] = (u8)(seed + i * 7);
+}
+
+static bool ka_test_check(const u8 *p, size_t size, u8 seed)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (p[i] != (u8)(seed + i * 7))
+			return false;
+	return true;
+}
+
+/* ---------------- size classes ---------------- */
+
+static void ka_class_table_invariants(struct kunit *test)
+{
+	unsigned int cls;
+
+	KUNIT_ASSERT_GE(test, ka_nr_classes, 40U);
+	KUNIT_ASSERT_LE(test, ka_nr_classes, (unsigned int)KA_MAX_CLASSES);
+	KUNIT_EXPECT_EQ(test, ka_classes[1].size, 8U);
+	KUNIT_EXPECT_EQ(test, ka_classes[ka_nr_classes - 1].size,
+			(unsigned int)KA_MAX_SMALL_SIZE);
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		const struct ka_class *k = &ka_classes[cls];
+		unsigned int span = k->npages * PAGE_SIZE;
+
+		if (cls > 1)
+			KUNIT_EXPECT_GT(test, k->size, ka_classes[cls - 1].size);
+		KUNIT_EXPECT_EQ(test, k->size % 8, 0U);
+		KUNIT_EXPECT_EQ(test, k->nelems, span / k->size);
+		/* Go's rule: tail waste at most 1/8 of the span */
+		KUNIT_EXPECT_LE_MSG(test, span % k->size, span / 8,
+				    "class %u (%u bytes)", cls, k->size);
+		KUNIT_EXPECT_GE(test, k->batch, (unsigned int)KA_BATCH_MIN);
+		KUNIT_EXPECT_LE(test, k->batch, (unsigned int)KA_BATCH_MAX);
+		KUNIT_EXPECT_LE(test, k->nelems, 512U);
+	}
+}
+
+static void ka_class_powers_of_two(struct kunit *test)
+{
+	unsigned int size;
+
+	/* natural alignment of power-of-two sizes needs them as classes */
+	for (size = 8; size <= KA_MAX_SMALL_SIZE; size *= 2)
+		KUNIT_EXPECT_EQ_MSG(test, ka_classes[ka_size_class(size)].size,
+				    size, "size %u", size);
+}
+
+static void ka_class_lookup_exhaustive(struct kunit *test)
+{
+	unsigned int size, cls;
+
+	for (size = 1; size <= KA_MAX_SMALL_SIZE; size++) {
+		cls = ka_size_class(size);
+		if (cls < 1 || cls >= ka_nr_classes ||
+		    ka_classes[cls].size < size ||
+		    (cls > 1 && ka_classes[cls - 1].size >= size)) {
+			KUNIT_FAIL(test, "size %u -> class %u", size, cls);
+			return;
+		}
+	}
+}
+
+static void ka_class_divmagic_exact(struct kunit *test)
+{
+	unsigned int cls, off;
+
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		const struct ka_class *k = &ka_classes[cls];
+
+		for (off = 0; off < k->npages * PAGE_SIZE; off++) {
+			if ((((u64)off * k->divmagic) >> 32) != off / k->size) {
+				KUNIT_FAIL(test, "class %u offset %u", cls, off);
+				return;
+			}
+		}
+	}
+}
+
+static struct kunit_case ka_sizeclass_cases[] = {
+	KUNIT_CASE(ka_class_table_invariants),
+	KUNIT_CASE(ka_class_powers_of_two),
+	KUNIT_CASE(ka_class_lookup_exhaustive),
+	KUNIT_CASE(ka_class_divmagic_exact),
+	{}
+};
+
+static struct kunit_suite ka_sizeclass_suite = {
+	.name = "ka_sizeclass",
+	.test_cases = ka_sizeclass_cases,
+};
+
+/* ---------------- spans and the arena map ---------------- */
+
+static const unsigned int ka_span_test_classes[] = { 1, 6, 24, 40, 60 };
+
+static void ka_span_class_desc(const unsigned int *cls, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "class %u", *cls);
+}
+KUNIT_ARRAY_PARAM(ka_span_class, ka_span_test_classes, ka_span_class_desc);
+
+static void ka_span_bitmap_transitions(struct kunit *test)
+{
+	unsigned int cls = *(const unsigned int *)test->param_value;
+	struct ka_span *span;
+	void **objs;
+	unsigned int n, i;
+
+	if (cls >= ka_nr_classes)
+		kunit_skip(test, "no class %u", cls);
+	span = ka_span_new(cls, numa_mem_id(), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, span);
+	n = span->nelems;
+	objs = kunit_kcalloc(test, n + 1, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+
+	KUNIT_EXPECT_EQ(test, span->nalloc, 0);
+	/* take in two steps: the second resumes where the first stopped */
+	i = ka_span_take(span, objs, n / 2);
+	KUNIT_EXPECT_EQ(test, i, n / 2);
+	i += ka_span_take(span, objs + i, n);
+	KUNIT_EXPECT_EQ(test, i, n);
+	KUNIT_EXPECT_EQ(test, span->nalloc, n);
+	/* full: nothing more */
+	KUNIT_EXPECT_EQ(test, ka_span_take(span, objs + n, 1), 0U);
+	rcu_read_lock();
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_PTR_EQ(test, objs[i],
+				    span->base + (unsigned long)i * span->elemsize);
+		KUNIT_EXPECT_PTR_EQ(test, ka_span_of(objs[i]), span);
+		KUNIT_EXPECT_TRUE(test, ka_span_obj_ok(span, objs[i]));
+		KUNIT_EXPECT_EQ(test, ka_span_index(span, objs[i]), i);
+		/* an interior pointer is in the span but is no object */
+		KUNIT_EXPECT_FALSE(test, ka_span_obj_ok(span, objs[i] + 4));
+		KUNIT_EXPECT_FALSE(test, ka_span_obj_ok(span, objs[i] +
+							span->elemsize - 1));
+	}
+	rcu_read_unlock();
+
+	/* give back every other object, then take them again */
+	for (i = 0; i < n; i += 2)
+		KUNIT_EXPECT_TRUE(test, ka_span_put(span, objs[i]));
+	KUNIT_EXPECT_EQ(test, span->nalloc, n / 2);
+	/* already free: refused */
+	KUNIT_EXPECT_FALSE(test, ka_span_put(span, objs[0]));
+	KUNIT_EXPECT_EQ(test, ka_span_take(span, objs, n), (n + 1) / 2);
+	KUNIT_EXPECT_EQ(test, span->nalloc, n);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_TRUE(test, ka_span_put(span, objs[i]) ||
+					(i & 1) == 0);
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(span));
+}
+
+static void ka_arena_lookup(struct kunit *test)
+{
+	void *k = kmalloc(64, GFP_KERNEL);
+	void *v = vmalloc(PAGE_SIZE);
+	struct ka_span *span;
+	void *base;
+	int on_stack;
+
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, ka_span_of(k));
+	KUNIT_EXPECT_NULL(test, ka_span_of(v));
+	KUNIT_EXPECT_NULL(test, ka_span_of(&on_stack));
+	KUNIT_EXPECT_NULL(test, ka_span_of(&ka_nr_classes));
+	KUNIT_EXPECT_NULL(test, ka_span_of((void *)PAGE_OFFSET - 8));
+	rcu_read_unlock();
+	kfree(k);
+	vfree(v);
+
+	span = ka_span_new_large(3 * PAGE_SIZE, numa_mem_id(), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, span);
+	base = span->base;
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, ka_span_of(base), span);
+	KUNIT_EXPECT_PTR_EQ(test, ka_span_of(base + 3 * PAGE_SIZE - 1), span);
+	rcu_read_unlock();
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(span));
+	/* a second destroy of the same span is refused */
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, ka_span_of(base));
+	rcu_read_unlock();
+}
+
+static struct kunit_case ka_span_cases[] = {
+	KUNIT_CASE_PARAM(ka_span_bitmap_transitions, ka_span_class_gen_params),
+	KUNIT_CASE(ka_arena_lookup),
+	{}
+};
+
+static struct kunit_suite ka_span_suite = {
+	.name = "ka_span",
+	.test_cases = ka_span_cases,
+};
+
+/* ---------------- mcentral ---------------- */
+
+static void ka_central_list_moves(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(KA_MAX_SMALL_SIZE); /* 1 object/span */
+	int node = numa_mem_id();
+	struct ka_central *c = ka_central_of(node, cls);
+	struct ka_class_stats before, st;
+	void *objs[4];
+
+	ka_drain();
+	ka_class_stats_read(node, cls, &before);
+	KUNIT_EXPECT_EQ(test, before.spans, 0UL);
+
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, 4, GFP_KERNEL), 4U);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.full, 4UL);
+	KUNIT_EXPECT_EQ(test, st.partial, 0UL);
+	KUNIT_EXPECT_EQ(test, st.objs_out, 4UL);
+	KUNIT_EXPECT_EQ(test, st.spans_from_heap - before.spans_from_heap, 4UL);
+
+	/* first one back: its span is empty and kept as the reserve */
+	ka_central_flush(objs, 1);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.full, 3UL);
+	KUNIT_EXPECT_EQ(test, st.partial, 1UL);
+	KUNIT_EXPECT_EQ(test, st.empty, 1UL);
+	/* beyond the reserve, empty spans go back to the heap */
+	ka_central_flush(objs + 1, 3);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.full, 0UL);
+	KUNIT_EXPECT_EQ(test, st.empty, (unsigned long)KA_CENTRAL_EMPTY_RESERVE);
+	KUNIT_EXPECT_EQ(test, st.spans_to_heap - before.spans_to_heap,
+			4UL - KA_CENTRAL_EMPTY_RESERVE);
+	KUNIT_EXPECT_EQ(test, ka_central_release(c, 0),
+			(unsigned long)KA_CENTRAL_EMPTY_RESERVE *
+			ka_classes[cls].npages);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.spans, 0UL);
+}
+
+static void ka_central_batch_one_lock(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(64);
+	int node = numa_mem_id();
+	struct ka_central *c = ka_central_of(node, cls);
+	unsigned int n = ka_classes[cls].batch;
+	struct ka_class_stats a, b;
+	void **objs;
+
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	/* make sure a span with room exists, so no allocation is needed */
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, 1, GFP_KERNEL), 1U);
+	ka_central_flush(objs, 1);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_class_stats_read(node, cls, &b);
+	/* one refill of a whole batch: one lock acquisition */
+	KUNIT_EXPECT_EQ(test, b.lock_acquisitions - a.lock_acquisitions, 1UL);
+	ka_central_flush(objs, n);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_EXPECT_EQ(test, a.lock_acquisitions - b.lock_acquisitions, 1UL);
+	KUNIT_EXPECT_EQ(test, a.objs_out, b.objs_out - n);
+}
+
+static void ka_central_double_put_refused(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(128);
+	struct ka_central *c = ka_central_of(numa_mem_id(), cls);
+	struct ka_counters a, b;
+	void *objs[2];
+
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, 1, GFP_KERNEL), 1U);
+	objs[1] = objs[0];
+	ka_counters_read(&a);
+	ka_central_flush(objs, 2);
+	ka_counters_read(&b);
+	KUNIT_EXPECT_EQ(test, b.refused - a.refused, 1UL);
+}
+
+static struct kunit_case ka_mcentral_cases[] = {
+	KUNIT_CASE(ka_central_list_moves),
+	KUNIT_CASE(ka_central_batch_one_lock),
+	KUNIT_CASE(ka_central_double_put_refused),
+	{}
+};
+
+static struct kunit_suite ka_mcentral_suite = {
+	.name = "ka_mcentral",
+	.test_cases = ka_mcentral_cases,
+};
+
+/* ---------------- mheap ---------------- */
+
+static void ka_heap_split_and_coalesce(struct kunit *test)
+{
+	int node = numa_mem_id();
+	struct ka_span *a, *b, *c, *d;
+	struct ka_heap h0, h;
+
+	ka_drain();
+	ka_heap_stats_read(node, &h0);
+	KUNIT_EXPECT_EQ(test, h0.pages_used, 0UL);
+	KUNIT_EXPECT_EQ(test, h0.pages_held, 0UL);
+
+	a = ka_span_new_large(3 * PAGE_SIZE, node, GFP_KERNEL);
+	b = ka_span_new_large(5 * PAGE_SIZE, node, GFP_KERNEL);
+	c = ka_span_new_large(2 * PAGE_SIZE, node, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	ka_heap_stats_read(node, &h);
+	KUNIT_EXPECT_EQ(test, h.nr_chunks, 1UL);
+	KUNIT_EXPECT_EQ(test, h.pages_used, 10UL);
+	/* first fit carves consecutive runs from the fresh chunk */
+	KUNIT_EXPECT_PTR_EQ(test, b->base, a->base + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_PTR_EQ(test, c->base, b->base + 5 * PAGE_SIZE);
+
+	/* free a and b: their runs coalesce into one of 8 pages */
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(b));
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(a));
+	d = ka_span_new_large(8 * PAGE_SIZE, node, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_EXPECT_PTR_EQ(test, d->base, c->base - 8 * PAGE_SIZE);
+	ka_heap_stats_read(node, &h);
+	KUNIT_EXPECT_EQ(test, h.nr_chunks, 1UL);
+
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(c));
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
+	/* the empty chunk is kept as the reserve, then released on demand */
+	ka_heap_stats_read(node, &h);
+	KUNIT_EXPECT_EQ(test, h.pages_used, 0UL);
+	KUNIT_EXPECT_EQ(test, h.nr_free_chunks,
+			(unsigned long)KA_HEAP_FREE_CHUNK_RESERVE);
+	KUNIT_EXPECT_EQ(test, ka_heap_release(ka_heap_of(node), 0),
+			h.pages_held);
+	ka_heap_stats_read(node, &h);
+	KUNIT_EXPECT_EQ(test, h.pages_held, 0UL);
+	KUNIT_EXPECT_EQ(test, h.chunks_freed - h0.chunks_freed, 1UL);
+}
+
+static void ka_heap_big_runs(struct kunit *test)
+{
+	static const unsigned long sizes[] = {
+		KA_MAX_SMALL_SIZE + 1, 256 << 10, 2 << 20, KA_MAX_SIZE,
+	};
+	int node = numa_mem_id();
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct ka_span *s = ka_span_new_large(sizes[i], node, GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, s);
+		KUNIT_EXPECT_EQ(test, s->npages,
+				(unsigned int)DIV_ROUND_UP(sizes[i], PAGE_SIZE));
+		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(s->base));
+		KUNIT_EXPECT_TRUE(test, ka_span_destroy(s));
+	}
+	ka_heap_release(ka_heap_of(node), 0);
+}
+
+static void ka_heap_alloc_failure(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	int node = numa_mem_id();
+	struct ka_heap h0, h;
+	struct ka_span *s;
+
+	ka_drain();
+	ka_heap_stats_read(node, &h0);
+	ka_fail_page.probability = 100;
+	ka_fail_page.interval = 1;
+	ka_fail_page.verbose = 0;
+	atomic_set(&ka_fail_page.times, -1);
+	s = ka_span_new_large(64 << 10, node, GFP_KERNEL);
+	KUNIT_EXPECT_NULL(test, ka_alloc(100, GFP_KERNEL));
+	ka_fail_page.probability = 0;
+	atomic_set(&ka_fail_page.times, 1);
+	KUNIT_EXPECT_NULL(test, s);
+	ka_heap_stats_read(node, &h);
+	KUNIT_EXPECT_GE(test, h.alloc_failed - h0.alloc_failed, 2UL);
+	KUNIT_EXPECT_EQ(test, h.pages_held, h0.pages_held);
+	/* and ka works again once pages can be had */
+	s = ka_span_new_large(64 << 10, node, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s));
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
+static struct kunit_case ka_mheap_cases[] = {
+	KUNIT_CASE(ka_heap_split_and_coalesce),
+	KUNIT_CASE(ka_heap_big_runs),
+	KUNIT_CASE(ka_heap_alloc_failure),
+	{}
+};
+
+static struct kunit_suite ka_mheap_suite = {
+	.name = "ka_mheap",
+	.test_cases = ka_mheap_cases,
+};
+
+/* ---------------- per-CPU caches ---------------- */
+
+static void ka_mcache_refill_flush_batches(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(256);
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_pcpu_class *pcc;
+	unsigned long refills, flushes;
+	unsigned int i;
+	void **objs;
+
+	objs = kunit_kcalloc(test, 3 * k->cache_max, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_drain();
+	migrate_disable();
+	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
+	KUNIT_EXPECT_EQ(test, pcc->count, 0U);
+	refills = pcc->nr_refill;
+	/* the first allocation refills a batch and keeps batch - 1 */
+	objs[0] = ka_alloc(256, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, objs[0]);
+	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills, 1UL);
+	KUNIT_EXPECT_EQ(test, pcc->count, k->batch - 1);
+	for (i = 1; i < k->batch; i++)
+		objs[i] = ka_alloc(256, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills, 1UL);
+	KUNIT_EXPECT_EQ(test, pcc->count, 0U);
+	/* pops come in ascending address order from a fresh batch */
+	KUNIT_EXPECT_PTR_EQ(test, objs[1], objs[0] + k->size);
+	for (; i < 3 * k->cache_max; i++) {
+		objs[i] = ka_alloc(256, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	}
+	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills,
+			(unsigned long)DIV_ROUND_UP(3 * k->cache_max, k->batch));
+
+	/* frees fill the cache to cap, then flush a batch at a time */
+	flushes = pcc->nr_flush;
+	for (i = 0; i < 3 * k->cache_max; i++)
+		ka_free(objs[i]);
+	KUNIT_EXPECT_LE(test, pcc->count, k->cache_max);
+	KUNIT_EXPECT_EQ(test, pcc->nr_flush - flushes,
+			(unsigned long)(3 * k->cache_max - pcc->count) / k->batch);
+	migrate_enable();
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+}
+
+static struct kunit_case ka_mcache_cases[] = {
+	KUNIT_CASE(ka_mcache_refill_flush_batches),
+	{}
+};
+
+static struct kunit_suite ka_mcache_suite = {
+	.name = "ka_mcache",
+	.test_cases = ka_mcache_cases,
+};
+
+/* ---------------- public API ---------------- */
+
+static void ka_api_every_small_size(struct kunit *test)
+{
+	unsigned int size;
+
+	for (size = 1; size <= KA_MAX_SMALL_SIZE; size++) {
+		/* full pattern up to 4 KiB, then every 61st size */
+		bool full = size <= 4096 || size % 61 == 0;
+		u8 *p = ka_alloc(size, GFP_KERNEL);
+
+		if (!p) {
+			KUNIT_FAIL(test, "size %u: NULL", size);
+			return;
+		}
+		if (ka_size(p) < size || !IS_ALIGNED((unsigned long)p, 8)) {
+			KUNIT_FAIL(test, "size %u: %px usable %zu", size, p,
+				   ka_size(p));
+			ka_free(p);
+			return;
+		}
+		if (full) {
+			ka_test_fill(p, size, size);
+			if (!ka_test_check(p, size, size))
+				KUNIT_FAIL(test, "size %u: pattern", size);
+		} else {
+			p[0] = 0xa5;
+			p[size - 1] = 0x5a;
+		}
+		ka_free(p);
+	}
+}
+
+static const unsigned long ka_large_sizes[] = {
+	KA_MAX_SMALL_SIZE + 1, 65536, 65537, 200000, 1 << 20, KA_MAX_SIZE - 1,
+	KA_MAX_SIZE,
+};
+
+static void ka_large_desc(const unsigned long *size, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%lu bytes", *size);
+}
+KUNIT_ARRAY_PARAM(ka_large, ka_large_sizes, ka_large_desc);
+
+static void ka_api_large_sizes(struct kunit *test)
+{
+	unsigned long size = *(const unsigned long *)test->param_value;
+	u8 *p = ka_alloc(size, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(p));
+	KUNIT_EXPECT_EQ(test, ka_size(p), PAGE_ALIGN(size));
+	ka_test_fill(p, size, 3);
+	KUNIT_EXPECT_TRUE(test, ka_test_check(p, size, 3));
+	ka_free(p);
+}
+
+static void ka_api_zero_and_limits(struct kunit *test)
+{
+	struct ka_counters a, b;
+
+	KUNIT_EXPECT_PTR_EQ(test, ka_alloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	KUNIT_EXPECT_EQ(test, ka_size(ZERO_SIZE_PTR), (size_t)0);
+	ka_counters_read(&a);
+	ka_free(NULL);
+	ka_free(ZERO_SIZE_PTR);
+	ka_counters_read(&b);
+	KUNIT_EXPECT_EQ(test, b.refused, a.refused);
+	KUNIT_EXPECT_NULL(test, ka_alloc(KA_MAX_SIZE + 1, GFP_KERNEL | __GFP_NOWARN));
+	KUNIT_EXPECT_NULL(test, ka_alloc(SIZE_MAX, GFP_KERNEL | __GFP_NOWARN));
+	/* the warning (not a WARN splat) when __GFP_NOWARN is absent */
+	KUNIT_EXPECT_NULL(test, ka_alloc(KA_MAX_SIZE + 1, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, ka_alloc_array(SIZE_MAX / 2, 4, GFP_KERNEL));
+	KUNIT_EXPECT_PTR_EQ(test, ka_alloc_array(0, 4, GFP_KERNEL), ZERO_SIZE_PTR);
+	ka_counters_read(&b);
+	KUNIT_EXPECT_EQ(test, b.failed - a.failed, 3UL);
+}
+
+static void ka_api_zalloc(struct kunit *test)
+{
+	static const size_t sizes[] = { 8, 100, 4096, 32768, 100000 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		u8 *p = ka_alloc(sizes[i], GFP_KERNEL), *q;
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		memset(p, 0xff, ka_size(p));
+		ka_free(p);
+		/* LIFO: most likely the same object comes back */
+		q = ka_zalloc(sizes[i], GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, q);
+		KUNIT_EXPECT_PTR_EQ(test, memchr_inv(q, 0, ka_size(q)), NULL);
+		ka_free(q);
+	}
+}
+
+static void ka_api_alignment(struct kunit *test)
+{
+	unsigned int size, i;
+	void *p[8];
+
+	for (size = 8; size <= PAGE_SIZE; size *= 2) {
+		for (i = 0; i < ARRAY_SIZE(p); i++) {
+			p[i] = ka_alloc(size, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, p[i]);
+			KUNIT_EXPECT_TRUE_MSG(test, IS_ALIGNED((unsigned long)p[i], size),
+					      "%px size %u", p[i], size);
+		}
+		for (i = 0; i < ARRAY_SIZE(p); i++)
+			ka_free(p[i]);
+	}
+}
+
+static void ka_api_realloc(struct kunit *test)
+{
+	u8 *p, *q;
+
+	p = ka_realloc(NULL, 40, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_test_fill(p, 40, 9);
+	/* fits in the usable size: same object */
+	q = ka_realloc(p, ka_size(p), GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, q, p);
+	q = ka_realloc(p, 3000, GFP_KERNEL | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_TRUE(test, ka_test_check(q, 40, 9));
+	KUNIT_EXPECT_PTR_EQ(test, memchr_inv(q + 48, 0, 3000 - 48), NULL);
+	p = ka_realloc(q, 300000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_TRUE(test, ka_test_check(p, 40, 9));
+	q = ka_realloc(p, 0, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, q, ZERO_SIZE_PTR);
+}
+
+static void ka_api_bulk(struct kunit *test)
+{
+	const size_t nr = 1000;
+	unsigned long before;
+	void **p;
+	size_t i;
+
+	ka_drain();
+	before = ka_test_objs_out();
+
+	p = kunit_kcalloc(test, nr, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_EQ(test, ka_alloc_bulk(72, GFP_KERNEL | __GFP_ZERO, nr, p),
+			(int)nr);
+	for (i = 0; i < nr; i++) {
+		KUNIT_ASSERT_NOT_NULL(test, p[i]);
+		KUNIT_EXPECT_EQ(test, ka_size(p[i]), (size_t)80);
+		KUNIT_EXPECT_PTR_EQ(test, memchr_inv(p[i], 0, 80), NULL);
+		memset(p[i], (int)i, 72);
+	}
+	/* distinct objects: no byte was written twice */
+	for (i = 0; i < nr; i++)
+		KUNIT_EXPECT_PTR_EQ(test, memchr_inv(p[i], (u8)i, 72), NULL);
+	ka_free_bulk(nr, p);
+	KUNIT_ASSERT_EQ(test, ka_alloc_bulk(40000, GFP_KERNEL, 4, p), 4);
+	ka_free_bulk(4, p);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), before);
+}
+
+static void ka_api_bulk_all_or_nothing(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	void *p[80];	/* more than a 2 MiB chunk's 64 objects of 32 KiB */
+
+	ka_drain();
+	ka_fail_page.probability = 100;
+	ka_fail_page.interval = 1;
+	ka_fail_page.verbose = 0;
+	/*
+	 * The first chunk (2 MiB, 64 objects of 32 KiB) gets its pages, then
+	 * every page allocation fails: the bulk call gets half way and must
+	 * give back what it had.
+	 */
+	atomic_set(&ka_fail_page.times, -1);
+	atomic_set(&ka_fail_page.space, (PAGE_SIZE << KA_CHUNK_ORDER) + 1);
+	KUNIT_EXPECT_EQ(test, ka_alloc_bulk(KA_MAX_SMALL_SIZE, GFP_KERNEL,
+					    ARRAY_SIZE(p), p), 0);
+	ka_fail_page.probability = 0;
+	atomic_set(&ka_fail_page.space, 0);
+	atomic_set(&ka_fail_page.times, 1);
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_pages_held(), 0UL);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
+struct ka_bad_free {
+	const char *name;
+	int kind;
+};
+
+static const struct ka_bad_free ka_bad_frees[] = {
+	{ "kmalloc pointer", 0 },
+	{ "vmalloc pointer", 1 },
+	{ "stack address", 2 },
+	{ "interior of small object", 3 },
+	{ "interior of large object", 4 },
+	{ "object of a released span", 5 },
+	{ "module data", 6 },
+};
+
+static void ka_bad_free_desc(const struct ka_bad_free *b, char *desc)
+{
+	strscpy(desc, b->name, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(ka_bad_free, ka_bad_frees, ka_bad_free_desc);
+
+static void ka_api_invalid_free_refused(struct kunit *test)
+{
+	const struct ka_bad_free *b = test->param_value;
+	unsigned long out_before;
+	struct ka_counters a, c;
+	void *obj = NULL, *bad;
+	int on_stack = 0;
+	u8 *q;
+
+	switch (b->kind) {
+	case 0:
+		obj = kmalloc(64, GFP_KERNEL);
+		bad = obj;
+		break;
+	case 1:
+		obj = vmalloc(PAGE_SIZE);
+		bad = obj;
+		break;
+	case 2:
+		bad = &on_stack;
+		break;
+	case 3:
+		obj = ka_alloc(64, GFP_KERNEL);
+		bad = obj + 8;
+		break;
+	case 4:
+		obj = ka_alloc(100000, GFP_KERNEL);
+		bad = obj + PAGE_SIZE;
+		break;
+	case 5:
+		bad = ka_alloc(KA_MAX_SMALL_SIZE, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, bad);
+		ka_free(bad);
+		ka_drain();
+		break;
+	default:
+		bad = (void *)&ka_bad_frees;
+		break;
+	}
+	KUNIT_ASSERT_NOT_NULL(test, bad);
+	out_before = ka_test_objs_out();
+	ka_counters_read(&a);
+	ka_free(bad);
+	KUNIT_EXPECT_EQ(test, ka_size(bad), (size_t)0);
+	ka_counters_read(&c);
+	KUNIT_EXPECT_EQ(test, c.refused - a.refused, 2UL);
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out_before);
+
+	/* ka is intact */
+	q = ka_alloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	ka_test_fill(q, 64, 1);
+	KUNIT_EXPECT_TRUE(test, ka_test_check(q, 64, 1));
+	ka_free(q);
+	switch (b->kind) {
+	case 0:
+		kfree(obj);
+		break;
+	case 1:
+		vfree(obj);
+		break;
+	case 3:
+	case 4:
+		ka_free(obj);
+		break;
+	}
+}
+
+static void ka_api_numa_node(struct kunit *test)
+{
+	int nid, nodes = 0;
+
+	for_each_node_state(nid, N_MEMORY) {
+		void *s = ka_alloc_node(64, GFP_KERNEL, nid);
+		void *l = ka_alloc_node(100000, GFP_KERNEL, nid);
+
+		KUNIT_ASSERT_NOT_NULL(test, s);
+		KUNIT_ASSERT_NOT_NULL(test, l);
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(s)), nid);
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(l)), nid);
+		ka_free(s);
+		ka_free(l);
+		nodes++;
+	}
+	if (nodes < 2)
+		kunit_skip(test, "one memory node: run with a 2-node guest");
+}
+
+static void ka_api_free_rcu(struct kunit *test)
+{
+	struct ka_counters a, b;
+	unsigned int i;
+
+	ka_counters_read(&a);
+	for (i = 0; i < 700; i++) {
+		void *p = ka_alloc(32 + i, GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		ka_free_rcu(p);
+	}
+	ka_rcu_barrier();
+	ka_counters_read(&b);
+	KUNIT_EXPECT_EQ(test, b.frees - a.frees, 700UL);
+}
+
+/* All CPUs allocate and free, passing half their objects to the next CPU. */
+#define KA_XCPU_SLOTS	64
+#define KA_XCPU_ROUNDS	3000
+
+struct ka_xcpu {
+	spinlock_t lock;
+	void *inbox[KA_XCPU_SLOTS];
+	size_t sizes[KA_XCPU_SLOTS];
+	u8 seeds[KA_XCPU_SLOTS];
+	unsigned int nin;
+	struct ka_xcpu *next;
+	struct task_struct *task;
+	struct completion done;
+	unsigned long errors;
+	unsigned long ops;
+	unsigned int cpu;
+};
+
+/* Objects carry a pattern over their first bytes: cheap under KASAN. */
+#define KA_XCPU_CHECKED(size)	min_t(size_t, size, 128)
+
+static bool ka_xcpu_give(struct ka_xcpu *to, void *p, size_t size, u8 seed)
+{
+	bool ok = false;
+
+	spin_lock(&to->lock);
+	if (to->nin < KA_XCPU_SLOTS) {
+		to->sizes[to->nin] = size;
+		to->seeds[to->nin] = seed;
+		to->inbox[to->nin++] = p;
+		ok = true;
+	}
+	spin_unlock(&to->lock);
+	return ok;
+}
+
+static int ka_xcpu_thread(void *arg)
+{
+	struct ka_xcpu *x = arg;
+	unsigned int r;
+
+	for (r = 0; r < KA_XCPU_ROUNDS; r++) {
+		size_t size = 1 + get_random_u32() % (r % 16 ? 2048 : 40000);
+		u8 seed = (u8)(x->cpu * 31 + r);
+		u8 *p = ka_alloc(size, GFP_KERNEL);
+		void *got;
+
+		if (!p) {
+			x->errors++;
+			continue;
+		}
+		ka_test_fill(p, KA_XCPU_CHECKED(size), seed);
+		x->ops++;
+		if (!(r & 1) && ka_xcpu_give(x->next, p, size, seed))
+			p = NULL;
+		else if (!ka_test_check(p, KA_XCPU_CHECKED(size), seed))
+			x->errors++;
+		ka_free(p);
+
+		/* objects filled and given to us by the previous CPU's thread */
+		spin_lock(&x->lock);
+		got = x->nin ? x->inbox[--x->nin] : NULL;
+		size = got ? x->sizes[x->nin] : 0;
+		seed = got ? x->seeds[x->nin] : 0;
+		spin_unlock(&x->lock);
+		if (got) {
+			if (ka_size(got) < size ||
+			    !ka_test_check(got, KA_XCPU_CHECKED(size), seed))
+				x->errors++;
+			ka_free(got);
+			x->ops++;
+		}
+		if (!(r % 256))
+			cond_resched();
+	}
+	complete(&x->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void ka_api_all_cpus_cross_free(struct kunit *test)
+{
+	unsigned int n = 0, i, ncpu = num_online_cpus();
+	struct ka_counters a, b;
+	struct ka_xcpu *x;
+	int cpu;
+
+	x = kunit_kcalloc(test, ncpu, sizeof(*x), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	ka_counters_read(&a);
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		spin_lock_init(&x[n].lock);
+		init_completion(&x[n].done);
+		x[n].cpu = cpu;
+		x[n].next = &x[(n + 1) % ncpu];
+		x[n].task = kthread_create_on_cpu(ka_xcpu_thread, &x[n], cpu,
+						  "ka_xcpu/%u");
+		if (IS_ERR(x[n].task))
+			break;
+		n++;
+	}
+	cpus_read_unlock();
+	KUNIT_ASSERT_EQ(test, n, ncpu);
+	for (i = 0; i < n; i++)
+		wake_up_process(x[i].task);
+	for (i = 0; i < n; i++)
+		wait_for_completion(&x[i].done);
+	for (i = 0; i < n; i++)
+		kthread_stop(x[i].task);
+	/* whatever is left in the inboxes */
+	for (i = 0; i < n; i++) {
+		while (x[i].nin)
+			ka_free(x[i].inbox[--x[i].nin]);
+		KUNIT_EXPECT_EQ_MSG(test, x[i].errors, 0UL, "cpu %u", x[i].cpu);
+		KUNIT_EXPECT_GE(test, x[i].ops, (unsigned long)KA_XCPU_ROUNDS);
+	}
+	ka_counters_read(&b);
+	KUNIT_EXPECT_EQ(test, b.allocs + b.large_allocs - a.allocs - a.large_allocs,
+			b.frees + b.large_frees - a.frees - a.large_frees);
+	KUNIT_EXPECT_EQ(test, b.refused, a.refused);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+	kunit_info(test, "%u CPUs, %u nodes, %lu allocations", n,
+		   num_online_nodes(), b.allocs + b.large_allocs - a.allocs - a.large_allocs);
+}
+
+/* GFP_ATOMIC from a hard-irq hrtimer while process context allocates. */
+struct ka_irq_test {
+	struct hrtimer timer;
+	void *held[16];
+	unsigned int fired;
+	unsigned int failed;
+	unsigned int bad;
+	bool stop;
+};
+
+static enum hrtimer_restart ka_irq_timer(struct hrtimer *t)
+{
+	struct ka_irq_test *it = container_of(t, struct ka_irq_test, timer);
+	unsigned int slot = it->fired % ARRAY_SIZE(it->held);
+	size_t size = (it->fired % 5 == 4) ? 40000 : 24 + it->fired % 1000;
+	u8 *p;
+
+	if (it->held[slot]) {
+		if (*(u8 *)it->held[slot] != (u8)slot)
+			it->bad++;
+		ka_free(it->held[slot]);
+	}
+	p = ka_alloc(size, GFP_ATOMIC | __GFP_NOWARN);
+	if (p)
+		p[0] = (u8)slot;
+	else
+		it->failed++;
+	it->held[slot] = p;
+	it->fired++;
+	if (READ_ONCE(it->stop))
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ns_to_ktime(50 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+static void ka_api_hardirq_atomic(struct kunit *test)
+{
+	struct ka_irq_test *it;
+	unsigned long end = jiffies + HZ;
+	unsigned int i, loops = 0;
+
+	it = kunit_kzalloc(test, sizeof(*it), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, it);
+	hrtimer_init(&it->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	it->timer.function = ka_irq_timer;
+	hrtimer_start(&it->timer, ns_to_ktime(50 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_HARD);
+	while (time_before(jiffies, end)) {
+		u8 *p = ka_alloc(24 + loops % 1000, GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		ka_test_fill(p, 24, 7);
+		if (!ka_test_check(p, 24, 7))
+			KUNIT_FAIL(test, "process-context object corrupted");
+		ka_free(p);
+		if (!(++loops % 64))
+			cond_resched();
+	}
+	WRITE_ONCE(it->stop, true);
+	hrtimer_cancel(&it->timer);
+	for (i = 0; i < ARRAY_SIZE(it->held); i++)
+		ka_free(it->held[i]);
+	KUNIT_EXPECT_GT(test, it->fired, 10U);
+	KUNIT_EXPECT_EQ(test, it->failed, 0U);
+	KUNIT_EXPECT_EQ(test, it->bad, 0U);
+	kunit_info(test, "%u hard-irq allocations, %u in process context",
+		   it->fired, loops);
+}
+
+static void ka_api_gives_everything_back(struct kunit *test)
+{
+	struct ka_counters c;
+
+	ka_drain();
+	ka_counters_read(&c);
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+	KUNIT_EXPECT_EQ(test, ka_test_pages_held(), 0UL);
+	KUNIT_EXPECT_EQ(test, c.allocs + c.large_allocs, c.frees + c.large_frees);
+}
+
+static struct kunit_case ka_api_cases[] = {
+	KUNIT_CASE(ka_api_every_small_size),
+	KUNIT_CASE_PARAM(ka_api_large_sizes, ka_large_gen_params),
+	KUNIT_CASE(ka_api_zero_and_limits),
+	KUNIT_CASE(ka_api_zalloc),
+	KUNIT_CASE(ka_api_alignment),
+	KUNIT_CASE(ka_api_realloc),
+	KUNIT_CASE(ka_api_bulk),
+	KUNIT_CASE(ka_api_bulk_all_or_nothing),
+	KUNIT_CASE_PARAM(ka_api_invalid_free_refused, ka_bad_free_gen_params),
+	KUNIT_CASE(ka_api_numa_node),
+	KUNIT_CASE(ka_api_free_rcu),
+	KUNIT_CASE(ka_api_all_cpus_cross_free),
+	KUNIT_CASE(ka_api_hardirq_atomic),
+	KUNIT_CASE(ka_api_gives_everything_back),
+	{}
+};
+
+static struct kunit_suite ka_api_suite = {
+	.name = "ka_api",
+	.test_cases = ka_api_cases,
+};
+
+kunit_test_suites(&ka_sizeclass_suite, &ka_span_suite, &ka_mcentral_suite,
+		  &ka_mheap_suite, &ka_mcache_suite, &ka_api_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for ka");
