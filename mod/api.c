@@ -73,10 +73,12 @@ static void *ka_alloc_large(size_t size, gfp_t gfp, int node,
 
 	if (unlikely(size > KA_MAX_SIZE))
 		return ka_fail(size, gfp, caller);
-	span = ka_span_new_large(size, node, gfp);
+	span = ka_span_new_large(size, node == NUMA_NO_NODE ? numa_mem_id() :
+				 node, gfp);
 	if (unlikely(!span))
 		return ka_fail(size, gfp, caller);
 	this_cpu_inc(ka_pcpu->nr_large_alloc);
+	trace_ka_alloc(caller, span->base, size, span->elemsize, gfp, node);
 	return ka_post_alloc(span->base, span->elemsize, gfp);
 }
 
@@ -92,7 +94,7 @@ static void *ka_alloc_from_node(unsigned int cls, gfp_t gfp, int node)
 }
 
 static __always_inline void *ka_alloc_small(size_t size, gfp_t gfp,
-					    unsigned long caller)
+					    int node, unsigned long caller)
 {
 	unsigned int cls = ka_size_class(size);
 	struct ka_pcpu_class *pcc;
@@ -112,6 +114,7 @@ static __always_inline void *ka_alloc_small(size_t size, gfp_t gfp,
 		if (unlikely(!p))
 			return ka_fail(size, gfp, caller);
 	}
+	trace_ka_alloc(caller, p, size, ka_classes[cls].size, gfp, node);
 	return ka_post_alloc(p, ka_classes[cls].size, gfp);
 }
 
@@ -132,10 +135,10 @@ static __always_inline void *ka_alloc_small(size_t size, gfp_t gfp,
 void *ka_alloc(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < KA_MAX_SMALL_SIZE))
-		return ka_alloc_small(size, flags, _RET_IP_);
+		return ka_alloc_small(size, flags, NUMA_NO_NODE, _RET_IP_);
 	if (!size)
 		return ZERO_SIZE_PTR;
-	return ka_alloc_large(size, flags, numa_mem_id(), _RET_IP_);
+	return ka_alloc_large(size, flags, NUMA_NO_NODE, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_alloc);
 
@@ -162,8 +165,8 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 	    node >= nr_node_ids || !node_state(node, N_MEMORY) ||
 	    !ka_nodes[node]) {
 		if (likely(size - 1 < KA_MAX_SMALL_SIZE))
-			return ka_alloc_small(size, flags, _RET_IP_);
-		node = numa_mem_id();
+			return ka_alloc_small(size, flags, node, _RET_IP_);
+		node = NUMA_NO_NODE;
 	}
 	if (!size)
 		return ZERO_SIZE_PTR;
@@ -173,6 +176,7 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 	p = ka_alloc_from_node(cls, flags, node);
 	if (unlikely(!p))
 		return ka_fail(size, flags, _RET_IP_);
+	trace_ka_alloc(_RET_IP_, p, size, ka_classes[cls].size, flags, node);
 	return ka_post_alloc(p, ka_classes[cls].size, flags);
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
@@ -279,6 +283,7 @@ void ka_free(const void *p)
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
+	trace_ka_free(_RET_IP_, p);
 	local_lock_irqsave(&ka_pcpu->lock, flags);
 	done = ka_free_local(p);
 	local_unlock_irqrestore(&ka_pcpu->lock, flags);
@@ -420,8 +425,10 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 		got += n;
 	}
 	this_cpu_add(ka_pcpu->cls[cls].nr_alloc, nr);
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
+		trace_ka_alloc(_RET_IP_, p[i], size, objsize, flags, NUMA_NO_NODE);
 		ka_post_alloc(p[i], objsize, flags);
+	}
 	return nr;
 }
 EXPORT_SYMBOL_GPL(ka_alloc_bulk);
@@ -445,6 +452,7 @@ void ka_free_bulk(size_t nr, void **p)
 	for (i = 0; i < nr; i++) {
 		if (unlikely(ZERO_OR_NULL_PTR(p[i])))
 			continue;
+		trace_ka_free(_RET_IP_, p[i]);
 		if (likely(ka_free_local(p[i])))
 			continue;
 		local_unlock_irqrestore(&ka_pcpu->lock, flags);

@@ -29,6 +29,7 @@
 #include <linux/printk.h>
 #include <linux/fault-inject.h>
 #include "compat.h"
+#include "ka_trace.h"
 
 /*
  * GFP bits that make sense for ka's own metadata and for the pages of its

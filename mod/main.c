@@ -16,6 +16,9 @@
 #include <linux/shrinker.h>
 #include "ka_internal.h"
 
+#define CREATE_TRACE_POINTS
+#include "ka_trace.h"
+
 struct ka_node *ka_nodes[MAX_NUMNODES];
 KA_EXPORT_INTERNAL(ka_nodes);
 

@@ -98,6 +98,7 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 	c->objs_out += got;
 	c->nr_refill++;
 	spin_unlock_irqrestore(&c->lock, flags);
+	trace_ka_refill(c->cls, c->node, got);
 	return got;
 }
 KA_EXPORT_INTERNAL(ka_central_refill);
@@ -169,6 +170,7 @@ void ka_central_flush(void **objs, unsigned int n)
 			spin_lock_irqsave(&c->lock, flags);
 			c->nr_lock++;
 			c->nr_flush++;
+			trace_ka_flush(c->cls, c->node, n - i);
 		}
 		was_out = span->nalloc;
 		if (unlikely(!ka_span_put(span, objs[i]))) {

@@ -63,6 +63,7 @@ static struct ka_chunk *ka_chunk_new(struct ka_heap *heap, unsigned int npages,
 		ka_sys_free_pages(base, order);
 		goto fail;
 	}
+	trace_ka_chunk_alloc(base, order, heap->node);
 	return chunk;
 fail:
 	ka_sys_meta_free(chunk);
@@ -71,6 +72,7 @@ fail:
 
 static void ka_chunk_free(struct ka_chunk *chunk)
 {
+	trace_ka_chunk_free(chunk->base, chunk->order, chunk->node);
 	ka_arena_del_chunk(chunk);
 	ka_sys_free_pages(chunk->base, chunk->order);
 	ka_sys_meta_free(chunk);

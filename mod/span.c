@@ -47,6 +47,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 		ka_sys_meta_free(span);
 		return NULL;
 	}
+	trace_ka_span_alloc(span->base, cls, span->npages, span->node);
 	return span;
 }
 KA_EXPORT_INTERNAL(ka_span_new);
@@ -81,6 +82,7 @@ struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp)
 		ka_sys_meta_free(span);
 		return NULL;
 	}
+	trace_ka_span_alloc(span->base, 0, span->npages, span->node);
 	return span;
 }
 KA_EXPORT_INTERNAL(ka_span_new_large);
@@ -97,6 +99,7 @@ bool ka_span_destroy(struct ka_span *span)
 {
 	if (!ka_heap_free_run(ka_heap_of(span->node), span))
 		return false;
+	trace_ka_span_free(span->base, span->cls, span->npages, span->node);
 	ka_sys_meta_free_rcu(span, rcu);
 	return true;
 }
