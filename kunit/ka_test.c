@@ -16,7 +16,7 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include "ka_internal.h"
+#include "ka_debug.h"
 
 KA_IMPORT_INTERNAL();
 
@@ -46,6 +46,15 @@ static unsigned long ka_test_objs_out(void)
 			out += st.objs_out;
 		}
 	return out;
+}
+
+/*
+ * What ka_size() reports: the whole slot normally, the bytes requested in
+ * debug mode (where the rest of the slot is a redzone).
+ */
+static size_t ka_test_usable(size_t req, size_t slot)
+{
+	return ka_debug_on() ? req : slot;
 }
 
 static void ka_test_fill(u8 *p, size_t size, u8 seed)
@@ -568,7 +577,8 @@ static void ka_api_large_sizes(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(p));
-	KUNIT_EXPECT_EQ(test, ka_size(p), PAGE_ALIGN(size));
+	KUNIT_EXPECT_EQ(test, ka_size(p),
+			ka_test_usable(size, PAGE_ALIGN(size)));
 	ka_test_fill(p, size, 3);
 	KUNIT_EXPECT_TRUE(test, ka_test_check(p, size, 3));
 	ka_free(p);
@@ -668,8 +678,9 @@ static void ka_api_bulk(struct kunit *test)
 			(int)nr);
 	for (i = 0; i < nr; i++) {
 		KUNIT_ASSERT_NOT_NULL(test, p[i]);
-		KUNIT_EXPECT_EQ(test, ka_size(p[i]), (size_t)80);
-		KUNIT_EXPECT_PTR_EQ(test, memchr_inv(p[i], 0, 80), NULL);
+		KUNIT_EXPECT_EQ(test, ka_size(p[i]), ka_test_usable(72, 80));
+		KUNIT_EXPECT_PTR_EQ(test, memchr_inv(p[i], 0, ka_size(p[i])),
+				    NULL);
 		memset(p[i], (int)i, 72);
 	}
 	/* distinct objects: no byte was written twice */
@@ -1068,8 +1079,155 @@ static struct kunit_suite ka_api_suite = {
 	.test_cases = ka_api_cases,
 };
 
+/* ---------------- debugfs ---------------- */
+
+/* The contents of a ka debugfs file, in a kunit-managed buffer. */
+static char *ka_test_read_file(struct kunit *test, const char *name)
+{
+	size_t size = 256 << 10;
+	char *buf = kunit_kzalloc(test, size, GFP_KERNEL);
+
+	if (!buf || ka_debugfs_render(name, buf, size) < 0)
+		return NULL;
+	return buf;
+}
+
+/* The value of the line "@key <value>" of ka's stats file. */
+static bool ka_test_stat(const char *text, const char *key, unsigned long *val)
+{
+	size_t klen = strlen(key);
+	const char *line = text;
+
+	while (line && *line) {
+		if (!strncmp(line, key, klen) && line[klen] == ' ')
+			return sscanf(line + klen + 1, "%lu", val) == 1;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return false;
+}
+
+/* Sum column @col of the stats lines starting with "@tag " (node filter -1). */
+static unsigned long ka_test_column(const char *text, const char *tag,
+				    unsigned int cls, int col)
+{
+	const char *line = text;
+	unsigned long sum = 0;
+
+	while (line && *line) {
+		unsigned long v[18];
+		int n;
+
+		if (!strncmp(line, tag, strlen(tag))) {
+			n = sscanf(line + strlen(tag),
+				   " %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu",
+				   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+				   &v[7], &v[8], &v[9], &v[10], &v[11], &v[12],
+				   &v[13], &v[14], &v[15], &v[16]);
+			if (n > col && (!cls || v[1] == cls))
+				sum += v[col];
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return sum;
+}
+
+static void ka_debugfs_consistent(struct kunit *test)
+{
+	unsigned int c64 = ka_size_class(64), c5k = ka_size_class(5000);
+	unsigned long allocs, frees, large, in_use, used, held, out64 = 0;
+	void **p = kunit_kcalloc(test, 113, sizeof(void *), GFP_KERNEL);
+	const char *line;
+	char *text;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_drain();
+	/* 100 objects of 64 bytes, 10 of 5000, 3 large */
+	for (i = 0; i < 113; i++)
+		p[i] = ka_alloc(i < 100 ? 64 : i < 110 ? 5000 : 100000,
+				GFP_KERNEL);
+	/* empty the per-CPU caches: then every object out is one of ours */
+	ka_drain();
+
+	text = ka_test_read_file(test, "stats");
+	KUNIT_ASSERT_NOT_NULL(test, text);
+	KUNIT_ASSERT_TRUE(test, ka_test_stat(text, "allocs", &allocs));
+	KUNIT_ASSERT_TRUE(test, ka_test_stat(text, "frees", &frees));
+	KUNIT_ASSERT_TRUE(test, ka_test_stat(text, "pages_used", &used));
+	KUNIT_ASSERT_TRUE(test, ka_test_stat(text, "pages_held", &held));
+	/* columns after "class": node class size spans ... in_use is #8 */
+	KUNIT_EXPECT_EQ(test, ka_test_column(text, "class", c64, 8), 100UL);
+	KUNIT_EXPECT_EQ(test, ka_test_column(text, "class", c5k, 8), 10UL);
+	/* heap: node chunks free pages_held pages_used large_objects ... */
+	large = ka_test_column(text, "heap", 0, 5);
+	KUNIT_EXPECT_EQ(test, large, 3UL);
+	in_use = ka_test_column(text, "class", 0, 8) + large;
+	/* everything earlier suites allocated was freed: in use = allocs - frees */
+	KUNIT_EXPECT_EQ(test, in_use, allocs - frees);
+	KUNIT_EXPECT_EQ(test, in_use, 113UL);
+	KUNIT_EXPECT_LE(test, used, held);
+	KUNIT_EXPECT_EQ(test, used, ka_test_column(text, "heap", 0, 4));
+
+	/* spans: the objects out of class 64's spans are ours */
+	text = ka_test_read_file(test, "spans");
+	KUNIT_ASSERT_NOT_NULL(test, text);
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		unsigned long addr;
+		unsigned int cls, pages, out, total;
+		int node;
+
+		if (sscanf(line, "%lx %u %d %u %u/%u", &addr, &cls, &node, &pages,
+			   &out, &total) == 6 && cls == c64)
+			out64 += out;
+	}
+	KUNIT_EXPECT_EQ(test, out64, 100UL);
+
+	for (i = 0; i < 113; i++)
+		ka_free(p[i]);
+	ka_drain();
+	text = ka_test_read_file(test, "stats");
+	KUNIT_ASSERT_NOT_NULL(test, text);
+	KUNIT_EXPECT_EQ(test, ka_test_column(text, "class", 0, 8), 0UL);
+	KUNIT_ASSERT_TRUE(test, ka_test_stat(text, "pages_held", &held));
+	KUNIT_EXPECT_EQ(test, held, 0UL);
+	text = ka_test_read_file(test, "spans");
+	KUNIT_ASSERT_NOT_NULL(test, text);
+	/* only the header line is left */
+	KUNIT_EXPECT_PTR_EQ(test, strchr(text, '\n'), text + strlen(text) - 1);
+}
+
+static void ka_debugfs_control_files(struct kunit *test)
+{
+	static const char * const bad[] = {
+		"2", "yes", "", "-1", "0", "1 2", "0x1", "11", "1\n\n",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		KUNIT_EXPECT_EQ_MSG(test, ka_debugfs_parse_control(bad[i]),
+				    -EINVAL, "\"%s\"", bad[i]);
+	KUNIT_EXPECT_EQ(test, ka_debugfs_parse_control("1"), 0);
+	KUNIT_EXPECT_EQ(test, ka_debugfs_parse_control("1\n"), 0);
+}
+
+static struct kunit_case ka_debugfs_cases[] = {
+	KUNIT_CASE(ka_debugfs_consistent),
+	KUNIT_CASE(ka_debugfs_control_files),
+	{}
+};
+
+static struct kunit_suite ka_debugfs_suite = {
+	.name = "ka_debugfs",
+	.test_cases = ka_debugfs_cases,
+};
+
 kunit_test_suites(&ka_sizeclass_suite, &ka_span_suite, &ka_mcentral_suite,
-		  &ka_mheap_suite, &ka_mcache_suite, &ka_api_suite);
+		  &ka_mheap_suite, &ka_mcache_suite, &ka_api_suite,
+		  &ka_debugfs_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests for ka");

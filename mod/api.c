@@ -15,7 +15,7 @@
  */
 #include <linux/kmemleak.h>
 #include <linux/ratelimit.h>
-#include "ka_internal.h"
+#include "ka_debug.h"
 
 static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
 
@@ -42,8 +42,12 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 		pr_err("ka: refusing %px: %s\n", p, why);
 }
 
-static __always_inline void *ka_post_alloc(void *p, size_t objsize, gfp_t gfp)
+static __always_inline void *ka_post_alloc(void *p, size_t size,
+					   size_t objsize, gfp_t gfp,
+					   unsigned long caller)
 {
+	if (ka_debug_on())
+		objsize = ka_debug_alloc(p, size, caller);
 	if (unlikely(want_init_on_alloc(gfp)))
 		memset(p, 0, objsize);
 	kmemleak_alloc(p, objsize, 1, gfp);
@@ -53,7 +57,8 @@ static __always_inline void *ka_post_alloc(void *p, size_t objsize, gfp_t gfp)
 static __always_inline void ka_pre_free(const void *p, size_t objsize)
 {
 	kmemleak_free(p);
-	if (unlikely(want_init_on_free()))
+	/* debug mode has poisoned the object instead */
+	if (unlikely(want_init_on_free()) && !ka_debug_on())
 		memset((void *)p, 0, objsize);
 }
 
@@ -79,7 +84,7 @@ static void *ka_alloc_large(size_t size, gfp_t gfp, int node,
 		return ka_fail(size, gfp, caller);
 	this_cpu_inc(ka_pcpu->nr_large_alloc);
 	trace_ka_alloc(caller, span->base, size, span->elemsize, gfp, node);
-	return ka_post_alloc(span->base, span->elemsize, gfp);
+	return ka_post_alloc(span->base, size, span->elemsize, gfp, caller);
 }
 
 /* One object of class @cls from @node's mcentral, bypassing the cache. */
@@ -115,7 +120,7 @@ static __always_inline void *ka_alloc_small(size_t size, gfp_t gfp,
 			return ka_fail(size, gfp, caller);
 	}
 	trace_ka_alloc(caller, p, size, ka_classes[cls].size, gfp, node);
-	return ka_post_alloc(p, ka_classes[cls].size, gfp);
+	return ka_post_alloc(p, size, ka_classes[cls].size, gfp, caller);
 }
 
 /**
@@ -177,7 +182,7 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 	if (unlikely(!p))
 		return ka_fail(size, flags, _RET_IP_);
 	trace_ka_alloc(_RET_IP_, p, size, ka_classes[cls].size, flags, node);
-	return ka_post_alloc(p, ka_classes[cls].size, flags);
+	return ka_post_alloc(p, size, ka_classes[cls].size, flags, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
@@ -284,6 +289,8 @@ void ka_free(const void *p)
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
 	trace_ka_free(_RET_IP_, p);
+	if (ka_debug_on() && !ka_debug_free(p, _RET_IP_))
+		return;
 	local_lock_irqsave(&ka_pcpu->lock, flags);
 	done = ka_free_local(p);
 	local_unlock_irqrestore(&ka_pcpu->lock, flags);
@@ -303,6 +310,8 @@ static size_t ka_size_caller(const void *p, unsigned long caller)
 	rcu_read_lock();
 	span = ka_check(p, &why);
 	size = span ? span->elemsize : 0;
+	if (span && ka_debug_on())
+		size = ka_debug_size(span, p);
 	rcu_read_unlock();
 	if (!span)
 		ka_report_bad_free(p, why, caller);
@@ -427,7 +436,7 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 	this_cpu_add(ka_pcpu->cls[cls].nr_alloc, nr);
 	for (i = 0; i < nr; i++) {
 		trace_ka_alloc(_RET_IP_, p[i], size, objsize, flags, NUMA_NO_NODE);
-		ka_post_alloc(p[i], objsize, flags);
+		ka_post_alloc(p[i], size, objsize, flags, _RET_IP_);
 	}
 	return nr;
 }
@@ -453,6 +462,8 @@ void ka_free_bulk(size_t nr, void **p)
 		if (unlikely(ZERO_OR_NULL_PTR(p[i])))
 			continue;
 		trace_ka_free(_RET_IP_, p[i]);
+		if (ka_debug_on() && !ka_debug_free(p[i], _RET_IP_))
+			continue;
 		if (likely(ka_free_local(p[i])))
 			continue;
 		local_unlock_irqrestore(&ka_pcpu->lock, flags);

@@ -50,6 +50,7 @@ static void ka_counters_sum(struct ka_counters *c)
 		c->remote_frees += READ_ONCE(pc->nr_remote_free);
 		c->refused += READ_ONCE(pc->nr_refused);
 		c->failed += READ_ONCE(pc->nr_failed);
+		c->debug_reports += READ_ONCE(pc->nr_debug_reports);
 	}
 }
 
@@ -162,9 +163,9 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "allocs %lu\nfrees %lu\ncache_hits %lu\nrefills %lu\nflushes %lu\n",
 		   c.allocs + c.large_allocs, c.frees + c.large_frees, c.hits,
 		   c.refills, c.flushes);
-	seq_printf(m, "large_allocs %lu\nlarge_frees %lu\nremote_frees %lu\nrefused_frees %lu\nfailed_allocs %lu\n",
+	seq_printf(m, "large_allocs %lu\nlarge_frees %lu\nremote_frees %lu\nrefused_frees %lu\nfailed_allocs %lu\ndebug_reports %lu\n",
 		   c.large_allocs, c.large_frees, c.remote_frees, c.refused,
-		   c.failed);
+		   c.failed, c.debug_reports);
 
 	seq_puts(m, "\n# node class size spans partial full empty objects in_use free cached bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap\n");
 	for_each_node_state(nid, N_MEMORY) {
@@ -289,18 +290,33 @@ static int percpu_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(percpu);
 
-/* Parse a "1" written to a control file; anything else is -EINVAL. */
-static int ka_parse_one(const char __user *buf, size_t len, loff_t *ppos)
+/**
+ * ka_debugfs_parse_control - parse what was written to a control file
+ * @s: the text, NUL-terminated
+ *
+ * Context: any.
+ * Return: 0 for "1" (with an optional newline), -EINVAL for anything else.
+ */
+int ka_debugfs_parse_control(const char *s)
 {
-	bool v;
-	int ret;
+	unsigned int v;
 
-	if (*ppos)
+	if (kstrtouint(s, 10, &v) || v != 1)
 		return -EINVAL;
-	ret = kstrtobool_from_user(buf, len, &v);
-	if (ret)
-		return ret;
-	return v ? 0 : -EINVAL;
+	return 0;
+}
+KA_EXPORT_INTERNAL(ka_debugfs_parse_control);
+
+static int ka_parse_one(const char __user *ubuf, size_t len, loff_t *ppos)
+{
+	char buf[16];
+
+	if (*ppos || !len || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	return ka_debugfs_parse_control(buf);
 }
 
 static ssize_t drain_write(struct file *file, const char __user *buf,
@@ -340,6 +356,50 @@ static const struct file_operations reset_fops = {
 	.write = reset_write,
 	.llseek = noop_llseek,
 };
+
+static const struct {
+	const char *name;
+	int (*show)(struct seq_file *m, void *v);
+} ka_debugfs_files[] = {
+	{ "sizeclasses", sizeclasses_show },
+	{ "stats", stats_show },
+	{ "spans", spans_show },
+	{ "percpu", percpu_show },
+};
+
+/**
+ * ka_debugfs_render - what reading a debugfs file would give, into @buf
+ * @name: "sizeclasses", "stats", "spans" or "percpu"
+ * @buf: destination, NUL-terminated on success
+ * @size: its size
+ *
+ * The tests parse the files' contents through this: the same show()
+ * function, without a file (kernel_read() cannot read seq_files here).
+ *
+ * Context: process context.
+ * Return: the length, -ENOENT for an unknown name, -EOVERFLOW if @buf is
+ * too small.
+ */
+ssize_t ka_debugfs_render(const char *name, char *buf, size_t size)
+{
+	struct seq_file m = { .buf = buf, .size = size };
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(ka_debugfs_files); i++) {
+		if (strcmp(name, ka_debugfs_files[i].name))
+			continue;
+		ret = ka_debugfs_files[i].show(&m, NULL);
+		if (ret)
+			return ret;
+		if (seq_has_overflowed(&m) || m.count >= size)
+			return -EOVERFLOW;
+		buf[m.count] = '\0';
+		return m.count;
+	}
+	return -ENOENT;
+}
+KA_EXPORT_INTERNAL(ka_debugfs_render);
 
 /**
  * ka_debugfs_init - create /sys/kernel/debug/ka

@@ -125,6 +125,7 @@ struct ka_span {
 	u8 where;		/* enum ka_span_list */
 	int node;
 	size_t reqsize;		/* large spans: bytes requested */
+	struct ka_span_debug *dbg;	/* debug mode only */
 	struct rcu_head rcu;
 	unsigned long allocbits[];
 };
@@ -305,6 +306,7 @@ struct ka_pcpu {
 	unsigned long nr_remote_free;	/* freed to another node's mcentral */
 	unsigned long nr_refused;	/* invalid pointers given to ka_free */
 	unsigned long nr_failed;	/* allocations that returned NULL */
+	unsigned long nr_debug_reports;	/* debug mode: corruption found */
 };
 
 extern struct ka_pcpu __percpu *ka_pcpu;
@@ -338,6 +340,7 @@ struct ka_counters {
 	unsigned long remote_frees;
 	unsigned long refused;
 	unsigned long failed;
+	unsigned long debug_reports;
 };
 
 void ka_counters_read(struct ka_counters *c);
@@ -359,5 +362,7 @@ struct ka_class_stats {
 
 void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st);
 void ka_heap_stats_read(int node, struct ka_heap *out);
+int ka_debugfs_parse_control(const char *s);
+ssize_t ka_debugfs_render(const char *name, char *buf, size_t size);
 
 #endif /* _KA_INTERNAL_H */

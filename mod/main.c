@@ -14,7 +14,7 @@
  */
 #include <linux/module.h>
 #include <linux/shrinker.h>
-#include "ka_internal.h"
+#include "ka_debug.h"
 
 #define CREATE_TRACE_POINTS
 #include "ka_trace.h"
@@ -214,6 +214,7 @@ static int __init ka_init(void)
 {
 	int ret;
 
+	ka_debug_init();
 	ret = ka_sizeclass_init();
 	if (ret) {
 		pr_err("ka: size class table failed its checks\n");

@@ -47,6 +47,10 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 		ka_sys_meta_free(span);
 		return NULL;
 	}
+	if (ka_debug_span_init(span, gfp)) {
+		ka_span_destroy(span);
+		return NULL;
+	}
 	trace_ka_span_alloc(span->base, cls, span->npages, span->node);
 	return span;
 }
@@ -99,6 +103,7 @@ bool ka_span_destroy(struct ka_span *span)
 {
 	if (!ka_heap_free_run(ka_heap_of(span->node), span))
 		return false;
+	ka_debug_span_free(span);
 	trace_ka_span_free(span->base, span->cls, span->npages, span->node);
 	ka_sys_meta_free_rcu(span, rcu);
 	return true;

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka debug mode (mod/debug.c): the hooks the kernel-only API layer calls.
+ * The layer files reach the span hooks through ka_sys.h.
+ */
+#ifndef _KA_DEBUG_H
+#define _KA_DEBUG_H
+
+#include <linux/jump_label.h>
+#include "ka_internal.h"
+
+DECLARE_STATIC_KEY_FALSE(ka_debug_key);
+
+static __always_inline bool ka_debug_on(void)
+{
+	return static_branch_unlikely(&ka_debug_key);
+}
+
+void ka_debug_init(void);
+size_t ka_debug_alloc(void *p, size_t size, unsigned long caller);
+bool ka_debug_free(const void *p, unsigned long caller);
+size_t ka_debug_size(struct ka_span *span, const void *p);
+
+#endif /* _KA_DEBUG_H */
