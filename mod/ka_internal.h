@@ -317,6 +317,7 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
 void ka_mcache_flush_cpu(struct ka_pcpu *pc);
 void ka_mcache_flush_class(struct ka_pcpu_class *pcc, unsigned int n);
 void ka_mcache_drain_all(void);
+void ka_mcache_drain_async(void);
 
 /* ---- api / module ---- */
 

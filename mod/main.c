@@ -144,17 +144,18 @@ void ka_drain(void)
 KA_EXPORT_INTERNAL(ka_drain);
 
 /*
- * Shrinker: under memory pressure give back empty spans and free chunks.
- * Per-CPU caches are left alone: flushing them would mean waiting for work
- * on every CPU from reclaim; they are bounded (2 batches per class) and
- * drained by CPU hotplug, by the debugfs "drain" file and at exit.
+ * Shrinker: under memory pressure give back empty spans and free chunks,
+ * and ask every CPU to flush its caches.  Reclaim does not wait for those
+ * flushes (that would block on workqueues); the spans they empty are
+ * returned by the next pass.  Counted: free heap pages, empty spans, and
+ * objects sitting in per-CPU caches (in pages, roughly).
  */
 static unsigned long ka_shrink_count(struct shrinker *s,
 				     struct shrink_control *sc)
 {
-	unsigned long pages = 0;
+	unsigned long pages = 0, bytes = 0;
 	unsigned int cls;
-	int nid;
+	int nid, cpu;
 
 	for_each_node(nid) {
 		struct ka_heap *heap = ka_heap_of(nid);
@@ -164,12 +165,21 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 			pages += READ_ONCE(ka_central_of(nid, cls)->nr_empty) *
 				 ka_classes[cls].npages;
 	}
+	for_each_online_cpu(cpu) {
+		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			bytes += (unsigned long)READ_ONCE(pc->cls[cls].count) *
+				 ka_classes[cls].size;
+	}
+	pages += bytes >> PAGE_SHIFT;
 	return pages ?: SHRINK_EMPTY;
 }
 
 static unsigned long ka_shrink_scan(struct shrinker *s,
 				    struct shrink_control *sc)
 {
+	ka_mcache_drain_async();
 	return ka_release_free() ?: SHRINK_STOP;
 }
 

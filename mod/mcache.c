@@ -33,6 +33,7 @@
 struct ka_pcpu __percpu *ka_pcpu;
 KA_EXPORT_INTERNAL(ka_pcpu);
 static struct work_struct __percpu *ka_drain_works;
+static struct work_struct __percpu *ka_async_works;	/* shrinker's */
 static DEFINE_MUTEX(ka_drain_mutex);	/* serialises ka_mcache_drain_all() */
 static enum cpuhp_state ka_cpuhp_state;
 
@@ -147,6 +148,24 @@ void ka_mcache_drain_all(void)
 }
 KA_EXPORT_INTERNAL(ka_mcache_drain_all);
 
+/**
+ * ka_mcache_drain_async - ask every online CPU to flush its magazines
+ *
+ * For the shrinker: queues the flush on each CPU without waiting for it,
+ * so reclaim never blocks on a workqueue; a flush already pending is not
+ * queued twice.  The spans the flushes empty are returned by the next
+ * shrinker pass.
+ *
+ * Context: any sleepable or atomic context that may queue work.
+ */
+void ka_mcache_drain_async(void)
+{
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		queue_work_on(cpu, system_wq, per_cpu_ptr(ka_async_works, cpu));
+}
+
 static int ka_mcache_cpu_dead(unsigned int cpu)
 {
 	ka_mcache_flush_cpu(per_cpu_ptr(ka_pcpu, cpu));
@@ -168,12 +187,11 @@ int ka_mcache_init(void)
 		slots += ka_classes[cls].cache_max;
 
 	ka_drain_works = alloc_percpu(struct work_struct);
-	if (!ka_drain_works)
-		return -ENOMEM;
+	ka_async_works = alloc_percpu(struct work_struct);
 	ka_pcpu = alloc_percpu(struct ka_pcpu);
-	if (!ka_pcpu) {
-		free_percpu(ka_drain_works);
-		return -ENOMEM;
+	if (!ka_drain_works || !ka_async_works || !ka_pcpu) {
+		ret = -ENOMEM;
+		goto fail;
 	}
 	for_each_possible_cpu(cpu) {
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
@@ -186,6 +204,7 @@ int ka_mcache_init(void)
 			goto fail;
 		}
 		local_lock_init(&pc->lock);
+		INIT_WORK(per_cpu_ptr(ka_async_works, cpu), ka_mcache_drain_work);
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			pc->cls[cls].objs = store;
 			pc->cls[cls].cap = ka_classes[cls].cache_max;
@@ -200,9 +219,11 @@ int ka_mcache_init(void)
 	return 0;
 fail:
 	/* the first class's slice is the start of the CPU's store */
-	for_each_possible_cpu(cpu)
-		kfree(per_cpu_ptr(ka_pcpu, cpu)->cls[1].objs);
+	if (ka_pcpu)
+		for_each_possible_cpu(cpu)
+			kfree(per_cpu_ptr(ka_pcpu, cpu)->cls[1].objs);
 	free_percpu(ka_pcpu);
+	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);
 	return ret;
 }
@@ -217,6 +238,8 @@ void ka_mcache_exit(void)
 	int cpu;
 
 	cpuhp_remove_state_nocalls(ka_cpuhp_state);
+	for_each_possible_cpu(cpu)
+		cancel_work_sync(per_cpu_ptr(ka_async_works, cpu));
 	for_each_possible_cpu(cpu) {
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
@@ -224,5 +247,6 @@ void ka_mcache_exit(void)
 		kfree(pc->cls[1].objs);
 	}
 	free_percpu(ka_pcpu);
+	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);
 }

@@ -157,9 +157,20 @@ void ka_central_flush(void **objs, unsigned int n)
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
 		struct ka_span *span = ka_span_of(objs[i]);
-		struct ka_central *nc = ka_central_of(span->node, span->cls);
+		struct ka_central *nc;
 		unsigned int was_out;
 
+		/*
+		 * A pointer freed twice in normal mode sits twice in a
+		 * per-CPU cache; its span may be gone by the second flush.
+		 */
+		if (unlikely(!span || READ_ONCE(span->state) != KA_SPAN_SMALL ||
+			     !ka_span_obj_ok(span, objs[i]))) {
+			ka_report_bad_free(objs[i], "double free (object's span no longer in use)",
+					   0);
+			continue;
+		}
+		nc = ka_central_of(span->node, span->cls);
 		if (nc != c) {
 			if (c) {
 				ka_central_trim(c, KA_CENTRAL_EMPTY_RESERVE,
