@@ -484,17 +484,17 @@ static void ka_mcache_refill_flush_batches(struct kunit *test)
 	ka_drain();
 	migrate_disable();
 	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
-	KUNIT_EXPECT_EQ(test, pcc->count, 0U);
+	KUNIT_EXPECT_EQ(test, ka_pcc_count(pcc), 0U);
 	refills = pcc->nr_refill;
 	/* the first allocation refills a batch and keeps batch - 1 */
 	objs[0] = ka_alloc(256, GFP_KERNEL);
 	KUNIT_EXPECT_NOT_NULL(test, objs[0]);
 	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills, 1UL);
-	KUNIT_EXPECT_EQ(test, pcc->count, k->batch - 1);
+	KUNIT_EXPECT_EQ(test, ka_pcc_count(pcc), k->batch - 1);
 	for (i = 1; i < k->batch; i++)
 		objs[i] = ka_alloc(256, GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills, 1UL);
-	KUNIT_EXPECT_EQ(test, pcc->count, 0U);
+	KUNIT_EXPECT_EQ(test, ka_pcc_count(pcc), 0U);
 	/* pops come in ascending address order from a fresh batch */
 	KUNIT_EXPECT_PTR_EQ(test, objs[1], objs[0] + k->size);
 	for (; i < 3 * k->cache_max; i++) {
@@ -508,9 +508,9 @@ static void ka_mcache_refill_flush_batches(struct kunit *test)
 	flushes = pcc->nr_flush;
 	for (i = 0; i < 3 * k->cache_max; i++)
 		ka_free(objs[i]);
-	KUNIT_EXPECT_LE(test, pcc->count, k->cache_max);
+	KUNIT_EXPECT_LE(test, ka_pcc_count(pcc), k->cache_max);
 	KUNIT_EXPECT_EQ(test, pcc->nr_flush - flushes,
-			(unsigned long)(3 * k->cache_max - pcc->count) / k->batch);
+			(unsigned long)(3 * k->cache_max - ka_pcc_count(pcc)) / k->batch);
 	migrate_enable();
 	ka_drain();
 	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);

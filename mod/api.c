@@ -19,6 +19,74 @@
 
 static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
 
+/*
+ * Anything that must see each allocation or free (init_on_alloc/free,
+ * debug mode, the ka_alloc/ka_free tracepoints) enables one of these, and
+ * the hit paths then take their out-of-line variant: one static branch
+ * each, a nop when nothing is on.
+ */
+DEFINE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
+DEFINE_STATIC_KEY_FALSE(ka_free_hooks_key);
+
+/*
+ * With CONFIG_DEBUG_KMEMLEAK every object is registered with kmemleak, so
+ * that a client's leaks are reported and pointers stored in ka objects are
+ * scanned; that is a hook on every allocation and free.  kmemleak=0 turns
+ * it off (and the hit paths back on), e.g. to test them on a debug kernel.
+ */
+static bool kmemleak = IS_ENABLED(CONFIG_DEBUG_KMEMLEAK);
+module_param(kmemleak, bool, 0444);
+MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEAK only; default on)");
+
+static bool ka_hooks_always(void)
+{
+	return IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) && kmemleak;
+}
+
+int ka_trace_alloc_reg(void)
+{
+	static_branch_inc(&ka_alloc_hooks_key);
+	return 0;
+}
+
+void ka_trace_alloc_unreg(void)
+{
+	static_branch_dec(&ka_alloc_hooks_key);
+}
+
+int ka_trace_free_reg(void)
+{
+	static_branch_inc(&ka_free_hooks_key);
+	return 0;
+}
+
+void ka_trace_free_unreg(void)
+{
+	static_branch_dec(&ka_free_hooks_key);
+}
+
+/**
+ * ka_api_init - turn the hooks on for what this boot and load ask for
+ *
+ * Context: module init, after ka_debug_init().
+ */
+void ka_api_init(void)
+{
+	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
+		static_branch_inc(&ka_alloc_hooks_key);
+	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
+		static_branch_inc(&ka_free_hooks_key);
+}
+
+/* Module exit: drop what ka_api_init() took. */
+void ka_api_exit(void)
+{
+	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
+		static_branch_dec(&ka_alloc_hooks_key);
+	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
+		static_branch_dec(&ka_free_hooks_key);
+}
+
 /**
  * ka_report_bad_free - complain about a pointer ka refuses to free
  * @p: the pointer
@@ -50,13 +118,15 @@ static __always_inline void *ka_post_alloc(void *p, size_t size,
 		objsize = ka_debug_alloc(p, size, caller);
 	if (unlikely(want_init_on_alloc(gfp)))
 		memset(p, 0, objsize);
-	kmemleak_alloc(p, objsize, 1, gfp);
+	if (ka_hooks_always())
+		kmemleak_alloc(p, objsize, 1, gfp);
 	return p;
 }
 
 static __always_inline void ka_pre_free(const void *p, size_t objsize)
 {
-	kmemleak_free(p);
+	if (ka_hooks_always())
+		kmemleak_free(p);
 	/* debug mode has poisoned the object instead */
 	if (unlikely(want_init_on_free()) && !ka_debug_on())
 		memset((void *)p, 0, objsize);
@@ -95,32 +165,72 @@ static void *ka_alloc_from_node(unsigned int cls, gfp_t gfp, int node)
 	if (!ka_central_refill(ka_central_of(node, cls), &p, 1, gfp))
 		return NULL;
 	this_cpu_inc(ka_pcpu->cls[cls].nr_alloc);
+	this_cpu_inc(ka_pcpu->cls[cls].nr_miss);
 	return p;
 }
 
-static __always_inline void *ka_alloc_small(size_t size, gfp_t gfp,
-					    int node, unsigned long caller)
+/* Is there anything to do after taking an object from a magazine? */
+static __always_inline bool ka_alloc_hooks(gfp_t gfp)
 {
-	unsigned int cls = ka_size_class(size);
-	struct ka_pcpu_class *pcc;
-	unsigned long flags;
+	return static_branch_unlikely(&ka_alloc_hooks_key) || (gfp & __GFP_ZERO);
+}
+
+static noinline void *ka_alloc_done(void *p, size_t size, gfp_t gfp,
+				    int node, unsigned long caller)
+{
+	unsigned int objsize = ka_classes[ka_size_class(size)].size;
+
+	trace_ka_alloc(caller, p, size, objsize, gfp, node);
+	return ka_post_alloc(p, size, objsize, gfp, caller);
+}
+
+/* Everything but a magazine hit: refill, large objects, zero size, failure. */
+static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
+					unsigned long caller)
+{
+	unsigned int cls;
 	void *p;
 
-	local_lock_irqsave(&ka_pcpu->lock, flags);
-	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
-	if (likely(pcc->count)) {
-		p = pcc->objs[--pcc->count];
-		pcc->nr_alloc++;
-		pcc->nr_hit++;
-		local_unlock_irqrestore(&ka_pcpu->lock, flags);
-	} else {
-		local_unlock_irqrestore(&ka_pcpu->lock, flags);
-		p = ka_mcache_refill_alloc(cls, gfp);
-		if (unlikely(!p))
-			return ka_fail(size, gfp, caller);
+	if (size - 1 >= KA_MAX_SMALL_SIZE) {
+		if (!size)
+			return ZERO_SIZE_PTR;
+		return ka_alloc_large(size, gfp, node, caller);
 	}
-	trace_ka_alloc(caller, p, size, ka_classes[cls].size, gfp, node);
-	return ka_post_alloc(p, size, ka_classes[cls].size, gfp, caller);
+	cls = ka_size_class(size);
+	p = ka_mcache_refill_alloc(cls, gfp);
+	if (unlikely(!p))
+		return ka_fail(size, gfp, caller);
+	return ka_alloc_done(p, size, gfp, node, caller);
+}
+
+/*
+ * The hit path: pop this CPU's magazine of the size class, committing with
+ * a CPU-local cmpxchg of its count-and-id word (see mcache.c).  No lock, no
+ * irq toggling, no atomic, not even preempt_disable(): the ids are per CPU,
+ * so a commit after a migration fails.  Hooks and misses are out of line.
+ */
+static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
+					   unsigned long caller)
+{
+	struct ka_pcpu_class __percpu *pcc;
+	unsigned long ct;
+	void *p;
+
+	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE))
+		goto slow;
+	pcc = &ka_pcpu->cls[ka_size_class(size)];
+	do {
+		ct = this_cpu_read(pcc->ct);
+		if (unlikely(!(ct & KA_CT_COUNT_MASK)))
+			goto slow;
+		p = this_cpu_read(pcc->objs)[(ct & KA_CT_COUNT_MASK) - 1];
+	} while (unlikely(this_cpu_cmpxchg(pcc->ct, ct, ct - 1 + KA_CT_TID) != ct));
+	this_cpu_inc(pcc->nr_alloc);
+	if (unlikely(ka_alloc_hooks(gfp)))
+		return ka_alloc_done(p, size, gfp, node, caller);
+	return p;
+slow:
+	return ka_alloc_slowpath(size, gfp, node, caller);
 }
 
 /**
@@ -139,11 +249,7 @@ static __always_inline void *ka_alloc_small(size_t size, gfp_t gfp,
  */
 void *ka_alloc(size_t size, gfp_t flags)
 {
-	if (likely(size - 1 < KA_MAX_SMALL_SIZE))
-		return ka_alloc_small(size, flags, NUMA_NO_NODE, _RET_IP_);
-	if (!size)
-		return ZERO_SIZE_PTR;
-	return ka_alloc_large(size, flags, NUMA_NO_NODE, _RET_IP_);
+	return ka_alloc_fast(size, flags, NUMA_NO_NODE, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_alloc);
 
@@ -168,11 +274,8 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 
 	if (node == NUMA_NO_NODE || node == numa_mem_id() || node < 0 ||
 	    node >= nr_node_ids || !node_state(node, N_MEMORY) ||
-	    !ka_nodes[node]) {
-		if (likely(size - 1 < KA_MAX_SMALL_SIZE))
-			return ka_alloc_small(size, flags, node, _RET_IP_);
-		node = NUMA_NO_NODE;
-	}
+	    !ka_nodes[node])
+		return ka_alloc_fast(size, flags, node, _RET_IP_);
 	if (!size)
 		return ZERO_SIZE_PTR;
 	if (size > KA_MAX_SMALL_SIZE)
@@ -181,8 +284,7 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 	p = ka_alloc_from_node(cls, flags, node);
 	if (unlikely(!p))
 		return ka_fail(size, flags, _RET_IP_);
-	trace_ka_alloc(_RET_IP_, p, size, ka_classes[cls].size, flags, node);
-	return ka_post_alloc(p, size, ka_classes[cls].size, flags, _RET_IP_);
+	return ka_alloc_done(p, size, flags, node, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
@@ -251,23 +353,54 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 	ka_central_flush((void **)&p, 1);
 }
 
-/* Push @p on this CPU's magazine; false if it must take the slow path. */
+/*
+ * Push @p on this CPU's magazine if it is a live small object of this node:
+ * false if it must take ka_free_slow().  A full magazine flushes a batch.
+ * Context: the local lock held.
+ */
 static __always_inline bool ka_free_local(const void *p)
 {
 	struct ka_pcpu_class *pcc;
 	struct ka_span *span;
+	unsigned int count;
 
 	span = ka_span_of(p);
 	if (unlikely(!span || span->state != KA_SPAN_SMALL ||
 		     !ka_span_obj_ok(span, p) || span->node != numa_mem_id()))
 		return false;
 	ka_pre_free(p, span->elemsize);
-	pcc = &this_cpu_ptr(ka_pcpu)->cls[span->cls];
-	if (unlikely(pcc->count == pcc->cap))
+	pcc = this_cpu_ptr(&ka_pcpu->cls[span->cls]);
+	if (unlikely(ka_pcc_count(pcc) == pcc->cap))
 		ka_mcache_flush_class(pcc, ka_classes[span->cls].batch);
-	pcc->objs[pcc->count++] = (void *)p;
+	count = ka_pcc_count(pcc);
+	pcc->objs[count] = (void *)p;
+	ka_pcc_set_count(pcc, count + 1);
 	pcc->nr_free++;
 	return true;
+}
+
+/* Everything but a plain push: NULL, hooks, a full magazine, the rest. */
+static noinline void ka_free_slowpath(const void *p, unsigned long caller)
+{
+	unsigned long flags;
+	bool done;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	trace_ka_free(caller, p);
+	if (ka_debug_on() && !ka_debug_free(p, caller))
+		return;
+	local_lock_irqsave(&ka_pcpu->lock, flags);
+	done = ka_free_local(p);
+	local_unlock_irqrestore(&ka_pcpu->lock, flags);
+	if (unlikely(!done))
+		ka_free_slow(p, caller);
+}
+
+/* Is there anything to do before pushing a freed object? */
+static __always_inline bool ka_free_hooks(void)
+{
+	return static_branch_unlikely(&ka_free_hooks_key);
 }
 
 /**
@@ -283,19 +416,36 @@ static __always_inline bool ka_free_local(const void *p)
  */
 void ka_free(const void *p)
 {
-	unsigned long flags;
-	bool done;
+	struct ka_pcpu_class __percpu *pcc;
+	struct ka_span *span;
+	unsigned long ct;
+	unsigned int n;
 
-	if (unlikely(ZERO_OR_NULL_PTR(p)))
+	if (unlikely(ka_free_hooks()))
+		goto slow;
+	/* preemption off: stay on this CPU, and an RCU reader for the map */
+	preempt_disable();
+	/* NULL and ZERO_SIZE_PTR are below PAGE_OFFSET: the dummy span */
+	span = ka_span_lookup(p);
+	if (likely(span->fastkey == this_cpu_read(ka_pcpu->fastkey) &&
+		   ka_span_obj_ok(span, p))) {
+		pcc = &ka_pcpu->cls[span->cls];
+		do {
+			ct = this_cpu_read(pcc->ct);
+			n = ct & KA_CT_COUNT_MASK;
+			if (unlikely(n >= this_cpu_read(pcc->cap)))
+				goto full;
+			this_cpu_read(pcc->objs)[n] = (void *)p;
+		} while (unlikely(this_cpu_cmpxchg(pcc->ct, ct,
+						   ct + 1 + KA_CT_TID) != ct));
+		this_cpu_inc(pcc->nr_free);
+		preempt_enable();
 		return;
-	trace_ka_free(_RET_IP_, p);
-	if (ka_debug_on() && !ka_debug_free(p, _RET_IP_))
-		return;
-	local_lock_irqsave(&ka_pcpu->lock, flags);
-	done = ka_free_local(p);
-	local_unlock_irqrestore(&ka_pcpu->lock, flags);
-	if (unlikely(!done))
-		ka_free_slow(p, _RET_IP_);
+	}
+full:
+	preempt_enable();
+slow:
+	ka_free_slowpath(p, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_free);
 
@@ -393,6 +543,7 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 	unsigned int cls, objsize;
 	size_t got = 0, cached, i;
 	unsigned long irqflags;
+	unsigned int count;
 
 	if (!nr)
 		return 0;
@@ -411,9 +562,10 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 
 	local_lock_irqsave(&ka_pcpu->lock, irqflags);
 	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
-	while (got < nr && pcc->count)
-		p[got++] = pcc->objs[--pcc->count];
-	pcc->nr_hit += got;
+	count = ka_pcc_count(pcc);
+	while (got < nr && count)
+		p[got++] = pcc->objs[--count];
+	ka_pcc_set_count(pcc, count);
 	local_unlock_irqrestore(&ka_pcpu->lock, irqflags);
 	cached = got;
 
@@ -426,7 +578,6 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 		if (!n) {
 			/* not yet handed out: no kmemleak record to drop */
 			ka_central_flush(p, got);
-			this_cpu_sub(ka_pcpu->cls[cls].nr_hit, cached);
 			ka_fail(size, flags, _RET_IP_);
 			return 0;
 		}
@@ -434,6 +585,7 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 		got += n;
 	}
 	this_cpu_add(ka_pcpu->cls[cls].nr_alloc, nr);
+	this_cpu_add(ka_pcpu->cls[cls].nr_miss, nr - cached);
 	for (i = 0; i < nr; i++) {
 		trace_ka_alloc(_RET_IP_, p[i], size, objsize, flags, NUMA_NO_NODE);
 		ka_post_alloc(p[i], size, objsize, flags, _RET_IP_);

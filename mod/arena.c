@@ -5,10 +5,11 @@
  * The direct map is cut into 4 MiB arenas, numbered by their offset from
  * PAGE_OFFSET.  ka_arena_map is a flat array, indexed by arena number, of
  * pointers to the arenas that hold at least one ka chunk; an arena has one
- * span pointer per page (NULL for pages not in a live span).  Looking up a
- * pointer is a subtraction, a bounds check and three loads; an address that
- * is not in the direct map (vmalloc, stack, module text) falls outside the
- * array and is refused like any page ka does not own.
+ * span pointer per page.  Absent arenas and pages in no live span point at
+ * ka_dummy_arena and ka_dummy_span (a dead span), so that a lookup is a
+ * subtraction, a bounds check and three loads with no NULL test; an address
+ * that is not in the direct map (vmalloc, stack, module text) falls outside
+ * the array and is refused like any page ka does not own.
  *
  * The map is sized at init for the memory present and grows (by copy and
  * RCU-deferred free) if a chunk ever lies beyond it, e.g. after memory
@@ -25,7 +26,25 @@
 
 struct ka_arena_map __rcu *ka_arena_map;
 KA_EXPORT_INTERNAL(ka_arena_map);
+struct ka_span ka_dummy_span = { .state = KA_SPAN_DEAD };
+KA_EXPORT_INTERNAL(ka_dummy_span);
+struct ka_arena ka_dummy_arena;
+KA_EXPORT_INTERNAL(ka_dummy_arena);
 static DEFINE_SPINLOCK(ka_arena_lock);
+
+static void ka_arena_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct ka_arena, rcu));
+}
+
+/* Point every page of @arena at the dummy span. */
+static void ka_arena_clear(struct ka_arena *arena)
+{
+	unsigned int i;
+
+	for (i = 0; i < KA_ARENA_PAGES; i++)
+		arena->spans[i] = &ka_dummy_span;
+}
 
 static unsigned long ka_arena_index(const void *addr)
 {
@@ -36,9 +55,14 @@ static struct ka_arena_map *ka_map_alloc(unsigned long nr, gfp_t gfp)
 {
 	struct ka_arena_map *map;
 
-	map = kzalloc(struct_size(map, arenas, nr), ka_sys_gfp(gfp) | __GFP_NOWARN);
-	if (map)
-		map->nr = nr;
+	unsigned long i;
+
+	map = kmalloc(struct_size(map, arenas, nr), ka_sys_gfp(gfp) | __GFP_NOWARN);
+	if (!map)
+		return NULL;
+	map->nr = nr;
+	for (i = 0; i < nr; i++)
+		RCU_INIT_POINTER(map->arenas[i], &ka_dummy_arena);
 	return map;
 }
 
@@ -54,6 +78,7 @@ int ka_arena_init(void)
 	struct ka_arena_map *map;
 	int nid;
 
+	ka_arena_clear(&ka_dummy_arena);
 	for_each_online_node(nid)
 		end_pfn = max(end_pfn, node_end_pfn(nid));
 	map = ka_map_alloc(DIV_ROUND_UP(end_pfn, KA_ARENA_PAGES) ?: 1, GFP_KERNEL);
@@ -73,8 +98,11 @@ void ka_arena_exit(void)
 	struct ka_arena_map *map = rcu_dereference_protected(ka_arena_map, 1);
 	unsigned long i;
 
+	/* arenas are freed by an RCU callback of this module */
+	rcu_barrier();
+
 	for (i = 0; i < map->nr; i++)
-		WARN_ON_ONCE(rcu_access_pointer(map->arenas[i]));
+		WARN_ON_ONCE(rcu_access_pointer(map->arenas[i]) != &ka_dummy_arena);
 	RCU_INIT_POINTER(ka_arena_map, NULL);
 	kfree(map);
 }
@@ -118,12 +146,13 @@ retry:
 	}
 	arena = rcu_dereference_protected(map->arenas[idx],
 					  lockdep_is_held(&ka_arena_lock));
-	if (!arena) {
+	if (arena == &ka_dummy_arena) {
 		if (!fresh) {
 			spin_unlock_irqrestore(&ka_arena_lock, flags);
 			fresh = ka_sys_meta_alloc(sizeof(*fresh), gfp, chunk->node);
 			if (!fresh)
 				goto nomem;
+			ka_arena_clear(fresh);
 			goto retry;
 		}
 		arena = fresh;
@@ -159,8 +188,9 @@ void ka_arena_del_chunk(struct ka_chunk *chunk)
 	if (!--arena->nr_chunks) {
 		map = rcu_dereference_protected(ka_arena_map,
 						lockdep_is_held(&ka_arena_lock));
-		RCU_INIT_POINTER(map->arenas[idx], NULL);
-		kfree_rcu(arena, rcu);
+		RCU_INIT_POINTER(map->arenas[idx], &ka_dummy_arena);
+		/* kfree_rcu() wants the rcu_head in the first 4 KiB */
+		call_rcu(&arena->rcu, ka_arena_free_rcu);
 	}
 	spin_unlock_irqrestore(&ka_arena_lock, flags);
 	chunk->arena = NULL;
@@ -183,6 +213,8 @@ void ka_arena_set_span(struct ka_span *span, struct ka_span *val)
 	/* a lockless reader must see the span's fields before the pointer */
 	if (val)
 		smp_wmb();
+	else
+		val = &ka_dummy_span;
 	for (i = 0; i < span->npages; i++)
 		WRITE_ONCE(arena->spans[first + i], val);
 }

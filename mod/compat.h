@@ -7,6 +7,14 @@
 #define _KA_COMPAT_H
 
 #include <linux/version.h>
+
+/*
+ * The per-CPU magazines pack a count and a transaction id into one long;
+ * 32 bits would leave too few id bits once NR_CPUS is taken out.
+ */
+#ifndef CONFIG_64BIT
+#error "ka needs a 64-bit kernel"
+#endif
 #include <linux/mmzone.h>
 #include <linux/module.h>
 

@@ -41,7 +41,8 @@ static void ka_counters_sum(struct ka_counters *c)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			c->allocs += READ_ONCE(pc->cls[cls].nr_alloc);
 			c->frees += READ_ONCE(pc->cls[cls].nr_free);
-			c->hits += READ_ONCE(pc->cls[cls].nr_hit);
+			c->hits += READ_ONCE(pc->cls[cls].nr_alloc) -
+				   READ_ONCE(pc->cls[cls].nr_miss);
 			c->refills += READ_ONCE(pc->cls[cls].nr_refill);
 			c->flushes += READ_ONCE(pc->cls[cls].nr_flush);
 		}
@@ -99,7 +100,7 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 	spin_unlock_irqrestore(&c->lock, flags);
 	for_each_possible_cpu(cpu)
 		if (cpu_to_mem(cpu) == node)
-			st->cached += READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cls[cls].count);
+			st->cached += ka_pcc_count(&per_cpu_ptr(ka_pcpu, cpu)->cls[cls]);
 	st->spans = st->partial + st->full;
 	st->objs_total = st->spans * ka_classes[cls].nelems;
 	st->in_use = st->objs_out > st->cached ? st->objs_out - st->cached : 0;
@@ -276,10 +277,10 @@ static int percpu_show(struct seq_file *m, void *v)
 		unsigned long total = 0;
 
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			total += READ_ONCE(pc->cls[cls].count);
+			total += ka_pcc_count(&pc->cls[cls]);
 		seq_printf(m, "%d %d %lu", cpu, cpu_to_mem(cpu), total);
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			unsigned int n = READ_ONCE(pc->cls[cls].count);
+			unsigned int n = ka_pcc_count(&pc->cls[cls]);
 
 			if (n)
 				seq_printf(m, " %u:%u", cls, n);

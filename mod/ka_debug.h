@@ -17,6 +17,8 @@ static __always_inline bool ka_debug_on(void)
 }
 
 void ka_debug_init(void);
+void ka_api_init(void);
+void ka_api_exit(void);
 size_t ka_debug_alloc(void *p, size_t size, unsigned long caller);
 bool ka_debug_free(const void *p, unsigned long caller);
 size_t ka_debug_size(struct ka_span *span, const void *p);

@@ -124,6 +124,12 @@ struct ka_span {
 	u8 state;		/* enum ka_span_state */
 	u8 where;		/* enum ka_span_list */
 	int node;
+	/*
+	 * node + 1 while this is a live small span, else 0: ka_free()'s
+	 * fast path compares it with its CPU's ka_pcpu->fastkey, one test
+	 * for "small, live and of this CPU's node".
+	 */
+	unsigned int fastkey;
 	size_t reqsize;		/* large spans: bytes requested */
 	struct ka_span_debug *dbg;	/* debug mode only */
 	struct rcu_head rcu;
@@ -157,18 +163,21 @@ static __always_inline bool ka_span_obj_ok(const struct ka_span *span,
 /* ---- arena map: pointer -> span ---- */
 
 struct ka_arena {
-	struct rcu_head rcu;		/* first: kfree_rcu() wants it < 4 KiB in */
+	struct ka_span *spans[KA_ARENA_PAGES];	/* page -> span or dummy */
 	unsigned int nr_chunks;		/* ka_arena_lock */
-	struct ka_span *spans[KA_ARENA_PAGES];	/* page -> span, or NULL */
+	struct rcu_head rcu;
 };
 
 struct ka_arena_map {
-	unsigned long nr;
 	struct rcu_head rcu;
+	unsigned long nr;
 	struct ka_arena __rcu *arenas[];
 };
 
 extern struct ka_arena_map __rcu *ka_arena_map;
+/* Stand-ins for "no arena" and "no span": lookups need no NULL tests. */
+extern struct ka_arena ka_dummy_arena;
+extern struct ka_span ka_dummy_span;
 
 int ka_arena_init(void);
 void ka_arena_exit(void);
@@ -177,13 +186,13 @@ void ka_arena_del_chunk(struct ka_chunk *chunk);
 void ka_arena_set_span(struct ka_span *span, struct ka_span *val);
 
 /**
- * ka_span_of - the span holding the address @p, or NULL if ka owns no span
- * there (not ka's memory, or a free page of ka's heap).
+ * ka_span_lookup - the span holding the address @p, or &ka_dummy_span if
+ * ka owns no span there (not ka's memory, or a free page of ka's heap)
  *
  * Context: an RCU read-side section of any flavour (irqs or preemption
- * disabled, or rcu_read_lock()).  O(1): two loads and a bounds check.
+ * disabled, or rcu_read_lock()).  O(1): three loads and a bounds check.
  */
-static __always_inline struct ka_span *ka_span_of(const void *p)
+static __always_inline struct ka_span *ka_span_lookup(const void *p)
 {
 	unsigned long off = (unsigned long)p - PAGE_OFFSET;
 	unsigned long idx = off >> KA_ARENA_SHIFT;
@@ -192,12 +201,18 @@ static __always_inline struct ka_span *ka_span_of(const void *p)
 
 	map = rcu_dereference_check(ka_arena_map, rcu_read_lock_any_held());
 	if (unlikely(idx >= map->nr))
-		return NULL;
+		return &ka_dummy_span;
 	arena = rcu_dereference_check(map->arenas[idx], rcu_read_lock_any_held());
-	if (unlikely(!arena))
-		return NULL;
 	return READ_ONCE(arena->spans[(off >> PAGE_SHIFT) &
 				      (KA_ARENA_PAGES - 1)]);
+}
+
+/* As ka_span_lookup(), but NULL where ka owns no span. */
+static __always_inline struct ka_span *ka_span_of(const void *p)
+{
+	struct ka_span *span = ka_span_lookup(p);
+
+	return span == &ka_dummy_span ? NULL : span;
 }
 
 /* ---- heap ---- */
@@ -285,20 +300,38 @@ void ka_nodes_exit(void);
 
 /* ---- per-CPU caches ---- */
 
+/*
+ * A magazine's top (count) and a transaction id share one word, which only
+ * ever changes as a whole and always with a new id.  The fast paths read
+ * it, use the slot it names, and commit with this_cpu_cmpxchg(), which
+ * fails if an interrupt (or a slow path) changed the magazine in between.
+ */
+#define KA_CT_COUNT_BITS	16
+#define KA_CT_COUNT_MASK	((1UL << KA_CT_COUNT_BITS) - 1)
+/*
+ * Ids are per CPU and step by a power of two >= NR_CPUS, starting at the
+ * CPU number: ids of different CPUs never match, so a commit on another
+ * CPU than the one read (after a migration) fails too, as in SLUB.
+ */
+#define KA_CT_TID		((unsigned long)roundup_pow_of_two(NR_CPUS) << \
+				 KA_CT_COUNT_BITS)
+
 struct ka_pcpu_class {
 	void **objs;
-	unsigned int count;
+	unsigned long ct;		/* count | transaction id */
 	unsigned int cap;
-	/* statistics: written by this CPU only, with the local lock held */
+	unsigned int pad;
+	/* statistics: written by this CPU only */
 	unsigned long nr_alloc;		/* objects handed out on this CPU */
 	unsigned long nr_free;		/* objects freed on this CPU */
-	unsigned long nr_hit;		/* allocations served by the cache */
+	unsigned long nr_miss;		/* allocations the cache could not serve */
 	unsigned long nr_refill;
 	unsigned long nr_flush;
 };
 
 struct ka_pcpu {
 	local_lock_t lock;
+	unsigned int fastkey;		/* this CPU's node + 1 (see ka_span) */
 	struct ka_pcpu_class cls[KA_MAX_CLASSES];
 	/* this_cpu_inc() counters, updated outside the lock */
 	unsigned long nr_large_alloc;
@@ -310,6 +343,24 @@ struct ka_pcpu {
 };
 
 extern struct ka_pcpu __percpu *ka_pcpu;
+
+/* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
+DECLARE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
+DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
+
+static inline unsigned int ka_pcc_count(const struct ka_pcpu_class *pcc)
+{
+	return READ_ONCE(pcc->ct) & KA_CT_COUNT_MASK;
+}
+
+/*
+ * Set a magazine's count, with a new transaction id.
+ * Context: the magazine's local lock held (irqs off), or its CPU dead.
+ */
+static inline void ka_pcc_set_count(struct ka_pcpu_class *pcc, unsigned int n)
+{
+	WRITE_ONCE(pcc->ct, ((pcc->ct & ~KA_CT_COUNT_MASK) + KA_CT_TID) | n);
+}
 
 int ka_mcache_init(void);
 void ka_mcache_exit(void);

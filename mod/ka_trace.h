@@ -13,7 +13,13 @@
 #include <linux/tracepoint.h>
 #include <trace/events/mmflags.h>
 
-TRACE_EVENT(ka_alloc,
+/* Enabling ka_alloc/ka_free moves ka's hit paths to their hooked variant. */
+int ka_trace_alloc_reg(void);
+void ka_trace_alloc_unreg(void);
+int ka_trace_free_reg(void);
+void ka_trace_free_unreg(void);
+
+TRACE_EVENT_FN(ka_alloc,
 	TP_PROTO(unsigned long call_site, const void *ptr, size_t bytes_req,
 		 size_t bytes_alloc, gfp_t gfp_flags, int node),
 	TP_ARGS(call_site, ptr, bytes_req, bytes_alloc, gfp_flags, node),
@@ -36,10 +42,11 @@ TRACE_EVENT(ka_alloc,
 	TP_printk("call_site=%pS ptr=%p bytes_req=%zu bytes_alloc=%zu gfp_flags=%s node=%d",
 		  (void *)__entry->call_site, __entry->ptr, __entry->bytes_req,
 		  __entry->bytes_alloc, show_gfp_flags(__entry->gfp_flags),
-		  __entry->node)
+		  __entry->node),
+	ka_trace_alloc_reg, ka_trace_alloc_unreg
 );
 
-TRACE_EVENT(ka_free,
+TRACE_EVENT_FN(ka_free,
 	TP_PROTO(unsigned long call_site, const void *ptr),
 	TP_ARGS(call_site, ptr),
 	TP_STRUCT__entry(
@@ -51,7 +58,8 @@ TRACE_EVENT(ka_free,
 		__entry->ptr = ptr;
 	),
 	TP_printk("call_site=%pS ptr=%p", (void *)__entry->call_site,
-		  __entry->ptr)
+		  __entry->ptr),
+	ka_trace_free_reg, ka_trace_free_unreg
 );
 
 DECLARE_EVENT_CLASS(ka_span_class,

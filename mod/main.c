@@ -169,7 +169,7 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			bytes += (unsigned long)READ_ONCE(pc->cls[cls].count) *
+			bytes += (unsigned long)ka_pcc_count(&pc->cls[cls]) *
 				 ka_classes[cls].size;
 	}
 	pages += bytes >> PAGE_SHIFT;
@@ -245,6 +245,7 @@ static int __init ka_init(void)
 	ret = ka_shrinker_init();
 	if (ret)
 		goto out_rcu;
+	ka_api_init();
 	ka_debugfs_init();
 	pr_info("ka: %u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
 		ka_nr_classes - 1, ka_classes[ka_nr_classes - 1].size,
@@ -263,6 +264,7 @@ out_nodes:
 
 static void __exit ka_exit(void)
 {
+	ka_api_exit();
 	ka_debugfs_exit();
 	ka_shrinker_exit();
 	ka_rcu_exit();

@@ -4,19 +4,27 @@
  *
  * Each CPU has, for every size class, a magazine: an array of free objects
  * used as a stack, so the most recently freed (cache-hot) object is handed
- * out first.  ka_alloc() pops and ka_free() pushes with the CPU's
- * local_lock held; on !PREEMPT_RT that is local_irq_save(), which makes the
- * section safe against preemption, migration and interrupts (including a
- * hard-irq GFP_ATOMIC allocation on the same CPU) at the cost of a flags
- * save/restore, with no lock word and no atomic read-modify-write.  A
- * this_cpu_cmpxchg freelist (SLUB's scheme) was not chosen: it needs a
- * transaction id against ABA and a linked freelist inside free objects,
- * which a magazine avoids, and irq-save is cheaper than cmpxchg16b.
+ * out first.
  *
- * An empty magazine is refilled with a batch of objects from the CPU's
- * node's mcentral, taken with one lock acquisition; a full one flushes its
- * oldest batch back.  A magazine only ever holds objects of its CPU's
- * node: frees of remote objects go straight to their own mcentral.
+ * The hit paths (ka_alloc() popping, ka_free() pushing) take no lock and
+ * disable no interrupts: with preemption disabled they read the magazine's
+ * count-and-transaction-id word, use the slot it names, and commit with a
+ * this_cpu_cmpxchg() of that word (a CPU-local cmpxchg, no LOCK prefix, no
+ * atomic read-modify-write across CPUs).  Every change of a magazine bumps
+ * the id, so an interrupt that allocated or freed on this CPU in between
+ * makes the commit fail and the hit path retry; a popped object is not
+ * touched before its commit.  This is SLUB's scheme, on an array instead of
+ * a freelist threaded through free objects: no ABA on the object list, and
+ * no pointer stored inside free memory.  Preemption is disabled (not
+ * irqs) both so the task stays on the CPU whose magazine it read and so the
+ * arena lookup in ka_free() is an RCU read-side section.
+ *
+ * The slow paths (refill, flush, bulk, drain) change magazines under the
+ * CPU's local_lock with irqs off, and always with a new id.  An empty
+ * magazine is refilled with a batch of objects from the CPU's node's
+ * mcentral, taken with one lock acquisition; a full one flushes its oldest
+ * batch back.  A magazine only ever holds objects of its CPU's node: frees
+ * of remote objects go straight to their own mcentral.
  *
  * Owns: struct ka_pcpu (one per CPU) and its magazines.
  * Locks: ka_pcpu->lock (local_lock_t), outermost of ka's locks: a flush
@@ -40,18 +48,20 @@ static enum cpuhp_state ka_cpuhp_state;
 /**
  * ka_mcache_flush_class - give the @n oldest objects of a magazine back
  * @pcc: the magazine, of this CPU (local lock held) or of a dead CPU
- * @n: how many, at most pcc->count
+ * @n: how many, at most its count
  *
  * Context: the magazine's local lock held, or its CPU dead.
  */
 void ka_mcache_flush_class(struct ka_pcpu_class *pcc, unsigned int n)
 {
-	n = min(n, pcc->count);
+	unsigned int count = ka_pcc_count(pcc);
+
+	n = min(n, count);
 	if (!n)
 		return;
 	ka_central_flush(pcc->objs, n);
-	pcc->count -= n;
-	memmove(pcc->objs, pcc->objs + n, pcc->count * sizeof(void *));
+	memmove(pcc->objs, pcc->objs + n, (count - n) * sizeof(void *));
+	ka_pcc_set_count(pcc, count - n);
 	pcc->nr_flush++;
 }
 
@@ -66,7 +76,7 @@ void ka_mcache_flush_cpu(struct ka_pcpu *pc)
 	unsigned int cls;
 
 	for (cls = 1; cls < ka_nr_classes; cls++)
-		ka_mcache_flush_class(&pc->cls[cls], pc->cls[cls].count);
+		ka_mcache_flush_class(&pc->cls[cls], ka_pcc_count(&pc->cls[cls]));
 }
 
 /**
@@ -86,7 +96,7 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 	const struct ka_class *k = &ka_classes[cls];
 	void *batch[KA_BATCH_MAX];
 	struct ka_pcpu_class *pcc;
-	unsigned int n, take = 0;
+	unsigned int n, count, take = 0;
 	int node = numa_mem_id();
 	unsigned long flags;
 
@@ -97,13 +107,16 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 	local_lock_irqsave(&ka_pcpu->lock, flags);
 	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
 	pcc->nr_alloc++;
+	pcc->nr_miss++;
 	pcc->nr_refill++;
 	if (likely(numa_mem_id() == node)) {
 		/* pop order = ascending addresses, as the span gave them */
-		while (take < n - 1 && pcc->count < pcc->cap) {
-			pcc->objs[pcc->count++] = batch[n - 1 - take];
+		count = ka_pcc_count(pcc);
+		while (take < n - 1 && count < pcc->cap) {
+			pcc->objs[count++] = batch[n - 1 - take];
 			take++;
 		}
+		ka_pcc_set_count(pcc, count);
 	}
 	local_unlock_irqrestore(&ka_pcpu->lock, flags);
 	if (take < n - 1)
@@ -204,10 +217,13 @@ int ka_mcache_init(void)
 			goto fail;
 		}
 		local_lock_init(&pc->lock);
+		pc->fastkey = cpu_to_mem(cpu) + 1;
 		INIT_WORK(per_cpu_ptr(ka_async_works, cpu), ka_mcache_drain_work);
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			pc->cls[cls].objs = store;
 			pc->cls[cls].cap = ka_classes[cls].cache_max;
+			/* ids start at the CPU number: see KA_CT_TID */
+			pc->cls[cls].ct = (unsigned long)cpu << KA_CT_COUNT_BITS;
 			store += ka_classes[cls].cache_max;
 		}
 	}

@@ -106,6 +106,7 @@ static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
 		span->chunk = chunk;
 		span->base = chunk->base + (idx << PAGE_SHIFT);
 		span->node = heap->node;
+		span->fastkey = span->state == KA_SPAN_SMALL ? heap->node + 1 : 0;
 		if (span->state == KA_SPAN_LARGE) {
 			list_add(&span->list, &heap->large);
 			span->where = KA_LIST_LARGE;
@@ -217,6 +218,7 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 		return false;
 	}
 	WRITE_ONCE(span->state, KA_SPAN_DEAD);
+	WRITE_ONCE(span->fastkey, 0);
 	ka_arena_set_span(span, NULL);
 	if (span->where == KA_LIST_LARGE) {
 		list_del_init(&span->list);
