@@ -156,8 +156,10 @@ static __always_inline bool ka_span_obj_ok(const struct ka_span *span,
 					   const void *p)
 {
 	unsigned long off = (unsigned long)p - (unsigned long)span->base;
+	unsigned int idx = ka_span_index(span, p);
 
-	return ka_span_index(span, p) * span->elemsize == off;
+	/* the slot past the last object (in the span's tail) is no object */
+	return idx < span->nelems && idx * span->elemsize == off;
 }
 
 /* ---- arena map: pointer -> span ---- */

@@ -206,9 +206,9 @@ static void ka_heap_free_chunks(struct list_head *list)
  */
 bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 {
-	struct ka_chunk *chunk = span->chunk;
-	unsigned int idx = (span->base - chunk->base) >> PAGE_SHIFT;
+	struct ka_chunk *chunk;
 	unsigned long flags;
+	unsigned int idx;
 	LIST_HEAD(release);
 
 	spin_lock_irqsave(&heap->lock, flags);
@@ -217,6 +217,9 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 		spin_unlock_irqrestore(&heap->lock, flags);
 		return false;
 	}
+	/* the loser's chunk may be gone: look at it only when live */
+	chunk = span->chunk;
+	idx = (span->base - chunk->base) >> PAGE_SHIFT;
 	WRITE_ONCE(span->state, KA_SPAN_DEAD);
 	WRITE_ONCE(span->fastkey, 0);
 	ka_arena_set_span(span, NULL);
