@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+# Guest side of scripts/bench (not of vm-run): sourced by the /init that
+# scripts/bench packs, with fd 3 open on /dev/ttyS1, the data channel.
+# The kernel command line selects the run:
+#   ka_bench_run=icount|icount_mem|wall   what to run
+#   ka_bench_args=a=1+b=2                 extra ka_bench.ko parameters
+#   ka_bench_lite=p1,p2                   patterns run without the sizes
+#                                         above 4 KiB (where zeroing 64 KiB
+#                                         objects would only cost time)
+#   ka_bench_no64k=p1,p2                  patterns run without 65536
+# Every line for the host starts with KB-: KB-LOG (a kernel message),
+# KB-STAT (ka's debugfs counters at a point), KB-STEP, KB-EXIT.
+
+kb_msg() {
+	echo "$*" >&3
+}
+
+# Kernel messages since the last call, without the timestamps.
+kb_flush() {
+	dmesg -c | sed -e 's/^\[[ 0-9.]*\] //' -e 's/^/KB-LOG /' >&3
+}
+
+kb_step() {
+	_name=$1
+	shift
+	"$@"
+	_rc=$?
+	kb_msg "KB-STEP $_name rc=$_rc uptime=$(cut -d' ' -f1 /proc/uptime)"
+	return $_rc
+}
+
+# ka's page and object counters, and the kernel's free memory.
+kb_stat() {
+	_s=/sys/kernel/debug/ka/stats
+	kb_msg "KB-STAT $* $(awk '$1 ~ /^(pages_held|pages_used|bytes_in_use|allocs|frees)$/ { printf "%s=%s ", $1, $2 }' $_s)memfree_kb=$(awk '$1 == "MemFree:" { print $2 }' /proc/meminfo)"
+}
+
+kb_run=$(sed -n 's/.*ka_bench_run=\([a-z_]*\).*/\1/p' /proc/cmdline)
+kb_args=$(sed -n 's/.*ka_bench_args=\([^ ]*\).*/\1/p' /proc/cmdline | tr '+' ' ')
+kb_lite=$(sed -n 's/.*ka_bench_lite=\([^ ]*\).*/\1/p' /proc/cmdline)
+kb_no64k=$(sed -n 's/.*ka_bench_no64k=\([^ ]*\).*/\1/p' /proc/cmdline)
+kb_status=0
+kb_msg "KB-START run=$kb_run args=$kb_args cpus=$(grep -c '^processor' /proc/cpuinfo) cmdline=$(cat /proc/cmdline)"
+
+dmesg -c >/dev/null
+if ! kb_step insmod_ka insmod /ka/ka.ko; then
+	kb_flush
+	exit 1
+fi
+kb_flush
+
+case $kb_run in
+icount | icount_mem)
+	# One load per pattern: a short dmesg each time, and progress.
+	for p in pair batch16 batch256 batch4096 random bulk16 bulk256; do
+		sz=
+		case ",$kb_lite," in
+		*",$p,"*) sz=sizes=8,16,64,128,256,1024,4096,0 ;;
+		esac
+		case ",$kb_no64k," in
+		*",$p,"*) sz=sizes=8,16,64,128,256,1024,4096,16384,0 ;;
+		esac
+		# shellcheck disable=SC2086
+		kb_step "icount_$p" insmod /ka/ka_bench.ko mode=icount patterns=$p $sz $kb_args || kb_status=1
+		kb_flush
+		rmmod ka_bench 2>/dev/null
+	done
+	;;
+wall)
+	# ka against kmalloc (the control: how well the host lets two vCPUs
+	# run at once) at the sizes where the allocator, not zeroing, counts.
+	# shellcheck disable=SC2086
+	kb_step wall insmod /ka/ka_bench.ko mode=wall sizes=64,256,1024,4096,0 allocs=3 $kb_args || kb_status=1
+	kb_flush
+	rmmod ka_bench 2>/dev/null
+	;;
+esac
+
+if [ "$kb_run" = icount_mem ]; then
+	p=/sys/module/ka_bench/parameters/mem_step
+	for max in 4096 32768; do
+		echo 1 >/sys/kernel/debug/ka/drain
+		kb_stat "mem max=$max phase=before"
+		if ! kb_step "mem_$max" insmod /ka/ka_bench.ko mode=mem mem_max=$max; then
+			kb_status=1
+			kb_flush
+			continue
+		fi
+		kb_flush
+		kb_stat "mem max=$max phase=peak"
+		echo half >$p
+		kb_flush
+		kb_stat "mem max=$max phase=half"
+		echo 1 >/sys/kernel/debug/ka/drain
+		kb_stat "mem max=$max phase=half_drained"
+		rmmod ka_bench
+		echo 1 >/sys/kernel/debug/ka/drain
+		kb_stat "mem max=$max phase=after"
+		kb_flush
+	done
+fi
+
+kb_stat "final"
+kb_step rmmod_ka rmmod ka || kb_status=1
+kb_flush
+kb_msg "KB-TAINT $(cat /proc/sys/kernel/tainted)"
+exit $kb_status

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of scripts/check, stage "debug" (debug test kernel).
+# Runs under busybox sh with the helpers of /ka/lib.sh (scripts/vm-run).
+kl=/sys/kernel/debug/kmemleak
+status=0
+
+# Only leaks from here on count: tell the host the current jiffies (the
+# kmemleak report carries each object's allocation time in jiffies), or,
+# without CONFIG_SCHED_DEBUG, make kmemleak forget what it finds now (a
+# whole scan, tens of seconds under TCG).
+since=$(sed -n 's/^ *\.\{0,1\}jiffies *: *\([0-9]*\)$/\1/p' /sys/kernel/debug/sched/debug 2>/dev/null | head -n 1)
+if [ -n "$since" ]; then
+	ka_msg "KA-KMEMLEAK-SINCE: $since"
+elif [ -w $kl ]; then
+	echo scan >$kl
+	echo clear >$kl
+fi
+
+if ka_step insmod_ka insmod /ka/ka.ko; then
+	dmesg -c >/dev/null
+	ka_mark kunit
+	ka_step insmod_ka_kunit insmod /ka/ka_kunit.ko || status=1
+	dmesg >/tmp/kunit.dmesg
+	ka_put kunit.dmesg /tmp/kunit.dmesg
+	ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
+
+	dmesg -c >/dev/null
+	ka_mark demo
+	ka_step insmod_ka_demo insmod /ka/ka_demo.ko || status=1
+	dmesg >/tmp/demo.dmesg
+	ka_put demo.dmesg /tmp/demo.dmesg
+	ka_step rmmod_ka_demo rmmod ka_demo || status=1
+
+	ka_put_dir debugfs /sys/kernel/debug/ka
+	ka_step rmmod_ka rmmod ka || status=1
+else
+	status=1
+fi
+
+# ka's debug mode and its own suite, when the host sent that suite.
+if [ -f /ka/ka_debug_kunit.ko ] &&
+   ka_step insmod_ka_debug insmod /ka/ka.ko debug=1; then
+	dmesg -c >/dev/null
+	ka_mark kunit-debug
+	ka_step insmod_ka_debug_kunit insmod /ka/ka_debug_kunit.ko || status=1
+	ka_step rmmod_ka_debug_kunit rmmod ka_debug_kunit || status=1
+	# and the main suites again, everything now poisoned and redzoned
+	ka_step insmod_ka_kunit_debug_mode insmod /ka/ka_kunit.ko || status=1
+	ka_step rmmod_ka_kunit_debug_mode rmmod ka_kunit || status=1
+	dmesg >/tmp/kunit-debug.dmesg
+	ka_put kunit-debug.dmesg /tmp/kunit-debug.dmesg
+	ka_step rmmod_ka_debug rmmod ka || status=1
+elif [ -f /ka/ka_debug_kunit.ko ]; then
+	status=1
+fi
+
+if [ -w $kl ]; then
+	# Objects need to stay unreferenced over two scans to be reported.
+	echo scan >$kl
+	sleep 5
+	echo scan >$kl
+	cat $kl >/tmp/kmemleak
+	ka_put kmemleak /tmp/kmemleak
+	# The host prints the report; here only its size.
+	echo "kmemleak: $(grep -c 'unreferenced object' /tmp/kmemleak) unreferenced object(s)"
+else
+	ka_msg "KA-NOTE: no $kl"
+fi
+ka_put tainted /proc/sys/kernel/tainted
+echo "tainted: $(cat /proc/sys/kernel/tainted)"
+exit $status

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of scripts/check, stage "stock" (Debian's own kernel).
+# Runs under busybox sh with the helpers of /ka/lib.sh (scripts/vm-run).
+status=0
+memfree() { sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+echo 3 >/proc/sys/vm/drop_caches
+free_before=$(memfree)
+if ka_step insmod_ka insmod /ka/ka.ko; then
+	dmesg -c >/dev/null
+	ka_mark demo
+	ka_step insmod_ka_demo insmod /ka/ka_demo.ko || status=1
+	dmesg >/tmp/demo.dmesg
+	ka_put demo.dmesg /tmp/demo.dmesg
+	echo "--- /sys/kernel/debug/ka/stats"
+	cat /sys/kernel/debug/ka/stats
+	ka_put_dir debugfs /sys/kernel/debug/ka
+	ka_step rmmod_ka_demo rmmod ka_demo || status=1
+	if [ -f /ka/ka_stress.ko ]; then
+		dmesg -c >/dev/null
+		ka_mark stress
+		ka_step insmod_ka_stress insmod /ka/ka_stress.ko seconds=10 || status=1
+		dmesg >/tmp/stress.dmesg
+		ka_put stress.dmesg /tmp/stress.dmesg
+		ka_step rmmod_ka_stress rmmod ka_stress || status=1
+		# memory pressure: the shrinker gives back what is free
+		echo 3 >/proc/sys/vm/drop_caches
+		sleep 1
+		echo 3 >/proc/sys/vm/drop_caches
+		held=$(sed -n 's/^pages_held //p' /sys/kernel/debug/ka/stats)
+		ka_msg "KA-NOTE: stock: after ka_stress and drop_caches ka holds $held pages"
+		# the reserve: one free chunk (512 pages) per node, one empty span per class
+		shrunk() { [ "$held" -le 1024 ]; }
+		ka_step shrinker_gives_back shrunk || status=1
+	fi
+	ka_step rmmod_ka rmmod ka || status=1
+	echo 3 >/proc/sys/vm/drop_caches
+	free_after=$(memfree)
+	ka_msg "KA-NOTE: stock: MemFree before insmod ka ${free_before} kB, after rmmod ${free_after} kB"
+	memfree_back() { [ $((free_before - free_after)) -le 2048 ]; }
+	ka_step memfree_back_within_2MiB memfree_back || status=1
+else
+	status=1
+fi
+ka_put tainted /proc/sys/kernel/tainted
+echo "tainted: $(cat /proc/sys/kernel/tainted)"
+exit $status

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of scripts/check, stage "stress" (debug test kernel).
+# ka.ko kmemleak=0, so the lockless hit paths run (kmemleak registration
+# would send every call to the hooked path): the KUnit suites once more,
+# then ka_stress for KA_STRESS_SECONDS on every CPU while CPUs go offline
+# and online, page allocations of ka's heap fail at random, every debugfs
+# file is read in a loop and ka:ka_alloc is traced; then a drain must
+# leave nothing held.  Runs under busybox sh with /ka/lib.sh (vm-run).
+status=0
+D=/sys/kernel/debug/ka
+T=/sys/kernel/tracing
+seconds=$(cat /ka/stress-seconds 2>/dev/null || echo 30)
+
+# "1" is the only thing a control file takes.
+bad_control() {
+	for v in 2 yes -1 garbage 0x1; do
+		if echo "$v" >"$D/$1" 2>/dev/null; then
+			echo "$D/$1 accepted '$v'"
+			return 1
+		fi
+	done
+}
+
+# The value of "key value" in ka's stats file.
+stat_of() { sed -n "s/^$1 //p" $D/stats; }
+
+ka_step insmod_ka insmod /ka/ka.ko kmemleak=0 || exit 1
+dmesg -c >/dev/null
+ka_mark kunit-fast
+ka_step insmod_ka_kunit insmod /ka/ka_kunit.ko || status=1
+dmesg >/tmp/kunit-fast.dmesg
+ka_put kunit-fast.dmesg /tmp/kunit-fast.dmesg
+ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
+
+ka_step debugfs_rejects_garbage_drain bad_control drain || status=1
+ka_step debugfs_rejects_garbage_reset bad_control reset || status=1
+
+# Tracepoint: enable ka:ka_alloc and see events from the stress below.
+if [ -d $T/events/ka ]; then
+	echo 1 >$T/events/ka/ka_alloc/enable
+	echo 1 >$T/tracing_on
+fi
+
+echo 20 >$D/fail_page/probability
+echo 1 >$D/fail_page/interval
+echo 0 >$D/fail_page/verbose
+echo 1000 >$D/fail_page/times
+
+rm -f /tmp/done
+(while [ ! -f /tmp/done ]; do
+	cat $D/stats $D/spans $D/percpu $D/sizeclasses >/dev/null
+done) &
+reader=$!
+(n=0
+while [ ! -f /tmp/done ]; do
+	for c in $(ls -d /sys/devices/system/cpu/cpu[1-9]* 2>/dev/null); do
+		[ -f /tmp/done ] && break
+		echo 0 >$c/online && n=$((n + 1))
+		sleep 1
+		echo 1 >$c/online
+	done
+done
+echo $n >/tmp/hotplugs) &
+plugger=$!
+
+dmesg -c >/dev/null
+ka_mark stress
+ka_step insmod_ka_stress insmod /ka/ka_stress.ko seconds="$seconds" || status=1
+dmesg >/tmp/stress.dmesg
+touch /tmp/done
+wait $reader $plugger
+ka_put stress.dmesg /tmp/stress.dmesg
+ka_msg "KA-NOTE: stress: $(grep -o 'ka_stress: .*' /tmp/stress.dmesg | head -n 1)"
+ka_msg "KA-NOTE: stress: CPUs taken offline $(cat /tmp/hotplugs), page failures injected $((1000 - $(cat $D/fail_page/times)))"
+echo 0 >$D/fail_page/probability
+
+if [ -d $T/events/ka ]; then
+	echo 0 >$T/events/ka/ka_alloc/enable
+	trace_has_ka_alloc() { grep -q ' ka_alloc: call_site=' $T/trace; }
+	ka_step tracepoint_ka_alloc_seen trace_has_ka_alloc || status=1
+	echo >$T/trace
+fi
+
+all_online() {
+	[ "$(cat /sys/devices/system/cpu/online)" = "$(cat /sys/devices/system/cpu/present)" ]
+}
+ka_step all_cpus_back_online all_online || status=1
+
+echo 1 >$D/drain
+cat $D/stats >/tmp/stats
+ka_put stats-after-drain /tmp/stats
+nothing_held() {
+	[ "$(stat_of bytes_in_use)" = 0 ] && [ "$(stat_of pages_held)" = 0 ] &&
+		[ "$(stat_of allocs)" = "$(stat_of frees)" ]
+}
+ka_step drained_ka_holds_nothing nothing_held || status=1
+ka_step rmmod_ka_stress rmmod ka_stress || status=1
+ka_step rmmod_ka rmmod ka || status=1
+ka_put tainted /proc/sys/kernel/tainted
+exit $status
