@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka_sys.h, userspace: the interface of mod/ka_sys.h, implemented in
+ * shim.c for the unit tests, the fuzzer and the stress test.
+ *
+ * It has mod/ka_sys.h's include guard and the build force-includes it
+ * (-include) into every file, so the layers' own #include "ka_sys.h" -
+ * which the compiler resolves next to them, in mod/ - finds the guard set
+ * and adds nothing (tools/testing/vma does the same with vma_internal.h).
+ * The fake <linux/...> headers next to it come first on the include path.
+ */
+#ifndef _KA_SYS_H
+#define _KA_SYS_H
+
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/bitops.h>
+#include <linux/bitmap.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/rcupdate.h>
+#include <linux/numa.h>
+#include <linux/overflow.h>
+#include <linux/jump_label.h>
+
+/* compat.h */
+#define KA_MAX_BUDDY_ORDER	10
+#define KA_EXPORT_INTERNAL(sym)	extern __typeof__(sym) sym
+
+#define KA_GFP_RECLAIM_MASK	(__GFP_HIGH | __GFP_IO | __GFP_FS |	\
+				 __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | \
+				 __GFP_NOWARN | __GFP_RETRY_MAYFAIL |	\
+				 __GFP_NOFAIL | __GFP_NORETRY)
+
+static inline gfp_t ka_sys_gfp(gfp_t gfp)
+{
+	return gfp & KA_GFP_RECLAIM_MASK;
+}
+
+void *ka_sys_alloc_pages(int node, unsigned int order, gfp_t gfp,
+			 bool exact_node, bool may_fail_fast);
+void ka_sys_free_pages(void *addr, unsigned int order);
+int ka_sys_page_node(const void *addr);
+
+static inline void *ka_sys_meta_alloc(size_t size, gfp_t gfp, int node)
+{
+	return shim_meta_alloc(size, gfp);
+}
+
+static inline void ka_sys_meta_free(void *p)
+{
+	shim_meta_free(p);
+}
+
+/* Debug mode is off in userspace; shim.c can make the table "fail". */
+struct ka_span;
+int ka_debug_span_init(struct ka_span *span, gfp_t gfp);
+void ka_debug_span_free(struct ka_span *span);
+
+#define ka_sys_meta_free_rcu(p, field)	kfree_rcu(p, field)
+
+/* mod/ka_trace.h: the events the layers fire, as no-ops. */
+static inline void trace_ka_span_alloc(const void *base, unsigned int cls,
+				       unsigned int npages, int node) { }
+static inline void trace_ka_span_free(const void *base, unsigned int cls,
+				      unsigned int npages, int node) { }
+static inline void trace_ka_refill(unsigned int cls, int node,
+				   unsigned int nr) { }
+static inline void trace_ka_flush(unsigned int cls, int node,
+				  unsigned int nr) { }
+static inline void trace_ka_chunk_alloc(const void *base, unsigned int order,
+					int node) { }
+static inline void trace_ka_chunk_free(const void *base, unsigned int order,
+				       int node) { }
+
+#endif /* _KA_SYS_H */

@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of ka's layers in userspace: size classes, spans, the heap,
+ * the arena map, mcentral, and the layers together under emulated CPUs.
+ * Each test runs on a freshly initialised allocator; after it the
+ * invariants are checked and the teardown must find every object, page
+ * and metadata allocation given back.
+ *
+ * Prints one line per test and "N passed, N failed" last; exits non-zero
+ * on failure.  KA_UT_QUICK=1 (valgrind) shortens the random test.
+ */
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "harness.h"
+
+static bool t_failed;
+static struct ut_cpu cpus[4];
+
+#define EXPECT(c) do {							\
+	if (!(c)) {							\
+		ut_err("expected: %s", #c);				\
+		t_failed = true;					\
+	}								\
+} while (0)
+
+#define EXPECT_EQ(a, b) do {						\
+	unsigned long __a = (a), __b = (b);				\
+	if (__a != __b) {						\
+		ut_err("expected %s == %s: %lu != %lu", #a, #b, __a, __b); \
+		t_failed = true;					\
+	}								\
+} while (0)
+
+static struct ka_central *central(int node, unsigned int cls)
+{
+	return ka_central_of(node, cls);
+}
+
+/* The class of @size bytes, and one with a bitmap of several words. */
+static unsigned int cls_of(size_t size)
+{
+	return ka_size_class(size);
+}
+
+static struct ka_span *span_of(const void *p)
+{
+	struct ka_span *span;
+
+	rcu_read_lock();
+	span = ka_span_of(p);
+	rcu_read_unlock();
+	return span;
+}
+
+static bool refused(const void *p)
+{
+	unsigned long before = ut_refused;
+
+	return ut_free(&cpus[0], p) == UT_REFUSED && ut_refused == before + 1;
+}
+
+/* ---- size classes ---- */
+
+static void t_class_table(void)
+{
+	unsigned int i, pow2 = 8;
+
+	EXPECT(ka_nr_classes > 2 && ka_nr_classes <= KA_MAX_CLASSES);
+	EXPECT_EQ(ka_classes[ka_nr_classes - 1].size, KA_MAX_SMALL_SIZE);
+	for (i = 1; i < ka_nr_classes; i++) {
+		const struct ka_class *k = &ka_classes[i];
+		unsigned long span = k->npages * PAGE_SIZE;
+
+		EXPECT(k->size % 8 == 0 && k->size > ka_classes[i - 1].size);
+		EXPECT(span % k->size <= span / 8);
+		EXPECT_EQ(k->nelems, span / k->size);
+		EXPECT(k->nelems && k->nelems <= U16_MAX);
+		EXPECT(k->batch >= KA_BATCH_MIN && k->batch <= KA_BATCH_MAX);
+		EXPECT_EQ(k->cache_max, 2 * k->batch);
+		if (k->size == pow2)
+			pow2 *= 2;
+	}
+	/* every power of two from 8 to 32 KiB is a class: natural alignment */
+	EXPECT_EQ(pow2, 2 * KA_MAX_SMALL_SIZE);
+}
+
+static void t_size_to_class(void)
+{
+	size_t size;
+
+	for (size = 1; size <= KA_MAX_SMALL_SIZE; size++) {
+		unsigned int c = ka_size_class(size);
+
+		if (c < 1 || c >= ka_nr_classes || ka_classes[c].size < size ||
+		    (c > 1 && ka_classes[c - 1].size >= size)) {
+			ut_err("size %zu -> class %u", size, c);
+			t_failed = true;
+			return;
+		}
+	}
+}
+
+/* ka_span_index() must be exact for every offset in a span, not just at
+ * object boundaries: ka_free() uses it on arbitrary pointers.
+ */
+static void t_divmagic(void)
+{
+	unsigned int i;
+
+	for (i = 1; i < ka_nr_classes; i++) {
+		const struct ka_class *k = &ka_classes[i];
+		unsigned long off, span = k->npages * PAGE_SIZE;
+
+		for (off = 0; off < span; off++)
+			if (((u64)off * k->divmagic) >> 32 != off / k->size) {
+				ut_err("class %u: offset %lu", i, off);
+				t_failed = true;
+				break;
+			}
+	}
+}
+
+/* ---- spans ---- */
+
+static void t_span_take_put(void)
+{
+	unsigned int cls = cls_of(16);
+	struct ka_central *c = central(0, cls);
+	void *objs[PAGE_SIZE / 16];
+	struct ka_span *span;
+	unsigned int i, n, nelems;
+
+	span = ka_span_new(cls, 0, GFP_KERNEL);
+	EXPECT(span);
+	if (!span)
+		return;
+	nelems = span->nelems;
+	EXPECT(nelems > 2 * BITS_PER_LONG);
+	EXPECT(span_of(span->base) == span);
+	spin_lock(&c->lock);
+	n = ka_span_take(span, objs, 10);
+	EXPECT_EQ(n, 10);
+	for (i = 0; i < n; i++)
+		EXPECT(objs[i] == (char *)span->base + i * span->elemsize);
+	/* the lowest free object comes back first */
+	EXPECT(ka_span_put(span, objs[3]));
+	EXPECT(!ka_span_put(span, objs[3]));
+	EXPECT_EQ(span->nalloc, 9);
+	EXPECT(ka_span_take(span, objs + 3, 1) == 1 &&
+	       objs[3] == (char *)span->base + 3 * span->elemsize);
+	/* take the rest, in three words' worth of bits */
+	n = ka_span_take(span, objs + 10, ARRAY_SIZE(objs) - 10);
+	EXPECT_EQ(n, nelems - 10);
+	EXPECT_EQ(span->nalloc, nelems);
+	EXPECT_EQ(ka_span_take(span, objs, 1), 0);
+	for (i = 0; i < nelems; i += 2)
+		EXPECT(ka_span_put(span, objs[i]));
+	EXPECT_EQ(span->freeindex, 0);
+	EXPECT_EQ(ka_span_take(span, objs, 1), 1);
+	EXPECT(objs[0] == span->base);
+	EXPECT(ka_span_put(span, objs[0]));
+	for (i = 1; i < nelems; i += 2)
+		EXPECT(ka_span_put(span, (char *)span->base + i * span->elemsize));
+	EXPECT_EQ(span->nalloc, 0);
+	EXPECT_EQ(bitmap_weight(span->allocbits, nelems), 0);
+	spin_unlock(&c->lock);
+	EXPECT(ka_span_destroy(span));
+	EXPECT(!span_of(objs[0]));
+}
+
+/*
+ * ka_span_obj_ok() is what stands between ka_free() and a pointer that is
+ * no object: it must accept exactly the object starts, for every class.
+ */
+static void t_span_obj_ok(void)
+{
+	unsigned int cls;
+
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		struct ka_span *span = ka_span_new(cls, 0, GFP_KERNEL);
+		unsigned long off, end;
+
+		EXPECT(span);
+		if (!span)
+			continue;
+		end = span->npages * PAGE_SIZE;
+		for (off = 0; off < end; off += 8) {
+			void *p = (char *)span->base + off;
+
+			if (ka_span_obj_ok(span, p) != ut_obj_valid(span, p)) {
+				ut_err("class %u (%u bytes, %u objects): ka_span_obj_ok(base + %lu) = %d",
+				       cls, span->elemsize, span->nelems, off,
+				       ka_span_obj_ok(span, p));
+				t_failed = true;
+				break;
+			}
+		}
+		ka_span_destroy(span);
+		shim_rcu_barrier();
+	}
+}
+
+static void t_span_large(void)
+{
+	static const size_t sizes[] = {
+		KA_MAX_SMALL_SIZE + 1, 100 * PAGE_SIZE - 1, 1 << 20, KA_MAX_SIZE
+	};
+	struct ka_heap *heap = ka_heap_of(1);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct ka_span *span = ka_span_new_large(sizes[i], 1, GFP_KERNEL);
+		const char *why;
+		unsigned long p;
+
+		EXPECT(span);
+		if (!span)
+			continue;
+		EXPECT_EQ(span->npages, DIV_ROUND_UP(sizes[i], PAGE_SIZE));
+		EXPECT_EQ(heap->nr_large, 1);
+		EXPECT_EQ(heap->large_bytes, sizes[i]);
+		EXPECT_EQ(heap->pages_used, span->npages);
+		EXPECT_EQ(ka_sys_page_node(span->base), 1);
+		rcu_read_lock();
+		for (p = 0; p < span->npages; p++)
+			EXPECT(ka_span_of((char *)span->base + p * PAGE_SIZE +
+					  p % PAGE_SIZE) == span);
+		EXPECT(ut_check_ptr(span->base, &why) == span);
+		EXPECT(!ut_check_ptr((char *)span->base + 8, &why));
+		EXPECT(!ut_check_ptr((char *)span->base + PAGE_SIZE, &why));
+		rcu_read_unlock();
+		EXPECT(ka_span_destroy(span));
+		EXPECT(!span_of(span->base));
+		EXPECT_EQ(heap->nr_large + heap->large_pages + heap->pages_used, 0);
+		shim_rcu_barrier();
+	}
+	EXPECT(!ka_span_new_large(KA_MAX_SIZE + PAGE_SIZE, 0, GFP_KERNEL));
+}
+
+/* ---- heap ---- */
+
+static void t_heap_reserve(void)
+{
+	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_span *s[96];
+	unsigned int i, cls = ka_nr_classes - 1;	/* 32 KiB: 8 pages */
+
+	for (i = 0; i < ARRAY_SIZE(s); i++)	/* a chunk and a half */
+		s[i] = ka_span_new(cls, 0, GFP_KERNEL);
+	EXPECT_EQ(heap->nr_chunks, 2);
+	EXPECT_EQ(heap->pages_used, ARRAY_SIZE(s) * ka_classes[cls].npages);
+	EXPECT_EQ(heap->nr_free_chunks, 0);
+	for (i = 0; i < ARRAY_SIZE(s); i++)
+		ka_span_destroy(s[i]);
+	/* one free chunk kept, the other returned at once */
+	EXPECT_EQ(heap->nr_chunks, 1);
+	EXPECT_EQ(heap->nr_free_chunks, 1);
+	EXPECT_EQ(heap->pages_used, 0);
+	EXPECT_EQ(ka_heap_release(heap, 1), 0);
+	EXPECT_EQ(ka_heap_release(heap, 0), 1UL << KA_CHUNK_ORDER);
+	EXPECT_EQ(heap->pages_held, 0);
+	EXPECT_EQ(heap->chunks_alloced, heap->chunks_freed);
+}
+
+static void t_heap_first_fit(void)
+{
+	size_t sz = 100 * PAGE_SIZE;
+	struct ka_span *a, *b, *c, *d, *e;
+
+	a = ka_span_new_large(sz, 0, GFP_KERNEL);
+	b = ka_span_new_large(sz, 0, GFP_KERNEL);
+	c = ka_span_new_large(sz, 0, GFP_KERNEL);
+	if (!a || !b || !c) {
+		t_failed = true;
+		return;
+	}
+	EXPECT((char *)b->base == (char *)a->base + sz);
+	EXPECT((char *)c->base == (char *)b->base + sz);
+	ka_span_destroy(b);
+	d = ka_span_new_large(sz, 0, GFP_KERNEL);
+	EXPECT(d && d->base == b->base);
+	/* neighbouring free runs coalesce */
+	ka_span_destroy(a);
+	ka_span_destroy(d);
+	e = ka_span_new_large(2 * sz, 0, GFP_KERNEL);
+	EXPECT(e && e->base == a->base);
+	ka_span_destroy(e);
+	ka_span_destroy(c);
+}
+
+/* A fragmented buddy allocator: smaller chunks; a run too big fails cleanly. */
+static void t_heap_fallback_order(void)
+{
+	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_span *s;
+
+	shim_fault.page_max_order = 3;
+	s = ka_span_new(cls_of(64), 0, GFP_KERNEL);
+	EXPECT(s);
+	EXPECT_EQ(heap->chunk_fallbacks, 1);
+	EXPECT(s && s->chunk->order == 3);
+	EXPECT(!ka_span_new_large(20 * PAGE_SIZE, 0, GFP_KERNEL));
+	EXPECT_EQ(heap->alloc_failed, 1);
+	if (s)
+		ka_span_destroy(s);
+}
+
+/* No memory left on the node: a chunk of another node's memory, of the
+ * order the run needs.
+ */
+static void t_heap_fallback_node(void)
+{
+	struct ka_span *s;
+
+	shim_fault.node_full = 1;
+	s = ka_span_new(cls_of(64), 0, GFP_KERNEL);
+	EXPECT(s);
+	if (!s)
+		return;
+	EXPECT_EQ(s->node, 0);
+	EXPECT_EQ(s->chunk->node, 0);
+	EXPECT_EQ(ka_sys_page_node(s->base), 1);
+	EXPECT_EQ(ka_heap_of(0)->pages_held, s->npages);
+	EXPECT_EQ(ka_heap_of(0)->chunk_fallbacks, 1);
+	EXPECT_EQ(ka_heap_of(1)->pages_held, 0);
+	ka_span_destroy(s);
+	shim_fault.node_full = 3;
+	EXPECT(!ka_span_new(cls_of(64), 1, GFP_KERNEL));
+}
+
+/* Every metadata allocation on the span path failing in turn. */
+static void t_heap_meta_failures(void)
+{
+	unsigned int k, ok = 0;
+
+	for (k = 0; k < 8; k++) {
+		struct ka_span *s;
+		void *p;
+
+		/* fresh map and arenas each round: all allocations happen */
+		ut_release_all(0);
+		shim_rcu_barrier();
+		shim_pattern_set(&shim_fault.meta, 1ULL << k, k + 1);
+		p = ut_alloc_node(1, KA_MAX_SIZE, GFP_KERNEL);
+		EXPECT(!ut_check());
+		if (p) {
+			ok++;
+			ut_free(&cpus[2], p);
+		}
+		shim_pattern_set(&shim_fault.debug, 1, 1);
+		s = ka_span_new(cls_of(8), 0, GFP_KERNEL);
+		EXPECT(!s);	/* the debug table "failed" */
+		shim_rcu_barrier();
+		EXPECT(!ut_check());
+	}
+	/* span, chunk, map growth, arena: 4 allocations could fail */
+	EXPECT_EQ(ok, 4);
+}
+
+/* ---- arena map ---- */
+
+static void t_arena_grow(void)
+{
+	struct ka_arena_map *map = ka_arena_map;
+	struct ka_span *a, *b, *c;
+
+	EXPECT_EQ(map->nr, shim_boot_blocks);
+	a = ka_span_new(cls_of(64), 0, GFP_KERNEL);	/* block 1 */
+	EXPECT(a && ka_arena_map == map);
+	b = ka_span_new_large(KA_MAX_SIZE, 0, GFP_KERNEL);	/* block 2 */
+	EXPECT(b && ka_arena_map != map);
+	EXPECT(ka_arena_map->nr >= 3);
+	EXPECT_EQ(shim_stats.rcu_pending, 1);	/* the old map */
+	c = ka_span_new(cls_of(64), 1, GFP_KERNEL);	/* node 1: far up */
+	EXPECT(c && ka_arena_map->nr > 1 + SHIM_NODE_BLOCKS);
+	EXPECT(a && span_of(a->base) == a);
+	EXPECT(b && span_of((char *)b->base + KA_MAX_SIZE - 1) == b);
+	EXPECT(c && span_of(c->base) == c);
+	shim_rcu_barrier();
+	EXPECT_EQ(shim_stats.rcu_pending, 0);
+	if (a)
+		ka_span_destroy(a);
+	if (b)
+		ka_span_destroy(b);
+	if (c)
+		ka_span_destroy(c);
+}
+
+static void t_arena_lookup_foreign(void)
+{
+	struct ka_span *s = ka_span_new(cls_of(64), 0, GFP_KERNEL);
+	void *heap_mem = malloc(64);
+	int stack;
+
+	EXPECT(s);
+	EXPECT(!span_of(shim_foreign_page()));
+	EXPECT(!span_of(NULL));
+	EXPECT(!span_of(&stack));
+	EXPECT(!span_of(heap_mem));
+	EXPECT(!span_of((void *)(PAGE_OFFSET - 1)));
+	EXPECT(!span_of((void *)(PAGE_OFFSET +
+				 (ka_arena_map->nr << KA_ARENA_SHIFT))));
+	/* a free page of a chunk */
+	EXPECT(s && !span_of((char *)s->base + s->npages * PAGE_SIZE));
+	free(heap_mem);
+	if (s)
+		ka_span_destroy(s);
+}
+
+static void t_arena_lifecycle(void)
+{
+	struct ka_span *a, *b;
+	unsigned long idx;
+
+	/* two 2 MiB chunks, one arena */
+	a = ka_span_new_large(KA_MAX_SIZE / 2, 0, GFP_KERNEL);
+	b = ka_span_new_large(KA_MAX_SIZE / 2, 0, GFP_KERNEL);
+	if (!a || !b) {
+		t_failed = true;
+		return;
+	}
+	idx = ((unsigned long)a->base - PAGE_OFFSET) >> KA_ARENA_SHIFT;
+	EXPECT(a->chunk != b->chunk && a->chunk->arena == b->chunk->arena);
+	EXPECT_EQ(a->chunk->arena->nr_chunks, 2);
+	ka_span_destroy(b);
+	ka_heap_release(ka_heap_of(0), 0);
+	EXPECT(ka_arena_map->arenas[idx] != &ka_dummy_arena &&
+	       a->chunk->arena->nr_chunks == 1);
+	ka_span_destroy(a);
+	ka_heap_release(ka_heap_of(0), 0);
+	EXPECT(ka_arena_map->arenas[idx] == &ka_dummy_arena);
+}
+
+/* ---- mcentral ---- */
+
+static void t_central_lists(void)
+{
+	unsigned int cls = cls_of(1024), nelems = ka_classes[cls].nelems;
+	struct ka_central *c = central(0, cls);
+	void *objs[256];
+	unsigned int n;
+
+	EXPECT(2 * nelems <= ARRAY_SIZE(objs));
+	n = ka_central_refill(c, objs, nelems, GFP_KERNEL);
+	EXPECT_EQ(n, nelems);
+	EXPECT_EQ(c->nr_full, 1);
+	EXPECT_EQ(c->nr_partial, 0);
+	n += ka_central_refill(c, objs + n, 1, GFP_KERNEL);
+	EXPECT_EQ(c->nr_partial, 1);
+	EXPECT_EQ(c->objs_out, nelems + 1);
+	EXPECT_EQ(c->spans_from_heap, 2);
+	/* one back to the full span: both partial */
+	ka_central_flush(objs, 1);
+	EXPECT_EQ(c->nr_full, 0);
+	EXPECT_EQ(c->nr_partial, 2);
+	/* the rest of the first span back: it is the empty reserve, last */
+	ka_central_flush(objs + 1, nelems - 1);
+	EXPECT_EQ(c->nr_empty, 1);
+	EXPECT(list_last_entry(&c->partial, struct ka_span, list)->nalloc == 0);
+	/* the second span empties too: beyond the reserve, to the heap */
+	ka_central_flush(objs + nelems, 1);
+	EXPECT_EQ(c->nr_empty, 1);
+	EXPECT_EQ(c->nr_partial, 1);
+	EXPECT_EQ(c->spans_to_heap, 1);
+	EXPECT_EQ(c->objs_out, 0);
+	EXPECT_EQ(ka_central_release(c, 1), 0);
+	EXPECT_EQ(ka_central_release(c, 0), ka_classes[cls].npages);
+	EXPECT(list_empty(&c->partial));
+}
+
+static void t_central_double_flush(void)
+{
+	struct ka_central *c = central(1, cls_of(16));
+	void *objs[4];
+
+	EXPECT_EQ(ka_central_refill(c, objs, 4, GFP_KERNEL), 4);
+	ka_central_flush(objs, 2);
+	EXPECT_EQ(ut_refused, 0);
+	/* objs[1] again, between two good ones */
+	objs[0] = objs[1];
+	objs[1] = objs[2];
+	objs[2] = objs[0];
+	ka_central_flush(objs + 1, 3);
+	EXPECT_EQ(ut_refused, 1);
+	EXPECT_EQ(c->objs_out, 0);
+	EXPECT(!ut_check());
+}
+
+static void t_central_refill_failure(void)
+{
+	unsigned int cls = cls_of(2048), nelems = ka_classes[cls].nelems;
+	struct ka_central *c = central(0, cls);
+	void *objs[64];
+
+	shim_pattern_set(&shim_fault.page, ~0ULL, 1000);
+	EXPECT_EQ(ka_central_refill(c, objs, 4, GFP_KERNEL), 0);
+	EXPECT(list_empty(&c->partial));
+	shim_fault_reset();
+	EXPECT_EQ(ka_central_refill(c, objs, 1, GFP_KERNEL), 1);
+	shim_pattern_set(&shim_fault.page, ~0ULL, 1000);
+	shim_pattern_set(&shim_fault.meta, ~0ULL, 1000);
+	/* what the partial span has, and no more */
+	EXPECT_EQ(ka_central_refill(c, objs + 1, 64, GFP_KERNEL), nelems - 1);
+	shim_fault_reset();
+	ka_central_flush(objs, nelems);
+}
+
+/* ---- pointers ka_free() must refuse ---- */
+
+static void t_invalid_frees(void)
+{
+	char *p = ut_alloc(&cpus[0], 100, GFP_KERNEL);
+	char *big = ut_alloc(&cpus[0], 3 * PAGE_SIZE * 4, GFP_KERNEL);
+	void *heap_mem = malloc(32);
+	int stack;
+
+	EXPECT(p && big);
+	if (!p || !big)
+		return;
+	EXPECT(refused(p + 8));
+	EXPECT(refused(p + 1));
+	EXPECT(refused(big + 8));
+	EXPECT(refused(big + PAGE_SIZE));
+	EXPECT(refused(shim_foreign_page()));
+	EXPECT(refused(&stack));
+	EXPECT(refused(heap_mem));
+	EXPECT(refused((void *)(PAGE_OFFSET - 64)));
+	EXPECT(!ut_check());
+	EXPECT_EQ(ut_free(&cpus[0], big), UT_FREED_LARGE);
+	EXPECT(refused(big));		/* the span is gone */
+	EXPECT_EQ(ut_free(&cpus[0], p), UT_FREED_CACHE);
+	free(heap_mem);
+	ut_flush_cpu(&cpus[0]);
+}
+
+/*
+ * The slot past a span's last object is inside the span's pages whenever
+ * the span has a tail; ka_free() must refuse it like any other pointer
+ * that is no object - or its magazine hands it out next, overlapping
+ * whatever follows the span.
+ */
+static void t_free_past_last(void)
+{
+	unsigned int cls = cls_of(48);
+	struct ut_mag *m = &cpus[0].mag[cls];
+	struct ka_span *span;
+	char *p, *past, *end;
+
+	p = ut_alloc(&cpus[0], 48, GFP_KERNEL);
+	span = p ? span_of(p) : NULL;
+	if (!span) {
+		t_failed = true;
+		return;
+	}
+	past = (char *)span->base + span->nelems * span->elemsize;
+	end = (char *)span->base + span->npages * PAGE_SIZE;
+	EXPECT(past < end && past + span->elemsize > end);
+	EXPECT(refused(past));
+	if (m->count && m->objs[m->count - 1] == past) {
+		ut_err("ka_free(%p) cached it: the next %u-byte allocation returns it, %ld bytes past its span",
+		       past, span->elemsize, past + span->elemsize - end);
+		m->count--;
+	}
+	ut_free(&cpus[0], p);
+	ut_flush_cpu(&cpus[0]);
+}
+
+/*
+ * Two ka_free()s of one large object racing: both found the span under
+ * RCU, the first destroys it.  The second must be refused - and must not
+ * touch memory the first one freed (run under ASan/valgrind).
+ */
+static void t_large_racing_double_free(void)
+{
+	struct ka_span *a, *b;
+	bool first, second;
+
+	a = ka_span_new_large(KA_MAX_SIZE, 0, GFP_KERNEL);
+	b = ka_span_new_large(KA_MAX_SIZE, 0, GFP_KERNEL);
+	if (!a || !b) {
+		t_failed = true;
+		return;
+	}
+	ka_span_destroy(b);		/* its chunk is the free reserve */
+	rcu_read_lock();
+	first = ka_span_destroy(a);	/* a's chunk goes back at once */
+	second = ka_span_destroy(a);
+	rcu_read_unlock();
+	EXPECT(first && !second);
+}
+
+/* ---- the layers together, under emulated CPUs ---- */
+
+struct obj {
+	u64 *p;
+	size_t size;
+};
+
+static void tag(struct obj *o)
+{
+	o->p[0] = (unsigned long)o->p ^ o->size;
+	if (o->size >= 16)
+		o->p[o->size / 8 - 1] = ~(unsigned long)o->p;
+}
+
+static bool tag_ok(struct obj *o)
+{
+	return o->p[0] == ((unsigned long)o->p ^ o->size) &&
+	       (o->size < 16 || o->p[o->size / 8 - 1] == ~(unsigned long)o->p);
+}
+
+static size_t rand_size(unsigned int r)
+{
+	switch (r % 16) {
+	case 0:
+		return KA_MAX_SMALL_SIZE + 1 + r % (512 * 1024);
+	case 1 ... 3:
+		return 1 + r % KA_MAX_SMALL_SIZE;
+	default:
+		return 8 + r % 512;
+	}
+}
+
+static void t_random_cpus(void)
+{
+	enum { NR = 3000 };
+	static struct obj live[NR];
+	unsigned int nr = 0, i, ops = getenv("KA_UT_QUICK") ? 30000 : 300000;
+	unsigned int seed = 1;
+
+	for (i = 0; i < ops; i++) {
+		unsigned int r = rand_r(&seed);
+		struct ut_cpu *cpu = &cpus[r % 4];
+
+		r >>= 2;
+		if (nr < NR && (r % 8 < 4 || !nr)) {
+			struct obj o = { .size = rand_size(r >> 3) & ~7UL };
+
+			o.size = max_t(size_t, o.size, 8);
+			o.p = ut_alloc(cpu, o.size, GFP_KERNEL);
+			EXPECT(o.p);
+			if (!o.p)
+				break;
+			tag(&o);
+			live[nr++] = o;
+		} else if (r % 8 < 7) {
+			unsigned int k = (r >> 3) % nr;
+
+			EXPECT(tag_ok(&live[k]));
+			EXPECT(ut_free(cpu, live[k].p) != UT_REFUSED);
+			live[k] = live[--nr];
+		} else if (r % 64 == 7) {
+			ut_flush_cpu(cpu);
+			ut_release_all(r % 3);
+			shim_rcu_barrier();
+		}
+		if (i % 5000 == 0) {
+			shim_rcu_barrier();
+			if (ut_check()) {
+				t_failed = true;
+				break;
+			}
+		}
+	}
+	while (nr--) {
+		EXPECT(tag_ok(&live[nr]));
+		ut_free(&cpus[nr % 4], live[nr].p);
+	}
+	for (i = 0; i < 4; i++)
+		ut_flush_cpu(&cpus[i]);
+}
+
+/* Powers of two up to PAGE_SIZE come naturally aligned (ka.h). */
+static void t_pow2_aligned(void)
+{
+	size_t size;
+	int i;
+
+	for (size = 8; size <= PAGE_SIZE; size *= 2)
+		for (i = 0; i < 100; i++) {
+			void *p = ut_alloc(&cpus[1], size, GFP_KERNEL);
+
+			EXPECT(p && (unsigned long)p % size == 0);
+			ut_free(&cpus[1], p);
+		}
+	ut_flush_cpu(&cpus[1]);
+}
+
+static void t_bulk(void)
+{
+	void *p[300];
+	int n;
+
+	n = ut_alloc_bulk(&cpus[2], 200, GFP_KERNEL, ARRAY_SIZE(p), p);
+	EXPECT_EQ(n, ARRAY_SIZE(p));
+	while (n--)
+		ut_free(&cpus[2], p[n]);
+	/* all or nothing: a failing refill gives back what it had */
+	shim_pattern_set(&shim_fault.page, ~0ULL, 1000);
+	shim_pattern_set(&shim_fault.meta, ~0ULL, 1000);
+	EXPECT_EQ(ut_alloc_bulk(&cpus[3], 4000, GFP_KERNEL, 100, p), 0);
+	shim_fault_reset();
+	EXPECT(!ut_check());
+	ut_flush_cpu(&cpus[2]);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "sizeclass: table", t_class_table },
+	{ "sizeclass: size to class", t_size_to_class },
+	{ "sizeclass: divmagic exact at every offset", t_divmagic },
+	{ "span: take and put", t_span_take_put },
+	{ "span: obj_ok accepts exactly the object starts", t_span_obj_ok },
+	{ "span: large", t_span_large },
+	{ "heap: free chunk reserve and release", t_heap_reserve },
+	{ "heap: first fit, coalescing", t_heap_first_fit },
+	{ "heap: smaller chunks when fragmented", t_heap_fallback_order },
+	{ "heap: another node's memory when full", t_heap_fallback_node },
+	{ "heap: metadata allocation failures", t_heap_meta_failures },
+	{ "arena: map growth", t_arena_grow },
+	{ "arena: foreign pointers", t_arena_lookup_foreign },
+	{ "arena: created and freed with chunks", t_arena_lifecycle },
+	{ "central: lists, reserve, release", t_central_lists },
+	{ "central: double flush refused", t_central_double_flush },
+	{ "central: refill failure", t_central_refill_failure },
+	{ "free: invalid pointers refused", t_invalid_frees },
+	{ "free: pointer past the last object refused", t_free_past_last },
+	{ "free: racing double free of a large object", t_large_racing_double_free },
+	{ "cpus: power-of-two sizes aligned", t_pow2_aligned },
+	{ "cpus: bulk", t_bulk },
+	{ "cpus: random alloc/free on 4 CPUs, 2 nodes", t_random_cpus },
+};
+
+/* Run test @i in a child: a crash (ASan, a fault) fails it alone. */
+static int run_one(unsigned int i)
+{
+	int status, c;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		unsigned long problems;
+
+		if (ut_init())
+			_exit(2);
+		for (c = 0; c < 4; c++)
+			ut_cpu_init(&cpus[c], c, c / 2);
+		tests[i].fn();
+		shim_fault_reset();
+		shim_rcu_barrier();
+		problems = ut_check();
+		problems += ut_exit();
+		fflush(NULL);
+		_exit(t_failed || problems || shim_nr_warnings);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		printf("     (%s killed by signal %d)\n", tests[i].name,
+		       WTERMSIG(status));
+	return !WIFEXITED(status) || WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i, passed = 0, failed = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	shim_warn_fatal = false;
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		if (argc > 1 && !strstr(tests[i].name, argv[1]))
+			continue;
+		if (run_one(i)) {
+			printf("FAIL %s\n", tests[i].name);
+			failed++;
+		} else {
+			printf("ok   %s\n", tests[i].name);
+			passed++;
+		}
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
