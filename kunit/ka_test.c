@@ -542,7 +542,7 @@ static void ka_api_every_small_size(struct kunit *test)
 			return;
 		}
 		if (ka_size(p) < size || !IS_ALIGNED((unsigned long)p, 8)) {
-			KUNIT_FAIL(test, "size %u: %px usable %zu", size, p,
+			KUNIT_FAIL(test, "size %u: %p usable %zu", size, p,
 				   ka_size(p));
 			ka_free(p);
 			return;
@@ -634,7 +634,7 @@ static void ka_api_alignment(struct kunit *test)
 			p[i] = ka_alloc(size, GFP_KERNEL);
 			KUNIT_ASSERT_NOT_NULL(test, p[i]);
 			KUNIT_EXPECT_TRUE_MSG(test, IS_ALIGNED((unsigned long)p[i], size),
-					      "%px size %u", p[i], size);
+					      "%p size %u", p[i], size);
 		}
 		for (i = 0; i < ARRAY_SIZE(p); i++)
 			ka_free(p[i]);

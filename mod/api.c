@@ -104,10 +104,10 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 	if (!__ratelimit(&ka_bad_free_rs))
 		return;
 	if (caller)
-		pr_err("ka: refusing %px: %s (caller %pS)\n", p, why,
+		pr_err("ka: refusing %p: %s (caller %pS)\n", p, why,
 		       (void *)caller);
 	else
-		pr_err("ka: refusing %px: %s\n", p, why);
+		pr_err("ka: refusing %p: %s\n", p, why);
 }
 
 static __always_inline void *ka_post_alloc(void *p, size_t size,

@@ -210,9 +210,8 @@ void ka_arena_set_span(struct ka_span *span, struct ka_span *val)
 			       PAGE_SHIFT) & (KA_ARENA_PAGES - 1);
 	unsigned int i;
 
-	/* a lockless reader must see the span's fields before the pointer */
 	if (val)
-		smp_wmb();
+		smp_wmb();	/* span fields before the pointer: ka_span_lookup() */
 	else
 		val = &ka_dummy_span;
 	for (i = 0; i < span->npages; i++)

@@ -170,11 +170,11 @@ size_t ka_debug_alloc(void *p, size_t size, unsigned long caller)
 	idx = ka_span_index(span, p);
 	bad = ka_debug_find_bad(p, span->elemsize, POISON_FREE);
 	if (bad >= 0)
-		ka_debug_report("use after free: object %px (class %u, %u bytes) written at offset %ld (0x%02x) after it was freed by %pS\n",
+		ka_debug_report("use after free: object %p (class %u, %u bytes) written at offset %ld (0x%02x) after it was freed by %pS\n",
 				p, span->cls, span->elemsize, bad,
 				((u8 *)p)[bad], (void *)d->free_caller[idx]);
 	if (test_and_set_bit(idx, d->live))
-		ka_debug_report("object %px (class %u) handed out twice: already allocated by %pS\n",
+		ka_debug_report("object %p (class %u) handed out twice: already allocated by %pS\n",
 				p, span->cls, (void *)d->alloc_caller[idx]);
 	d->reqsize[idx] = size;
 	d->alloc_caller[idx] = caller;
@@ -214,7 +214,7 @@ bool ka_debug_free(const void *p, unsigned long caller)
 		bad = ka_debug_find_bad(p + span->reqsize, span->elemsize -
 					span->reqsize, SLUB_RED_ACTIVE);
 		if (bad >= 0)
-			ka_debug_report("redzone of large object %px (%zu bytes) overwritten at offset %zu, freed by %pS\n",
+			ka_debug_report("redzone of large object %p (%zu bytes) overwritten at offset %zu, freed by %pS\n",
 					p, span->reqsize, span->reqsize + bad,
 					(void *)caller);
 		goto out;
@@ -222,7 +222,7 @@ bool ka_debug_free(const void *p, unsigned long caller)
 	d = span->dbg;
 	idx = ka_span_index(span, p);
 	if (!test_and_clear_bit(idx, d->live)) {
-		ka_debug_report("double free of object %px (class %u, %u bytes) by %pS: allocated by %pS, freed by %pS\n",
+		ka_debug_report("double free of object %p (class %u, %u bytes) by %pS: allocated by %pS, freed by %pS\n",
 				p, span->cls, span->elemsize, (void *)caller,
 				(void *)d->alloc_caller[idx],
 				(void *)d->free_caller[idx]);
@@ -232,7 +232,7 @@ bool ka_debug_free(const void *p, unsigned long caller)
 	req = d->reqsize[idx];
 	bad = ka_debug_find_bad(p + req, span->elemsize - req, SLUB_RED_ACTIVE);
 	if (bad >= 0)
-		ka_debug_report("redzone of object %px (class %u, %zu of %u bytes used) overwritten at offset %zu (0x%02x), allocated by %pS, freed by %pS\n",
+		ka_debug_report("redzone of object %p (class %u, %zu of %u bytes used) overwritten at offset %zu (0x%02x), allocated by %pS, freed by %pS\n",
 				p, span->cls, req, span->elemsize, req + bad,
 				((u8 *)p)[req + bad], (void *)d->alloc_caller[idx],
 				(void *)caller);

@@ -230,7 +230,7 @@ static void ka_show_bitmap(struct seq_file *m, const struct ka_span *span)
 static void ka_show_span(struct seq_file *m, const struct ka_span *span,
 			 const char *where)
 {
-	seq_printf(m, "%px %2u %d %4u %3u/%-3u %-7s ", span->base, span->cls,
+	seq_printf(m, "%p %2u %d %4u %3u/%-3u %-7s ", span->base, span->cls,
 		   span->node, span->npages, span->nalloc, span->nelems, where);
 	ka_show_bitmap(m, span);
 	seq_putc(m, '\n');

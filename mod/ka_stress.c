@@ -112,7 +112,7 @@ static void ka_release(struct ka_stress_thread *t, struct ka_obj *o, bool rcu)
 		return;
 	if (!ka_intact(o)) {
 		t->corrupt++;
-		pr_err("ka_stress: object %px (%u bytes) corrupted\n", o->p,
+		pr_err("ka_stress: object %p (%u bytes) corrupted\n", o->p,
 		       o->size);
 	}
 	if (rcu) {
