@@ -14,6 +14,8 @@
  * The result is one KTAP line ("ok 1 ka_stress" or "not ok 1 ka_stress"),
  * preceded by the counts; insmod returns when the run is over.
  */
+#define pr_fmt(fmt) "ka_stress: " fmt
+
 #include <linux/module.h>
 #include <linux/kthread.h>
 #include <linux/hrtimer.h>
@@ -112,7 +114,7 @@ static void ka_release(struct ka_stress_thread *t, struct ka_obj *o, bool rcu)
 		return;
 	if (!ka_intact(o)) {
 		t->corrupt++;
-		pr_err("ka_stress: object %p (%u bytes) corrupted\n", o->p,
+		pr_err("object %p (%u bytes) corrupted\n", o->p,
 		       o->size);
 	}
 	if (rcu) {
@@ -274,7 +276,7 @@ static int __init ka_stress_init(void)
 	bool ok;
 
 	if (!seconds || seconds > 600) {
-		pr_err("ka_stress: seconds=%u is out of range (1..600)\n", seconds);
+		pr_err("seconds=%u is out of range (1..600)\n", seconds);
 		return -EINVAL;
 	}
 	t = kvcalloc(cpus, sizeof(*t), GFP_KERNEL);
@@ -309,7 +311,7 @@ static int __init ka_stress_init(void)
 	}
 	kvfree(t);
 	ok = n == cpus && !total.corrupt && total.ops;
-	pr_info("ka_stress: %u threads for %u s: %lu operations, %lu allocations (%lu in hard irq), %lu failed, %lu cross-CPU frees, %lu bulk calls, %lu RCU frees, %lu corrupted objects\n",
+	pr_info("%u threads for %u s: %lu operations, %lu allocations (%lu in hard irq), %lu failed, %lu cross-CPU frees, %lu bulk calls, %lu RCU frees, %lu corrupted objects\n",
 		n, seconds, total.ops, total.allocs, total.irq_allocs,
 		total.failed, total.xfree, total.bulk, total.rcu, total.corrupt);
 	pr_info("KTAP version 1\n");

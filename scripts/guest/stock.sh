@@ -35,9 +35,11 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	ka_step rmmod_ka rmmod ka || status=1
 	echo 3 >/proc/sys/vm/drop_caches
 	free_after=$(memfree)
+	# Reported, not checked: MemFree also moves with slab caches grown by
+	# the run (span metadata), module text and kworkers; ka's own pages
+	# are checked above (pages_held after the shrinker) and at exit.
 	ka_msg "KA-NOTE: stock: MemFree before insmod ka ${free_before} kB, after rmmod ${free_after} kB"
-	memfree_back() { [ $((free_before - free_after)) -le 2048 ]; }
-	ka_step memfree_back_within_2MiB memfree_back || status=1
+
 else
 	status=1
 fi
