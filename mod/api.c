@@ -288,44 +288,13 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
-/*
- * Find the live object @p and say what is wrong if it is not one.
- * Context: RCU read-side section.
- */
-static struct ka_span *ka_check(const void *p, const char **why)
-{
-	struct ka_span *span = ka_span_of(p);
-
-	if (!span) {
-		*why = "not a ka object";
-		return NULL;
-	}
-	switch (READ_ONCE(span->state)) {
-	case KA_SPAN_SMALL:
-		if (!ka_span_obj_ok(span, p)) {
-			*why = "pointer into the middle of an object";
-			return NULL;
-		}
-		return span;
-	case KA_SPAN_LARGE:
-		if (p != span->base) {
-			*why = "pointer into the middle of a large object";
-			return NULL;
-		}
-		return span;
-	default:
-		*why = "span not in use";
-		return NULL;
-	}
-}
-
 static noinline void ka_free_slow(const void *p, unsigned long caller)
 {
 	const char *why;
 	struct ka_span *span;
 
 	rcu_read_lock();
-	span = ka_check(p, &why);
+	span = ka_span_check(p, &why);
 	if (!span) {
 		rcu_read_unlock();
 		ka_report_bad_free(p, why, caller);
@@ -458,7 +427,7 @@ static size_t ka_size_caller(const void *p, unsigned long caller)
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return 0;
 	rcu_read_lock();
-	span = ka_check(p, &why);
+	span = ka_span_check(p, &why);
 	size = span ? span->elemsize : 0;
 	if (span && ka_debug_on())
 		size = ka_debug_size(span, p);

@@ -217,6 +217,37 @@ static __always_inline struct ka_span *ka_span_of(const void *p)
 	return span == &ka_dummy_span ? NULL : span;
 }
 
+/*
+ * The span of the live object @p, or NULL with what is wrong with @p in
+ * *@why (ka_free()'s checks).  Context: RCU read-side section.
+ */
+static inline struct ka_span *ka_span_check(const void *p, const char **why)
+{
+	struct ka_span *span = ka_span_of(p);
+
+	if (!span) {
+		*why = "not a ka object";
+		return NULL;
+	}
+	switch (READ_ONCE(span->state)) {
+	case KA_SPAN_SMALL:
+		if (!ka_span_obj_ok(span, p)) {
+			*why = "pointer into the middle of an object";
+			return NULL;
+		}
+		return span;
+	case KA_SPAN_LARGE:
+		if (p != span->base) {
+			*why = "pointer into the middle of a large object";
+			return NULL;
+		}
+		return span;
+	default:
+		*why = "span not in use";
+		return NULL;
+	}
+}
+
 /* ---- heap ---- */
 
 struct ka_chunk {

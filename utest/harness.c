@@ -490,32 +490,10 @@ int ut_alloc_bulk(struct ut_cpu *cpu, size_t size, gfp_t gfp, size_t nr,
 	return nr;
 }
 
-/* ka_check() of api.c.  Context: RCU read-side section. */
+/* ka_free()'s checks.  Context: RCU read-side section. */
 struct ka_span *ut_check_ptr(const void *p, const char **why)
 {
-	struct ka_span *span = ka_span_of(p);
-
-	if (!span) {
-		*why = "not a ka object";
-		return NULL;
-	}
-	switch (READ_ONCE(span->state)) {
-	case KA_SPAN_SMALL:
-		if (!ka_span_obj_ok(span, p)) {
-			*why = "pointer into the middle of an object";
-			return NULL;
-		}
-		return span;
-	case KA_SPAN_LARGE:
-		if (p != span->base) {
-			*why = "pointer into the middle of a large object";
-			return NULL;
-		}
-		return span;
-	default:
-		*why = "span not in use";
-		return NULL;
-	}
+	return ka_span_check(p, why);
 }
 
 /* ka_free() on @cpu: refuse what is no object, cache local objects. */
