@@ -206,13 +206,20 @@ static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
 /*
  * The hit path: pop this CPU's magazine of the size class, committing with
  * a CPU-local cmpxchg of its count-and-id word (see mcache.c).  No lock, no
- * irq toggling, no atomic, not even preempt_disable(): the ids are per CPU,
- * so a commit after a migration fails.  Hooks and misses are out of line.
+ * irq toggling, no atomic, not even preempt_disable(), as in SLUB's
+ * slab_alloc_node(): the word and the slot are read from one CPU's
+ * magazine (@c, found once), and the commit runs on whatever CPU the task
+ * is on by then; ids are per CPU, so it succeeds only on @c's CPU with @c
+ * unchanged since the read, and fails (and retries) after a migration.
+ * Reading both through this_cpu_read() instead would be wrong: a task
+ * moved away and back between the two reads would pop its own CPU's slot
+ * but return another CPU's object.  Hooks and misses are out of line.
  */
 static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 					   unsigned long caller)
 {
 	struct ka_pcpu_class __percpu *pcc;
+	struct ka_pcpu_class *c;
 	unsigned long ct;
 	void *p;
 
@@ -220,10 +227,11 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 		goto slow;
 	pcc = &ka_pcpu->cls[ka_size_class(size)];
 	do {
-		ct = this_cpu_read(pcc->ct);
+		c = raw_cpu_ptr(pcc);
+		ct = READ_ONCE(c->ct);
 		if (unlikely(!(ct & KA_CT_COUNT_MASK)))
 			goto slow;
-		p = this_cpu_read(pcc->objs)[(ct & KA_CT_COUNT_MASK) - 1];
+		p = READ_ONCE(c->objs[(ct & KA_CT_COUNT_MASK) - 1]);
 	} while (unlikely(this_cpu_cmpxchg(pcc->ct, ct, ct - 1 + KA_CT_TID) != ct));
 	this_cpu_inc(pcc->nr_alloc);
 	if (unlikely(ka_alloc_hooks(gfp)))
@@ -385,34 +393,35 @@ static __always_inline bool ka_free_hooks(void)
  */
 void ka_free(const void *p)
 {
-	struct ka_pcpu_class __percpu *pcc;
+	struct ka_pcpu_class *pcc;
 	struct ka_span *span;
-	unsigned long ct;
-	unsigned int n;
+	unsigned long flags, ct;
 
 	if (unlikely(ka_free_hooks()))
 		goto slow;
-	/* preemption off: stay on this CPU, and an RCU reader for the map */
-	preempt_disable();
+	/*
+	 * irqs off, not a cmpxchg: a push writes its slot before the count
+	 * that publishes it, and an interrupt moving the count in between
+	 * would make that write clobber a cached object (see mcache.c).
+	 * Also an RCU read-side section for the map.
+	 */
+	local_lock_irqsave(&ka_pcpu->lock, flags);
 	/* NULL and ZERO_SIZE_PTR are below PAGE_OFFSET: the dummy span */
 	span = ka_span_lookup(p);
 	if (likely(span->fastkey == this_cpu_read(ka_pcpu->fastkey) &&
 		   ka_span_obj_ok(span, p))) {
-		pcc = &ka_pcpu->cls[span->cls];
-		do {
-			ct = this_cpu_read(pcc->ct);
-			n = ct & KA_CT_COUNT_MASK;
-			if (unlikely(n >= this_cpu_read(pcc->cap)))
-				goto full;
-			this_cpu_read(pcc->objs)[n] = (void *)p;
-		} while (unlikely(this_cpu_cmpxchg(pcc->ct, ct,
-						   ct + 1 + KA_CT_TID) != ct));
-		this_cpu_inc(pcc->nr_free);
-		preempt_enable();
-		return;
+		pcc = this_cpu_ptr(&ka_pcpu->cls[span->cls]);
+		ct = pcc->ct;
+		if (likely((ct & KA_CT_COUNT_MASK) < pcc->cap)) {
+			pcc->objs[ct & KA_CT_COUNT_MASK] = (void *)p;
+			/* a new id: an interrupted pop must retry */
+			WRITE_ONCE(pcc->ct, ct + 1 + KA_CT_TID);
+			pcc->nr_free++;
+			local_unlock_irqrestore(&ka_pcpu->lock, flags);
+			return;
+		}
 	}
-full:
-	preempt_enable();
+	local_unlock_irqrestore(&ka_pcpu->lock, flags);
 slow:
 	ka_free_slowpath(p, _RET_IP_);
 }

@@ -335,9 +335,11 @@ void ka_nodes_exit(void);
 
 /*
  * A magazine's top (count) and a transaction id share one word, which only
- * ever changes as a whole and always with a new id.  The fast paths read
- * it, use the slot it names, and commit with this_cpu_cmpxchg(), which
- * fails if an interrupt (or a slow path) changed the magazine in between.
+ * ever changes as a whole and always with a new id.  The lockless pop reads
+ * it, reads the slot it names, and commits with this_cpu_cmpxchg(), which
+ * fails if anything changed the magazine in between.  Everything else that
+ * changes a magazine (push, refill, flush, bulk) does so with irqs off
+ * under the CPU's local_lock, and bumps the id.
  */
 #define KA_CT_COUNT_BITS	16
 #define KA_CT_COUNT_MASK	((1UL << KA_CT_COUNT_BITS) - 1)

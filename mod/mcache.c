@@ -6,18 +6,24 @@
  * used as a stack, so the most recently freed (cache-hot) object is handed
  * out first.
  *
- * The hit paths (ka_alloc() popping, ka_free() pushing) take no lock and
- * disable no interrupts: with preemption disabled they read the magazine's
- * count-and-transaction-id word, use the slot it names, and commit with a
- * this_cpu_cmpxchg() of that word (a CPU-local cmpxchg, no LOCK prefix, no
- * atomic read-modify-write across CPUs).  Every change of a magazine bumps
- * the id, so an interrupt that allocated or freed on this CPU in between
- * makes the commit fail and the hit path retry; a popped object is not
- * touched before its commit.  This is SLUB's scheme, on an array instead of
- * a freelist threaded through free objects: no ABA on the object list, and
- * no pointer stored inside free memory.  Preemption is disabled (not
- * irqs) both so the task stays on the CPU whose magazine it read and so the
- * arena lookup in ka_free() is an RCU read-side section.
+ * The allocation hit path (ka_alloc() popping) takes no lock and disables
+ * neither interrupts nor preemption, as SLUB's slab_alloc_node(): it reads
+ * one CPU's count-and-transaction-id word and the slot it names, and
+ * commits with a this_cpu_cmpxchg() of that word (a CPU-local cmpxchg, no
+ * LOCK prefix, no atomic read-modify-write across CPUs).  Every change of
+ * a magazine bumps the id, and ids are per CPU, so an interrupt that
+ * allocated or freed on this CPU in between, or a migration, makes the
+ * commit fail and the pop retry; the pop writes nothing before its commit.
+ *
+ * The free hit path (ka_free() pushing) runs with interrupts off under the
+ * CPU's local_lock instead: a push must write its slot before the count
+ * that publishes it, and an interrupt between reading the count and
+ * writing the slot could have raised the count past that slot, so the
+ * write would clobber a cached object and the retried push would cache
+ * the freed one twice (ka_stress found exactly this on a stock kernel).
+ * SLUB's lockless free avoids it by linking through the freed object
+ * itself, which an array magazine cannot.  A push is a load, two stores
+ * and the irq save/restore; it still takes no spinlock and no atomic.
  *
  * The slow paths (refill, flush, bulk, drain) change magazines under the
  * CPU's local_lock with irqs off, and always with a new id.  An empty
