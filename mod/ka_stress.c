@@ -83,17 +83,31 @@ static void ka_fill(const struct ka_obj *o)
 		o->p[i] = ka_pat(o->seed, i);
 }
 
-static bool ka_intact(const struct ka_obj *o)
+/* The first byte of @o's pattern that is wrong, or -1 if it is intact. */
+static int ka_bad_byte(const struct ka_obj *o)
 {
 	u32 i, head = min_t(u32, o->size, 256);
 
 	for (i = 0; i < head; i++)
 		if (o->p[i] != ka_pat(o->seed, i))
-			return false;
+			return i;
 	for (i = max(head, o->size - min_t(u32, o->size, 16)); i < o->size; i++)
 		if (o->p[i] != ka_pat(o->seed, i))
-			return false;
-	return true;
+			return i;
+	return -1;
+}
+
+/* Check @o; report a broken pattern with what is there instead. */
+static bool ka_intact(const struct ka_obj *o)
+{
+	int i = ka_bad_byte(o);
+
+	if (i < 0)
+		return true;
+	pr_err("object %p (%u bytes, ka_size %zu) corrupted at byte %d: %*ph, expected %02x\n",
+	       o->p, o->size, ka_size(o->p), i,
+	       (int)min_t(u32, 16, o->size - i), o->p + i, ka_pat(o->seed, i));
+	return false;
 }
 
 static u32 ka_rand_size(struct ka_stress_thread *t)
@@ -112,11 +126,8 @@ static void ka_release(struct ka_stress_thread *t, struct ka_obj *o, bool rcu)
 {
 	if (!o->p)
 		return;
-	if (!ka_intact(o)) {
+	if (!ka_intact(o))
 		t->corrupt++;
-		pr_err("object %p (%u bytes) corrupted\n", o->p,
-		       o->size);
-	}
 	if (rcu) {
 		ka_free_rcu(o->p);
 		t->rcu++;
@@ -148,8 +159,11 @@ static enum hrtimer_restart ka_stress_irq(struct hrtimer *timer)
 	u8 *p = t->irq_obj[i];
 
 	if (p) {
-		if (p[0] != (u8)i || p[1] != (u8)~i)
+		if (p[0] != (u8)i || p[1] != (u8)~i) {
+			pr_err("hard-irq object %p corrupted: %*ph, expected %02x %02x\n",
+			       p, 2, p, (u8)i, (u8)~i);
 			t->irq_corrupt++;
+		}
 		ka_free(p);
 	}
 	p = ka_alloc(2 + t->irq_fired % 3000, GFP_ATOMIC | __GFP_NOWARN);

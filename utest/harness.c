@@ -97,10 +97,12 @@ bool ut_is_out(const void *p)
 bool ut_obj_valid(const struct ka_span *span, const void *p)
 {
 	unsigned long off = (unsigned long)p - (unsigned long)span->base;
+	/* racing readers (the stress's lookups) read it as ka_free() does */
+	unsigned int state = READ_ONCE(span->state);
 
-	if (span->state == KA_SPAN_LARGE)
+	if (state == KA_SPAN_LARGE)
 		return off == 0;
-	return span->state == KA_SPAN_SMALL && off % span->elemsize == 0 &&
+	return state == KA_SPAN_SMALL && off % span->elemsize == 0 &&
 	       off / span->elemsize < span->nelems;
 }
 
