@@ -45,12 +45,34 @@ echo 20 >$D/fail_page/probability
 echo 1 >$D/fail_page/interval
 echo 0 >$D/fail_page/verbose
 echo 1000 >$D/fail_page/times
+# and the kernel's own fail_page_alloc, for orders >= 9 only: ka's chunks
+# (and large objects) then fall back to smaller orders; nothing else in
+# this guest asks for 2 MiB at once
+F=/sys/kernel/debug/fail_page_alloc
+if [ -d $F ]; then
+	echo N >$F/ignore-gfp-wait
+	echo 9 >$F/min-order
+	echo 0 >$F/verbose
+	echo 1 >$F/interval
+	echo 30 >$F/probability
+	echo 300 >$F/times
+fi
 
 rm -f /tmp/done
 (while [ ! -f /tmp/done ]; do
 	cat $D/stats $D/spans $D/percpu $D/sizeclasses >/dev/null
 done) &
 reader=$!
+# drains while the stress runs: magazines emptied under the hit paths,
+# spans and chunks handed back and asked for again (so the injected page
+# failures above have page allocations to hit)
+(n=0
+while [ ! -f /tmp/done ]; do
+	echo 1 >$D/drain && n=$((n + 1))
+	sleep 0.2
+done
+echo $n >/tmp/drains) &
+drainer=$!
 (n=0
 while [ ! -f /tmp/done ]; do
 	for c in $(ls -d /sys/devices/system/cpu/cpu[1-9]* 2>/dev/null); do
@@ -68,11 +90,23 @@ ka_mark stress
 ka_step insmod_ka_stress insmod /ka/ka_stress.ko seconds="$seconds" || status=1
 dmesg >/tmp/stress.dmesg
 touch /tmp/done
-wait $reader $plugger
+wait $reader $plugger $drainer
 ka_put stress.dmesg /tmp/stress.dmesg
 ka_msg "KA-NOTE: stress: $(grep -o 'ka_stress: .*' /tmp/stress.dmesg | head -n 1)"
-ka_msg "KA-NOTE: stress: CPUs taken offline $(cat /tmp/hotplugs), page failures injected $((1000 - $(cat $D/fail_page/times)))"
+ka_msg "KA-NOTE: stress: CPUs taken offline $(cat /tmp/hotplugs), drains $(cat /tmp/drains), page failures injected $((1000 - $(cat $D/fail_page/times)))"
 echo 0 >$D/fail_page/probability
+if [ -d $F ]; then
+	echo 0 >$F/probability
+	injected=$((300 - $(cat $F/times)))
+	ka_msg "KA-NOTE: stress: fail_page_alloc failed $injected allocations of order >= 9"
+	# each one sent ka to a smaller order (chunk_fallbacks) or failed a
+	# chunk outright (alloc_failed); fields 11 and 12 of the heap lines
+	fell_back() {
+		[ "$injected" = 0 ] ||
+			[ "$(awk '$1 == "heap" { n += $11 + $12 } END { print n + 0 }' $D/stats)" -gt 0 ]
+	}
+	ka_step fail_page_alloc_sends_ka_to_smaller_orders fell_back || status=1
+fi
 
 if [ -d $T/events/ka ]; then
 	echo 0 >$T/events/ka/ka_alloc/enable
