@@ -12,12 +12,8 @@
  * metadata or debug-table failures, a fragmented buddy allocator, a full
  * node), free a pointer ka must refuse (inside an object, stale, random,
  * foreign), and two racing frees of a large object.
- *
- * Known bugs of the code under test are probed at start-up; while one is
- * there the steps that would hit it are skipped (KA_FUZZ_STRICT=1: not).
  */
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -43,8 +39,7 @@ static void *grave[FZ_GRAVE];
 static unsigned int grave_pos;
 static struct ut_cpu cpus[FZ_CPUS];
 static u64 next_tag;
-static unsigned long fz_ops, fz_inputs, fz_refused, fz_known;
-static bool bug_past_last, bug_racy_uaf;
+static unsigned long fz_ops, fz_inputs, fz_refused;
 
 #define finding(fmt, ...) do {						\
 	ut_err("FINDING: " fmt, ##__VA_ARGS__);				\
@@ -147,13 +142,6 @@ static void free_one(struct ut_cpu *cpu, unsigned int i)
 		finding("free of live object %p refused: %s", p, ut_refusal);
 }
 
-/* The pointer past the last object of a span with a tail (bug 1). */
-static bool past_last(struct ka_span *span, const void *p)
-{
-	return span->state == KA_SPAN_SMALL &&
-	       (char *)p == (char *)span->base + span->nelems * span->elemsize;
-}
-
 /* ka_free() of @p, which is no object out: it must be refused. */
 static void bad_free(void *p)
 {
@@ -166,11 +154,6 @@ static void bad_free(void *p)
 	rcu_read_lock();
 	span = ut_check_ptr(p, &why);
 	if (span && !ut_obj_valid(span, p)) {
-		if (bug_past_last && past_last(span, p)) {
-			rcu_read_unlock();
-			fz_known++;
-			return;
-		}
 		finding("ka_free() takes %p for an object of span %p (base %p, %u objects of %u bytes, state %u)",
 			p, span, span->base, span->nelems, span->elemsize,
 			span->state);
@@ -256,7 +239,7 @@ static void op_racy_large_free(struct fz_in *in)
 	for (i = 0; i < nr_live; i++)
 		if (live[(r + i) % nr_live].size > KA_MAX_SMALL_SIZE)
 			break;
-	if (i == nr_live || bug_racy_uaf)
+	if (i == nr_live)
 		return;
 	p = untrack((r + i) % nr_live);
 	rcu_read_lock();
@@ -429,59 +412,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	return 0;
 }
 
-/* ---- known bugs, probed at start-up ---- */
-
-/* Bug 1: ka_span_obj_ok() accepts the slot past a span's last object. */
-static bool probe_past_last(void)
-{
-	unsigned int cls;
-
-	for (cls = 1; cls < ka_nr_classes; cls++) {
-		const struct ka_class *k = &ka_classes[cls];
-		struct ka_span span = {
-			.base = (void *)PAGE_OFFSET, .elemsize = k->size,
-			.divmagic = k->divmagic, .nelems = k->nelems,
-			.npages = k->npages, .state = KA_SPAN_SMALL,
-		};
-
-		if (k->npages * PAGE_SIZE - k->nelems * k->size >= 8 &&
-		    ka_span_obj_ok(&span, (char *)span.base +
-				   k->nelems * k->size))
-			return true;
-	}
-	return false;
-}
-
-/* Bug 2: the loser of two racing large frees reads its freed chunk. */
-static bool probe_racy_uaf(void)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (!pid) {
-		struct ka_span *a, *b;
-
-		if (!freopen("/dev/null", "w", stderr) || ut_init())
-			_exit(2);
-		a = ka_span_new_large(KA_MAX_SIZE, 0, GFP_KERNEL);
-		b = ka_span_new_large(KA_MAX_SIZE, 0, GFP_KERNEL);
-		ka_span_destroy(b);
-		rcu_read_lock();
-		ka_span_destroy(a);
-		ka_span_destroy(a);
-		rcu_read_unlock();
-		_exit(0);
-	}
-	return pid < 0 || waitpid(pid, &status, 0) != pid ||
-	       !WIFEXITED(status) || WEXITSTATUS(status);
-}
-
 static void report(void)
 {
-	fprintf(stderr, "ka-fuzz: %lu ops in %lu inputs, %lu invalid frees refused, %lu skipped for known bugs\n",
-		fz_ops, fz_inputs, fz_refused, fz_known);
+	fprintf(stderr, "ka-fuzz: %lu ops in %lu inputs, %lu invalid frees refused\n",
+		fz_ops, fz_inputs, fz_refused);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -489,14 +423,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ut_paranoid = true;
 	if (ut_init() || ut_exit())
 		abort();
-	if (!getenv("KA_FUZZ_STRICT")) {
-		bug_past_last = probe_past_last();
-		bug_racy_uaf = probe_racy_uaf();
-	}
-	if (bug_past_last)
-		fprintf(stderr, "ka-fuzz: KNOWN BUG present: ka_span_obj_ok() accepts the slot past a span's last object; those frees are skipped\n");
-	if (bug_racy_uaf)
-		fprintf(stderr, "ka-fuzz: KNOWN BUG present: racing large frees read a freed chunk in ka_heap_free_run(); that step is skipped\n");
 	atexit(report);
 	return 0;
 }
