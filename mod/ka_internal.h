@@ -49,7 +49,8 @@
 #define KA_BATCH_MIN		16
 
 /* Empty spans an mcentral keeps before giving spans back to the heap. */
-#define KA_CENTRAL_EMPTY_RESERVE	1
+/* Empty spans an mcentral keeps: about one batch of objects, this much at most. */
+#define KA_CENTRAL_RESERVE_BYTES	(64 * 1024)
 /* Completely free chunks a heap keeps before returning them to the buddy. */
 #define KA_HEAP_FREE_CHUNK_RESERVE	1
 
@@ -60,6 +61,7 @@ struct ka_class {
 	u32 divmagic;		/* (off * divmagic) >> 32 == off / size */
 	unsigned int batch;	/* objects per refill / flush */
 	unsigned int cache_max;	/* per-CPU cache capacity */
+	unsigned int reserve;	/* empty spans mcentral keeps */
 };
 
 extern struct ka_class ka_classes[KA_MAX_CLASSES];

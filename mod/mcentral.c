@@ -7,10 +7,11 @@
  * tail, so that refills fill up used spans first and empty ones stay empty)
  * and @full.  Per-CPU caches refill from it and flush to it in batches, so
  * its lock is taken once per batch, not once per object.  A span whose last
- * object comes back is kept as a reserve (KA_CENTRAL_EMPTY_RESERVE per
- * central) so that a workload hovering around a span boundary does not
- * bounce spans to and from the heap; further empty spans go back to the
- * heap at once.
+ * object comes back is kept as a reserve (ka_class.reserve spans per
+ * central: about one batch of objects, at most 64 KiB) so that a workload
+ * hovering around a span boundary, or a CPU flushing what another refills,
+ * does not bounce spans to and from the heap; further empty spans go back
+ * to the heap at once, and all of them under memory pressure.
  *
  * Owns: the span lists and the spans on them.
  * Locks: central->lock (irq-safe) protects the lists, every field of the
@@ -173,7 +174,7 @@ void ka_central_flush(void **objs, unsigned int n)
 		nc = ka_central_of(span->node, span->cls);
 		if (nc != c) {
 			if (c) {
-				ka_central_trim(c, KA_CENTRAL_EMPTY_RESERVE,
+				ka_central_trim(c, ka_classes[c->cls].reserve,
 						&release);
 				spin_unlock_irqrestore(&c->lock, flags);
 			}
@@ -193,7 +194,7 @@ void ka_central_flush(void **objs, unsigned int n)
 		ka_central_relist(c, span, was_out);
 	}
 	if (c) {
-		ka_central_trim(c, KA_CENTRAL_EMPTY_RESERVE, &release);
+		ka_central_trim(c, ka_classes[c->cls].reserve, &release);
 		spin_unlock_irqrestore(&c->lock, flags);
 	}
 	rcu_read_unlock();

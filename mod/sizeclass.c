@@ -127,6 +127,15 @@ int ka_sizeclass_init(void)
 		k->nelems = k->npages * PAGE_SIZE / k->size;
 		k->batch = ka_class_batch(k->size);
 		k->cache_max = 2 * k->batch;
+		/*
+		 * Enough empty spans for one batch, so that a flush from one
+		 * CPU and a refill on another (producer and consumer) do not
+		 * build and destroy a span per object in the big classes.
+		 */
+		k->reserve = clamp_t(unsigned int,
+				     min(DIV_ROUND_UP(k->batch, k->nelems),
+					 KA_CENTRAL_RESERVE_BYTES /
+					 (k->npages * PAGE_SIZE)), 1, k->batch);
 		ret = ka_class_divmagic(k);
 		if (ret)
 			return ret;

@@ -147,9 +147,9 @@ static void check_central(struct ka_central *c, int node, unsigned int cls,
 		bad("central %d/%u: partial %lu full %lu empty %lu, counted %lu %lu %lu",
 		    node, cls, partial, full, empty, c->nr_partial, c->nr_full,
 		    c->nr_empty);
-	if (empty > KA_CENTRAL_EMPTY_RESERVE)
-		bad("central %d/%u: %lu empty spans kept, reserve is %d", node,
-		    cls, empty, KA_CENTRAL_EMPTY_RESERVE);
+	if (empty > ka_classes[cls].reserve)
+		bad("central %d/%u: %lu empty spans kept, reserve is %u", node,
+		    cls, empty, ka_classes[cls].reserve);
 	if (out != c->objs_out || out != model)
 		bad("central %d/%u: objs_out %lu, spans have %lu out, harness holds %lu",
 		    node, cls, c->objs_out, out, model);

@@ -436,12 +436,17 @@ static void t_arena_lifecycle(void)
 
 static void t_central_lists(void)
 {
-	unsigned int cls = cls_of(1024), nelems = ka_classes[cls].nelems;
+	/* 64 objects a span, a batch of 64: a reserve of one span */
+	unsigned int cls = cls_of(64), nelems = ka_classes[cls].nelems;
 	struct ka_central *c = central(0, cls);
 	void *objs[256];
 	unsigned int n;
 
 	EXPECT(2 * nelems <= ARRAY_SIZE(objs));
+	EXPECT_EQ(ka_classes[cls].reserve, 1);
+	/* one batch's worth in the big classes, 64 KiB at most */
+	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 16);
+	EXPECT_EQ(ka_classes[cls_of(32768)].reserve, 2);
 	n = ka_central_refill(c, objs, nelems, GFP_KERNEL);
 	EXPECT_EQ(n, nelems);
 	EXPECT_EQ(c->nr_full, 1);
