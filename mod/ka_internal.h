@@ -141,6 +141,7 @@ struct ka_span {
 struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp);
 struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp);
 bool ka_span_destroy(struct ka_span *span);
+unsigned long ka_span_destroy_all(struct list_head *list);
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
 bool ka_span_put(struct ka_span *span, const void *obj);
 
@@ -284,6 +285,7 @@ struct ka_heap {
 	unsigned long alloc_failed;
 };
 
+void ka_heap_init(struct ka_heap *heap, int node);
 int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp);
 bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span);
 unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
@@ -308,6 +310,7 @@ struct ka_central {
 	unsigned long nr_flush;
 } ____cacheline_aligned_in_smp;
 
+void ka_central_init(struct ka_central *c, unsigned int cls, int node);
 unsigned int ka_central_refill(struct ka_central *c, void **objs,
 			       unsigned int n, gfp_t gfp);
 void ka_central_flush(void **objs, unsigned int n);

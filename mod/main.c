@@ -39,37 +39,12 @@ static int ka_nodes_alloc(void)
 				 node_state(nid, N_MEMORY) ? nid : NUMA_NO_NODE);
 		if (!n)
 			return -ENOMEM;
-		spin_lock_init(&n->heap.lock);
-		INIT_LIST_HEAD(&n->heap.chunks);
-		INIT_LIST_HEAD(&n->heap.large);
-		n->heap.node = nid;
-		for (cls = 0; cls < KA_MAX_CLASSES; cls++) {
-			struct ka_central *c = &n->central[cls];
-
-			spin_lock_init(&c->lock);
-			INIT_LIST_HEAD(&c->partial);
-			INIT_LIST_HEAD(&c->full);
-			c->cls = cls;
-			c->node = nid;
-		}
+		ka_heap_init(&n->heap, nid);
+		for (cls = 0; cls < KA_MAX_CLASSES; cls++)
+			ka_central_init(&n->central[cls], cls, nid);
 		ka_nodes[nid] = n;
 	}
 	return 0;
-}
-
-/* Destroy every span of @list; return how many objects were still out. */
-static unsigned long ka_destroy_list(struct list_head *list)
-{
-	struct ka_span *span, *tmp;
-	unsigned long out = 0;
-
-	list_for_each_entry_safe(span, tmp, list, list) {
-		list_del_init(&span->list);
-		span->where = KA_LIST_NONE;
-		out += span->nalloc;
-		ka_span_destroy(span);
-	}
-	return out;
 }
 
 /* Module exit: report what clients leaked, then give everything back. */
@@ -87,13 +62,13 @@ static void ka_nodes_free(void)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			struct ka_central *c = &n->central[cls];
 
-			out = ka_destroy_list(&c->full);
-			out += ka_destroy_list(&c->partial);
+			out = ka_span_destroy_all(&c->full);
+			out += ka_span_destroy_all(&c->partial);
 			if (out)
 				pr_warn_ratelimited("ka: node %d: %lu objects of %u bytes were never freed\n",
 						    nid, out, ka_classes[cls].size);
 		}
-		large = ka_destroy_list(&n->heap.large);
+		large = ka_span_destroy_all(&n->heap.large);
 		if (large)
 			pr_warn("ka: node %d: %lu large objects were never freed\n",
 				nid, large);

@@ -58,6 +58,23 @@ static void ka_central_relist(struct ka_central *c, struct ka_span *span,
 }
 
 /**
+ * ka_central_init - an empty central list
+ * @c: zeroed memory for it
+ * @cls: its size class
+ * @node: its NUMA node
+ *
+ * Context: init, before any use.
+ */
+void ka_central_init(struct ka_central *c, unsigned int cls, int node)
+{
+	spin_lock_init(&c->lock);
+	INIT_LIST_HEAD(&c->partial);
+	INIT_LIST_HEAD(&c->full);
+	c->cls = cls;
+	c->node = node;
+}
+
+/**
  * ka_central_refill - take up to @n objects for a per-CPU cache
  * @c: the central list of the class and node wanted
  * @objs: array of at least @n slots

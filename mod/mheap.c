@@ -121,6 +121,21 @@ static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
 }
 
 /**
+ * ka_heap_init - an empty heap for @node
+ * @heap: zeroed memory for it
+ * @node: its NUMA node
+ *
+ * Context: init, before any use.
+ */
+void ka_heap_init(struct ka_heap *heap, int node)
+{
+	spin_lock_init(&heap->lock);
+	INIT_LIST_HEAD(&heap->chunks);
+	INIT_LIST_HEAD(&heap->large);
+	heap->node = node;
+}
+
+/**
  * ka_heap_alloc_run - give @span a run of @span->npages pages
  * @heap: the heap of the node wanted
  * @span: span metadata with npages and state set

@@ -111,6 +111,27 @@ bool ka_span_destroy(struct ka_span *span)
 KA_EXPORT_INTERNAL(ka_span_destroy);
 
 /**
+ * ka_span_destroy_all - teardown: destroy every span on @list
+ * @list: an mcentral's partial or full list, or a heap's large list
+ *
+ * Context: module exit (or a test's teardown): no one else uses ka.
+ * Return: how many objects the spans still had out (leaked by clients).
+ */
+unsigned long ka_span_destroy_all(struct list_head *list)
+{
+	struct ka_span *span, *tmp;
+	unsigned long out = 0;
+
+	list_for_each_entry_safe(span, tmp, list, list) {
+		list_del_init(&span->list);
+		span->where = KA_LIST_NONE;
+		out += span->nalloc;
+		ka_span_destroy(span);
+	}
+	return out;
+}
+
+/**
  * ka_span_take - take up to @n free objects out of @span
  * @span: a small span
  * @objs: where to store the object addresses

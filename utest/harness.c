@@ -226,44 +226,19 @@ int ut_init(void)
 	ret = ka_arena_init();
 	if (ret)
 		return ret;
-	/* what main.c's ka_nodes_alloc() does */
+	/* as main.c's ka_nodes_alloc() */
 	for_each_node(nid) {
 		struct ka_node *n = aligned_alloc(64, sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
 		memset(n, 0, sizeof(*n));
-		spin_lock_init(&n->heap.lock);
-		INIT_LIST_HEAD(&n->heap.chunks);
-		INIT_LIST_HEAD(&n->heap.large);
-		n->heap.node = nid;
-		for (cls = 0; cls < KA_MAX_CLASSES; cls++) {
-			struct ka_central *c = &n->central[cls];
-
-			spin_lock_init(&c->lock);
-			INIT_LIST_HEAD(&c->partial);
-			INIT_LIST_HEAD(&c->full);
-			c->cls = cls;
-			c->node = nid;
-		}
+		ka_heap_init(&n->heap, nid);
+		for (cls = 0; cls < KA_MAX_CLASSES; cls++)
+			ka_central_init(&n->central[cls], cls, nid);
 		ka_nodes[nid] = n;
 	}
 	return 0;
-}
-
-/* Destroy what is left on @list (a leak); return the objects still out. */
-static unsigned long ut_destroy_list(struct list_head *list)
-{
-	struct ka_span *span, *tmp;
-	unsigned long out = 0;
-
-	list_for_each_entry_safe(span, tmp, list, list) {
-		list_del_init(&span->list);
-		span->where = KA_LIST_NONE;
-		out += span->nalloc;
-		ka_span_destroy(span);
-	}
-	return out;
 }
 
 /*
@@ -285,15 +260,15 @@ unsigned long ut_exit(void)
 			struct ka_central *c = &node->central[cls];
 
 			ka_central_release(c, 0);
-			n = ut_destroy_list(&c->partial) +
-			    ut_destroy_list(&c->full);
+			n = ka_span_destroy_all(&c->partial) +
+			    ka_span_destroy_all(&c->full);
 			if (n) {
 				ut_err("node %d class %u: %lu objects never freed",
 				       nid, cls, n);
 				problems++;
 			}
 		}
-		n = ut_destroy_list(&node->heap.large);
+		n = ka_span_destroy_all(&node->heap.large);
 		if (n) {
 			ut_err("node %d: %lu large objects never freed", nid, n);
 			problems++;
