@@ -17,7 +17,13 @@ quiet_free() {
 }
 free_before=$(quiet_free)
 slab_before=$(meminfo Slab)
+# bad module parameters: insmod fails, with the kernel's or ka's message
+refused() { ! insmod "$@" && dmesg | tail -n 3 | grep -q -e invalid -e "out of range"; }
+ka_step insmod_ka_refuses_debug_7 refused /ka/ka.ko debug=7 || status=1
+ka_step insmod_ka_refuses_kmemleak_maybe refused /ka/ka.ko kmemleak=maybe || status=1
 if ka_step insmod_ka insmod /ka/ka.ko; then
+	ka_step insmod_ka_stress_refuses_0_s refused /ka/ka_stress.ko seconds=0 || status=1
+	ka_step insmod_ka_stress_refuses_601_s refused /ka/ka_stress.ko seconds=601 || status=1
 	dmesg -c >/dev/null
 	ka_mark demo
 	ka_step insmod_ka_demo insmod /ka/ka_demo.ko || status=1
