@@ -48,8 +48,10 @@
 #define KA_BATCH_MAX		64
 #define KA_BATCH_MIN		16
 
-/* Empty spans an mcentral keeps before giving spans back to the heap. */
-/* Empty spans an mcentral keeps: about one batch of objects, this much at most. */
+/*
+ * Empty spans an mcentral keeps before giving spans back to the heap:
+ * about one batch of objects (ka_class.reserve), at most this many bytes.
+ */
 #define KA_CENTRAL_RESERVE_BYTES	(64 * 1024)
 /* Completely free chunks a heap keeps before returning them to the buddy. */
 #define KA_HEAP_FREE_CHUNK_RESERVE	1

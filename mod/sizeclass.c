@@ -133,9 +133,11 @@ int ka_sizeclass_init(void)
 		 * build and destroy a span per object in the big classes.
 		 */
 		k->reserve = clamp_t(unsigned int,
-				     min(DIV_ROUND_UP(k->batch, k->nelems),
-					 KA_CENTRAL_RESERVE_BYTES /
-					 (k->npages * PAGE_SIZE)), 1, k->batch);
+				     min_t(unsigned long,
+					   DIV_ROUND_UP(k->batch, k->nelems),
+					   KA_CENTRAL_RESERVE_BYTES /
+					   (k->npages * PAGE_SIZE)),
+				     1, k->batch);
 		ret = ka_class_divmagic(k);
 		if (ret)
 			return ret;
