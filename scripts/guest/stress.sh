@@ -97,15 +97,7 @@ ka_msg "KA-NOTE: stress: CPUs taken offline $(cat /tmp/hotplugs), drains $(cat /
 echo 0 >$D/fail_page/probability
 if [ -d $F ]; then
 	echo 0 >$F/probability
-	injected=$((300 - $(cat $F/times)))
-	ka_msg "KA-NOTE: stress: fail_page_alloc failed $injected allocations of order >= 9"
-	# each one sent ka to a smaller order (chunk_fallbacks) or failed a
-	# chunk outright (alloc_failed); fields 11 and 12 of the heap lines
-	fell_back() {
-		[ "$injected" = 0 ] ||
-			[ "$(awk '$1 == "heap" { n += $11 + $12 } END { print n + 0 }' $D/stats)" -gt 0 ]
-	}
-	ka_step fail_page_alloc_sends_ka_to_smaller_orders fell_back || status=1
+	ka_msg "KA-NOTE: stress: fail_page_alloc failed $((300 - $(cat $F/times))) allocations of order >= 9"
 fi
 
 if [ -d $T/events/ka ]; then
@@ -129,6 +121,24 @@ nothing_held() {
 }
 ka_step drained_ka_holds_nothing nothing_held || status=1
 ka_step rmmod_ka_stress rmmod ka_stress || status=1
+
+# fail_page_alloc alone (ka's fail_page off): with no chunk left, the first
+# chunk ka asks for fails at order 9 and ka must take a smaller order
+fallbacks() { awk '$1 == "heap" { n += $12 } END { print n + 0 }' $D/stats; }
+if [ -d $F ]; then
+	echo 1 >$D/drain
+	fb_before=$(fallbacks)
+	echo 100 >$F/probability
+	echo 3 >$F/times
+	ka_step insmod_ka_stress_1s_fail_page_alloc insmod /ka/ka_stress.ko seconds=1 || status=1
+	echo 0 >$F/probability
+	injected=$((3 - $(cat $F/times)))
+	fb_after=$(fallbacks)
+	ka_msg "KA-NOTE: stress: fail_page_alloc alone: $injected failures, chunk fallbacks $fb_before -> $fb_after"
+	fell_back() { [ "$injected" -gt 0 ] && [ "$fb_after" -gt "$fb_before" ]; }
+	ka_step fail_page_alloc_sends_ka_to_smaller_orders fell_back || status=1
+	ka_step rmmod_ka_stress_1s rmmod ka_stress || status=1
+fi
 ka_step rmmod_ka rmmod ka || status=1
 ka_put tainted /proc/sys/kernel/tainted
 exit $status
