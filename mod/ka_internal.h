@@ -47,6 +47,14 @@
 /* Per-CPU caches move objects to and from mcentral in batches of this size. */
 #define KA_BATCH_MAX		64
 #define KA_BATCH_MIN		16
+/*
+ * Per-CPU cache capacity: two batches, or up to this many bytes of small
+ * objects (at most KA_PCPU_CACHE_MAX of them), as Go's mcache holds a whole
+ * span of a small class: a CPU that allocates and frees a few hundred small
+ * objects at a time then stays off the mcentral lock.
+ */
+#define KA_PCPU_CACHE_BYTES	(64 * 1024)
+#define KA_PCPU_CACHE_MAX	512
 
 /*
  * Empty spans an mcentral keeps before giving spans back to the heap:

@@ -42,6 +42,8 @@
 #include <linux/workqueue.h>
 #include <linux/cpu.h>
 #include <linux/mutex.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
 #include "ka_internal.h"
 
 struct ka_pcpu __percpu *ka_pcpu;
@@ -216,8 +218,8 @@ int ka_mcache_init(void)
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 		void **store;
 
-		store = kcalloc_node(slots, sizeof(void *), GFP_KERNEL,
-				     cpu_to_node(cpu));
+		store = kvzalloc_node(array_size(slots, sizeof(void *)),
+				      GFP_KERNEL, cpu_to_node(cpu));
 		if (!store) {
 			ret = -ENOMEM;
 			goto fail;
@@ -243,7 +245,7 @@ fail:
 	/* the first class's slice is the start of the CPU's store */
 	if (ka_pcpu)
 		for_each_possible_cpu(cpu)
-			kfree(per_cpu_ptr(ka_pcpu, cpu)->cls[1].objs);
+			kvfree(per_cpu_ptr(ka_pcpu, cpu)->cls[1].objs);
 	free_percpu(ka_pcpu);
 	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);
@@ -266,7 +268,7 @@ void ka_mcache_exit(void)
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
 		ka_mcache_flush_cpu(pc);
-		kfree(pc->cls[1].objs);
+		kvfree(pc->cls[1].objs);
 	}
 	free_percpu(ka_pcpu);
 	free_percpu(ka_async_works);

@@ -126,7 +126,9 @@ int ka_sizeclass_init(void)
 
 		k->nelems = k->npages * PAGE_SIZE / k->size;
 		k->batch = ka_class_batch(k->size);
-		k->cache_max = 2 * k->batch;
+		k->cache_max = clamp_t(unsigned int,
+				       KA_PCPU_CACHE_BYTES / k->size,
+				       2 * k->batch, KA_PCPU_CACHE_MAX);
 		/*
 		 * Enough empty spans for one batch, so that a flush from one
 		 * CPU and a refill on another (producer and consumer) do not

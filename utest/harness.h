@@ -13,7 +13,7 @@
 
 struct ut_mag {
 	unsigned int count;
-	void *objs[2 * KA_BATCH_MAX];
+	void *objs[KA_PCPU_CACHE_MAX];
 };
 
 /* An emulated CPU: owned by one thread at a time. */

@@ -77,7 +77,10 @@ static void t_class_table(void)
 		EXPECT_EQ(k->nelems, span / k->size);
 		EXPECT(k->nelems && k->nelems <= U16_MAX);
 		EXPECT(k->batch >= KA_BATCH_MIN && k->batch <= KA_BATCH_MAX);
-		EXPECT_EQ(k->cache_max, 2 * k->batch);
+		EXPECT_EQ(k->cache_max,
+			  clamp_t(unsigned int, KA_PCPU_CACHE_BYTES / k->size,
+				  2 * k->batch,
+				KA_PCPU_CACHE_MAX));
 		if (k->size == pow2)
 			pow2 *= 2;
 	}
