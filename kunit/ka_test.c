@@ -518,8 +518,134 @@ static void ka_mcache_refill_flush_batches(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 }
 
+/*
+ * Pushes and pops of one class from process context while a hard-irq
+ * hrtimer pinned to the same CPU frees and allocates in that class too, so
+ * that interrupts land inside the hit paths.  Every object carries its
+ * address and its holder (owner and slot) in its first and last words,
+ * checked before it is freed: an object handed out twice shows up as the
+ * other holder's tag, and one lost from a magazine as an object still out
+ * after the drain.  (A lockless push that wrote its slot before committing
+ * the count failed this: an interrupt in between made it clobber a cached
+ * object and cache the freed one twice.)
+ */
+#define KA_RACE_SIZE	64
+#define KA_RACE_PROC	0x70726f63UL	/* "proc" */
+#define KA_RACE_IRQ	0x69727120UL	/* "irq " */
+
+struct ka_race {
+	struct hrtimer timer;
+	void *held[8];
+	unsigned int fired;
+	unsigned int bad;
+	unsigned int failed;
+	bool stop;
+};
+
+static unsigned long ka_race_word(void *p, unsigned long owner,
+				  unsigned int slot)
+{
+	return (unsigned long)p ^ owner ^ ((unsigned long)slot << 32);
+}
+
+static void ka_race_tag(void *p, unsigned long owner, unsigned int slot)
+{
+	unsigned long *w = p;
+
+	w[0] = ka_race_word(p, owner, slot);
+	w[KA_RACE_SIZE / sizeof(long) - 1] = ka_race_word(p, owner, slot);
+}
+
+static bool ka_race_tagged(void *p, unsigned long owner, unsigned int slot)
+{
+	unsigned long *w = p;
+
+	return w[0] == ka_race_word(p, owner, slot) &&
+	       w[KA_RACE_SIZE / sizeof(long) - 1] == ka_race_word(p, owner, slot);
+}
+
+static enum hrtimer_restart ka_race_timer(struct hrtimer *t)
+{
+	struct ka_race *r = container_of(t, struct ka_race, timer);
+	unsigned int slot = r->fired++ % ARRAY_SIZE(r->held);
+	void *p = r->held[slot];
+
+	/* a free, then next time an allocation: the count goes up and down */
+	if (p) {
+		if (!ka_race_tagged(p, KA_RACE_IRQ, slot))
+			r->bad++;
+		ka_free(p);
+		r->held[slot] = NULL;
+	} else {
+		p = ka_alloc(KA_RACE_SIZE, GFP_ATOMIC | __GFP_NOWARN);
+		if (p)
+			ka_race_tag(p, KA_RACE_IRQ, slot);
+		else
+			r->failed++;
+		r->held[slot] = p;
+	}
+	if (READ_ONCE(r->stop))
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ns_to_ktime(20 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
+{
+	unsigned long end = jiffies + HZ;
+	unsigned int i, bad = 0, ops = 0;
+	struct ka_race *r;
+	void *mine[32];
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	migrate_disable();	/* the timer fires on this CPU: same magazines */
+	for (i = 0; i < ARRAY_SIZE(mine); i++) {
+		mine[i] = ka_alloc(KA_RACE_SIZE, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, mine[i]);
+		ka_race_tag(mine[i], KA_RACE_PROC, i);
+	}
+	hrtimer_init(&r->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	r->timer.function = ka_race_timer;
+	hrtimer_start(&r->timer, ns_to_ktime(20 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	while (time_before(jiffies, end)) {
+		i = ops++ % ARRAY_SIZE(mine);
+		if (!ka_race_tagged(mine[i], KA_RACE_PROC, i))
+			bad++;
+		ka_free(mine[i]);
+		mine[i] = ka_alloc(KA_RACE_SIZE, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, mine[i]);
+		ka_race_tag(mine[i], KA_RACE_PROC, i);
+		if (!(ops % 256))
+			cond_resched();
+	}
+	WRITE_ONCE(r->stop, true);
+	hrtimer_cancel(&r->timer);
+	for (i = 0; i < ARRAY_SIZE(mine); i++) {
+		if (!ka_race_tagged(mine[i], KA_RACE_PROC, i))
+			bad++;
+		ka_free(mine[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(r->held); i++) {
+		if (r->held[i] && !ka_race_tagged(r->held[i], KA_RACE_IRQ, i))
+			r->bad++;
+		ka_free(r->held[i]);
+	}
+	migrate_enable();
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+	KUNIT_EXPECT_GT(test, r->fired, 10U);
+	KUNIT_EXPECT_EQ(test, r->failed, 0U);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_EQ(test, r->bad, 0U);
+	kunit_info(test, "%u process-context pairs, %u hard-irq frees and allocations",
+		   ops, r->fired);
+}
+
 static struct kunit_case ka_mcache_cases[] = {
 	KUNIT_CASE(ka_mcache_refill_flush_batches),
+	KUNIT_CASE(ka_mcache_hit_paths_under_interrupts),
 	{}
 };
 
