@@ -134,12 +134,11 @@ int ka_sizeclass_init(void)
 		 * CPU and a refill on another (producer and consumer) do not
 		 * build and destroy a span per object in the big classes.
 		 */
-		k->reserve = clamp_t(unsigned int,
-				     min_t(unsigned long,
-					   DIV_ROUND_UP(k->batch, k->nelems),
-					   KA_CENTRAL_RESERVE_BYTES /
-					   (k->npages * PAGE_SIZE)),
-				     1, k->batch);
+		k->reserve = max_t(unsigned long, 1,
+				   min_t(unsigned long,
+					 DIV_ROUND_UP(k->batch, k->nelems),
+					 KA_CENTRAL_RESERVE_BYTES /
+					 (k->npages * PAGE_SIZE)));
 		ret = ka_class_divmagic(k);
 		if (ret)
 			return ret;
