@@ -3,15 +3,27 @@
 # files; this Makefile only drives kbuild and the scripts.
 #
 #   make [KDIR=...] [W=1]   build ka.ko and the client modules in place
+#   make KA_KERNEL=rt-6.12  the same against a kernel of the test matrix
 #   make run                boot the stock kernel, load ka and the demo
 #   make check              the full test run (see README.md, "Testing")
 
-# The running kernel's build tree if it has one, else the newest installed
-# Debian headers.
+# The kernel tree to build against: KDIR if given; else the headers of
+# KA_KERNEL, a kernel of the test matrix (stock-6.1, stock-6.12, rt-6.1,
+# rt-6.12: scripts/ka-kernel --list); else the running kernel's build tree
+# if it has one; else stock-6.1's headers (Debian's linux-headers-amd64).
 ifeq ($(origin KDIR),undefined)
-KDIR := $(or $(patsubst %/Makefile,%,$(wildcard /lib/modules/$(shell uname -r)/build/Makefile)),\
-	$(shell ls -d /usr/src/linux-headers-*-amd64 /lib/modules/*/build 2>/dev/null | \
-		sort -V | tail -n 1))
+ifneq ($(KA_KERNEL),)
+KDIR := $(shell scripts/ka-kernel --kdir $(KA_KERNEL))
+KDIR_WHY := KA_KERNEL=$(KA_KERNEL)
+else ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
+KDIR := /lib/modules/$(shell uname -r)/build
+KDIR_WHY := the running kernel, $(shell uname -r)
+else
+KDIR := $(shell scripts/ka-kernel --kdir stock-6.1)
+KDIR_WHY := stock-6.1, the default
+endif
+else
+KDIR_WHY := KDIR given
 endif
 
 .PHONY: all modules clean check run deps test-kernel dkms-check w1 help
@@ -19,7 +31,8 @@ endif
 all: modules
 
 modules:
-	@test -f "$(KDIR)/Makefile" || { echo "make: no kernel build tree at KDIR='$(KDIR)': install linux-headers-amd64 (make deps) or pass KDIR=" >&2; exit 1; }
+	@test -f "$(KDIR)/Makefile" || { echo "make: no kernel build tree at KDIR='$(KDIR)' ($(KDIR_WHY)): install the headers (make deps) or pass KDIR= or KA_KERNEL=" >&2; exit 1; }
+	@echo "make: building against $(KDIR) ($(KDIR_WHY))"
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # W=1 is passed down to kbuild by make itself; this is a shorthand.
@@ -39,16 +52,18 @@ run:
 deps:
 	scripts/install-deps
 
+# Both debug test kernels (6.1, PREEMPT; 6.12, PREEMPT_RT), or one:
+# make test-kernel TEST_KERNEL=rt-6.12
 test-kernel:
-	scripts/build-test-kernel
+	$(if $(TEST_KERNEL),scripts/build-test-kernel $(TEST_KERNEL),scripts/build-test-kernel 6.1 && scripts/build-test-kernel rt-6.12)
 
 dkms-check:
-	scripts/dkms-check
+	scripts/dkms-check --all
 
 help:
 	@sed -n 's/^#   //p' Makefile
 	@echo "targets: all clean check run deps test-kernel dkms-check w1"
-	@echo "KDIR=$(KDIR)"
+	@echo "KDIR=$(KDIR) ($(KDIR_WHY))"
 
 # Userspace tests of the allocator layers (utest/utest.mk): make utest, make fuzz
 -include utest/utest.mk

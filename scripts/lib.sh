@@ -4,30 +4,83 @@
 # Expects $top (the repository) to be set.
 : "${top:?lib.sh needs \$top}"
 
-# Pick the stock Debian kernel to boot and build against: the newest version
-# with both /boot/vmlinuz-VER and its headers.  Sets STOCK_VER, STOCK_IMAGE
-# and STOCK_KDIR; returns 1 with a message naming what is missing.
+# The kernel matrix: named Debian kernels that ka is built and tested
+# against (README.md, "Supported kernels").  stock-6.1 is the default of
+# `make`, `make run` and the stages that need "the" stock kernel.
+# shellcheck disable=SC2034 # used by the callers
+KA_KERNELS="stock-6.1 stock-6.12 rt-6.1 rt-6.12"
+KA_DEFAULT_KERNEL=stock-6.1
+
+# The kernel version (uname -r) of matrix kernel $1, from the installed
+# packages: 6.1's is the dependency of the linux-image-amd64 /
+# linux-image-rt-amd64 metapackage, 6.12's the newest installed
+# linux-image-6.12.*+deb12-amd64 whose four packages (image and headers,
+# amd64 and rt-amd64) are all installed.  Prints nothing if there is none.
+ka_kernel_version() {
+	local meta flavour v
+	case $1 in
+	stock-6.1) meta=linux-image-amd64 ;;
+	rt-6.1) meta=linux-image-rt-amd64 ;;
+	stock-6.12) flavour=amd64 ;;
+	rt-6.12) flavour=rt-amd64 ;;
+	*) return 1 ;;
+	esac
+	if [ -n "${meta:-}" ]; then
+		dpkg-query -W -f='${Depends}\n' "$meta" 2>/dev/null |
+			sed 's/[,|]/\n/g' | sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p' | head -n 1
+		return 0
+	fi
+	for v in $(dpkg-query -W -f='${Package} ${Status}\n' 'linux-image-6.12.*+deb12-amd64' 2>/dev/null |
+			sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12\)-amd64 install ok installed$/\1/p' |
+			sort -V -r); do
+		if _ka_pkg_installed "linux-headers-$v-amd64" && _ka_pkg_installed "linux-image-$v-rt-amd64" &&
+		   _ka_pkg_installed "linux-headers-$v-rt-amd64"; then
+			echo "$v-$flavour"
+			return 0
+		fi
+	done
+}
+
+_ka_pkg_installed() {
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+# Resolve matrix kernel $1 (default $KA_KERNEL, else stock-6.1): sets
+# KA_KNAME, KA_KVER, KA_KIMAGE (/boot/vmlinuz-VER) and KA_KDIR (its headers);
+# returns 1 with a message naming what is missing.
+ka_kernel() {
+	local name=${1:-${KA_KERNEL:-$KA_DEFAULT_KERNEL}} ver kdir pkg
+	# shellcheck disable=SC2034 # used by the callers
+	KA_KNAME=$name KA_KVER='' KA_KIMAGE='' KA_KDIR=''
+	case " $KA_KERNELS " in
+	*" $name "*) ;;
+	*) echo "unknown kernel '$name' (one of: $KA_KERNELS)" >&2; return 1 ;;
+	esac
+	command -v dpkg-query >/dev/null || { echo "no dpkg-query: the kernel matrix needs Debian's packages" >&2; return 1; }
+	case $name in
+	stock-6.1) pkg=linux-image-amd64 ;;
+	rt-6.1) pkg=linux-image-rt-amd64 ;;
+	*) pkg="linux-image-6.12.*+deb12-amd64, -rt-amd64 and their headers" ;;
+	esac
+	ver=$(ka_kernel_version "$name")
+	[ -n "$ver" ] || { echo "$name: $pkg not installed (scripts/install-deps)" >&2; return 1; }
+	[ -f "/boot/vmlinuz-$ver" ] || { echo "$name: no /boot/vmlinuz-$ver (install linux-image-$ver: scripts/install-deps)" >&2; return 1; }
+	for kdir in "/usr/src/linux-headers-$ver" "/lib/modules/$ver/build" ''; do
+		[ -z "$kdir" ] || [ ! -f "$kdir/Makefile" ] || break
+	done
+	[ -n "$kdir" ] || { echo "$name: no headers for $ver (install linux-headers-$ver: scripts/install-deps)" >&2; return 1; }
+	# shellcheck disable=SC2034 # used by the callers
+	KA_KVER=$ver KA_KIMAGE=/boot/vmlinuz-$ver KA_KDIR=$kdir
+}
+
+# The stock kernel of today's stages (bench, dkms-check): stock-6.1.  Sets
+# STOCK_VER, STOCK_IMAGE and STOCK_KDIR.
 ka_stock_kernel() {
-	local img ver kdir
 	# shellcheck disable=SC2034 # used by the callers
 	STOCK_VER='' STOCK_IMAGE='' STOCK_KDIR=''
-	# shellcheck disable=SC2012 # the names are Debian's, no odd characters
-	for img in $(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V -r); do
-		ver=${img#/boot/vmlinuz-}
-		for kdir in "/lib/modules/$ver/build" "/usr/src/linux-headers-$ver"; do
-			if [ -f "$kdir/Makefile" ]; then
-				# shellcheck disable=SC2034 # used by the callers
-				STOCK_VER=$ver STOCK_IMAGE=$img STOCK_KDIR=$kdir
-				return 0
-			fi
-		done
-	done
-	if [ -z "$(ls /boot/vmlinuz-*-amd64 2>/dev/null)" ]; then
-		echo "no stock kernel image /boot/vmlinuz-*-amd64 (install linux-image-amd64: scripts/install-deps)" >&2
-	else
-		echo "no headers for any of $(echo /boot/vmlinuz-*-amd64) (install linux-headers-amd64: scripts/install-deps)" >&2
-	fi
-	return 1
+	ka_kernel "$KA_DEFAULT_KERNEL" || return 1
+	# shellcheck disable=SC2034 # used by the callers
+	STOCK_VER=$KA_KVER STOCK_IMAGE=$KA_KIMAGE STOCK_KDIR=$KA_KDIR
 }
 
 # Copy the sources (not .git, out/ or build products) to $1, keeping the
@@ -43,10 +96,12 @@ ka_sync_tree() {
 }
 
 # Build the modules in source copy $2 against kernel tree/headers $1;
-# output goes to log $3.  Prints the last lines of the log on failure.
+# output goes to log $3; further arguments go to make (W=1).  Prints the
+# last lines of the log on failure.
 ka_build_modules() {
 	local kdir=$1 dir=$2 log=$3
-	if ! make -C "$kdir" M="$dir" -j"$(nproc)" modules >"$log" 2>&1; then
+	shift 3
+	if ! make -C "$kdir" M="$dir" -j"$(nproc)" "$@" modules >"$log" 2>&1; then
 		echo "build against $kdir failed; last lines of $log:" >&2
 		grep -E 'error|warning|Error' "$log" | head -n 30 | sed 's/^/    /' >&2
 		tail -n 5 "$log" | sed 's/^/    /' >&2
@@ -54,11 +109,12 @@ ka_build_modules() {
 	fi
 }
 
-# Print the directory of kunit.py: the test kernel tree's if scripts/check
-# recorded one in $1/state/tree, else one unpacked from linux-source-6.1
-# into the cache (kunit.py only parses; any 6.1 tree will do).
+# Print the directory of kunit.py: the 6.1 test kernel tree's if
+# scripts/check recorded one in $1/state/tree-6.1, else one unpacked from
+# linux-source-6.1 into the cache (kunit.py only parses; any 6.1 tree will
+# do).
 ka_kunit_dir() {
-	local state=${1:-}/state/tree tarball cache dir
+	local state=${1:-}/state/tree-6.1 tarball cache dir
 	if [ -f "$state" ] && [ -f "$(cat "$state")/tools/testing/kunit/kunit.py" ]; then
 		echo "$(cat "$state")/tools/testing/kunit"
 		return 0
