@@ -1,7 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-# Guest side of scripts/check, stage "stock" (Debian's own kernel).
+# Guest side of scripts/check, the stages of the kernel matrix (stock-6.1,
+# stock-6.12, rt-6.1, rt-6.12: Debian's own kernels).  /ka/stress-args
+# holds ka_stress's parameters (default "seconds=15").
 # Runs under busybox sh with the helpers of /ka/lib.sh (scripts/vm-run).
 status=0
+stress_args=$(cat /ka/stress-args 2>/dev/null || echo seconds=15)
+# "key value" of ka's stats file
+stat_of() { sed -n "s/^$1 //p" /sys/kernel/debug/ka/stats; }
 meminfo() { sed -n "s/^$1: *\([0-9]*\) kB/\1/p" /proc/meminfo; }
 # Free memory once the kernel's own caches are as small as they get (page
 # cache, empty slabs), counting the free pages parked on the per-CPU page
@@ -36,10 +41,18 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	if [ -f /ka/ka_stress.ko ]; then
 		dmesg -c >/dev/null
 		ka_mark stress
-		ka_step insmod_ka_stress insmod /ka/ka_stress.ko seconds=15 || status=1
+		refused_before=$(stat_of refused_frees)
+		# shellcheck disable=SC2086 # one word per parameter
+		ka_step insmod_ka_stress insmod /ka/ka_stress.ko $stress_args || status=1
 		dmesg >/tmp/stress.dmesg
 		ka_put stress.dmesg /tmp/stress.dmesg
 		ka_step rmmod_ka_stress rmmod ka_stress || status=1
+		# ka_stress frees only what it allocated: a refused free is an
+		# object ka handed out twice (or a stale free it then caught)
+		refused=$(( $(stat_of refused_frees) - refused_before ))
+		ka_msg "KA-NOTE: stock: ka_stress $stress_args: ka refused $refused frees; allocs $(stat_of allocs), frees $(stat_of frees)"
+		no_refused_frees() { [ "$refused" = 0 ]; }
+		ka_step stress_no_refused_frees no_refused_frees || status=1
 		# memory pressure: the shrinker gives back what is free
 		echo 3 >/proc/sys/vm/drop_caches
 		sleep 1

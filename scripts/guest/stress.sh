@@ -9,7 +9,8 @@
 status=0
 D=/sys/kernel/debug/ka
 T=/sys/kernel/tracing
-seconds=$(cat /ka/stress-seconds 2>/dev/null || echo 30)
+# ka_stress's parameters: seconds=N and, on the RT kernel, threads_per_cpu=N
+stress_args=$(cat /ka/stress-args 2>/dev/null || echo seconds=30)
 
 # "1" is the only thing a control file takes.
 bad_control() {
@@ -87,12 +88,20 @@ plugger=$!
 
 dmesg -c >/dev/null
 ka_mark stress
-ka_step insmod_ka_stress insmod /ka/ka_stress.ko seconds="$seconds" || status=1
+refused_before=$(stat_of refused_frees)
+# shellcheck disable=SC2086 # one word per parameter
+ka_step insmod_ka_stress insmod /ka/ka_stress.ko $stress_args || status=1
 dmesg >/tmp/stress.dmesg
+refused=$(( $(stat_of refused_frees) - refused_before ))
 touch /tmp/done
 wait $reader $plugger $drainer
 ka_put stress.dmesg /tmp/stress.dmesg
 ka_msg "KA-NOTE: stress: $(grep -o 'ka_stress: .*' /tmp/stress.dmesg | head -n 1)"
+# ka_stress frees only what it allocated: a refused free is an object ka
+# handed out twice (or a stale free it then caught)
+ka_msg "KA-NOTE: stress: ka_stress $stress_args: ka refused $refused frees"
+no_refused_frees() { [ "$refused" = 0 ]; }
+ka_step stress_no_refused_frees no_refused_frees || status=1
 ka_msg "KA-NOTE: stress: CPUs taken offline $(cat /tmp/hotplugs), drains $(cat /tmp/drains), page failures injected $((1000 - $(cat $D/fail_page/times)))"
 echo 0 >$D/fail_page/probability
 if [ -d $F ]; then
