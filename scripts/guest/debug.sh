@@ -3,6 +3,18 @@
 # Runs under busybox sh with the helpers of /ka/lib.sh (scripts/vm-run).
 kl=/sys/kernel/debug/kmemleak
 status=0
+# How long a KUnit module's insmod may take (the host's /ka/kunit-limit).
+kunit_limit=$(cat /ka/kunit-limit 2>/dev/null || echo 600)
+
+# A module's insmod did not end: the kernel is wedged.  Send the kernel log
+# as NAME (and whole, as hang.dmesg) and stop; rmmod would only hang too.
+give_up() {
+	dmesg >/tmp/hang.dmesg
+	ka_put "$1" /tmp/hang.dmesg
+	ka_put hang.dmesg /tmp/hang.dmesg
+	ka_put tainted /proc/sys/kernel/tainted
+	exit 1
+}
 
 # Only leaks from here on count: tell the host the current jiffies (the
 # kmemleak report carries each object's allocation time in jiffies), or,
@@ -19,14 +31,20 @@ fi
 if ka_step insmod_ka insmod /ka/ka.ko; then
 	dmesg -c >/dev/null
 	ka_mark kunit
-	ka_step insmod_ka_kunit insmod /ka/ka_kunit.ko || status=1
+	rc=0
+	ka_step_within "$kunit_limit" insmod_ka_kunit insmod /ka/ka_kunit.ko || rc=$?
+	[ $rc != 124 ] || give_up kunit.dmesg
+	[ $rc = 0 ] || status=1
 	dmesg >/tmp/kunit.dmesg
 	ka_put kunit.dmesg /tmp/kunit.dmesg
 	ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
 
 	dmesg -c >/dev/null
 	ka_mark demo
-	ka_step insmod_ka_demo insmod /ka/ka_demo.ko || status=1
+	rc=0
+	ka_step_within "$kunit_limit" insmod_ka_demo insmod /ka/ka_demo.ko || rc=$?
+	[ $rc != 124 ] || give_up demo.dmesg
+	[ $rc = 0 ] || status=1
 	dmesg >/tmp/demo.dmesg
 	ka_put demo.dmesg /tmp/demo.dmesg
 	ka_step rmmod_ka_demo rmmod ka_demo || status=1
@@ -42,10 +60,16 @@ if [ -f /ka/ka_debug_kunit.ko ] &&
    ka_step insmod_ka_debug insmod /ka/ka.ko debug=1; then
 	dmesg -c >/dev/null
 	ka_mark kunit-debug
-	ka_step insmod_ka_debug_kunit insmod /ka/ka_debug_kunit.ko || status=1
+	rc=0
+	ka_step_within "$kunit_limit" insmod_ka_debug_kunit insmod /ka/ka_debug_kunit.ko || rc=$?
+	[ $rc != 124 ] || give_up kunit-debug.dmesg
+	[ $rc = 0 ] || status=1
 	ka_step rmmod_ka_debug_kunit rmmod ka_debug_kunit || status=1
 	# and the main suites again, everything now poisoned and redzoned
-	ka_step insmod_ka_kunit_debug_mode insmod /ka/ka_kunit.ko || status=1
+	rc=0
+	ka_step_within "$kunit_limit" insmod_ka_kunit_debug_mode insmod /ka/ka_kunit.ko || rc=$?
+	[ $rc != 124 ] || give_up kunit-debug.dmesg
+	[ $rc = 0 ] || status=1
 	ka_step rmmod_ka_kunit_debug_mode rmmod ka_kunit || status=1
 	dmesg >/tmp/kunit-debug.dmesg
 	ka_put kunit-debug.dmesg /tmp/kunit-debug.dmesg

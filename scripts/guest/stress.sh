@@ -25,10 +25,30 @@ bad_control() {
 # The value of "key value" in ka's stats file.
 stat_of() { sed -n "s/^$1 //p" $D/stats; }
 
+# How long insmod may take: the KUnit suites (the host's /ka/kunit-limit),
+# ka_stress (its seconds, twice, and two minutes).
+kunit_limit=$(cat /ka/kunit-limit 2>/dev/null || echo 600)
+secs=$(echo "$stress_args" | sed -n 's/.*seconds=\([0-9]*\).*/\1/p')
+stress_limit=$(( ${secs:-30} * 2 + 120 ))
+
+# A module's insmod did not end: the kernel is wedged.  Send the kernel log
+# as NAME (and whole, as hang.dmesg) and stop; rmmod would only hang too.
+give_up() {
+	touch /tmp/done
+	dmesg >/tmp/hang.dmesg
+	ka_put "$1" /tmp/hang.dmesg
+	ka_put hang.dmesg /tmp/hang.dmesg
+	ka_put tainted /proc/sys/kernel/tainted
+	exit 1
+}
+
 ka_step insmod_ka insmod /ka/ka.ko kmemleak=0 || exit 1
 dmesg -c >/dev/null
 ka_mark kunit-fast
-ka_step insmod_ka_kunit insmod /ka/ka_kunit.ko || status=1
+rc=0
+ka_step_within "$kunit_limit" insmod_ka_kunit insmod /ka/ka_kunit.ko || rc=$?
+[ $rc != 124 ] || give_up kunit-fast.dmesg
+[ $rc = 0 ] || status=1
 dmesg >/tmp/kunit-fast.dmesg
 ka_put kunit-fast.dmesg /tmp/kunit-fast.dmesg
 ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
@@ -89,8 +109,11 @@ plugger=$!
 dmesg -c >/dev/null
 ka_mark stress
 refused_before=$(stat_of refused_frees)
+rc=0
 # shellcheck disable=SC2086 # one word per parameter
-ka_step insmod_ka_stress insmod /ka/ka_stress.ko $stress_args || status=1
+ka_step_within "$stress_limit" insmod_ka_stress insmod /ka/ka_stress.ko $stress_args || rc=$?
+[ $rc != 124 ] || give_up stress.dmesg
+[ $rc = 0 ] || status=1
 dmesg >/tmp/stress.dmesg
 refused=$(( $(stat_of refused_frees) - refused_before ))
 touch /tmp/done
@@ -139,7 +162,10 @@ if [ -d $F ]; then
 	fb_before=$(fallbacks)
 	echo 100 >$F/probability
 	echo 3 >$F/times
-	ka_step insmod_ka_stress_1s_fail_page_alloc insmod /ka/ka_stress.ko seconds=1 || status=1
+	rc=0
+	ka_step_within 120 insmod_ka_stress_1s_fail_page_alloc insmod /ka/ka_stress.ko seconds=1 || rc=$?
+	[ $rc != 124 ] || give_up stress-1s.dmesg
+	[ $rc = 0 ] || status=1
 	echo 0 >$F/probability
 	injected=$((3 - $(cat $F/times)))
 	fb_after=$(fallbacks)
