@@ -2,14 +2,21 @@
 /*
  * ka_stress - a time-bounded stress of ka through its public API only.
  *
- * "insmod ka_stress.ko seconds=N" runs one kthread per online CPU (not
- * bound, so CPUs may go offline under it) for N seconds: objects of random
- * sizes from 1 B to 64 KiB with random lifetimes in a per-thread table,
- * frees of objects handed over by other threads (cross-CPU), bulk calls,
- * reallocs, ka_free_rcu(), and GFP_ATOMIC allocations from a hard-irq
- * hrtimer per thread.  Every object carries a pattern derived from a
- * per-object seed, checked before it is freed.  Allocation failures are
- * expected when page allocation faults are injected and only counted.
+ * "insmod ka_stress.ko seconds=N" runs threads_per_cpu kthreads per online
+ * CPU (not bound, so CPUs may go offline under them) for N seconds: objects
+ * of random sizes from 1 B to 64 KiB with random lifetimes in a per-thread
+ * table, frees of objects handed over by other threads (cross-CPU), bulk
+ * calls, reallocs, ka_free_rcu(), and, with irq=1, GFP_ATOMIC allocations
+ * from a hard-irq hrtimer per thread.  With several threads per CPU they
+ * preempt each other inside ka's calls (on full preemption and PREEMPT_RT
+ * at every tick, and when a thread that naps every few hundred operations
+ * wakes up), which is what PREEMPT_RT's per-CPU caches must survive.
+ * Every object carries a pattern derived from a per-object seed, checked
+ * before it is freed.  Allocation failures are expected when page
+ * allocation faults are injected and only counted.
+ *
+ * On PREEMPT_RT ka may not be called from hard irq (nor may kmalloc), so
+ * irq=1 is ignored there, with a note.
  *
  * The result is one KTAP line ("ok 1 ka_stress" or "not ok 1 ka_stress"),
  * preceded by the counts; insmod returns when the run is over.
@@ -18,6 +25,7 @@
 
 #include <linux/module.h>
 #include <linux/kthread.h>
+#include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -27,6 +35,12 @@
 static unsigned int seconds = 20;
 module_param(seconds, uint, 0444);
 MODULE_PARM_DESC(seconds, "how long to run (1..600)");
+static unsigned int threads_per_cpu = 1;
+module_param(threads_per_cpu, uint, 0444);
+MODULE_PARM_DESC(threads_per_cpu, "kthreads per online CPU (1..16)");
+static bool irq = true;
+module_param(irq, bool, 0444);
+MODULE_PARM_DESC(irq, "also allocate and free from a hard-irq hrtimer per thread (not on PREEMPT_RT)");
 
 #define KA_STRESS_SLOTS		256
 #define KA_STRESS_RING		1024
@@ -47,6 +61,7 @@ struct ka_stress_thread {
 	void *irq_obj[KA_STRESS_IRQ_SLOTS];
 	u32 rnd;
 	bool stop;
+	bool naps;
 	unsigned long ops, allocs, failed, corrupt, xfree, bulk, rcu;
 	unsigned long irq_allocs, irq_failed, irq_corrupt;
 	unsigned int irq_fired;
@@ -263,17 +278,23 @@ static int ka_stress_fn(void *arg)
 	unsigned long end = jiffies + seconds * HZ;
 	unsigned int i;
 
-	hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-	t->timer.function = ka_stress_irq;
-	hrtimer_start(&t->timer, ns_to_ktime(200 * NSEC_PER_USEC),
-		      HRTIMER_MODE_REL_HARD);
+	if (irq) {
+		hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+		t->timer.function = ka_stress_irq;
+		hrtimer_start(&t->timer, ns_to_ktime(200 * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL_HARD);
+	}
 	while (time_before(jiffies, end)) {
 		for (i = 0; i < 64; i++)
 			ka_stress_step(t);
+		/* its wake-up preempts a sibling, wherever that one is */
+		if (t->naps && !(ka_rand(t) % 4))
+			usleep_range(20, 100);
 		cond_resched();
 	}
 	WRITE_ONCE(t->stop, true);
-	hrtimer_cancel(&t->timer);
+	if (irq)
+		hrtimer_cancel(&t->timer);
 	for (i = 0; i < KA_STRESS_IRQ_SLOTS; i++)
 		ka_free(t->irq_obj[i]);
 	for (i = 0; i < KA_STRESS_SLOTS; i++)
@@ -286,19 +307,30 @@ static int ka_stress_fn(void *arg)
 static int __init ka_stress_init(void)
 {
 	struct ka_stress_thread *t, total = {};
-	unsigned int n = 0, i, cpus = num_online_cpus();
+	unsigned int n = 0, i, cpus = num_online_cpus(), nr;
 	bool ok;
 
 	if (!seconds || seconds > 600) {
 		pr_err("seconds=%u is out of range (1..600)\n", seconds);
 		return -EINVAL;
 	}
-	t = kvcalloc(cpus, sizeof(*t), GFP_KERNEL);
+	if (!threads_per_cpu || threads_per_cpu > 16) {
+		pr_err("threads_per_cpu=%u is out of range (1..16)\n",
+		       threads_per_cpu);
+		return -EINVAL;
+	}
+	if (irq && IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		pr_info("PREEMPT_RT: no hard-irq allocations (irq=1 ignored)\n");
+		irq = false;
+	}
+	nr = cpus * threads_per_cpu;
+	t = kvcalloc(nr, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	atomic_set(&ka_running, 1);
-	for (i = 0; i < cpus; i++) {
+	for (i = 0; i < nr; i++) {
 		t[i].rnd = get_random_u32() | 1;
+		t[i].naps = threads_per_cpu > 1 && (i & 1);
 		t[i].task = kthread_create(ka_stress_fn, &t[i], "ka_stress/%u", i);
 		if (IS_ERR(t[i].task))
 			break;
@@ -324,10 +356,11 @@ static int __init ka_stress_init(void)
 		total.irq_allocs += t[i].irq_allocs;
 	}
 	kvfree(t);
-	ok = n == cpus && !total.corrupt && total.ops;
-	pr_info("%u threads for %u s: %lu operations, %lu allocations (%lu in hard irq), %lu failed, %lu cross-CPU frees, %lu bulk calls, %lu RCU frees, %lu corrupted objects\n",
-		n, seconds, total.ops, total.allocs, total.irq_allocs,
+	ok = n == nr && !total.corrupt && total.ops;
+	pr_info("%u threads (%u per CPU) for %u s: %lu operations, %lu allocations (%lu in hard irq), %lu failed, %lu cross-CPU frees, %lu bulk calls, %lu RCU frees, %lu corrupted objects\n",
+		n, threads_per_cpu, seconds, total.ops, total.allocs, total.irq_allocs,
 		total.failed, total.xfree, total.bulk, total.rcu, total.corrupt);
+	pr_info("corrupt=%lu\n", total.corrupt);
 	pr_info("KTAP version 1\n");
 	pr_info("1..1\n");
 	pr_info("%sok 1 ka_stress\n", ok ? "" : "not ");
