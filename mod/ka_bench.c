@@ -297,6 +297,24 @@ static __always_inline void touch(const bool check, struct bench_ctx *c,
 		WRITE_ONCE(*(u8 *)p, (u8)i);
 }
 
+/*
+ * The loops yield every BENCH_YIELD rounds, as a long kernel loop must:
+ * otherwise a wake-up pending on this CPU stays pending for the whole
+ * measurement, and every preempt_enable() in the measured code (ka's hit
+ * paths have one) calls into the scheduler, which under voluntary
+ * preemption returns at once: four instructions per call, billed to
+ * whichever allocator has a preempt_enable() on its hit path.  The
+ * per-object loops yield between chunks, so that no test is added to
+ * their rounds.
+ */
+#define BENCH_YIELD	4096
+
+static __always_inline void bench_yield(unsigned long round)
+{
+	if (unlikely(!(round % BENCH_YIELD)))
+		cond_resched();
+}
+
 /* alloc + free, one object at a time */
 static __always_inline u64 pat_pair(const int kind, const bool check,
 				    struct bench_ctx *c, unsigned long n)
@@ -305,18 +323,22 @@ static __always_inline u64 pat_pair(const int kind, const bool check,
 	u64 t0;
 
 	t0 = ktime_get_ns();
-	for (i = 0; i < n; i++) {
-		size_t size = b_size(c, i);
-		void *p = b_alloc(kind, c, size);
+	for (i = 0; i < n; cond_resched()) {
+		unsigned long end = min(n, i + BENCH_YIELD);
 
-		if (unlikely(!p)) {
-			c->fails++;
-			continue;
+		for (; i < end; i++) {
+			size_t size = b_size(c, i);
+			void *p = b_alloc(kind, c, size);
+
+			if (unlikely(!p)) {
+				c->fails++;
+				continue;
+			}
+			touch(check, c, p, size, i);
+			if (check)
+				check_old(c, p, size);
+			b_free(kind, c, p);
 		}
-		touch(check, c, p, size, i);
-		if (check)
-			check_old(c, p, size);
-		b_free(kind, c, p);
 	}
 	return ktime_get_ns() - t0;
 }
@@ -332,6 +354,7 @@ static __always_inline u64 pat_batch(const int kind, const bool check,
 
 	t0 = ktime_get_ns();
 	for (i = 0; i < n; i += batch) {
+		bench_yield(i / batch);
 		for (j = 0; j < batch; j++) {
 			size_t size = b_size(c, i + j);
 			void *p = b_alloc(kind, c, size);
@@ -371,25 +394,30 @@ static __always_inline u64 pat_random(const int kind, const bool check,
 	u64 t0;
 
 	t0 = ktime_get_ns();
-	for (i = 0; i < n; i++) {
-		u64 r = bench_rnd(&c->rnd);
-		unsigned int j = (u32)r & mask;
-		size_t size = c->size ? c->size : mix_sizes[(r >> 32) & (MIX_N - 1)];
-		void *p = objs[j];
+	for (i = 0; i < n; cond_resched()) {
+		unsigned long end = min(n, i + BENCH_YIELD);
 
-		if (likely(p)) {
+		for (; i < end; i++) {
+			u64 r = bench_rnd(&c->rnd);
+			unsigned int j = (u32)r & mask;
+			size_t size = c->size ? c->size :
+				      mix_sizes[(r >> 32) & (MIX_N - 1)];
+			void *p = objs[j];
+
+			if (likely(p)) {
+				if (check)
+					check_old(c, p, szs[j]);
+				b_free(kind, c, p);
+			}
+			p = b_alloc(kind, c, size);
+			if (unlikely(!p))
+				c->fails++;
+			else
+				touch(check, c, p, size, i);
+			objs[j] = p;
 			if (check)
-				check_old(c, p, szs[j]);
-			b_free(kind, c, p);
+				szs[j] = size;
 		}
-		p = b_alloc(kind, c, size);
-		if (unlikely(!p))
-			c->fails++;
-		else
-			touch(check, c, p, size, i);
-		objs[j] = p;
-		if (check)
-			szs[j] = size;
 	}
 	return ktime_get_ns() - t0;
 }
@@ -444,6 +472,7 @@ static __always_inline u64 pat_bulk(const int kind, const bool check,
 
 	t0 = ktime_get_ns();
 	for (i = 0; i < n; i += batch) {
+		bench_yield(i / batch);
 		if (kind == AK_KA)
 			got = ka_alloc_bulk(size, GFP_KERNEL, batch, objs);
 		else
