@@ -10,12 +10,16 @@
  * magazine - or, for an object of another node, back to its own mcentral.
  *
  * Owns: nothing; it drives the layers below.
- * Locks: the fast paths take only this CPU's local_lock (irqs off); the
- * arena lookup is done inside it, which makes it an RCU read-side section.
+ * Locks: the hit paths own this CPU's magazines through ka_mag_trylock(ka_pcpu)
+ * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
+ * that section, which is an RCU read-side section.  A caller that finds the
+ * magazines busy goes to mcentral instead.  On PREEMPT_RT calls from atomic
+ * context are refused (ka_mag_context_ok()).
  */
 #include <linux/kmemleak.h>
 #include <linux/ratelimit.h>
 #include "ka_debug.h"
+#include "mcache.h"
 
 static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
 
@@ -54,15 +58,30 @@ void ka_trace_alloc_unreg(void)
 	static_branch_dec(&ka_alloc_hooks_key);
 }
 
+/*
+ * ka_free()'s hit path does not test ka_free_hooks_key itself: while it is
+ * on, every CPU's fastkey matches no span, which sends every free to the
+ * slow path at no cost to the hit path.  A free racing with the switch may
+ * still take the old path: one trace event may be missed, as with a static
+ * key's text patching; debug mode, init_on_free and kmemleak are switched
+ * on at load, before any free.
+ */
+static void ka_free_hooks_update(void)
+{
+	ka_mcache_set_fastkeys(static_key_enabled(&ka_free_hooks_key));
+}
+
 int ka_trace_free_reg(void)
 {
 	static_branch_inc(&ka_free_hooks_key);
+	ka_free_hooks_update();
 	return 0;
 }
 
 void ka_trace_free_unreg(void)
 {
 	static_branch_dec(&ka_free_hooks_key);
+	ka_free_hooks_update();
 }
 
 /**
@@ -76,6 +95,7 @@ void ka_api_init(void)
 		static_branch_inc(&ka_alloc_hooks_key);
 	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
 		static_branch_inc(&ka_free_hooks_key);
+	ka_free_hooks_update();
 }
 
 /* Module exit: drop what ka_api_init() took. */
@@ -85,6 +105,7 @@ void ka_api_exit(void)
 		static_branch_dec(&ka_alloc_hooks_key);
 	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
 		static_branch_dec(&ka_free_hooks_key);
+	ka_free_hooks_update();
 }
 
 /**
@@ -132,6 +153,23 @@ static __always_inline void ka_pre_free(const void *p, size_t objsize)
 		memset((void *)p, 0, objsize);
 }
 
+/*
+ * PREEMPT_RT, atomic context: ka's locks would sleep.  The call is refused,
+ * counted (debugfs stats: atomic_refused) and reported; a refused free
+ * leaves the object allocated, so nothing is reused behind the caller.
+ */
+static noinline void ka_refuse_atomic(const void *p, size_t size,
+				      unsigned long caller)
+{
+	this_cpu_inc(ka_pcpu->nr_atomic);
+	if (p)
+		pr_err_ratelimited("ka: free of %p refused: atomic context on PREEMPT_RT, the object stays allocated (caller %pS)\n",
+				   p, (void *)caller);
+	else
+		pr_err_ratelimited("ka: allocation of %zu bytes refused: atomic context on PREEMPT_RT (caller %pS)\n",
+				   size, (void *)caller);
+}
+
 static void *ka_fail(size_t size, gfp_t gfp, unsigned long caller)
 {
 	this_cpu_inc(ka_pcpu->nr_failed);
@@ -164,8 +202,8 @@ static void *ka_alloc_from_node(unsigned int cls, gfp_t gfp, int node)
 
 	if (!ka_central_refill(ka_central_of(node, cls), &p, 1, gfp))
 		return NULL;
-	this_cpu_inc(ka_pcpu->cls[cls].nr_alloc);
-	this_cpu_inc(ka_pcpu->cls[cls].nr_miss);
+	this_cpu_inc(ka_pcpu->mag[cls].nr_alloc);
+	this_cpu_inc(ka_pcpu->mag[cls].nr_miss);
 	return p;
 }
 
@@ -184,61 +222,71 @@ static noinline void *ka_alloc_done(void *p, size_t size, gfp_t gfp,
 	return ka_post_alloc(p, size, objsize, gfp, caller);
 }
 
-/* Everything but a magazine hit: refill, large objects, zero size, failure. */
+/*
+ * Everything but a magazine hit: refill, large objects, zero size, failure,
+ * magazines busy (@busy: one object straight from mcentral), atomic
+ * context on PREEMPT_RT.
+ */
 static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
-					unsigned long caller)
+					unsigned long caller, bool busy)
 {
 	unsigned int cls;
 	void *p;
 
-	if (size - 1 >= KA_MAX_SMALL_SIZE) {
-		if (!size)
-			return ZERO_SIZE_PTR;
-		return ka_alloc_large(size, gfp, node, caller);
+	if (!size)
+		return ZERO_SIZE_PTR;
+	if (unlikely(!ka_mag_context_ok())) {
+		ka_refuse_atomic(NULL, size, caller);
+		return ka_fail(size, gfp, caller);
 	}
+	if (size > KA_MAX_SMALL_SIZE)
+		return ka_alloc_large(size, gfp, node, caller);
 	cls = ka_size_class(size);
-	p = ka_mcache_refill_alloc(cls, gfp);
+	if (busy) {
+		this_cpu_inc(ka_pcpu->nr_busy);
+		p = ka_alloc_from_node(cls, gfp, numa_mem_id());
+	} else {
+		p = ka_mcache_refill_alloc(cls, gfp);
+	}
 	if (unlikely(!p))
 		return ka_fail(size, gfp, caller);
 	return ka_alloc_done(p, size, gfp, node, caller);
 }
 
 /*
- * The hit path: pop this CPU's magazine of the size class, committing with
- * a CPU-local cmpxchg of its count-and-id word (see mcache.c).  No lock, no
- * irq toggling, no atomic, not even preempt_disable(), as in SLUB's
- * slab_alloc_node(): the word and the slot are read from one CPU's
- * magazine (@c, found once), and the commit runs on whatever CPU the task
- * is on by then; ids are per CPU, so it succeeds only on @c's CPU with @c
- * unchanged since the read, and fails (and retries) after a migration.
- * Reading both through this_cpu_read() instead would be wrong: a task
- * moved away and back between the two reads would pop its own CPU's slot
- * but return another CPU's object.  Hooks and misses are out of line.
+ * The hit path: pop this CPU's magazine of the size class, owning it
+ * through ka_mag_trylock() (mcache.c): a preempt count increment and a
+ * per-CPU flag on !RT, no irq toggling and no atomic.  If the magazines
+ * are busy (this call interrupted their owner, or on RT preempted it) the
+ * object comes from mcentral instead.  Hooks and misses are out of line.
  */
 static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 					   unsigned long caller)
 {
-	struct ka_pcpu_class __percpu *pcc;
-	struct ka_pcpu_class *c;
-	unsigned long ct;
+	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_magazine __percpu *pm;
+	bool busy = false;
 	void *p;
 
-	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE))
+	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE || !ka_mag_context_ok()))
 		goto slow;
-	pcc = &ka_pcpu->cls[ka_size_class(size)];
-	do {
-		c = raw_cpu_ptr(pcc);
-		ct = READ_ONCE(c->ct);
-		if (unlikely(!(ct & KA_CT_COUNT_MASK)))
-			goto slow;
-		p = READ_ONCE(c->objs[(ct & KA_CT_COUNT_MASK) - 1]);
-	} while (unlikely(this_cpu_cmpxchg(pcc->ct, ct, ct - 1 + KA_CT_TID) != ct));
-	this_cpu_inc(pcc->nr_alloc);
+	pm = ka_mag_of_size(pcpu, size);
+	if (unlikely(!ka_mag_trylock(pcpu))) {
+		busy = true;
+		goto slow;
+	}
+	ka_mag_point(KA_MP_POP);
+	if (unlikely(!ka_mag_pop(pm, &p))) {
+		ka_mag_unlock(pcpu);
+		goto slow;
+	}
+	ka_mag_unlock(pcpu);
+	this_cpu_inc(pm->nr_alloc);
 	if (unlikely(ka_alloc_hooks(gfp)))
 		return ka_alloc_done(p, size, gfp, node, caller);
 	return p;
 slow:
-	return ka_alloc_slowpath(size, gfp, node, caller);
+	return ka_alloc_slowpath(size, gfp, node, caller, busy);
 }
 
 /**
@@ -252,6 +300,9 @@ slow:
  *
  * Context: any context @flags allows: process context with GFP_KERNEL;
  * softirq, hard irq or with spinlocks held with GFP_ATOMIC or GFP_NOWAIT.
+ * On PREEMPT_RT, as for kmalloc, not from hard irq, under a raw spinlock or
+ * with preemption or interrupts disabled: such a call fails (NULL, counted
+ * as atomic_refused, a rate-limited error).
  * Return: a pointer to at least @size bytes, ZERO_SIZE_PTR for a zero
  * size, or NULL.
  */
@@ -286,6 +337,10 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 		return ka_alloc_fast(size, flags, node, _RET_IP_);
 	if (!size)
 		return ZERO_SIZE_PTR;
+	if (unlikely(!ka_mag_context_ok())) {
+		ka_refuse_atomic(NULL, size, _RET_IP_);
+		return ka_fail(size, flags, _RET_IP_);
+	}
 	if (size > KA_MAX_SMALL_SIZE)
 		return ka_alloc_large(size, flags, node, _RET_IP_);
 	cls = ka_size_class(size);
@@ -323,61 +378,70 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 		return;
 	}
 	rcu_read_unlock();
-	/* an object of another node: straight back to its own mcentral */
+	/*
+	 * An object of another node, or magazines busy: straight back to its
+	 * own mcentral.
+	 */
 	ka_pre_free(p, span->elemsize);
-	this_cpu_inc(ka_pcpu->cls[span->cls].nr_free);
-	this_cpu_inc(ka_pcpu->nr_remote_free);
+	this_cpu_inc(ka_pcpu->mag[span->cls].nr_free);
+	if (span->node != numa_mem_id())
+		this_cpu_inc(ka_pcpu->nr_remote_free);
 	ka_central_flush((void **)&p, 1);
 }
 
 /*
  * Push @p on this CPU's magazine if it is a live small object of this node:
  * false if it must take ka_free_slow().  A full magazine flushes a batch.
- * Context: the local lock held.
+ * Context: the magazines owned.
  */
 static __always_inline bool ka_free_local(const void *p)
 {
-	struct ka_pcpu_class *pcc;
+	struct ka_magazine __percpu *pm;
 	struct ka_span *span;
-	unsigned int count;
+	unsigned int cls;
 
 	span = ka_span_of(p);
 	if (unlikely(!span || span->state != KA_SPAN_SMALL ||
 		     !ka_span_obj_ok(span, p) || span->node != numa_mem_id()))
 		return false;
 	ka_pre_free(p, span->elemsize);
-	pcc = this_cpu_ptr(&ka_pcpu->cls[span->cls]);
-	if (unlikely(ka_pcc_count(pcc) == pcc->cap))
-		ka_mcache_flush_class(pcc, ka_classes[span->cls].batch);
-	count = ka_pcc_count(pcc);
-	pcc->objs[count] = (void *)p;
-	ka_pcc_set_count(pcc, count + 1);
-	pcc->nr_free++;
+	cls = span->cls;
+	pm = &ka_pcpu->mag[cls];
+	ka_mag_point(KA_MP_PUSH);
+	if (unlikely(!ka_mag_push(pm, (void *)p))) {
+		ka_mcache_flush_class(this_cpu_ptr(pm), cls,
+				      ka_classes[cls].batch);
+		ka_mag_push(pm, (void *)p);
+	}
+	this_cpu_inc(pm->nr_free);
 	return true;
 }
 
-/* Everything but a plain push: NULL, hooks, a full magazine, the rest. */
+/*
+ * Everything but a plain push: NULL, hooks, a full or busy magazine,
+ * atomic context on PREEMPT_RT, the rest.
+ */
 static noinline void ka_free_slowpath(const void *p, unsigned long caller)
 {
-	unsigned long flags;
-	bool done;
+	bool done = false;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
+	if (unlikely(!ka_mag_context_ok())) {
+		ka_refuse_atomic(p, 0, caller);
+		return;
+	}
 	trace_ka_free(caller, p);
 	if (ka_debug_on() && !ka_debug_free(p, caller))
 		return;
-	local_lock_irqsave(&ka_pcpu->lock, flags);
-	done = ka_free_local(p);
-	local_unlock_irqrestore(&ka_pcpu->lock, flags);
+	if (likely(ka_mag_trylock(ka_pcpu))) {
+		done = ka_free_local(p);
+		ka_mag_unlock(ka_pcpu);
+	} else {
+		this_cpu_inc(ka_pcpu->nr_busy);
+	}
 	if (unlikely(!done))
 		ka_free_slow(p, caller);
-}
-
-/* Is there anything to do before pushing a freed object? */
-static __always_inline bool ka_free_hooks(void)
-{
-	return static_branch_unlikely(&ka_free_hooks_key);
 }
 
 /**
@@ -389,39 +453,36 @@ static __always_inline bool ka_free_hooks(void)
  * with a rate-limited error naming it and the caller, and counted; ka's
  * state is left untouched.
  *
- * Context: any context, including hard irq.
+ * Context: any context, including hard irq.  On PREEMPT_RT, as for kfree,
+ * not from hard irq, under a raw spinlock or with preemption or interrupts
+ * disabled: such a free is refused (counted as atomic_refused, with a
+ * rate-limited error) and the object stays allocated.
  */
 void ka_free(const void *p)
 {
-	struct ka_pcpu_class *pcc;
+	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_magazine __percpu *pm;
 	struct ka_span *span;
-	unsigned long flags, ct;
 
-	if (unlikely(ka_free_hooks()))
+	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
 	/*
-	 * irqs off, not a cmpxchg: a push writes its slot before the count
-	 * that publishes it, and an interrupt moving the count in between
-	 * would make that write clobber a cached object (see mcache.c).
-	 * Also an RCU read-side section for the map.
+	 * Owned: an RCU read-side section for the map.  NULL and
+	 * ZERO_SIZE_PTR are below PAGE_OFFSET: the dummy span, whose fastkey
+	 * matches no CPU's; nor does any span's while free hooks are on.
 	 */
-	local_lock_irqsave(&ka_pcpu->lock, flags);
-	/* NULL and ZERO_SIZE_PTR are below PAGE_OFFSET: the dummy span */
 	span = ka_span_lookup(p);
-	if (likely(span->fastkey == this_cpu_read(ka_pcpu->fastkey) &&
+	if (likely(span->fastkey == this_cpu_read(pcpu->fastkey) &&
 		   ka_span_obj_ok(span, p))) {
-		pcc = this_cpu_ptr(&ka_pcpu->cls[span->cls]);
-		ct = pcc->ct;
-		if (likely((ct & KA_CT_COUNT_MASK) < pcc->cap)) {
-			pcc->objs[ct & KA_CT_COUNT_MASK] = (void *)p;
-			/* a new id: an interrupted pop must retry */
-			WRITE_ONCE(pcc->ct, ct + 1 + KA_CT_TID);
-			pcc->nr_free++;
-			local_unlock_irqrestore(&ka_pcpu->lock, flags);
+		pm = ka_mag_of_span(pcpu, span);
+		ka_mag_point(KA_MP_PUSH);
+		if (likely(ka_mag_push(pm, (void *)p))) {
+			ka_mag_unlock(pcpu);
+			this_cpu_inc(pm->nr_free);
 			return;
 		}
 	}
-	local_unlock_irqrestore(&ka_pcpu->lock, flags);
+	ka_mag_unlock(pcpu);
 slow:
 	ka_free_slowpath(p, _RET_IP_);
 }
@@ -517,14 +578,17 @@ EXPORT_SYMBOL_GPL(ka_realloc);
  */
 int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 {
-	struct ka_pcpu_class *pcc;
+	struct ka_magazine __percpu *pm;
 	unsigned int cls, objsize;
 	size_t got = 0, cached, i;
-	unsigned long irqflags;
-	unsigned int count;
 
 	if (!nr)
 		return 0;
+	if (unlikely(!ka_mag_context_ok())) {
+		ka_refuse_atomic(NULL, size, _RET_IP_);
+		ka_fail(size, flags, _RET_IP_);
+		return 0;
+	}
 	if (!size || size > KA_MAX_SMALL_SIZE) {
 		for (i = 0; i < nr; i++) {
 			p[i] = ka_alloc(size, flags);
@@ -538,13 +602,15 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 	cls = ka_size_class(size);
 	objsize = ka_classes[cls].size;
 
-	local_lock_irqsave(&ka_pcpu->lock, irqflags);
-	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
-	count = ka_pcc_count(pcc);
-	while (got < nr && count)
-		p[got++] = pcc->objs[--count];
-	ka_pcc_set_count(pcc, count);
-	local_unlock_irqrestore(&ka_pcpu->lock, irqflags);
+	pm = &ka_pcpu->mag[cls];
+	if (likely(ka_mag_trylock(ka_pcpu))) {
+		ka_mag_point(KA_MP_BULK);
+		while (got < nr && ka_mag_pop(pm, &p[got]))
+			got++;
+		ka_mag_unlock(ka_pcpu);
+	} else {
+		this_cpu_inc(ka_pcpu->nr_busy);
+	}
 	cached = got;
 
 	while (got < nr) {
@@ -559,11 +625,11 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 			ka_fail(size, flags, _RET_IP_);
 			return 0;
 		}
-		this_cpu_inc(ka_pcpu->cls[cls].nr_refill);
+		this_cpu_inc(pm->nr_refill);
 		got += n;
 	}
-	this_cpu_add(ka_pcpu->cls[cls].nr_alloc, nr);
-	this_cpu_add(ka_pcpu->cls[cls].nr_miss, nr - cached);
+	this_cpu_add(pm->nr_alloc, nr);
+	this_cpu_add(pm->nr_miss, nr - cached);
 	for (i = 0; i < nr; i++) {
 		trace_ka_alloc(_RET_IP_, p[i], size, objsize, flags, NUMA_NO_NODE);
 		ka_post_alloc(p[i], size, objsize, flags, _RET_IP_);
@@ -577,29 +643,40 @@ EXPORT_SYMBOL_GPL(ka_alloc_bulk);
  * @nr: number of objects
  * @p: the objects, any mix of sizes; NULL entries are skipped
  *
- * Local small objects are pushed onto this CPU's caches in one locked
+ * Local small objects are pushed onto this CPU's caches in one owned
  * section; anything else takes ka_free()'s slow path.
  *
  * Context: as ka_free().
  */
 void ka_free_bulk(size_t nr, void **p)
 {
-	unsigned long flags;
+	bool owned = false;
 	size_t i;
 
-	local_lock_irqsave(&ka_pcpu->lock, flags);
 	for (i = 0; i < nr; i++) {
 		if (unlikely(ZERO_OR_NULL_PTR(p[i])))
 			continue;
+		if (unlikely(!ka_mag_context_ok())) {
+			ka_refuse_atomic(p[i], 0, _RET_IP_);
+			continue;
+		}
 		trace_ka_free(_RET_IP_, p[i]);
 		if (ka_debug_on() && !ka_debug_free(p[i], _RET_IP_))
 			continue;
-		if (likely(ka_free_local(p[i])))
+		if (!owned) {
+			owned = ka_mag_trylock(ka_pcpu);
+			if (!owned)
+				this_cpu_inc(ka_pcpu->nr_busy);
+		}
+		if (likely(owned && ka_free_local(p[i])))
 			continue;
-		local_unlock_irqrestore(&ka_pcpu->lock, flags);
+		if (owned) {
+			ka_mag_unlock(ka_pcpu);
+			owned = false;
+		}
 		ka_free_slow(p[i], _RET_IP_);
-		local_lock_irqsave(&ka_pcpu->lock, flags);
 	}
-	local_unlock_irqrestore(&ka_pcpu->lock, flags);
+	if (owned)
+		ka_mag_unlock(ka_pcpu);
 }
 EXPORT_SYMBOL_GPL(ka_free_bulk);

@@ -49,6 +49,103 @@
 #define ka_register_shrinker(s, name)	register_shrinker(s)
 #endif
 
+/*
+ * struct ka_cpu_lock: a per-CPU lock that may be try-acquired from any
+ * context: Linux 6.15's local_trylock_t, open-coded the same way before
+ * it.  The macros take the __percpu address of the struct.
+ *
+ * !PREEMPT_RT: preempt_disable() and an "acquired" flag of this CPU's;
+ * no interrupt disabling and no atomic read-modify-write.  A trylock
+ * fails only when it interrupted the holder on its own CPU (a hard or
+ * soft irq); ka_cpu_lock(), for task context only, cannot find it held.
+ * PREEMPT_RT: local_lock_t is a per-CPU spinlock_t (an rt_mutex); the
+ * trylock disables migration and spin_trylock()s this CPU's lock, and
+ * fails when another task on this CPU holds it (or in hard irq/NMI).
+ */
+#include <linux/local_lock.h>
+#include <linux/preempt.h>
+#include <linux/hardirq.h>
+
+struct ka_cpu_lock {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+	local_trylock_t lock;
+#elif defined(CONFIG_PREEMPT_RT)
+	local_lock_t lock;	/* a spinlock_t */
+#else
+	local_lock_t lock;	/* lockdep map and owner only */
+	u8 acquired;
+#endif
+};
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define ka_cpu_lock_init(l)	local_trylock_init(&(l)->lock)
+#define ka_cpu_trylock(pl)	local_trylock(&(pl)->lock)
+#define ka_cpu_lock(pl)		local_lock(&(pl)->lock)
+#define ka_cpu_unlock(pl)	local_unlock(&(pl)->lock)
+#elif defined(CONFIG_PREEMPT_RT)
+#define ka_cpu_lock_init(l)	local_lock_init(&(l)->lock)
+#define ka_cpu_trylock(pl)					\
+	({							\
+		int __ok = 0;					\
+								\
+		if (!(in_nmi() | in_hardirq())) {		\
+			migrate_disable();			\
+			__ok = spin_trylock(this_cpu_ptr(&(pl)->lock)); \
+			if (!__ok)				\
+				migrate_enable();		\
+		}						\
+		__ok;						\
+	})
+#define ka_cpu_lock(pl)		local_lock(&(pl)->lock)
+#define ka_cpu_unlock(pl)	local_unlock(&(pl)->lock)
+#else
+#define ka_cpu_lock_init(l)					\
+	do {							\
+		local_lock_init(&(l)->lock);			\
+		(l)->acquired = 0;				\
+	} while (0)
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+/* A trylock: lockdep marks no irq usage for it (see mark_usage()). */
+static inline void ka_cpu_lock_acquire_try(local_lock_t *l)
+{
+	lock_map_acquire_try(&l->dep_map);
+	DEBUG_LOCKS_WARN_ON(l->owner);
+	l->owner = current;
+}
+#else
+static inline void ka_cpu_lock_acquire_try(local_lock_t *l) { }
+#endif
+
+#define ka_cpu_trylock(pl)					\
+	({							\
+		int __ok = 0;					\
+								\
+		preempt_disable();				\
+		if (likely(!this_cpu_read((pl)->acquired))) {	\
+			this_cpu_write((pl)->acquired, 1);	\
+			ka_cpu_lock_acquire_try(this_cpu_ptr(&(pl)->lock)); \
+			__ok = 1;				\
+		} else {					\
+			preempt_enable();			\
+		}						\
+		__ok;						\
+	})
+#define ka_cpu_lock(pl)						\
+	do {							\
+		preempt_disable();				\
+		local_lock_acquire(this_cpu_ptr(&(pl)->lock));	\
+		WARN_ON_ONCE(this_cpu_read((pl)->acquired));	\
+		this_cpu_write((pl)->acquired, 1);		\
+	} while (0)
+#define ka_cpu_unlock(pl)					\
+	do {							\
+		local_lock_release(this_cpu_ptr(&(pl)->lock));	\
+		this_cpu_write((pl)->acquired, 0);		\
+		preempt_enable();				\
+	} while (0)
+#endif
+
 /* kfree_rcu() of a struct with an rcu_head is available everywhere. */
 
 #endif /* _KA_COMPAT_H */

@@ -38,6 +38,7 @@
 #include <kunit/resource.h>
 #endif
 #include "ka_debug.h"
+#include "mcache.h"
 
 static bool debug;
 module_param(debug, bool, 0444);

@@ -21,7 +21,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
-#include "ka_internal.h"
+#include "mcache.h"
 
 #define KA_STATS_VERSION	1
 
@@ -39,12 +39,12 @@ static void ka_counters_sum(struct ka_counters *c)
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			c->allocs += READ_ONCE(pc->cls[cls].nr_alloc);
-			c->frees += READ_ONCE(pc->cls[cls].nr_free);
-			c->hits += READ_ONCE(pc->cls[cls].nr_alloc) -
-				   READ_ONCE(pc->cls[cls].nr_miss);
-			c->refills += READ_ONCE(pc->cls[cls].nr_refill);
-			c->flushes += READ_ONCE(pc->cls[cls].nr_flush);
+			c->allocs += READ_ONCE(pc->mag[cls].nr_alloc);
+			c->frees += READ_ONCE(pc->mag[cls].nr_free);
+			c->hits += READ_ONCE(pc->mag[cls].nr_alloc) -
+				   READ_ONCE(pc->mag[cls].nr_miss);
+			c->refills += READ_ONCE(pc->mag[cls].nr_refill);
+			c->flushes += READ_ONCE(pc->mag[cls].nr_flush);
 		}
 		c->large_allocs += READ_ONCE(pc->nr_large_alloc);
 		c->large_frees += READ_ONCE(pc->nr_large_free);
@@ -52,6 +52,8 @@ static void ka_counters_sum(struct ka_counters *c)
 		c->refused += READ_ONCE(pc->nr_refused);
 		c->failed += READ_ONCE(pc->nr_failed);
 		c->debug_reports += READ_ONCE(pc->nr_debug_reports);
+		c->busy += READ_ONCE(pc->nr_busy);
+		c->atomic_refused += READ_ONCE(pc->nr_atomic);
 	}
 }
 
@@ -100,7 +102,7 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 	spin_unlock_irqrestore(&c->lock, flags);
 	for_each_possible_cpu(cpu)
 		if (cpu_to_mem(cpu) == node)
-			st->cached += ka_pcc_count(&per_cpu_ptr(ka_pcpu, cpu)->cls[cls]);
+			st->cached += ka_mag_count(&per_cpu_ptr(ka_pcpu, cpu)->mag[cls]);
 	st->spans = st->partial + st->full;
 	st->objs_total = st->spans * ka_classes[cls].nelems;
 	st->in_use = st->objs_out > st->cached ? st->objs_out - st->cached : 0;
@@ -167,6 +169,7 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "large_allocs %lu\nlarge_frees %lu\nremote_frees %lu\nrefused_frees %lu\nfailed_allocs %lu\ndebug_reports %lu\n",
 		   c.large_allocs, c.large_frees, c.remote_frees, c.refused,
 		   c.failed, c.debug_reports);
+	seq_printf(m, "busy %lu\natomic_refused %lu\n", c.busy, c.atomic_refused);
 
 	seq_puts(m, "\n# node class size spans partial full empty objects in_use free cached bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap\n");
 	for_each_node_state(nid, N_MEMORY) {
@@ -277,10 +280,10 @@ static int percpu_show(struct seq_file *m, void *v)
 		unsigned long total = 0;
 
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			total += ka_pcc_count(&pc->cls[cls]);
+			total += ka_mag_count(&pc->mag[cls]);
 		seq_printf(m, "%d %d %lu", cpu, cpu_to_mem(cpu), total);
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			unsigned int n = ka_pcc_count(&pc->cls[cls]);
+			unsigned int n = ka_mag_count(&pc->mag[cls]);
 
 			if (n)
 				seq_printf(m, " %u:%u", cls, n);

@@ -6,7 +6,7 @@
  *
  *   api.c       ka_alloc()/ka_free() and friends: the public entry points.
  *   mcache.c    per-CPU caches (Go's mcache): a magazine of free objects per
- *               size class, under a local_lock (irqs off on !PREEMPT_RT).
+ *               size class, owned through a per-CPU trylock (mcache.h).
  *   mcentral.c  per node and class (Go's mcentral): partial and full span
  *               lists under central->lock (irq-safe spinlock).
  *   span.c      spans (Go's mspan): a page run cut into objects of one class,
@@ -18,7 +18,7 @@
  *               ka_arena_lock, read locklessly under RCU.
  *   sizeclass.c Go's size-class table, computed at init.
  *
- * Lock order: mcache local_lock -> central->lock -> heap->lock ->
+ * Lock order: the CPU's magazine lock -> central->lock -> heap->lock ->
  * ka_arena_lock.  Memory is never allocated with any of them held: the slow
  * paths drop their locks around page and metadata allocation.
  */
@@ -43,6 +43,13 @@
 #define KA_CHUNK_ORDER		min(9, KA_MAX_BUDDY_ORDER)
 /* The largest object needs a chunk of this order. */
 #define KA_LARGE_MAX_ORDER	min(KA_ARENA_ORDER, KA_MAX_BUDDY_ORDER)
+
+/*
+ * A per-CPU magazine (mcache.h) is 1 << KA_MAG_SHIFT bytes and a CPU's
+ * magazines start its struct ka_pcpu: class cls's is at cls << KA_MAG_SHIFT,
+ * which each span keeps for ka_free()'s hit path (ka_span.magoff).
+ */
+#define KA_MAG_SHIFT		6
 
 /* Per-CPU caches move objects to and from mcentral in batches of this size. */
 #define KA_BATCH_MAX		64
@@ -77,19 +84,38 @@ struct ka_class {
 extern struct ka_class ka_classes[KA_MAX_CLASSES];
 extern unsigned int ka_nr_classes;	/* including the dummy class 0 */
 extern u8 ka_size_to_class8[KA_SMALL_SIZE_MAX / KA_SMALL_SIZE_DIV + 1];
+extern u16 ka_size_to_magoff[KA_MAX_SMALL_SIZE / KA_SMALL_SIZE_DIV + 1];
 extern u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
 			      KA_LARGE_SIZE_DIV + 1];
 
 int ka_sizeclass_init(void);
 
 /* Size class of a request of 1 .. KA_MAX_SMALL_SIZE bytes: Go's sizeToClass. */
-static __always_inline unsigned int ka_size_class(size_t size)
+static __always_inline unsigned int ka_size_class_go(size_t size)
 {
 	if (size <= KA_SMALL_SIZE_MAX)
 		return ka_size_to_class8[(size + KA_SMALL_SIZE_DIV - 1) /
 					 KA_SMALL_SIZE_DIV];
 	return ka_size_to_class128[(size - KA_SMALL_SIZE_MAX +
 				    KA_LARGE_SIZE_DIV - 1) / KA_LARGE_SIZE_DIV];
+}
+
+/*
+ * The same, from one table at 8-byte steps (8 KiB, built from Go's two at
+ * init) that holds each size's class << KA_MAG_SHIFT, the offset of its
+ * per-CPU magazine: the allocation hit path saves the compare and branch
+ * that pick one of Go's tables and the shift, four instructions of about
+ * ninety per alloc+free.
+ */
+static __always_inline unsigned int ka_size_magoff(size_t size)
+{
+	return ka_size_to_magoff[(size + KA_SMALL_SIZE_DIV - 1) /
+				 KA_SMALL_SIZE_DIV];
+}
+
+static __always_inline unsigned int ka_size_class(size_t size)
+{
+	return ka_size_magoff(size) >> KA_MAG_SHIFT;
 }
 
 /* ---- spans ---- */
@@ -135,6 +161,7 @@ struct ka_span {
 	u8 cls;
 	u8 state;		/* enum ka_span_state */
 	u8 where;		/* enum ka_span_list */
+	u16 magoff;		/* cls << KA_MAG_SHIFT: ka_free()'s magazine */
 	int node;
 	/*
 	 * node + 1 while this is a live small span, else 0: ka_free()'s
@@ -164,15 +191,22 @@ static __always_inline unsigned int ka_span_index(const struct ka_span *span,
 	return ((u64)off * span->divmagic) >> 32;
 }
 
-/* Does @p point at the start of an object of @span? */
+/*
+ * Does @p point at the start of an object of @span?  @p must lie in the
+ * span's pages (as ka_span_lookup() guarantees).  With m = divmagic,
+ * off * m = idx * 2^32 + frac, and off is a multiple of the object size
+ * exactly when frac < m: for off = q * size + k, frac = q * e + k * m with
+ * e = size * m - 2^32, and ka_class_divmagic() checks at init that this
+ * never carries into idx.  One multiply, no second one to compare back.
+ */
 static __always_inline bool ka_span_obj_ok(const struct ka_span *span,
 					   const void *p)
 {
 	unsigned long off = (unsigned long)p - (unsigned long)span->base;
-	unsigned int idx = ka_span_index(span, p);
+	u64 x = (u64)off * span->divmagic;
 
 	/* the slot past the last object (in the span's tail) is no object */
-	return idx < span->nelems && idx * span->elemsize == off;
+	return (u32)x < span->divmagic && (x >> 32) < span->nelems;
 }
 
 /* ---- arena map: pointer -> span ---- */
@@ -346,79 +380,7 @@ static inline struct ka_heap *ka_heap_of(int node)
 int ka_nodes_init(void);
 void ka_nodes_exit(void);
 
-/* ---- per-CPU caches ---- */
-
-/*
- * A magazine's top (count) and a transaction id share one word, which only
- * ever changes as a whole and always with a new id.  The lockless pop reads
- * it, reads the slot it names, and commits with this_cpu_cmpxchg(), which
- * fails if anything changed the magazine in between.  Everything else that
- * changes a magazine (push, refill, flush, bulk) does so with irqs off
- * under the CPU's local_lock, and bumps the id.
- */
-#define KA_CT_COUNT_BITS	16
-#define KA_CT_COUNT_MASK	((1UL << KA_CT_COUNT_BITS) - 1)
-/*
- * Ids are per CPU and step by a power of two >= NR_CPUS, starting at the
- * CPU number: ids of different CPUs never match, so a commit on another
- * CPU than the one read (after a migration) fails too, as in SLUB.
- */
-#define KA_CT_TID		((unsigned long)roundup_pow_of_two(NR_CPUS) << \
-				 KA_CT_COUNT_BITS)
-
-struct ka_pcpu_class {
-	void **objs;
-	unsigned long ct;		/* count | transaction id */
-	unsigned int cap;
-	unsigned int pad;
-	/* statistics: written by this CPU only */
-	unsigned long nr_alloc;		/* objects handed out on this CPU */
-	unsigned long nr_free;		/* objects freed on this CPU */
-	unsigned long nr_miss;		/* allocations the cache could not serve */
-	unsigned long nr_refill;
-	unsigned long nr_flush;
-};
-
-struct ka_pcpu {
-	local_lock_t lock;
-	unsigned int fastkey;		/* this CPU's node + 1 (see ka_span) */
-	struct ka_pcpu_class cls[KA_MAX_CLASSES];
-	/* this_cpu_inc() counters, updated outside the lock */
-	unsigned long nr_large_alloc;
-	unsigned long nr_large_free;
-	unsigned long nr_remote_free;	/* freed to another node's mcentral */
-	unsigned long nr_refused;	/* invalid pointers given to ka_free */
-	unsigned long nr_failed;	/* allocations that returned NULL */
-	unsigned long nr_debug_reports;	/* debug mode: corruption found */
-};
-
-extern struct ka_pcpu __percpu *ka_pcpu;
-
-/* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
-DECLARE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
-DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
-
-static inline unsigned int ka_pcc_count(const struct ka_pcpu_class *pcc)
-{
-	return READ_ONCE(pcc->ct) & KA_CT_COUNT_MASK;
-}
-
-/*
- * Set a magazine's count, with a new transaction id.
- * Context: the magazine's local lock held (irqs off), or its CPU dead.
- */
-static inline void ka_pcc_set_count(struct ka_pcpu_class *pcc, unsigned int n)
-{
-	WRITE_ONCE(pcc->ct, ((pcc->ct & ~KA_CT_COUNT_MASK) + KA_CT_TID) | n);
-}
-
-int ka_mcache_init(void);
-void ka_mcache_exit(void);
-void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
-void ka_mcache_flush_cpu(struct ka_pcpu *pc);
-void ka_mcache_flush_class(struct ka_pcpu_class *pcc, unsigned int n);
-void ka_mcache_drain_all(void);
-void ka_mcache_drain_async(void);
+/* ---- per-CPU caches: mcache.h (kernel only) ---- */
 
 /* ---- api / module ---- */
 
@@ -443,6 +405,8 @@ struct ka_counters {
 	unsigned long refused;
 	unsigned long failed;
 	unsigned long debug_reports;
+	unsigned long busy;		/* magazines owned by an interrupted caller */
+	unsigned long atomic_refused;	/* PREEMPT_RT: atomic-context calls */
 };
 
 void ka_counters_read(struct ka_counters *c);

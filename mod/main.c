@@ -15,6 +15,7 @@
 #include <linux/module.h>
 #include <linux/shrinker.h>
 #include "ka_debug.h"
+#include "mcache.h"
 
 #define CREATE_TRACE_POINTS
 #include "ka_trace.h"
@@ -144,7 +145,7 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			bytes += (unsigned long)ka_pcc_count(&pc->cls[cls]) *
+			bytes += (unsigned long)ka_mag_count(&pc->mag[cls]) *
 				 ka_classes[cls].size;
 	}
 	pages += bytes >> PAGE_SHIFT;

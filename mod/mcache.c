@@ -4,39 +4,54 @@
  *
  * Each CPU has, for every size class, a magazine: an array of free objects
  * used as a stack, so the most recently freed (cache-hot) object is handed
- * out first.
+ * out first.  An empty magazine is refilled with a batch of objects from
+ * the CPU's node's mcentral, taken with one lock acquisition; a full one
+ * flushes its oldest batch back.  A magazine only ever holds objects of its
+ * CPU's node: frees of remote objects go straight to their own mcentral.
  *
- * The allocation hit path (ka_alloc() popping) takes no lock and disables
- * neither interrupts nor preemption, as SLUB's slab_alloc_node(): it reads
- * one CPU's count-and-transaction-id word and the slot it names, and
- * commits with a this_cpu_cmpxchg() of that word (a CPU-local cmpxchg, no
- * LOCK prefix, no atomic read-modify-write across CPUs).  Every change of
- * a magazine bumps the id, and ids are per CPU, so an interrupt that
- * allocated or freed on this CPU in between, or a migration, makes the
- * commit fail and the pop retry; the pop writes nothing before its commit.
+ * Ownership.  All magazines of a CPU are owned through one per-CPU lock,
+ * ka_pcpu->lock (struct ka_cpu_lock: Linux 6.15's local_trylock_t, open-coded in
+ * compat.h before it), and nothing reads or writes a magazine's slots or
+ * count without owning it: not the hit paths (ka_alloc()'s pop, ka_free()'s
+ * push), not refill, flush, bulk, drain.  There is no lockless reader, so
+ * there are no transaction ids; the only lockless access is statistics
+ * reading a count.  The hit paths, and everything that may run in
+ * interrupt context, take the lock with ka_mag_trylock(ka_pcpu) and never wait:
+ * when it fails they use this node's mcentral directly (an allocation takes
+ * one object from it, a free gives the object back to it; counted as
+ * "busy" in debugfs stats).  Only task-context code that must reach the
+ * magazines (the drain work) waits, with ka_mag_lock(ka_pcpu).
  *
- * The free hit path (ka_free() pushing) runs with interrupts off under the
- * CPU's local_lock instead: a push must write its slot before the count
- * that publishes it, and an interrupt between reading the count and
- * writing the slot could have raised the count past that slot, so the
- * write would clobber a cached object and the retried push would cache
- * the freed one twice (ka_stress found exactly this on a stock kernel).
- * SLUB's lockless free avoids it by linking through the freed object
- * itself, which an array magazine cannot.  A push is a load, two stores
- * and the irq save/restore; it still takes no spinlock and no atomic.
+ * Why this is exclusive, per preemption model:
+ * - none, voluntary, full (!PREEMPT_RT): the trylock disables preemption
+ *   and sets this CPU's "acquired" flag; no other task can run on the CPU
+ *   until the owner unlocks, and no migration happens.  What can still run
+ *   there is an interrupt (hard irq, softirq on irq exit, or an NMI, which
+ *   ka does not support); it runs to completion inside the owner's section,
+ *   finds the flag set, fails the trylock and leaves the magazines alone.
+ *   Interrupts are never disabled and no atomic read-modify-write is used:
+ *   the flag is a plain per-CPU store, ordered against the interrupts of
+ *   its own CPU only, which is all it has to be.  Without
+ *   CONFIG_PREEMPT_COUNT preempt_disable() is only a compiler barrier,
+ *   which suffices: the sections never schedule.
+ * - PREEMPT_RT: the lock is a per-CPU spinlock_t (an rt_mutex); the trylock
+ *   disables migration and spin_trylock()s this CPU's lock.  Another task
+ *   may preempt the owner on this CPU; its trylock fails, and it uses
+ *   mcentral (whose spinlock_t may sleep, which is fine in the preemptible
+ *   task context that RT requires of ka's callers).  ka refuses calls from
+ *   hard irq and from atomic sections on RT (ka_mag_context_ok()), as
+ *   kmalloc may not be called there, rather than sleep in atomic context.
  *
- * The slow paths (refill, flush, bulk, drain) change magazines under the
- * CPU's local_lock with irqs off, and always with a new id.  An empty
- * magazine is refilled with a batch of objects from the CPU's node's
- * mcentral, taken with one lock acquisition; a full one flushes its oldest
- * batch back.  A magazine only ever holds objects of its CPU's node: frees
- * of remote objects go straight to their own mcentral.
+ * Cost on !RT: a hit is a preempt count increment and decrement, a
+ * flag test, set and clear, and the pop or push; in instructions about what
+ * the old irq save/restore (or the old pop's cmpxchg) cost, in cycles
+ * fewer (no popf, no cmpxchg).
  *
  * Owns: struct ka_pcpu (one per CPU) and its magazines.
- * Locks: ka_pcpu->lock (local_lock_t), outermost of ka's locks: a flush
- * takes central->lock inside it, a refill runs with it dropped.  A dead
- * CPU's magazines are flushed by the cpuhp callback, without the lock,
- * since no one can run there.
+ * Locks: ka_pcpu->lock, outermost of ka's locks: a flush takes
+ * central->lock inside it; a refill takes its batch from mcentral before
+ * taking it.  A dead CPU's magazines are flushed by the cpuhp callback
+ * without the lock, since no one can run there.
  */
 #include <linux/cpuhotplug.h>
 #include <linux/workqueue.h>
@@ -44,7 +59,7 @@
 #include <linux/mutex.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
-#include "ka_internal.h"
+#include "mcache.h"
 
 struct ka_pcpu __percpu *ka_pcpu;
 KA_EXPORT_INTERNAL(ka_pcpu);
@@ -53,92 +68,122 @@ static struct work_struct __percpu *ka_async_works;	/* shrinker's */
 static DEFINE_MUTEX(ka_drain_mutex);	/* serialises ka_mcache_drain_all() */
 static enum cpuhp_state ka_cpuhp_state;
 
+#if IS_ENABLED(CONFIG_KUNIT)
+void (*ka_mag_test_hook)(enum ka_mag_point pt);
+KA_EXPORT_INTERNAL(ka_mag_test_hook);
+#endif
+
 /**
  * ka_mcache_flush_class - give the @n oldest objects of a magazine back
- * @pcc: the magazine, of this CPU (local lock held) or of a dead CPU
+ * @m: the magazine, of this CPU (owned) or of a dead CPU
+ * @cls: its size class
  * @n: how many, at most its count
  *
- * Context: the magazine's local lock held, or its CPU dead.
+ * Context: the magazine owned (ka_mag_trylock(ka_pcpu) or ka_mag_lock(ka_pcpu)), or its
+ * CPU dead.
  */
-void ka_mcache_flush_class(struct ka_pcpu_class *pcc, unsigned int n)
+void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
+			   unsigned int n)
 {
-	unsigned int count = ka_pcc_count(pcc);
+	unsigned int count = m->top - m->objs;
 
 	n = min(n, count);
 	if (!n)
 		return;
-	ka_central_flush(pcc->objs, n);
-	memmove(pcc->objs, pcc->objs + n, (count - n) * sizeof(void *));
-	ka_pcc_set_count(pcc, count - n);
-	pcc->nr_flush++;
+	ka_central_flush(m->objs, n);
+	ka_mag_point(KA_MP_FLUSH);
+	memmove(m->objs, m->objs + n, (count - n) * sizeof(void *));
+	WRITE_ONCE(m->top, m->objs + count - n);
+	this_cpu_inc(ka_pcpu->mag[cls].nr_flush);
 }
 
 /**
  * ka_mcache_flush_cpu - empty every magazine of one CPU
  * @pc: the CPU's caches
  *
- * Context: the CPU's local lock held, or the CPU dead.
+ * Context: the CPU's magazines owned, or the CPU dead.
  */
 void ka_mcache_flush_cpu(struct ka_pcpu *pc)
 {
 	unsigned int cls;
 
 	for (cls = 1; cls < ka_nr_classes; cls++)
-		ka_mcache_flush_class(&pc->cls[cls], ka_pcc_count(&pc->cls[cls]));
+		ka_mcache_flush_class(&pc->mag[cls], cls,
+				      ka_mag_count(&pc->mag[cls]));
 }
 
 /**
  * ka_mcache_refill_alloc - allocation slow path: refill and take one object
- * @cls: size class whose magazine was empty
+ * @cls: size class whose magazine was empty (or busy)
  * @gfp: caller's flags
  *
- * Takes a batch from this node's mcentral with the local lock dropped (the
- * mcentral may need new pages), returns one object and stores the rest.
- * If the task moved to a CPU of another node meanwhile, the rest goes back.
+ * Takes a batch from this node's mcentral without owning the magazines
+ * (mcentral may need new pages), returns one object and stores the rest.
+ * If the magazines are busy now, or the task moved to a CPU of another
+ * node meanwhile, the rest goes back.
  *
- * Context: any context @gfp allows; no ka lock held.
+ * Context: any context @gfp allows (on PREEMPT_RT, preemptible); no ka
+ * lock held.
  * Return: an object, or NULL.
  */
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 {
 	const struct ka_class *k = &ka_classes[cls];
 	void *batch[KA_BATCH_MAX];
-	struct ka_pcpu_class *pcc;
-	unsigned int n, count, take = 0;
+	unsigned int n, take = 0;
 	int node = numa_mem_id();
-	unsigned long flags;
 
 	n = ka_central_refill(ka_central_of(node, cls), batch, k->batch, gfp);
 	if (!n)
 		return NULL;
 
-	local_lock_irqsave(&ka_pcpu->lock, flags);
-	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
-	pcc->nr_alloc++;
-	pcc->nr_miss++;
-	pcc->nr_refill++;
-	if (likely(numa_mem_id() == node)) {
-		/* pop order = ascending addresses, as the span gave them */
-		count = ka_pcc_count(pcc);
-		while (take < n - 1 && count < pcc->cap) {
-			pcc->objs[count++] = batch[n - 1 - take];
-			take++;
+	this_cpu_inc(ka_pcpu->mag[cls].nr_alloc);
+	this_cpu_inc(ka_pcpu->mag[cls].nr_miss);
+	this_cpu_inc(ka_pcpu->mag[cls].nr_refill);
+	if (likely(ka_mag_trylock(ka_pcpu))) {
+		if (likely(numa_mem_id() == node)) {
+			ka_mag_point(KA_MP_REFILL);
+			/* pop order = ascending addresses, as the span gave them */
+			while (take < n - 1 &&
+			       ka_mag_push(&ka_pcpu->mag[cls], batch[n - 1 - take]))
+				take++;
 		}
-		ka_pcc_set_count(pcc, count);
+		ka_mag_unlock(ka_pcpu);
+	} else {
+		this_cpu_inc(ka_pcpu->nr_busy);
 	}
-	local_unlock_irqrestore(&ka_pcpu->lock, flags);
 	if (take < n - 1)
 		ka_central_flush(batch + 1, n - 1 - take);
 	return batch[0];
 }
 
+/**
+ * ka_mcache_set_fastkeys - let ka_free()'s hit path push, or send it slow
+ * @hooks: something must see every free (ka_free_hooks_key is on)
+ *
+ * Sets every CPU's fastkey to its node + 1, or, with @hooks, to a value no
+ * span has.
+ *
+ * Context: process context; serialised by the caller (module init/exit,
+ * tracepoint (un)registration).
+ */
+void ka_mcache_set_fastkeys(bool hooks)
+{
+	int cpu;
+
+	/* a tracepoint may be enabled before ka_mcache_init() */
+	if (!ka_pcpu)
+		return;
+	for_each_possible_cpu(cpu)
+		WRITE_ONCE(per_cpu_ptr(ka_pcpu, cpu)->fastkey,
+			   hooks ? KA_FASTKEY_HOOKS : cpu_to_mem(cpu) + 1);
+}
+
 static void ka_mcache_drain_work(struct work_struct *unused)
 {
-	unsigned long flags;
-
-	local_lock_irqsave(&ka_pcpu->lock, flags);
+	ka_mag_lock(ka_pcpu);
 	ka_mcache_flush_cpu(this_cpu_ptr(ka_pcpu));
-	local_unlock_irqrestore(&ka_pcpu->lock, flags);
+	ka_mag_unlock(ka_pcpu);
 }
 
 /**
@@ -204,6 +249,11 @@ int ka_mcache_init(void)
 	unsigned int cls, slots = 0;
 	int cpu, ret;
 
+	/* ka_span.magoff's arithmetic */
+	BUILD_BUG_ON(sizeof(struct ka_magazine) != 1 << KA_MAG_SHIFT);
+	BUILD_BUG_ON(offsetof(struct ka_pcpu, mag) != 0);
+	BUILD_BUG_ON(KA_MAX_CLASSES << KA_MAG_SHIFT > U16_MAX);
+
 	for (cls = 1; cls < ka_nr_classes; cls++)
 		slots += ka_classes[cls].cache_max;
 
@@ -224,14 +274,13 @@ int ka_mcache_init(void)
 			ret = -ENOMEM;
 			goto fail;
 		}
-		local_lock_init(&pc->lock);
+		ka_cpu_lock_init(&pc->lock);
 		pc->fastkey = cpu_to_mem(cpu) + 1;
 		INIT_WORK(per_cpu_ptr(ka_async_works, cpu), ka_mcache_drain_work);
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			pc->cls[cls].objs = store;
-			pc->cls[cls].cap = ka_classes[cls].cache_max;
-			/* ids start at the CPU number: see KA_CT_TID */
-			pc->cls[cls].ct = (unsigned long)cpu << KA_CT_COUNT_BITS;
+			pc->mag[cls].objs = store;
+			pc->mag[cls].top = store;
+			pc->mag[cls].end = store + ka_classes[cls].cache_max;
 			store += ka_classes[cls].cache_max;
 		}
 	}
@@ -245,7 +294,7 @@ fail:
 	/* the first class's slice is the start of the CPU's store */
 	if (ka_pcpu)
 		for_each_possible_cpu(cpu)
-			kvfree(per_cpu_ptr(ka_pcpu, cpu)->cls[1].objs);
+			kvfree(per_cpu_ptr(ka_pcpu, cpu)->mag[1].objs);
 	free_percpu(ka_pcpu);
 	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);
@@ -268,7 +317,7 @@ void ka_mcache_exit(void)
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
 		ka_mcache_flush_cpu(pc);
-		kvfree(pc->cls[1].objs);
+		kvfree(pc->mag[1].objs);
 	}
 	free_percpu(ka_pcpu);
 	free_percpu(ka_async_works);

@@ -26,17 +26,21 @@
 struct ka_class ka_classes[KA_MAX_CLASSES];
 unsigned int ka_nr_classes;
 u8 ka_size_to_class8[KA_SMALL_SIZE_MAX / KA_SMALL_SIZE_DIV + 1];
+u16 ka_size_to_magoff[KA_MAX_SMALL_SIZE / KA_SMALL_SIZE_DIV + 1];
 u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
 		       KA_LARGE_SIZE_DIV + 1];
 KA_EXPORT_INTERNAL(ka_classes);
 KA_EXPORT_INTERNAL(ka_nr_classes);
 KA_EXPORT_INTERNAL(ka_size_to_class8);
 KA_EXPORT_INTERNAL(ka_size_to_class128);
+KA_EXPORT_INTERNAL(ka_size_to_magoff);
 
 /*
  * Go's divMagic: for every offset n in [0, span bytes],
- * (n * m) >> 32 == n / size with m = 2^32 / size rounded up.  Verified here
- * rather than trusted: a class that fails is a bug in the table.
+ * (n * m) >> 32 == n / size with m = 2^32 / size rounded up, and n is a
+ * multiple of size exactly when the low 32 bits of n * m are below m.
+ * Verified here rather than trusted: a class that fails is a bug in the
+ * table.
  */
 static int ka_class_divmagic(struct ka_class *c)
 {
@@ -45,10 +49,16 @@ static int ka_class_divmagic(struct ka_class *c)
 	unsigned int n;
 
 	for (n = 0; n <= span_bytes; n += c->size) {
-		/* the exact multiple and its neighbours are the hard cases */
-		if (((u64)n * m) >> 32 != n / c->size)
+		/*
+		 * The exact multiple and its neighbours are the hard cases;
+		 * ka_span_obj_ok() also needs the fraction below m exactly
+		 * at multiples (it grows with the remainder in between).
+		 */
+		if (((u64)n * m) >> 32 != n / c->size ||
+		    (u32)((u64)n * m) >= m)
 			return -ERANGE;
-		if (n && ((u64)(n - 1) * m) >> 32 != (n - 1) / c->size)
+		if (n && (((u64)(n - 1) * m) >> 32 != (n - 1) / c->size ||
+			  (u32)((u64)(n - 1) * m) < m))
 			return -ERANGE;
 	}
 	if (((u64)span_bytes * m) >> 32 != span_bytes / c->size)
@@ -160,5 +170,9 @@ int ka_sizeclass_init(void)
 	}
 	/* size 0 never reaches the table, but keep it pointing at a class */
 	ka_size_to_class8[0] = 1;
+	/* the hit path's flat table, from Go's two */
+	for (size = 0; size <= KA_MAX_SMALL_SIZE; size += KA_SMALL_SIZE_DIV)
+		ka_size_to_magoff[size / KA_SMALL_SIZE_DIV] =
+			ka_size_class_go(size ?: 1) << KA_MAG_SHIFT;
 	return 0;
 }

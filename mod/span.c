@@ -42,6 +42,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 	span->divmagic = k->divmagic;
 	span->nelems = k->nelems;
 	span->cls = cls;
+	span->magoff = cls << KA_MAG_SHIFT;
 	span->state = KA_SPAN_SMALL;
 	if (ka_heap_alloc_run(ka_heap_of(node), span, gfp)) {
 		ka_sys_meta_free(span);
@@ -76,7 +77,11 @@ struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp)
 	INIT_LIST_HEAD(&span->list);
 	span->npages = DIV_ROUND_UP(size, PAGE_SIZE);
 	span->elemsize = span->npages * PAGE_SIZE;
-	span->divmagic = 0;	/* every offset maps to object 0 */
+	/*
+	 * (off * 1) >> 32 == 0: every offset maps to object 0, and only
+	 * offset 0 passes ka_span_obj_ok() (its fraction, off, is below 1).
+	 */
+	span->divmagic = 1;
 	span->nelems = 1;
 	span->nalloc = 1;
 	span->reqsize = size;

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mcache.h - the per-CPU caches (Go's mcache) and the protocol that owns
+ * them; mcache.c explains it and argues it per preemption model.
+ *
+ * Kernel only: the userspace harness builds the layers below (ka_internal.h)
+ * without it.
+ */
+#ifndef _KA_MCACHE_H
+#define _KA_MCACHE_H
+
+#include <linux/percpu.h>
+#include <linux/jump_label.h>
+#include "ka_internal.h"
+
+/*
+ * struct ka_magazine - one CPU's stack of free objects of one size class
+ * @objs: the slots; objs[0 .. top - objs) hold objects, the newest on top
+ * @top: the next free slot; written only by the magazine's owner (the
+ *	holder of its CPU's ka_pcpu.lock), read locklessly by statistics
+ * @end: past the last slot
+ * @nr_*: statistics of this CPU, changed with this_cpu ops only: a caller
+ *	that finds the magazines busy counts into the same fields
+ *
+ * Bounds as pointers: a pop or push is a compare with one of them and a
+ * step of @top, with no index arithmetic.  1 << KA_MAG_SHIFT bytes each (a
+ * cache line on x86), so that the hit paths index them by a shift.
+ */
+struct ka_magazine {
+	void **objs;
+	void **top;
+	void **end;
+	unsigned long nr_alloc;		/* objects handed out on this CPU */
+	unsigned long nr_free;		/* objects freed on this CPU */
+	unsigned long nr_miss;		/* allocations the magazine did not serve */
+	unsigned long nr_refill;
+	unsigned long nr_flush;
+} __aligned(1 << KA_MAG_SHIFT);
+
+/*
+ * struct ka_pcpu - one CPU's caches
+ * @mag: a magazine per size class
+ * @lock: owns every magazine of this CPU (see mcache.c)
+ * @fastkey: this CPU's node + 1 (see ka_span.fastkey), or KA_FASTKEY_HOOKS
+ *	while every free must take the slow path
+ */
+struct ka_pcpu {
+	struct ka_magazine mag[KA_MAX_CLASSES];	/* first: no offset to add */
+	struct ka_cpu_lock lock;
+	unsigned int fastkey;
+	/* this_cpu_inc() counters */
+	unsigned long nr_large_alloc;
+	unsigned long nr_large_free;
+	unsigned long nr_remote_free;	/* freed to another node's mcentral */
+	unsigned long nr_refused;	/* invalid pointers given to ka_free */
+	unsigned long nr_failed;	/* allocations that returned NULL */
+	unsigned long nr_debug_reports;	/* debug mode: corruption found */
+	unsigned long nr_busy;		/* calls that found the magazines owned */
+	unsigned long nr_atomic;	/* PREEMPT_RT: calls refused in atomic context */
+};
+
+extern struct ka_pcpu __percpu *ka_pcpu;
+
+/* A fastkey no span has (a span's is 0 or its node + 1). */
+#define KA_FASTKEY_HOOKS	UINT_MAX
+
+/* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
+DECLARE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
+DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
+
+/* This CPU's magazine for requests of @size bytes (see ka_size_magoff()). */
+static __always_inline struct ka_magazine __percpu *
+ka_mag_of_size(struct ka_pcpu __percpu *pcpu, size_t size)
+{
+	return (struct ka_magazine __percpu *)((void __percpu *)pcpu +
+					       ka_size_magoff(size));
+}
+
+/* This CPU's magazine of @span's class (see ka_span.magoff). */
+static __always_inline struct ka_magazine __percpu *
+ka_mag_of_span(struct ka_pcpu __percpu *pcpu, const struct ka_span *span)
+{
+	return (struct ka_magazine __percpu *)((void __percpu *)pcpu +
+					       span->magoff);
+}
+
+/* ---- ownership ---- */
+
+/**
+ * ka_mag_trylock - take this CPU's magazines, without waiting
+ * @pcpu: ka_pcpu (a hit path passes it in a register: the lock's compiler
+ *	  barriers would otherwise reload the global)
+ *
+ * Fails when the magazines are owned by code this call interrupted (!RT) or
+ * by another task on this CPU (PREEMPT_RT); the caller then takes a path
+ * that does not touch them.  On success the caller stays on this CPU until
+ * ka_mag_unlock(), and is in an RCU read-side section (on !RT preemption is
+ * off; on RT, where only migration is, rcu_read_lock() is taken too).
+ *
+ * Context: any on !PREEMPT_RT; on PREEMPT_RT preemptible task context.
+ * Return: true if the magazines are now the caller's.
+ */
+static __always_inline bool ka_mag_trylock(struct ka_pcpu __percpu *pcpu)
+{
+	if (!ka_cpu_trylock(&pcpu->lock))
+		return false;
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		rcu_read_lock();
+	return true;
+}
+
+/**
+ * ka_mag_lock - take this CPU's magazines, waiting if need be (PREEMPT_RT)
+ * @pcpu: ka_pcpu
+ *
+ * On !RT the magazines cannot be owned when task context asks (their owner
+ * would have preemption disabled, or be an interrupt that has finished).
+ *
+ * Context: task context, preemptible on PREEMPT_RT.
+ */
+static __always_inline void ka_mag_lock(struct ka_pcpu __percpu *pcpu)
+{
+	ka_cpu_lock(&pcpu->lock);
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		rcu_read_lock();
+}
+
+/* Give this CPU's magazines up.  Context: their owner. */
+static __always_inline void ka_mag_unlock(struct ka_pcpu __percpu *pcpu)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		rcu_read_unlock();
+	ka_cpu_unlock(&pcpu->lock);
+}
+
+/**
+ * ka_mag_context_ok - may ka's locks be taken here?
+ *
+ * On PREEMPT_RT ka's spinlocks sleep, so, as for kmalloc, ka may not be
+ * called from hard irq, under a raw spinlock or with preemption or
+ * interrupts disabled; the API refuses such calls instead of sleeping in
+ * atomic context.  Always true on !PREEMPT_RT (no code at all).
+ */
+static __always_inline bool ka_mag_context_ok(void)
+{
+	return !IS_ENABLED(CONFIG_PREEMPT_RT) || preemptible();
+}
+
+/* ---- a magazine, for its owner ---- */
+
+/* Objects held: exact for the owner, a snapshot for anyone else. */
+static inline unsigned int ka_mag_count(const struct ka_magazine *m)
+{
+	return READ_ONCE(m->top) - m->objs;
+}
+
+/*
+ * Pop this CPU's magazine @pm (&ka_pcpu->mag[cls]) into *@p; false if it is
+ * empty.  this_cpu ops, so no pointer to the CPU's data is computed on the
+ * hit path.  Context: owner.
+ */
+static __always_inline bool ka_mag_pop(struct ka_magazine __percpu *pm,
+				       void **p)
+{
+	void **top = this_cpu_read(pm->top);
+
+	if (unlikely(top == this_cpu_read(pm->objs)))
+		return false;
+	*p = *--top;
+	this_cpu_write(pm->top, top);
+	return true;
+}
+
+/* Push @p on this CPU's magazine @pm; false if full.  Context: owner. */
+static __always_inline bool ka_mag_push(struct ka_magazine __percpu *pm,
+					void *p)
+{
+	void **top = this_cpu_read(pm->top);
+
+	if (unlikely(top == this_cpu_read(pm->end)))
+		return false;
+	*top++ = p;
+	this_cpu_write(pm->top, top);
+	return true;
+}
+
+/*
+ * Test points: the KUnit suite may run a hook at named points inside the
+ * owner's sections, as an interrupt (!RT) or a preempting task (RT) would,
+ * to force every interleaving.  Compiled only into KUnit kernels' builds.
+ */
+enum ka_mag_point {
+	KA_MP_POP,		/* alloc hit: owner, before the pop */
+	KA_MP_PUSH,		/* free hit: owner, before the push */
+	KA_MP_REFILL,		/* refill: batch taken, before storing it */
+	KA_MP_FLUSH,		/* flush: objects given back, before the move */
+	KA_MP_BULK,		/* bulk alloc: before taking from the magazine */
+	KA_MP_NR,
+};
+
+#if IS_ENABLED(CONFIG_KUNIT)
+extern void (*ka_mag_test_hook)(enum ka_mag_point pt);
+
+static __always_inline void ka_mag_point(enum ka_mag_point pt)
+{
+	void (*hook)(enum ka_mag_point pt) = READ_ONCE(ka_mag_test_hook);
+
+	if (unlikely(hook))
+		hook(pt);
+}
+#else
+static __always_inline void ka_mag_point(enum ka_mag_point pt) { }
+#endif
+
+int ka_mcache_init(void);
+void ka_mcache_exit(void);
+void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
+void ka_mcache_flush_cpu(struct ka_pcpu *pc);
+void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
+			   unsigned int n);
+void ka_mcache_drain_all(void);
+void ka_mcache_set_fastkeys(bool hooks);
+void ka_mcache_drain_async(void);
+
+#endif /* _KA_MCACHE_H */
