@@ -11,12 +11,14 @@
 #include <kunit/test.h>
 #include <linux/cpu.h>
 #include <linux/delay.h>
+#include <linux/hash.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include "ka_debug.h"
+#include "mcache.h"
 
 KA_IMPORT_INTERNAL();
 
@@ -119,7 +121,8 @@ static void ka_class_lookup_exhaustive(struct kunit *test)
 
 	for (size = 1; size <= KA_MAX_SMALL_SIZE; size++) {
 		cls = ka_size_class(size);
-		if (cls < 1 || cls >= ka_nr_classes ||
+		if (cls != ka_size_class_go(size) ||
+		    cls < 1 || cls >= ka_nr_classes ||
 		    ka_classes[cls].size < size ||
 		    (cls > 1 && ka_classes[cls - 1].size >= size)) {
 			KUNIT_FAIL(test, "size %u -> class %u", size, cls);
@@ -476,7 +479,7 @@ static void ka_mcache_refill_flush_batches(struct kunit *test)
 {
 	unsigned int cls = ka_size_class(256);
 	const struct ka_class *k = &ka_classes[cls];
-	struct ka_pcpu_class *pcc;
+	struct ka_magazine *m;
 	unsigned long refills, flushes;
 	unsigned int i;
 	void **objs;
@@ -485,34 +488,34 @@ static void ka_mcache_refill_flush_batches(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	ka_drain();
 	migrate_disable();
-	pcc = &this_cpu_ptr(ka_pcpu)->cls[cls];
-	KUNIT_EXPECT_EQ(test, ka_pcc_count(pcc), 0U);
-	refills = pcc->nr_refill;
+	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	refills = m->nr_refill;
 	/* the first allocation refills a batch and keeps batch - 1 */
 	objs[0] = ka_alloc(256, GFP_KERNEL);
 	KUNIT_EXPECT_NOT_NULL(test, objs[0]);
-	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills, 1UL);
-	KUNIT_EXPECT_EQ(test, ka_pcc_count(pcc), k->batch - 1);
+	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), k->batch - 1);
 	for (i = 1; i < k->batch; i++)
 		objs[i] = ka_alloc(256, GFP_KERNEL);
-	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills, 1UL);
-	KUNIT_EXPECT_EQ(test, ka_pcc_count(pcc), 0U);
+	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
 	/* pops come in ascending address order from a fresh batch */
 	KUNIT_EXPECT_PTR_EQ(test, objs[1], objs[0] + k->size);
 	for (; i < 3 * k->cache_max; i++) {
 		objs[i] = ka_alloc(256, GFP_KERNEL);
 		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
 	}
-	KUNIT_EXPECT_EQ(test, pcc->nr_refill - refills,
+	KUNIT_EXPECT_EQ(test, m->nr_refill - refills,
 			(unsigned long)DIV_ROUND_UP(3 * k->cache_max, k->batch));
 
 	/* frees fill the cache to cap, then flush a batch at a time */
-	flushes = pcc->nr_flush;
+	flushes = m->nr_flush;
 	for (i = 0; i < 3 * k->cache_max; i++)
 		ka_free(objs[i]);
-	KUNIT_EXPECT_LE(test, ka_pcc_count(pcc), k->cache_max);
-	KUNIT_EXPECT_EQ(test, pcc->nr_flush - flushes,
-			(unsigned long)(3 * k->cache_max - ka_pcc_count(pcc)) / k->batch);
+	KUNIT_EXPECT_LE(test, ka_mag_count(m), k->cache_max);
+	KUNIT_EXPECT_EQ(test, m->nr_flush - flushes,
+			(unsigned long)(3 * k->cache_max - ka_mag_count(m)) / k->batch);
 	migrate_enable();
 	ka_drain();
 	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
@@ -597,6 +600,8 @@ static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
 	struct ka_race *r;
 	void *mine[32];
 
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "PREEMPT_RT: ka may not be called from hard irq");
 	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	migrate_disable();	/* the timer fires on this CPU: same magazines */
@@ -647,9 +652,214 @@ static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
 		   ops, r->fired);
 }
 
+/*
+ * Forced interleavings.  Through ka_mag_test_hook, an "intruder" runs at a
+ * chosen point inside the owner's section of a pop, push, refill, flush or
+ * bulk allocation, on the same CPU and in the same size class, as an
+ * interrupt (!RT) or a task preempting the owner (PREEMPT_RT) would: it
+ * frees what it holds and allocates anew.  The protocol says that it must
+ * find the magazines busy and leave them alone, so: the magazine it lands
+ * in keeps its count across the intrusion, every intruding call is counted
+ * as busy, no object is held by two owners at once (a table of held
+ * objects, and a tag in each object), none is lost (nothing out after the
+ * drain).  The old protocol (lockless pop, push under local_lock_irqsave)
+ * let a task preempting a push on RT pop the object being published.
+ */
+#define KA_IL_SIZE	64
+#define KA_IL_ROUND	600	/* > one magazine (512 at 64 B): refills, flushes */
+#define KA_IL_INTR	4	/* objects the intruder cycles per intrusion */
+#define KA_IL_HASH	4096	/* held-object table, > 2 * objects held */
+#define KA_IL_LIVE	0x6c697665UL	/* "live" */
+#define KA_IL_DEAD	0x64656164UL	/* "dead" */
+
+struct ka_il {
+	struct task_struct *task;
+	enum ka_mag_point point;
+	bool in_hook;
+	unsigned int fired;		/* intrusions */
+	unsigned int intruder_ops;	/* ka calls made by the intruder */
+	unsigned int mag_changed;	/* intrusions that changed the magazine */
+	unsigned int dup;		/* objects handed to two holders */
+	unsigned int corrupt;		/* tags broken while held */
+	unsigned int failed;
+	void *intr[KA_IL_INTR];
+	void *held[KA_IL_HASH];		/* open addressing, NULL = empty */
+};
+
+static struct ka_il *ka_il_cur;
+
+static unsigned int ka_il_slot(const void *p)
+{
+	return hash_ptr((void *)p, ilog2(KA_IL_HASH));
+}
+
+/* Record @p as held; false if someone holds it already. */
+static bool ka_il_get(struct ka_il *il, void *p)
+{
+	unsigned int i = ka_il_slot(p), n;
+	unsigned long *w = p;
+
+	for (n = 0; n < KA_IL_HASH; n++, i = (i + 1) % KA_IL_HASH) {
+		if (il->held[i] == p || w[0] == ((unsigned long)p ^ KA_IL_LIVE)) {
+			il->dup++;
+			return false;
+		}
+		if (!il->held[i])
+			break;
+	}
+	il->held[i] = p;
+	w[0] = (unsigned long)p ^ KA_IL_LIVE;
+	w[KA_IL_SIZE / sizeof(long) - 1] = (unsigned long)p ^ KA_IL_LIVE;
+	return true;
+}
+
+/* Forget @p before it is freed (backward-shift deletion). */
+static void ka_il_put(struct ka_il *il, void *p)
+{
+	unsigned int i = ka_il_slot(p), j, k, n;
+	unsigned long *w = p;
+
+	if (w[0] != ((unsigned long)p ^ KA_IL_LIVE) ||
+	    w[KA_IL_SIZE / sizeof(long) - 1] != ((unsigned long)p ^ KA_IL_LIVE))
+		il->corrupt++;
+	w[0] = (unsigned long)p ^ KA_IL_DEAD;
+	for (n = 0; n < KA_IL_HASH && il->held[i] != p;
+	     n++, i = (i + 1) % KA_IL_HASH)
+		if (!il->held[i])
+			return;
+	il->held[i] = NULL;
+	for (j = (i + 1) % KA_IL_HASH; il->held[j]; j = (j + 1) % KA_IL_HASH) {
+		k = ka_il_slot(il->held[j]);
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			il->held[i] = il->held[j];
+			il->held[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* Runs inside the owner's section: on !RT with preemption disabled. */
+static void ka_il_hook(enum ka_mag_point pt)
+{
+	struct ka_il *il = READ_ONCE(ka_il_cur);
+	struct ka_magazine *m;
+	unsigned int i, before;
+
+	if (!il || current != il->task || il->in_hook || pt != il->point)
+		return;
+	il->in_hook = true;
+	il->fired++;
+	m = &this_cpu_ptr(ka_pcpu)->mag[ka_size_class(KA_IL_SIZE)];
+	before = ka_mag_count(m);
+	for (i = 0; i < KA_IL_INTR; i++) {
+		if (il->intr[i]) {
+			ka_il_put(il, il->intr[i]);
+			ka_free(il->intr[i]);
+			il->intruder_ops++;
+		}
+		il->intr[i] = ka_alloc(KA_IL_SIZE, GFP_ATOMIC | __GFP_NOWARN);
+		il->intruder_ops++;
+		if (!il->intr[i])
+			il->failed++;
+		else if (!ka_il_get(il, il->intr[i]))
+			il->intr[i] = NULL;	/* not ours to free */
+	}
+	if (ka_mag_count(m) != before)
+		il->mag_changed++;
+	il->in_hook = false;
+}
+
+static const enum ka_mag_point ka_il_points[] = {
+	KA_MP_POP, KA_MP_PUSH, KA_MP_REFILL, KA_MP_FLUSH, KA_MP_BULK,
+};
+
+static void ka_il_desc(const enum ka_mag_point *pt, char *desc)
+{
+	static const char * const names[] = {
+		[KA_MP_POP] = "pop", [KA_MP_PUSH] = "push",
+		[KA_MP_REFILL] = "refill", [KA_MP_FLUSH] = "flush",
+		[KA_MP_BULK] = "bulk",
+	};
+
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "intruder in %s", names[*pt]);
+}
+
+KUNIT_ARRAY_PARAM(ka_il, ka_il_points, ka_il_desc);
+
+static void ka_mcache_forced_interleavings(struct kunit *test)
+{
+	const enum ka_mag_point *pt = test->param_value;
+	struct ka_counters a, b;
+	unsigned int round, i, j, n;
+	struct ka_il *il;
+	void **objs;
+
+	il = kunit_kzalloc(test, sizeof(*il), GFP_KERNEL);
+	objs = kunit_kcalloc(test, KA_IL_ROUND, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, il);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	il->task = current;
+	il->point = *pt;
+	ka_drain();
+	ka_counters_read(&a);
+	WRITE_ONCE(ka_il_cur, il);
+	WRITE_ONCE(ka_mag_test_hook, ka_il_hook);
+	/* no KUNIT_ASSERT while the hook is armed: it would stay armed */
+	for (round = 0; round < 5; round++) {
+		/* allocations pop, then refill; frees push, then flush */
+		for (i = 0; i < KA_IL_ROUND; i += n) {
+			n = *pt == KA_MP_BULK ? min(16U, KA_IL_ROUND - i) : 1;
+			if (*pt == KA_MP_BULK &&
+			    !ka_alloc_bulk(KA_IL_SIZE, GFP_KERNEL, n, objs + i)) {
+				memset(objs + i, 0, n * sizeof(void *));
+				il->failed++;
+				continue;
+			}
+			if (*pt != KA_MP_BULK) {
+				objs[i] = ka_alloc(KA_IL_SIZE, GFP_KERNEL);
+				if (!objs[i]) {
+					il->failed++;
+					continue;
+				}
+			}
+			for (j = i; j < i + n; j++)
+				if (!ka_il_get(il, objs[j]))
+					objs[j] = NULL;	/* another holder's */
+		}
+		for (i = 0; i < KA_IL_ROUND; i++) {
+			if (!objs[i])
+				continue;
+			ka_il_put(il, objs[i]);
+			ka_free(objs[i]);
+			objs[i] = NULL;
+		}
+		cond_resched();
+	}
+	WRITE_ONCE(ka_mag_test_hook, NULL);
+	WRITE_ONCE(ka_il_cur, NULL);
+	for (i = 0; i < KA_IL_INTR; i++)
+		if (il->intr[i]) {
+			ka_il_put(il, il->intr[i]);
+			ka_free(il->intr[i]);
+		}
+	ka_drain();
+	ka_counters_read(&b);
+	KUNIT_EXPECT_GT(test, il->fired, 0U);
+	KUNIT_EXPECT_EQ(test, il->mag_changed, 0U);
+	KUNIT_EXPECT_EQ(test, il->dup, 0U);
+	KUNIT_EXPECT_EQ(test, il->corrupt, 0U);
+	KUNIT_EXPECT_EQ(test, il->failed, 0U);
+	/* every call the intruder made found the magazines owned */
+	KUNIT_EXPECT_GE(test, b.busy - a.busy, (unsigned long)il->intruder_ops);
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+	kunit_info(test, "%u intrusions, %u intruding calls, busy +%lu",
+		   il->fired, il->intruder_ops, b.busy - a.busy);
+}
+
 static struct kunit_case ka_mcache_cases[] = {
 	KUNIT_CASE(ka_mcache_refill_flush_batches),
 	KUNIT_CASE(ka_mcache_hit_paths_under_interrupts),
+	KUNIT_CASE_PARAM(ka_mcache_forced_interleavings, ka_il_gen_params),
 	{}
 };
 
@@ -1149,6 +1359,8 @@ static void ka_api_hardirq_atomic(struct kunit *test)
 	unsigned long end = jiffies + HZ;
 	unsigned int i, loops = 0;
 
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "PREEMPT_RT: ka may not be called from hard irq");
 	it = kunit_kzalloc(test, sizeof(*it), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, it);
 	hrtimer_init(&it->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
@@ -1192,6 +1404,45 @@ static void ka_api_gives_everything_back(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c.allocs + c.large_allocs, c.frees + c.large_frees);
 }
 
+/*
+ * PREEMPT_RT: ka's locks sleep, so calls from atomic context are refused
+ * (as kmalloc may not be called there): an allocation returns NULL, a free
+ * leaves the object allocated; both are counted.  Never a sleep in atomic
+ * context (CONFIG_DEBUG_ATOMIC_SLEEP would report it).
+ */
+static void ka_api_rt_atomic_refused(struct kunit *test)
+{
+	struct ka_counters a, b;
+	void *p, *q, *r;
+	unsigned long out;
+
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "only PREEMPT_RT refuses atomic callers");
+	p = ka_alloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_drain();
+	out = ka_test_objs_out();
+	ka_counters_read(&a);
+	preempt_disable();
+	q = ka_alloc(64, GFP_ATOMIC | __GFP_NOWARN);
+	ka_free(p);
+	preempt_enable();
+	local_irq_disable();
+	r = ka_alloc(100000, GFP_ATOMIC | __GFP_NOWARN);
+	ka_free(p);
+	local_irq_enable();
+	ka_counters_read(&b);
+	KUNIT_EXPECT_NULL(test, q);
+	KUNIT_EXPECT_NULL(test, r);
+	KUNIT_EXPECT_EQ(test, b.atomic_refused - a.atomic_refused, 4UL);
+	/* the refused frees left p allocated: nothing went back */
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
+	KUNIT_EXPECT_EQ(test, b.frees, a.frees);
+	ka_free(p);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out - 1);
+}
+
 static struct kunit_case ka_api_cases[] = {
 	KUNIT_CASE(ka_api_every_small_size),
 	KUNIT_CASE_PARAM(ka_api_large_sizes, ka_large_gen_params),
@@ -1206,6 +1457,7 @@ static struct kunit_case ka_api_cases[] = {
 	KUNIT_CASE(ka_api_free_rcu),
 	KUNIT_CASE(ka_api_all_cpus_cross_free),
 	KUNIT_CASE(ka_api_hardirq_atomic),
+	KUNIT_CASE(ka_api_rt_atomic_refused),
 	KUNIT_CASE(ka_api_gives_everything_back),
 	{}
 };
