@@ -26,7 +26,7 @@
 struct ka_class ka_classes[KA_MAX_CLASSES];
 unsigned int ka_nr_classes;
 u8 ka_size_to_class8[KA_SMALL_SIZE_MAX / KA_SMALL_SIZE_DIV + 1];
-u16 ka_size_to_magoff[KA_MAX_SMALL_SIZE / KA_SMALL_SIZE_DIV + 1];
+u16 ka_size_to_magoff[KA_MAX_SMALL_SIZE / KA_SMALL_SIZE_DIV];
 u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
 		       KA_LARGE_SIZE_DIV + 1];
 KA_EXPORT_INTERNAL(ka_classes);
@@ -170,9 +170,10 @@ int ka_sizeclass_init(void)
 	}
 	/* size 0 never reaches the table, but keep it pointing at a class */
 	ka_size_to_class8[0] = 1;
-	/* the hit path's flat table, from Go's two */
-	for (size = 0; size <= KA_MAX_SMALL_SIZE; size += KA_SMALL_SIZE_DIV)
-		ka_size_to_magoff[size / KA_SMALL_SIZE_DIV] =
-			ka_size_class_go(size ?: 1) << KA_MAG_SHIFT;
+	/* the hit path's flat table, from Go's two: (size - 1) / 8 */
+	for (size = KA_SMALL_SIZE_DIV; size <= KA_MAX_SMALL_SIZE;
+	     size += KA_SMALL_SIZE_DIV)
+		ka_size_to_magoff[size / KA_SMALL_SIZE_DIV - 1] =
+			ka_size_class_go(size) << KA_MAG_SHIFT;
 	return 0;
 }
