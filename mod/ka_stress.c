@@ -8,9 +8,13 @@
  * table, frees of objects handed over by other threads (cross-CPU), bulk
  * calls, reallocs, ka_free_rcu(), and, with irq=1, GFP_ATOMIC allocations
  * from a hard-irq hrtimer per thread.  With several threads per CPU they
- * preempt each other inside ka's calls (on full preemption and PREEMPT_RT
- * at every tick, and when a thread that naps every few hundred operations
- * wakes up), which is what PREEMPT_RT's per-CPU caches must survive.
+ * preempt each other inside ka's calls, which is what PREEMPT_RT's per-CPU
+ * caches must survive: on full preemption and PREEMPT_RT at every tick and
+ * at the wake-up of a thread that naps every few hundred operations, and,
+ * above all, whenever one of the SCHED_FIFO threads (one in every
+ * threads_per_cpu) wakes from its 20-60 us nap after a few operations: it
+ * preempts whatever the CPU was running, in the middle of a ka call if
+ * that is where it was.
  * Every object carries a pattern derived from a per-object seed, checked
  * before it is freed.  Allocation failures are expected when page
  * allocation faults are injected and only counted.
@@ -26,6 +30,7 @@
 #include <linux/module.h>
 #include <linux/kthread.h>
 #include <linux/delay.h>
+#include <linux/sched.h>
 #include <linux/hrtimer.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -62,6 +67,7 @@ struct ka_stress_thread {
 	u32 rnd;
 	bool stop;
 	bool naps;
+	bool fifo;
 	unsigned long ops, allocs, failed, corrupt, xfree, bulk, rcu;
 	unsigned long irq_allocs, irq_failed, irq_corrupt;
 	unsigned int irq_fired;
@@ -284,7 +290,16 @@ static int ka_stress_fn(void *arg)
 		hrtimer_start(&t->timer, ns_to_ktime(200 * NSEC_PER_USEC),
 			      HRTIMER_MODE_REL_HARD);
 	}
+	if (t->fifo)
+		sched_set_fifo_low(current);
 	while (time_before(jiffies, end)) {
+		if (t->fifo) {
+			/* a few operations, then a nap whose end preempts */
+			for (i = 0; i < 4; i++)
+				ka_stress_step(t);
+			usleep_range(20, 60);
+			continue;
+		}
 		for (i = 0; i < 64; i++)
 			ka_stress_step(t);
 		/* its wake-up preempts a sibling, wherever that one is */
@@ -331,6 +346,8 @@ static int __init ka_stress_init(void)
 	for (i = 0; i < nr; i++) {
 		t[i].rnd = get_random_u32() | 1;
 		t[i].naps = threads_per_cpu > 1 && (i & 1);
+		t[i].fifo = threads_per_cpu > 1 &&
+			    i % threads_per_cpu == threads_per_cpu - 1;
 		t[i].task = kthread_create(ka_stress_fn, &t[i], "ka_stress/%u", i);
 		if (IS_ERR(t[i].task))
 			break;
