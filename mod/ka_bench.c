@@ -86,7 +86,7 @@ static unsigned int reps = 3;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Repetitions of each wall-clock measurement");
 
-static unsigned int icount_reps = 3;
+static unsigned int icount_reps = 2;
 module_param(icount_reps, uint, 0444);
 MODULE_PARM_DESC(icount_reps, "Repetitions of each icount measurement; the fewest instructions are reported (other tasks and interrupts only ever add)");
 
