@@ -10,17 +10,18 @@
  * CPU's node: frees of remote objects go straight to their own mcentral.
  *
  * Ownership.  All magazines of a CPU are owned through one per-CPU lock,
- * ka_pcpu->lock (struct ka_cpu_lock: Linux 6.15's local_trylock_t, open-coded in
- * compat.h before it), and nothing reads or writes a magazine's slots or
- * count without owning it: not the hit paths (ka_alloc()'s pop, ka_free()'s
- * push), not refill, flush, bulk, drain.  There is no lockless reader, so
- * there are no transaction ids; the only lockless access is statistics
- * reading a count.  The hit paths, and everything that may run in
- * interrupt context, take the lock with ka_mag_trylock(ka_pcpu) and never wait:
+ * ka_pcpu->lock (struct ka_cpu_lock: Linux 6.15's local_trylock_t,
+ * open-coded in compat.h before it), and nothing reads or writes a
+ * magazine's slots or top without owning it: not the hit paths (ka_alloc()'s
+ * pop, ka_free()'s push), not refill, flush, bulk, drain.  There is no
+ * lockless reader, so there are no transaction ids; the only lockless
+ * access is statistics reading a count.  The hit paths, and everything
+ * that may run in interrupt context, take the lock with ka_mag_trylock()
+ * and never wait:
  * when it fails they use this node's mcentral directly (an allocation takes
  * one object from it, a free gives the object back to it; counted as
  * "busy" in debugfs stats).  Only task-context code that must reach the
- * magazines (the drain work) waits, with ka_mag_lock(ka_pcpu).
+ * magazines (the drain work) waits, with ka_mag_lock().
  *
  * Why this is exclusive, per preemption model:
  * - none, voluntary, full (!PREEMPT_RT): the trylock disables preemption
@@ -42,10 +43,17 @@
  *   hard irq and from atomic sections on RT (ka_mag_context_ok()), as
  *   kmalloc may not be called there, rather than sleep in atomic context.
  *
- * Cost on !RT: a hit is a preempt count increment and decrement, a
- * flag test, set and clear, and the pop or push; in instructions about what
- * the old irq save/restore (or the old pop's cmpxchg) cost, in cycles
- * fewer (no popf, no cmpxchg).
+ * CPU hotplug: a CPU goes down only once no task on it has migration
+ * disabled, so no one owns a dead CPU's magazines; the cpuhp callback
+ * flushes them without the lock.
+ *
+ * Cost on !RT: a hit is a preempt count increment and decrement, a flag
+ * test, set and clear, and the pop or push: eight instructions, about what
+ * the old irq save/restore (free) or CPU-local cmpxchg (alloc) cost, but
+ * fewer cycles (no popf, no cmpxchg).  On RT a busy magazine is common
+ * under contention (a task preempted in its section blocks the CPU's
+ * magazines for the others until it runs again); those callers share
+ * mcentral's lock instead.
  *
  * Owns: struct ka_pcpu (one per CPU) and its magazines.
  * Locks: ka_pcpu->lock, outermost of ka's locks: a flush takes
