@@ -222,13 +222,20 @@ static noinline void *ka_alloc_done(void *p, size_t size, gfp_t gfp,
 	return ka_post_alloc(p, size, objsize, gfp, caller);
 }
 
+/* Where ka_alloc_slowpath() takes a small object from. */
+enum ka_alloc_from {
+	KA_FROM_REFILL,		/* the magazine was empty: refill it */
+	KA_FROM_BUSY,		/* it was busy: one object from this node */
+	KA_FROM_NODE,		/* ka_alloc_node() of another node */
+};
+
 /*
- * Everything but a magazine hit: refill, large objects, zero size, failure,
- * magazines busy (@busy: one object straight from mcentral), atomic
- * context on PREEMPT_RT.
+ * Everything but a magazine hit: refill, magazines busy, another node,
+ * large objects, zero size, failure, atomic context on PREEMPT_RT.
  */
 static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
-					unsigned long caller, bool busy)
+					unsigned long caller,
+					enum ka_alloc_from from)
 {
 	unsigned int cls;
 	void *p;
@@ -242,11 +249,17 @@ static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
 	if (size > KA_MAX_SMALL_SIZE)
 		return ka_alloc_large(size, gfp, node, caller);
 	cls = ka_size_class(size);
-	if (busy) {
+	switch (from) {
+	case KA_FROM_REFILL:
+		p = ka_mcache_refill_alloc(cls, gfp);
+		break;
+	case KA_FROM_BUSY:
 		this_cpu_inc(ka_pcpu->nr_busy);
 		p = ka_alloc_from_node(cls, gfp, numa_mem_id());
-	} else {
-		p = ka_mcache_refill_alloc(cls, gfp);
+		break;
+	default:
+		p = ka_alloc_from_node(cls, gfp, node);
+		break;
 	}
 	if (unlikely(!p))
 		return ka_fail(size, gfp, caller);
@@ -264,15 +277,15 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 					   unsigned long caller)
 {
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	enum ka_alloc_from from = KA_FROM_REFILL;
 	struct ka_magazine __percpu *pm;
-	bool busy = false;
 	void *p;
 
 	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE || !ka_mag_context_ok()))
 		goto slow;
 	pm = ka_mag_of_size(pcpu, size);
 	if (unlikely(!ka_mag_trylock(pcpu))) {
-		busy = true;
+		from = KA_FROM_BUSY;
 		goto slow;
 	}
 	ka_mag_point(KA_MP_POP);
@@ -286,7 +299,7 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 		return ka_alloc_done(p, size, gfp, node, caller);
 	return p;
 slow:
-	return ka_alloc_slowpath(size, gfp, node, caller, busy);
+	return ka_alloc_slowpath(size, gfp, node, caller, from);
 }
 
 /**
@@ -328,26 +341,11 @@ EXPORT_SYMBOL_GPL(ka_alloc);
  */
 void *ka_alloc_node(size_t size, gfp_t flags, int node)
 {
-	unsigned int cls;
-	void *p;
-
 	if (node == NUMA_NO_NODE || node == numa_mem_id() || node < 0 ||
 	    node >= nr_node_ids || !node_state(node, N_MEMORY) ||
 	    !ka_nodes[node])
 		return ka_alloc_fast(size, flags, node, _RET_IP_);
-	if (!size)
-		return ZERO_SIZE_PTR;
-	if (unlikely(!ka_mag_context_ok())) {
-		ka_refuse_atomic(NULL, size, _RET_IP_);
-		return ka_fail(size, flags, _RET_IP_);
-	}
-	if (size > KA_MAX_SMALL_SIZE)
-		return ka_alloc_large(size, flags, node, _RET_IP_);
-	cls = ka_size_class(size);
-	p = ka_alloc_from_node(cls, flags, node);
-	if (unlikely(!p))
-		return ka_fail(size, flags, _RET_IP_);
-	return ka_alloc_done(p, size, flags, node, _RET_IP_);
+	return ka_alloc_slowpath(size, flags, node, _RET_IP_, KA_FROM_NODE);
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
