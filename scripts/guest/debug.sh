@@ -6,15 +6,6 @@ status=0
 # How long a KUnit module's insmod may take (the host's /ka/kunit-limit).
 kunit_limit=$(cat /ka/kunit-limit 2>/dev/null || echo 600)
 
-# A module's insmod did not end: the kernel is wedged.  Send the kernel log
-# as NAME (and whole, as hang.dmesg) and stop; rmmod would only hang too.
-give_up() {
-	dmesg >/tmp/hang.dmesg
-	ka_put "$1" /tmp/hang.dmesg
-	ka_put hang.dmesg /tmp/hang.dmesg
-	ka_put tainted /proc/sys/kernel/tainted
-	exit 1
-}
 
 # Only leaks from here on count: tell the host the current jiffies (the
 # kmemleak report carries each object's allocation time in jiffies), or,
@@ -33,7 +24,7 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	ka_mark kunit
 	rc=0
 	ka_step_within "$kunit_limit" insmod_ka_kunit insmod /ka/ka_kunit.ko || rc=$?
-	[ $rc != 124 ] || give_up kunit.dmesg
+	[ $rc != 124 ] || ka_give_up kunit.dmesg
 	[ $rc = 0 ] || status=1
 	dmesg >/tmp/kunit.dmesg
 	ka_put kunit.dmesg /tmp/kunit.dmesg
@@ -43,7 +34,7 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	ka_mark demo
 	rc=0
 	ka_step_within "$kunit_limit" insmod_ka_demo insmod /ka/ka_demo.ko || rc=$?
-	[ $rc != 124 ] || give_up demo.dmesg
+	[ $rc != 124 ] || ka_give_up demo.dmesg
 	[ $rc = 0 ] || status=1
 	dmesg >/tmp/demo.dmesg
 	ka_put demo.dmesg /tmp/demo.dmesg
@@ -62,13 +53,13 @@ if [ -f /ka/ka_debug_kunit.ko ] &&
 	ka_mark kunit-debug
 	rc=0
 	ka_step_within "$kunit_limit" insmod_ka_debug_kunit insmod /ka/ka_debug_kunit.ko || rc=$?
-	[ $rc != 124 ] || give_up kunit-debug.dmesg
+	[ $rc != 124 ] || ka_give_up kunit-debug.dmesg
 	[ $rc = 0 ] || status=1
 	ka_step rmmod_ka_debug_kunit rmmod ka_debug_kunit || status=1
 	# and the main suites again, everything now poisoned and redzoned
 	rc=0
 	ka_step_within "$kunit_limit" insmod_ka_kunit_debug_mode insmod /ka/ka_kunit.ko || rc=$?
-	[ $rc != 124 ] || give_up kunit-debug.dmesg
+	[ $rc != 124 ] || ka_give_up kunit-debug.dmesg
 	[ $rc = 0 ] || status=1
 	ka_step rmmod_ka_kunit_debug_mode rmmod ka_kunit || status=1
 	dmesg >/tmp/kunit-debug.dmesg

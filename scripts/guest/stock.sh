@@ -10,15 +10,6 @@ stat_of() { sed -n "s/^$1 //p" /sys/kernel/debug/ka/stats; }
 secs=$(echo "$stress_args" | sed -n 's/.*seconds=\([0-9]*\).*/\1/p')
 stress_limit=$(( ${secs:-15} * 2 + 120 ))
 
-# A module's insmod did not end: the kernel is wedged.  Send the kernel log
-# as NAME (and whole, as hang.dmesg) and stop; rmmod would only hang too.
-give_up() {
-	dmesg >/tmp/hang.dmesg
-	ka_put "$1" /tmp/hang.dmesg
-	ka_put hang.dmesg /tmp/hang.dmesg
-	ka_put tainted /proc/sys/kernel/tainted
-	exit 1
-}
 meminfo() { sed -n "s/^$1: *\([0-9]*\) kB/\1/p" /proc/meminfo; }
 # Free memory once the kernel's own caches are as small as they get (page
 # cache, empty slabs), counting the free pages parked on the per-CPU page
@@ -45,7 +36,7 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	ka_mark demo
 	rc=0
 	ka_step_within 300 insmod_ka_demo insmod /ka/ka_demo.ko || rc=$?
-	[ $rc != 124 ] || give_up demo.dmesg
+	[ $rc != 124 ] || ka_give_up demo.dmesg
 	[ $rc = 0 ] || status=1
 	dmesg >/tmp/demo.dmesg
 	ka_put demo.dmesg /tmp/demo.dmesg
@@ -60,7 +51,7 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 		rc=0
 		# shellcheck disable=SC2086 # one word per parameter
 		ka_step_within "$stress_limit" insmod_ka_stress insmod /ka/ka_stress.ko $stress_args || rc=$?
-		[ $rc != 124 ] || give_up stress.dmesg
+		[ $rc != 124 ] || ka_give_up stress.dmesg
 		[ $rc = 0 ] || status=1
 		dmesg >/tmp/stress.dmesg
 		ka_put stress.dmesg /tmp/stress.dmesg

@@ -31,15 +31,10 @@ kunit_limit=$(cat /ka/kunit-limit 2>/dev/null || echo 600)
 secs=$(echo "$stress_args" | sed -n 's/.*seconds=\([0-9]*\).*/\1/p')
 stress_limit=$(( ${secs:-30} * 2 + 120 ))
 
-# A module's insmod did not end: the kernel is wedged.  Send the kernel log
-# as NAME (and whole, as hang.dmesg) and stop; rmmod would only hang too.
+# A step hung (ka_give_up): stop the background readers first.
 give_up() {
 	touch /tmp/done
-	dmesg >/tmp/hang.dmesg
-	ka_put "$1" /tmp/hang.dmesg
-	ka_put hang.dmesg /tmp/hang.dmesg
-	ka_put tainted /proc/sys/kernel/tainted
-	exit 1
+	ka_give_up "$1"
 }
 
 ka_step insmod_ka insmod /ka/ka.ko kmemleak=0 || exit 1
