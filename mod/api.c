@@ -10,7 +10,7 @@
  * magazine - or, for an object of another node, back to its own mcentral.
  *
  * Owns: nothing; it drives the layers below.
- * Locks: the hit paths own this CPU's magazines through ka_mag_trylock(ka_pcpu)
+ * Locks: the hit paths own this CPU's magazines through ka_mag_trylock()
  * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
  * that section, which is an RCU read-side section.  A caller that finds the
  * magazines busy goes to mcentral instead.  On PREEMPT_RT calls from atomic

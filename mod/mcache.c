@@ -17,10 +17,9 @@
  * lockless reader, so there are no transaction ids; the only lockless
  * access is statistics reading a count.  The hit paths, and everything
  * that may run in interrupt context, take the lock with ka_mag_trylock()
- * and never wait:
- * when it fails they use this node's mcentral directly (an allocation takes
- * one object from it, a free gives the object back to it; counted as
- * "busy" in debugfs stats).  Only task-context code that must reach the
+ * and never wait: when it fails they use this node's mcentral directly (an
+ * allocation takes one object from it, a free gives the object back to it;
+ * counted as "busy" in debugfs stats).  Only task-context code that must reach the
  * magazines (the drain work) waits, with ka_mag_lock().
  *
  * Why this is exclusive, per preemption model:
@@ -87,13 +86,13 @@ KA_EXPORT_INTERNAL(ka_mag_test_hook);
  * @cls: its size class
  * @n: how many, at most its count
  *
- * Context: the magazine owned (ka_mag_trylock(ka_pcpu) or ka_mag_lock(ka_pcpu)), or its
+ * Context: the magazine owned (ka_mag_trylock() or ka_mag_lock()), or its
  * CPU dead.
  */
 void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
 			   unsigned int n)
 {
-	unsigned int count = m->top - m->objs;
+	unsigned int count = ka_mag_count(m);
 
 	n = min(n, count);
 	if (!n)
