@@ -439,6 +439,9 @@ static void ka_heap_alloc_failure(struct kunit *test)
 	struct ka_span *s;
 
 	ka_drain();
+	/* numa_mem_id() must stay @node: on RT the task could move otherwise */
+	migrate_disable();
+	node = numa_mem_id();
 	ka_heap_stats_read(node, &h0);
 	ka_fail_page.probability = 100;
 	ka_fail_page.interval = 1;
@@ -452,6 +455,7 @@ static void ka_heap_alloc_failure(struct kunit *test)
 	ka_heap_stats_read(node, &h);
 	KUNIT_EXPECT_GE(test, h.alloc_failed - h0.alloc_failed, 2UL);
 	KUNIT_EXPECT_EQ(test, h.pages_held, h0.pages_held);
+	migrate_enable();
 	/* and ka works again once pages can be had */
 	s = ka_span_new_large(64 << 10, node, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, s);
