@@ -15,6 +15,14 @@
  * that section, which is an RCU read-side section.  A caller that finds the
  * magazines busy goes to mcentral instead.  On PREEMPT_RT calls from atomic
  * context are refused (ka_mag_context_ok()).
+ *
+ * Generic KASAN (IS_ENABLED(), no code on other kernels): an object is made
+ * accessible for exactly the bytes requested when it is handed out, the
+ * rest of its slot a redzone, and is poisoned as freed before it enters a
+ * magazine; free slots, span tails and chunk pages outside runs are
+ * poisoned by the heap (mheap.c).  Where ka itself touches bytes the
+ * client may not (init_on_alloc/free over the whole slot, realloc's copy),
+ * KASAN's reports are off for the task.
  */
 #include <linux/kmemleak.h>
 #include <linux/ratelimit.h>
@@ -131,16 +139,58 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 		pr_err("ka: refusing %p: %s\n", p, why);
 }
 
+/*
+ * KASAN: the object @p of a slot of @slot bytes is the client's for @size
+ * bytes (the last granule partly); the rest of the slot is a redzone.
+ */
+static inline void ka_kasan_alloc(const void *p, size_t size, size_t slot)
+{
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+	size_t full = round_down(size, KA_KASAN_GRANULE);
+	size_t end = round_up(size, KA_KASAN_GRANULE);
+
+	if (full)
+		kasan_poison(p, full, 0, false);
+	if (end != full)
+		kasan_poison(p + full, KA_KASAN_GRANULE, size - full, false);
+	if (slot > end)
+		kasan_poison(p + end, slot - end, slot > KA_MAX_SMALL_SIZE ?
+			     KA_KASAN_PAGE_REDZONE : KA_KASAN_SLAB_REDZONE,
+			     false);
+#endif
+}
+
+/* KASAN: the object @p of a slot of @slot bytes is freed. */
+static __always_inline void ka_kasan_free(const void *p, size_t slot)
+{
+	ka_sys_poison(p, slot, slot > KA_MAX_SMALL_SIZE ? KA_KASAN_PAGE_FREE :
+		      KA_KASAN_SLAB_FREE);
+}
+
+/* KASAN, the allocation hit path: the class comes from @size. */
+static noinline void ka_kasan_alloc_hit(const void *p, size_t size)
+{
+	ka_kasan_alloc(p, size, ka_classes[ka_size_class(size)].size);
+}
+
 static __always_inline void *ka_post_alloc(void *p, size_t size,
 					   size_t objsize, gfp_t gfp,
 					   unsigned long caller)
 {
+	size_t slot = objsize;
+
 	if (ka_debug_on())
 		objsize = ka_debug_alloc(p, size, caller);
-	if (unlikely(want_init_on_alloc(gfp)))
+	if (unlikely(want_init_on_alloc(gfp))) {
+		/* the whole slot, redzone included (ka_size()) */
+		kasan_disable_current();
 		memset(p, 0, objsize);
+		kasan_enable_current();
+	}
 	if (ka_hooks_always())
 		kmemleak_alloc(p, objsize, 1, gfp);
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+		ka_kasan_alloc(p, size, slot);
 	return p;
 }
 
@@ -149,8 +199,12 @@ static __always_inline void ka_pre_free(const void *p, size_t objsize)
 	if (ka_hooks_always())
 		kmemleak_free(p);
 	/* debug mode has poisoned the object instead */
-	if (unlikely(want_init_on_free()) && !ka_debug_on())
+	if (unlikely(want_init_on_free()) && !ka_debug_on()) {
+		kasan_disable_current();
 		memset((void *)p, 0, objsize);
+		kasan_enable_current();
+	}
+	ka_kasan_free(p, objsize);
 }
 
 /*
@@ -297,6 +351,8 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	this_cpu_inc(pm->nr_alloc);
 	if (unlikely(ka_alloc_hooks(gfp)))
 		return ka_alloc_done(p, size, gfp, node, caller);
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+		ka_kasan_alloc_hit(p, size);
 	return p;
 slow:
 	return ka_alloc_slowpath(size, gfp, node, caller, from);
@@ -473,6 +529,8 @@ void ka_free(const void *p)
 	if (likely(span->fastkey == this_cpu_read(pcpu->fastkey) &&
 		   ka_span_obj_ok(span, p))) {
 		pm = ka_mag_of_span(pcpu, span);
+		/* KASAN: freed before it enters the magazine */
+		ka_kasan_free(p, span->elemsize);
 		ka_mag_point(KA_MP_PUSH);
 		if (likely(ka_mag_push(pm, (void *)p))) {
 			ka_mag_unlock(pcpu);
@@ -518,7 +576,12 @@ static size_t ka_size_caller(const void *p, unsigned long caller)
  */
 size_t ka_size(const void *p)
 {
-	return ka_size_caller(p, _RET_IP_);
+	size_t size = ka_size_caller(p, _RET_IP_);
+
+	/* KASAN: all of it is the client's now, as after ksize() */
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && size)
+		ka_kasan_alloc(p, size, size);
+	return size;
 }
 EXPORT_SYMBOL_GPL(ka_size);
 
@@ -550,12 +613,19 @@ void *ka_realloc(const void *p, size_t new_size, gfp_t flags)
 	old = ka_size_caller(p, _RET_IP_);
 	if (unlikely(!old))
 		return NULL;
-	if (new_size <= old)
+	if (new_size <= old) {
+		/* KASAN: the client's for @new_size bytes now */
+		if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+			ka_kasan_alloc(p, new_size, old);
 		return (void *)p;
+	}
 	n = ka_alloc(new_size, flags);
 	if (!n)
 		return NULL;
+	/* the whole usable size, of which KASAN knows only the request */
+	kasan_disable_current();
 	memcpy(n, p, old);
+	kasan_enable_current();
 	ka_free(p);
 	return n;
 }

@@ -148,4 +148,23 @@ static inline void ka_cpu_lock_acquire_try(local_lock_t *l) { }
 
 /* kfree_rcu() of a struct with an rcu_head is available everywhere. */
 
+/*
+ * Generic KASAN: kasan_poison() is exported (EXPORT_SYMBOL in 6.1,
+ * EXPORT_SYMBOL_GPL in 6.12) but declared, with the shadow values, only in
+ * mm/kasan/kasan.h.  It sets the shadow of [addr, addr + size), both
+ * multiples of the 8-byte granule, to @value: 0 for accessible, k in 1..7
+ * for "the first k bytes of the granule", or a poison value; @init is
+ * for the hardware tag mode only.  kasan_{disable,enable}_current() are
+ * declared in <linux/kasan.h> (empty inlines without KASAN).
+ */
+#include <linux/kasan.h>
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+void kasan_poison(const void *addr, size_t size, u8 value, bool init);
+#define KA_KASAN_GRANULE	(1UL << KASAN_SHADOW_SCALE_SHIFT)
+#endif
+#define KA_KASAN_PAGE_FREE	0xFF	/* freed page */
+#define KA_KASAN_PAGE_REDZONE	0xFE	/* redzone of a large object */
+#define KA_KASAN_SLAB_REDZONE	0xFC	/* redzone of a slab object */
+#define KA_KASAN_SLAB_FREE	0xFB	/* freed slab object */
+
 #endif /* _KA_COMPAT_H */

@@ -25,6 +25,9 @@
  * one is running, as SLUB does for slub_kunit.
  *
  * Owns: the per-span debug tables.
+ * KASAN: the checks and fills read and write free objects and the
+ * redzones that KASAN has poisoned, with KASAN's reports off for the task.
+ *
  * Locks: none; the live bits are atomic bitops (an object may be freed on
  * another CPU than the one that allocated it), the other per-object fields
  * belong to whoever holds the object.
@@ -127,7 +130,9 @@ int ka_debug_span_init(struct ka_span *span, gfp_t gfp)
 	d->free_caller = d->alloc_caller + n;
 	d->reqsize = (u32 *)(d->free_caller + n);
 	span->dbg = d;
+	kasan_disable_current();
 	memset(span->base, POISON_FREE, (size_t)span->npages << PAGE_SHIFT);
+	kasan_enable_current();
 	return 0;
 }
 
@@ -160,6 +165,7 @@ size_t ka_debug_alloc(void *p, size_t size, unsigned long caller)
 	long bad;
 
 	rcu_read_lock();
+	kasan_disable_current();
 	span = ka_span_of(p);
 	if (WARN_ON_ONCE(!span))
 		goto out;
@@ -181,6 +187,7 @@ size_t ka_debug_alloc(void *p, size_t size, unsigned long caller)
 	d->alloc_caller[idx] = caller;
 	memset(p + size, SLUB_RED_ACTIVE, span->elemsize - size);
 out:
+	kasan_enable_current();
 	rcu_read_unlock();
 	return size;
 }
@@ -206,6 +213,7 @@ bool ka_debug_free(const void *p, unsigned long caller)
 	bool ok = true;
 
 	rcu_read_lock();
+	kasan_disable_current();
 	span = ka_span_of(p);
 	if (!span || span->state == KA_SPAN_DEAD || !ka_span_obj_ok(span, p))
 		goto out;
@@ -240,6 +248,7 @@ bool ka_debug_free(const void *p, unsigned long caller)
 	d->free_caller[idx] = caller;
 	memset((void *)p, POISON_FREE, span->elemsize);
 out:
+	kasan_enable_current();
 	rcu_read_unlock();
 	return ok;
 }

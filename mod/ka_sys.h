@@ -62,6 +62,17 @@ static inline bool ka_sys_should_fail(size_t size)
 }
 #endif
 
+/*
+ * Generic KASAN (zero code elsewhere): set the shadow of [@addr, @addr +
+ * @size), granule-aligned, to @value (0: accessible; KA_KASAN_*: poisoned).
+ */
+static inline void ka_sys_poison(const void *addr, size_t size, u8 value)
+{
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+	kasan_poison(addr, size, value, false);
+#endif
+}
+
 /**
  * ka_sys_alloc_pages - take 2^@order contiguous pages from the buddy allocator
  * @node: preferred node
@@ -87,11 +98,18 @@ static inline void *ka_sys_alloc_pages(int node, unsigned int order, gfp_t gfp,
 	if (ka_sys_should_fail(PAGE_SIZE << order))
 		return NULL;
 	page = alloc_pages_node(node, gfp, order);
-	return page ? page_address(page) : NULL;
+	if (!page)
+		return NULL;
+	/* a chunk's pages are no object's until a span has them */
+	ka_sys_poison(page_address(page), PAGE_SIZE << order,
+		      KA_KASAN_PAGE_FREE);
+	return page_address(page);
 }
 
 static inline void ka_sys_free_pages(void *addr, unsigned int order)
 {
+	/* as the buddy allocator gave them; it poisons them itself */
+	ka_sys_poison(addr, PAGE_SIZE << order, 0);
 	free_pages((unsigned long)addr, order);
 }
 

@@ -107,6 +107,10 @@ static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
 		span->base = chunk->base + (idx << PAGE_SHIFT);
 		span->node = heap->node;
 		span->fastkey = span->state == KA_SPAN_SMALL ? heap->node + 1 : 0;
+		/* KASAN: a redzone until objects leave the span */
+		ka_sys_poison(span->base, (size_t)n << PAGE_SHIFT,
+			      span->state == KA_SPAN_SMALL ?
+			      KA_KASAN_SLAB_REDZONE : KA_KASAN_PAGE_REDZONE);
 		if (span->state == KA_SPAN_LARGE) {
 			list_add(&span->list, &heap->large);
 			span->where = KA_LIST_LARGE;
@@ -246,6 +250,8 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 		heap->large_bytes -= span->reqsize;
 	}
 	bitmap_clear(chunk->used, idx, span->npages);
+	ka_sys_poison(span->base, (size_t)span->npages << PAGE_SHIFT,
+		      KA_KASAN_PAGE_FREE);
 	if (!chunk->nfree)
 		list_move(&chunk->list, &heap->chunks);
 	chunk->nfree += span->npages;

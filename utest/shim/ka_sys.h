@@ -40,6 +40,14 @@ static inline gfp_t ka_sys_gfp(gfp_t gfp)
 	return gfp & KA_GFP_RECLAIM_MASK;
 }
 
+/* KASAN shadow (mod/compat.h, mod/ka_sys.h): nothing in userspace */
+#define KA_KASAN_PAGE_FREE	0xFF
+#define KA_KASAN_PAGE_REDZONE	0xFE
+#define KA_KASAN_SLAB_REDZONE	0xFC
+#define KA_KASAN_SLAB_FREE	0xFB
+
+static inline void ka_sys_poison(const void *addr, size_t size, u8 value) { }
+
 void *ka_sys_alloc_pages(int node, unsigned int order, gfp_t gfp,
 			 bool exact_node, bool may_fail_fast);
 void ka_sys_free_pages(void *addr, unsigned int order);
