@@ -142,12 +142,15 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 /*
  * KASAN: the object @p of a slot of @slot bytes is the client's for @size
  * bytes (the last granule partly); the rest of the slot is a redzone.
+ * @slot may be a debug-mode size, which the slot's granules hold.
  */
 static inline void ka_kasan_alloc(const void *p, size_t size, size_t slot)
 {
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
 	size_t full = round_down(size, KA_KASAN_GRANULE);
 	size_t end = round_up(size, KA_KASAN_GRANULE);
+
+	slot = round_up(slot, KA_KASAN_GRANULE);
 
 	if (full)
 		kasan_poison(p, full, 0, false);
