@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka_kasan: KASAN sees inside ka's objects (generic KASAN kernels only).
+ *
+ * For each size - small classes, a class that fits the request exactly,
+ * a one-object-per-span class, and two large objects - a bad access is
+ * reported exactly once: a read and a write at p[size], a read after
+ * ka_free(), a write after ka_free() while the object sits in this CPU's
+ * magazine, an access to a free slot (or the tail) of a live span and to a
+ * chunk page outside any run.  Correct use is not reported: every byte of
+ * the request, every byte of ka_size() after ka_size(), ka_realloc() both
+ * ways, bulk calls, ka_free_rcu() and its deferred free.  The module runs
+ * with ka.ko in normal and in debug=1 mode (scripts/guest/debug.sh).
+ *
+ * Each provoked report is bracketed by KA-EXPECT-BEGIN/END lines for the
+ * console scan (scripts/scan-log), and KASAN taints the kernel with B.
+ * Writes write back the byte already there, so that debug mode's poison
+ * and redzone checks see nothing.
+ */
+#include <kunit/test.h>
+#include <linux/kasan.h>
+#include <linux/sched.h>
+#include <linux/version.h>
+#include <trace/events/error_report.h>
+#include "ka_debug.h"
+#include "mcache.h"
+
+KA_IMPORT_INTERNAL();
+
+/*
+ * ---- compat: counting KASAN reports ----
+ *
+ * The kernel's own suites count reports differently per version: 6.1's
+ * lib/test_kasan.c / mm/kasan/kasan_test.c through a KUnit resource named
+ * "kasan_status" that the report path sets (and a report with no such
+ * resource fails the running test), 6.12's mm/kasan/kasan_test_c.c with a
+ * probe on the console tracepoint, after kasan_kunit_test_suite_start()
+ * has told the report path not to fail the running test (it fails any
+ * other).  All of that, and kasan_save_enable_multi_shot(), is built only
+ * with CONFIG_KASAN_KUNIT_TEST or CONFIG_KASAN_MODULE_TEST, which the test
+ * kernels do not have: on 6.1 the report path then leaves KUnit alone, on
+ * 6.12 it still fails the running test.
+ *
+ * So, on every version: reports are counted by a probe on the
+ * error_report_end tracepoint, which KASAN fires at the end of each report
+ * (6.1 and 6.12 alike; its symbol is exported); a provoked access runs
+ * with current->kunit_test cleared, so that 6.12 fails no test for it; on
+ * 6.1 a "kasan_status" resource is added too, for a kernel that has
+ * CONFIG_KASAN_KUNIT_TEST.  Multi-shot reporting comes from the
+ * kasan_multi_shot boot parameter (scripts/check), or from
+ * kasan_save_enable_multi_shot() where the kernel exports it (looked up
+ * with symbol_get(), so that the module loads where it does not).
+ */
+static atomic_t ka_kasan_reports = ATOMIC_INIT(0);
+static bool ka_kasan_multishot;
+
+/* mm/kasan/kasan.h */
+bool kasan_save_enable_multi_shot(void);
+void kasan_restore_multi_shot(bool enabled);
+
+static void ka_kasan_probe(void *data, enum error_detector detector,
+			   unsigned long id)
+{
+	if (detector == ERROR_DETECTOR_KASAN)
+		atomic_inc(&ka_kasan_reports);
+}
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+/* mm/kasan/kasan.h, 6.1 */
+struct ka_kunit_kasan_status {
+	bool report_found;
+	bool sync_fault;
+};
+
+static struct ka_kunit_kasan_status ka_kasan_status;
+static struct kunit_resource ka_kasan_status_res;
+
+static void ka_kasan_compat_test_init(struct kunit *test)
+{
+	kunit_add_named_resource(test, NULL, NULL, &ka_kasan_status_res,
+				 "kasan_status", &ka_kasan_status);
+}
+#else
+static void ka_kasan_compat_test_init(struct kunit *test) { }
+#endif
+
+/* Reports seen so far: any beyond that were not provoked on purpose. */
+static int ka_kasan_seen;
+
+/* No KASAN report since the last check. */
+static void ka_kasan_none(struct kunit *test, const char *what)
+{
+	int now = atomic_read(&ka_kasan_reports);
+
+	KUNIT_EXPECT_EQ_MSG(test, now - ka_kasan_seen, 0,
+			    "unexpected KASAN report(s): %s", what);
+	ka_kasan_seen = now;
+}
+
+/*
+ * Run @expr and return the KASAN reports it drew: with the test hidden
+ * from the report path, bracketed for the console scan.  No KUnit check
+ * inside: it may run under a spinlock.
+ */
+#define KA_KASAN_COUNT(what, expr)					\
+	({								\
+		struct kunit *__t = current->kunit_test;		\
+		int __before;						\
+									\
+		pr_info("KA-EXPECT-BEGIN: KASAN report: %s\n", what);	\
+		__before = atomic_read(&ka_kasan_reports);		\
+		current->kunit_test = NULL;				\
+		barrier();						\
+		expr;							\
+		barrier();						\
+		current->kunit_test = __t;				\
+		pr_info("KA-EXPECT-END\n");				\
+		atomic_read(&ka_kasan_reports) - __before;		\
+	})
+
+/* @got reports, of KA_KASAN_COUNT(), where @n were expected. */
+static void ka_kasan_check(struct kunit *test, int got, int n,
+			   const char *what)
+{
+	ka_kasan_seen = atomic_read(&ka_kasan_reports);
+	KUNIT_EXPECT_EQ_MSG(test, got, n, "KASAN reports: %s", what);
+}
+
+/* Run @expr, which must draw exactly @n KASAN reports. */
+#define KA_KASAN_EXPECT(test, n, what, expr)				\
+	do {								\
+		int __got;						\
+									\
+		ka_kasan_none(test, "before the access");		\
+		__got = KA_KASAN_COUNT(what, expr);			\
+		ka_kasan_check(test, __got, n, what);			\
+	} while (0)
+
+/* ---- accesses the compiler keeps ---- */
+
+static noinline u8 ka_kasan_read(const void *p)
+{
+	return READ_ONCE(*(const u8 *)p);
+}
+
+/* Write back the byte at @p: a reported write that changes nothing. */
+static noinline void ka_kasan_poke(void *p)
+{
+	u8 v;
+
+	kasan_disable_current();
+	v = READ_ONCE(*(u8 *)p);
+	kasan_enable_current();
+	WRITE_ONCE(*(u8 *)p, v);
+}
+
+static void ka_kasan_poke_if(bool cond, void *p)
+{
+	if (cond)
+		ka_kasan_poke(p);
+}
+
+/* Read and write back every byte of [p, p + n). */
+static void ka_kasan_touch(u8 *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(p[i], READ_ONCE(p[i]));
+}
+
+/* ---- the sizes ---- */
+
+static const size_t ka_kasan_sizes[] = {
+	1, 13, 64, 120, 4000, 33000, 1000000,
+};
+
+static void ka_kasan_size_desc(const size_t *size, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%zu bytes", *size);
+}
+
+KUNIT_ARRAY_PARAM(ka_kasan_size, ka_kasan_sizes, ka_kasan_size_desc);
+
+static size_t ka_kasan_param(struct kunit *test)
+{
+	return *(const size_t *)test->param_value;
+}
+
+static bool ka_kasan_large(size_t size)
+{
+	return size > KA_MAX_SMALL_SIZE;
+}
+
+/* The chunk of the live object @p. */
+static struct ka_chunk *ka_kasan_chunk(const void *p)
+{
+	struct ka_span *span;
+	struct ka_chunk *chunk;
+
+	rcu_read_lock();
+	span = ka_span_of(p);
+	chunk = span ? span->chunk : NULL;
+	rcu_read_unlock();
+	return chunk;
+}
+
+/*
+ * An object of @size and a "pin" allocated before it, in the same chunk,
+ * so that the chunk stays in ka's heap (and its pages poisoned) after the
+ * object is freed, whatever the heap's release policy.
+ */
+static u8 *ka_kasan_alloc_pinned(struct kunit *test, size_t size, u8 **pin)
+{
+	u8 *p;
+
+	*pin = ka_alloc(size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, *pin);
+	p = ka_alloc(size, GFP_KERNEL);
+	if (!p)
+		ka_free(*pin);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	if (ka_kasan_chunk(p) != ka_kasan_chunk(*pin)) {
+		ka_free(p);
+		ka_free(*pin);
+		kunit_skip(test, "no pin in the object's chunk");
+	}
+	return p;
+}
+
+/* ---- the cases ---- */
+
+/* In bounds: no report; p[size]: one read and one write report. */
+static void ka_kasan_bounds(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test), usable;
+	u8 *p = ka_alloc(size, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_kasan_touch(p, size);
+	ka_kasan_none(test, "p[0..size)");
+	KA_KASAN_EXPECT(test, 1, "read at p[size]", ka_kasan_read(p + size));
+	KA_KASAN_EXPECT(test, 1, "write at p[size]", ka_kasan_poke(p + size));
+	/* ka_size() gives the whole usable size, as ksize() does */
+	usable = ka_size(p);
+	KUNIT_EXPECT_GE(test, usable, size);
+	ka_kasan_touch(p, usable);
+	ka_kasan_none(test, "p[0..ka_size(p))");
+	ka_free(p);
+	ka_kasan_none(test, "ka_free()");
+}
+
+/* A read after ka_free(). */
+static void ka_kasan_read_after_free(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	u8 *pin, *p = ka_kasan_alloc_pinned(test, size, &pin);
+
+	ka_kasan_touch(p, size);
+	ka_free(p);
+	ka_kasan_none(test, "alloc, use, free");
+	KA_KASAN_EXPECT(test, 1, "read after free", ka_kasan_read(p + size / 2));
+	ka_free(pin);
+	ka_kasan_none(test, "free of the pin");
+}
+
+/*
+ * A write after ka_free() while the object sits in this CPU's magazine
+ * (a small object; a large one is a write to a free run of a live chunk).
+ */
+static void ka_kasan_write_after_free(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	struct ka_magazine *m;
+	u8 *pin, *p, *q;
+	bool cached;
+
+	if (ka_kasan_large(size)) {
+		p = ka_kasan_alloc_pinned(test, size, &pin);
+		ka_free(p);
+		KA_KASAN_EXPECT(test, 1, "write after free of a large object",
+				ka_kasan_poke(p));
+			ka_free(pin);
+		ka_kasan_none(test, "free of the pin");
+		return;
+	}
+	migrate_disable();
+	p = ka_alloc(size, GFP_KERNEL);
+	if (!p) {
+		migrate_enable();
+		KUNIT_ASSERT_NOT_NULL(test, p);
+	}
+	ka_free(p);
+	m = &this_cpu_ptr(ka_pcpu)->mag[ka_size_class(size)];
+	cached = m->top > m->objs && m->top[-1] == p;
+	KA_KASAN_EXPECT(test, cached ? 1 : 0,
+			"write after free, object in the per-CPU magazine",
+			ka_kasan_poke_if(cached, p + size - 1));
+	/* LIFO: the same object comes back, accessible again */
+	q = ka_alloc(size, GFP_KERNEL);
+	migrate_enable();
+	KUNIT_EXPECT_TRUE_MSG(test, cached, "%p not on top of the magazine", p);
+	if (cached)
+		KUNIT_EXPECT_PTR_EQ(test, q, p);
+	if (q) {
+		ka_kasan_touch(q, size);
+		ka_free(q);
+	}
+	ka_kasan_none(test, "reuse of the object");
+}
+
+/*
+ * A slot of a live span that no client holds: free in the span's bitmap,
+ * else the span's tail, else one in this CPU's magazine (all of a small
+ * span's objects may be there after a refill).  For a large object, the
+ * tail of its run past the granule of its last byte.
+ */
+static void ka_kasan_free_slot(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	const char *what = NULL;
+	struct ka_central *c;
+	struct ka_magazine *m;
+	struct ka_span *span;
+	unsigned long flags;
+	unsigned int idx;
+	int got = 0;
+	void **o;
+	u8 *p;
+
+	migrate_disable();
+	p = ka_alloc(size, GFP_KERNEL);
+	if (!p)
+		migrate_enable();
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	rcu_read_lock();
+	span = ka_span_of(p);
+	rcu_read_unlock();
+	ka_kasan_none(test, "before the access");
+	if (ka_kasan_large(size)) {
+		what = "the tail of a large object's run";
+		if (span->elemsize >= round_up(size, 8) + 8)
+			got = KA_KASAN_COUNT(what, ka_kasan_read(p + span->elemsize - 1));
+		else
+			what = NULL;
+		goto out;
+	}
+	/* under the central's lock no one can take the slot */
+	c = ka_central_of(span->node, span->cls);
+	spin_lock_irqsave(&c->lock, flags);
+	idx = find_first_zero_bit(span->allocbits, span->nelems);
+	if (idx < span->nelems) {
+		what = "a free slot of a live span";
+		got = KA_KASAN_COUNT(what, ka_kasan_read(span->base +
+							 idx * span->elemsize));
+	} else if (span->nelems * span->elemsize < span->npages * PAGE_SIZE) {
+		what = "the tail of a live span";
+		got = KA_KASAN_COUNT(what, ka_kasan_read(span->base + span->nelems *
+							 span->elemsize));
+	}
+	spin_unlock_irqrestore(&c->lock, flags);
+	if (what)
+		goto out;
+	/* owning the magazines, no one can take the slot either */
+	ka_mag_lock(ka_pcpu);
+	m = &this_cpu_ptr(ka_pcpu)->mag[span->cls];
+	for (o = m->objs; o < m->top; o++) {
+		if (*o != p && ka_span_of(*o) == span) {
+			what = "a slot of a live span in the per-CPU magazine";
+			got = KA_KASAN_COUNT(what, ka_kasan_read(*o));
+			break;
+		}
+	}
+	ka_mag_unlock(ka_pcpu);
+out:
+	ka_free(p);
+	migrate_enable();
+	if (!what)
+		kunit_skip(test, "class of %u bytes: one object per span, no tail",
+			   span->elemsize);
+	ka_kasan_check(test, got, 1, what);
+}
+
+/* A page of a live chunk outside any run. */
+static void ka_kasan_chunk_page(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	u8 *p = ka_alloc(size, GFP_KERNEL);
+	struct ka_chunk *chunk;
+	struct ka_heap *heap;
+	unsigned long flags;
+	unsigned int idx;
+	int got = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	chunk = ka_kasan_chunk(p);
+	KUNIT_ASSERT_NOT_NULL(test, chunk);
+	/* the chunk cannot go while @p lives; its bitmap is the heap's */
+	heap = ka_heap_of(chunk->node);
+	ka_kasan_none(test, "before the access");
+	spin_lock_irqsave(&heap->lock, flags);
+	idx = find_first_zero_bit(chunk->used, chunk->npages);
+	if (idx < chunk->npages)
+		got = KA_KASAN_COUNT("a chunk page outside any run",
+				     ka_kasan_read(chunk->base + idx * PAGE_SIZE + 100));
+	spin_unlock_irqrestore(&heap->lock, flags);
+	ka_free(p);
+	if (idx >= chunk->npages)
+		kunit_skip(test, "the chunk is full");
+	ka_kasan_check(test, got, 1, "a chunk page outside any run");
+}
+
+/* ka_realloc() growth and shrink: no report; past the shrunk size: one. */
+static void ka_kasan_realloc(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test), big = 2 * size + 1;
+	size_t small = (size + 1) / 2;
+	u8 *p = ka_alloc(size, GFP_KERNEL), *q;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, 0x5a, size);
+	q = ka_realloc(p, big, GFP_KERNEL);
+	if (!q)
+		ka_free(p);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_PTR_EQ(test, memchr_inv(q, 0x5a, size), NULL);
+	ka_kasan_touch(q, big);
+	ka_kasan_none(test, "ka_realloc() growth");
+	p = ka_realloc(q, small, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, p, q);
+	ka_kasan_touch(p, small);
+	ka_kasan_none(test, "ka_realloc() shrink");
+	KA_KASAN_EXPECT(test, 1, "read past a shrunk object",
+			ka_kasan_read(p + small));
+	ka_free(p);
+	ka_kasan_none(test, "ka_free() after ka_realloc()");
+}
+
+/* ka_alloc_bulk() and ka_free_bulk(): no report; p[size]: one. */
+static void ka_kasan_bulk(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test), i, n = ka_kasan_large(size) ? 4 : 32;
+	void *objs[32];
+
+	KUNIT_ASSERT_EQ(test, ka_alloc_bulk(size, GFP_KERNEL, n, objs), (int)n);
+	for (i = 0; i < n; i++)
+		ka_kasan_touch(objs[i], size);
+	ka_kasan_none(test, "ka_alloc_bulk()");
+	KA_KASAN_EXPECT(test, 1, "read past a bulk object",
+			ka_kasan_read((u8 *)objs[n - 1] + size));
+	ka_free_bulk(n, objs);
+	ka_kasan_none(test, "ka_free_bulk()");
+}
+
+/*
+ * ka_free_rcu(): no report from the deferred free itself; after the grace
+ * period the object is freed like any other.
+ */
+static void ka_kasan_free_rcu(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	u8 *pin, *p = ka_kasan_alloc_pinned(test, size, &pin);
+
+	ka_kasan_touch(p, size);
+	ka_free_rcu(p);
+	ka_rcu_barrier();
+	ka_kasan_none(test, "ka_free_rcu() and its grace period");
+	KA_KASAN_EXPECT(test, 1, "read after the RCU-deferred free",
+			ka_kasan_read(p));
+	ka_free(pin);
+	ka_kasan_none(test, "free of the pin");
+}
+
+static int ka_kasan_test_init(struct kunit *test)
+{
+	ka_kasan_compat_test_init(test);
+	ka_kasan_seen = atomic_read(&ka_kasan_reports);
+	return 0;
+}
+
+static void ka_kasan_test_exit(struct kunit *test)
+{
+	ka_kasan_none(test, "at the end of the case");
+}
+
+static int ka_kasan_suite_init(struct kunit_suite *suite)
+{
+	bool (*enable)(void);
+
+	if (!IS_ENABLED(CONFIG_KASAN_GENERIC) || !kasan_enabled())
+		return 0;
+	enable = symbol_get(kasan_save_enable_multi_shot);
+	if (enable) {
+		ka_kasan_multishot = enable();
+		symbol_put(kasan_save_enable_multi_shot);
+	}
+	return register_trace_error_report_end(ka_kasan_probe, NULL);
+}
+
+static void ka_kasan_suite_exit(struct kunit_suite *suite)
+{
+	void (*restore)(bool enabled);
+
+	if (!IS_ENABLED(CONFIG_KASAN_GENERIC) || !kasan_enabled())
+		return;
+	unregister_trace_error_report_end(ka_kasan_probe, NULL);
+	tracepoint_synchronize_unregister();
+	restore = symbol_get(kasan_restore_multi_shot);
+	if (restore) {
+		restore(ka_kasan_multishot);
+		symbol_put(kasan_restore_multi_shot);
+	}
+}
+
+static struct kunit_case ka_kasan_cases[] = {
+	KUNIT_CASE_PARAM(ka_kasan_bounds, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_read_after_free, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_write_after_free, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_free_slot, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_chunk_page, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_realloc, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_bulk, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_free_rcu, ka_kasan_size_gen_params),
+	{}
+};
+
+static struct kunit_suite ka_kasan_suite = {
+	.name = "ka_kasan",
+	.suite_init = ka_kasan_suite_init,
+	.suite_exit = ka_kasan_suite_exit,
+	.init = ka_kasan_test_init,
+	.exit = ka_kasan_test_exit,
+	.test_cases = ka_kasan_cases,
+};
+
+kunit_test_suites(&ka_kasan_suite);
+
+MODULE_DESCRIPTION("KUnit: KASAN reports for ka objects");
+MODULE_LICENSE("GPL");
