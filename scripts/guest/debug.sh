@@ -19,6 +19,22 @@ elif [ -w $kl ]; then
 	echo clear >$kl
 fi
 
+# ka_kasan_kunit.ko, when the host sent it (a generic KASAN kernel): it
+# provokes KASAN reports in ka objects and counts them.  kasan_suite MARK
+# STEP_SUFFIX; the kernel log goes to the host as MARK.dmesg.
+kasan_suite() {
+	[ -f /ka/ka_kasan_kunit.ko ] || return 0
+	dmesg -c >/dev/null
+	ka_mark "$1"
+	rc=0
+	ka_step_within "$kunit_limit" "insmod_ka_kasan_kunit$2" insmod /ka/ka_kasan_kunit.ko || rc=$?
+	[ $rc != 124 ] || give_up "$1.dmesg"
+	[ $rc = 0 ] || status=1
+	dmesg >"/tmp/$1.dmesg"
+	ka_put "$1.dmesg" "/tmp/$1.dmesg"
+	ka_step "rmmod_ka_kasan_kunit$2" rmmod ka_kasan_kunit || status=1
+}
+
 if ka_step insmod_ka insmod /ka/ka.ko; then
 	dmesg -c >/dev/null
 	ka_mark kunit
@@ -29,6 +45,7 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	dmesg >/tmp/kunit.dmesg
 	ka_put kunit.dmesg /tmp/kunit.dmesg
 	ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
+	kasan_suite kunit-kasan ""
 
 	dmesg -c >/dev/null
 	ka_mark demo
@@ -64,6 +81,7 @@ if [ -f /ka/ka_debug_kunit.ko ] &&
 	ka_step rmmod_ka_kunit_debug_mode rmmod ka_kunit || status=1
 	dmesg >/tmp/kunit-debug.dmesg
 	ka_put kunit-debug.dmesg /tmp/kunit-debug.dmesg
+	kasan_suite kunit-kasan-debug _debug_mode
 	ka_step rmmod_ka_debug rmmod ka || status=1
 elif [ -f /ka/ka_debug_kunit.ko ]; then
 	status=1
