@@ -205,27 +205,59 @@ static struct ka_chunk *ka_kasan_chunk(const void *p)
 	return chunk;
 }
 
-/*
- * An object of @size and a "pin" allocated before it, in the same chunk,
- * so that the chunk stays in ka's heap (and its pages poisoned) after the
- * object is freed, whatever the heap's release policy.
- */
-static u8 *ka_kasan_alloc_pinned(struct kunit *test, size_t size, u8 **pin)
-{
-	u8 *p;
+/* Where a live object is: its heap, its chunk and the chunk's pages. */
+struct ka_kasan_where {
+	struct ka_heap *heap;
+	struct ka_chunk *chunk;
+	void *base;
+};
 
-	*pin = ka_alloc(size, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, *pin);
-	p = ka_alloc(size, GFP_KERNEL);
-	if (!p)
-		ka_free(*pin);
-	KUNIT_ASSERT_NOT_NULL(test, p);
-	if (ka_kasan_chunk(p) != ka_kasan_chunk(*pin)) {
-		ka_free(p);
-		ka_free(*pin);
-		kunit_skip(test, "no pin in the object's chunk");
-	}
-	return p;
+static void ka_kasan_where(struct kunit *test, const void *p,
+			   struct ka_kasan_where *w)
+{
+	w->chunk = ka_kasan_chunk(p);
+	KUNIT_ASSERT_NOT_NULL(test, w->chunk);
+	w->heap = ka_heap_of(w->chunk->node);
+	w->base = w->chunk->base;
+}
+
+/*
+ * Take the heap's lock; true if the chunk is still the heap's (then it
+ * stays so, and its pages ka's, until the unlock: the heap releases chunks
+ * under its lock).  False if it went back to the buddy allocator, whose
+ * pages the test must not touch.  The chunk is not dereferenced.
+ */
+static bool ka_kasan_lock_chunk(struct ka_kasan_where *w, unsigned long *flags)
+{
+	struct ka_chunk *c;
+
+	spin_lock_irqsave(&w->heap->lock, *flags);
+	list_for_each_entry(c, &w->heap->chunks, list)
+		if (c == w->chunk && c->base == w->base)
+			return true;
+	return false;
+}
+
+/*
+ * Free @p and access it at @off (write if @write) once freed, while its
+ * chunk is certainly ka's: the number of reports, or -1 if the chunk was
+ * released.  Small objects sit in a magazine then, their span live.
+ */
+static int ka_kasan_after_free(struct kunit *test, u8 *p, size_t off,
+			       bool write, const char *what)
+{
+	struct ka_kasan_where w;
+	unsigned long flags;
+	int got = -1;
+
+	ka_kasan_where(test, p, &w);
+	ka_free(p);
+	ka_kasan_none(test, "ka_free()");
+	if (ka_kasan_lock_chunk(&w, &flags))
+		got = write ? KA_KASAN_COUNT(what, ka_kasan_poke(p + off)) :
+			      KA_KASAN_COUNT(what, ka_kasan_read(p + off));
+	spin_unlock_irqrestore(&w.heap->lock, flags);
+	return got;
 }
 
 /* ---- the cases ---- */
@@ -254,14 +286,15 @@ static void ka_kasan_bounds(struct kunit *test)
 static void ka_kasan_read_after_free(struct kunit *test)
 {
 	size_t size = ka_kasan_param(test);
-	u8 *pin, *p = ka_kasan_alloc_pinned(test, size, &pin);
+	u8 *p = ka_alloc(size, GFP_KERNEL);
+	int got;
 
+	KUNIT_ASSERT_NOT_NULL(test, p);
 	ka_kasan_touch(p, size);
-	ka_free(p);
-	ka_kasan_none(test, "alloc, use, free");
-	KA_KASAN_EXPECT(test, 1, "read after free", ka_kasan_read(p + size / 2));
-	ka_free(pin);
-	ka_kasan_none(test, "free of the pin");
+	got = ka_kasan_after_free(test, p, size / 2, false, "read after free");
+	if (got < 0)
+		kunit_skip(test, "the chunk went back to the buddy allocator");
+	ka_kasan_check(test, got, 1, "read after free");
 }
 
 /*
@@ -272,16 +305,19 @@ static void ka_kasan_write_after_free(struct kunit *test)
 {
 	size_t size = ka_kasan_param(test);
 	struct ka_magazine *m;
-	u8 *pin, *p, *q;
+	u8 *p, *q;
 	bool cached;
 
 	if (ka_kasan_large(size)) {
-		p = ka_kasan_alloc_pinned(test, size, &pin);
-		ka_free(p);
-		KA_KASAN_EXPECT(test, 1, "write after free of a large object",
-				ka_kasan_poke(p));
-			ka_free(pin);
-		ka_kasan_none(test, "free of the pin");
+		int got;
+
+		p = ka_alloc(size, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		got = ka_kasan_after_free(test, p, 0, true,
+					  "write after free of a large object");
+		if (got < 0)
+			kunit_skip(test, "the chunk went back to the buddy allocator");
+		ka_kasan_check(test, got, 1, "write after free of a large object");
 		return;
 	}
 	migrate_disable();
@@ -459,16 +495,24 @@ static void ka_kasan_bulk(struct kunit *test)
 static void ka_kasan_free_rcu(struct kunit *test)
 {
 	size_t size = ka_kasan_param(test);
-	u8 *pin, *p = ka_kasan_alloc_pinned(test, size, &pin);
+	u8 *p = ka_alloc(size, GFP_KERNEL);
+	struct ka_kasan_where w;
+	unsigned long flags;
+	int got = -1;
 
+	KUNIT_ASSERT_NOT_NULL(test, p);
 	ka_kasan_touch(p, size);
+	ka_kasan_where(test, p, &w);
 	ka_free_rcu(p);
 	ka_rcu_barrier();
 	ka_kasan_none(test, "ka_free_rcu() and its grace period");
-	KA_KASAN_EXPECT(test, 1, "read after the RCU-deferred free",
-			ka_kasan_read(p));
-	ka_free(pin);
-	ka_kasan_none(test, "free of the pin");
+	if (ka_kasan_lock_chunk(&w, &flags))
+		got = KA_KASAN_COUNT("read after the RCU-deferred free",
+				     ka_kasan_read(p));
+	spin_unlock_irqrestore(&w.heap->lock, flags);
+	if (got < 0)
+		kunit_skip(test, "the chunk went back to the buddy allocator");
+	ka_kasan_check(test, got, 1, "read after the RCU-deferred free");
 }
 
 static int ka_kasan_test_init(struct kunit *test)
