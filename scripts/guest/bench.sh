@@ -5,6 +5,7 @@
 # The kernel command line selects the run:
 #   ka_bench_run=icount|icount_mem|wall   what to run
 #   ka_bench_args=a=1+b=2                 extra ka_bench.ko parameters
+#   ka_args=a=1+b=2                       ka.ko parameters
 #   ka_bench_lite=p1,p2                   patterns run without the sizes
 #                                         above 4 KiB (where zeroing 64 KiB
 #                                         objects would only cost time)
@@ -38,13 +39,15 @@ kb_stat() {
 
 kb_run=$(sed -n 's/.*ka_bench_run=\([a-z_]*\).*/\1/p' /proc/cmdline)
 kb_args=$(sed -n 's/.*ka_bench_args=\([^ ]*\).*/\1/p' /proc/cmdline | tr '+' ' ')
+kb_ka_args=$(sed -n 's/.*ka_args=\([^ ]*\).*/\1/p' /proc/cmdline | tr '+' ' ')
 kb_lite=$(sed -n 's/.*ka_bench_lite=\([^ ]*\).*/\1/p' /proc/cmdline)
 kb_no64k=$(sed -n 's/.*ka_bench_no64k=\([^ ]*\).*/\1/p' /proc/cmdline)
 kb_status=0
 kb_msg "KB-START run=$kb_run args=$kb_args cpus=$(grep -c '^processor' /proc/cpuinfo) cmdline=$(cat /proc/cmdline)"
 
 dmesg -c >/dev/null
-if ! kb_step insmod_ka insmod /ka/ka.ko; then
+# shellcheck disable=SC2086
+if ! kb_step insmod_ka insmod /ka/ka.ko $kb_ka_args; then
 	kb_flush
 	exit 1
 fi
