@@ -53,6 +53,7 @@ struct ka_pcpu {
 	unsigned long nr_large_free;
 	unsigned long nr_remote_free;	/* freed to another node's mcentral */
 	unsigned long nr_refused;	/* invalid pointers given to ka_free */
+	unsigned long nr_double_free;	/* of those, double frees seen by tag */
 	unsigned long nr_failed;	/* allocations that returned NULL */
 	unsigned long nr_debug_reports;	/* debug mode: corruption found */
 	unsigned long nr_busy;		/* calls that found the magazines owned */
