@@ -48,6 +48,7 @@ struct ka_pcpu {
 	struct ka_magazine mag[KA_MAX_CLASSES];	/* first: no offset to add */
 	struct ka_cpu_lock lock;
 	unsigned int fastkey;
+	u64 rnd;		/* xorshift64 state for random_reuse; owner only */
 	/* this_cpu_inc() counters */
 	unsigned long nr_large_alloc;
 	unsigned long nr_large_free;
