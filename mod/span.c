@@ -15,7 +15,7 @@
 #include "ka_internal.h"
 
 /* The key of every span's freetag: random, set at module init. */
-unsigned long ka_freetag_key __read_mostly;
+unsigned long ka_freetag_key;
 
 static size_t ka_span_meta_size(unsigned int nelems)
 {
