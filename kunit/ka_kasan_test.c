@@ -20,7 +20,6 @@
 #include <kunit/test.h>
 #include <linux/kasan.h>
 #include <linux/sched.h>
-#include <linux/version.h>
 #include <trace/events/error_report.h>
 #include "ka_debug.h"
 #include "mcache.h"
@@ -54,10 +53,6 @@ KA_IMPORT_INTERNAL();
 static atomic_t ka_kasan_reports = ATOMIC_INIT(0);
 static bool ka_kasan_multishot;
 
-/* mm/kasan/kasan.h */
-bool kasan_save_enable_multi_shot(void);
-void kasan_restore_multi_shot(bool enabled);
-
 static void ka_kasan_probe(void *data, enum error_detector detector,
 			   unsigned long id)
 {
@@ -65,7 +60,7 @@ static void ka_kasan_probe(void *data, enum error_detector detector,
 		atomic_inc(&ka_kasan_reports);
 }
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#ifdef KA_KASAN_KUNIT_STATUS
 /* mm/kasan/kasan.h, 6.1 */
 struct ka_kunit_kasan_status {
 	bool report_found;
