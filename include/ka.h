@@ -20,7 +20,10 @@
  *    returns NULL, a free leaves the object allocated - and counted
  *    ("atomic_refused" in /sys/kernel/debug/ka/stats) with a rate-limited
  *    error;
- *  - init_on_alloc= and init_on_free= are honoured as for kmalloc;
+ *  - init_on_alloc= and init_on_free= are honoured as for kmalloc (with
+ *    init_on_free, ka keeps a tag in the first word of a free object);
+ *  - ka_free() refuses, with a rate-limited error, what it did not hand
+ *    out and a second free of an object not handed out again since;
  *  - the largest object is KA_MAX_SIZE (4 MiB).
  *
  * Unlike Go, ka has no garbage collector and therefore no "tiny" allocator

@@ -9,6 +9,9 @@
  * start of a live ka object, and pushes the object onto this CPU's
  * magazine - or, for an object of another node, back to its own mcentral.
  *
+ * Double frees: a small object ka takes back carries its span's freetag in
+ * its first word until it is handed out again (see "Double-free tags").
+ *
  * Owns: nothing; it drives the layers below.
  * Locks: the hit paths own this CPU's magazines through ka_mag_trylock()
  * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
@@ -49,6 +52,36 @@ DEFINE_STATIC_KEY_FALSE(ka_free_hooks_key);
 static bool kmemleak = IS_ENABLED(CONFIG_DEBUG_KMEMLEAK);
 module_param(kmemleak, bool, 0444);
 MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEAK only; default on)");
+
+/*
+ * Double-free tags.  Outside debug mode every small object ka takes back
+ * gets, in its first word, a tag that only ka writes: its span's freetag,
+ * an odd word made from the span's address and a key drawn at load (never
+ * an aligned pointer, never handed to anyone).  Every hand-out clears the
+ * word, so a free that finds the tag there frees an object that went back
+ * to ka and has not come out since: a double free, wherever the first
+ * copy sits (a magazine of this CPU or another, mcentral, the span's free
+ * slots).  The free hit path spends four instructions (load, compare,
+ * branch, store), the allocation hit path one (a store of zero).  What it
+ * cannot see: a double free racing the first free on another CPU (both
+ * read before either writes), and one whose tag a use-after-free write
+ * overwrote in between; mcentral still catches the second copy when it
+ * comes back (its bit is already clear), unless an allocation took it
+ * first.  Debug mode keeps exact per-object state instead (debug.c).
+ *
+ * With generic KASAN the object is poisoned (or only partly accessible)
+ * when ka reads or writes the word: the accessors are then uninstrumented
+ * functions, and plain loads and stores everywhere else.
+ */
+static __no_kasan_or_inline unsigned long ka_word_read(const void *p)
+{
+	return *(const unsigned long *)p;
+}
+
+static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
+{
+	*(unsigned long *)p = v;
+}
 
 static bool ka_hooks_always(void)
 {
@@ -122,14 +155,17 @@ void ka_api_exit(void)
  * @why: what is wrong with it
  * @caller: return address of the caller of the API, or 0 if unknown
  *
- * Counts the refusal (debugfs "stats": refused) and prints a rate-limited
- * error.  ka's state is not touched.
+ * Counts the refusal (debugfs "stats": refused_frees, and double_frees
+ * when @why starts with "double free") and prints a rate-limited error.
+ * ka's state is not touched.
  *
  * Context: any.
  */
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 {
 	this_cpu_inc(ka_pcpu->nr_refused);
+	if (str_has_prefix(why, "double free"))
+		this_cpu_inc(ka_pcpu->nr_double_free);
 	if (!__ratelimit(&ka_bad_free_rs))
 		return;
 	if (caller)
@@ -176,6 +212,14 @@ static noinline void ka_kasan_alloc_hit(const void *p, size_t size)
 	ka_kasan_alloc(p, size, ka_classes[ka_size_class(size)].size);
 }
 
+/* Count and report a double free caught by its tag; the copy is dropped. */
+static noinline void ka_report_double_free(const void *p,
+					   unsigned long caller)
+{
+	ka_report_bad_free(p, "double free (the object is already free)",
+			   caller);
+}
+
 static __always_inline void *ka_post_alloc(void *p, size_t size,
 					   size_t objsize, gfp_t gfp,
 					   unsigned long caller)
@@ -184,6 +228,8 @@ static __always_inline void *ka_post_alloc(void *p, size_t size,
 
 	if (ka_debug_on())
 		objsize = ka_debug_alloc(p, size, caller);
+	else if (objsize <= KA_MAX_SMALL_SIZE)
+		ka_word_write(p, 0);	/* no double-free tag: it is out */
 	if (unlikely(want_init_on_alloc(gfp))) {
 		/* the whole slot, redzone included (ka_size()) */
 		kasan_disable_current();
@@ -197,8 +243,21 @@ static __always_inline void *ka_post_alloc(void *p, size_t size,
 	return p;
 }
 
-static __always_inline void ka_pre_free(const void *p, size_t objsize)
+/*
+ * Everything a free does to the object before it goes back: false if it
+ * must not (a small object whose double-free tag is there: reported).
+ */
+static __always_inline bool ka_pre_free(const void *p,
+					const struct ka_span *span,
+					unsigned long caller)
 {
+	size_t objsize = span->elemsize;
+	bool tag = span->state == KA_SPAN_SMALL && !ka_debug_on();
+
+	if (tag && unlikely(ka_word_read(p) == span->freetag)) {
+		ka_report_double_free(p, caller);
+		return false;
+	}
 	if (ka_hooks_always())
 		kmemleak_free(p);
 	/* debug mode has poisoned the object instead */
@@ -208,6 +267,9 @@ static __always_inline void ka_pre_free(const void *p, size_t objsize)
 		kasan_enable_current();
 	}
 	ka_kasan_free(p, objsize);
+	if (tag)
+		ka_word_write((void *)p, span->freetag);
+	return true;
 }
 
 /*
@@ -354,6 +416,7 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	this_cpu_inc(pm->nr_alloc);
 	if (unlikely(ka_alloc_hooks(gfp)))
 		return ka_alloc_done(p, size, gfp, node, caller);
+	ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
 		ka_kasan_alloc_hit(p, size);
 	return p;
@@ -424,7 +487,7 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 		bool ok;
 
 		/* under RCU: a racing double free may destroy the span */
-		ka_pre_free(p, span->elemsize);
+		ka_pre_free(p, span, caller);
 		ok = ka_span_destroy(span);
 		rcu_read_unlock();
 		if (!ok)
@@ -434,24 +497,28 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 			this_cpu_inc(ka_pcpu->nr_large_free);
 		return;
 	}
-	rcu_read_unlock();
 	/*
 	 * An object of another node, or magazines busy: straight back to its
-	 * own mcentral.
+	 * own mcentral.  Its tag is read and written while its span is known
+	 * to be in use.
 	 */
-	ka_pre_free(p, span->elemsize);
+	if (!ka_pre_free(p, span, caller)) {
+		rcu_read_unlock();
+		return;
+	}
 	this_cpu_inc(ka_pcpu->mag[span->cls].nr_free);
 	if (span->node != numa_mem_id())
 		this_cpu_inc(ka_pcpu->nr_remote_free);
+	rcu_read_unlock();
 	ka_central_flush((void **)&p, 1);
 }
 
 /*
  * Push @p on this CPU's magazine if it is a live small object of this node:
- * false if it must take ka_free_slow().  A full magazine flushes a batch.
- * Context: the magazines owned.
+ * false if it must take ka_free_slow().  A full magazine flushes a batch; a
+ * double free is reported and dropped.  Context: the magazines owned.
  */
-static __always_inline bool ka_free_local(const void *p)
+static __always_inline bool ka_free_local(const void *p, unsigned long caller)
 {
 	struct ka_magazine __percpu *pm;
 	struct ka_span *span;
@@ -461,7 +528,8 @@ static __always_inline bool ka_free_local(const void *p)
 	if (unlikely(!span || span->state != KA_SPAN_SMALL ||
 		     !ka_span_obj_ok(span, p) || span->node != numa_mem_id()))
 		return false;
-	ka_pre_free(p, span->elemsize);
+	if (!ka_pre_free(p, span, caller))
+		return true;
 	cls = span->cls;
 	pm = &ka_pcpu->mag[cls];
 	ka_mag_point(KA_MP_PUSH);
@@ -492,7 +560,7 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
 	if (ka_debug_on() && !ka_debug_free(p, caller))
 		return;
 	if (likely(ka_mag_trylock(ka_pcpu))) {
-		done = ka_free_local(p);
+		done = ka_free_local(p, caller);
 		ka_mag_unlock(ka_pcpu);
 	} else {
 		this_cpu_inc(ka_pcpu->nr_busy);
@@ -508,7 +576,9 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
  * A pointer ka did not hand out (kmalloc'd, vmalloc'd, on the stack, the
  * middle of an object, an object of a span no longer in use) is refused
  * with a rate-limited error naming it and the caller, and counted; ka's
- * state is left untouched.
+ * state is left untouched.  So is a second free of a small object that has
+ * not been handed out again since (its double-free tag is there; see
+ * README, Hardening): the duplicate is dropped, never handed out twice.
  *
  * Context: any context, including hard irq.  On PREEMPT_RT, as for kfree,
  * not from hard irq, under a raw spinlock or with preemption or interrupts
@@ -520,6 +590,7 @@ void ka_free(const void *p)
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	struct ka_magazine __percpu *pm;
 	struct ka_span *span;
+	unsigned long tag;
 
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
@@ -529,13 +600,15 @@ void ka_free(const void *p)
 	 * matches no CPU's; nor does any span's while free hooks are on.
 	 */
 	span = ka_span_lookup(p);
+	tag = span->freetag;
 	if (likely(span->fastkey == this_cpu_read(pcpu->fastkey) &&
-		   ka_span_obj_ok(span, p))) {
+		   ka_span_obj_ok(span, p) && ka_word_read(p) != tag)) {
 		pm = ka_mag_of_span(pcpu, span);
 		/* KASAN: freed before it enters the magazine */
 		ka_kasan_free(p, span->elemsize);
 		ka_mag_point(KA_MP_PUSH);
 		if (likely(ka_mag_push(pm, (void *)p))) {
+			ka_word_write((void *)p, tag);
 			ka_mag_unlock(pcpu);
 			this_cpu_inc(pm->nr_free);
 			return;
@@ -739,7 +812,7 @@ void ka_free_bulk(size_t nr, void **p)
 			if (!owned)
 				this_cpu_inc(ka_pcpu->nr_busy);
 		}
-		if (likely(owned && ka_free_local(p[i])))
+		if (likely(owned && ka_free_local(p[i], _RET_IP_)))
 			continue;
 		if (owned) {
 			ka_mag_unlock(ka_pcpu);

@@ -160,6 +160,13 @@ static inline void ka_cpu_lock_acquire_try(local_lock_t *l) { }
 #include <linux/kasan.h>
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
 void kasan_poison(const void *addr, size_t size, u8 value, bool init);
+/* also mm/kasan/kasan.h, EXPORT_SYMBOL_GPL; for the ka_kasan suite */
+bool kasan_save_enable_multi_shot(void);
+void kasan_restore_multi_shot(bool enabled);
+/* 6.1's report path looks for a KUnit resource named "kasan_status" */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define KA_KASAN_KUNIT_STATUS
+#endif
 #define KA_KASAN_GRANULE	(1UL << KASAN_SHADOW_SCALE_SHIFT)
 #endif
 #define KA_KASAN_PAGE_FREE	0xFF	/* freed page */

@@ -50,6 +50,7 @@ static void ka_counters_sum(struct ka_counters *c)
 		c->large_frees += READ_ONCE(pc->nr_large_free);
 		c->remote_frees += READ_ONCE(pc->nr_remote_free);
 		c->refused += READ_ONCE(pc->nr_refused);
+		c->double_frees += READ_ONCE(pc->nr_double_free);
 		c->failed += READ_ONCE(pc->nr_failed);
 		c->debug_reports += READ_ONCE(pc->nr_debug_reports);
 		c->busy += READ_ONCE(pc->nr_busy);
@@ -169,7 +170,8 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "large_allocs %lu\nlarge_frees %lu\nremote_frees %lu\nrefused_frees %lu\nfailed_allocs %lu\ndebug_reports %lu\n",
 		   c.large_allocs, c.large_frees, c.remote_frees, c.refused,
 		   c.failed, c.debug_reports);
-	seq_printf(m, "busy %lu\natomic_refused %lu\n", c.busy, c.atomic_refused);
+	seq_printf(m, "busy %lu\natomic_refused %lu\ndouble_frees %lu\n", c.busy,
+		   c.atomic_refused, c.double_frees);
 
 	seq_puts(m, "\n# node class size spans partial full empty objects in_use free cached bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap\n");
 	for_each_node_state(nid, N_MEMORY) {

@@ -522,6 +522,55 @@ static int check_invalid_free(void)
 	return DEMO_OK;
 }
 
+/*
+ * A double free must be refused with a message, and the object must not
+ * then be handed to two callers: allocate well past what a CPU caches and
+ * see the object come back at most once, every object intact.
+ */
+static int check_double_free(void)
+{
+	const unsigned int n = 4096;
+	unsigned int i, twice = 0;
+	int ret = DEMO_OK;
+	void **held, *p;
+	long bad;
+
+	held = kcalloc(n, sizeof(*held), GFP_KERNEL);
+	if (!held)
+		return demo_fail("no memory for the object table");
+	p = ka_alloc(64, GFP_KERNEL);
+	if (!p) {
+		kfree(held);
+		return demo_fail("ka_alloc(64) returned NULL");
+	}
+	ka_free(p);
+	pr_info("KA-EXPECT-BEGIN: a second ka_free() of one object must be refused with an error message\n");
+	ka_free(p);
+	pr_info("KA-EXPECT-END\n");
+	for (i = 0; i < n; i++) {
+		held[i] = ka_alloc(64, GFP_KERNEL);
+		if (!held[i]) {
+			ret = demo_fail("ka_alloc(64) returned NULL");
+			break;
+		}
+		twice += held[i] == p;
+		fill(held[i], 64, i);
+	}
+	for (i = 0; i < n && held[i]; i++) {
+		bad = verify(held[i], 64, i);
+		if (bad >= 0 && ret == DEMO_OK)
+			ret = demo_fail("object %u of 64 bytes has two owners (byte %ld)",
+					i, bad);
+	}
+	if (twice > 1 && ret == DEMO_OK)
+		ret = demo_fail("the doubly freed object was handed out %u times",
+				twice);
+	for (i = 0; i < n; i++)
+		ka_free(held[i]);
+	kfree(held);
+	return ret;
+}
+
 static int check_free_rcu(void)
 {
 	unsigned int i;
@@ -558,6 +607,7 @@ static const struct {
 	{ "bulk_alloc_free", check_bulk },
 	{ "cross_cpu_free", check_cross_cpu_free },
 	{ "alloc_node", check_alloc_node },
+	{ "double_free_refused", check_double_free },
 	{ "invalid_free_refused", check_invalid_free },
 	{ "free_rcu", check_free_rcu },
 };

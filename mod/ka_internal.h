@@ -151,9 +151,13 @@ struct ka_chunk;
 struct ka_span {
 	struct list_head list;
 	void *base;
-	struct ka_chunk *chunk;
-	unsigned int npages;
-	unsigned int elemsize;
+	/*
+	 * Small spans: the double-free tag ka writes into the first word of
+	 * each object it takes back (see api.c): odd, from the span's address
+	 * and a random key.
+	 */
+	unsigned long freetag;
+	void *end;		/* past the last object */
 	u32 divmagic;
 	u16 nelems;
 	u16 nalloc;
@@ -169,11 +173,18 @@ struct ka_span {
 	 * for "small, live and of this CPU's node".
 	 */
 	unsigned int fastkey;
+	/* the first cache line above holds what ka_free()'s hit path reads */
+	unsigned int npages;
+	unsigned int elemsize;
+	struct ka_chunk *chunk;
 	size_t reqsize;		/* large spans: bytes requested */
 	struct ka_span_debug *dbg;	/* debug mode only */
 	struct rcu_head rcu;
 	unsigned long allocbits[];
 };
+
+extern unsigned long ka_freetag_key;
+#define KA_GOLDEN_RATIO	0x61C8864680B583EBUL	/* as GOLDEN_RATIO_64 */
 
 struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp);
 struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp);
@@ -206,7 +217,8 @@ static __always_inline bool ka_span_obj_ok(const struct ka_span *span,
 	u64 x = (u64)off * span->divmagic;
 
 	/* the slot past the last object (in the span's tail) is no object */
-	return (u32)x < span->divmagic && (x >> 32) < span->nelems;
+	return (u32)x < span->divmagic &&
+	       (unsigned long)p < (unsigned long)span->end;
 }
 
 /* ---- arena map: pointer -> span ---- */
@@ -403,6 +415,7 @@ struct ka_counters {
 	unsigned long large_frees;
 	unsigned long remote_frees;
 	unsigned long refused;
+	unsigned long double_frees;	/* of the refused, double frees */
 	unsigned long failed;
 	unsigned long debug_reports;
 	unsigned long busy;		/* magazines owned by an interrupted caller */

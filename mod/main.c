@@ -13,6 +13,7 @@
  * Locks: none of its own; see ka_internal.h for the lock order.
  */
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/shrinker.h>
 #include "ka_debug.h"
 #include "mcache.h"
@@ -200,6 +201,7 @@ static int __init ka_init(void)
 {
 	int ret;
 
+	ka_freetag_key = get_random_long();
 	ka_debug_init();
 	ret = ka_sizeclass_init();
 	if (ret) {

@@ -66,6 +66,7 @@
 #include <linux/mutex.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/random.h>
 #include "mcache.h"
 
 struct ka_pcpu __percpu *ka_pcpu;
@@ -119,6 +120,42 @@ void ka_mcache_flush_cpu(struct ka_pcpu *pc)
 				      ka_mag_count(&pc->mag[cls]));
 }
 
+/*
+ * Reuse order.  mcentral hands a batch out in address order, so without
+ * help the objects a CPU gets next are predictable from the ones it got
+ * before: what a heap spray after a use-after-free counts on.  With
+ * random_reuse (the default) each refill's batch is shuffled before it
+ * enters the magazine, as CONFIG_SLAB_FREELIST_RANDOM shuffles a new slab
+ * page's objects.  The hit paths are unchanged; a refill pays a few
+ * instructions per object, from a per-CPU xorshift64 generator seeded with
+ * get_random_u64() at load (a get_random_u64() per refill costs thousands
+ * of instructions while the kernel's CRNG is not yet seeded, as in a fresh
+ * VM).  A just-freed object is still the next one handed out on its CPU
+ * (the magazine is a stack), as with SLUB's per-CPU freelist.
+ */
+static bool random_reuse = true;
+module_param(random_reuse, bool, 0444);
+MODULE_PARM_DESC(random_reuse, "hand out each refill's objects in random order (default on)");
+
+/*
+ * Fisher-Yates over @v[0 .. @n), from this CPU's generator.
+ * Context: this CPU's magazines owned.
+ */
+static void ka_shuffle(void **v, unsigned int n)
+{
+	u64 x = this_cpu_read(ka_pcpu->rnd);
+	unsigned int i, j;
+
+	for (i = n - 1; i > 0; i--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = ((x & U32_MAX) * (i + 1)) >> 32;
+		swap(v[i], v[j]);
+	}
+	this_cpu_write(ka_pcpu->rnd, x);
+}
+
 /**
  * ka_mcache_refill_alloc - allocation slow path: refill and take one object
  * @cls: size class whose magazine was empty (or busy)
@@ -150,7 +187,9 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		if (likely(numa_mem_id() == node)) {
 			ka_mag_point(KA_MP_REFILL);
-			/* pop order = ascending addresses, as the span gave them */
+			if (random_reuse)
+				ka_shuffle(batch, n);
+			/* pop order = batch order */
 			while (take < n - 1 &&
 			       ka_mag_push(&ka_pcpu->mag[cls], batch[n - 1 - take]))
 				take++;
@@ -283,6 +322,7 @@ int ka_mcache_init(void)
 		}
 		ka_cpu_lock_init(&pc->lock);
 		pc->fastkey = cpu_to_mem(cpu) + 1;
+		pc->rnd = get_random_u64() | 1;
 		INIT_WORK(per_cpu_ptr(ka_async_works, cpu), ka_mcache_drain_work);
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			pc->mag[cls].objs = store;

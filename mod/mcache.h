@@ -48,11 +48,13 @@ struct ka_pcpu {
 	struct ka_magazine mag[KA_MAX_CLASSES];	/* first: no offset to add */
 	struct ka_cpu_lock lock;
 	unsigned int fastkey;
+	u64 rnd;		/* xorshift64 state for random_reuse; owner only */
 	/* this_cpu_inc() counters */
 	unsigned long nr_large_alloc;
 	unsigned long nr_large_free;
 	unsigned long nr_remote_free;	/* freed to another node's mcentral */
 	unsigned long nr_refused;	/* invalid pointers given to ka_free */
+	unsigned long nr_double_free;	/* of those, double frees seen by tag */
 	unsigned long nr_failed;	/* allocations that returned NULL */
 	unsigned long nr_debug_reports;	/* debug mode: corruption found */
 	unsigned long nr_busy;		/* calls that found the magazines owned */

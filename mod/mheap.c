@@ -105,6 +105,7 @@ static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
 			list_move_tail(&chunk->list, &heap->chunks);
 		span->chunk = chunk;
 		span->base = chunk->base + (idx << PAGE_SHIFT);
+		span->end = span->base + (size_t)span->nelems * span->elemsize;
 		span->node = heap->node;
 		span->fastkey = span->state == KA_SPAN_SMALL ? heap->node + 1 : 0;
 		/* KASAN: a redzone until objects leave the span */

@@ -14,6 +14,9 @@
  */
 #include "ka_internal.h"
 
+/* The key of every span's freetag: random, set at module init. */
+unsigned long ka_freetag_key;
+
 static size_t ka_span_meta_size(unsigned int nelems)
 {
 	return sizeof(struct ka_span) + BITS_TO_LONGS(nelems) * sizeof(long);
@@ -48,6 +51,9 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 		ka_sys_meta_free(span);
 		return NULL;
 	}
+	/* unique per span address, unknowable without the key; odd */
+	span->freetag = (ka_freetag_key ^
+			 (unsigned long)span->base * KA_GOLDEN_RATIO) | 1;
 	if (ka_debug_span_init(span, gfp)) {
 		ka_span_destroy(span);
 		return NULL;
