@@ -155,17 +155,14 @@ void ka_api_exit(void)
  * @why: what is wrong with it
  * @caller: return address of the caller of the API, or 0 if unknown
  *
- * Counts the refusal (debugfs "stats": refused_frees, and double_frees
- * when @why starts with "double free") and prints a rate-limited error.
- * ka's state is not touched.
+ * Counts the refusal (debugfs "stats": refused_frees) and prints a
+ * rate-limited error.  ka's state is not touched.
  *
  * Context: any.
  */
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 {
 	this_cpu_inc(ka_pcpu->nr_refused);
-	if (str_has_prefix(why, "double free"))
-		this_cpu_inc(ka_pcpu->nr_double_free);
 	if (!__ratelimit(&ka_bad_free_rs))
 		return;
 	if (caller)
@@ -212,12 +209,22 @@ static noinline void ka_kasan_alloc_hit(const void *p, size_t size)
 	ka_kasan_alloc(p, size, ka_classes[ka_size_class(size)].size);
 }
 
-/* Count and report a double free caught by its tag; the copy is dropped. */
-static noinline void ka_report_double_free(const void *p,
-					   unsigned long caller)
+/**
+ * ka_report_double_free - complain about a second free of an object
+ * @p: the object
+ * @why: how it was caught
+ * @caller: return address of the caller of the API, or 0 if unknown
+ *
+ * As ka_report_bad_free(), and counted as a double free too (debugfs
+ * "stats": double_frees).
+ *
+ * Context: any.
+ */
+void ka_report_double_free(const void *p, const char *why,
+			   unsigned long caller)
 {
-	ka_report_bad_free(p, "double free (the object is already free)",
-			   caller);
+	this_cpu_inc(ka_pcpu->nr_double_free);
+	ka_report_bad_free(p, why, caller);
 }
 
 static __always_inline void *ka_post_alloc(void *p, size_t size,
@@ -255,7 +262,8 @@ static __always_inline bool ka_pre_free(const void *p,
 	bool tag = span->state == KA_SPAN_SMALL && !ka_debug_on();
 
 	if (tag && unlikely(ka_word_read(p) == span->freetag)) {
-		ka_report_double_free(p, caller);
+		ka_report_double_free(p, "double free (the object is already free)",
+				      caller);
 		return false;
 	}
 	if (ka_hooks_always())
@@ -491,7 +499,7 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 		ok = ka_span_destroy(span);
 		rcu_read_unlock();
 		if (!ok)
-			ka_report_bad_free(p, "double free of a large object",
+			ka_report_double_free(p, "double free of a large object",
 					   caller);
 		else
 			this_cpu_inc(ka_pcpu->nr_large_free);

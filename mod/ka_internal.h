@@ -398,6 +398,8 @@ void ka_nodes_exit(void);
 
 void ka_drain(void);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
+void ka_report_double_free(const void *p, const char *why,
+			   unsigned long caller);
 int ka_debugfs_init(void);
 void ka_debugfs_exit(void);
 int ka_rcu_init(void);

@@ -184,7 +184,7 @@ void ka_central_flush(void **objs, unsigned int n)
 		 */
 		if (unlikely(!span || READ_ONCE(span->state) != KA_SPAN_SMALL ||
 			     !ka_span_obj_ok(span, objs[i]))) {
-			ka_report_bad_free(objs[i], "double free (object's span no longer in use)",
+			ka_report_double_free(objs[i], "double free (object's span no longer in use)",
 					   0);
 			continue;
 		}
@@ -203,7 +203,7 @@ void ka_central_flush(void **objs, unsigned int n)
 		}
 		was_out = span->nalloc;
 		if (unlikely(!ka_span_put(span, objs[i]))) {
-			ka_report_bad_free(objs[i], "double free (object already free in its span)",
+			ka_report_double_free(objs[i], "double free (object already free in its span)",
 					   0);
 			continue;
 		}

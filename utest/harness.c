@@ -42,6 +42,12 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 	ut_refusal = why;
 }
 
+void ka_report_double_free(const void *p, const char *why,
+			   unsigned long caller)
+{
+	ka_report_bad_free(p, why, caller);
+}
+
 /* ---- shadow map ---- */
 
 static bool ut_in_region(const void *p)
