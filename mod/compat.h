@@ -169,9 +169,6 @@ void kasan_restore_multi_shot(bool enabled);
 #endif
 #define KA_KASAN_GRANULE	(1UL << KASAN_SHADOW_SCALE_SHIFT)
 #endif
-#define KA_KASAN_PAGE_FREE	0xFF	/* freed page */
-#define KA_KASAN_PAGE_REDZONE	0xFE	/* redzone of a large object */
-#define KA_KASAN_SLAB_REDZONE	0xFC	/* redzone of a slab object */
-#define KA_KASAN_SLAB_FREE	0xFB	/* freed slab object */
+#include "ka_shadow.h"
 
 #endif /* _KA_COMPAT_H */

@@ -19,8 +19,8 @@
  * that may run in interrupt context, take the lock with ka_mag_trylock()
  * and never wait: when it fails they use this node's mcentral directly (an
  * allocation takes one object from it, a free gives the object back to it;
- * counted as "busy" in debugfs stats).  Only task-context code that must reach the
- * magazines (the drain work) waits, with ka_mag_lock().
+ * counted as "busy" in debugfs stats).  Only task-context code that must
+ * reach the magazines (the drain work) waits, with ka_mag_lock().
  *
  * Why this is exclusive, per preemption model:
  * - none, voluntary, full (!PREEMPT_RT): the trylock disables preemption

@@ -41,10 +41,7 @@ static inline gfp_t ka_sys_gfp(gfp_t gfp)
 }
 
 /* KASAN shadow (mod/compat.h, mod/ka_sys.h): nothing in userspace */
-#define KA_KASAN_PAGE_FREE	0xFF
-#define KA_KASAN_PAGE_REDZONE	0xFE
-#define KA_KASAN_SLAB_REDZONE	0xFC
-#define KA_KASAN_SLAB_FREE	0xFB
+#include "ka_shadow.h"
 
 static inline void ka_sys_poison(const void *addr, size_t size, u8 value) { }
 
