@@ -99,8 +99,18 @@ static void ka_class_table_invariants(struct kunit *test)
 		/* Go's rule: tail waste at most 1/8 of the span */
 		KUNIT_EXPECT_LE_MSG(test, span % k->size, span / 8,
 				    "class %u (%u bytes)", cls, k->size);
-		KUNIT_EXPECT_GE(test, k->batch, (unsigned int)KA_BATCH_MIN);
+		/* batches in bytes: KA_BATCH_BYTES, 1 .. KA_BATCH_MAX objects */
+		KUNIT_EXPECT_GE(test, k->batch, 1U);
 		KUNIT_EXPECT_LE(test, k->batch, (unsigned int)KA_BATCH_MAX);
+		if (k->batch < KA_BATCH_MAX)
+			KUNIT_EXPECT_LE(test, k->batch * k->size,
+					max_t(unsigned int, KA_BATCH_BYTES, k->size));
+		if (k->size <= 2048)
+			KUNIT_EXPECT_GE(test, k->batch, 16U);
+		/* big classes: a magazine holds at most 64 KiB */
+		KUNIT_EXPECT_LE(test, k->cache_max * k->size,
+				max_t(unsigned int, KA_PCPU_CACHE_BYTES,
+				      2 * k->size));
 		KUNIT_EXPECT_LE(test, k->nelems, 512U);
 	}
 }

@@ -51,23 +51,30 @@
  */
 #define KA_MAG_SHIFT		6
 
-/* Per-CPU caches move objects to and from mcentral in batches of this size. */
-#define KA_BATCH_MAX		64
-#define KA_BATCH_MIN		16
 /*
- * Per-CPU cache capacity: two batches, or up to this many bytes of small
- * objects (at most KA_PCPU_CACHE_MAX of them), as Go's mcache holds a whole
- * span of a small class: a CPU that allocates and frees a few hundred small
- * objects at a time then stays off the mcentral lock.
+ * Per-CPU caches move objects to and from mcentral in batches of about
+ * KA_BATCH_BYTES, at most KA_BATCH_MAX objects (ka_class.batch).
+ */
+#define KA_BATCH_BYTES		(32 * 1024)
+#define KA_BATCH_MAX		64
+/*
+ * The most a per-CPU magazine of a class may hold (ka_class.cache_max): two
+ * batches, or up to this many bytes of small objects (at most
+ * KA_PCPU_CACHE_MAX of them), as Go's mcache holds a whole span of a small
+ * class: a CPU that allocates and frees a few hundred small objects at a
+ * time then stays off the mcentral lock.  How much of it a magazine may
+ * use adapts within a per-CPU byte budget (mcache.c).
  */
 #define KA_PCPU_CACHE_BYTES	(64 * 1024)
 #define KA_PCPU_CACHE_MAX	512
 
 /*
- * Empty spans an mcentral keeps before giving spans back to the heap:
- * about one batch of objects (ka_class.reserve), at most this many bytes.
+ * Empty spans an mcentral keeps before giving spans back to the heap
+ * (ka_class.reserve): enough for a batch and at least KA_RESERVE_OBJS
+ * objects, at most KA_CENTRAL_RESERVE_BYTES.
  */
 #define KA_CENTRAL_RESERVE_BYTES	(64 * 1024)
+#define KA_RESERVE_OBJS			16
 /* Completely free chunks a heap keeps before returning them to the buddy. */
 #define KA_HEAP_FREE_CHUNK_RESERVE	1
 
@@ -77,7 +84,7 @@ struct ka_class {
 	unsigned int nelems;	/* objects per span */
 	u32 divmagic;		/* (off * divmagic) >> 32 == off / size */
 	unsigned int batch;	/* objects per refill / flush */
-	unsigned int cache_max;	/* per-CPU cache capacity */
+	unsigned int cache_max;	/* most a per-CPU magazine may hold */
 	unsigned int reserve;	/* empty spans mcentral keeps */
 };
 

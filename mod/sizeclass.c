@@ -67,10 +67,16 @@ static int ka_class_divmagic(struct ka_class *c)
 	return 0;
 }
 
+/*
+ * Objects per refill and flush: KA_BATCH_BYTES of them, at most
+ * KA_BATCH_MAX, at least one.  Sized in bytes, so that a refill of a big
+ * class does not take (and build) spans worth hundreds of KiB at once: 16
+ * up to 2 KiB, 8 at 4 KiB, 1 at 32 KiB (Go's mcache holds one span there,
+ * one object).
+ */
 static unsigned int ka_class_batch(unsigned int size)
 {
-	return clamp_t(unsigned int, (32 * 1024) / size, KA_BATCH_MIN,
-		       KA_BATCH_MAX);
+	return clamp_t(unsigned int, KA_BATCH_BYTES / size, 1, KA_BATCH_MAX);
 }
 
 /**
@@ -136,17 +142,22 @@ int ka_sizeclass_init(void)
 
 		k->nelems = k->npages * PAGE_SIZE / k->size;
 		k->batch = ka_class_batch(k->size);
+		/* the most a magazine may hold: 64 KiB, 2 to 512 objects */
 		k->cache_max = clamp_t(unsigned int,
 				       KA_PCPU_CACHE_BYTES / k->size,
 				       2 * k->batch, KA_PCPU_CACHE_MAX);
 		/*
-		 * Enough empty spans for one batch, so that a flush from one
-		 * CPU and a refill on another (producer and consumer) do not
-		 * build and destroy a span per object in the big classes.
+		 * Enough empty spans for KA_RESERVE_OBJS objects (a batch of
+		 * the small classes), at most KA_CENTRAL_RESERVE_BYTES, so
+		 * that a flush from one CPU and a refill on another
+		 * (producer and consumer) do not build and destroy a span
+		 * per object in the big classes.
 		 */
 		k->reserve = max_t(unsigned long, 1,
 				   min_t(unsigned long,
-					 DIV_ROUND_UP(k->batch, k->nelems),
+					 DIV_ROUND_UP(max(k->batch,
+							  KA_RESERVE_OBJS),
+						      k->nelems),
 					 KA_CENTRAL_RESERVE_BYTES /
 					 (k->npages * PAGE_SIZE)));
 		ret = ka_class_divmagic(k);

@@ -76,7 +76,11 @@ static void t_class_table(void)
 		EXPECT(span % k->size <= span / 8);
 		EXPECT_EQ(k->nelems, span / k->size);
 		EXPECT(k->nelems && k->nelems <= U16_MAX);
-		EXPECT(k->batch >= KA_BATCH_MIN && k->batch <= KA_BATCH_MAX);
+		/* batches in bytes: KA_BATCH_BYTES, 1 .. KA_BATCH_MAX objects */
+		EXPECT_EQ(k->batch, clamp_t(unsigned int,
+					    KA_BATCH_BYTES / k->size, 1,
+					    KA_BATCH_MAX));
+		EXPECT(k->size > 2048 || k->batch >= 16);
 		EXPECT_EQ(k->cache_max,
 			  clamp_t(unsigned int, KA_PCPU_CACHE_BYTES / k->size,
 				  2 * k->batch,
