@@ -886,10 +886,270 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 		   il->fired, il->intruder_ops, b.busy - a.busy);
 }
 
+/* ---- capacities and the per-CPU budget ---- */
+
+/*
+ * This CPU's capacities, owning them: their sum in bytes must be
+ * ka_pcpu.cap_bytes and within @budget, each magazine within its capacity
+ * and each capacity within its class's cache_max.  Returns cap_bytes.
+ */
+static unsigned long ka_test_check_caps(struct kunit *test,
+					unsigned long budget)
+{
+	unsigned long sum = 0, cap_bytes;
+	unsigned int cls, bad_cls = 0;
+	struct ka_pcpu *pc;
+
+	ka_mag_lock(ka_pcpu);
+	pc = this_cpu_ptr(ka_pcpu);
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		struct ka_magazine *m = &pc->mag[cls];
+
+		sum += (unsigned long)ka_mag_cap(m) * ka_classes[cls].size;
+		if (ka_mag_count(m) > ka_mag_cap(m) ||
+		    ka_mag_cap(m) > ka_classes[cls].cache_max)
+			bad_cls = cls;
+	}
+	cap_bytes = pc->cap_bytes;
+	ka_mag_unlock(ka_pcpu);
+	KUNIT_EXPECT_EQ(test, sum, cap_bytes);
+	KUNIT_EXPECT_LE(test, cap_bytes, budget);
+	KUNIT_EXPECT_EQ_MSG(test, bad_cls, 0U, "class %u beyond its capacity",
+			    bad_cls);
+	return cap_bytes;
+}
+
+/* Every class of every CPU back to capacity 0, under the same budget. */
+static void ka_test_reset_caps(void)
+{
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
+
+	ka_mcache_set_budget(0);
+	ka_mcache_set_budget(budget);
+}
+
+/* Size of a random-lifetime object: 70% up to 512 B, 25% 4 KiB, 5% 32 KiB. */
+static size_t ka_test_mixed_size(void)
+{
+	u32 r = get_random_u32() % 100;
+
+	if (r < 70)
+		return 1 + get_random_u32() % 512;
+	if (r < 95)
+		return 1 + get_random_u32() % 4096;
+	return 1 + get_random_u32() % KA_MAX_SMALL_SIZE;
+}
+
+#define KA_BUDGET_TEST	(128 * 1024UL)
+#define KA_BUDGET_SLOTS	512
+
+/*
+ * Random lifetimes over 1 B .. 32 KiB on one CPU under a 128 KiB budget:
+ * after every 64 operations the CPU's capacities must add up to its
+ * cap_bytes and stay within the budget; the load must reach the budget
+ * (or the check would prove nothing).
+ */
+static void ka_mcache_budget_random_load(struct kunit *test)
+{
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), most = 0, cap;
+	unsigned int i, failed = 0;
+	void **slot;
+	int cpu;
+
+	slot = kunit_kcalloc(test, KA_BUDGET_SLOTS, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	ka_mcache_set_budget(KA_BUDGET_TEST);
+	migrate_disable();
+	for (i = 0; i < 20000; i++) {
+		unsigned int j = get_random_u32() % KA_BUDGET_SLOTS;
+
+		ka_free(slot[j]);
+		slot[j] = ka_alloc(ka_test_mixed_size(), GFP_KERNEL);
+		if (!slot[j])
+			failed++;
+		if (i % 64 == 63) {
+			cap = ka_test_check_caps(test, KA_BUDGET_TEST);
+			most = max(most, cap);
+			if (cap > KA_BUDGET_TEST)
+				break;
+		}
+		if (!(i % 256))
+			cond_resched();
+	}
+	migrate_enable();
+	for_each_online_cpu(cpu)
+		KUNIT_EXPECT_LE(test,
+				READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes),
+				KA_BUDGET_TEST);
+	for (i = 0; i < KA_BUDGET_SLOTS; i++)
+		ka_free(slot[i]);
+	ka_mcache_set_budget(saved);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, failed, 0U);
+	KUNIT_EXPECT_GE(test, most, KA_BUDGET_TEST / 2);
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+	kunit_info(test, "most capacity on the CPU: %lu of %lu bytes", most,
+		   KA_BUDGET_TEST);
+}
+
+/* Allocate @n objects of @size into @objs, then free them all. */
+static void ka_test_cycle(struct kunit *test, void **objs, unsigned int n,
+			  size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_alloc(size, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	}
+	for (i = 0; i < n; i++)
+		ka_free(objs[i]);
+}
+
+/*
+ * A class that only underflows keeps one batch; one that alternates
+ * underflow (allocating more than it holds) and overflow (freeing it all
+ * back) grows a batch per reversal, up to its cache_max.
+ */
+static void ka_mcache_alternating_class_grows(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(256), i, n;
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine *m;
+	unsigned long grows;
+	void **objs;
+
+	n = k->cache_max + k->batch;
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	KUNIT_ASSERT_GE(test, READ_ONCE(ka_pcpu_budget),
+			(unsigned long)k->cache_max * k->size);
+	ka_test_reset_caps();
+	migrate_disable();
+	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
+	grows = this_cpu_ptr(ka_pcpu)->nr_grow;
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	/* underflows only: the first batch, no more */
+	for (i = 0; i < 4 * k->batch; i++) {
+		objs[i] = ka_alloc(256, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	}
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->batch);
+	/* then overflows: the first one reverses the misses */
+	for (i = 0; i < 4 * k->batch; i++)
+		ka_free(objs[i]);
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 2 * k->batch);
+	for (i = 0; i < 4; i++)
+		ka_test_cycle(test, objs, n, 256);
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->cache_max);
+	KUNIT_EXPECT_GE(test, this_cpu_ptr(ka_pcpu)->nr_grow - grows,
+			(unsigned long)k->cache_max / k->batch);
+	migrate_enable();
+	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+}
+
+/*
+ * A class unused between two trim passes loses half its capacity, and
+ * down to nothing (its objects back in mcentral) in a few more; a class
+ * used in between keeps its capacity.  (The periodic pass may land between
+ * a use and the next pass here, once a second: the used class is grown to
+ * its cache_max first and must keep at least half of it.)
+ */
+static void ka_mcache_idle_class_shrinks(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(1024), busy = ka_size_class(64);
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine *m, *mb;
+	unsigned int i, n, cap_busy;
+	void **objs;
+	void *p;
+
+	n = max(k->cache_max + k->batch, ka_classes[busy].cache_max);
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_test_reset_caps();
+	migrate_disable();
+	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
+	mb = &this_cpu_ptr(ka_pcpu)->mag[busy];
+	for (i = 0; i < 4; i++) {
+		ka_test_cycle(test, objs, n, 1024);
+		ka_test_cycle(test, objs, ka_classes[busy].cache_max, 64);
+	}
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->cache_max);
+	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
+	cap_busy = ka_mag_cap(mb);
+	KUNIT_EXPECT_EQ(test, cap_busy, ka_classes[busy].cache_max);
+	/* the first pass may only note the class as seen */
+	ka_mcache_trim_all();
+	p = ka_alloc(64, GFP_KERNEL);
+	ka_free(p);
+	ka_mcache_trim_all();
+	KUNIT_EXPECT_LE(test, ka_mag_cap(m), k->cache_max / 2);
+	for (i = 0; i < 12; i++) {
+		p = ka_alloc(64, GFP_KERNEL);
+		ka_free(p);
+		ka_mcache_trim_all();
+	}
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_GE(test, ka_mag_cap(mb), cap_busy / 2);
+	migrate_enable();
+	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+}
+
+/* Lowering the budget trims every CPU before ka_mcache_set_budget() returns. */
+static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
+{
+	static const size_t sizes[] = { 256, 1024, 4096, 16384 };
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 32 * 1024;
+	unsigned int i, s;
+	void **objs;
+	int cpu;
+
+	objs = kunit_kcalloc(test, KA_PCPU_CACHE_MAX + KA_BATCH_MAX,
+			     sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_test_reset_caps();
+	migrate_disable();
+	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
+		const struct ka_class *k = &ka_classes[ka_size_class(sizes[s])];
+
+		for (i = 0; i < 4; i++)
+			ka_test_cycle(test, objs, k->cache_max + k->batch,
+				      sizes[s]);
+	}
+	KUNIT_EXPECT_GT(test, this_cpu_ptr(ka_pcpu)->cap_bytes, 4 * low);
+	migrate_enable();
+	ka_mcache_set_budget(low);
+	for_each_online_cpu(cpu) {
+		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		unsigned long cached = 0;
+		unsigned int cls;
+
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			cached += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+				  ka_classes[cls].size;
+		KUNIT_EXPECT_LE(test, READ_ONCE(pc->cap_bytes), low);
+		KUNIT_EXPECT_LE(test, cached, low);
+	}
+	ka_test_check_caps(test, low);
+	ka_mcache_set_budget(saved);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+}
+
 static struct kunit_case ka_mcache_cases[] = {
 	KUNIT_CASE(ka_mcache_refill_flush_batches),
 	KUNIT_CASE(ka_mcache_hit_paths_under_interrupts),
 	KUNIT_CASE_PARAM(ka_mcache_forced_interleavings, ka_il_gen_params),
+	KUNIT_CASE(ka_mcache_budget_random_load),
+	KUNIT_CASE(ka_mcache_alternating_class_grows),
+	KUNIT_CASE(ka_mcache_idle_class_shrinks),
+	KUNIT_CASE(ka_mcache_budget_lower_trims_at_once),
 	{}
 };
 

@@ -523,8 +523,9 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 
 /*
  * Push @p on this CPU's magazine if it is a live small object of this node:
- * false if it must take ka_free_slow().  A full magazine flushes a batch; a
- * double free is reported and dropped.  Context: the magazines owned.
+ * false if it must take ka_free_slow().  A full magazine grows or flushes
+ * a batch (ka_mcache_overflow()); a double free is reported and dropped.
+ * Context: the magazines owned.
  */
 static __always_inline bool ka_free_local(const void *p, unsigned long caller)
 {
@@ -541,11 +542,8 @@ static __always_inline bool ka_free_local(const void *p, unsigned long caller)
 	cls = span->cls;
 	pm = &ka_pcpu->mag[cls];
 	ka_mag_point(KA_MP_PUSH);
-	if (unlikely(!ka_mag_push(pm, (void *)p))) {
-		ka_mcache_flush_class(this_cpu_ptr(pm), cls,
-				      ka_classes[cls].batch);
-		ka_mag_push(pm, (void *)p);
-	}
+	if (unlikely(!ka_mag_push(pm, (void *)p)))
+		ka_mcache_overflow(this_cpu_ptr(pm), cls, (void *)p);
 	this_cpu_inc(pm->nr_free);
 	return true;
 }

@@ -6,6 +6,7 @@
  *   stats        counters and per-class, per-node occupancy
  *   spans        one line per span with its occupancy bitmap drawn as text
  *   percpu       objects held by each CPU's caches
+ *   pcpu_budget  KiB each CPU's caches may hold: read, or write to change
  *   drain        write 1: flush per-CPU caches, return free spans and chunks
  *   reset        write 1: restart the counters from zero
  *   fail_page    fault injection for the page heap (CONFIG_FAULT_INJECTION)
@@ -357,6 +358,41 @@ static ssize_t reset_write(struct file *file, const char __user *buf,
 	return len;
 }
 
+static ssize_t pcpu_budget_read(struct file *file, char __user *buf,
+				size_t len, loff_t *ppos)
+{
+	char tmp[24];
+	int n = scnprintf(tmp, sizeof(tmp), "%lu\n",
+			  READ_ONCE(ka_pcpu_budget) / 1024);
+
+	return simple_read_from_buffer(buf, len, ppos, tmp, n);
+}
+
+/* KiB, as the module parameter; a lower budget is in force on return. */
+static ssize_t pcpu_budget_write(struct file *file, const char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	unsigned long kb;
+	char buf[24];
+
+	if (*ppos || !len || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (kstrtoul(buf, 10, &kb) || kb > KA_PCPU_BUDGET_MAX_KB)
+		return -EINVAL;
+	ka_mcache_set_budget(kb * 1024);
+	return len;
+}
+
+static const struct file_operations pcpu_budget_fops = {
+	.owner = THIS_MODULE,
+	.read = pcpu_budget_read,
+	.write = pcpu_budget_write,
+	.llseek = default_llseek,
+};
+
 static const struct file_operations reset_fops = {
 	.owner = THIS_MODULE,
 	.write = reset_write,
@@ -422,6 +458,8 @@ int ka_debugfs_init(void)
 	debugfs_create_file("percpu", 0444, ka_dir, NULL, &percpu_fops);
 	debugfs_create_file("drain", 0200, ka_dir, NULL, &drain_fops);
 	debugfs_create_file("reset", 0200, ka_dir, NULL, &reset_fops);
+	debugfs_create_file("pcpu_budget", 0600, ka_dir, NULL,
+			    &pcpu_budget_fops);
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
 	fault_create_debugfs_attr("fail_page", ka_dir, &ka_fail_page);
 #endif

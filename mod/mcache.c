@@ -44,7 +44,28 @@
  *
  * CPU hotplug: a CPU goes down only once no task on it has migration
  * disabled, so no one owns a dead CPU's magazines; the cpuhp callback
- * flushes them without the lock.
+ * flushes them and sets their capacities to 0 without the lock.
+ *
+ * Capacity.  A magazine holds at most its capacity (end - objs), and the
+ * sum over a CPU's classes of capacity x object size (ka_pcpu.cap_bytes)
+ * never exceeds one byte budget, ka_pcpu_budget (module parameter and
+ * debugfs file "pcpu_budget", in KiB; TCMalloc's per-CPU cache bound).
+ * Capacities adapt by use, as TCMalloc sizes its per-CPU classes:
+ * - a class starts at 0; its first miss gives it one batch, taken if need
+ *   be from the classes holding the most bytes (halved, down to 0);
+ * - a miss in the other direction than the class's previous one (an empty
+ *   magazine after a full one, or the reverse: the working set does not
+ *   fit) grows it by one batch, up to ka_class.cache_max and only within
+ *   the budget's free room: a class that only allocates (or only frees)
+ *   here gains nothing from more room, and does not grow;
+ * - every KA_TRIM_INTERVAL a deferrable delayed work has each CPU with
+ *   capacity left halve the classes that saw no allocation or free since
+ *   the previous pass (below one batch: 0), flushing the objects that no
+ *   longer fit; an idle CPU so gives its whole cache back in a few passes
+ *   and is then left alone;
+ * - lowering the budget trims every CPU before the write returns.
+ * A capacity changes only while its magazine is owned, like @top, by the
+ * owner's slow paths (refill, overflow, the trim works), or for a dead CPU.
  *
  * Cost on !RT: a hit is a preempt count increment and decrement, a flag
  * test, set and clear, and the pop or push: eight instructions, about what
@@ -54,11 +75,13 @@
  * magazines for the others until it runs again); those callers share
  * mcentral's lock instead.
  *
- * Owns: struct ka_pcpu (one per CPU) and its magazines.
+ * Owns: struct ka_pcpu (one per CPU) and its magazines, their capacities,
+ * the budget, the trim works.
  * Locks: ka_pcpu->lock, outermost of ka's locks: a flush takes
  * central->lock inside it; a refill takes its batch from mcentral before
  * taking it.  A dead CPU's magazines are flushed by the cpuhp callback
- * without the lock, since no one can run there.
+ * without the lock, since no one can run there.  ka_drain_mutex serialises
+ * the synchronous all-CPU works (drain, budget), outside every other lock.
  */
 #include <linux/cpuhotplug.h>
 #include <linux/workqueue.h>
@@ -66,15 +89,52 @@
 #include <linux/mutex.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/moduleparam.h>
 #include <linux/random.h>
 #include "mcache.h"
 
+/* Default per-CPU budget: 1 MiB, sixteen 64 KiB classes at full capacity. */
+#define KA_PCPU_BUDGET_DEFAULT_KB	1024
+/* How often idle classes are halved. */
+#define KA_TRIM_INTERVAL		HZ
+
 struct ka_pcpu __percpu *ka_pcpu;
 KA_EXPORT_INTERNAL(ka_pcpu);
+unsigned long ka_pcpu_budget = KA_PCPU_BUDGET_DEFAULT_KB * 1024UL;
+KA_EXPORT_INTERNAL(ka_pcpu_budget);
 static struct work_struct __percpu *ka_drain_works;
 static struct work_struct __percpu *ka_async_works;	/* shrinker's */
-static DEFINE_MUTEX(ka_drain_mutex);	/* serialises ka_mcache_drain_all() */
+static struct work_struct __percpu *ka_trim_works;	/* the periodic trim's */
+static DEFINE_MUTEX(ka_drain_mutex);	/* serialises ka_mcache_on_each_cpu() */
 static enum cpuhp_state ka_cpuhp_state;
+static void ka_mcache_trim_tick(struct work_struct *unused);
+static DECLARE_DEFERRABLE_WORK(ka_trim_dwork, ka_mcache_trim_tick);
+
+static int ka_budget_param_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long kb;
+
+	if (kstrtoul(val, 0, &kb) || kb > KA_PCPU_BUDGET_MAX_KB) {
+		pr_err("ka: pcpu_budget=%s: expected 0 .. %u (KiB)\n", val,
+		       KA_PCPU_BUDGET_MAX_KB);
+		return -EINVAL;
+	}
+	ka_pcpu_budget = kb * 1024;
+	return 0;
+}
+
+static int ka_budget_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(ka_pcpu_budget) / 1024);
+}
+
+static const struct kernel_param_ops ka_budget_param_ops = {
+	.set = ka_budget_param_set,
+	.get = ka_budget_param_get,
+};
+/* read-only here: debugfs "pcpu_budget" changes it, trimming at once */
+module_param_cb(pcpu_budget, &ka_budget_param_ops, NULL, 0444);
+MODULE_PARM_DESC(pcpu_budget, "KiB of free objects each CPU's caches may hold, all size classes together (0 .. 1048576, default 1024)");
 
 #if IS_ENABLED(CONFIG_KUNIT)
 void (*ka_mag_test_hook)(enum ka_mag_point pt);
@@ -103,6 +163,156 @@ void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
 	memmove(m->objs, m->objs + n, (count - n) * sizeof(void *));
 	WRITE_ONCE(m->top, m->objs + count - n);
 	this_cpu_inc(ka_pcpu->mag[cls].nr_flush);
+}
+
+/*
+ * Set class @cls's capacity on @pc to @cap objects, flushing the oldest
+ * objects that no longer fit.  Context: owner, or the CPU dead.
+ */
+static void ka_mag_resize(struct ka_pcpu *pc, unsigned int cls,
+			  unsigned int cap)
+{
+	struct ka_magazine *m = &pc->mag[cls];
+	unsigned int old = ka_mag_cap(m), count = ka_mag_count(m);
+	unsigned long size = ka_classes[cls].size;
+
+	if (count > cap)
+		ka_mcache_flush_class(m, cls, count - cap);
+	WRITE_ONCE(m->end, m->objs + cap);
+	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - old * size + cap * size);
+	if (cap > old)
+		pc->nr_grow++;
+	else if (cap < old)
+		pc->nr_shrink++;
+}
+
+/* Half of a capacity of @cap, or 0 below one batch. */
+static unsigned int ka_mag_half(unsigned int cls, unsigned int cap)
+{
+	return cap / 2 >= ka_classes[cls].batch ? cap / 2 : 0;
+}
+
+/*
+ * Free at least @want bytes of @pc's budget by halving the classes (all but
+ * @except) that hold the most bytes, as long as any has capacity.
+ * Context: owner.
+ */
+static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
+			 unsigned long want)
+{
+	unsigned long start = pc->cap_bytes;
+
+	while (start - pc->cap_bytes < want) {
+		unsigned long bytes, most = 0;
+		unsigned int cls, victim = 0;
+
+		for (cls = 1; cls < ka_nr_classes; cls++) {
+			bytes = (unsigned long)ka_mag_cap(&pc->mag[cls]) *
+				ka_classes[cls].size;
+			if (cls != except && bytes > most) {
+				most = bytes;
+				victim = cls;
+			}
+		}
+		if (!victim)
+			break;
+		ka_mag_resize(pc, victim,
+			      ka_mag_half(victim, ka_mag_cap(&pc->mag[victim])));
+	}
+}
+
+/*
+ * A miss of class @cls on @pc in direction @dir: give the class its first
+ * batch, or one more batch if the miss reverses the previous one, within
+ * the budget (see "Capacity" above).  Context: owner.
+ */
+static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
+			 enum ka_mag_miss dir)
+{
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_mag_ctl *ctl = &pc->ctl[cls];
+	unsigned long budget = READ_ONCE(ka_pcpu_budget), need, room;
+	unsigned int cap = ka_mag_cap(&pc->mag[cls]), want = cap;
+
+	if (cap < k->batch)
+		want = k->batch;
+	else if (ctl->last && ctl->last != dir)
+		want = cap + k->batch;
+	ctl->last = dir;
+	want = min(want, k->cache_max);
+	if (want <= cap)
+		return;
+	need = (unsigned long)(want - cap) * k->size;
+	if (cap < k->batch && pc->cap_bytes + need > budget)
+		ka_mag_steal(pc, cls, pc->cap_bytes + need - budget);
+	room = budget > pc->cap_bytes ? budget - pc->cap_bytes : 0;
+	want = min_t(unsigned long, want, cap + room / k->size);
+	if (want > cap)
+		ka_mag_resize(pc, cls, want);
+}
+
+/**
+ * ka_mcache_overflow - free into a full magazine
+ * @m: this CPU's magazine of @cls, full
+ * @cls: its size class
+ * @p: the object being freed (its free hooks have run)
+ *
+ * Grows the magazine if its class alternates misses and the budget has
+ * room, else flushes its oldest batch; then pushes @p, or, if the magazine
+ * has no capacity at all (budget exhausted), gives @p to its mcentral.
+ *
+ * Context: the magazines owned.
+ */
+void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p)
+{
+	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
+
+	ka_mag_adapt(pc, cls, KA_MISS_OVER);
+	if (m->top == m->end)
+		ka_mcache_flush_class(m, cls, ka_classes[cls].batch);
+	if (m->top != m->end) {
+		*m->top = p;
+		WRITE_ONCE(m->top, m->top + 1);
+	} else {
+		ka_central_flush(&p, 1);
+	}
+}
+
+/*
+ * One trim pass on @pc: with @idle, halve the classes unused since the
+ * previous idle pass; then bring the CPU within the budget.
+ * Context: owner.
+ */
+static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
+{
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
+	unsigned int cls;
+
+	for (cls = 1; idle && cls < ka_nr_classes; cls++) {
+		struct ka_magazine *m = &pc->mag[cls];
+		unsigned long used = READ_ONCE(m->nr_alloc) +
+				     READ_ONCE(m->nr_free);
+		unsigned int cap = ka_mag_cap(m);
+
+		if (cap && used == pc->ctl[cls].seen) {
+			ka_mag_resize(pc, cls, ka_mag_half(cls, cap));
+			pc->ctl[cls].last = 0;
+		}
+		pc->ctl[cls].seen = used;
+	}
+	if (pc->cap_bytes > budget)
+		ka_mag_steal(pc, 0, pc->cap_bytes - budget);
+}
+
+/* A dead CPU's (or, at exit, any CPU's) magazines: empty, capacity 0. */
+static void ka_mcache_reset_cpu(struct ka_pcpu *pc)
+{
+	unsigned int cls;
+
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		ka_mag_resize(pc, cls, 0);
+		pc->ctl[cls].last = 0;
+	}
 }
 
 /**
@@ -162,7 +372,8 @@ static void ka_shuffle(void **v, unsigned int n)
  * @gfp: caller's flags
  *
  * Takes a batch from this node's mcentral without owning the magazines
- * (mcentral may need new pages), returns one object and stores the rest.
+ * (mcentral may need new pages), returns one object and stores the rest,
+ * after adapting the magazine's capacity to the miss.
  * If the magazines are busy now, or the task moved to a CPU of another
  * node meanwhile, the rest goes back.
  *
@@ -173,11 +384,15 @@ static void ka_shuffle(void **v, unsigned int n)
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 {
 	const struct ka_class *k = &ka_classes[cls];
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
+	unsigned int n, take = 0, want = k->batch;
 	void *batch[KA_BATCH_MAX];
-	unsigned int n, take = 0;
 	int node = numa_mem_id();
 
-	n = ka_central_refill(ka_central_of(node, cls), batch, k->batch, gfp);
+	/* a budget below one batch: take no more than a magazine may keep */
+	if (budget < (unsigned long)k->batch * k->size)
+		want = budget / k->size + 1;
+	n = ka_central_refill(ka_central_of(node, cls), batch, want, gfp);
 	if (!n)
 		return NULL;
 
@@ -186,6 +401,7 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 	this_cpu_inc(ka_pcpu->mag[cls].nr_refill);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		if (likely(numa_mem_id() == node)) {
+			ka_mag_adapt(this_cpu_ptr(ka_pcpu), cls, KA_MISS_UNDER);
 			ka_mag_point(KA_MP_REFILL);
 			if (random_reuse)
 				ka_shuffle(batch, n);
@@ -232,16 +448,29 @@ static void ka_mcache_drain_work(struct work_struct *unused)
 	ka_mag_unlock(ka_pcpu);
 }
 
-/**
- * ka_mcache_drain_all - flush every online CPU's magazines to mcentral
- *
- * Queues a work item on each online CPU and waits for them all (as SLUB's
- * flush_all() does), so that each CPU empties its own magazines under its
- * own local lock.  Offline CPUs were flushed by the cpuhp callback.
- *
+/* The periodic trim, on one CPU: halve its idle classes. */
+static void ka_mcache_trim_work(struct work_struct *unused)
+{
+	ka_mag_lock(ka_pcpu);
+	ka_mcache_trim_cpu(this_cpu_ptr(ka_pcpu), true);
+	ka_mag_unlock(ka_pcpu);
+}
+
+/* After the budget was lowered, on one CPU: bring it within the budget. */
+static void ka_mcache_budget_work(struct work_struct *unused)
+{
+	ka_mag_lock(ka_pcpu);
+	ka_mcache_trim_cpu(this_cpu_ptr(ka_pcpu), false);
+	ka_mag_unlock(ka_pcpu);
+}
+
+/*
+ * Run @fn on each online CPU and wait for them all (as SLUB's flush_all()
+ * does), so that each CPU works on its own magazines, owning them.
+ * Offline CPUs were flushed, and their capacities zeroed, at cpuhp.
  * Context: process context, may sleep.
  */
-void ka_mcache_drain_all(void)
+static void ka_mcache_on_each_cpu(work_func_t fn)
 {
 	int cpu;
 
@@ -250,7 +479,7 @@ void ka_mcache_drain_all(void)
 	for_each_online_cpu(cpu) {
 		struct work_struct *w = per_cpu_ptr(ka_drain_works, cpu);
 
-		INIT_WORK(w, ka_mcache_drain_work);
+		INIT_WORK(w, fn);
 		queue_work_on(cpu, system_highpri_wq, w);
 	}
 	for_each_online_cpu(cpu)
@@ -258,7 +487,67 @@ void ka_mcache_drain_all(void)
 	cpus_read_unlock();
 	mutex_unlock(&ka_drain_mutex);
 }
+
+/**
+ * ka_mcache_drain_all - flush every online CPU's magazines to mcentral
+ *
+ * Each CPU empties its own magazines under its own lock; capacities stay.
+ *
+ * Context: process context, may sleep.
+ */
+void ka_mcache_drain_all(void)
+{
+	ka_mcache_on_each_cpu(ka_mcache_drain_work);
+}
 KA_EXPORT_INTERNAL(ka_mcache_drain_all);
+
+/**
+ * ka_mcache_trim_all - one idle-trim pass on every online CPU, now
+ *
+ * What the periodic trim does every KA_TRIM_INTERVAL, but synchronously:
+ * each CPU halves the classes it has not used since its previous pass.
+ *
+ * Context: process context, may sleep.
+ */
+void ka_mcache_trim_all(void)
+{
+	ka_mcache_on_each_cpu(ka_mcache_trim_work);
+}
+KA_EXPORT_INTERNAL(ka_mcache_trim_all);
+
+/**
+ * ka_mcache_set_budget - change the per-CPU byte budget
+ * @bytes: the new budget
+ *
+ * A lower budget is in force on every CPU when this returns: each online
+ * CPU has halved its biggest classes until its capacities fit, flushing
+ * the objects beyond them.
+ *
+ * Context: process context, may sleep.
+ */
+void ka_mcache_set_budget(unsigned long bytes)
+{
+	WRITE_ONCE(ka_pcpu_budget, bytes);
+	ka_mcache_on_each_cpu(ka_mcache_budget_work);
+}
+KA_EXPORT_INTERNAL(ka_mcache_set_budget);
+
+/*
+ * The periodic trim: ask each online CPU that has capacity to halve its
+ * idle classes.  Deferrable: it does not wake an idle system by itself,
+ * and once a CPU has given all its capacity back it is not asked again.
+ * Like the shrinker's drain, it does not wait for the CPUs.
+ */
+static void ka_mcache_trim_tick(struct work_struct *unused)
+{
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		if (READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes))
+			queue_work_on(cpu, system_wq,
+				      per_cpu_ptr(ka_trim_works, cpu));
+	queue_delayed_work(system_wq, &ka_trim_dwork, KA_TRIM_INTERVAL);
+}
 
 /**
  * ka_mcache_drain_async - ask every online CPU to flush its magazines
@@ -280,7 +569,7 @@ void ka_mcache_drain_async(void)
 
 static int ka_mcache_cpu_dead(unsigned int cpu)
 {
-	ka_mcache_flush_cpu(per_cpu_ptr(ka_pcpu, cpu));
+	ka_mcache_reset_cpu(per_cpu_ptr(ka_pcpu, cpu));
 	return 0;
 }
 
@@ -305,8 +594,9 @@ int ka_mcache_init(void)
 
 	ka_drain_works = alloc_percpu(struct work_struct);
 	ka_async_works = alloc_percpu(struct work_struct);
+	ka_trim_works = alloc_percpu(struct work_struct);
 	ka_pcpu = alloc_percpu(struct ka_pcpu);
-	if (!ka_drain_works || !ka_async_works || !ka_pcpu) {
+	if (!ka_drain_works || !ka_async_works || !ka_trim_works || !ka_pcpu) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -324,10 +614,12 @@ int ka_mcache_init(void)
 		pc->fastkey = cpu_to_mem(cpu) + 1;
 		pc->rnd = get_random_u64() | 1;
 		INIT_WORK(per_cpu_ptr(ka_async_works, cpu), ka_mcache_drain_work);
+		INIT_WORK(per_cpu_ptr(ka_trim_works, cpu), ka_mcache_trim_work);
+		/* capacity 0: a class gets its first batch at its first miss */
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			pc->mag[cls].objs = store;
 			pc->mag[cls].top = store;
-			pc->mag[cls].end = store + ka_classes[cls].cache_max;
+			pc->mag[cls].end = store;
 			store += ka_classes[cls].cache_max;
 		}
 	}
@@ -336,6 +628,7 @@ int ka_mcache_init(void)
 	if (ret < 0)
 		goto fail;
 	ka_cpuhp_state = ret;
+	queue_delayed_work(system_wq, &ka_trim_dwork, KA_TRIM_INTERVAL);
 	return 0;
 fail:
 	/* the first class's slice is the start of the CPU's store */
@@ -343,6 +636,7 @@ fail:
 		for_each_possible_cpu(cpu)
 			kvfree(per_cpu_ptr(ka_pcpu, cpu)->mag[1].objs);
 	free_percpu(ka_pcpu);
+	free_percpu(ka_trim_works);
 	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);
 	return ret;
@@ -358,15 +652,20 @@ void ka_mcache_exit(void)
 	int cpu;
 
 	cpuhp_remove_state_nocalls(ka_cpuhp_state);
-	for_each_possible_cpu(cpu)
+	/* the tick first: it queues the per-CPU trim works */
+	cancel_delayed_work_sync(&ka_trim_dwork);
+	for_each_possible_cpu(cpu) {
 		cancel_work_sync(per_cpu_ptr(ka_async_works, cpu));
+		cancel_work_sync(per_cpu_ptr(ka_trim_works, cpu));
+	}
 	for_each_possible_cpu(cpu) {
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
-		ka_mcache_flush_cpu(pc);
+		ka_mcache_reset_cpu(pc);
 		kvfree(pc->mag[1].objs);
 	}
 	free_percpu(ka_pcpu);
+	free_percpu(ka_trim_works);
 	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);
 }

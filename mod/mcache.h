@@ -18,7 +18,10 @@
  * @objs: the slots; objs[0 .. top - objs) hold objects, the newest on top
  * @top: the next free slot; written only by the magazine's owner (the
  *	holder of its CPU's ka_pcpu.lock), read locklessly by statistics
- * @end: past the last slot
+ * @end: past the last usable slot: objs + the magazine's capacity, which
+ *	adapts by use within the CPU's byte budget (mcache.c, "Capacity");
+ *	written only by the owner, like @top.  The slots behind @objs run to
+ *	objs + ka_class.cache_max, the most a magazine of the class may hold
  * @nr_*: statistics of this CPU, changed with this_cpu ops only: a caller
  *	that finds the magazines busy counts into the same fields
  *
@@ -38,11 +41,37 @@ struct ka_magazine {
 } __aligned(1 << KA_MAG_SHIFT);
 
 /*
+ * struct ka_mag_ctl - how one magazine has been used, for its capacity
+ * @seen: its nr_alloc + nr_free at the last trim pass: unchanged at the
+ *	next one means the class was idle on this CPU
+ * @last: the direction of its last miss (enum ka_mag_miss), 0 if none
+ *
+ * Owner only (the holder of the CPU's ka_pcpu.lock), or the CPU dead.
+ */
+struct ka_mag_ctl {
+	unsigned long seen;
+	u8 last;
+};
+
+/* Why a magazine missed: it was empty on an allocation, full on a free. */
+enum ka_mag_miss {
+	KA_MISS_UNDER = 1,
+	KA_MISS_OVER,
+};
+
+/*
  * struct ka_pcpu - one CPU's caches
  * @mag: a magazine per size class
  * @lock: owns every magazine of this CPU (see mcache.c)
  * @fastkey: this CPU's node + 1 (see ka_span.fastkey), or KA_FASTKEY_HOOKS
  *	while every free must take the slow path
+ * @cap_bytes: sum over the classes of capacity x object size, at most
+ *	ka_pcpu_budget; owner only, read locklessly by statistics
+ * @nr_grow, @nr_shrink: capacity changes, owner only
+ * @ctl: per class, what the capacity is decided from
+ *
+ * The hit paths use @mag, @lock and @fastkey only: everything after them
+ * is for the slow paths and does not move the hit paths' offsets.
  */
 struct ka_pcpu {
 	struct ka_magazine mag[KA_MAX_CLASSES];	/* first: no offset to add */
@@ -59,9 +88,18 @@ struct ka_pcpu {
 	unsigned long nr_debug_reports;	/* debug mode: corruption found */
 	unsigned long nr_busy;		/* calls that found the magazines owned */
 	unsigned long nr_atomic;	/* PREEMPT_RT: calls refused in atomic context */
+	/* capacity: owner only */
+	unsigned long cap_bytes;
+	unsigned long nr_grow;
+	unsigned long nr_shrink;
+	struct ka_mag_ctl ctl[KA_MAX_CLASSES];
 };
 
 extern struct ka_pcpu __percpu *ka_pcpu;
+/* Bytes of objects each CPU's magazines may be sized for, all classes. */
+extern unsigned long ka_pcpu_budget;
+/* The largest budget accepted, in KiB: more than all classes at full. */
+#define KA_PCPU_BUDGET_MAX_KB	(1024 * 1024)
 
 /* A fastkey no span has (a span's is 0 or its node + 1). */
 #define KA_FASTKEY_HOOKS	UINT_MAX
@@ -156,6 +194,12 @@ static inline unsigned int ka_mag_count(const struct ka_magazine *m)
 	return READ_ONCE(m->top) - m->objs;
 }
 
+/* Capacity in objects: exact for the owner, a snapshot for anyone else. */
+static inline unsigned int ka_mag_cap(const struct ka_magazine *m)
+{
+	return READ_ONCE(m->end) - m->objs;
+}
+
 /*
  * Pop this CPU's magazine @pm (&ka_pcpu->mag[cls]) into *@p; false if it is
  * empty.  this_cpu ops, so no pointer to the CPU's data is computed on the
@@ -223,5 +267,8 @@ void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
 void ka_mcache_drain_all(void);
 void ka_mcache_set_fastkeys(bool hooks);
 void ka_mcache_drain_async(void);
+void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p);
+void ka_mcache_set_budget(unsigned long bytes);
+void ka_mcache_trim_all(void);
 
 #endif /* _KA_MCACHE_H */
