@@ -24,7 +24,7 @@
 #include <linux/uaccess.h>
 #include "mcache.h"
 
-#define KA_STATS_VERSION	1
+#define KA_STATS_VERSION	2
 
 static struct dentry *ka_dir;
 static struct ka_counters ka_baseline;
@@ -173,6 +173,20 @@ static int stats_show(struct seq_file *m, void *v)
 		   c.failed, c.debug_reports);
 	seq_printf(m, "busy %lu\natomic_refused %lu\ndouble_frees %lu\n", c.busy,
 		   c.atomic_refused, c.double_frees);
+	seq_printf(m, "pcpu_budget %lu\n", READ_ONCE(ka_pcpu_budget));
+
+	seq_puts(m, "\n# cpu node cached_bytes capacity_bytes grows shrinks\n");
+	for_each_possible_cpu(nid) {
+		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, nid);
+		unsigned long cached = 0;
+
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			cached += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+				  ka_classes[cls].size;
+		seq_printf(m, "cpu %d %d %lu %lu %lu %lu\n", nid, cpu_to_mem(nid),
+			   cached, READ_ONCE(pc->cap_bytes),
+			   READ_ONCE(pc->nr_grow), READ_ONCE(pc->nr_shrink));
+	}
 
 	seq_puts(m, "\n# node class size spans partial full empty objects in_use free cached bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap\n");
 	for_each_node_state(nid, N_MEMORY) {

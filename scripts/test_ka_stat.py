@@ -83,6 +83,7 @@ COUNTERS = {"allocs": 250000, "frees": 241000, "cache_hits": 231000,
             "failed_allocs": 1}
 DEBUG_REPORTS = 3             # a counter ka-stat does not know: shown as is
 CPU_NODE = [0, 0, 1, 1]
+PCPU_BUDGET = 1 << 20
 
 
 def build_model():
@@ -113,6 +114,16 @@ def build_model():
                     for i, r in enumerate(reqs)] for node, reqs in LARGE_MODEL.items()}
     return {"table": table, "spans": spans, "cached": cached, "large": large,
             "idle": (IDLE_CLASS[0], by_size[IDLE_CLASS[1]])}
+
+
+def cpu_cached_bytes(model, cpu):
+    """Bytes of the objects in one CPU's caches."""
+    return sum(n * model["table"][cls][0] for cls, n in model["cached"][cpu].items())
+
+
+def cpu_capacity(model, cpu):
+    """The sample's capacity of a CPU: what it caches rounded up to 64 KiB."""
+    return (cpu_cached_bytes(model, cpu) // 65536 + 1) * 65536
 
 
 def bitmap(bits, nelems):
@@ -166,14 +177,20 @@ def render(model):
             cls, size, npages * PAGE, nelems, tail, pct // 100, pct % 100))
         prev = size
     c = COUNTERS
-    stats = ["version 1\n",
+    stats = ["version 2\n",
              "allocs %lu\nfrees %lu\ncache_hits %lu\nrefills %lu\nflushes %lu\n" % (
                  c["allocs"], c["frees"], c["cache_hits"], c["refills"], c["flushes"]),
              "large_allocs %lu\nlarge_frees %lu\nremote_frees %lu\nrefused_frees %lu\n"
              "failed_allocs %lu\ndebug_reports %lu\n" % (
                  c["large_allocs"], c["large_frees"], c["remote_frees"],
                  c["refused_frees"], c["failed_allocs"], DEBUG_REPORTS),
-             "\n# node class size spans partial full empty objects in_use free cached "
+             "busy %lu\natomic_refused %lu\npcpu_budget %lu\n" % (0, 0, PCPU_BUDGET),
+             "\n# cpu node cached_bytes capacity_bytes grows shrinks\n"]
+    for cpu, node in enumerate(CPU_NODE):
+        cached = cpu_cached_bytes(model, cpu)
+        stats.append("cpu %d %d %lu %lu %lu %lu\n" % (
+            cpu, node, cached, cpu_capacity(model, cpu), 10 + cpu, cpu))
+    stats += ["\n# node class size spans partial full empty objects in_use free cached "
              "bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap\n"]
     in_use_bytes = 0
     for node in nodes:
@@ -291,11 +308,18 @@ class KaStatTest(unittest.TestCase):
         self.assertEqual(t["heap_free_bytes"], (held - used) * PAGE)
         self.assertEqual(t["external_frag_pages"], held - used)
         self.assertEqual(t["cached_objects"], sum(sum(c.values()) for c in m["cached"]))
+        cached = [cpu_cached_bytes(m, cpu) for cpu in range(len(CPU_NODE))]
+        self.assertTrue(all(cached))
+        self.assertEqual(t["cached_bytes"], sum(cached))
+        self.assertEqual([c["cached_bytes"] for c in s["per_cpu"]], cached)
+        self.assertEqual(s["pcpu_budget"], PCPU_BUDGET)
+        self.assertEqual(s["over_budget_cpus"], [])
         self.assertEqual(s["hit_rate_pct"], round(100 * 231000 / 250000, 1))
         self.assertEqual(s["counters"], COUNTERS)
         # the nodes add up to the totals
         for key in ("pages_held", "pages_used", "bytes_in_use",
-                    "internal_frag_bytes", "heap_free_bytes", "cached_objects"):
+                    "internal_frag_bytes", "heap_free_bytes", "cached_objects",
+                    "cached_bytes"):
             self.assertEqual(sum(n[key] for n in s["nodes"].values()), t[key], key)
         # classes: sorted by bytes held; 64 B summed over both nodes
         held_order = [r["bytes_held"] for r in s["classes"]]
@@ -359,10 +383,41 @@ class KaStatTest(unittest.TestCase):
                           "spans:4: bitmap has")
 
     def test_unknown_version(self):
-        self.edit("stats", lambda t: t.replace("version 1", "version 2", 1))
-        self.assert_error(run(self.dir), "stats version 2 is not supported")
-        self.edit("stats", lambda t: t.replace("version 2\n", "", 1))
+        self.edit("stats", lambda t: t.replace("version 2", "version 3", 1))
+        self.assert_error(run(self.dir), "stats version 3 is not supported")
+        self.edit("stats", lambda t: t.replace("version 3\n", "", 1))
         self.assert_error(run(self.dir), "no 'version' line")
+
+    def test_version_1(self):
+        """A capture from before the per-CPU budget: no cpu lines, no budget."""
+        self.edit("stats", lambda t: "".join(
+            line for line in t.replace("version 2", "version 1", 1).splitlines(True)
+            if not line.startswith(("cpu ", "pcpu_budget "))))
+        s = ka_stat.summarize(ka_stat.load(self.dir))
+        self.assertIsNone(s["pcpu_budget"])
+        self.assertEqual(s["total"]["cached_bytes"], 0)
+        self.assertEqual(run(self.dir).returncode, 0)
+        # version 2 without its pcpu_budget line was cut short
+        self.edit("stats", lambda t: t.replace("version 1", "version 2", 1))
+        self.assert_error(run(self.dir), "without 'pcpu_budget'")
+
+    def test_per_cpu_budget(self):
+        res = run(self.dir)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("bytes in per-CPU caches", res.stdout)
+        self.assertIn("per-CPU budget 1.0 MiB each: cpu 0 ", res.stdout)
+        self.assertNotIn("OVER BUDGET", res.stdout)
+        # a CPU whose capacity is above the budget is named
+        self.edit("stats", lambda t: t.replace("\ncpu 2 1 ", "\ncpu 2 1 0 2000000 "
+                                               "0 0\nx", 1))
+        self.edit("stats", lambda t: "".join(
+            line for line in t.splitlines(True) if not line.startswith("x")))
+        res = run(self.dir)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("OVER BUDGET: cpu 2", res.stdout)
+        # a cpu line cut short is an error
+        self.edit("stats", lambda t: t.replace("\ncpu 1 0 ", "\ncpu 1 ", 1))
+        self.assert_error(run(self.dir), "'cpu' line has")
 
     def test_png(self):
         out = os.path.join(self.tmp, "ka.png")
