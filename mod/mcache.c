@@ -49,15 +49,19 @@
  * Capacity.  A magazine holds at most its capacity (end - objs), and the
  * sum over a CPU's classes of capacity x object size (ka_pcpu.cap_bytes)
  * never exceeds one byte budget, ka_pcpu_budget (module parameter and
- * debugfs file "pcpu_budget", in KiB; TCMalloc's per-CPU cache bound).
+ * debugfs file "pcpu_budget", in KiB; TCMalloc's per-CPU cache bound; by
+ * default one batch of every class and half as much again: 2 MiB).
  * Capacities adapt by use, as TCMalloc sizes its per-CPU classes:
  * - a class starts at 0; its first miss gives it one batch, taken if need
- *   be from the classes holding the most bytes (halved, down to 0);
+ *   be from the least recently missed classes (halved, down to 0 below a
+ *   batch);
  * - a miss in the other direction than the class's previous one (an empty
  *   magazine after a full one, or the reverse: the working set does not
- *   fit) grows it by one batch, up to ka_class.cache_max and only within
- *   the budget's free room: a class that only allocates (or only frees)
- *   here gains nothing from more room, and does not grow;
+ *   fit) grows it by one batch, up to ka_class.cache_max, within the
+ *   budget: taken if need be from classes that have not missed in the
+ *   CPU's last KA_STEAL_AGE misses, so that two busy classes do not take
+ *   capacity from each other in turn.  A class that only allocates (or
+ *   only frees) here gains nothing from more room, and does not grow;
  * - every KA_TRIM_INTERVAL a deferrable delayed work has each CPU with
  *   capacity left halve the classes that saw no allocation or free since
  *   the previous pass (below one batch: 0), flushing the objects that no
@@ -91,16 +95,18 @@
 #include <linux/overflow.h>
 #include <linux/moduleparam.h>
 #include <linux/random.h>
+#include <linux/sizes.h>
 #include "mcache.h"
 
-/* Default per-CPU budget: 1 MiB, sixteen 64 KiB classes at full capacity. */
-#define KA_PCPU_BUDGET_DEFAULT_KB	1024
 /* How often idle classes are halved. */
 #define KA_TRIM_INTERVAL		HZ
+/* Growth takes capacity only from classes not missed in this many misses. */
+#define KA_STEAL_AGE			64
 
 struct ka_pcpu __percpu *ka_pcpu;
 KA_EXPORT_INTERNAL(ka_pcpu);
-unsigned long ka_pcpu_budget = KA_PCPU_BUDGET_DEFAULT_KB * 1024UL;
+/* ULONG_MAX until ka_mcache_init() derives it, unless pcpu_budget= */
+unsigned long ka_pcpu_budget = ULONG_MAX;
 KA_EXPORT_INTERNAL(ka_pcpu_budget);
 static struct work_struct __percpu *ka_drain_works;
 static struct work_struct __percpu *ka_async_works;	/* shrinker's */
@@ -134,7 +140,7 @@ static const struct kernel_param_ops ka_budget_param_ops = {
 };
 /* read-only here: debugfs "pcpu_budget" changes it, trimming at once */
 module_param_cb(pcpu_budget, &ka_budget_param_ops, NULL, 0444);
-MODULE_PARM_DESC(pcpu_budget, "KiB of free objects each CPU's caches may hold, all size classes together (0 .. 1048576, default 1024)");
+MODULE_PARM_DESC(pcpu_budget, "KiB of free objects each CPU's caches may hold, all size classes together (0 .. 1048576; default: one batch of every class and half as much again, 2048 with 4 KiB pages)");
 
 #if IS_ENABLED(CONFIG_KUNIT)
 void (*ka_mag_test_hook)(enum ka_mag_point pt);
@@ -193,26 +199,27 @@ static unsigned int ka_mag_half(unsigned int cls, unsigned int cap)
 }
 
 /*
- * Free at least @want bytes of @pc's budget by halving the classes (all but
- * @except) that hold the most bytes, as long as any has capacity.
+ * Free at least @want bytes of @pc's budget by halving, least recently
+ * missed first, the classes (all but @except) with capacity that have not
+ * missed in the CPU's last @min_age misses, as long as there are any.
  * Context: owner.
  */
 static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
-			 unsigned long want)
+			 unsigned long want, unsigned int min_age)
 {
 	unsigned long start = pc->cap_bytes;
 
 	while (start - pc->cap_bytes < want) {
-		unsigned long bytes, most = 0;
-		unsigned int cls, victim = 0;
+		unsigned int cls, victim = 0, oldest = 0;
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			bytes = (unsigned long)ka_mag_cap(&pc->mag[cls]) *
-				ka_classes[cls].size;
-			if (cls != except && bytes > most) {
-				most = bytes;
-				victim = cls;
-			}
+			unsigned int age = pc->nr_adapt - pc->ctl[cls].stamp;
+
+			if (cls == except || !ka_mag_cap(&pc->mag[cls]) ||
+			    age < min_age || (victim && age <= oldest))
+				continue;
+			victim = cls;
+			oldest = age;
 		}
 		if (!victim)
 			break;
@@ -239,12 +246,14 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
 	else if (ctl->last && ctl->last != dir)
 		want = cap + k->batch;
 	ctl->last = dir;
+	ctl->stamp = ++pc->nr_adapt;
 	want = min(want, k->cache_max);
 	if (want <= cap)
 		return;
 	need = (unsigned long)(want - cap) * k->size;
-	if (cap < k->batch && pc->cap_bytes + need > budget)
-		ka_mag_steal(pc, cls, pc->cap_bytes + need - budget);
+	if (pc->cap_bytes + need > budget)
+		ka_mag_steal(pc, cls, pc->cap_bytes + need - budget,
+			     cap < k->batch ? 0 : KA_STEAL_AGE);
 	room = budget > pc->cap_bytes ? budget - pc->cap_bytes : 0;
 	want = min_t(unsigned long, want, cap + room / k->size);
 	if (want > cap)
@@ -301,7 +310,7 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
 		pc->ctl[cls].seen = used;
 	}
 	if (pc->cap_bytes > budget)
-		ka_mag_steal(pc, 0, pc->cap_bytes - budget);
+		ka_mag_steal(pc, 0, pc->cap_bytes - budget, 0);
 }
 
 /* A dead CPU's (or, at exit, any CPU's) magazines: empty, capacity 0. */
@@ -582,6 +591,7 @@ static int ka_mcache_cpu_dead(unsigned int cpu)
 int ka_mcache_init(void)
 {
 	unsigned int cls, slots = 0;
+	unsigned long batches = 0;
 	int cpu, ret;
 
 	/* ka_span.magoff's arithmetic */
@@ -589,8 +599,19 @@ int ka_mcache_init(void)
 	BUILD_BUG_ON(offsetof(struct ka_pcpu, mag) != 0);
 	BUILD_BUG_ON(KA_MAX_CLASSES << KA_MAG_SHIFT > U16_MAX);
 
-	for (cls = 1; cls < ka_nr_classes; cls++)
+	for (cls = 1; cls < ka_nr_classes; cls++) {
 		slots += ka_classes[cls].cache_max;
+		batches += (unsigned long)ka_classes[cls].batch *
+			   ka_classes[cls].size;
+	}
+	/*
+	 * The default budget: every class can hold its first batch (a
+	 * workload that touches every class once per CPU would otherwise
+	 * evict one class for another at every miss), and half as much
+	 * again for the classes that grow.
+	 */
+	if (ka_pcpu_budget == ULONG_MAX)
+		ka_pcpu_budget = round_up(batches * 3 / 2, SZ_64K);
 
 	ka_drain_works = alloc_percpu(struct work_struct);
 	ka_async_works = alloc_percpu(struct work_struct);

@@ -44,12 +44,15 @@ struct ka_magazine {
  * struct ka_mag_ctl - how one magazine has been used, for its capacity
  * @seen: its nr_alloc + nr_free at the last trim pass: unchanged at the
  *	next one means the class was idle on this CPU
+ * @stamp: the CPU's miss count (ka_pcpu.nr_adapt) at its last miss: the
+ *	least recently missed classes give up capacity first
  * @last: the direction of its last miss (enum ka_mag_miss), 0 if none
  *
  * Owner only (the holder of the CPU's ka_pcpu.lock), or the CPU dead.
  */
 struct ka_mag_ctl {
 	unsigned long seen;
+	unsigned int stamp;
 	u8 last;
 };
 
@@ -68,6 +71,8 @@ enum ka_mag_miss {
  * @cap_bytes: sum over the classes of capacity x object size, at most
  *	ka_pcpu_budget; owner only, read locklessly by statistics
  * @nr_grow, @nr_shrink: capacity changes, owner only
+ * @nr_adapt: misses seen by the capacity logic, owner only (the clock of
+ *	ka_mag_ctl.stamp)
  * @ctl: per class, what the capacity is decided from
  *
  * The hit paths use @mag, @lock and @fastkey only: everything after them
@@ -92,6 +97,7 @@ struct ka_pcpu {
 	unsigned long cap_bytes;
 	unsigned long nr_grow;
 	unsigned long nr_shrink;
+	unsigned int nr_adapt;
 	struct ka_mag_ctl ctl[KA_MAX_CLASSES];
 };
 
