@@ -19,6 +19,13 @@
  *           held until "half" and then "free" are written to the mem_step
  *           parameter (or the module is unloaded), so that the caller can
  *           read ka's debugfs stats at each point
+ *   mem8    memory that scales with CPUs: one kthread bound to each online
+ *           CPU runs pcpu_ops random-lifetime operations over pcpu_slots
+ *           slots (sizes 70% 1..512 B, 25% ..4 KiB, 5% ..32 KiB, plus one
+ *           in a thousand 64 KiB..1 MiB), with ka (allocs=1) or kmalloc
+ *           (allocs=2), and keeps its live objects until the module is
+ *           unloaded, so that the caller can measure free memory and
+ *           ka's stats with them live and after the shrinkers
  *
  * smoke=1 runs every pattern briefly with checks on (NULL returns, object
  * contents, ka_size(), alignment) and reports one KTAP test, ka_bench_smoke.
@@ -54,7 +61,7 @@
 
 static char *mode = "icount";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "icount (single-CPU patterns), wall (multi-CPU patterns), mem (memory efficiency) or none");
+MODULE_PARM_DESC(mode, "icount (single-CPU patterns), wall (multi-CPU patterns), mem (memory efficiency), mem8 (per-CPU random lifetimes, objects kept) or none");
 
 static char *patterns = "";
 module_param(patterns, charp, 0444);
@@ -105,6 +112,14 @@ MODULE_PARM_DESC(mem_max, "mem mode: objects are 1..mem_max bytes (at most 4 MiB
 static unsigned int mem_objs = 50000;
 module_param(mem_objs, uint, 0444);
 MODULE_PARM_DESC(mem_objs, "mem mode: number of objects");
+
+static unsigned long pcpu_ops = 150000;
+module_param(pcpu_ops, ulong, 0444);
+MODULE_PARM_DESC(pcpu_ops, "mem8 mode: random-lifetime operations per CPU");
+
+static unsigned int pcpu_slots = 256;
+module_param(pcpu_slots, uint, 0444);
+MODULE_PARM_DESC(pcpu_slots, "mem8 mode: live-object slots per CPU (1 .. 65536)");
 
 static bool smoke;
 module_param(smoke, bool, 0444);
@@ -1274,6 +1289,238 @@ static const struct kernel_param_ops mem_step_ops = {
 module_param_cb(mem_step, &mem_step_ops, NULL, 0200);
 MODULE_PARM_DESC(mem_step, "mem mode: write \"half\" to free a random half of ka's objects, \"free\" to free the rest");
 
+/* ------------------------------------------- memory that scales with CPUs */
+
+struct mem8_worker {
+	struct task_struct *task;
+	struct completion done;
+	int kind;
+	bool check;
+	void **objs;
+	u32 *szs;
+	u64 rnd;
+	u64 requested;		/* live bytes requested at the end */
+	u64 usable;		/* their ka_size() / ksize() */
+	unsigned long live;
+	unsigned long fails;
+	unsigned long bad;
+	u64 ns;
+};
+
+static struct mem8_worker *mem8_w;	/* one per online CPU, kept live */
+static int mem8_nw;
+
+/* 70% 1..512 B, 25% ..4 KiB, 5% ..32 KiB; one in 1000: 64 KiB..1 MiB. */
+static u32 mem8_size(u64 *s)
+{
+	u64 r = bench_rnd(s);
+	u32 v = r >> 32;
+
+	if ((u32)r % 1000 == 0)
+		return 65536 + v % (1048576 - 65536 + 1);
+	switch ((u32)(r >> 10) % 100) {
+	case 0 ... 69:
+		return 1 + v % 512;
+	case 70 ... 94:
+		return 1 + v % 4096;
+	default:
+		return 1 + v % 32768;
+	}
+}
+
+static void *mem8_alloc(struct mem8_worker *w, size_t size)
+{
+	return w->kind == AK_KA ? ka_alloc(size, GFP_KERNEL) :
+				  kmalloc(size, GFP_KERNEL);
+}
+
+static void mem8_free(struct mem8_worker *w, void *p)
+{
+	if (w->kind == AK_KA)
+		ka_free(p);
+	else
+		kfree(p);
+}
+
+/* The check pattern of an object: its size and address in its bytes. */
+static void mem8_fill(void *p, u32 size)
+{
+	memset(p, tag_of(p), min_t(u32, size, 64));
+	memset(p + size - min_t(u32, size, 16), tag_of(p) ^ 0xff,
+	       min_t(u32, size, 16));
+}
+
+static bool mem8_intact(const void *p, u32 size)
+{
+	const u8 *b = p;
+	u32 i, head = min_t(u32, size, 64), tail = min_t(u32, size, 16);
+
+	for (i = 0; i < size - tail && i < head; i++)
+		if (b[i] != tag_of(p))
+			return false;
+	for (i = size - tail; i < size; i++)
+		if (b[i] != (u8)(tag_of(p) ^ 0xff))
+			return false;
+	return true;
+}
+
+static int mem8_fn(void *arg)
+{
+	struct mem8_worker *w = arg;
+	unsigned long i, n = smoke ? 3000 : pcpu_ops;
+	u64 t0 = ktime_get_ns();
+
+	for (i = 0; i < n; i++) {
+		unsigned int j = (u32)(bench_rnd(&w->rnd) >> 20) % pcpu_slots;
+		u32 size = mem8_size(&w->rnd);
+		void *p = w->objs[j];
+
+		if (p) {
+			if (w->check && !mem8_intact(p, w->szs[j]))
+				w->bad++;
+			mem8_free(w, p);
+		}
+		p = mem8_alloc(w, size);
+		w->objs[j] = p;
+		w->szs[j] = size;
+		if (!p) {
+			w->fails++;
+			continue;
+		}
+		if (w->check)
+			mem8_fill(p, size);
+		else
+			WRITE_ONCE(*(u8 *)p, 1);
+		if (!(i % 64))
+			cond_resched();
+	}
+	for (i = 0; i < pcpu_slots; i++) {
+		if (!w->objs[i])
+			continue;
+		w->live++;
+		w->requested += w->szs[i];
+		w->usable += w->kind == AK_KA ? ka_size(w->objs[i]) :
+						ksize(w->objs[i]);
+	}
+	w->ns = ktime_get_ns() - t0;
+	complete(&w->done);
+	return 0;
+}
+
+/* Free what the threads kept; return the objects found corrupted. */
+static unsigned long mem8_release(void)
+{
+	unsigned long bad = 0;
+	unsigned int i;
+	int c;
+
+	for (c = 0; mem8_w && c < mem8_nw; c++) {
+		struct mem8_worker *w = &mem8_w[c];
+
+		for (i = 0; w->objs && i < pcpu_slots; i++) {
+			if (w->check && w->objs[i] &&
+			    !mem8_intact(w->objs[i], w->szs[i]))
+				bad++;
+			mem8_free(w, w->objs[i]);
+		}
+		kvfree(w->objs);
+		kvfree(w->szs);
+	}
+	kfree(mem8_w);
+	mem8_w = NULL;
+	mem8_nw = 0;
+	return bad;
+}
+
+/*
+ * One kthread per online CPU, bound to it, all with one allocator; the
+ * objects stay live (mem8_release() at unload).  Prints one line:
+ * requested and usable bytes of the live objects, NULL returns, failed
+ * checks, and the slowest thread's time.
+ */
+static int run_mem8(int kind)
+{
+	u64 req = 0, usable = 0, ns = 0;
+	unsigned long live = 0, fails = 0, bad = 0;
+	int ncpu = online_cpus(), c, started = 0;
+
+	if (!pcpu_slots || pcpu_slots > 65536)
+		return -EINVAL;
+	mem8_w = kcalloc(ncpu, sizeof(*mem8_w), GFP_KERNEL);
+	if (!mem8_w)
+		return -ENOMEM;
+	mem8_nw = ncpu;
+	for (c = 0; c < ncpu; c++) {
+		struct mem8_worker *w = &mem8_w[c];
+
+		w->kind = kind;
+		w->check = smoke;
+		w->rnd = (seed ^ (0x9e3779b97f4a7c15ULL * (c + 1))) | 1;
+		init_completion(&w->done);
+		w->objs = kvcalloc(pcpu_slots, sizeof(*w->objs), GFP_KERNEL);
+		w->szs = kvcalloc(pcpu_slots, sizeof(*w->szs), GFP_KERNEL);
+		if (!w->objs || !w->szs) {
+			mem8_release();
+			return -ENOMEM;
+		}
+	}
+	for (c = 0; c < ncpu; c++) {
+		struct task_struct *t;
+
+		t = kthread_create_on_cpu(mem8_fn, &mem8_w[c], wall_cpus[c],
+					  "ka_bench_m8/%u");
+		if (IS_ERR(t))
+			break;
+		/* kthread_stop() below may wait for a thread already done */
+		get_task_struct(t);
+		mem8_w[c].task = t;
+		wake_up_process(t);
+		started++;
+	}
+	for (c = 0; c < started; c++) {
+		struct mem8_worker *w = &mem8_w[c];
+
+		wait_for_completion(&w->done);
+		kthread_stop(w->task);
+		put_task_struct(w->task);
+		w->task = NULL;
+		req += w->requested;
+		usable += w->usable;
+		live += w->live;
+		fails += w->fails;
+		bad += w->bad;
+		ns = max(ns, w->ns);
+	}
+	if (started < ncpu) {
+		pr_err("mode=mem8: could not start %d threads\n", ncpu);
+		mem8_release();
+		return -ENOMEM;
+	}
+	pr_info("%smode=mem8 alloc=%s cpus=%d ops=%lu slots=%u live=%lu requested=%llu usable=%llu fails=%lu bad=%lu ns=%llu\n",
+		smoke ? "# " : "", kind_name[kind], ncpu, smoke ? 3000 : pcpu_ops,
+		pcpu_slots, live, req, usable, fails, bad, ns);
+	if (smoke)
+		smoke_note("mem8", kind_name[kind], 0, fails, bad);
+	return 0;
+}
+
+/* Smoke: both allocators, objects checked while live and at the free. */
+static void smoke_mem8(void)
+{
+	int kind;
+
+	for (kind = AK_KA; kind <= AK_KMALLOC; kind++) {
+		if (run_mem8(kind)) {
+			smoke_failures++;
+			strscpy(smoke_why, "mem8 mode could not start",
+				sizeof(smoke_why));
+			continue;
+		}
+		smoke_note("mem8_release", kind_name[kind], 0, 0,
+			   mem8_release());
+	}
+}
+
 /* ------------------------------------------------------------ module glue */
 
 static int caches_create(void)
@@ -1316,6 +1563,8 @@ static void run_smoke(void)
 		mem_half();
 		mem_release();
 	}
+	mode_tag = "mem8";
+	smoke_mem8();
 	mutex_unlock(&mem_lock);
 	if (smoke_failures) {
 		pr_info("# ka_bench_smoke: %lu failed measurements, first: %s\n",
@@ -1352,6 +1601,18 @@ static int __init ka_bench_init(void)
 		mutex_unlock(&mem_lock);
 		if (ret)
 			goto fail;
+	} else if (!strcmp(mode, "mem8")) {
+		mode_tag = "mem8";
+		if (allocs != 1 && allocs != 2) {
+			pr_err("mode=mem8 takes one allocator: allocs=1 (ka) or 2 (kmalloc)\n");
+			ret = -EINVAL;
+			goto fail;
+		}
+		mutex_lock(&mem_lock);
+		ret = run_mem8(allocs == 1 ? AK_KA : AK_KMALLOC);
+		mutex_unlock(&mem_lock);
+		if (ret)
+			goto fail;
 	} else if (strcmp(mode, "none")) {
 		pr_err("unknown mode '%s'\n", mode);
 		ret = -EINVAL;
@@ -1369,6 +1630,8 @@ static void __exit ka_bench_exit(void)
 {
 	mutex_lock(&mem_lock);
 	mem_release();
+	if (mem8_release())
+		pr_err("mode=mem8: objects corrupted while live\n");
 	mutex_unlock(&mem_lock);
 	caches_destroy();
 }

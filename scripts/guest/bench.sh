@@ -3,7 +3,7 @@
 # Guest side of scripts/bench (not of vm-run): sourced by the /init that
 # scripts/bench packs, with fd 3 open on /dev/ttyS1, the data channel.
 # The kernel command line selects the run:
-#   ka_bench_run=icount|icount_mem|wall   what to run
+#   ka_bench_run=icount|icount_mem|wall|mem8   what to run
 #   ka_bench_args=a=1+b=2                 extra ka_bench.ko parameters
 #   ka_args=a=1+b=2                       ka.ko parameters
 #   ka_bench_lite=p1,p2                   patterns run without the sizes
@@ -11,7 +11,8 @@
 #                                         objects would only cost time)
 #   ka_bench_no64k=p1,p2                  patterns run without 65536
 # Every line for the host starts with KB-: KB-LOG (a kernel message),
-# KB-STAT (ka's debugfs counters at a point), KB-STEP, KB-EXIT.
+# KB-STAT (ka's debugfs counters at a point), KB-MEM8 (the mem8 run's
+# free memory and ka's figures at a point), KB-STEP, KB-EXIT.
 
 kb_msg() {
 	echo "$*" >&3
@@ -37,7 +38,35 @@ kb_stat() {
 	kb_msg "KB-STAT $* $(awk '$1 ~ /^(pages_held|pages_used|bytes_in_use|allocs|frees)$/ { printf "%s=%s ", $1, $2 }' $_s)memfree_kb=$(awk '$1 == "MemFree:" { print $2 }' /proc/meminfo)"
 }
 
-kb_run=$(sed -n 's/.*ka_bench_run=\([a-z_]*\).*/\1/p' /proc/cmdline)
+meminfo() { sed -n "s/^$1: *\([0-9]*\) kB/\1/p" /proc/meminfo; }
+# Free memory: MemFree plus the pages on the per-CPU page lists
+# (/proc/zoneinfo "count:"), where freed pages park; in kB.
+kb_free_now() {
+	echo $(($(meminfo MemFree) + $(awk '/^ *count:/ { n += $2 } END { print n * 4 }' /proc/zoneinfo)))
+}
+# The same after the kernel's caches and the shrinkers (ka's drains the
+# per-CPU caches without waiting: a second pass a second later returns
+# what that freed).
+kb_free_shrunk() {
+	echo 3 >/proc/sys/vm/drop_caches
+	for f in /sys/kernel/slab/*/shrink; do echo 1 >"$f"; done 2>/dev/null
+	sleep 1
+	echo 3 >/proc/sys/vm/drop_caches
+	kb_free_now
+}
+# ka's pages and, from "percpu" and "sizeclasses" (so that a ka without the
+# per-CPU lines of "stats" is measured alike), the bytes each CPU caches.
+kb_ka_figures() {
+	_d=/sys/kernel/debug/ka
+	echo "$(awk '$1 ~ /^(pages_held|pages_used|pcpu_budget)$/ { printf "%s=%s ", $1, $2 }' $_d/stats)$(awk '
+		FNR == NR { if ($1 ~ /^[0-9]+$/) size[$1] = $2; next }
+		$1 ~ /^[0-9]+$/ { b = 0
+			for (i = 4; i <= NF; i++) { split($i, a, ":"); b += a[2] * size[a[1]] }
+			t += b; if (b > m) m = b }
+		END { printf "cached_bytes=%d cached_max_cpu=%d", t, m }' $_d/sizeclasses $_d/percpu)"
+}
+
+kb_run=$(sed -n 's/.*ka_bench_run=\([a-z0-9_]*\).*/\1/p' /proc/cmdline)
 kb_args=$(sed -n 's/.*ka_bench_args=\([^ ]*\).*/\1/p' /proc/cmdline | tr '+' ' ')
 kb_ka_args=$(sed -n 's/.*ka_args=\([^ ]*\).*/\1/p' /proc/cmdline | tr '+' ' ')
 kb_lite=$(sed -n 's/.*ka_bench_lite=\([^ ]*\).*/\1/p' /proc/cmdline)
@@ -99,6 +128,29 @@ wall)
 	rmmod ka_bench 2>/dev/null
 	;;
 esac
+
+if [ "$kb_run" = mem8 ]; then
+	# kmalloc first, then ka, each from the free memory before its load;
+	# both keep their objects until the unload.
+	for a in kmalloc ka; do
+		mask=1
+		[ $a = kmalloc ] && mask=2
+		f0=$(kb_free_shrunk)
+		# shellcheck disable=SC2086
+		if ! kb_step "mem8_$a" insmod /ka/ka_bench.ko mode=mem8 allocs=$mask $kb_args; then
+			kb_status=1
+			kb_flush
+			continue
+		fi
+		kb_flush
+		f1=$(kb_free_now)
+		kb_msg "KB-MEM8 alloc=$a phase=live drop_kb=$((f0 - f1)) $(kb_ka_figures)"
+		f2=$(kb_free_shrunk)
+		kb_msg "KB-MEM8 alloc=$a phase=shrunk drop_kb=$((f0 - f2)) $(kb_ka_figures)"
+		rmmod ka_bench || kb_status=1
+		kb_flush
+	done
+fi
 
 if [ "$kb_run" = icount_mem ]; then
 	p=/sys/module/ka_bench/parameters/mem_step
