@@ -58,10 +58,11 @@
  * - a miss in the other direction than the class's previous one (an empty
  *   magazine after a full one, or the reverse: the working set does not
  *   fit) grows it by one batch, up to ka_class.cache_max, within the
- *   budget: taken if need be from classes that have not missed in the
- *   CPU's last KA_STEAL_AGE misses, so that two busy classes do not take
- *   capacity from each other in turn.  A class that only allocates (or
- *   only frees) here gains nothing from more room, and does not grow;
+ *   budget: taken if need be only from classes unused since the last trim
+ *   pass, so that busy classes do not take capacity from each other in
+ *   turn (each theft a flush, each flush a later miss).  A class that
+ *   only allocates (or only frees) here gains nothing from more room, and
+ *   does not grow;
  * - every KA_TRIM_INTERVAL a deferrable delayed work has each CPU with
  *   capacity left halve the classes that saw no allocation or free since
  *   the previous pass (below one batch: 0), flushing the objects that no
@@ -100,8 +101,6 @@
 
 /* How often idle classes are halved. */
 #define KA_TRIM_INTERVAL		HZ
-/* Growth takes capacity only from classes not missed in this many misses. */
-#define KA_STEAL_AGE			64
 
 struct ka_pcpu __percpu *ka_pcpu;
 KA_EXPORT_INTERNAL(ka_pcpu);
@@ -198,14 +197,23 @@ static unsigned int ka_mag_half(unsigned int cls, unsigned int cap)
 	return cap / 2 >= ka_classes[cls].batch ? cap / 2 : 0;
 }
 
+/* Has class @cls seen no allocation or free on @pc since the last pass? */
+static bool ka_mag_idle(struct ka_pcpu *pc, unsigned int cls)
+{
+	const struct ka_magazine *m = &pc->mag[cls];
+
+	return READ_ONCE(m->nr_alloc) + READ_ONCE(m->nr_free) ==
+	       pc->ctl[cls].seen;
+}
+
 /*
  * Free at least @want bytes of @pc's budget by halving, least recently
- * missed first, the classes (all but @except) with capacity that have not
- * missed in the CPU's last @min_age misses, as long as there are any.
- * Context: owner.
+ * missed first, the classes (all but @except) with capacity - with
+ * @idle_only, only those unused since the last trim pass - as long as
+ * there are any.  Context: owner.
  */
 static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
-			 unsigned long want, unsigned int min_age)
+			 unsigned long want, bool idle_only)
 {
 	unsigned long start = pc->cap_bytes;
 
@@ -216,7 +224,8 @@ static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
 			unsigned int age = pc->nr_adapt - pc->ctl[cls].stamp;
 
 			if (cls == except || !ka_mag_cap(&pc->mag[cls]) ||
-			    age < min_age || (victim && age <= oldest))
+			    (victim && age <= oldest) ||
+			    (idle_only && !ka_mag_idle(pc, cls)))
 				continue;
 			victim = cls;
 			oldest = age;
@@ -253,7 +262,7 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
 	need = (unsigned long)(want - cap) * k->size;
 	if (pc->cap_bytes + need > budget)
 		ka_mag_steal(pc, cls, pc->cap_bytes + need - budget,
-			     cap < k->batch ? 0 : KA_STEAL_AGE);
+			     cap >= k->batch);
 	room = budget > pc->cap_bytes ? budget - pc->cap_bytes : 0;
 	want = min_t(unsigned long, want, cap + room / k->size);
 	if (want > cap)
@@ -310,7 +319,7 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
 		pc->ctl[cls].seen = used;
 	}
 	if (pc->cap_bytes > budget)
-		ka_mag_steal(pc, 0, pc->cap_bytes - budget, 0);
+		ka_mag_steal(pc, 0, pc->cap_bytes - budget, false);
 }
 
 /* A dead CPU's (or, at exit, any CPU's) magazines: empty, capacity 0. */
