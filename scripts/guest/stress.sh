@@ -22,6 +22,23 @@ bad_control() {
 	done
 }
 
+# pcpu_budget takes a number of KiB, 0 .. 1048576.
+bad_budget() {
+	for v in -1 garbage 1048577 0x10 ""; do
+		if echo "$v" >"$D/pcpu_budget" 2>/dev/null; then
+			echo "$D/pcpu_budget accepted '$v'"
+			return 1
+		fi
+	done
+}
+
+# No CPU's capacity ("cpu" lines of stats, 5th field) above the budget.
+within_budget() {
+	awk '$1 == "pcpu_budget" { b = $2 } $1 == "cpu" { c[$2] = $5 }
+		END { bad = 0; for (i in c) if (c[i] > b) { print "cpu " i ": capacity " c[i] " > budget " b; bad = 1 }
+		      exit bad }' $D/stats
+}
+
 # The value of "key value" in ka's stats file.
 stat_of() { sed -n "s/^$1 //p" $D/stats; }
 
@@ -50,6 +67,7 @@ ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
 
 ka_step debugfs_rejects_garbage_drain bad_control drain || status=1
 ka_step debugfs_rejects_garbage_reset bad_control reset || status=1
+ka_step debugfs_rejects_bad_budget bad_budget || status=1
 
 # Tracepoint: enable ka:ka_alloc and see events from the stress below.
 if [ -d $T/events/ka ]; then
@@ -81,12 +99,19 @@ done) &
 reader=$!
 # drains while the stress runs: magazines emptied under the hit paths,
 # spans and chunks handed back and asked for again (so the injected page
-# failures above have page allocations to hit)
+# failures above have page allocations to hit); and the per-CPU budget
+# changed between 0, 64 KiB, 4 MiB and the default, each lowering
+# trimming every CPU under the hit paths
 (n=0
+budget=$(cat $D/pcpu_budget)
 while [ ! -f /tmp/done ]; do
 	echo 1 >$D/drain && n=$((n + 1))
+	case $((n % 4)) in
+	0) echo "$budget" ;; 1) echo 0 ;; 2) echo 64 ;; *) echo 4096 ;;
+	esac >$D/pcpu_budget
 	sleep 0.2
 done
+echo "$budget" >$D/pcpu_budget
 echo $n >/tmp/drains) &
 drainer=$!
 (n=0
@@ -120,6 +145,7 @@ ka_msg "KA-NOTE: stress: $(grep -o 'ka_stress: .*' /tmp/stress.dmesg | head -n 1
 ka_msg "KA-NOTE: stress: ka_stress $stress_args: ka refused $refused frees"
 no_refused_frees() { [ "$refused" = 0 ]; }
 ka_step stress_no_refused_frees no_refused_frees || status=1
+ka_step stress_within_budget within_budget || status=1
 ka_msg "KA-NOTE: stress: CPUs taken offline $(cat /tmp/hotplugs), drains $(cat /tmp/drains), page failures injected $((1000 - $(cat $D/fail_page/times)))"
 echo 0 >$D/fail_page/probability
 if [ -d $F ]; then
