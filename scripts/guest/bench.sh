@@ -145,6 +145,10 @@ if [ "$kb_run" = mem8 ]; then
 		kb_flush
 		f1=$(kb_free_now)
 		kb_msg "KB-MEM8 alloc=$a phase=live drop_kb=$((f0 - f1)) $(kb_ka_figures)"
+		# idle: what the CPUs give back by themselves (ka's trim work)
+		sleep 5
+		f1=$(kb_free_now)
+		kb_msg "KB-MEM8 alloc=$a phase=idle5s drop_kb=$((f0 - f1)) $(kb_ka_figures)"
 		f2=$(kb_free_shrunk)
 		kb_msg "KB-MEM8 alloc=$a phase=shrunk drop_kb=$((f0 - f2)) $(kb_ka_figures)"
 		rmmod ka_bench || kb_status=1
