@@ -550,6 +550,29 @@ void ka_mcache_set_budget(unsigned long bytes)
 }
 KA_EXPORT_INTERNAL(ka_mcache_set_budget);
 
+/**
+ * ka_mcache_trim_pause - stop or restart the periodic trim
+ * @pause: true to stop it (waiting for a pass under way), false to restart
+ *
+ * For the tests, whose capacities must not change behind their back on a
+ * slow machine; calls pair up and do not nest.
+ *
+ * Context: process context, may sleep.
+ */
+void ka_mcache_trim_pause(bool pause)
+{
+	int cpu;
+
+	if (!pause) {
+		queue_delayed_work(system_wq, &ka_trim_dwork, KA_TRIM_INTERVAL);
+		return;
+	}
+	cancel_delayed_work_sync(&ka_trim_dwork);
+	for_each_possible_cpu(cpu)
+		flush_work(per_cpu_ptr(ka_trim_works, cpu));
+}
+KA_EXPORT_INTERNAL(ka_mcache_trim_pause);
+
 /*
  * The periodic trim: ask each online CPU that has capacity to halve its
  * idle classes.  Deferrable: it does not wake an idle system by itself,

@@ -276,5 +276,6 @@ void ka_mcache_drain_async(void);
 void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p);
 void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
+void ka_mcache_trim_pause(bool pause);
 
 #endif /* _KA_MCACHE_H */
