@@ -1938,11 +1938,42 @@ static unsigned long ka_test_column(const char *text, const char *tag,
 	return sum;
 }
 
+/*
+ * The "cpu" lines of @text (cpu node cached_bytes capacity_bytes grows
+ * shrinks): one per possible CPU, none cached beyond its capacity nor its
+ * capacity beyond "pcpu_budget", @cached bytes cached in all.
+ */
+static void ka_test_check_cpu_lines(struct kunit *test, const char *text,
+				    unsigned long cached)
+{
+	unsigned long budget = 0, sum = 0, v[4];
+	const char *line = text;
+	unsigned int lines = 0;
+	int cpu;
+
+	KUNIT_ASSERT_TRUE(test, ka_test_stat(text, "pcpu_budget", &budget));
+	KUNIT_EXPECT_EQ(test, budget, READ_ONCE(ka_pcpu_budget));
+	for (; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, "cpu ", 4) ||
+		    sscanf(line + 4, "%lu %lu %lu %lu", &v[0], &v[1], &v[2],
+			   &v[3]) != 4)
+			continue;
+		lines++;
+		sum += v[2];
+		KUNIT_EXPECT_LE(test, v[2], v[3]);
+		KUNIT_EXPECT_LE(test, v[3], budget);
+	}
+	KUNIT_EXPECT_EQ(test, sum, cached);
+	cpu = num_possible_cpus();
+	KUNIT_EXPECT_EQ(test, lines, (unsigned int)cpu);
+}
+
 static void ka_debugfs_consistent(struct kunit *test)
 {
 	unsigned int c64 = ka_size_class(64), c5k = ka_size_class(5000);
 	unsigned long allocs, frees, large, in_use, used, held, out64 = 0;
 	void **p = kunit_kcalloc(test, 113, sizeof(void *), GFP_KERNEL);
+	void *tmp[10];
 	const char *line;
 	char *text;
 	int i;
@@ -1974,6 +2005,8 @@ static void ka_debugfs_consistent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, in_use, 113UL);
 	KUNIT_EXPECT_LE(test, used, held);
 	KUNIT_EXPECT_EQ(test, used, ka_test_column(text, "heap", 0, 4));
+	ka_test_check_cpu_lines(test, text, 0);
+
 
 	/* spans: the objects out of class 64's spans are ours */
 	text = ka_test_read_file(test, "spans");
@@ -1988,6 +2021,23 @@ static void ka_debugfs_consistent(struct kunit *test)
 			out64 += out;
 	}
 	KUNIT_EXPECT_EQ(test, out64, 100UL);
+
+	/*
+	 * On one CPU, ten objects of 64 bytes taken and given back: a
+	 * refill's batch, all of it back in the magazine, is all that is
+	 * cached on any CPU.
+	 */
+	migrate_disable();
+	ka_drain();
+	for (i = 0; i < 10; i++)
+		tmp[i] = ka_alloc(64, GFP_KERNEL);
+	for (i = 0; i < 10; i++)
+		ka_free(tmp[i]);
+	text = ka_test_read_file(test, "stats");
+	migrate_enable();
+	KUNIT_ASSERT_NOT_NULL(test, text);
+	ka_test_check_cpu_lines(test, text,
+				(unsigned long)ka_classes[c64].batch * 64);
 
 	for (i = 0; i < 113; i++)
 		ka_free(p[i]);
