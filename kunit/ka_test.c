@@ -112,6 +112,14 @@ static void ka_class_table_invariants(struct kunit *test)
 				max_t(unsigned int, KA_PCPU_CACHE_BYTES,
 				      2 * k->size));
 		KUNIT_EXPECT_LE(test, k->nelems, 512U);
+		/* big classes: a span repeats its run up to 8 objects */
+		KUNIT_EXPECT_TRUE_MSG(test, k->nelems >= KA_SPAN_MIN_OBJS ||
+				      span > KA_SPAN_MAX_BYTES / 2,
+				      "class %u (%u bytes): %u objects in %u bytes",
+				      cls, k->size, k->nelems, span);
+		KUNIT_EXPECT_LE(test, span, max_t(unsigned int,
+						  KA_SPAN_MAX_BYTES,
+						  8 * k->size));
 	}
 }
 

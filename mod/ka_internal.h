@@ -52,6 +52,14 @@
 #define KA_MAG_SHIFT		6
 
 /*
+ * A span of a big class repeats its class's run (Go's table, 4 KiB pages)
+ * until it holds KA_SPAN_MIN_OBJS objects, within KA_SPAN_MAX_BYTES
+ * (sizeclass.c, ka_class_span()).
+ */
+#define KA_SPAN_MIN_OBJS	8
+#define KA_SPAN_MAX_BYTES	(32 * 1024)
+
+/*
  * Per-CPU caches move objects to and from mcentral in batches of about
  * KA_BATCH_BYTES, at most KA_BATCH_MAX objects (ka_class.batch).
  */

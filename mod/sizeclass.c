@@ -79,6 +79,27 @@ static unsigned int ka_class_batch(unsigned int size)
 	return clamp_t(unsigned int, KA_BATCH_BYTES / size, 1, KA_BATCH_MAX);
 }
 
+/*
+ * A span of @k: the table's run (its size and waste fixed by the passes
+ * above) repeated until it holds KA_SPAN_MIN_OBJS objects, as long as it
+ * stays within KA_SPAN_MAX_BYTES.  With 4 KiB pages the table gives the
+ * big classes runs of one to three objects (4 KiB: one); a refill or flush
+ * of such a class built or destroyed a span per object or two.  Repeated,
+ * a 4 KiB span holds 8 objects in 32 KiB (SLUB's kmalloc-4k slab), 8 KiB 4,
+ * 16 KiB 2; up to 1 KiB nothing changes but 1 KiB itself (4 -> 8).  The
+ * waste stays the table's: each repetition wastes what the run did.
+ */
+static void ka_class_span(struct ka_class *k)
+{
+	unsigned int per = k->npages * PAGE_SIZE / k->size;
+	unsigned int rep = DIV_ROUND_UP(KA_SPAN_MIN_OBJS, per);
+
+	rep = clamp_t(unsigned int, rep, 1,
+		      KA_SPAN_MAX_BYTES / (k->npages * PAGE_SIZE) ?: 1);
+	k->npages *= rep;
+	k->nelems = k->npages * PAGE_SIZE / k->size;
+}
+
 /**
  * ka_sizeclass_init - compute the class table and the lookup tables
  *
@@ -140,7 +161,7 @@ int ka_sizeclass_init(void)
 	for (i = 1; i < nr; i++) {
 		struct ka_class *k = &ka_classes[i];
 
-		k->nelems = k->npages * PAGE_SIZE / k->size;
+		ka_class_span(k);
 		k->batch = ka_class_batch(k->size);
 		/* the most a magazine may hold: 64 KiB, 2 to 512 objects */
 		k->cache_max = clamp_t(unsigned int,
