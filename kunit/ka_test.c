@@ -1233,11 +1233,78 @@ static void ka_api_large_sizes(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(p));
-	KUNIT_EXPECT_EQ(test, ka_size(p),
+	/* its pages, or a cached span's: up to an eighth more */
+	KUNIT_EXPECT_GE(test, ka_size(p),
 			ka_test_usable(size, PAGE_ALIGN(size)));
+	KUNIT_EXPECT_LE(test, ka_size(p),
+			ka_test_usable(size, PAGE_ALIGN(size) +
+				       (PAGE_ALIGN(size) >> PAGE_SHIFT) / 8 *
+				       PAGE_SIZE));
 	ka_test_fill(p, size, 3);
 	KUNIT_EXPECT_TRUE(test, ka_test_check(p, size, 3));
 	ka_free(p);
+}
+
+/*
+ * A freed large object's span is cached whole and taken back by the next
+ * allocation of as many pages (up to an eighth more), never by a smaller
+ * one; the cache stays within its bounds and a trim empties it.
+ */
+static void ka_api_large_cache(struct kunit *test)
+{
+	int node = numa_mem_id();
+	struct ka_heap *heap = ka_heap_of(node);
+	unsigned long hits, pages;
+	void *p, *q, *v[KA_LARGE_CACHE_NR + 2];
+	unsigned int i;
+
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 0UL);
+	p = ka_alloc_node(100000, GFP_KERNEL, node);	/* 25 pages */
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	pages = READ_ONCE(heap->pages_used);
+	ka_free(p);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 1UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_free_pages), 25UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->pages_used), pages);
+	/* 21 pages: 25 is more than an eighth over, not taken */
+	hits = READ_ONCE(heap->large_hits);
+	q = ka_alloc_node(84000, GFP_KERNEL, node);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_PTR_NE(test, q, p);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_hits), hits);
+	ka_free(q);
+	/* 23 pages: the 25-page span, the newest that fits, is taken */
+	q = ka_alloc_node(92000, GFP_KERNEL, node);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_PTR_EQ(test, q, p);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_hits), hits + 1);
+	KUNIT_EXPECT_EQ(test, ka_size(q), ka_test_usable(92000, 25 * PAGE_SIZE));
+	ka_test_fill(q, 92000, 5);
+	KUNIT_EXPECT_TRUE(test, ka_test_check(q, 92000, 5));
+	ka_free(q);
+	/* bounds: at most KA_LARGE_CACHE_NR spans, oldest out first */
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		v[i] = ka_alloc_node(40000 + i * PAGE_SIZE * 2, GFP_KERNEL,
+				     node);
+		KUNIT_ASSERT_NOT_NULL(test, v[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		ka_free(v[i]);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free),
+			(unsigned long)KA_LARGE_CACHE_NR);
+	KUNIT_EXPECT_LE(test, READ_ONCE(heap->large_free_pages),
+			(unsigned long)KA_LARGE_CACHE_BYTES >> PAGE_SHIFT);
+	/* one over the byte bound alone is not cached */
+	p = ka_alloc_node(KA_LARGE_CACHE_BYTES + PAGE_SIZE, GFP_KERNEL, node);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_free(p);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free),
+			(unsigned long)KA_LARGE_CACHE_NR);
+	KUNIT_EXPECT_GT(test, ka_heap_large_trim(heap, false), 0UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 0UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_free_pages), 0UL);
+	ka_drain();
 }
 
 static void ka_api_zero_and_limits(struct kunit *test)
@@ -1784,8 +1851,12 @@ static void ka_api_double_free(struct kunit *test)
 	}
 	ka_counters_read(&b);
 	KUNIT_EXPECT_EQ(test, b.refused - a.refused, 1UL);
-	/* a freed large object's span is gone: an unknown pointer now */
-	KUNIT_EXPECT_EQ(test, b.double_frees - a.double_frees, large ? 0UL : 1UL);
+	/*
+	 * A freed large object's span is cached (a double free) or, after a
+	 * drain, gone (an unknown pointer).
+	 */
+	KUNIT_EXPECT_EQ(test, b.double_frees - a.double_frees,
+			large && kind == KA_DFREE_DRAINED ? 0UL : 1UL);
 	KUNIT_EXPECT_EQ(test, b.frees + b.large_frees - a.frees - a.large_frees,
 			kind == KA_DFREE_BULK ? 2UL : 0UL);
 
@@ -1868,6 +1939,7 @@ static void ka_api_rt_atomic_refused(struct kunit *test)
 static struct kunit_case ka_api_cases[] = {
 	KUNIT_CASE(ka_api_every_small_size),
 	KUNIT_CASE_PARAM(ka_api_large_sizes, ka_large_gen_params),
+	KUNIT_CASE(ka_api_large_cache),
 	KUNIT_CASE(ka_api_zero_and_limits),
 	KUNIT_CASE(ka_api_zalloc),
 	KUNIT_CASE(ka_api_alignment),

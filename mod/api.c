@@ -313,8 +313,11 @@ static void *ka_alloc_large(size_t size, gfp_t gfp, int node,
 
 	if (unlikely(size > KA_MAX_SIZE))
 		return ka_fail(size, gfp, caller);
-	span = ka_span_new_large(size, node == NUMA_NO_NODE ? numa_mem_id() :
-				 node, gfp);
+	if (node == NUMA_NO_NODE)
+		node = numa_mem_id();
+	span = ka_heap_large_get(ka_heap_of(node), size);
+	if (!span)
+		span = ka_span_new_large(size, node, gfp);
 	if (unlikely(!span))
 		return ka_fail(size, gfp, caller);
 	this_cpu_inc(ka_pcpu->nr_large_alloc);
@@ -487,6 +490,14 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 	rcu_read_lock();
 	span = ka_span_check(p, &why);
 	if (!span) {
+		span = ka_span_of(p);
+		if (span && READ_ONCE(span->state) == KA_SPAN_LARGE_FREE &&
+		    p == span->base) {
+			rcu_read_unlock();
+			ka_report_double_free(p, "double free of a large object",
+					      caller);
+			return;
+		}
 		rcu_read_unlock();
 		ka_report_bad_free(p, why, caller);
 		return;
@@ -496,7 +507,7 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 
 		/* under RCU: a racing double free may destroy the span */
 		ka_pre_free(p, span, caller);
-		ok = ka_span_destroy(span);
+		ok = ka_heap_large_put(ka_heap_of(span->node), span);
 		rcu_read_unlock();
 		if (!ok)
 			ka_report_double_free(p, "double free of a large object",

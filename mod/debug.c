@@ -215,7 +215,8 @@ bool ka_debug_free(const void *p, unsigned long caller)
 	rcu_read_lock();
 	kasan_disable_current();
 	span = ka_span_of(p);
-	if (!span || span->state == KA_SPAN_DEAD || !ka_span_obj_ok(span, p))
+	if (!span || (span->state != KA_SPAN_SMALL &&
+		      span->state != KA_SPAN_LARGE) || !ka_span_obj_ok(span, p))
 		goto out;
 	if (span->state == KA_SPAN_LARGE) {
 		if (p != span->base)

@@ -128,6 +128,7 @@ void ka_heap_stats_read(int node, struct ka_heap *out)
 	spin_unlock_irqrestore(&heap->lock, flags);
 	INIT_LIST_HEAD(&out->chunks);
 	INIT_LIST_HEAD(&out->large);
+	INIT_LIST_HEAD(&out->large_free);
 }
 KA_EXPORT_INTERNAL(ka_heap_stats_read);
 
@@ -157,6 +158,7 @@ DEFINE_SHOW_ATTRIBUTE(sizeclasses);
 static int stats_show(struct seq_file *m, void *v)
 {
 	unsigned long held = 0, used = 0, in_use_bytes = 0, obj_bytes = 0;
+	unsigned long cached, cached_pages;
 	struct ka_class_stats st;
 	struct ka_counters c;
 	struct ka_heap h;
@@ -212,12 +214,15 @@ static int stats_show(struct seq_file *m, void *v)
 		}
 	}
 
+	cached = cached_pages = 0;
 	seq_puts(m, "\n# node chunks free_chunks pages_held pages_used large_objects large_pages large_bytes chunks_alloced chunks_freed chunk_fallbacks alloc_failed\n");
 	for_each_node_state(nid, N_MEMORY) {
 		ka_heap_stats_read(nid, &h);
 		held += h.pages_held;
 		used += h.pages_used;
 		in_use_bytes += h.large_bytes;
+		cached += h.nr_large_free;
+		cached_pages += h.large_free_pages;
 		seq_printf(m, "heap %d %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
 			   nid, h.nr_chunks, h.nr_free_chunks, h.pages_held,
 			   h.pages_used, h.nr_large, h.large_pages,
@@ -228,6 +233,9 @@ static int stats_show(struct seq_file *m, void *v)
 		   held, used, in_use_bytes);
 	/* external fragmentation: heap pages in no span */
 	seq_printf(m, "heap_free_bytes %lu\n", (held - used) << PAGE_SHIFT);
+	/* freed large objects kept whole for reuse: in pages_used */
+	seq_printf(m, "large_cached %lu\nlarge_cached_pages %lu\n", cached,
+		   cached_pages);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);

@@ -83,6 +83,13 @@
  */
 #define KA_CENTRAL_RESERVE_BYTES	(64 * 1024)
 #define KA_RESERVE_OBJS			16
+/*
+ * Freed large objects a heap keeps whole (span, pages, arena entries) for
+ * the next large allocation of as many pages: at most KA_LARGE_CACHE_NR
+ * spans and KA_LARGE_CACHE_BYTES per node (mheap.c).
+ */
+#define KA_LARGE_CACHE_NR	8
+#define KA_LARGE_CACHE_BYTES	(2 * 1024 * 1024)
 /* Completely free chunks a heap keeps before returning them to the buddy. */
 #define KA_HEAP_FREE_CHUNK_RESERVE	1
 
@@ -139,6 +146,7 @@ enum ka_span_state {
 	KA_SPAN_DEAD,		/* being built or torn down */
 	KA_SPAN_SMALL,		/* objects of one size class */
 	KA_SPAN_LARGE,		/* one object above KA_MAX_SMALL_SIZE */
+	KA_SPAN_LARGE_FREE,	/* a large span whose object is free, cached */
 };
 
 enum ka_span_list {
@@ -146,6 +154,7 @@ enum ka_span_list {
 	KA_LIST_PARTIAL,	/* central->partial: has free objects */
 	KA_LIST_FULL,		/* central->full: every object is out */
 	KA_LIST_LARGE,		/* heap->large */
+	KA_LIST_LARGE_FREE,	/* heap->large_free */
 };
 
 struct ka_chunk;
@@ -339,6 +348,7 @@ struct ka_heap {
 	spinlock_t lock;
 	struct list_head chunks;	/* chunks with free pages first */
 	struct list_head large;		/* large spans */
+	struct list_head large_free;	/* cached large spans, newest first */
 	int node;
 	/* all under @lock */
 	unsigned long nr_chunks;
@@ -354,12 +364,19 @@ struct ka_heap {
 	unsigned long runs_alloced;
 	unsigned long runs_freed;
 	unsigned long alloc_failed;
+	unsigned long nr_large_free;	/* spans on @large_free */
+	unsigned long large_free_pages;
+	unsigned long large_hits;	/* large allocations from @large_free */
+	unsigned long large_hits_seen;	/* @large_hits at the last trim */
 };
 
 void ka_heap_init(struct ka_heap *heap, int node);
 int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp);
 bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span);
 unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
+struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size);
+bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span);
+unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only);
 
 /* ---- central ---- */
 

@@ -581,7 +581,12 @@ KA_EXPORT_INTERNAL(ka_mcache_trim_pause);
  */
 static void ka_mcache_trim_tick(struct work_struct *unused)
 {
-	int cpu;
+	int cpu, nid;
+
+	/* the heaps' cached large spans, by the same clock */
+	for_each_node(nid)
+		if (ka_nodes[nid])
+			ka_heap_large_trim(ka_heap_of(nid), true);
 
 	for_each_online_cpu(cpu)
 		if (READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes))

@@ -11,6 +11,16 @@
  * coalesce by construction.  Chunks are naturally aligned blocks of at most
  * 4 MiB and so each lies inside one arena of the pointer map.
  *
+ * Large-object cache: a freed large object's span is kept whole - pages
+ * carved, metadata built, arena entries pointing at it - on @large_free
+ * (state KA_SPAN_LARGE_FREE, most recently freed first), at most
+ * KA_LARGE_CACHE_NR spans and KA_LARGE_CACHE_BYTES per node; a large
+ * allocation of as many pages (or up to an eighth more) takes one back
+ * without building anything (ka_heap_large_get()).  The oldest spans beyond
+ * the bounds are destroyed at once, the whole cache when a trim pass finds
+ * it unused since the previous one (ka_heap_large_trim(), every second from
+ * the per-CPU trim's timer), and by ka_heap_release().
+ *
  * Release policy: a chunk whose last run is freed is kept if the heap has
  * fewer than KA_HEAP_FREE_CHUNK_RESERVE free chunks (so a workload that
  * oscillates around a chunk boundary does not ping-pong with the buddy
@@ -20,7 +30,8 @@
  *
  * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
- * chunk list, the chunk bitmaps, the large-span list and the counters.  It
+ * chunk list, the chunk bitmaps, the large-span lists, the large spans'
+ * state and the counters.  It
  * nests inside central->lock and outside ka_arena_lock; pages and metadata
  * are allocated with no lock held, and chunks are returned to the buddy
  * allocator after the lock is dropped.
@@ -137,6 +148,7 @@ void ka_heap_init(struct ka_heap *heap, int node)
 	spin_lock_init(&heap->lock);
 	INIT_LIST_HEAD(&heap->chunks);
 	INIT_LIST_HEAD(&heap->large);
+	INIT_LIST_HEAD(&heap->large_free);
 	heap->node = node;
 }
 
@@ -272,6 +284,8 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
  * @heap: the heap
  * @keep: free chunks to keep
  *
+ * Destroys the cached large spans first, so their chunks may go too.
+ *
  * Context: any; no ka lock held.
  * Return: the number of pages returned.
  */
@@ -281,6 +295,7 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
 	unsigned long flags, pages = 0;
 	LIST_HEAD(release);
 
+	ka_heap_large_trim(heap, false);
 	spin_lock_irqsave(&heap->lock, flags);
 	ka_heap_collect(heap, keep, &release);
 	spin_unlock_irqrestore(&heap->lock, flags);
@@ -290,3 +305,148 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
 	return pages;
 }
 KA_EXPORT_INTERNAL(ka_heap_release);
+
+/* Take @span off @large_free; it becomes large and in use again. */
+static void ka_heap_large_unlink(struct ka_heap *heap, struct ka_span *span)
+{
+	lockdep_assert_held(&heap->lock);
+	list_del_init(&span->list);
+	span->where = KA_LIST_NONE;
+	heap->nr_large_free--;
+	heap->large_free_pages -= span->npages;
+}
+
+/**
+ * ka_heap_large_get - a cached large span for an object of @size bytes
+ * @heap: the heap of the node wanted
+ * @size: KA_MAX_SMALL_SIZE < @size <= KA_MAX_SIZE
+ *
+ * Takes the most recently freed cached span of at least @size bytes and at
+ * most an eighth more pages than @size needs, and makes it a live large
+ * span of @size bytes again.
+ *
+ * Context: any; no ka lock held.
+ * Return: the span, or NULL if none fits.
+ */
+struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size)
+{
+	unsigned int need = DIV_ROUND_UP(size, PAGE_SIZE);
+	struct ka_span *span, *found = NULL;
+	unsigned long flags;
+
+	if (list_empty(&heap->large_free))	/* racy peek: a miss is fine */
+		return NULL;
+	spin_lock_irqsave(&heap->lock, flags);
+	list_for_each_entry(span, &heap->large_free, list) {
+		if (span->npages >= need && span->npages <= need + need / 8) {
+			found = span;
+			break;
+		}
+	}
+	if (found) {
+		ka_heap_large_unlink(heap, found);
+		found->reqsize = size;
+		list_add(&found->list, &heap->large);
+		found->where = KA_LIST_LARGE;
+		heap->nr_large++;
+		heap->large_pages += found->npages;
+		heap->large_bytes += size;
+		heap->large_hits++;
+		WRITE_ONCE(found->state, KA_SPAN_LARGE);
+	}
+	spin_unlock_irqrestore(&heap->lock, flags);
+	return found;
+}
+
+/* Unlink the cached spans beyond the bounds (all, with @all). */
+static void ka_heap_large_evict(struct ka_heap *heap, bool all,
+				struct list_head *out)
+{
+	lockdep_assert_held(&heap->lock);
+	while (!list_empty(&heap->large_free) &&
+	       (all || heap->nr_large_free > KA_LARGE_CACHE_NR ||
+		heap->large_free_pages > KA_LARGE_CACHE_BYTES >> PAGE_SHIFT)) {
+		struct ka_span *span = list_last_entry(&heap->large_free,
+						       struct ka_span, list);
+
+		ka_heap_large_unlink(heap, span);
+		list_add(&span->list, out);
+	}
+}
+
+static unsigned long ka_heap_large_destroy(struct list_head *list)
+{
+	struct ka_span *span, *tmp;
+	unsigned long pages = 0;
+
+	list_for_each_entry_safe(span, tmp, list, list) {
+		list_del_init(&span->list);
+		pages += span->npages;
+		ka_span_destroy(span);
+	}
+	return pages;
+}
+
+/**
+ * ka_heap_large_put - free a large object, keeping its span for reuse
+ * @heap: the heap the span came from
+ * @span: a large span (its free hooks have run)
+ *
+ * Caches the span, destroying the oldest cached spans beyond the bounds,
+ * or destroys it at once if it alone is over the byte bound.  Of two
+ * racing frees of one object only the first gets here.
+ *
+ * Context: any; no ka lock held.
+ * Return: false if the object had already been freed: nothing done.
+ */
+bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span)
+{
+	unsigned long flags;
+	LIST_HEAD(evict);
+
+	spin_lock_irqsave(&heap->lock, flags);
+	if (span->state != KA_SPAN_LARGE) {
+		spin_unlock_irqrestore(&heap->lock, flags);
+		return false;
+	}
+	if (span->npages > KA_LARGE_CACHE_BYTES >> PAGE_SHIFT) {
+		spin_unlock_irqrestore(&heap->lock, flags);
+		return ka_span_destroy(span);
+	}
+	WRITE_ONCE(span->state, KA_SPAN_LARGE_FREE);
+	list_move(&span->list, &heap->large_free);
+	span->where = KA_LIST_LARGE_FREE;
+	heap->nr_large--;
+	heap->large_pages -= span->npages;
+	heap->large_bytes -= span->reqsize;
+	heap->nr_large_free++;
+	heap->large_free_pages += span->npages;
+	ka_heap_large_evict(heap, false, &evict);
+	spin_unlock_irqrestore(&heap->lock, flags);
+	ka_heap_large_destroy(&evict);
+	return true;
+}
+
+/**
+ * ka_heap_large_trim - destroy cached large spans
+ * @heap: the heap
+ * @idle_only: only if no large allocation took one since the last call
+ *
+ * Context: any; no ka lock held.
+ * Return: the number of pages given back to the heap.
+ */
+unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only)
+{
+	unsigned long flags;
+	LIST_HEAD(evict);
+
+	if (list_empty(&heap->large_free))	/* racy peek */
+		return 0;
+	spin_lock_irqsave(&heap->lock, flags);
+	if (!idle_only || heap->large_hits == heap->large_hits_seen)
+		ka_heap_large_evict(heap, true, &evict);
+	heap->large_hits_seen = heap->large_hits;
+	spin_unlock_irqrestore(&heap->lock, flags);
+	return ka_heap_large_destroy(&evict);
+}
+KA_EXPORT_INTERNAL(ka_heap_large_trim);

@@ -158,7 +158,7 @@ static void check_central(struct ka_central *c, int node, unsigned int cls,
 static void check_large(struct ka_heap *heap, unsigned long model,
 			struct ut_set *spans)
 {
-	unsigned long nr = 0, pages = 0, bytes = 0;
+	unsigned long nr = 0, pages = 0, bytes = 0, nr_free = 0, free_pages = 0;
 	struct ka_span *span;
 
 	list_for_each_entry(span, &heap->large, list) {
@@ -167,7 +167,8 @@ static void check_large(struct ka_heap *heap, unsigned long model,
 		    span->where != KA_LIST_LARGE || span->node != heap->node ||
 		    span->nelems != 1 || span->nalloc != 1 || span->fastkey ||
 		    span->allocbits[0] != 1 ||
-		    span->npages != DIV_ROUND_UP(span->reqsize, PAGE_SIZE) ||
+		    span->npages < DIV_ROUND_UP(span->reqsize, PAGE_SIZE) ||
+		    span->npages > DIV_ROUND_UP(span->reqsize, PAGE_SIZE) * 9 / 8 ||
 		    span->elemsize != span->npages * PAGE_SIZE)
 			bad("large span %p: state %u where %u node %d npages %u reqsize %zu",
 			    span, span->state, span->where, span->node,
@@ -176,6 +177,26 @@ static void check_large(struct ka_heap *heap, unsigned long model,
 		pages += span->npages;
 		bytes += span->reqsize;
 	}
+	/* the cache of freed large spans: whole, bounded */
+	list_for_each_entry(span, &heap->large_free, list) {
+		set_add(spans, span);
+		if (span->state != KA_SPAN_LARGE_FREE ||
+		    span->where != KA_LIST_LARGE_FREE ||
+		    span->node != heap->node || span->nelems != 1 ||
+		    span->elemsize != span->npages * PAGE_SIZE)
+			bad("cached large span %p: state %u where %u node %d npages %u",
+			    span, span->state, span->where, span->node,
+			    span->npages);
+		nr_free++;
+		free_pages += span->npages;
+	}
+	if (nr_free != heap->nr_large_free ||
+	    free_pages != heap->large_free_pages ||
+	    nr_free > KA_LARGE_CACHE_NR ||
+	    free_pages > KA_LARGE_CACHE_BYTES >> PAGE_SHIFT)
+		bad("heap %d: %lu cached large spans of %lu pages; counted %lu %lu",
+		    heap->node, nr_free, free_pages, heap->nr_large_free,
+		    heap->large_free_pages);
 	if (nr != heap->nr_large || pages != heap->large_pages ||
 	    bytes != heap->large_bytes || nr != model)
 		bad("heap %d: %lu large spans, %lu pages, %lu bytes; counted %lu %lu %lu; harness %lu",

@@ -385,7 +385,10 @@ static void *ut_alloc_large(size_t size, int node, gfp_t gfp)
 
 	if (size > KA_MAX_SIZE)
 		return NULL;
-	span = ka_span_new_large(size, node, gfp);
+	/* as ka_alloc_large(): a cached span first */
+	span = ka_heap_large_get(ka_heap_of(node), size);
+	if (!span)
+		span = ka_span_new_large(size, node, gfp);
 	if (!span)
 		return NULL;
 	if (span->reqsize != size || span->elemsize < size)
@@ -500,7 +503,7 @@ enum ut_free_res ut_free(struct ut_cpu *cpu, const void *p)
 		bool ok;
 
 		ut_unclaim(p);
-		ok = ka_span_destroy(span);
+		ok = ka_heap_large_put(ka_heap_of(span->node), span);
 		rcu_read_unlock();
 		if (!ok) {
 			ka_report_bad_free(p, "double free of a large object", 0);

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* ka userspace shim: <linux/list.h>, with the kernel's poisoning of list_del() */
+/*
+ * ka userspace shim: <linux/list.h>, with the kernel's poisoning of
+ * list_del() and its WRITE_ONCE()s of ->next, so that list_empty() may be
+ * a lockless peek (READ_ONCE) as in the kernel.
+ */
 #ifndef _KA_SHIM_LINUX_LIST_H
 #define _KA_SHIM_LINUX_LIST_H
 
 #include <linux/kernel.h>
+#include <linux/compiler.h>
 
 /* Non-canonical addresses: a use after list_del() faults. */
 #define LIST_POISON1	((void *)0xdead000000000100UL)
@@ -14,7 +19,7 @@
 
 static inline void INIT_LIST_HEAD(struct list_head *list)
 {
-	list->next = list;
+	WRITE_ONCE(list->next, list);
 	list->prev = list;
 }
 
@@ -24,7 +29,7 @@ static inline void __list_add(struct list_head *new, struct list_head *prev,
 	next->prev = new;
 	new->next = next;
 	new->prev = prev;
-	prev->next = new;
+	WRITE_ONCE(prev->next, new);
 }
 
 static inline void list_add(struct list_head *new, struct list_head *head)
@@ -42,7 +47,7 @@ static inline void __list_del_entry(struct list_head *entry)
 	/* CONFIG_DEBUG_LIST: the neighbours must point back at us */
 	BUG_ON(entry->next->prev != entry || entry->prev->next != entry);
 	entry->next->prev = entry->prev;
-	entry->prev->next = entry->next;
+	WRITE_ONCE(entry->prev->next, entry->next);
 }
 
 static inline void list_del(struct list_head *entry)
@@ -73,7 +78,7 @@ static inline void list_move_tail(struct list_head *list,
 
 static inline bool list_empty(const struct list_head *head)
 {
-	return head->next == head;
+	return READ_ONCE(head->next) == head;
 }
 
 #define list_entry(ptr, type, member)	container_of(ptr, type, member)
