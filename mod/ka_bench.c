@@ -635,6 +635,9 @@ static unsigned long ops_for(size_t size)
 {
 	if (smoke)
 		return 100;
+	/* above 64 KiB (the large pairs): enough for an instruction count */
+	if (size > 65536)
+		return min(ops_large, 2000UL);
 	return size > 256 ? ops_large : ops;
 }
 
@@ -764,11 +767,21 @@ static const unsigned int *size_list(unsigned int *nr)
 	return default_sizes;
 }
 
+/* Large objects for the pair pattern only: ka's heap against the buddy's. */
+static const unsigned int large_pair_sizes[] = { 262144, 1048576 };
+
 static void run_icount(void)
 {
 	unsigned int i, s, nr;
 	const unsigned int *sz = size_list(&nr);
 	int kind;
+
+	for (s = 0; s < ARRAY_SIZE(large_pair_sizes) && !nr_sizes &&
+	     pattern_wanted("pair"); s++)
+		for (kind = AK_KA; kind <= AK_KMALLOC; kind++)
+			if (kind_wanted(kind))
+				icount_one("pair", IP_PAIR, 1,
+					   large_pair_sizes[s], kind);
 
 	for (i = 0; i < ARRAY_SIZE(icount_pats); i++) {
 		if (!pattern_wanted(icount_pats[i].name))
