@@ -151,6 +151,9 @@ if [ "$kb_run" = mem8 ]; then
 		kb_msg "KB-MEM8 alloc=$a phase=idle5s drop_kb=$((f0 - f1)) $(kb_ka_figures)"
 		f2=$(kb_free_shrunk)
 		kb_msg "KB-MEM8 alloc=$a phase=shrunk drop_kb=$((f0 - f2)) $(kb_ka_figures)"
+		# where ka's pages are once the caches are gone: for reading
+		[ $a = ka ] && grep -E '^(class|heap|pages_|large_|heap_)' \
+			/sys/kernel/debug/ka/stats | sed 's/^/KB-KASTAT /' >&3
 		rmmod ka_bench || kb_status=1
 		kb_flush
 	done
