@@ -157,6 +157,7 @@ DEFINE_SHOW_ATTRIBUTE(sizeclasses);
 static int stats_show(struct seq_file *m, void *v)
 {
 	unsigned long held = 0, used = 0, in_use_bytes = 0, obj_bytes = 0;
+	unsigned long released = 0, holes = 0, scavenged = 0;
 	struct ka_class_stats st;
 	struct ka_counters c;
 	struct ka_heap h;
@@ -212,11 +213,15 @@ static int stats_show(struct seq_file *m, void *v)
 		}
 	}
 
+	/* the scavenger's totals: new "name value" lines, version 2 still */
 	seq_puts(m, "\n# node chunks free_chunks pages_held pages_used large_objects large_pages large_bytes chunks_alloced chunks_freed chunk_fallbacks alloc_failed\n");
 	for_each_node_state(nid, N_MEMORY) {
 		ka_heap_stats_read(nid, &h);
 		held += h.pages_held;
 		used += h.pages_used;
+		released += h.pages_released;
+		holes += h.pages_holes;
+		scavenged += h.scav_pages;
 		in_use_bytes += h.large_bytes;
 		seq_printf(m, "heap %d %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
 			   nid, h.nr_chunks, h.nr_free_chunks, h.pages_held,
@@ -226,6 +231,8 @@ static int stats_show(struct seq_file *m, void *v)
 	}
 	seq_printf(m, "\npages_held %lu\npages_used %lu\nbytes_in_use %lu\n",
 		   held, used, in_use_bytes);
+	seq_printf(m, "pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n",
+		   released, holes, scavenged);
 	/* external fragmentation: heap pages in no span */
 	seq_printf(m, "heap_free_bytes %lu\n", (held - used) << PAGE_SHIFT);
 	return 0;
