@@ -25,7 +25,8 @@
  * whole chunk goes back (its remaining pages one by one), which happens as
  * soon as its last run is freed.  ka_heap_scavenge() releases down to a
  * goal (free pages at most 1/KA_SCAV_RETAIN_DIV of the pages in use, at
- * least KA_SCAV_FLOOR_PAGES), whole free chunks first, then pages of the
+ * least KA_SCAV_FLOOR_PAGES), whole free chunks first (even if that
+ * undershoots the goal by up to half a chunk), then pages of the
  * emptiest chunks (fewest pages in runs), at most a given number per call:
  * main.c calls it once a second per node.  ka_heap_release() with keep 0
  * (the shrinker, the debugfs "drain" file, module exit) releases every
@@ -405,10 +406,11 @@ static unsigned long ka_heap_hole_room(const struct ka_heap *heap)
 
 /*
  * Give free pages back until the heap keeps at most its goal (none if
- * @all), at most @max pages: a whole empty chunk when the excess covers
- * it, else pages of the chunk with the fewest pages in runs (the last one
- * carving picks), KA_SCAV_BATCH per lock hold, while the holes stay
- * within their cap.
+ * @all), at most @max pages: a whole empty chunk when the excess is at
+ * least half of it (a block back whole rather than holes; the heap then
+ * keeps less than its goal), else pages of the chunk with the fewest
+ * pages in runs (the last one carving picks), KA_SCAV_BATCH per lock hold,
+ * while the holes stay within their cap.
  */
 static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 				     unsigned long max)
@@ -431,7 +433,7 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 			if (!excess || !chunk->nfree)
 				break;
 			if (ka_chunk_empty(chunk)) {
-				if (chunk->nfree > excess)
+				if (chunk->nfree > 2 * excess)
 					continue;
 				victim = chunk;
 				break;
