@@ -89,9 +89,10 @@
  * KA_SCAV_HOLES_RATIO times the pages in use (at least the floor): a hole
  * cannot be carved again, so a heap punched without limit spreads over
  * ever more 2 MiB blocks, each pinned by a few runs, and fragments the
- * buddy allocator (utest's random workload: 500 chunks for 17k pages).
+ * buddy allocator (utest's random workload, uncapped: 500 chunks for 17k
+ * pages in use, and an order-8 chunk no longer to be had).
  */
-#define KA_SCAV_HOLES_RATIO		2
+#define KA_SCAV_HOLES_RATIO		4
 #define KA_SCAV_FLOOR_PAGES		(1UL << KA_CHUNK_ORDER)
 #define KA_SCAV_PAGES_PER_TICK		4096
 #define KA_SCAV_BATCH			64

@@ -488,8 +488,9 @@ static void t_heap_scavenge_whole(void)
 }
 
 /*
- * Holes stop at twice the pages in use (the floor here): even the
- * shrinker's release leaves the rest of the free pages in place.
+ * Holes stop at KA_SCAV_HOLES_RATIO times the pages in use, at least the
+ * floor (here): even the shrinker's release leaves the rest of the free
+ * pages in place.
  */
 static void t_heap_hole_cap(void)
 {
@@ -502,6 +503,7 @@ static void t_heap_hole_cap(void)
 	EXPECT(a->chunk != x->chunk && b->chunk == x->chunk);
 	ka_span_destroy(x);
 	EXPECT_EQ(heap->pages_used, 15);
+	EXPECT(15 * KA_SCAV_HOLES_RATIO < KA_SCAV_FLOOR_PAGES);
 	EXPECT_EQ(ka_heap_release(heap, 0), KA_SCAV_FLOOR_PAGES);
 	EXPECT_EQ(heap->pages_holes, KA_SCAV_FLOOR_PAGES);
 	EXPECT_EQ(heap->pages_held, 1024 - KA_SCAV_FLOOR_PAGES);
@@ -912,7 +914,7 @@ static const struct {
 	{ "heap: free pages of a used chunk released", t_heap_release_pages },
 	{ "heap: scavenger goal, rate, order", t_heap_scavenge },
 	{ "heap: scavenger frees a whole empty chunk first", t_heap_scavenge_whole },
-	{ "heap: holes capped at twice the pages in use", t_heap_hole_cap },
+	{ "heap: holes capped by the pages in use", t_heap_hole_cap },
 	{ "arena: map growth", t_arena_grow },
 	{ "arena: foreign pointers", t_arena_lookup_foreign },
 	{ "arena: created and freed with chunks", t_arena_lifecycle },
