@@ -530,23 +530,27 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	int node = heap->node;
 	struct ka_chunk *chunk;
 	struct ka_span *s[3], *d;
-	struct ka_heap h0, h;
+	struct ka_heap *h0, *h;
 	unsigned long got, i, first;
 
+	/* two heap copies: too big for the stack on PREEMPT_RT */
+	h0 = kunit_kcalloc(test, 2, sizeof(*h0), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h0);
+	h = h0 + 1;
 	ka_drain();
 	if (!ka_test_runs(test, s, pages, 3, node))
 		return;
 	chunk = s[0]->chunk;
 	KUNIT_ASSERT_PTR_EQ(test, s[2]->chunk, chunk);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[1]));
-	ka_heap_stats_read(node, &h0);
-	KUNIT_EXPECT_EQ(test, h0.pages_held, 512UL);
+	ka_heap_stats_read(node, h0);
+	KUNIT_EXPECT_EQ(test, h0->pages_held, 512UL);
 	got = ka_heap_release(heap, 0);
 	KUNIT_EXPECT_EQ(test, got, 312UL);
-	ka_heap_stats_read(node, &h);
-	KUNIT_EXPECT_EQ(test, h.pages_held, h0.pages_held - got);
-	KUNIT_EXPECT_EQ(test, h.pages_holes, got);
-	KUNIT_EXPECT_EQ(test, h.pages_released - h0.pages_released, got);
+	ka_heap_stats_read(node, h);
+	KUNIT_EXPECT_EQ(test, h->pages_held, h0->pages_held - got);
+	KUNIT_EXPECT_EQ(test, h->pages_holes, got);
+	KUNIT_EXPECT_EQ(test, h->pages_released - h0->pages_released, got);
 	KUNIT_EXPECT_EQ(test, chunk->nreleased, 312U);
 	KUNIT_EXPECT_EQ(test, chunk->nfree, 0U);
 	KUNIT_EXPECT_EQ(test, ka_heap_release(heap, 0), 0UL);
@@ -561,18 +565,18 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	}
 	KUNIT_EXPECT_PTR_NE(test, d->chunk, chunk);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[0]));
-	ka_heap_stats_read(node, &h0);
+	ka_heap_stats_read(node, h0);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[2]));
 	/* only holes and free pages: the chunk is gone at once */
-	ka_heap_stats_read(node, &h);
-	KUNIT_EXPECT_EQ(test, h0.nr_chunks - h.nr_chunks, 1UL);
-	KUNIT_EXPECT_EQ(test, h.chunks_freed - h0.chunks_freed, 1UL);
-	KUNIT_EXPECT_EQ(test, h.pages_holes, 0UL);
-	KUNIT_EXPECT_EQ(test, h0.pages_held - h.pages_held, 200UL);
+	ka_heap_stats_read(node, h);
+	KUNIT_EXPECT_EQ(test, h0->nr_chunks - h->nr_chunks, 1UL);
+	KUNIT_EXPECT_EQ(test, h->chunks_freed - h0->chunks_freed, 1UL);
+	KUNIT_EXPECT_EQ(test, h->pages_holes, 0UL);
+	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held, 200UL);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
 	ka_heap_release(heap, 0);
-	ka_heap_stats_read(node, &h);
-	KUNIT_EXPECT_EQ(test, h.pages_held, 0UL);
+	ka_heap_stats_read(node, h);
+	KUNIT_EXPECT_EQ(test, h->pages_held, 0UL);
 }
 
 /*
@@ -586,16 +590,20 @@ static void ka_heap_scavenger(struct kunit *test)
 	struct ka_heap *heap = ka_heap_of(numa_mem_id());
 	int node = heap->node;
 	struct ka_span *s[3];
-	struct ka_heap h0, h;
+	struct ka_heap *h0, *h;
 	unsigned int i;
 
+	/* two heap copies: too big for the stack on PREEMPT_RT */
+	h0 = kunit_kcalloc(test, 2, sizeof(*h0), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h0);
+	h = h0 + 1;
 	ka_drain();
 	if (!ka_test_runs(test, s, pages, 3, node))
 		return;
-	ka_heap_stats_read(node, &h0);
-	KUNIT_EXPECT_EQ(test, h0.nr_chunks, 3UL);
+	ka_heap_stats_read(node, h0);
+	KUNIT_EXPECT_EQ(test, h0->nr_chunks, 3UL);
 	KUNIT_EXPECT_EQ(test, ka_heap_scavenge_goal(heap), KA_SCAV_FLOOR_PAGES);
-	KUNIT_EXPECT_EQ(test, h0.pages_held - h0.pages_used,
+	KUNIT_EXPECT_EQ(test, h0->pages_held - h0->pages_used,
 			KA_SCAV_FLOOR_PAGES + 24);
 	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, 10), 10UL);
 	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, ULONG_MAX), 14UL);
@@ -603,31 +611,31 @@ static void ka_heap_scavenger(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s[2]->chunk->nreleased, 24U);
 	KUNIT_EXPECT_EQ(test, s[0]->chunk->nreleased, 0U);
 	KUNIT_EXPECT_EQ(test, s[1]->chunk->nreleased, 0U);
-	ka_heap_stats_read(node, &h);
-	KUNIT_EXPECT_EQ(test, h.scav_pages - h0.scav_pages, 24UL);
-	KUNIT_EXPECT_EQ(test, h0.pages_held - h.pages_held, 24UL);
+	ka_heap_stats_read(node, h);
+	KUNIT_EXPECT_EQ(test, h->scav_pages - h0->scav_pages, 24UL);
+	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held, 24UL);
 
 	/* an empty chunk over the goal: the background pass frees it */
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[1]));
-	ka_heap_stats_read(node, &h0);
-	KUNIT_EXPECT_EQ(test, h0.nr_free_chunks, 1UL);
+	ka_heap_stats_read(node, h0);
+	KUNIT_EXPECT_EQ(test, h0->nr_free_chunks, 1UL);
 	ka_scav_pause(false);
 	for (i = 0; i < 50; i++) {
 		msleep(100);
-		ka_heap_stats_read(node, &h);
-		if (h.scav_pages != h0.scav_pages)
+		ka_heap_stats_read(node, h);
+		if (h->scav_pages != h0->scav_pages)
 			break;
 	}
 	ka_scav_pause(true);
-	KUNIT_EXPECT_EQ(test, h.scav_pages - h0.scav_pages, 512UL);
-	KUNIT_EXPECT_EQ(test, h.nr_free_chunks, 0UL);
-	KUNIT_EXPECT_EQ(test, h.chunks_freed - h0.chunks_freed, 1UL);
+	KUNIT_EXPECT_EQ(test, h->scav_pages - h0->scav_pages, 512UL);
+	KUNIT_EXPECT_EQ(test, h->nr_free_chunks, 0UL);
+	KUNIT_EXPECT_EQ(test, h->chunks_freed - h0->chunks_freed, 1UL);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[0]));
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[2]));
 	ka_heap_release(heap, 0);
-	ka_heap_stats_read(node, &h);
-	KUNIT_EXPECT_EQ(test, h.pages_held, 0UL);
-	KUNIT_EXPECT_EQ(test, h.pages_holes, 0UL);
+	ka_heap_stats_read(node, h);
+	KUNIT_EXPECT_EQ(test, h->pages_held, 0UL);
+	KUNIT_EXPECT_EQ(test, h->pages_holes, 0UL);
 }
 
 /* No background scavenger pass behind these cases' counters. */
