@@ -213,7 +213,6 @@ static int stats_show(struct seq_file *m, void *v)
 		}
 	}
 
-	/* the scavenger's totals: new "name value" lines, version 2 still */
 	seq_puts(m, "\n# node chunks free_chunks pages_held pages_used large_objects large_pages large_bytes chunks_alloced chunks_freed chunk_fallbacks alloc_failed\n");
 	for_each_node_state(nid, N_MEMORY) {
 		ka_heap_stats_read(nid, &h);
@@ -231,6 +230,12 @@ static int stats_show(struct seq_file *m, void *v)
 	}
 	seq_printf(m, "\npages_held %lu\npages_used %lu\nbytes_in_use %lu\n",
 		   held, used, in_use_bytes);
+	/*
+	 * The scavenger (mheap.c), "name value" lines that version 2 readers
+	 * accept: pages ever given back one by one from chunks with runs,
+	 * such holes now, pages the background pass gave back (holes and
+	 * whole chunks).
+	 */
 	seq_printf(m, "pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n",
 		   released, holes, scavenged);
 	/* external fragmentation: heap pages in no span */
