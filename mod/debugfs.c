@@ -158,6 +158,7 @@ DEFINE_SHOW_ATTRIBUTE(sizeclasses);
 static int stats_show(struct seq_file *m, void *v)
 {
 	unsigned long held = 0, used = 0, in_use_bytes = 0, obj_bytes = 0;
+	unsigned long released = 0, holes = 0, scavenged = 0;
 	unsigned long cached, cached_pages;
 	struct ka_class_stats st;
 	struct ka_counters c;
@@ -220,6 +221,9 @@ static int stats_show(struct seq_file *m, void *v)
 		ka_heap_stats_read(nid, &h);
 		held += h.pages_held;
 		used += h.pages_used;
+		released += h.pages_released;
+		holes += h.pages_holes;
+		scavenged += h.scav_pages;
 		in_use_bytes += h.large_bytes;
 		cached += h.nr_large_free;
 		cached_pages += h.large_free_pages;
@@ -231,6 +235,14 @@ static int stats_show(struct seq_file *m, void *v)
 	}
 	seq_printf(m, "\npages_held %lu\npages_used %lu\nbytes_in_use %lu\n",
 		   held, used, in_use_bytes);
+	/*
+	 * The scavenger (mheap.c), "name value" lines that version 2 readers
+	 * accept: pages ever given back one by one from chunks with runs,
+	 * such holes now, pages the background pass gave back (holes and
+	 * whole chunks).
+	 */
+	seq_printf(m, "pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n",
+		   released, holes, scavenged);
 	/* external fragmentation: heap pages in no span */
 	seq_printf(m, "heap_free_bytes %lu\n", (held - used) << PAGE_SHIFT);
 	/* freed large objects kept whole for reuse: in pages_used */

@@ -92,6 +92,25 @@
 #define KA_LARGE_CACHE_BYTES	(2 * 1024 * 1024)
 /* Completely free chunks a heap keeps before returning them to the buddy. */
 #define KA_HEAP_FREE_CHUNK_RESERVE	1
+/*
+ * The scavenger (mheap.c) lets a heap keep free pages in its chunks up to
+ * 1/KA_SCAV_RETAIN_DIV of its pages in use, at least KA_SCAV_FLOOR_PAGES
+ * (2 MiB), and gives back at most KA_SCAV_PAGES_PER_TICK pages per node per
+ * background pass (one a second: 16 MiB/s), KA_SCAV_BATCH per lock hold.
+ */
+#define KA_SCAV_RETAIN_DIV		10
+/*
+ * Holes (released pages inside chunks that still hold runs) are capped at
+ * KA_SCAV_HOLES_RATIO times the pages in use (at least the floor): a hole
+ * cannot be carved again, so a heap punched without limit spreads over
+ * ever more 2 MiB blocks, each pinned by a few runs, and fragments the
+ * buddy allocator (utest's random workload, uncapped: 500 chunks for 17k
+ * pages in use, and an order-8 chunk no longer to be had).
+ */
+#define KA_SCAV_HOLES_RATIO		4
+#define KA_SCAV_FLOOR_PAGES		(1UL << KA_CHUNK_ORDER)
+#define KA_SCAV_PAGES_PER_TICK		4096
+#define KA_SCAV_BATCH			64
 
 struct ka_class {
 	unsigned int size;	/* bytes per object */
@@ -339,9 +358,13 @@ struct ka_chunk {
 	struct ka_arena *arena;
 	unsigned int order;
 	unsigned int npages;
-	unsigned int nfree;
+	unsigned int nfree;		/* pages neither in a run nor released */
+	unsigned int nreleased;		/* pages given back: holes; split if > 0 */
 	int node;
-	unsigned long used[BITS_TO_LONGS(KA_ARENA_PAGES)];	/* page in a run */
+	/* page in a run, or released (a hole carving must skip) */
+	unsigned long used[BITS_TO_LONGS(KA_ARENA_PAGES)];
+	/* page given back to the buddy allocator on its own */
+	unsigned long released[BITS_TO_LONGS(KA_ARENA_PAGES)];
 };
 
 struct ka_heap {
@@ -353,8 +376,9 @@ struct ka_heap {
 	/* all under @lock */
 	unsigned long nr_chunks;
 	unsigned long nr_free_chunks;	/* chunks with no run in use */
-	unsigned long pages_held;	/* pages of all chunks */
+	unsigned long pages_held;	/* pages of all chunks, minus holes */
 	unsigned long pages_used;	/* pages in runs */
+	unsigned long pages_holes;	/* released pages of live chunks */
 	unsigned long nr_large;
 	unsigned long large_pages;
 	unsigned long large_bytes;	/* bytes requested by large objects */
@@ -368,6 +392,8 @@ struct ka_heap {
 	unsigned long large_free_pages;
 	unsigned long large_hits;	/* large allocations from @large_free */
 	unsigned long large_hits_seen;	/* @large_hits at the last trim */
+	unsigned long pages_released;	/* ever given back page by page */
+	unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
 };
 
 void ka_heap_init(struct ka_heap *heap, int node);
@@ -377,6 +403,8 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
 struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size);
 bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span);
 unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only);
+unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap);
+unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max);
 
 /* ---- central ---- */
 
@@ -429,6 +457,7 @@ void ka_nodes_exit(void);
 /* ---- api / module ---- */
 
 void ka_drain(void);
+void ka_scav_pause(bool pause);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
 void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller);

@@ -106,6 +106,28 @@ static inline void *ka_sys_alloc_pages(int node, unsigned int order, gfp_t gfp,
 	return page_address(page);
 }
 
+/**
+ * ka_sys_split_pages - make each page of a block freeable on its own
+ * @addr: a block from ka_sys_alloc_pages()
+ * @order: its order (> 0)
+ *
+ * After this the block is given back only page by page, with
+ * ka_sys_free_pages(addr, 0).
+ *
+ * Context: any; does not sleep.
+ */
+static inline void ka_sys_split_pages(void *addr, unsigned int order)
+{
+	split_page(virt_to_page(addr), order);
+}
+
+/**
+ * ka_sys_free_pages - give a block (or one page of a split block) back
+ * @addr: its address
+ * @order: its order, 0 for a page of a split block
+ *
+ * Context: any; does not sleep.
+ */
 static inline void ka_sys_free_pages(void *addr, unsigned int order)
 {
 	/* as the buddy allocator gave them; it poisons them itself */

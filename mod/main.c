@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ka module lifecycle: init and exit, the per-node structures, draining,
- * the shrinker and the page-heap fault-injection attribute.
+ * the shrinker, the background scavenger's work and the page-heap
+ * fault-injection attribute.
  *
  * Init builds the layers bottom-up (size classes, arena map, nodes, per-CPU
  * caches, RCU batches, debugfs) and unwinds on any failure.  Exit completes
@@ -9,12 +10,14 @@
  * that clients never freed, and returns every page to the buddy allocator.
  *
  * Owns: ka_nodes[] (one struct ka_node per possible node: its heap and its
- * mcentrals), the shrinker, ka_fail_page.
- * Locks: none of its own; see ka_internal.h for the lock order.
+ * mcentrals), the shrinker, the scavenger work, ka_fail_page.
+ * Locks: none of its own; see ka_internal.h for the lock order.  The
+ * scavenger work calls into mheap.c with no lock held.
  */
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/shrinker.h>
+#include <linux/workqueue.h>
 #include "ka_debug.h"
 #include "mcache.h"
 
@@ -83,8 +86,47 @@ static void ka_nodes_free(void)
 	}
 }
 
+/*
+ * The background scavenger (Go's bgscavenge): once a second each node's
+ * heap gives back the free pages beyond its goal, at most
+ * KA_SCAV_PAGES_PER_TICK of them (mheap.c has the policy).  Deferrable: it
+ * does not wake an idle system by itself.
+ */
+#define KA_SCAV_INTERVAL	HZ
+
+static void ka_scav_tick(struct work_struct *unused);
+static DECLARE_DEFERRABLE_WORK(ka_scav_dwork, ka_scav_tick);
+
+static void ka_scav_tick(struct work_struct *unused)
+{
+	int nid;
+
+	for_each_node(nid)
+		ka_heap_scavenge(ka_heap_of(nid), KA_SCAV_PAGES_PER_TICK);
+	queue_delayed_work(system_unbound_wq, &ka_scav_dwork, KA_SCAV_INTERVAL);
+}
+
 /**
- * ka_release_free - give empty spans and free chunks back
+ * ka_scav_pause - stop or restart the background scavenger
+ * @pause: true to stop it (waiting for a pass under way), false to restart
+ *
+ * For the tests, whose heap counters must not change behind their back;
+ * calls pair up and do not nest.
+ *
+ * Context: process context, may sleep.
+ */
+void ka_scav_pause(bool pause)
+{
+	if (pause)
+		cancel_delayed_work_sync(&ka_scav_dwork);
+	else
+		queue_delayed_work(system_unbound_wq, &ka_scav_dwork,
+				   KA_SCAV_INTERVAL);
+}
+KA_EXPORT_INTERNAL(ka_scav_pause);
+
+/**
+ * ka_release_free - give empty spans, free chunks and free pages back
  *
  * Context: any; no ka lock held.
  * Return: pages returned to the buddy allocator.
@@ -107,8 +149,8 @@ static unsigned long ka_release_free(void)
  * ka_drain - give back everything ka holds that no client uses
  *
  * Completes pending ka_free_rcu() frees, flushes every CPU's caches, and
- * returns empty spans and free chunks (reserves included) to the buddy
- * allocator.  Used by the debugfs "drain" file and by the tests.
+ * returns empty spans, free chunks (reserves included) and the free pages
+ * of partly used chunks to the buddy allocator.  Used by the debugfs "drain" file and by the tests.
  *
  * Context: process context, sleeps.
  */
@@ -121,8 +163,9 @@ void ka_drain(void)
 KA_EXPORT_INTERNAL(ka_drain);
 
 /*
- * Shrinker: under memory pressure give back empty spans and free chunks,
- * and ask every CPU to flush its caches.  Reclaim does not wait for those
+ * Shrinker: under memory pressure give back empty spans, free chunks and
+ * every free page inside partly used chunks (the scavenger's work, all at
+ * once), and ask every CPU to flush its caches.  Reclaim does not wait for those
  * flushes (that would block on workqueues); the spans they empty are
  * returned by the next pass.  Counted: free heap pages, empty spans, and
  * objects sitting in per-CPU caches (in pages, roughly).
@@ -225,6 +268,7 @@ static int __init ka_init(void)
 		goto out_rcu;
 	ka_api_init();
 	ka_debugfs_init();
+	ka_scav_pause(false);
 	pr_info("ka: %u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
 		ka_nr_classes - 1, ka_classes[ka_nr_classes - 1].size,
 		num_online_nodes(), num_possible_cpus());
@@ -244,6 +288,7 @@ static void __exit ka_exit(void)
 {
 	ka_api_exit();
 	ka_debugfs_exit();
+	ka_scav_pause(true);
 	ka_shrinker_exit();
 	ka_rcu_exit();
 	ka_mcache_exit();

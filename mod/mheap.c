@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ka page heap (Go's mheap), one per NUMA node.
+ * ka page heap (Go's mheap), one per NUMA node, and its scavenger.
  *
  * The heap takes chunks from the buddy allocator - 2^KA_CHUNK_ORDER pages
  * (2 MiB) when it can, the exact order a run needs when that is larger,
  * and smaller orders, down to what the run needs, when the buddy allocator
  * is fragmented - and carves page runs out of them for spans.  Each chunk
- * has a bitmap of the pages in use; a run is the first fit of free pages,
- * and a freed run simply clears its bits, so neighbouring free runs
- * coalesce by construction.  Chunks are naturally aligned blocks of at most
- * 4 MiB and so each lies inside one arena of the pointer map.
+ * has a bitmap of the pages in use; a run is the first fit of free pages in
+ * the fullest chunk that has room (most pages in runs: spans are packed, so
+ * that the emptiest chunks drain and can go back), and a freed run simply
+ * clears its bits, so neighbouring free runs coalesce by construction.
+ * Chunks are naturally aligned blocks of at most 4 MiB and so each lies
+ * inside one arena of the pointer map.
  *
  * Large-object cache: a freed large object's span is kept whole - pages
  * carved, metadata built, arena entries pointing at it - on @large_free
@@ -24,17 +26,32 @@
  * Release policy: a chunk whose last run is freed is kept if the heap has
  * fewer than KA_HEAP_FREE_CHUNK_RESERVE free chunks (so a workload that
  * oscillates around a chunk boundary does not ping-pong with the buddy
- * allocator) and is returned at once otherwise.  ka_heap_release() returns
- * the reserve too: the shrinker, the debugfs "drain" file and module exit
- * call it.
+ * allocator) and is returned at once otherwise.
+ *
+ * Scavenger (Go's mgcscavenge.c): free pages inside chunks that still hold
+ * runs go back to the buddy allocator one page at a time.  The first such
+ * release split_page()s the chunk; a released page stays a hole - marked in
+ * the chunk's used and released bitmaps, so carving skips it - until the
+ * whole chunk goes back (its remaining pages one by one), which happens as
+ * soon as its last run is freed.  ka_heap_scavenge() releases down to a
+ * goal (free pages at most 1/KA_SCAV_RETAIN_DIV of the pages in use, at
+ * least KA_SCAV_FLOOR_PAGES), whole free chunks first (even if that
+ * undershoots the goal by up to half a chunk), then pages of the
+ * emptiest chunks (fewest pages in runs), at most a given number per call:
+ * main.c calls it once a second per node.  ka_heap_release() with keep 0
+ * (the shrinker, the debugfs "drain" file, module exit) releases every
+ * free page at once.  Either way holes stay within KA_SCAV_HOLES_RATIO
+ * times the pages in use, so that the heap does not spread over ever more
+ * 2 MiB blocks pinned by a few runs each.
  *
  * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
  * chunk list, the chunk bitmaps, the large-span lists, the large spans'
- * state and the counters.  It
- * nests inside central->lock and outside ka_arena_lock; pages and metadata
- * are allocated with no lock held, and chunks are returned to the buddy
- * allocator after the lock is dropped.
+ * state and the counters.  It nests inside central->lock and outside
+ * ka_arena_lock; pages and metadata are allocated with no lock held, and
+ * chunks and released pages are returned to the buddy allocator after the
+ * lock is dropped (split_page() runs under it: it neither sleeps nor takes
+ * a lock of ours).
  */
 #include "ka_internal.h"
 
@@ -81,59 +98,100 @@ fail:
 	return NULL;
 }
 
+/* No run in the chunk: every page is free or released. */
+static bool ka_chunk_empty(const struct ka_chunk *chunk)
+{
+	return chunk->nfree + chunk->nreleased == chunk->npages;
+}
+
+/* Pages of the chunk in runs. */
+static unsigned int ka_chunk_inuse(const struct ka_chunk *chunk)
+{
+	return chunk->npages - chunk->nfree - chunk->nreleased;
+}
+
+/*
+ * Give a chunk on no list back: the whole block, or - once it has been
+ * split by a release - each page not released yet.
+ */
 static void ka_chunk_free(struct ka_chunk *chunk)
 {
+	unsigned long idx;
+
 	trace_ka_chunk_free(chunk->base, chunk->order, chunk->node);
 	ka_arena_del_chunk(chunk);
-	ka_sys_free_pages(chunk->base, chunk->order);
+	if (!chunk->nreleased) {
+		ka_sys_free_pages(chunk->base, chunk->order);
+	} else {
+		for_each_clear_bit(idx, chunk->released, chunk->npages)
+			ka_sys_free_pages(chunk->base + (idx << PAGE_SHIFT), 0);
+	}
 	ka_sys_meta_free(chunk);
 }
 
-/* Carve @span->npages pages out of a chunk that has them. */
+/* Carve @span->npages pages at page @idx of @chunk. */
+static void ka_heap_carve_at(struct ka_heap *heap, struct ka_chunk *chunk,
+			     unsigned long idx, struct ka_span *span)
+{
+	unsigned int n = span->npages;
+
+	if (ka_chunk_empty(chunk))
+		heap->nr_free_chunks--;
+	bitmap_set(chunk->used, idx, n);
+	chunk->nfree -= n;
+	heap->pages_used += n;
+	heap->runs_alloced++;
+	/* full chunks go to the tail: the search stops at the first */
+	if (!chunk->nfree)
+		list_move_tail(&chunk->list, &heap->chunks);
+	span->chunk = chunk;
+	span->base = chunk->base + (idx << PAGE_SHIFT);
+	span->end = span->base + (size_t)span->nelems * span->elemsize;
+	span->node = heap->node;
+	span->fastkey = span->state == KA_SPAN_SMALL ? heap->node + 1 : 0;
+	/* KASAN: a redzone until objects leave the span */
+	ka_sys_poison(span->base, (size_t)n << PAGE_SHIFT,
+		      span->state == KA_SPAN_SMALL ?
+		      KA_KASAN_SLAB_REDZONE : KA_KASAN_PAGE_REDZONE);
+	if (span->state == KA_SPAN_LARGE) {
+		list_add(&span->list, &heap->large);
+		span->where = KA_LIST_LARGE;
+		heap->nr_large++;
+		heap->large_pages += n;
+		heap->large_bytes += span->reqsize;
+	}
+	ka_arena_set_span(span, span);
+}
+
+/*
+ * Carve @span->npages pages out of the fullest chunk that has them: most
+ * pages in runs (a chunk of holes and few runs is left to drain), first
+ * fit inside it.
+ */
 static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
 {
-	struct ka_chunk *chunk;
+	struct ka_chunk *chunk, *best = NULL;
+	unsigned long idx, best_idx = 0;
 	unsigned int n = span->npages;
 
 	lockdep_assert_held(&heap->lock);
 	list_for_each_entry(chunk, &heap->chunks, list) {
-		unsigned long idx;
-
-		if (chunk->nfree < n)
+		if (!chunk->nfree)
+			break;
+		if (chunk->nfree < n ||
+		    (best && ka_chunk_inuse(chunk) <= ka_chunk_inuse(best)))
 			continue;
 		idx = bitmap_find_next_zero_area(chunk->used, chunk->npages,
 						 0, n, 0);
 		if (idx >= chunk->npages)
 			continue;
-		if (chunk->nfree == chunk->npages)
-			heap->nr_free_chunks--;
-		bitmap_set(chunk->used, idx, n);
-		chunk->nfree -= n;
-		heap->pages_used += n;
-		heap->runs_alloced++;
-		/* full chunks go to the tail: first fit finds room sooner */
-		if (!chunk->nfree)
-			list_move_tail(&chunk->list, &heap->chunks);
-		span->chunk = chunk;
-		span->base = chunk->base + (idx << PAGE_SHIFT);
-		span->end = span->base + (size_t)span->nelems * span->elemsize;
-		span->node = heap->node;
-		span->fastkey = span->state == KA_SPAN_SMALL ? heap->node + 1 : 0;
-		/* KASAN: a redzone until objects leave the span */
-		ka_sys_poison(span->base, (size_t)n << PAGE_SHIFT,
-			      span->state == KA_SPAN_SMALL ?
-			      KA_KASAN_SLAB_REDZONE : KA_KASAN_PAGE_REDZONE);
-		if (span->state == KA_SPAN_LARGE) {
-			list_add(&span->list, &heap->large);
-			span->where = KA_LIST_LARGE;
-			heap->nr_large++;
-			heap->large_pages += n;
-			heap->large_bytes += span->reqsize;
-		}
-		ka_arena_set_span(span, span);
-		return true;
+		best = chunk;
+		best_idx = idx;
 	}
-	return false;
+	if (!best)
+		return false;
+	ka_heap_carve_at(heap, best, best_idx, span);
+	return true;
 }
 
 /**
@@ -190,31 +248,50 @@ int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
 	heap->nr_free_chunks++;
 	heap->pages_held += chunk->npages;
 	list_add(&chunk->list, &heap->chunks);
-	/* cannot fail: the new chunk is first and large enough */
-	WARN_ON_ONCE(!ka_heap_carve(heap, span));
+	/* the new chunk, not one freed meanwhile: no extra free chunk kept */
+	ka_heap_carve_at(heap, chunk, 0, span);
 out:
 	spin_unlock_irqrestore(&heap->lock, flags);
 	return 0;
 }
 
-/* Unlink free chunks beyond @keep; the caller frees them without the lock. */
-static void ka_heap_collect(struct ka_heap *heap, unsigned long keep,
-			    struct list_head *out)
+/* Take an empty chunk off the heap; the caller frees it without the lock. */
+static unsigned long ka_heap_unlink(struct ka_heap *heap,
+				    struct ka_chunk *chunk,
+				    struct list_head *out)
+{
+	unsigned long held = chunk->npages - chunk->nreleased;
+
+	list_move(&chunk->list, out);
+	heap->nr_free_chunks--;
+	heap->nr_chunks--;
+	heap->pages_held -= held;
+	heap->pages_holes -= chunk->nreleased;
+	heap->chunks_freed++;
+	return held;
+}
+
+/*
+ * Unlink empty chunks beyond @keep, and every empty chunk with holes (it
+ * is no whole block to keep); the caller frees them without the lock.
+ * Return: the pages they hold.
+ */
+static unsigned long ka_heap_collect(struct ka_heap *heap, unsigned long keep,
+				     struct list_head *out)
 {
 	struct ka_chunk *chunk, *tmp;
+	unsigned long pages = 0;
 
 	lockdep_assert_held(&heap->lock);
 	list_for_each_entry_safe(chunk, tmp, &heap->chunks, list) {
-		if (heap->nr_free_chunks <= keep)
+		if (!chunk->nfree)
 			break;
-		if (chunk->nfree != chunk->npages)
+		if (!ka_chunk_empty(chunk))
 			continue;
-		list_move(&chunk->list, out);
-		heap->nr_free_chunks--;
-		heap->nr_chunks--;
-		heap->pages_held -= chunk->npages;
-		heap->chunks_freed++;
+		if (chunk->nreleased || heap->nr_free_chunks > keep)
+			pages += ka_heap_unlink(heap, chunk, out);
 	}
+	return pages;
 }
 
 static void ka_heap_free_chunks(struct list_head *list)
@@ -270,7 +347,7 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 	chunk->nfree += span->npages;
 	heap->pages_used -= span->npages;
 	heap->runs_freed++;
-	if (chunk->nfree == chunk->npages) {
+	if (ka_chunk_empty(chunk)) {
 		heap->nr_free_chunks++;
 		ka_heap_collect(heap, KA_HEAP_FREE_CHUNK_RESERVE, &release);
 	}
@@ -279,10 +356,157 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 	return true;
 }
 
+/*
+ * Release up to @max free pages of @chunk, which holds a run: mark them
+ * used and released and store their addresses in @pages for the caller to
+ * free without the lock.  The first release splits the chunk's block.
+ */
+static unsigned int ka_chunk_release(struct ka_heap *heap,
+				     struct ka_chunk *chunk, void **pages,
+				     unsigned int max)
+{
+	unsigned long idx = 0;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&heap->lock);
+	while (n < max) {
+		idx = find_next_zero_bit(chunk->used, chunk->npages, idx);
+		if (idx >= chunk->npages)
+			break;
+		__set_bit(idx, chunk->used);
+		__set_bit(idx, chunk->released);
+		pages[n++] = chunk->base + (idx << PAGE_SHIFT);
+	}
+	if (n && !chunk->nreleased && chunk->order)
+		ka_sys_split_pages(chunk->base, chunk->order);
+	chunk->nfree -= n;
+	chunk->nreleased += n;
+	heap->pages_held -= n;
+	heap->pages_holes += n;
+	heap->pages_released += n;
+	if (!chunk->nfree)
+		list_move_tail(&chunk->list, &heap->chunks);
+	return n;
+}
+
 /**
- * ka_heap_release - return completely free chunks to the buddy allocator
+ * ka_heap_scavenge_goal - the free pages a heap may keep
+ * @heap: the heap (read without its lock: a hint)
+ *
+ * Like Go's scavenger, which keeps retained memory about 10% over the heap
+ * goal: 1/KA_SCAV_RETAIN_DIV of the pages in runs, at least
+ * KA_SCAV_FLOOR_PAGES.
+ *
+ * Context: any.
+ * Return: a number of pages.
+ */
+unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap)
+{
+	return max(READ_ONCE(heap->pages_used) / KA_SCAV_RETAIN_DIV,
+		   KA_SCAV_FLOOR_PAGES);
+}
+KA_EXPORT_INTERNAL(ka_heap_scavenge_goal);
+
+/* Holes the heap may still make: see KA_SCAV_HOLES_RATIO. */
+static unsigned long ka_heap_hole_room(const struct ka_heap *heap)
+{
+	unsigned long cap = max(heap->pages_used * KA_SCAV_HOLES_RATIO,
+				KA_SCAV_FLOOR_PAGES);
+
+	return cap > heap->pages_holes ? cap - heap->pages_holes : 0;
+}
+
+/*
+ * Give free pages back until the heap keeps at most its goal (none if
+ * @all), at most @max pages: a whole empty chunk when the excess is at
+ * least half of it (a block back whole rather than holes; the heap then
+ * keeps less than its goal), else pages of the chunk with the fewest
+ * pages in runs (the last one carving picks), KA_SCAV_BATCH per lock hold,
+ * while the holes stay within their cap.
+ */
+static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
+				     unsigned long max)
+{
+	void *pages[KA_SCAV_BATCH];
+	unsigned long done = 0;
+
+	while (done < max) {
+		struct ka_chunk *chunk, *victim = NULL;
+		unsigned long flags, excess, goal, free, room, n;
+		LIST_HEAD(release);
+		unsigned int i, nr = 0;
+
+		spin_lock_irqsave(&heap->lock, flags);
+		free = heap->pages_held - heap->pages_used;
+		goal = all ? 0 : ka_heap_scavenge_goal(heap);
+		excess = free > goal ? min(free - goal, max - done) : 0;
+		room = ka_heap_hole_room(heap);
+		list_for_each_entry(chunk, &heap->chunks, list) {
+			if (!excess || !chunk->nfree)
+				break;
+			if (ka_chunk_empty(chunk)) {
+				if (chunk->nfree > 2 * excess)
+					continue;
+				victim = chunk;
+				break;
+			}
+			if (room && (!victim ||
+				     ka_chunk_inuse(chunk) < ka_chunk_inuse(victim)))
+				victim = chunk;
+		}
+		if (!victim) {
+			spin_unlock_irqrestore(&heap->lock, flags);
+			break;
+		}
+		if (ka_chunk_empty(victim)) {
+			n = ka_heap_unlink(heap, victim, &release);
+		} else {
+			nr = ka_chunk_release(heap, victim, pages,
+					      min(min(excess, room),
+						  (unsigned long)KA_SCAV_BATCH));
+			n = nr;
+		}
+		spin_unlock_irqrestore(&heap->lock, flags);
+		for (i = 0; i < nr; i++)
+			ka_sys_free_pages(pages[i], 0);
+		ka_heap_free_chunks(&release);
+		done += n;
+	}
+	return done;
+}
+
+/**
+ * ka_heap_scavenge - one pass of the background scavenger
  * @heap: the heap
- * @keep: free chunks to keep
+ * @max: pages to give back at most
+ *
+ * Gives free pages back to the buddy allocator until the heap keeps no
+ * more than ka_heap_scavenge_goal() free: whole free chunks first, then
+ * free pages of the emptiest chunks that still hold runs.
+ *
+ * Context: any; no ka lock held.  Keeps irqs off for at most
+ * KA_SCAV_BATCH pages at a time.
+ * Return: the number of pages given back.
+ */
+unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max)
+{
+	unsigned long pages = ka_heap_reclaim(heap, false, max), flags;
+
+	if (pages) {
+		spin_lock_irqsave(&heap->lock, flags);
+		heap->scav_pages += pages;
+		spin_unlock_irqrestore(&heap->lock, flags);
+	}
+	return pages;
+}
+KA_EXPORT_INTERNAL(ka_heap_scavenge);
+
+/**
+ * ka_heap_release - return free chunks and, with @keep 0, all free pages
+ * @heap: the heap
+ * @keep: free chunks to keep; 0 also releases every free page inside
+ *        chunks that still hold runs, as far as the cap on holes allows
+ *        (the shrinker, "drain", module exit)
  *
  * Destroys the cached large spans first, so their chunks may go too.
  *
@@ -291,17 +515,16 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
  */
 unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
 {
-	struct ka_chunk *chunk;
-	unsigned long flags, pages = 0;
+	unsigned long flags, pages;
 	LIST_HEAD(release);
 
 	ka_heap_large_trim(heap, false);
 	spin_lock_irqsave(&heap->lock, flags);
-	ka_heap_collect(heap, keep, &release);
+	pages = ka_heap_collect(heap, keep, &release);
 	spin_unlock_irqrestore(&heap->lock, flags);
-	list_for_each_entry(chunk, &release, list)
-		pages += chunk->npages;
 	ka_heap_free_chunks(&release);
+	if (!keep)
+		pages += ka_heap_reclaim(heap, true, ULONG_MAX);
 	return pages;
 }
 KA_EXPORT_INTERNAL(ka_heap_release);

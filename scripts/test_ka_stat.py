@@ -84,6 +84,7 @@ COUNTERS = {"allocs": 250000, "frees": 241000, "cache_hits": 231000,
 DEBUG_REPORTS = 3             # a counter ka-stat does not know: shown as is
 CPU_NODE = [0, 0, 1, 1]
 PCPU_BUDGET = 1 << 20
+SCAVENGER = (3000, 700, 2500)     # pages_released, pages_holes, scavenged_pages
 
 
 def build_model():
@@ -219,6 +220,8 @@ def render(model):
     stats.append("\npages_held %lu\npages_used %lu\nbytes_in_use %lu\n" % (
         held, used, in_use_bytes))
     stats.append("heap_free_bytes %lu\n" % ((held - used) * PAGE))
+    stats.append("pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n" %
+                 SCAVENGER)
     spans = ["# address class node pages out/objects list bitmap"
              "('#' out, '.' free, '+' mixed)\n"]
     line = "%016x %2u %d %4u %3u/%-3u %-7s %s\n"
@@ -400,6 +403,25 @@ class KaStatTest(unittest.TestCase):
         # version 2 without its pcpu_budget line was cut short
         self.edit("stats", lambda t: t.replace("version 1", "version 2", 1))
         self.assert_error(run(self.dir), "without 'pcpu_budget'")
+
+    def test_scavenger(self):
+        s = ka_stat.summarize(ka_stat.load(self.dir))
+        self.assertEqual(s["scavenger"], dict(zip(ka_stat.SCAVENGER, SCAVENGER)))
+        self.assertNotIn("pages_released", s["other_counters"])
+        res = run(self.dir)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("scavenger: 3000 pages released (11.7 MiB) from chunks in use,"
+                      " 700 holes now, 2500 pages by the background pass", res.stdout)
+        # a file cut short inside the scavenger's lines is an error
+        self.edit("stats", lambda t: t[:t.index("pages_holes")] + "\n")
+        self.assert_error(run(self.dir), "without 'pages_holes'")
+        # an older ka has none: no scavenger line
+        self.edit("stats", lambda t: t.replace("pages_released 3000\n", ""))
+        s = ka_stat.summarize(ka_stat.load(self.dir))
+        self.assertIsNone(s["scavenger"])
+        res = run(self.dir)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertNotIn("scavenger:", res.stdout)
 
     def test_per_cpu_budget(self):
         res = run(self.dir)

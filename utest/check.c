@@ -7,10 +7,13 @@
  *    empty partial spans last, nr_partial/nr_full/nr_empty right, objs_out
  *    the sum of nalloc and equal to the objects the harness holds; each
  *    span's nalloc the popcount of its bitmap, freeindex a lower bound.
- *  - heap: chunks naturally aligned blocks the page allocator gave out,
- *    nfree and the counters matching the bitmaps, chunks with free pages
- *    before full ones; every page in use belongs to exactly one live span
- *    and pages_used is the sum of their npages; large spans counted.
+ *  - heap: chunks naturally aligned blocks the page allocator gave out
+ *    (once split by a release: each page not released out on its own),
+ *    nfree, nreleased and the counters matching the bitmaps, released
+ *    pages marked used, no empty chunk with holes, chunks with free pages
+ *    before full ones; every page in use and not released belongs to
+ *    exactly one live span and pages_used is the sum of their npages;
+ *    large spans counted.
  *  - arena map: each chunk's arena in the map, nr_chunks right, every
  *    page of a live span pointing at it and no other page at a span but
  *    the dummy one; the dummy arena and span never written.
@@ -209,10 +212,24 @@ static unsigned long arena_idx(const void *p)
 	return ((unsigned long)p - PAGE_OFFSET) >> KA_ARENA_SHIFT;
 }
 
+/* The chunk's block is out, whole or - split - each page not released. */
+static bool chunk_pages_out(struct ka_chunk *chunk)
+{
+	unsigned long idx;
+
+	if (!chunk->nreleased)
+		return shim_block_is_out(chunk->base, chunk->order);
+	for_each_clear_bit(idx, chunk->released, chunk->npages)
+		if (!shim_block_is_out((char *)chunk->base +
+				       (idx << PAGE_SHIFT), 0))
+			return false;
+	return true;
+}
+
 static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 {
 	struct ka_arena_map *map = ka_arena_map;
-	unsigned long nr = 0, nfree_chunks = 0, held = 0, used = 0;
+	unsigned long nr = 0, nfree_chunks = 0, held = 0, used = 0, holes = 0;
 	bool seen_full = false;
 	struct ka_chunk *chunk;
 
@@ -220,16 +237,21 @@ static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 		bad("heap %d locked", heap->node);
 	list_for_each_entry(chunk, &heap->chunks, list) {
 		unsigned int w = bitmap_weight(chunk->used, chunk->npages);
+		unsigned int r = bitmap_weight(chunk->released, KA_ARENA_PAGES);
+		bool stray = false;
+		unsigned int i;
+
+		for (i = 0; i < BITS_TO_LONGS(KA_ARENA_PAGES); i++)
+			stray |= !!(chunk->released[i] & ~chunk->used[i]);
 
 		set_add(chunks, chunk);
 		if (chunk->node != heap->node || chunk->order > KA_LARGE_MAX_ORDER ||
 		    chunk->npages != 1U << chunk->order ||
 		    ((unsigned long)chunk->base - PAGE_OFFSET) %
-		    (chunk->npages * PAGE_SIZE) ||
-		    !shim_block_is_out(chunk->base, chunk->order))
-			bad("chunk %p of heap %d: node %d order %u npages %u base %p",
+		    (chunk->npages * PAGE_SIZE) || !chunk_pages_out(chunk))
+			bad("chunk %p of heap %d: node %d order %u npages %u base %p released %u",
 			    chunk, heap->node, chunk->node, chunk->order,
-			    chunk->npages, chunk->base);
+			    chunk->npages, chunk->base, chunk->nreleased);
 		if (chunk->nfree != chunk->npages - w)
 			bad("chunk %p: nfree %u, %u pages used of %u", chunk,
 			    chunk->nfree, w, chunk->npages);
@@ -237,6 +259,13 @@ static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 		    bitmap_weight(chunk->used, KA_ARENA_PAGES) != w)
 			bad("chunk %p: bits beyond its %u pages", chunk,
 			    chunk->npages);
+		if (r != chunk->nreleased || stray)
+			bad("chunk %p: nreleased %u, %u released bits, some not used",
+			    chunk, chunk->nreleased, r);
+		if (chunk->nreleased && chunk->nfree + chunk->nreleased ==
+		    chunk->npages)
+			bad("chunk %p: no run but %u holes: kept", chunk,
+			    chunk->nreleased);
 		if (arena_idx(chunk->base) >= map->nr ||
 		    map->arenas[arena_idx(chunk->base)] != chunk->arena)
 			bad("chunk %p: arena %p not in the map", chunk,
@@ -247,15 +276,18 @@ static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 			bad("heap %d: chunk %p with free pages after a full one",
 			    heap->node, chunk);
 		nr++;
-		nfree_chunks += chunk->nfree == chunk->npages;
-		held += chunk->npages;
-		used += w;
+		nfree_chunks += chunk->nfree + chunk->nreleased == chunk->npages;
+		held += chunk->npages - chunk->nreleased;
+		used += w - chunk->nreleased;
+		holes += chunk->nreleased;
 	}
 	if (nr != heap->nr_chunks || nfree_chunks != heap->nr_free_chunks ||
-	    held != heap->pages_held || used != heap->pages_used)
-		bad("heap %d: %lu chunks (%lu free), %lu pages held, %lu used; counted %lu %lu %lu %lu",
-		    heap->node, nr, nfree_chunks, held, used, heap->nr_chunks,
-		    heap->nr_free_chunks, heap->pages_held, heap->pages_used);
+	    held != heap->pages_held || used != heap->pages_used ||
+	    holes != heap->pages_holes)
+		bad("heap %d: %lu chunks (%lu free), %lu pages held, %lu used, %lu holes; counted %lu %lu %lu %lu %lu",
+		    heap->node, nr, nfree_chunks, held, used, holes,
+		    heap->nr_chunks, heap->nr_free_chunks, heap->pages_held,
+		    heap->pages_used, heap->pages_holes);
 	if (nfree_chunks > KA_HEAP_FREE_CHUNK_RESERVE)
 		bad("heap %d: %lu free chunks kept, reserve is %d", heap->node,
 		    nfree_chunks, KA_HEAP_FREE_CHUNK_RESERVE);
@@ -290,6 +322,7 @@ static void check_span_pages(struct ut_set *spans, struct ut_set *chunks,
 			void *addr = (char *)span->base + (p << PAGE_SHIFT);
 
 			if (!test_bit(first + p, chunk->used) ||
+			    test_bit(first + p, chunk->released) ||
 			    ka_span_of(addr) != span)
 				bad("span %p: page %p not used or not mapped to it",
 				    span, addr);

@@ -366,8 +366,13 @@ static void step(struct fz_in *in)
 				   i >> 6);
 		break;
 	case OP_HEAP_RELEASE:
+		/* a release keeping i >> 6 free chunks, or a scavenger pass */
 		i = byte(in);
-		ka_heap_release(ka_heap_of(i % nr_node_ids), i >> 6);
+		n = byte(in);
+		if (n & 1)
+			ka_heap_scavenge(ka_heap_of(i % nr_node_ids), n >> 1);
+		else
+			ka_heap_release(ka_heap_of(i % nr_node_ids), i >> 6);
 		break;
 	case OP_FAULT:
 		op_fault(in);

@@ -269,8 +269,12 @@ static void *drainer(void *arg)
 						   r / 4096 % 2);
 				break;
 			case 1:
-				ka_heap_release(ka_heap_of(r / 8 % nr_node_ids),
-						r / 16 % 2);
+				if (r / 16 % 4 < 2)
+					ka_heap_release(ka_heap_of(r / 8 % nr_node_ids),
+							r / 16 % 2);
+				else
+					ka_heap_scavenge(ka_heap_of(r / 8 % nr_node_ids),
+							 r / 64 % 512);
 				break;
 			case 2:
 				__atomic_store_n(&workers[r / 8 % ST_WORKERS].cpu.flush_req,

@@ -336,6 +336,184 @@ static void t_heap_fallback_node(void)
 	EXPECT(!ka_span_new(cls_of(64), 1, GFP_KERNEL));
 }
 
+/* Whole free chunks only while a run holds a page of each: no holes. */
+static struct ka_span *t_large_pages(unsigned int npages)
+{
+	struct ka_span *s = ka_span_new_large((size_t)npages * PAGE_SIZE, 0,
+					      GFP_KERNEL);
+
+	EXPECT(s);
+	if (!s)
+		exit(1);
+	return s;
+}
+
+/* Spans go to the fullest chunk with room, not the first on the list. */
+static void t_heap_packing(void)
+{
+	struct ka_span *a, *b, *c, *d;
+
+	a = t_large_pages(400);
+	b = t_large_pages(300);		/* no room next to a: a new chunk */
+	EXPECT(a->chunk != b->chunk);
+	c = t_large_pages(100);		/* both fit: a's has 112 free, b's 212 */
+	EXPECT(c->chunk == a->chunk);
+	ka_span_destroy(b);		/* b's chunk: empty, first on the list */
+	d = t_large_pages(10);		/* a's has 12 free: still the fullest */
+	EXPECT(d->chunk == a->chunk);
+	EXPECT_EQ(ka_heap_of(0)->nr_free_chunks, 1);
+	ka_span_destroy(a);
+	ka_span_destroy(c);
+	ka_span_destroy(d);
+}
+
+/*
+ * keep 0 releases every free page of a partly used chunk: held and the
+ * page allocator's count drop by exactly that, holes are never carved, and
+ * the chunk goes back (page by page) with its last run.
+ */
+static void t_heap_release_pages(void)
+{
+	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_span *a, *b, *c, *d;
+	struct ka_chunk *chunk;
+	unsigned long i;
+
+	a = t_large_pages(100);
+	b = t_large_pages(100);
+	c = t_large_pages(100);
+	chunk = a->chunk;
+	ka_span_destroy(b);
+	EXPECT_EQ(heap->pages_held, 512);
+	EXPECT_EQ(ka_heap_release(heap, 0), 312);
+	EXPECT_EQ(heap->pages_held, 200);
+	EXPECT_EQ(heap->pages_used, 200);
+	EXPECT_EQ(heap->pages_holes, 312);
+	EXPECT_EQ(heap->pages_released, 312);
+	EXPECT_EQ(shim_stats.pages_out, 200);
+	EXPECT_EQ(shim_stats.page_splits, 1);
+	EXPECT_EQ(chunk->nreleased, 312);
+	EXPECT_EQ(chunk->nfree, 0);
+	EXPECT_EQ(ka_heap_release(heap, 0), 0);
+	/* a's chunk has room only in holes: a new chunk */
+	d = t_large_pages(100);
+	EXPECT(d->chunk != chunk);
+	for (i = 0; i < 100; i++)
+		EXPECT(!test_bit(((char *)d->base - (char *)chunk->base) /
+				 PAGE_SIZE + i, chunk->released) ||
+		       d->chunk != chunk);
+	ka_span_destroy(a);
+	EXPECT_EQ(heap->nr_chunks, 2);
+	ka_span_destroy(c);		/* no run left: the chunk goes back */
+	EXPECT_EQ(heap->nr_chunks, 1);
+	EXPECT_EQ(heap->pages_holes, 0);
+	EXPECT_EQ(heap->pages_held, 512);
+	EXPECT_EQ(shim_stats.pages_out, 512);
+	ka_span_destroy(d);
+	EXPECT_EQ(ka_heap_release(heap, 0), 512);
+	EXPECT_EQ(shim_stats.pages_out, 0);
+	EXPECT_EQ(heap->chunks_alloced, heap->chunks_freed);
+}
+
+/*
+ * The background pass: down to the goal, at most max pages, the emptiest
+ * chunk first, a whole free chunk when the excess covers it.
+ */
+static void t_heap_scavenge(void)
+{
+	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_span *a, *b, *x;
+
+	a = t_large_pages(400);		/* chunk 1: 112 free */
+	x = t_large_pages(400);		/* chunk 2: 112 free */
+	b = t_large_pages(200);		/* chunk 3: 312 free */
+	EXPECT(b->chunk != a->chunk && b->chunk != x->chunk);
+	/* 1000 pages used: the floor */
+	EXPECT_EQ(ka_heap_scavenge_goal(heap), KA_SCAV_FLOOR_PAGES);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 536);
+	EXPECT_EQ(ka_heap_scavenge(heap, 10), 10);
+	EXPECT_EQ(b->chunk->nreleased, 10);
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 14);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 512);
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
+	EXPECT_EQ(b->chunk->nreleased, 24);
+	EXPECT_EQ(a->chunk->nreleased + x->chunk->nreleased, 0);
+	EXPECT_EQ(heap->scav_pages, 24);
+	EXPECT_EQ(heap->pages_released, 24);
+	EXPECT_EQ(shim_stats.page_splits, 1);
+	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
+	/* the shrinker's release: every free page */
+	EXPECT_EQ(ka_heap_release(heap, 0), 512);
+	EXPECT_EQ(heap->pages_held, 1000);
+	EXPECT_EQ(heap->pages_holes, 3 * 512 - 1000);
+	EXPECT_EQ(heap->scav_pages, 24);
+	EXPECT_EQ(shim_stats.pages_out, 1000);
+	ka_span_destroy(a);
+	ka_span_destroy(b);		/* no run left: back page by page */
+	ka_span_destroy(x);
+	EXPECT_EQ(heap->nr_chunks, 0);
+	EXPECT_EQ(heap->pages_holes, 0);
+	EXPECT_EQ(shim_stats.pages_out, 0);
+}
+
+/* An empty chunk that the excess covers goes back whole, before any page. */
+static void t_heap_scavenge_whole(void)
+{
+	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_span *s[3], *d;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		s[i] = t_large_pages(300);	/* a chunk each: 212 free */
+	d = t_large_pages(400);
+	ka_span_destroy(d);			/* the reserve: 512 free */
+	EXPECT_EQ(heap->nr_chunks, 4);
+	EXPECT_EQ(heap->nr_free_chunks, 1);
+	/* 1148 free, goal 512: the empty chunk, then 124 pages */
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 636);
+	EXPECT_EQ(heap->nr_chunks, 3);
+	EXPECT_EQ(heap->nr_free_chunks, 0);
+	EXPECT_EQ(heap->chunks_freed, 1);
+	EXPECT_EQ(heap->pages_released, 124);
+	EXPECT_EQ(heap->pages_holes, 124);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 512);
+	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
+	/* under the goal an empty chunk stays: the reserve */
+	for (i = 0; i < 3; i++)
+		ka_span_destroy(s[i]);
+	EXPECT_EQ(heap->nr_free_chunks, 1);
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
+	EXPECT_EQ(heap->nr_chunks, 1);
+	EXPECT_EQ(shim_stats.pages_out, 512);
+}
+
+/*
+ * Holes stop at KA_SCAV_HOLES_RATIO times the pages in use, at least the
+ * floor (here): even the shrinker's release leaves the rest of the free
+ * pages in place.
+ */
+static void t_heap_hole_cap(void)
+{
+	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_span *a, *b, *x;
+
+	a = t_large_pages(10);		/* chunk 1 */
+	x = t_large_pages(505);		/* chunk 2 */
+	b = t_large_pages(5);		/* chunk 2: the fullest with room */
+	EXPECT(a->chunk != x->chunk && b->chunk == x->chunk);
+	ka_span_destroy(x);
+	EXPECT_EQ(heap->pages_used, 15);
+	EXPECT(15 * KA_SCAV_HOLES_RATIO < KA_SCAV_FLOOR_PAGES);
+	EXPECT_EQ(ka_heap_release(heap, 0), KA_SCAV_FLOOR_PAGES);
+	EXPECT_EQ(heap->pages_holes, KA_SCAV_FLOOR_PAGES);
+	EXPECT_EQ(heap->pages_held, 1024 - KA_SCAV_FLOOR_PAGES);
+	EXPECT_EQ(ka_heap_release(heap, 0), 0);
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
+	ka_span_destroy(a);
+	ka_span_destroy(b);
+	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
+}
+
 /* Every metadata allocation on the span path failing in turn. */
 static void t_heap_meta_failures(void)
 {
@@ -732,6 +910,11 @@ static const struct {
 	{ "heap: smaller chunks when fragmented", t_heap_fallback_order },
 	{ "heap: another node's memory when full", t_heap_fallback_node },
 	{ "heap: metadata allocation failures", t_heap_meta_failures },
+	{ "heap: spans packed into the fullest chunk", t_heap_packing },
+	{ "heap: free pages of a used chunk released", t_heap_release_pages },
+	{ "heap: scavenger goal, rate, order", t_heap_scavenge },
+	{ "heap: scavenger frees a whole empty chunk first", t_heap_scavenge_whole },
+	{ "heap: holes capped by the pages in use", t_heap_hole_cap },
 	{ "arena: map growth", t_arena_grow },
 	{ "arena: foreign pointers", t_arena_lookup_foreign },
 	{ "arena: created and freed with chunks", t_arena_lifecycle },

@@ -48,6 +48,7 @@ static inline void ka_sys_poison(const void *addr, size_t size, u8 value) { }
 void *ka_sys_alloc_pages(int node, unsigned int order, gfp_t gfp,
 			 bool exact_node, bool may_fail_fast);
 void ka_sys_free_pages(void *addr, unsigned int order);
+void ka_sys_split_pages(void *addr, unsigned int order);
 int ka_sys_page_node(const void *addr);
 
 static inline void *ka_sys_meta_alloc(size_t size, gfp_t gfp, int node)

@@ -201,6 +201,19 @@ bool shim_block_is_out(const void *addr, unsigned int order)
 	return pfn < SHIM_NR_PAGES && shim_block_order[pfn] == order;
 }
 
+/* split_page(): each page of the block becomes a block of order 0. */
+void ka_sys_split_pages(void *addr, unsigned int order)
+{
+	unsigned long pfn = shim_pfn(addr), i;
+
+	pthread_mutex_lock(&shim_page_lock);
+	if (!WARN_ON(!order || shim_block_order[pfn] != order))
+		for (i = 0; i < 1UL << order; i++)
+			shim_block_order[pfn + i] = 0;
+	shim_stats.page_splits++;
+	pthread_mutex_unlock(&shim_page_lock);
+}
+
 void ka_sys_free_pages(void *addr, unsigned int order)
 {
 	unsigned long pfn = shim_pfn(addr);

@@ -33,6 +33,7 @@ struct shim_stats {
 	unsigned long meta_live;	/* metadata objects not freed */
 	unsigned long rcu_pending;	/* queued by kfree_rcu() */
 	unsigned long page_allocs, page_fails, meta_fails, debug_fails;
+	unsigned long page_splits;	/* split_page() calls */
 };
 
 extern struct shim_fault shim_fault;	/* under no lock: set it when quiet */

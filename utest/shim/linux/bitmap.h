@@ -39,6 +39,11 @@ static inline unsigned long find_next_zero_bit(const unsigned long *addr,
 	return shim_find_bit(addr, size, offset, true);
 }
 
+#define for_each_clear_bit(bit, addr, size)				\
+	for ((bit) = find_next_zero_bit((addr), (size), 0);		\
+	     (bit) < (size);						\
+	     (bit) = find_next_zero_bit((addr), (size), (bit) + 1))
+
 static inline void bitmap_set(unsigned long *map, unsigned int start,
 			      unsigned int nr)
 {
