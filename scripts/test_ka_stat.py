@@ -464,9 +464,13 @@ class KaStatTest(unittest.TestCase):
     def test_watch_ctrl_c(self):
         proc = subprocess.Popen([SCRIPT, "--watch", "0.2", self.dir], text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(1.5)
+        # Ctrl-C once the first screen is out (a loaded host may take
+        # seconds to start python), then a few refreshes later
+        first = proc.stdout.readline()
+        time.sleep(1.0)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=60)
+        out = first + out
         self.assertEqual(proc.returncode, 0, err)
         self.assertNotIn("Traceback", err)
         self.assertIn("rates over", out)

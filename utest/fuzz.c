@@ -227,8 +227,8 @@ static void op_bad_free(struct fz_in *in)
 
 /*
  * Two ka_free()s of one large object racing, as ka_free_slow() does them:
- * both find the span under RCU, the first destroys it, the second must
- * be told it lost - without touching what the first one freed.
+ * both find the span under RCU, the first caches (or destroys) it, the
+ * second must be told it lost - without touching what the first one freed.
  */
 static void op_racy_large_free(struct fz_in *in)
 {
@@ -246,8 +246,8 @@ static void op_racy_large_free(struct fz_in *in)
 	span = ka_span_of(p);
 	if (ut_free(&cpus[0], p) != UT_FREED_LARGE)
 		finding("free of large object %p", p);
-	if (ka_span_destroy(span))
-		finding("racing frees of %p: both destroyed the span", p);
+	if (ka_heap_large_put(ka_heap_of(span->node), span))
+		finding("racing frees of %p: both freed the object", p);
 	rcu_read_unlock();
 }
 
