@@ -26,11 +26,17 @@
  * poisoned by the heap (mheap.c).  Where ka itself touches bytes the
  * client may not (init_on_alloc/free over the whole slot, realloc's copy),
  * KASAN's reports are off for the task.
+ *
+ * Heap profile (profile.c): with sampling on, each allocation counts its
+ * bytes down (ka_prof_tick(), a nop while off) and a sampled one is
+ * recorded after it left the magazines; frees of spans with live samples
+ * reach ka_free_slowpath() (their fastkey is 0), which tells the profile.
  */
 #include <linux/kmemleak.h>
 #include <linux/ratelimit.h>
 #include "ka_debug.h"
 #include "mcache.h"
+#include "profile.h"
 
 static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
 
@@ -322,7 +328,10 @@ static void *ka_alloc_large(size_t size, gfp_t gfp, int node,
 		return ka_fail(size, gfp, caller);
 	this_cpu_inc(ka_pcpu->nr_large_alloc);
 	trace_ka_alloc(caller, span->base, size, span->elemsize, gfp, node);
-	return ka_post_alloc(span->base, size, span->elemsize, gfp, caller);
+	ka_post_alloc(span->base, size, span->elemsize, gfp, caller);
+	if (ka_prof_tick(size))
+		ka_prof_sample(span->base, size, span->elemsize, node);
+	return span->base;
 }
 
 /* One object of class @cls from @node's mcentral, bypassing the cache. */
@@ -349,7 +358,10 @@ static noinline void *ka_alloc_done(void *p, size_t size, gfp_t gfp,
 	unsigned int objsize = ka_classes[ka_size_class(size)].size;
 
 	trace_ka_alloc(caller, p, size, objsize, gfp, node);
-	return ka_post_alloc(p, size, objsize, gfp, caller);
+	ka_post_alloc(p, size, objsize, gfp, caller);
+	if (ka_prof_tick(size))
+		ka_prof_sample(p, size, objsize, node);
+	return p;
 }
 
 /* Where ka_alloc_slowpath() takes a small object from. */
@@ -430,6 +442,8 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
 		ka_kasan_alloc_hit(p, size);
+	if (ka_prof_tick(size))
+		ka_prof_sample(p, size, 0, node);
 	return p;
 slow:
 	return ka_alloc_slowpath(size, gfp, node, caller, from);
@@ -576,6 +590,8 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
 	trace_ka_free(caller, p);
 	if (ka_debug_on() && !ka_debug_free(p, caller))
 		return;
+	if (static_branch_unlikely(&ka_prof_free_key))
+		ka_prof_free(p);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		done = ka_free_local(p, caller);
 		ka_mag_unlock(ka_pcpu);
@@ -794,6 +810,8 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 	for (i = 0; i < nr; i++) {
 		trace_ka_alloc(_RET_IP_, p[i], size, objsize, flags, NUMA_NO_NODE);
 		ka_post_alloc(p[i], size, objsize, flags, _RET_IP_);
+		if (ka_prof_tick(size))
+			ka_prof_sample(p[i], size, objsize, NUMA_NO_NODE);
 	}
 	return nr;
 }
@@ -824,6 +842,8 @@ void ka_free_bulk(size_t nr, void **p)
 		trace_ka_free(_RET_IP_, p[i]);
 		if (ka_debug_on() && !ka_debug_free(p[i], _RET_IP_))
 			continue;
+		if (static_branch_unlikely(&ka_prof_free_key))
+			ka_prof_free(p[i]);
 		if (!owned) {
 			owned = ka_mag_trylock(ka_pcpu);
 			if (!owned)

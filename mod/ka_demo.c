@@ -644,7 +644,8 @@ static void workload_free(void)
 	wl_xcpu = NULL;
 }
 
-static void workload_start(void)
+/* not inlined into ka_demo_init(): its frames must outlive the init text */
+static noinline void workload_start(void)
 {
 	static const size_t large[ARRAY_SIZE(wl_large)] = {
 		64 << 10, 100000, 256 << 10, 1 << 20, 3 << 20, KA_MAX_SIZE,

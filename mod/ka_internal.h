@@ -221,6 +221,7 @@ struct ka_span {
 	unsigned int elemsize;
 	struct ka_chunk *chunk;
 	size_t reqsize;		/* large spans: bytes requested */
+	unsigned int nprof;	/* live sampled objects (profile.c's lock) */
 	struct ka_span_debug *dbg;	/* debug mode only */
 	struct rcu_head rcu;
 	unsigned long allocbits[];

@@ -20,6 +20,7 @@
 #include <linux/workqueue.h>
 #include "ka_debug.h"
 #include "mcache.h"
+#include "profile.h"
 
 #define CREATE_TRACE_POINTS
 #include "ka_trace.h"
@@ -289,6 +290,7 @@ static void __exit ka_exit(void)
 	ka_api_exit();
 	ka_debugfs_exit();
 	ka_scav_pause(true);
+	ka_prof_exit();
 	ka_shrinker_exit();
 	ka_rcu_exit();
 	ka_mcache_exit();

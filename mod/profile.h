@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka heap profile (profile.c): what the API layer, debugfs and the tests
+ * call.  Kernel only: the userspace build of the layers has no profile.
+ */
+#ifndef _KA_PROFILE_H
+#define _KA_PROFILE_H
+
+#include <linux/jump_label.h>
+#include <linux/percpu.h>
+#include "ka_internal.h"
+
+struct dentry;
+
+/*
+ * Heap profile (profile.c).  ka_prof_tick() is the hit path's count-down:
+ * a nop while sampling is off.
+ */
+DECLARE_STATIC_KEY_FALSE(ka_prof_key);
+DECLARE_STATIC_KEY_FALSE(ka_prof_free_key);
+DECLARE_PER_CPU(long, ka_prof_left);
+
+#define KA_PROF_DEPTH	32
+
+/* One bucket of the profile, as ka_prof_snapshot() copies it out. */
+struct ka_prof_record {
+	u64 allocs, frees;	/* sampled objects, not scaled */
+	u64 reqbytes;		/* bytes the sampled allocations requested */
+	unsigned long size;	/* bytes requested, on average */
+	unsigned long rate;	/* profile_rate when they were sampled */
+	unsigned long objsize;	/* bytes of the slot or page run */
+	int node;
+	unsigned int nframes;
+	unsigned long stack[KA_PROF_DEPTH];
+};
+
+static __always_inline bool ka_prof_tick(size_t size)
+{
+	return static_branch_unlikely(&ka_prof_key) &&
+	       unlikely(this_cpu_sub_return(ka_prof_left, size) < 0);
+}
+
+void ka_prof_sample(void *p, size_t size, size_t objsize, int node);
+void ka_prof_free(const void *p);
+int ka_prof_set_rate(unsigned long rate, u64 seed);
+u64 ka_prof_scale(u64 count, u64 size, u64 objsize, u64 rate, u64 *bytes);
+unsigned int ka_prof_snapshot(struct ka_prof_record *out, unsigned int max,
+			      unsigned long *rate);
+void *ka_prof_build(size_t *len);
+int ka_prof_init(struct dentry *dir);
+void ka_prof_exit(void);
+
+#endif /* _KA_PROFILE_H */
