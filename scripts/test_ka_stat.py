@@ -255,6 +255,67 @@ def write_sample(path, model=None):
     return model
 
 
+def pb_varint(v):
+    """A protobuf varint."""
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7f) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def pb_int(field, v):
+    """Field @field as a varint."""
+    return pb_varint(field << 3) + pb_varint(v)
+
+
+def pb_msg(field, body):
+    """Field @field, length-delimited."""
+    return pb_varint(field << 3 | 2) + pb_varint(len(body)) + body
+
+
+def heap_profile(samples, period=524288):
+    """A profile.proto heap profile, written the way mod/profile.c writes it
+    (packed repeated fields, one function per location): @samples are
+    (stack of function names, leaf first, [4 values])."""
+    strings = ["", "alloc_objects", "count", "alloc_space", "bytes",
+               "inuse_objects", "inuse_space", "space", "a comment"]
+    def sid(s):
+        if s not in strings:
+            strings.append(s)
+        return strings.index(s)
+    body = b""
+    for t, u in (("alloc_objects", "count"), ("alloc_space", "bytes"),
+                 ("inuse_objects", "count"), ("inuse_space", "bytes")):
+        body += pb_msg(1, pb_int(1, sid(t)) + pb_int(2, sid(u)))
+    funcs = []
+    for stack, values in samples:
+        ids = []
+        for name in stack:
+            if name not in funcs:
+                funcs.append(name)
+            ids.append(funcs.index(name) + 1)
+        packed_l = b"".join(pb_varint(i) for i in ids)
+        packed_v = b"".join(pb_varint(v) for v in values)
+        label = pb_msg(3, pb_int(1, sid("bytes")) + pb_int(3, 64))
+        body += pb_msg(2, pb_msg(1, packed_l) + pb_msg(2, packed_v) + label)
+    for i, name in enumerate(funcs, 1):
+        body += pb_msg(5, pb_int(1, i) + pb_int(2, sid(name)))
+        body += pb_msg(4, pb_int(1, i) + pb_int(3, 0x1000 * i)
+                       + pb_msg(4, pb_int(1, i)))
+    body += pb_int(12, period) + pb_int(13, sid("a comment"))
+    return b"".join(pb_msg(6, s.encode()) for s in strings) + body
+
+
+HEAP_SAMPLES = [
+    (["leak_a [m]", "caller_x [m]", "do_init"], [10, 10240, 8, 8192]),
+    (["leak_a [m]", "caller_y [m]", "do_init"], [2, 2048, 2, 2048]),
+    (["big_b [m]", "caller_x [m]"], [1, 1 << 20, 1, 1 << 20]),
+    (["gone_c [m]"], [100, 6400, 0, 0]),
+]
+
+
 def run(*args, **kw):
     """Run scripts/ka-stat (through its #! line, as a user would)."""
     return subprocess.run([SCRIPT, *args], capture_output=True, text=True,
@@ -476,6 +537,64 @@ class KaStatTest(unittest.TestCase):
         self.assertIn("rates over", out)
         self.assertIn("allocs 0.0/s", out)
 
+
+    def test_heap(self):
+        """--heap: holders by function, most in use first, un-biased values
+        summed; gzip'd or plain; DIR/heap or a file."""
+        import gzip
+        data = heap_profile(HEAP_SAMPLES)
+        with open(os.path.join(self.dir, "heap"), "wb") as fh:
+            fh.write(data)
+        gz = os.path.join(self.tmp, "heap.pb.gz")
+        with open(gz, "wb") as fh:
+            fh.write(gzip.compress(data))
+        for where in (self.dir, gz):
+            res = run("--heap", where)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            lines = res.stdout.splitlines()
+            rows = [l for l in lines if " [m]" in l]
+            self.assertIn("big_b [m]", rows[0])
+            self.assertIn("1.0 MiB", rows[0])
+            self.assertIn("leak_a [m]", rows[1])
+            self.assertIn("10.0 KiB", rows[1])        # 8192 + 2048 in use
+            self.assertIn("caller_x [m]", rows[1])    # its biggest caller
+            self.assertIn("gone_c [m]", rows[2])
+            self.assertIn("a comment", res.stdout)
+            self.assertIn("profile_rate 524288", res.stdout)
+        res = run("--heap", "--json", self.dir)
+        top = json.loads(res.stdout)
+        self.assertEqual([r["function"] for r in top],
+                         ["big_b [m]", "leak_a [m]", "gone_c [m]"])
+        self.assertEqual(top[1]["inuse_objects"], 10)
+        self.assertEqual(top[1]["alloc_space"], 12288)
+        self.assertEqual(top[2]["alloc_objects"], 100)
+
+    def test_heap_broken(self):
+        """--heap on a cut, empty or foreign file: one line, exit 1."""
+        data = heap_profile(HEAP_SAMPLES)
+        path = os.path.join(self.dir, "heap")
+        for bad, needle in ((data[:len(data) // 2], "heap"), (b"", "empty"),
+                            (pb_msg(6, b"") + pb_int(12, 5), "no sample type"),
+                            (b"\x1f\x8bxx", "gzip")):
+            with self.subTest(needle=needle):
+                with open(path, "wb") as fh:
+                    fh.write(bad)
+                self.assert_error(run("--heap", self.dir), needle)
+        self.assert_error(run("--heap", os.path.join(self.tmp, "none")),
+                          "No such file")
+
+    def test_real_heap_captures(self):
+        """Any heap profile a `make check` or `make run` left behind."""
+        top = os.path.dirname(HERE)
+        found = sorted(glob.glob(os.path.join(top, "out/check/*/files/heap*.pb"))
+                       + glob.glob(os.path.join(top, "out/run/*.pb")))
+        if not found:
+            self.skipTest("no heap profile under out/")
+        for path in found:
+            with self.subTest(path=path):
+                res = run("--heap", path)
+                self.assertEqual(res.returncode, 0, res.stderr)
+                self.assertIn("in use:", res.stdout)
 
     def test_real_captures(self):
         """Any debugfs copy a `make check` run left in out/check/*/files/."""
