@@ -171,4 +171,31 @@ void kasan_restore_multi_shot(bool enabled);
 #endif
 #include "ka_shadow.h"
 
+/*
+ * ka_cpu_sub_negative(var, val): subtract @val from this CPU's @var (a
+ * long) and tell whether the result is negative, safe against preemption
+ * and interrupts: on x86-64 one instruction and a branch on its sign flag
+ * (the heap profile's count-down on ka_alloc()'s hit path),
+ * this_cpu_sub_return() elsewhere.  x86's per-CPU operands became named
+ * address space accesses (__my_cpu_var()) in 6.8.
+ */
+#if defined(CONFIG_X86_64) && defined(CONFIG_SMP)
+#include <asm/percpu.h>
+#ifdef __my_cpu_var
+#define KA_PCPU_OPERAND(var)	__my_cpu_var(var)
+#else
+#define KA_PCPU_OPERAND(var)	var
+#endif
+#define ka_cpu_sub_negative(var, val)					\
+({									\
+	bool neg__;							\
+	asm volatile("subq %[v], " __percpu_arg([m])			\
+		     : [m] "+m" (KA_PCPU_OPERAND(var)), "=@ccs" (neg__)	\
+		     : [v] "er" ((long)(val)));				\
+	neg__;								\
+})
+#else
+#define ka_cpu_sub_negative(var, val)	(this_cpu_sub_return(var, val) < 0)
+#endif
+
 #endif /* _KA_COMPAT_H */

@@ -8,6 +8,7 @@
 
 #include <linux/jump_label.h>
 #include <linux/percpu.h>
+#include "compat.h"
 #include "ka_internal.h"
 
 struct dentry;
@@ -34,10 +35,15 @@ struct ka_prof_record {
 	unsigned long stack[KA_PROF_DEPTH];
 };
 
+/*
+ * Off: one jump over the count-down (static_branch_likely() of a false
+ * key: the count-down is laid out inline, so that when on it costs a nop,
+ * a subtraction and a branch, with no jump out and back).
+ */
 static __always_inline bool ka_prof_tick(size_t size)
 {
-	return static_branch_unlikely(&ka_prof_key) &&
-	       unlikely(this_cpu_sub_return(ka_prof_left, size) < 0);
+	return static_branch_likely(&ka_prof_key) &&
+	       unlikely(ka_cpu_sub_negative(ka_prof_left, size));
 }
 
 void ka_prof_sample(void *p, size_t size, size_t objsize, int node);
