@@ -44,6 +44,16 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	cat /sys/kernel/debug/ka/stats
 	ka_put_dir debugfs /sys/kernel/debug/ka
 	ka_step rmmod_ka_demo rmmod ka_demo || status=1
+	# Heap profile (sampling every 64 KiB): the demo's workload, kept
+	# while the profile is read; the host reads it with go tool pprof.
+	profile_rate() { echo "$1" >/sys/kernel/debug/ka/profile_rate; }
+	ka_step profile_rate_on profile_rate 65536 || status=1
+	ka_step_within 300 insmod_ka_demo_workload insmod /ka/ka_demo.ko workload=1 || status=1
+	heap_profile() { cat /sys/kernel/debug/ka/heap >/tmp/heap.pb && [ -s /tmp/heap.pb ]; }
+	ka_step heap_profile_read heap_profile || status=1
+	ka_put heap.pb /tmp/heap.pb
+	ka_step rmmod_ka_demo_workload rmmod ka_demo || status=1
+	ka_step profile_rate_off profile_rate 0 || status=1
 	if [ -f /ka/ka_stress.ko ]; then
 		dmesg -c >/dev/null
 		ka_mark stress
