@@ -163,7 +163,7 @@ static void ka_prof_reseed(u64 seed, unsigned long rate)
 	for_each_possible_cpu(cpu) {
 		u64 *s = per_cpu_ptr(&ka_prof_rng, cpu);
 
-		*s = (seed ? seed + cpu * KA_GOLDEN_RATIO : get_random_u64()) | 1;
+		*s = (seed ? (seed + cpu) * KA_GOLDEN_RATIO : get_random_u64()) | 1;
 		*per_cpu_ptr(&ka_prof_left, cpu) = ka_prof_draw(s, rate);
 	}
 }
