@@ -442,8 +442,8 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
 		ka_kasan_alloc_hit(p, size);
-	if (ka_prof_tick(size))
-		ka_prof_sample(p, size, 0, node);
+	if (ka_prof_tick(size))		/* a tail call: p stays in its register */
+		return ka_prof_sample(p, size, 0, node);
 	return p;
 slow:
 	return ka_alloc_slowpath(size, gfp, node, caller, from);

@@ -294,8 +294,10 @@ static u32 ka_prof_obj_hash(const void *p)
  * Context: any context ka_alloc() may run in, including hard irq; outside
  * the magazines' section.  Takes ka_prof_lock (raw, irqs saved); allocates
  * nothing.
+ * Return: @p, so that the hit path can tail-call it (and keep no register
+ * across a call).
  */
-void ka_prof_sample(void *p, size_t size, size_t objsize, int node)
+void *ka_prof_sample(void *p, size_t size, size_t objsize, int node)
 {
 	unsigned long stack[KA_PROF_DEPTH + 8];
 	unsigned long rate = READ_ONCE(ka_prof_cur_rate);
@@ -341,6 +343,7 @@ void ka_prof_sample(void *p, size_t size, size_t objsize, int node)
 out:
 	raw_spin_unlock_irqrestore(&ka_prof_lock, flags);
 	rcu_read_unlock();
+	return p;
 }
 
 /**

@@ -46,7 +46,7 @@ static __always_inline bool ka_prof_tick(size_t size)
 	       unlikely(ka_cpu_sub_negative(ka_prof_left, size));
 }
 
-void ka_prof_sample(void *p, size_t size, size_t objsize, int node);
+void *ka_prof_sample(void *p, size_t size, size_t objsize, int node);
 void ka_prof_free(const void *p);
 int ka_prof_set_rate(unsigned long rate, u64 seed);
 u64 ka_prof_scale(u64 count, u64 size, u64 objsize, u64 rate, u64 *bytes);
