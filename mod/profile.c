@@ -41,7 +41,9 @@
  * Locks: ka_prof_mutex (process context: rate changes, profile readers)
  * before ka_prof_lock, a raw spinlock taken with irqs saved around every
  * table update, from any context ka_alloc()/ka_free() allow; nothing is
- * taken under it.  ka_prof_sample() runs outside the magazines' section.
+ * taken under it.  ka_prof_sample() runs outside the magazines' section;
+ * ka_prof_free() may run inside it (ka_free_bulk()), so the order is
+ * magazines, then ka_prof_lock.
  */
 #include <linux/debugfs.h>
 #include <linux/jhash.h>
