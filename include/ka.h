@@ -52,6 +52,8 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p);
 void ka_free_bulk(size_t nr, void **p);
 void ka_free_rcu(const void *p);
 bool ka_owns(const void *p);
+/* include/ka_redirect.h's kfree_rcu() callback (mod/rcu.c) */
+void ka_redirect_rcu_free(struct rcu_head *head);
 
 /*
  * ka_cache: a cache of objects of one size, as kmem_cache_create() makes
