@@ -16,7 +16,11 @@
  * "struct kmem_cache" becomes "struct ka_cache" in the module: a slab
  * function this header does not redirect then gets a pointer of the wrong
  * type, which the kernel's -Werror=incompatible-pointer-types refuses at
- * build time, rather than a ka_cache at run time.
+ * build time, rather than a ka_cache at run time.  The kernel's own caches
+ * that the module reaches through its headers (names_cachep, behind
+ * __getname() and __putname()) are then ka_cache pointers too: ka tells
+ * them from its own by their first word (mod/cache.c) and passes those
+ * calls to the kernel's kmem_cache_alloc()/kmem_cache_free().
  *
  * Redirected:
  *  - kmalloc, kmalloc_node, kzalloc, kzalloc_node, kcalloc, kcalloc_node,

@@ -15,6 +15,11 @@
  * and skips init_on_alloc/init_on_free, as SLUB does; one without keeps the
  * tag (api.c, "Double-free tags").
  *
+ * A module built with include/ka_redirect.h calls these functions for
+ * every struct kmem_cache it names, the kernel's own included (__getname()
+ * is kmem_cache_alloc(names_cachep, ...)): a cache whose first word is not
+ * KA_CACHE_MAGIC is the kernel's, and the call goes to SLUB.
+ *
  * What a cache does not do: shuffle refills (random_reuse), debug mode
  * (creation is refused while ka.ko debug=1), memory cgroup accounting
  * (SLAB_ACCOUNT is accepted and ignored), and its magazines are not part
@@ -38,7 +43,16 @@
 #include "ka_debug.h"
 #include "mcache.h"
 
+/*
+ * The first word of every ka_cache.  A module built with ka_redirect.h sees
+ * the kernel's own caches (names_cachep behind __getname(), ...) as
+ * struct ka_cache too; their first word is SLUB's per-CPU pointer, never
+ * this, and their calls go to the kernel's kmem_cache functions.
+ */
+#define KA_CACHE_MAGIC	0x6568636163616bUL	/* "kacache" */
+
 struct ka_cache {
+	unsigned long magic;		/* KA_CACHE_MAGIC */
 	struct list_head list;		/* ka_caches */
 	const char *name;		/* a copy */
 	unsigned int size;		/* bytes asked for */
@@ -54,6 +68,12 @@ struct ka_cache {
 };
 
 static LIST_HEAD(ka_caches);
+
+/* Is @c one of ka's caches, or a kernel kmem_cache seen as one? */
+static __always_inline bool ka_cache_is_ka(const struct ka_cache *c)
+{
+	return likely(READ_ONCE(c->magic) == KA_CACHE_MAGIC);
+}
 static DEFINE_MUTEX(ka_cache_mutex);
 
 /*
@@ -185,6 +205,7 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 	c = kzalloc(struct_size(c, central, nr_node_ids), GFP_KERNEL);
 	if (!c)
 		return ka_cache_refuse(name, "out of memory", flags);
+	c->magic = KA_CACHE_MAGIC;
 	c->name = kstrdup(name, GFP_KERNEL);
 	c->size = size;
 	c->objsize = ka_classes[cls].size;
@@ -271,8 +292,8 @@ static unsigned long ka_cache_out(struct ka_cache *c, unsigned long *bytes)
  * The cache's magazines go back to its spans and its empty spans to the
  * heap.  If objects are still out, they are reported ("objects remaining",
  * as SLUB reports them) and the cache stays, marked destroyed, with the
- * memory under them: frees of them still work, and its name may be used
- * again.
+ * memory under them: frees of them still work, its name may be used again,
+ * and a later ka_cache_destroy() of it, once they are back, frees it.
  *
  * Context: process context, may sleep; no one may use @c any more.
  */
@@ -283,12 +304,12 @@ void ka_cache_destroy(struct ka_cache *c)
 
 	if (!c)
 		return;
-	mutex_lock(&ka_cache_mutex);
-	if (c->dead) {
-		mutex_unlock(&ka_cache_mutex);
-		pr_err("ka: cache %s destroyed twice\n", c->name);
+	if (unlikely(!ka_cache_is_ka(c))) {
+		pr_err("ka: ka_cache_destroy() of a kernel kmem_cache refused (caller %pS)\n",
+		       (void *)_RET_IP_);
 		return;
 	}
+	mutex_lock(&ka_cache_mutex);
 	for_each_possible_cpu(cpu) {
 		struct ka_magazine *m = per_cpu_ptr(c->mag, cpu);
 		unsigned int n = ka_mag_count(m);
@@ -304,9 +325,8 @@ void ka_cache_destroy(struct ka_cache *c)
 	if (out) {
 		c->dead = true;
 		mutex_unlock(&ka_cache_mutex);
-		pr_err("ka: cache %s destroyed with %lu objects remaining: the cache and their memory stay\n",
-		       c->name, out);
-		dump_stack();
+		pr_err("ka: cache %s destroyed with %lu objects remaining: the cache and their memory stay (caller %pS)\n",
+		       c->name, out, (void *)_RET_IP_);
 		return;
 	}
 	list_del(&c->list);
@@ -386,6 +406,8 @@ void *ka_cache_alloc(struct ka_cache *c, gfp_t flags)
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	void *p;
 
+	if (unlikely(!ka_cache_is_ka(c)))
+		return kmem_cache_alloc((struct kmem_cache *)c, flags);
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
 	if (unlikely(!ka_mag_pop(c->mag, &p))) {
@@ -410,6 +432,9 @@ EXPORT_SYMBOL_GPL(ka_cache_alloc);
  */
 void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
 {
+	if (unlikely(!ka_cache_is_ka(c)))
+		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
+					     node);
 	if (node == NUMA_NO_NODE || node == numa_mem_id())
 		return ka_cache_alloc(c, flags);
 	return ka_cache_alloc_slow(c, flags, node);
@@ -424,9 +449,14 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 					      struct ka_span *span,
 					      const void *p)
 {
-	if (unlikely(span->cache != c || !ka_span_obj_ok(span, p))) {
+	if (unlikely(span->cache != c)) {
 		ka_report_bad_free(p, span->cache ? "object of another ka cache" :
-				   "not an object of this ka cache", _RET_IP_);
+				   "not an object of a ka cache", _RET_IP_);
+		return false;
+	}
+	if (unlikely(!ka_span_obj_ok(span, p))) {
+		ka_report_bad_free(p, "pointer into the middle of an object",
+				   _RET_IP_);
 		return false;
 	}
 	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag)) {
@@ -500,6 +530,10 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	struct ka_span *span;
 
+	if (unlikely(!ka_cache_is_ka(c))) {
+		kmem_cache_free((struct kmem_cache *)c, p);
+		return;
+	}
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
 	span = ka_span_lookup(p);
@@ -572,6 +606,8 @@ EXPORT_SYMBOL_GPL(ka_cache_free_bulk);
  */
 unsigned int ka_cache_size(const struct ka_cache *c)
 {
+	if (unlikely(!ka_cache_is_ka(c)))
+		return kmem_cache_size((struct kmem_cache *)c);
 	return c->size;
 }
 EXPORT_SYMBOL_GPL(ka_cache_size);
@@ -585,6 +621,8 @@ EXPORT_SYMBOL_GPL(ka_cache_size);
  */
 const char *ka_cache_name(const struct ka_cache *c)
 {
+	if (unlikely(!ka_cache_is_ka(c)))
+		return "(a kernel kmem_cache)";
 	return c->name;
 }
 EXPORT_SYMBOL_GPL(ka_cache_name);
