@@ -5,7 +5,7 @@
  *
  * Force-include it into the module's build and link against ka's symbols:
  *
- *	ccflags-y += -include /path/to/ka/include/ka_redirect.h
+ *	ccflags-y += -include <this header's path>
  *	KBUILD_EXTRA_SYMBOLS += /path/to/ka/Module.symvers
  *
  * It comes before everything else in each file: it includes <linux/slab.h>,
@@ -225,6 +225,26 @@ static __always_inline char *ka_redirect_kstrndup(const char *s, size_t max,
 	return s ? ka_redirect_kmemdup_nul(s, strnlen(s, max), gfp) : NULL;
 }
 
+/* kmem_cache_create_usercopy(): ka checks no usercopy region */
+static __always_inline struct ka_cache *
+ka_redirect_cache_create_usercopy(const char *name, unsigned int size,
+				  unsigned int align, slab_flags_t flags,
+				  unsigned int useroffset,
+				  unsigned int usersize, void (*ctor)(void *))
+{
+	return ka_cache_create(name, size, align, flags, ctor);
+}
+
+struct list_lru;
+
+/* kmem_cache_alloc_lru(): ka's pages belong to no memory cgroup */
+static __always_inline void *
+ka_redirect_cache_alloc_lru(struct ka_cache *c, struct list_lru *lru,
+			    gfp_t gfp)
+{
+	return ka_cache_alloc(c, gfp);
+}
+
 /* ---- the names ---- */
 
 #undef kmalloc
@@ -332,13 +352,16 @@ do {									\
 #define kmem_cache_create(name, size, align, flags, ctor) \
 	ka_cache_create(name, size, align, flags, ctor)
 #define kmem_cache_create_usercopy(name, size, align, flags, uoff, usize, ctor) \
-	ka_cache_create(name, size, align, flags, ctor)
+	ka_redirect_cache_create_usercopy(name, size, align, flags, uoff, usize, ctor)
 #define KMEM_CACHE(s, flags) \
 	ka_cache_create(#s, sizeof(struct s), __alignof__(struct s), flags, NULL)
 #define KMEM_CACHE_USERCOPY(s, flags, field) \
-	ka_cache_create(#s, sizeof(struct s), __alignof__(struct s), flags, NULL)
+	ka_redirect_cache_create_usercopy(#s, sizeof(struct s), \
+					  __alignof__(struct s), flags, \
+					  offsetof(struct s, field), \
+					  sizeof_field(struct s, field), NULL)
 #define kmem_cache_alloc(c, gfp)	ka_cache_alloc(c, gfp)
-#define kmem_cache_alloc_lru(c, lru, gfp) ka_cache_alloc(c, gfp)
+#define kmem_cache_alloc_lru(c, lru, gfp) ka_redirect_cache_alloc_lru(c, lru, gfp)
 #define kmem_cache_zalloc(c, gfp)	ka_cache_alloc(c, (gfp) | __GFP_ZERO)
 #define kmem_cache_alloc_node(c, gfp, node) ka_cache_alloc_node(c, gfp, node)
 #define kmem_cache_free(c, p)		ka_cache_free(c, p)

@@ -2557,6 +2557,7 @@ static void ka_cache_bad_frees(struct kunit *test)
 	void *pa, *pb, *pk, *p2;
 	unsigned long active = 0;
 	char *line;
+	int n;
 
 	a = ka_cache_create("ka_test_a", 96, 0, 0, NULL);
 	b = ka_cache_create("ka_test_b", 96, 0, 0, NULL);
@@ -2571,7 +2572,8 @@ static void ka_cache_bad_frees(struct kunit *test)
 	line = ka_test_cache_line(test, "ka_test_a");
 	KUNIT_ASSERT_NOT_NULL(test, line);
 	/* name size class slot align active ... */
-	KUNIT_EXPECT_EQ(test, sscanf(line, "%*s %*u %*u %*u %*u %lu", &active), 1);
+	n = sscanf(line, "%*s %*u %*u %*u %*u %lu", &active);
+	KUNIT_EXPECT_EQ(test, n, 1);
 	KUNIT_EXPECT_EQ(test, active, 1UL);
 	ka_counters_read(&c0);
 	ka_cache_free(b, pa);		/* wrong cache */

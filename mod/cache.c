@@ -305,8 +305,8 @@ void ka_cache_destroy(struct ka_cache *c)
 	if (!c)
 		return;
 	if (unlikely(!ka_cache_is_ka(c))) {
-		pr_err("ka: ka_cache_destroy() of a kernel kmem_cache refused (caller %pS)\n",
-		       (void *)_RET_IP_);
+		pr_err("ka: %s() of a kernel kmem_cache refused (caller %pS)\n",
+		       __func__, (void *)_RET_IP_);
 		return;
 	}
 	mutex_lock(&ka_cache_mutex);

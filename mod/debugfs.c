@@ -5,9 +5,9 @@
  *   sizeclasses  the class table, in the layout of Go's sizeclasses.go
  *   stats        counters and per-class, per-node occupancy
  *   spans        one line per span with its occupancy bitmap drawn as text
- *   percpu       objects held by each CPU's caches
- *   pcpu_budget  KiB each CPU's caches may hold: read, or write to change
- *   caches       one line per ka_cache (cache.c): name, object size,
+ *   percpu       objects held by each CPU's magazines
+ *   pcpu_budget  KiB each CPU's magazines may hold: read, or write to change
+ *   caches       a line per ka_cache (cache.c): name, object size,
  *                class, objects out, bytes
  *   drain        write 1: flush per-CPU caches, return free spans and chunks
  *   reset        write 1: restart the counters from zero
