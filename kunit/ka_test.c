@@ -2375,8 +2375,8 @@ static char *ka_test_cache_line(struct kunit *test, const char *name)
 static void ka_cache_ctor_once(struct kunit *test)
 {
 	const unsigned int n = 1000;
+	unsigned int i, r, calls, fresh = 0;
 	struct ka_cache *c;
-	unsigned int i, calls;
 	void **objs;
 	u8 *p;
 
@@ -2399,19 +2399,45 @@ static void ka_cache_ctor_once(struct kunit *test)
 	/* whole spans were constructed, at least one object per allocation */
 	KUNIT_EXPECT_GE(test, calls, n);
 	KUNIT_EXPECT_EQ(test, calls % ka_classes[ka_size_class(40)].nelems, 0U);
-	for (i = 0; i < n; i++)
-		ka_cache_free(c, objs[i]);
-	for (i = 0; i < n; i++) {
-		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	/*
+	 * Free and allocate the last ten again, a thousand times: they come
+	 * back from this CPU's magazine, in the state they were freed in,
+	 * and no constructor runs.
+	 */
+	for (r = 0; r < 1000; r++) {
+		for (i = n - 10; i < n; i++)
+			ka_cache_free(c, objs[i]);
+		for (i = n - 10; i < n; i++) {
+			objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		}
 	}
-	/* the same objects again: no constructor call, the client's state */
 	KUNIT_EXPECT_EQ(test, atomic_read(&ka_test_ctor_calls), calls);
 	for (i = 0; i < n; i++) {
 		p = objs[i];
 		KUNIT_EXPECT_EQ(test, p[0], 0xc3);
 		KUNIT_EXPECT_EQ(test, p[39], 0x5a);
 	}
+	/*
+	 * All of them: emptied spans may go back to the heap (as SLUB frees
+	 * empty slabs), so an object is either in its freed state or freshly
+	 * constructed, and constructors run only for whole new spans.
+	 */
+	for (i = 0; i < n; i++)
+		ka_cache_free(c, objs[i]);
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		p = objs[i];
+		if (p[0] != 0xc3) {
+			KUNIT_EXPECT_EQ(test, p[0], 0x5a);
+			fresh++;
+		}
+		KUNIT_EXPECT_EQ(test, p[39], 0x5a);
+	}
+	calls = atomic_read(&ka_test_ctor_calls) - calls;
+	KUNIT_EXPECT_LE(test, fresh, calls);
+	KUNIT_EXPECT_EQ(test, calls % ka_classes[ka_size_class(40)].nelems, 0U);
 	for (i = 0; i < n; i++)
 		ka_cache_free(c, objs[i]);
 	ka_cache_destroy(c);
@@ -2638,8 +2664,20 @@ static struct kunit_case ka_cache_cases[] = {
 	{}
 };
 
+/* ka.ko debug=1: caches are refused; that is all there is to test. */
+static int ka_cache_test_init(struct kunit *test)
+{
+	if (ka_debug_on()) {
+		KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_debug", 64, 0, 0,
+							NULL));
+		kunit_skip(test, "ka.ko debug=1 refuses caches");
+	}
+	return 0;
+}
+
 static struct kunit_suite ka_cache_suite = {
 	.name = "ka_cache",
+	.init = ka_cache_test_init,
 	.test_cases = ka_cache_cases,
 };
 
