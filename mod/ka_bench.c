@@ -707,7 +707,8 @@ static const struct {
 
 static bool kind_wanted(int kind)
 {
-	return allocs & (1U << kind);
+	/* smoke: ka_cache too, whatever allocs says */
+	return (allocs & (1U << kind)) || (smoke && kind == AK_KACACHE);
 }
 
 /* One measurement of a pair, batch or random pattern; warmed up first. */
