@@ -2401,17 +2401,19 @@ static void ka_cache_ctor_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, calls % ka_classes[ka_size_class(40)].nelems, 0U);
 	/*
 	 * Free and allocate the last ten again, a thousand times: they come
-	 * back from this CPU's magazine, in the state they were freed in,
-	 * and no constructor runs.
+	 * back from this CPU's magazine (the task stays on it), in the state
+	 * they were freed in, and no constructor runs.
 	 */
+	migrate_disable();
 	for (r = 0; r < 1000; r++) {
 		for (i = n - 10; i < n; i++)
 			ka_cache_free(c, objs[i]);
-		for (i = n - 10; i < n; i++) {
+		for (i = n - 10; i < n; i++)
 			objs[i] = ka_cache_alloc(c, GFP_KERNEL);
-			KUNIT_ASSERT_NOT_NULL(test, objs[i]);
-		}
 	}
+	migrate_enable();
+	for (i = n - 10; i < n; i++)
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ka_test_ctor_calls), calls);
 	for (i = 0; i < n; i++) {
 		p = objs[i];
