@@ -51,6 +51,50 @@ size_t ka_size(const void *p);
 int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p);
 void ka_free_bulk(size_t nr, void **p);
 void ka_free_rcu(const void *p);
+bool ka_owns(const void *p);
+/* include/ka_redirect.h's kfree_rcu() callback (mod/rcu.c) */
+void ka_redirect_rcu_free(struct rcu_head *head);
+
+/*
+ * ka_cache: a cache of objects of one size, as kmem_cache_create() makes
+ * (mod/cache.c).  Its objects live in spans only it uses, so a constructor
+ * runs once per object, when its span is carved, and a freed object keeps
+ * the state the constructor gave it (a cache with a constructor has no
+ * double-free tag in its objects).  @flags are <linux/slab.h>'s SLAB_*:
+ * SLAB_HWCACHE_ALIGN, SLAB_ACCOUNT, SLAB_RECLAIM_ACCOUNT, SLAB_PANIC,
+ * SLAB_NOLEAKTRACE (and SLAB_MEM_SPREAD, SLAB_NO_MERGE where the kernel
+ * has them) are accepted; anything else, SLAB_TYPESAFE_BY_RCU included, is
+ * refused at creation with a message.  SLAB_ACCOUNT is accepted but not
+ * charged to a memory cgroup.
+ */
+struct ka_cache;
+
+struct ka_cache *ka_cache_create(const char *name, unsigned int size,
+				 unsigned int align, slab_flags_t flags,
+				 void (*ctor)(void *));
+void ka_cache_destroy(struct ka_cache *c);
+void *ka_cache_alloc(struct ka_cache *c, gfp_t flags);
+void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node);
+void ka_cache_free(struct ka_cache *c, void *p);
+int ka_cache_alloc_bulk(struct ka_cache *c, gfp_t flags, size_t nr, void **p);
+void ka_cache_free_bulk(struct ka_cache *c, size_t nr, void **p);
+unsigned int ka_cache_size(const struct ka_cache *c);
+const char *ka_cache_name(const struct ka_cache *c);
+
+/**
+ * ka_cache_zalloc - allocate a zeroed object of a cache
+ * @c: the cache
+ * @flags: GFP flags, as for ka_alloc()
+ *
+ * As kmem_cache_zalloc(), not for a cache with a constructor.
+ *
+ * Context: as ka_alloc().
+ * Return: the object, or NULL.
+ */
+static inline void *ka_cache_zalloc(struct ka_cache *c, gfp_t flags)
+{
+	return ka_cache_alloc(c, flags | __GFP_ZERO);
+}
 
 /**
  * ka_zalloc - allocate a zeroed object

@@ -76,20 +76,12 @@ MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEA
  * first.  Debug mode keeps exact per-object state instead (debug.c).
  *
  * With generic KASAN the object is poisoned (or only partly accessible)
- * when ka reads or writes the word: the accessors are then uninstrumented
- * functions, and plain loads and stores everywhere else.
+ * when ka reads or writes the word: the accessors (ka_word_read() and
+ * ka_word_write(), mcache.h) are then uninstrumented functions, and plain
+ * loads and stores everywhere else.
  */
-static __no_kasan_or_inline unsigned long ka_word_read(const void *p)
-{
-	return *(const unsigned long *)p;
-}
-
-static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
-{
-	*(unsigned long *)p = v;
-}
-
-static bool ka_hooks_always(void)
+/* Is every object registered with kmemleak?  (cache.c asks too.) */
+bool ka_hooks_always(void)
 {
 	return IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) && kmemleak;
 }
@@ -183,7 +175,7 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
  * bytes (the last granule partly); the rest of the slot is a redzone.
  * @slot may be a debug-mode size, which the slot's granules hold.
  */
-static inline void ka_kasan_alloc(const void *p, size_t size, size_t slot)
+void ka_kasan_alloc(const void *p, size_t size, size_t slot)
 {
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
 	size_t full = round_down(size, KA_KASAN_GRANULE);
@@ -516,6 +508,14 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 		ka_report_bad_free(p, why, caller);
 		return;
 	}
+	if (span->cache) {
+		/* kfree() of a kmem_cache object: back to its own cache */
+		struct ka_cache *cache = span->cache;
+
+		rcu_read_unlock();
+		ka_cache_free(cache, (void *)p);
+		return;
+	}
 	if (span->state == KA_SPAN_LARGE) {
 		bool ok;
 
@@ -559,7 +559,7 @@ static __always_inline bool ka_free_local(const void *p, unsigned long caller)
 	unsigned int cls;
 
 	span = ka_span_of(p);
-	if (unlikely(!span || span->state != KA_SPAN_SMALL ||
+	if (unlikely(!span || span->state != KA_SPAN_SMALL || span->cache ||
 		     !ka_span_obj_ok(span, p) || span->node != numa_mem_id()))
 		return false;
 	if (!ka_pre_free(p, span, caller))
@@ -693,6 +693,32 @@ size_t ka_size(const void *p)
 	return size;
 }
 EXPORT_SYMBOL_GPL(ka_size);
+
+/**
+ * ka_owns - is @p an object ka handed out?
+ * @p: any pointer
+ *
+ * True for the start of a live ka object (ka_alloc() and friends, or a
+ * ka_cache's); false for NULL, ZERO_SIZE_PTR and anything else, with no
+ * message: include/ka_redirect.h asks before it frees a pointer that may
+ * be the kernel's.
+ *
+ * Context: any.
+ * Return: true if ka_free() would take @p.
+ */
+bool ka_owns(const void *p)
+{
+	const char *why;
+	bool ret;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return false;
+	rcu_read_lock();
+	ret = ka_span_check(p, &why);
+	rcu_read_unlock();
+	return ret;
+}
+EXPORT_SYMBOL_GPL(ka_owns);
 
 /**
  * ka_realloc - resize an object

@@ -198,4 +198,23 @@ void kasan_restore_multi_shot(bool enabled);
 #define ka_cpu_sub_negative(var, val)	(this_cpu_sub_return(var, val) < 0)
 #endif
 
+/*
+ * The SLAB_* flags a ka_cache accepts (cache.c): SLAB_MEM_SPREAD went in
+ * 6.9 (a no-op since), SLAB_NO_MERGE came in 6.5.
+ */
+#include <linux/slab.h>
+#ifdef SLAB_MEM_SPREAD
+#define KA_CACHE_FLAGS_SPREAD	SLAB_MEM_SPREAD
+#else
+#define KA_CACHE_FLAGS_SPREAD	0
+#endif
+#ifdef SLAB_NO_MERGE
+#define KA_CACHE_FLAGS_NO_MERGE	SLAB_NO_MERGE
+#else
+#define KA_CACHE_FLAGS_NO_MERGE	0
+#endif
+#define KA_CACHE_FLAGS	(SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT | \
+			 SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_NOLEAKTRACE | \
+			 KA_CACHE_FLAGS_SPREAD | KA_CACHE_FLAGS_NO_MERGE)
+
 #endif /* _KA_COMPAT_H */

@@ -5,8 +5,10 @@
  *   sizeclasses  the class table, in the layout of Go's sizeclasses.go
  *   stats        counters and per-class, per-node occupancy
  *   spans        one line per span with its occupancy bitmap drawn as text
- *   percpu       objects held by each CPU's caches
- *   pcpu_budget  KiB each CPU's caches may hold: read, or write to change
+ *   percpu       objects held by each CPU's magazines
+ *   pcpu_budget  KiB each CPU's magazines may hold: read, or write to change
+ *   caches       a line per ka_cache (cache.c): name, object size,
+ *                class, objects out, bytes
  *   drain        write 1: flush per-CPU caches, return free spans and chunks
  *   reset        write 1: restart the counters from zero
  *   fail_page    fault injection for the page heap (CONFIG_FAULT_INJECTION)
@@ -333,6 +335,13 @@ static int percpu_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(percpu);
 
+static int caches_show(struct seq_file *m, void *v)
+{
+	ka_cache_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(caches);
+
 /**
  * ka_debugfs_parse_control - parse what was written to a control file
  * @s: the text, NUL-terminated
@@ -443,11 +452,12 @@ static const struct {
 	{ "stats", stats_show },
 	{ "spans", spans_show },
 	{ "percpu", percpu_show },
+	{ "caches", caches_show },
 };
 
 /**
  * ka_debugfs_render - what reading a debugfs file would give, into @buf
- * @name: "sizeclasses", "stats", "spans" or "percpu"
+ * @name: "sizeclasses", "stats", "spans", "percpu" or "caches"
  * @buf: destination, NUL-terminated on success
  * @size: its size
  *
@@ -492,6 +502,7 @@ int ka_debugfs_init(void)
 	debugfs_create_file("stats", 0444, ka_dir, NULL, &stats_fops);
 	debugfs_create_file("spans", 0444, ka_dir, NULL, &spans_fops);
 	debugfs_create_file("percpu", 0444, ka_dir, NULL, &percpu_fops);
+	debugfs_create_file("caches", 0444, ka_dir, NULL, &caches_fops);
 	debugfs_create_file("drain", 0200, ka_dir, NULL, &drain_fops);
 	debugfs_create_file("reset", 0200, ka_dir, NULL, &reset_fops);
 	debugfs_create_file("pcpu_budget", 0600, ka_dir, NULL,

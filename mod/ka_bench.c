@@ -75,7 +75,7 @@ MODULE_PARM_DESC(sizes, "Object sizes to run, 0 for the mix (default: 8,16,64,12
 
 static unsigned int allocs = 7;
 module_param(allocs, uint, 0444);
-MODULE_PARM_DESC(allocs, "Allocators to run, a bit mask: 1 ka, 2 kmalloc, 4 kmem_cache (default 7)");
+MODULE_PARM_DESC(allocs, "Allocators to run, a bit mask: 1 ka, 2 kmalloc, 4 kmem_cache, 8 ka_cache (single-CPU patterns only; default 7)");
 
 static unsigned long ops = 200000;
 module_param(ops, ulong, 0444);
@@ -127,9 +127,11 @@ MODULE_PARM_DESC(smoke, "Run every pattern briefly with checks; report KTAP test
 
 /* ------------------------------------------------------------- utilities */
 
-enum bench_kind { AK_KA, AK_KMALLOC, AK_CACHE, AK_NR };
+enum bench_kind { AK_KA, AK_KMALLOC, AK_CACHE, AK_KACACHE, AK_NR };
 
-static const char * const kind_name[AK_NR] = { "ka", "kmalloc", "kmem_cache" };
+static const char * const kind_name[AK_NR] = {
+	"ka", "kmalloc", "kmem_cache", "ka_cache"
+};
 
 static const unsigned int default_sizes[] = {
 	8, 16, 64, 128, 256, 1024, 4096, 16384, 65536, 0,
@@ -143,6 +145,8 @@ static const char * const cache_names[] = {
 };
 
 static struct kmem_cache *caches[ARRAY_SIZE(cache_names)];
+/* ka's own caches of the same sizes (ka_cache_create()), for AK_KACACHE */
+static struct ka_cache *ka_caches[ARRAY_SIZE(cache_names)];
 
 #define BATCH_MAX	4096
 #define MIX_N		4096
@@ -203,6 +207,16 @@ static struct kmem_cache *cache_for(size_t size)
 	return NULL;
 }
 
+static struct ka_cache *ka_cache_for(size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ka_caches); i++)
+		if (default_sizes[i] == size)
+			return ka_caches[i];
+	return NULL;
+}
+
 static bool pattern_wanted(const char *name)
 {
 	const char *p = patterns;
@@ -228,6 +242,7 @@ struct bench_ctx {
 	size_t size;		/* 0: the mix */
 	unsigned int n;		/* objects per batch, or slots */
 	struct kmem_cache *cache;
+	struct ka_cache *kc;	/* AK_KACACHE */
 	void **objs;		/* BATCH_MAX entries */
 	u32 *szs;		/* BATCH_MAX entries: sizes, for checks */
 	u64 rnd;
@@ -242,6 +257,8 @@ static __always_inline void *b_alloc(const int kind, struct bench_ctx *c,
 		return ka_alloc(size, GFP_KERNEL);
 	if (kind == AK_KMALLOC)
 		return kmalloc(size, GFP_KERNEL);
+	if (kind == AK_KACACHE)
+		return ka_cache_alloc(c->kc, GFP_KERNEL);
 	return kmem_cache_alloc(c->cache, GFP_KERNEL);
 }
 
@@ -252,6 +269,8 @@ static __always_inline void b_free(const int kind, struct bench_ctx *c,
 		ka_free(p);
 	else if (kind == AK_KMALLOC)
 		kfree(p);
+	else if (kind == AK_KACACHE)
+		ka_cache_free(c->kc, p);
 	else
 		kmem_cache_free(c->cache, p);
 }
@@ -285,7 +304,8 @@ static noinline void check_new(struct bench_ctx *c, void *p, size_t size)
 	if (c->kind == AK_KA && ka_size(p) < size)
 		bench_bad(c, "ka_size() below the requested size", size, p);
 	/* kmalloc's promise, and ka's; not a kmem_cache's (debug redzones) */
-	if (c->kind != AK_CACHE && is_power_of_2(size) && size <= PAGE_SIZE &&
+	if (c->kind != AK_CACHE && c->kind != AK_KACACHE &&
+	    is_power_of_2(size) && size <= PAGE_SIZE &&
 	    !IS_ALIGNED((unsigned long)p, size))
 		bench_bad(c, "power-of-two object not naturally aligned", size, p);
 	/* all of a small object; the ends of a large one, to stay quick */
@@ -524,6 +544,9 @@ static __always_inline u64 pat_bulk(const int kind, const bool check,
 	 (c)->kind == AK_KMALLOC ?					\
 	 ((c)->check ? pat(AK_KMALLOC, true, c, n) :			\
 		       pat(AK_KMALLOC, false, c, n)) :			\
+	 (c)->kind == AK_KACACHE ?					\
+	 ((c)->check ? pat(AK_KACACHE, true, c, n) :			\
+		       pat(AK_KACACHE, false, c, n)) :			\
 	 ((c)->check ? pat(AK_CACHE, true, c, n) : pat(AK_CACHE, false, c, n)))
 
 static noinline u64 run_pair(struct bench_ctx *c, unsigned long n)
@@ -571,6 +594,9 @@ static int ctx_init(struct bench_ctx *c, int kind, size_t size,
 	c->rnd = seed | 1;
 	c->cache = kind == AK_CACHE ? cache_for(size) : NULL;
 	if (kind == AK_CACHE && !c->cache)
+		return -EINVAL;
+	c->kc = kind == AK_KACACHE ? ka_cache_for(size) : NULL;
+	if (kind == AK_KACACHE && !c->kc)
 		return -EINVAL;
 	c->objs = kvcalloc(BATCH_MAX, sizeof(*c->objs), GFP_KERNEL);
 	c->szs = kvcalloc(BATCH_MAX, sizeof(*c->szs), GFP_KERNEL);
@@ -681,7 +707,8 @@ static const struct {
 
 static bool kind_wanted(int kind)
 {
-	return allocs & (1U << kind);
+	/* smoke: ka_cache too, whatever allocs says */
+	return (allocs & (1U << kind)) || (smoke && kind == AK_KACACHE);
 }
 
 /* One measurement of a pair, batch or random pattern; warmed up first. */
@@ -800,7 +827,8 @@ static void run_icount(void)
 			}
 			for (kind = 0; kind < AK_NR; kind++) {
 				if (!kind_wanted(kind) ||
-				    (kind == AK_CACHE && !cache_for(size)))
+				    (kind == AK_CACHE && !cache_for(size)) ||
+				    (kind == AK_KACACHE && !ka_cache_for(size)))
 					continue;
 				icount_one(icount_pats[i].name,
 					   icount_pats[i].pat, icount_pats[i].n,
@@ -1105,7 +1133,8 @@ static void run_wall(void)
 		for (s = 0; s < nr; s++) {
 			size_t size = sz[s];
 
-			for (kind = 0; kind < AK_NR; kind++) {
+			/* ka_cache: single-CPU patterns only */
+			for (kind = 0; kind < AK_KACACHE; kind++) {
 				if (!kind_wanted(kind) ||
 				    (kind == AK_CACHE && !cache_for(size)))
 					continue;
@@ -1545,6 +1574,12 @@ static int caches_create(void)
 					      0, 0, NULL);
 		if (!caches[i])
 			return -ENOMEM;
+		if (default_sizes[i] > KA_MAX_SMALL_SIZE)
+			continue;
+		ka_caches[i] = ka_cache_create(cache_names[i], default_sizes[i],
+					       0, 0, NULL);
+		if (!ka_caches[i])
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -1556,6 +1591,8 @@ static void caches_destroy(void)
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		kmem_cache_destroy(caches[i]);
 		caches[i] = NULL;
+		ka_cache_destroy(ka_caches[i]);
+		ka_caches[i] = NULL;
 	}
 }
 

@@ -177,6 +177,8 @@ enum ka_span_list {
 };
 
 struct ka_chunk;
+struct ka_cache;
+struct ka_central;
 
 /*
  * struct ka_span - Go's mspan: a run of pages holding objects of one class.
@@ -223,6 +225,12 @@ struct ka_span {
 	size_t reqsize;		/* large spans: bytes requested */
 	unsigned int nprof;	/* live sampled objects (profile.c's lock) */
 	struct ka_span_debug *dbg;	/* debug mode only */
+	/*
+	 * A span of a ka_cache (cache.c): its mcentral, and the cache, set
+	 * before any object of it is handed out; NULL for ka_alloc()'s spans.
+	 */
+	struct ka_central *central;
+	struct ka_cache *cache;
 	struct rcu_head rcu;
 	unsigned long allocbits[];
 };
@@ -415,6 +423,13 @@ struct ka_central {
 	struct list_head full;		/* spans with every object out */
 	unsigned int cls;
 	int node;
+	/*
+	 * A ka_cache's central list (cache.c): @carve runs on each new span,
+	 * unlocked, before its objects are taken (the constructor); NULL for
+	 * ka_alloc()'s lists.
+	 */
+	struct ka_cache *cache;
+	void (*carve)(struct ka_central *c, struct ka_span *span);
 	/* all under @lock */
 	unsigned long nr_partial;
 	unsigned long nr_full;
@@ -464,6 +479,10 @@ void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller);
 int ka_debugfs_init(void);
 void ka_debugfs_exit(void);
+int ka_cache_init(void);
+void ka_cache_exit(void);
+struct seq_file;
+void ka_cache_show(struct seq_file *m);
 int ka_rcu_init(void);
 void ka_rcu_barrier(void);
 void ka_rcu_exit(void);

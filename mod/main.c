@@ -268,6 +268,7 @@ static int __init ka_init(void)
 	if (ret)
 		goto out_rcu;
 	ka_api_init();
+	ka_cache_init();
 	ka_debugfs_init();
 	ka_scav_pause(false);
 	pr_info("ka: %u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
@@ -293,6 +294,7 @@ static void __exit ka_exit(void)
 	ka_prof_exit();
 	ka_shrinker_exit();
 	ka_rcu_exit();
+	ka_cache_exit();
 	ka_mcache_exit();
 	/* spans and arenas go with kfree_rcu(), which runs no ka code */
 	ka_nodes_free();

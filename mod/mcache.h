@@ -264,6 +264,25 @@ static __always_inline void ka_mag_point(enum ka_mag_point pt)
 static __always_inline void ka_mag_point(enum ka_mag_point pt) { }
 #endif
 
+/*
+ * The first word of an object (its double-free tag, api.c): plain loads and
+ * stores, uninstrumented functions with generic KASAN (the object may be
+ * poisoned when ka touches it).
+ */
+static __no_kasan_or_inline unsigned long ka_word_read(const void *p)
+{
+	return *(const unsigned long *)p;
+}
+
+static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
+{
+	*(unsigned long *)p = v;
+}
+
+/* api.c's helpers that cache.c shares */
+bool ka_hooks_always(void);
+void ka_kasan_alloc(const void *p, size_t size, size_t slot);
+
 int ka_mcache_init(void);
 void ka_mcache_exit(void);
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);

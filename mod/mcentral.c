@@ -13,6 +13,10 @@
  * does not bounce spans to and from the heap; further empty spans go back
  * to the heap at once, and all of them under memory pressure.
  *
+ * A ka_cache (cache.c) has central lists of its own, with a carve hook
+ * that runs the cache's constructor on each new span; its spans point back
+ * at them (ka_span.central), and flushes return objects there.
+ *
  * Owns: the span lists and the spans on them.
  * Locks: central->lock (irq-safe) protects the lists, every field of the
  * spans on them that can change, and the counters.  It nests inside the
@@ -102,6 +106,8 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 		if (!span) {
 			spin_unlock_irqrestore(&c->lock, flags);
 			span = ka_span_new(c->cls, c->node, gfp);
+			if (span && c->carve)
+				c->carve(c, span);
 			spin_lock_irqsave(&c->lock, flags);
 			c->nr_lock++;
 			if (!span)
@@ -188,7 +194,8 @@ void ka_central_flush(void **objs, unsigned int n)
 					   0);
 			continue;
 		}
-		nc = ka_central_of(span->node, span->cls);
+		/* a ka_cache's span goes back to the cache's own list */
+		nc = span->central ?: ka_central_of(span->node, span->cls);
 		if (nc != c) {
 			if (c) {
 				ka_central_trim(c, ka_classes[c->cls].reserve,

@@ -162,3 +162,32 @@ void ka_rcu_exit(void)
 	free_percpu(ka_rcu);
 }
 KA_EXPORT_INTERNAL(ka_rcu_barrier);
+
+/**
+ * ka_redirect_rcu_free - call_rcu() callback of ka_redirect.h's kfree_rcu()
+ * @head: the rcu_head inside a ka object
+ *
+ * Frees the object that holds @head: its start is found from the span, as
+ * the kernel's kvfree_rcu() finds it from an offset.
+ *
+ * Context: an RCU callback (softirq, or an rcuc/rcuog thread).
+ */
+void ka_redirect_rcu_free(struct rcu_head *head)
+{
+	struct ka_span *span;
+	void *p = NULL;
+
+	rcu_read_lock();
+	span = ka_span_of(head);
+	if (span && span->state == KA_SPAN_SMALL)
+		p = span->base + ka_span_index(span, head) * span->elemsize;
+	else if (span && span->state == KA_SPAN_LARGE)
+		p = span->base;
+	rcu_read_unlock();
+	if (!p) {
+		ka_report_bad_free(head, "kfree_rcu() of an rcu_head ka does not own", 0);
+		return;
+	}
+	ka_free(p);
+}
+EXPORT_SYMBOL_GPL(ka_redirect_rcu_free);

@@ -410,6 +410,26 @@ class KaStatTest(unittest.TestCase):
         self.assertEqual(data["counters"]["allocs"], 250000)
         self.assertEqual(set(data["nodes"]), {"0", "1"})
 
+    def test_caches(self):
+        with open(os.path.join(self.dir, "caches"), "w", encoding="ascii") as fh:
+            fh.write("# name size class slot align active cached bytes ctor flags\n"
+                     "fat_inode_cache 720 38 768 8 405 12 327680 1 0x4120000\n"
+                     "fat_cache 24 3 24 8 0 0 0 0 0x140000\n"
+                     "leaky 64 5 64 8 10 0 8192 0 0x0 dead\n")
+        res = run(self.dir)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("caches (3):", res.stdout)
+        lines = res.stdout.splitlines()
+        first = lines.index("caches (3):") + 2
+        self.assertTrue(lines[first].startswith("fat_inode_cache"))
+        self.assertIn(" 405 ", lines[first])
+        self.assertTrue(lines[first + 1].startswith("leaky") and lines[first + 1].endswith("dead"))
+        data = json.loads(run("--json", self.dir).stdout)
+        self.assertEqual([k["active"] for k in data["caches"]], [405, 0, 10])
+        self.assertEqual(data["caches"][0]["flags"], 0x4120000)
+        self.edit("caches", lambda t: t + "broken 1 2\n")
+        self.assert_error(run(self.dir), "expected 'name size class")
+
     def test_missing_dir(self):
         self.assert_error(run(os.path.join(self.tmp, "nope")), "no such directory")
 

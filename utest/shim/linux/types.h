@@ -16,6 +16,7 @@ typedef int16_t s16;
 typedef int32_t s32;
 typedef int64_t s64;
 typedef unsigned int gfp_t;
+typedef unsigned int slab_flags_t;	/* include/ka.h: ka_cache_create() */
 
 struct list_head {
 	struct list_head *next, *prev;

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka_redirect.h - put a module's kmalloc and kmem_cache calls on ka without
+ * changing its source.
+ *
+ * Force-include it into the module's build and link against ka's symbols:
+ *
+ *	ccflags-y += -include <this header's path>
+ *	KBUILD_EXTRA_SYMBOLS += /path/to/ka/Module.symvers
+ *
+ * It comes before everything else in each file: it includes <linux/slab.h>,
+ * <linux/string.h> and <linux/rcupdate.h> itself, then redefines their
+ * names as macros, so that every call the module's own code makes - its .c
+ * files, and inline functions of headers it includes later, such as
+ * alloc_inode_sb() - lands in ka.  The kernel's own calls are untouched.
+ * "struct kmem_cache" becomes "struct ka_cache" in the module: a slab
+ * function this header does not redirect then gets a pointer of the wrong
+ * type, which the kernel's -Werror=incompatible-pointer-types refuses at
+ * build time, rather than a ka_cache at run time.  The kernel's own caches
+ * that the module reaches through its headers (names_cachep, behind
+ * __getname() and __putname()) are then ka_cache pointers too: ka tells
+ * them from its own by their first word (mod/cache.c) and passes those
+ * calls to the kernel's kmem_cache_alloc()/kmem_cache_free().
+ *
+ * Redirected:
+ *  - kmalloc, kmalloc_node, kzalloc, kzalloc_node, kcalloc, kcalloc_node,
+ *    kmalloc_array, kmalloc_array_node, krealloc, krealloc_array,
+ *    kmalloc_track_caller, kmalloc_node_track_caller: ka_alloc() and
+ *    friends (ka serves every size kmalloc does: up to KA_MAX_SIZE);
+ *  - kvmalloc, kvmalloc_node, kvzalloc, kvzalloc_node, kvcalloc,
+ *    kvmalloc_array: ka up to KA_MAX_SIZE, the kernel's kvmalloc_node()
+ *    (vmalloc) above;
+ *  - kstrdup, kstrdup_const (always a copy), kstrndup, kmemdup,
+ *    kmemdup_nul: copies into ka objects;
+ *  - kmem_cache_create, kmem_cache_create_usercopy, KMEM_CACHE,
+ *    KMEM_CACHE_USERCOPY, kmem_cache_alloc, kmem_cache_alloc_lru (the
+ *    list_lru is not needed: ka's pages belong to no memory cgroup),
+ *    kmem_cache_zalloc, kmem_cache_alloc_node, kmem_cache_free,
+ *    kmem_cache_destroy, kmem_cache_alloc_bulk, kmem_cache_free_bulk,
+ *    kmem_cache_size, kmem_cache_shrink: a ka_cache (include/ka.h);
+ *  - kfree, kfree_sensitive, kvfree, kvfree_sensitive, kfree_const, ksize,
+ *    kfree_bulk, kfree_rcu, kvfree_rcu (two arguments): ka's if ka_owns()
+ *    the pointer, the kernel's otherwise.
+ *
+ * A file that defines pr_fmt before its first include gets a '"pr_fmt"
+ * redefined' warning: <linux/printk.h> came first, through this header.
+ * The file's definition still wins.
+ *
+ * Memory the kernel allocates for the module.  Core helpers that return
+ * kmalloc'd memory the caller frees - kasprintf(), kvasprintf(),
+ * match_strdup(), kstrdup_quotable(), strndup_user(), memdup_user(),
+ * vmemdup_user(), the seq_file buffers, ... - are compiled in the kernel
+ * and still use SLUB.  The module frees such a pointer with kfree(); the
+ * redirected kfree() asks ka_owns() and hands a pointer ka did not give
+ * out to the kernel's kfree().  The other way round - the module allocates
+ * and the kernel frees with its own kfree() - would corrupt memory: the
+ * kernel frees module memory only through the module's own callbacks
+ * (free_inode, kfree_rcu's callback, ...), all of which this header
+ * covers.  Not redirected, and refused at build time where the kernel's
+ * declaration would accept the module's pointer: kvrealloc, kmem_buckets,
+ * mempool_create_slab_pool (a struct ka_cache pointer does not convert).
+ */
+#ifndef _KA_REDIRECT_H
+#define _KA_REDIRECT_H
+
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/rcupdate.h>
+#include <ka.h>
+
+/* ---- helpers: they call the kernel's functions, defined before the macros */
+
+static __always_inline void ka_redirect_kfree(const void *p)
+{
+	if (ka_owns(p))
+		ka_free(p);
+	else
+		kfree(p);
+}
+
+static __always_inline void ka_redirect_kfree_sensitive(const void *p)
+{
+	if (ka_owns(p)) {
+		memzero_explicit((void *)p, ka_size(p));
+		ka_free(p);
+	} else {
+		kfree_sensitive(p);
+	}
+}
+
+static __always_inline void ka_redirect_kvfree(const void *p)
+{
+	if (ka_owns(p))
+		ka_free(p);
+	else
+		kvfree(p);
+}
+
+static __always_inline void ka_redirect_kvfree_sensitive(const void *p,
+							 size_t len)
+{
+	if (ka_owns(p)) {
+		memzero_explicit((void *)p, len);
+		ka_free(p);
+	} else {
+		kvfree_sensitive(p, len);
+	}
+}
+
+static __always_inline void ka_redirect_kfree_const(const void *p)
+{
+	if (ka_owns(p))
+		ka_free(p);
+	else
+		kfree_const(p);
+}
+
+static __always_inline size_t ka_redirect_ksize(const void *p)
+{
+	return ka_owns(p) ? ka_size(p) : ksize(p);
+}
+
+static __always_inline void ka_redirect_kfree_bulk(size_t nr, void **p)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		ka_redirect_kfree(p[i]);
+}
+
+static __always_inline void *ka_redirect_krealloc(const void *p, size_t size,
+						  gfp_t gfp)
+{
+	void *n;
+	size_t old;
+
+	if (ZERO_OR_NULL_PTR(p) || ka_owns(p))
+		return ka_realloc(p, size, gfp);
+	/* the kernel's object: move it into ka */
+	if (!size) {
+		kfree(p);
+		return ZERO_SIZE_PTR;
+	}
+	n = ka_alloc(size, gfp);
+	if (!n)
+		return NULL;
+	old = ksize(p);
+	memcpy(n, p, min(old, size));
+	kfree(p);
+	return n;
+}
+
+static __always_inline void *ka_redirect_krealloc_array(void *p, size_t n,
+							size_t size, gfp_t gfp)
+{
+	size_t bytes;
+
+	if (unlikely(check_mul_overflow(n, size, &bytes)))
+		return NULL;
+	return ka_redirect_krealloc(p, bytes, gfp);
+}
+
+static __always_inline void *ka_redirect_kvmalloc_node(size_t size, gfp_t gfp,
+						       int node)
+{
+	if (size <= KA_MAX_SIZE)
+		return ka_alloc_node(size, gfp | __GFP_NOWARN, node);
+	return kvmalloc_node(size, gfp, node);
+}
+
+static __always_inline void *ka_redirect_kvmalloc_array(size_t n, size_t size,
+							gfp_t gfp)
+{
+	size_t bytes;
+
+	if (unlikely(check_mul_overflow(n, size, &bytes)))
+		return NULL;
+	return ka_redirect_kvmalloc_node(bytes, gfp, NUMA_NO_NODE);
+}
+
+static __always_inline void *ka_redirect_kmalloc_array_node(size_t n,
+							    size_t size,
+							    gfp_t gfp, int node)
+{
+	size_t bytes;
+
+	if (unlikely(check_mul_overflow(n, size, &bytes)))
+		return NULL;
+	return ka_alloc_node(bytes, gfp, node);
+}
+
+static __always_inline void *ka_redirect_kmemdup(const void *src, size_t len,
+						 gfp_t gfp)
+{
+	void *p = ka_alloc(len, gfp);
+
+	if (p)
+		memcpy(p, src, len);
+	return p;
+}
+
+static __always_inline char *ka_redirect_kmemdup_nul(const char *s,
+						     size_t len, gfp_t gfp)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = ka_alloc(len + 1, gfp);
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+static __always_inline char *ka_redirect_kstrdup(const char *s, gfp_t gfp)
+{
+	return s ? ka_redirect_kmemdup_nul(s, strlen(s), gfp) : NULL;
+}
+
+static __always_inline char *ka_redirect_kstrndup(const char *s, size_t max,
+						  gfp_t gfp)
+{
+	return s ? ka_redirect_kmemdup_nul(s, strnlen(s, max), gfp) : NULL;
+}
+
+/* kmem_cache_create_usercopy(): ka checks no usercopy region */
+static __always_inline struct ka_cache *
+ka_redirect_cache_create_usercopy(const char *name, unsigned int size,
+				  unsigned int align, slab_flags_t flags,
+				  unsigned int useroffset,
+				  unsigned int usersize, void (*ctor)(void *))
+{
+	return ka_cache_create(name, size, align, flags, ctor);
+}
+
+struct list_lru;
+
+/* kmem_cache_alloc_lru(): ka's pages belong to no memory cgroup */
+static __always_inline void *
+ka_redirect_cache_alloc_lru(struct ka_cache *c, struct list_lru *lru,
+			    gfp_t gfp)
+{
+	return ka_cache_alloc(c, gfp);
+}
+
+/* ---- the names ---- */
+
+#undef kmalloc
+#undef kmalloc_node
+#undef kzalloc
+#undef kzalloc_node
+#undef kcalloc
+#undef kcalloc_node
+#undef kmalloc_array
+#undef kmalloc_array_node
+#undef krealloc
+#undef krealloc_array
+#undef kmalloc_track_caller
+#undef kmalloc_node_track_caller
+#undef kfree
+#undef kfree_sensitive
+#undef kfree_bulk
+#undef kfree_const
+#undef ksize
+#undef kvmalloc
+#undef kvmalloc_node
+#undef kvzalloc
+#undef kvzalloc_node
+#undef kvcalloc
+#undef kvmalloc_array
+#undef kvfree
+#undef kvfree_sensitive
+#undef kvrealloc
+#undef kstrdup
+#undef kstrdup_const
+#undef kstrndup
+#undef kmemdup
+#undef kmemdup_nul
+#undef kfree_rcu
+#undef kvfree_rcu
+#undef kmem_cache_create
+#undef kmem_cache_create_usercopy
+#undef KMEM_CACHE
+#undef KMEM_CACHE_USERCOPY
+#undef kmem_cache_alloc
+#undef kmem_cache_alloc_lru
+#undef kmem_cache_zalloc
+#undef kmem_cache_alloc_node
+#undef kmem_cache_free
+#undef kmem_cache_destroy
+#undef kmem_cache_alloc_bulk
+#undef kmem_cache_free_bulk
+#undef kmem_cache_size
+#undef kmem_cache_shrink
+
+#define kmalloc(size, gfp)		ka_alloc(size, gfp)
+#define kmalloc_node(size, gfp, node)	ka_alloc_node(size, gfp, node)
+#define kzalloc(size, gfp)		ka_zalloc(size, gfp)
+#define kzalloc_node(size, gfp, node)	ka_alloc_node(size, (gfp) | __GFP_ZERO, node)
+#define kmalloc_array(n, size, gfp)	ka_alloc_array(n, size, gfp)
+#define kcalloc(n, size, gfp)		ka_alloc_array(n, size, (gfp) | __GFP_ZERO)
+#define kmalloc_array_node(n, size, gfp, node) \
+	ka_redirect_kmalloc_array_node(n, size, gfp, node)
+#define kcalloc_node(n, size, gfp, node) \
+	ka_redirect_kmalloc_array_node(n, size, (gfp) | __GFP_ZERO, node)
+#define krealloc(p, size, gfp)		ka_redirect_krealloc(p, size, gfp)
+#define krealloc_array(p, n, size, gfp)	ka_redirect_krealloc_array(p, n, size, gfp)
+#define kmalloc_track_caller(size, gfp)	ka_alloc(size, gfp)
+#define kmalloc_node_track_caller(size, gfp, node) ka_alloc_node(size, gfp, node)
+#define kfree(p)			ka_redirect_kfree(p)
+#define kfree_sensitive(p)		ka_redirect_kfree_sensitive(p)
+#define kfree_bulk(nr, p)		ka_redirect_kfree_bulk(nr, p)
+#define kfree_const(p)			ka_redirect_kfree_const(p)
+#define ksize(p)			ka_redirect_ksize(p)
+#define kvmalloc_node(size, gfp, node)	ka_redirect_kvmalloc_node(size, gfp, node)
+#define kvmalloc(size, gfp)		ka_redirect_kvmalloc_node(size, gfp, NUMA_NO_NODE)
+#define kvzalloc_node(size, gfp, node)	ka_redirect_kvmalloc_node(size, (gfp) | __GFP_ZERO, node)
+#define kvzalloc(size, gfp)		ka_redirect_kvmalloc_node(size, (gfp) | __GFP_ZERO, NUMA_NO_NODE)
+#define kvmalloc_array(n, size, gfp)	ka_redirect_kvmalloc_array(n, size, gfp)
+#define kvcalloc(n, size, gfp)		ka_redirect_kvmalloc_array(n, size, (gfp) | __GFP_ZERO)
+#define kvfree(p)			ka_redirect_kvfree(p)
+#define kvfree_sensitive(p, len)	ka_redirect_kvfree_sensitive(p, len)
+#define kvrealloc(...)			ka_redirect_no_kvrealloc(__VA_ARGS__)
+#define kstrdup(s, gfp)			ka_redirect_kstrdup(s, gfp)
+#define kstrdup_const(s, gfp)		((const char *)ka_redirect_kstrdup(s, gfp))
+#define kstrndup(s, max, gfp)		ka_redirect_kstrndup(s, max, gfp)
+#define kmemdup(src, len, gfp)		ka_redirect_kmemdup(src, len, gfp)
+#define kmemdup_nul(s, len, gfp)	ka_redirect_kmemdup_nul(s, len, gfp)
+
+/*
+ * kfree_rcu(ptr, field): call_rcu() on the object's rcu_head, and a
+ * callback of ka's that finds the object's start from it (its span).  A
+ * pointer of the kernel's takes the kernel's path.
+ */
+#define kfree_rcu(ptr, rhf)						\
+do {									\
+	typeof(ptr) ___ka_p = (ptr);					\
+									\
+	if (ka_owns(___ka_p))						\
+		call_rcu(&___ka_p->rhf, ka_redirect_rcu_free);		\
+	else								\
+		kvfree_rcu_arg_2(___ka_p, rhf);				\
+} while (0)
+#define kvfree_rcu(ptr, rhf)		kfree_rcu(ptr, rhf)
+
+/* ---- kmem_cache ---- */
+
+#define kmem_cache			ka_cache
+
+#define kmem_cache_create(name, size, align, flags, ctor) \
+	ka_cache_create(name, size, align, flags, ctor)
+#define kmem_cache_create_usercopy(name, size, align, flags, uoff, usize, ctor) \
+	ka_redirect_cache_create_usercopy(name, size, align, flags, uoff, usize, ctor)
+#define KMEM_CACHE(s, flags) \
+	ka_cache_create(#s, sizeof(struct s), __alignof__(struct s), flags, NULL)
+#define KMEM_CACHE_USERCOPY(s, flags, field) \
+	ka_redirect_cache_create_usercopy(#s, sizeof(struct s), \
+					  __alignof__(struct s), flags, \
+					  offsetof(struct s, field), \
+					  sizeof_field(struct s, field), NULL)
+#define kmem_cache_alloc(c, gfp)	ka_cache_alloc(c, gfp)
+#define kmem_cache_alloc_lru(c, lru, gfp) ka_redirect_cache_alloc_lru(c, lru, gfp)
+#define kmem_cache_zalloc(c, gfp)	ka_cache_alloc(c, (gfp) | __GFP_ZERO)
+#define kmem_cache_alloc_node(c, gfp, node) ka_cache_alloc_node(c, gfp, node)
+#define kmem_cache_free(c, p)		ka_cache_free(c, p)
+#define kmem_cache_destroy(c)		ka_cache_destroy(c)
+#define kmem_cache_alloc_bulk(c, gfp, nr, p) ka_cache_alloc_bulk(c, gfp, nr, p)
+#define kmem_cache_free_bulk(c, nr, p)	ka_cache_free_bulk(c, nr, p)
+#define kmem_cache_size(c)		ka_cache_size(c)
+#define kmem_cache_shrink(c)		((void)(c), 0)
+
+/* Not redirected: a build error, not a SLUB call on a ka object. */
+extern void *ka_redirect_no_kvrealloc(const void *p, ...)
+	__compiletime_error("ka_redirect.h: kvrealloc() is not redirected to ka");
+
+#endif /* _KA_REDIRECT_H */

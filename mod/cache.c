@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka caches: ka_cache_create() and friends (include/ka.h), what
+ * include/ka_redirect.h maps kmem_cache_create() and kmem_cache_alloc() on.
+ *
+ * A cache is a size class's machinery parameterised by a pointer: its own
+ * central list per node (struct ka_central, mcentral.c) whose spans only it
+ * uses, and its own per-CPU magazine (struct ka_magazine, mcache.h), owned
+ * through the same per-CPU lock as the size classes' magazines.  Objects
+ * are slots of the smallest class that fits the size at the alignment
+ * asked for.  The constructor runs once per object, when mcentral carves a
+ * new span for the cache (its carve hook), as SLUB runs it when it builds
+ * a slab: an object comes back from the cache in the state it was freed
+ * in.  So a cache with a constructor has no double-free tag in its objects
+ * and skips init_on_alloc/init_on_free, as SLUB does; one without keeps the
+ * tag (api.c, "Double-free tags").
+ *
+ * A module built with include/ka_redirect.h calls these functions for
+ * every struct kmem_cache it names, the kernel's own included (__getname()
+ * is kmem_cache_alloc(names_cachep, ...)): a cache whose first word is not
+ * KA_CACHE_MAGIC is the kernel's, and the call goes to SLUB.
+ *
+ * What a cache does not do: shuffle refills (random_reuse), debug mode
+ * (creation is refused while ka.ko debug=1), memory cgroup accounting
+ * (SLAB_ACCOUNT is accepted and ignored), and its magazines are not part
+ * of the shrinker's drain; a CPU that goes offline keeps its objects in
+ * the cache's magazine until the cache is destroyed.
+ *
+ * Owns: struct ka_cache, its central lists and magazines, the list of
+ * caches.
+ * Locks: ka_cache_mutex (the list; create and destroy) is taken alone, in
+ * process context.  The hit paths own this CPU's magazines with
+ * ka_mag_trylock(ka_pcpu), as api.c does; refills and flushes take the
+ * cache's central->lock inside it, as for a size class.  Destroy flushes
+ * every CPU's magazine without their locks: the cache has no user left
+ * then (kmem_cache_destroy()'s contract), as for a dead CPU in mcache.c.
+ */
+#include <linux/kmemleak.h>
+#include <linux/slab.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/seq_file.h>
+#include "ka_debug.h"
+#include "mcache.h"
+
+/*
+ * The first word of every ka_cache.  A module built with ka_redirect.h sees
+ * the kernel's own caches (names_cachep behind __getname(), ...) as
+ * struct ka_cache too; their first word is SLUB's per-CPU pointer, never
+ * this, and their calls go to the kernel's kmem_cache functions.
+ */
+#define KA_CACHE_MAGIC	0x6568636163616bUL	/* "kacache" */
+
+struct ka_cache {
+	unsigned long magic;		/* KA_CACHE_MAGIC */
+	struct list_head list;		/* ka_caches */
+	const char *name;		/* a copy */
+	unsigned int size;		/* bytes asked for */
+	unsigned int objsize;		/* slot: its class's size */
+	unsigned int align;
+	unsigned int cls;
+	unsigned int batch;
+	slab_flags_t flags;
+	void (*ctor)(void *obj);
+	bool dead;			/* destroyed with objects still out */
+	struct ka_magazine __percpu *mag;
+	struct ka_central *central[];	/* per node; NULL where no heap */
+};
+
+static LIST_HEAD(ka_caches);
+
+/* Is @c one of ka's caches, or a kernel kmem_cache seen as one? */
+static __always_inline bool ka_cache_is_ka(const struct ka_cache *c)
+{
+	return likely(READ_ONCE(c->magic) == KA_CACHE_MAGIC);
+}
+static DEFINE_MUTEX(ka_cache_mutex);
+
+/*
+ * mcentral's carve hook: a new span of @c's cache, not yet on any list:
+ * mark it the cache's (its frees skip ka_free()'s hit path: fastkey 0) and
+ * construct every object.  Context: refill, no ka lock held.
+ */
+static void ka_cache_carve(struct ka_central *c, struct ka_span *span)
+{
+	struct ka_cache *cache = c->cache;
+	unsigned int i;
+
+	span->central = c;
+	span->cache = cache;
+	WRITE_ONCE(span->fastkey, 0);
+	if (!cache->ctor)
+		return;
+	for (i = 0; i < span->nelems; i++) {
+		void *p = span->base + i * span->elemsize;
+
+		/* KASAN: the ctor may touch the object; free again after */
+		if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+			ka_kasan_alloc(p, cache->size, span->elemsize);
+		cache->ctor(p);
+		ka_sys_poison(p, span->elemsize, KA_KASAN_SLAB_FREE);
+	}
+}
+
+/* The class for @size bytes at @align: the smallest whose slots keep it. */
+static unsigned int ka_cache_class(unsigned int size, unsigned int align)
+{
+	unsigned int cls;
+
+	for (cls = 1; cls < ka_nr_classes; cls++)
+		if (ka_classes[cls].size >= size &&
+		    !(ka_classes[cls].size & (align - 1)))
+			return cls;
+	return 0;
+}
+
+static void ka_cache_free_struct(struct ka_cache *c)
+{
+	int cpu, node;
+
+	if (c->mag)
+		for_each_possible_cpu(cpu)
+			kvfree(per_cpu_ptr(c->mag, cpu)->objs);
+	free_percpu(c->mag);
+	for (node = 0; node < nr_node_ids; node++)
+		kfree(c->central[node]);
+	kfree(c->name);
+	kfree(c);
+}
+
+/* Is a live cache called @name?  Context: ka_cache_mutex held. */
+static bool ka_cache_name_used(const char *name)
+{
+	struct ka_cache *c;
+
+	list_for_each_entry(c, &ka_caches, list)
+		if (!c->dead && !strcmp(c->name, name))
+			return true;
+	return false;
+}
+
+static struct ka_cache *ka_cache_refuse(const char *name, const char *why,
+					slab_flags_t flags)
+{
+	pr_err("ka: cache %s refused: %s\n", name ?: "(null)", why);
+	if (flags & SLAB_PANIC)
+		panic("ka: cannot create cache %s\n", name ?: "(null)");
+	return NULL;
+}
+
+/**
+ * ka_cache_create - create a cache of objects of one size
+ * @name: its name, unique among ka's live caches (copied)
+ * @size: bytes per object, 1 .. KA_MAX_SMALL_SIZE
+ * @align: alignment wanted (0, or a power of two up to PAGE_SIZE)
+ * @flags: SLAB_* flags of <linux/slab.h>; see include/ka.h for those
+ *	   accepted; SLAB_HWCACHE_ALIGN aligns to a cache line as SLUB does
+ * @ctor: run once on each object when its span is carved, or NULL
+ *
+ * What ka cannot give (a flag it does not honour, SLAB_TYPESAFE_BY_RCU
+ * among them, an alignment no class keeps, a size above its largest class,
+ * a name in use, debug mode) is refused with a message naming the reason;
+ * with SLAB_PANIC the refusal panics, as kmem_cache_create() would.
+ *
+ * Context: process context, may sleep.
+ * Return: the cache, or NULL.
+ */
+struct ka_cache *ka_cache_create(const char *name, unsigned int size,
+				 unsigned int align, slab_flags_t flags,
+				 void (*ctor)(void *))
+{
+	struct ka_cache *c;
+	unsigned int cls, slots;
+	int cpu, node;
+
+	if (!name)
+		return ka_cache_refuse(name, "no name", flags);
+	if (flags & SLAB_TYPESAFE_BY_RCU)
+		return ka_cache_refuse(name, "SLAB_TYPESAFE_BY_RCU is not implemented: a freed object may be reused at once", flags);
+	if (flags & ~KA_CACHE_FLAGS) {
+		pr_err("ka: cache %s refused: flags %#lx not supported (supported: %#lx)\n",
+		       name, (unsigned long)(flags & ~KA_CACHE_FLAGS),
+		       (unsigned long)KA_CACHE_FLAGS);
+		return ka_cache_refuse(name, "unsupported flags", flags);
+	}
+	if (!size || size > KA_MAX_SMALL_SIZE)
+		return ka_cache_refuse(name, "object size 0 or above KA_MAX_SMALL_SIZE", flags);
+	if (align && (!is_power_of_2(align) || align > PAGE_SIZE))
+		return ka_cache_refuse(name, "alignment not a power of two up to PAGE_SIZE", flags);
+	if (ka_debug_on())
+		return ka_cache_refuse(name, "ka.ko is in debug mode (debug=1), which caches do not support", flags);
+	/* SLUB's calculate_alignment() */
+	if (flags & SLAB_HWCACHE_ALIGN) {
+		unsigned int ralign = cache_line_size();
+
+		while (size <= ralign / 2)
+			ralign /= 2;
+		align = max(align, ralign);
+	}
+	align = max_t(unsigned int, align, sizeof(void *));
+	cls = ka_cache_class(ALIGN(size, align), align);
+	if (!cls)
+		return ka_cache_refuse(name, "no size class keeps this size at this alignment", flags);
+
+	c = kzalloc(struct_size(c, central, nr_node_ids), GFP_KERNEL);
+	if (!c)
+		return ka_cache_refuse(name, "out of memory", flags);
+	c->magic = KA_CACHE_MAGIC;
+	c->name = kstrdup(name, GFP_KERNEL);
+	c->size = size;
+	c->objsize = ka_classes[cls].size;
+	c->align = align;
+	c->cls = cls;
+	c->batch = ka_classes[cls].batch;
+	c->flags = flags;
+	c->ctor = ctor;
+	c->mag = alloc_percpu(struct ka_magazine);
+	if (!c->name || !c->mag)
+		goto nomem;
+	slots = ka_classes[cls].cache_max;
+	for_each_possible_cpu(cpu) {
+		struct ka_magazine *m = per_cpu_ptr(c->mag, cpu);
+
+		m->objs = kvcalloc(slots, sizeof(void *), GFP_KERNEL);
+		if (!m->objs)
+			goto nomem;
+		m->top = m->objs;
+		m->end = m->objs + slots;
+	}
+	for (node = 0; node < nr_node_ids; node++) {
+		if (!ka_nodes[node])
+			continue;
+		c->central[node] = kzalloc_node(sizeof(struct ka_central),
+						GFP_KERNEL, node);
+		if (!c->central[node])
+			goto nomem;
+		ka_central_init(c->central[node], cls, node);
+		c->central[node]->cache = c;
+		c->central[node]->carve = ka_cache_carve;
+	}
+	mutex_lock(&ka_cache_mutex);
+	if (ka_cache_name_used(name)) {
+		mutex_unlock(&ka_cache_mutex);
+		ka_cache_free_struct(c);
+		return ka_cache_refuse(name, "a live ka cache has this name", flags);
+	}
+	list_add_tail(&c->list, &ka_caches);
+	mutex_unlock(&ka_cache_mutex);
+	return c;
+nomem:
+	ka_cache_free_struct(c);
+	return ka_cache_refuse(name, "out of memory", flags);
+}
+EXPORT_SYMBOL_GPL(ka_cache_create);
+
+/* Objects held by the cache's magazines (a snapshot). */
+static unsigned long ka_cache_cached(struct ka_cache *c)
+{
+	unsigned long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += ka_mag_count(per_cpu_ptr(c->mag, cpu));
+	return n;
+}
+
+/* Objects out of the cache's spans, and its spans' bytes (a snapshot). */
+static unsigned long ka_cache_out(struct ka_cache *c, unsigned long *bytes)
+{
+	unsigned long out = 0, spans = 0, flags;
+	int node;
+
+	for (node = 0; node < nr_node_ids; node++) {
+		struct ka_central *ce = c->central[node];
+
+		if (!ce)
+			continue;
+		spin_lock_irqsave(&ce->lock, flags);
+		out += ce->objs_out;
+		spans += ce->nr_partial + ce->nr_full;
+		spin_unlock_irqrestore(&ce->lock, flags);
+	}
+	if (bytes)
+		*bytes = spans * ka_classes[c->cls].npages * PAGE_SIZE;
+	return out;
+}
+
+/**
+ * ka_cache_destroy - destroy a cache
+ * @c: the cache, or NULL
+ *
+ * The cache's magazines go back to its spans and its empty spans to the
+ * heap.  If objects are still out, they are reported ("objects remaining",
+ * as SLUB reports them) and the cache stays, marked destroyed, with the
+ * memory under them: frees of them still work, its name may be used again,
+ * and a later ka_cache_destroy() of it, once they are back, frees it.
+ *
+ * Context: process context, may sleep; no one may use @c any more.
+ */
+void ka_cache_destroy(struct ka_cache *c)
+{
+	unsigned long out;
+	int cpu, node;
+
+	if (!c)
+		return;
+	if (unlikely(!ka_cache_is_ka(c))) {
+		pr_err("ka: %s() of a kernel kmem_cache refused (caller %pS)\n",
+		       __func__, (void *)_RET_IP_);
+		return;
+	}
+	mutex_lock(&ka_cache_mutex);
+	for_each_possible_cpu(cpu) {
+		struct ka_magazine *m = per_cpu_ptr(c->mag, cpu);
+		unsigned int n = ka_mag_count(m);
+
+		if (n)
+			ka_central_flush(m->objs, n);
+		WRITE_ONCE(m->top, m->objs);
+	}
+	for (node = 0; node < nr_node_ids; node++)
+		if (c->central[node])
+			ka_central_release(c->central[node], 0);
+	out = ka_cache_out(c, NULL);
+	if (out) {
+		c->dead = true;
+		mutex_unlock(&ka_cache_mutex);
+		pr_err("ka: cache %s destroyed with %lu objects remaining: the cache and their memory stay (caller %pS)\n",
+		       c->name, out, (void *)_RET_IP_);
+		return;
+	}
+	list_del(&c->list);
+	mutex_unlock(&ka_cache_mutex);
+	ka_cache_free_struct(c);
+}
+EXPORT_SYMBOL_GPL(ka_cache_destroy);
+
+/*
+ * After an object left the cache: the hooks the size classes have too
+ * (kmemleak, init_on_alloc, __GFP_ZERO), the tag, KASAN.
+ */
+static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
+						 gfp_t gfp)
+{
+	if (!c->ctor)
+		ka_word_write(p, 0);	/* its double-free tag */
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+		ka_kasan_alloc(p, c->size, c->objsize);
+	if (unlikely(static_branch_unlikely(&ka_alloc_hooks_key) ||
+		     (gfp & __GFP_ZERO))) {
+		if (!c->ctor && ((gfp & __GFP_ZERO) || want_init_on_alloc(gfp)))
+			memset(p, 0, c->size);
+		if (ka_hooks_always() && !(c->flags & SLAB_NOLEAKTRACE))
+			kmemleak_alloc(p, c->size, 1, gfp);
+	}
+	return p;
+}
+
+/*
+ * Everything but a magazine hit: a batch from @node's central list of the
+ * cache, one object returned, the rest into this CPU's magazine if it is
+ * of that node and free to take.
+ */
+static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
+					  int node)
+{
+	void *batch[KA_BATCH_MAX];
+	unsigned int n, take = 0;
+
+	if (unlikely(!ka_mag_context_ok())) {
+		this_cpu_inc(ka_pcpu->nr_atomic);
+		this_cpu_inc(ka_pcpu->nr_failed);
+		return NULL;
+	}
+	if (node == NUMA_NO_NODE || node < 0 || node >= nr_node_ids ||
+	    !c->central[node])
+		node = numa_mem_id();
+	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
+	if (unlikely(!n)) {
+		this_cpu_inc(ka_pcpu->nr_failed);
+		return NULL;
+	}
+	if (likely(ka_mag_trylock(ka_pcpu))) {
+		if (likely(numa_mem_id() == node))
+			while (take < n - 1 &&
+			       ka_mag_push(c->mag, batch[n - 1 - take]))
+				take++;
+		ka_mag_unlock(ka_pcpu);
+	}
+	if (take < n - 1)
+		ka_central_flush(batch + 1, n - 1 - take);
+	return ka_cache_post_alloc(c, batch[0], gfp);
+}
+
+/**
+ * ka_cache_alloc - allocate an object of a cache
+ * @c: the cache
+ * @flags: GFP flags, as for ka_alloc(); __GFP_ZERO zeroes the object's
+ *	   size (not for a cache with a constructor)
+ *
+ * Context: as ka_alloc().
+ * Return: the object, or NULL.
+ */
+void *ka_cache_alloc(struct ka_cache *c, gfp_t flags)
+{
+	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	void *p;
+
+	if (unlikely(!ka_cache_is_ka(c)))
+		return kmem_cache_alloc((struct kmem_cache *)c, flags);
+	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
+		goto slow;
+	if (unlikely(!ka_mag_pop(c->mag, &p))) {
+		ka_mag_unlock(pcpu);
+		goto slow;
+	}
+	ka_mag_unlock(pcpu);
+	return ka_cache_post_alloc(c, p, flags);
+slow:
+	return ka_cache_alloc_slow(c, flags, NUMA_NO_NODE);
+}
+EXPORT_SYMBOL_GPL(ka_cache_alloc);
+
+/**
+ * ka_cache_alloc_node - allocate an object of a cache on a NUMA node
+ * @c: the cache
+ * @flags: GFP flags, as for ka_cache_alloc()
+ * @node: the node, or NUMA_NO_NODE
+ *
+ * Context: as ka_alloc().
+ * Return: the object, or NULL.
+ */
+void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
+{
+	if (unlikely(!ka_cache_is_ka(c)))
+		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
+					     node);
+	if (node == NUMA_NO_NODE || node == numa_mem_id())
+		return ka_cache_alloc(c, flags);
+	return ka_cache_alloc_slow(c, flags, node);
+}
+EXPORT_SYMBOL_GPL(ka_cache_alloc_node);
+
+/*
+ * Checks and hooks before an object goes back: false if it must not (not
+ * an object of @c, or its tag says it is already free: reported).
+ */
+static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
+					      struct ka_span *span,
+					      const void *p)
+{
+	if (unlikely(span->cache != c)) {
+		ka_report_bad_free(p, span->cache ? "object of another ka cache" :
+				   "not an object of a ka cache", _RET_IP_);
+		return false;
+	}
+	if (unlikely(!ka_span_obj_ok(span, p))) {
+		ka_report_bad_free(p, "pointer into the middle of an object",
+				   _RET_IP_);
+		return false;
+	}
+	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag)) {
+		ka_report_double_free(p, "double free (the object is already free)",
+				      _RET_IP_);
+		return false;
+	}
+	if (unlikely(static_branch_unlikely(&ka_free_hooks_key))) {
+		if (ka_hooks_always() && !(c->flags & SLAB_NOLEAKTRACE))
+			kmemleak_free(p);
+		if (!c->ctor && want_init_on_free())
+			memset((void *)p, 0, c->size);
+	}
+	ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
+	if (!c->ctor)
+		ka_word_write((void *)p, span->freetag);
+	return true;
+}
+
+static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
+{
+	struct ka_span *span;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	if (unlikely(!ka_mag_context_ok())) {
+		this_cpu_inc(ka_pcpu->nr_atomic);
+		pr_err_ratelimited("ka: free of %p to cache %s refused: atomic context on PREEMPT_RT, the object stays allocated\n",
+				   p, c->name);
+		return;
+	}
+	rcu_read_lock();
+	span = ka_span_lookup(p);
+	if (!ka_cache_pre_free(c, span, p)) {
+		rcu_read_unlock();
+		return;
+	}
+	rcu_read_unlock();
+	/* magazines busy, full, or the object of another node */
+	if (span->node == numa_mem_id() && ka_mag_trylock(ka_pcpu)) {
+		if (!ka_mag_push(c->mag, p)) {
+			struct ka_magazine *m = this_cpu_ptr(c->mag);
+			unsigned int count = ka_mag_count(m);
+			unsigned int n = min(c->batch, count);
+
+			ka_central_flush(m->objs, n);
+			memmove(m->objs, m->objs + n,
+				(count - n) * sizeof(void *));
+			WRITE_ONCE(m->top, m->objs + count - n);
+			ka_mag_push(c->mag, p);
+		}
+		ka_mag_unlock(ka_pcpu);
+		return;
+	}
+	ka_central_flush(&p, 1);
+}
+
+/**
+ * ka_cache_free - give an object back to its cache
+ * @c: the cache it came from
+ * @p: the object, or NULL
+ *
+ * A pointer that is not a live object of @c is refused with a rate-limited
+ * error, as by ka_free(); so is a second free of an object of a cache
+ * without constructor.
+ *
+ * Context: as ka_free().
+ */
+void ka_cache_free(struct ka_cache *c, void *p)
+{
+	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_span *span;
+
+	if (unlikely(!ka_cache_is_ka(c))) {
+		kmem_cache_free((struct kmem_cache *)c, p);
+		return;
+	}
+	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
+		goto slow;
+	span = ka_span_lookup(p);
+	if (likely(span->cache == c && span->node == numa_mem_id() &&
+		   !static_branch_unlikely(&ka_free_hooks_key) &&
+		   ka_span_obj_ok(span, p) &&
+		   (c->ctor || ka_word_read(p) != span->freetag))) {
+		ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
+		if (likely(ka_mag_push(c->mag, p))) {
+			if (!c->ctor)
+				ka_word_write(p, span->freetag);
+			ka_mag_unlock(pcpu);
+			return;
+		}
+	}
+	ka_mag_unlock(pcpu);
+slow:
+	ka_cache_free_slow(c, p);
+}
+EXPORT_SYMBOL_GPL(ka_cache_free);
+
+/**
+ * ka_cache_alloc_bulk - allocate @nr objects of a cache, all or nothing
+ * @c: the cache
+ * @flags: GFP flags, as for ka_cache_alloc()
+ * @nr: how many
+ * @p: array of @nr slots
+ *
+ * Context: as ka_alloc().
+ * Return: @nr, or 0 (nothing held).
+ */
+int ka_cache_alloc_bulk(struct ka_cache *c, gfp_t flags, size_t nr, void **p)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		p[i] = ka_cache_alloc(c, flags);
+		if (unlikely(!p[i])) {
+			ka_cache_free_bulk(c, i, p);
+			return 0;
+		}
+	}
+	return nr;
+}
+EXPORT_SYMBOL_GPL(ka_cache_alloc_bulk);
+
+/**
+ * ka_cache_free_bulk - free @nr objects of a cache
+ * @c: the cache
+ * @nr: how many
+ * @p: the objects; NULL entries are skipped
+ *
+ * Context: as ka_free().
+ */
+void ka_cache_free_bulk(struct ka_cache *c, size_t nr, void **p)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		ka_cache_free(c, p[i]);
+}
+EXPORT_SYMBOL_GPL(ka_cache_free_bulk);
+
+/**
+ * ka_cache_size - the object size a cache was created with
+ * @c: the cache
+ *
+ * Context: any.
+ * Return: the size in bytes.
+ */
+unsigned int ka_cache_size(const struct ka_cache *c)
+{
+	if (unlikely(!ka_cache_is_ka(c)))
+		return kmem_cache_size((struct kmem_cache *)c);
+	return c->size;
+}
+EXPORT_SYMBOL_GPL(ka_cache_size);
+
+/**
+ * ka_cache_name - the name a cache was created with
+ * @c: the cache
+ *
+ * Context: any.
+ * Return: the name.
+ */
+const char *ka_cache_name(const struct ka_cache *c)
+{
+	if (unlikely(!ka_cache_is_ka(c)))
+		return "(a kernel kmem_cache)";
+	return c->name;
+}
+EXPORT_SYMBOL_GPL(ka_cache_name);
+
+/**
+ * ka_cache_show - debugfs "caches": one line per cache
+ * @m: the seq_file
+ *
+ * "name size class slot align active cached bytes ctor flags": the object
+ * size asked for, its class and slot size, the alignment, objects held by
+ * clients, objects in magazines, the bytes of the cache's spans, whether it
+ * has a constructor, its flags; "dead" last for a cache destroyed with
+ * objects out.
+ *
+ * Context: process context.
+ */
+void ka_cache_show(struct seq_file *m)
+{
+	struct ka_cache *c;
+
+	seq_puts(m, "# name size class slot align active cached bytes ctor flags\n");
+	mutex_lock(&ka_cache_mutex);
+	list_for_each_entry(c, &ka_caches, list) {
+		unsigned long bytes, out, cached;
+
+		out = ka_cache_out(c, &bytes);
+		cached = ka_cache_cached(c);
+		seq_printf(m, "%s %u %u %u %u %lu %lu %lu %d %#lx%s\n",
+			   c->name, c->size, c->cls, c->objsize, c->align,
+			   out > cached ? out - cached : 0, cached, bytes,
+			   !!c->ctor, (unsigned long)c->flags,
+			   c->dead ? " dead" : "");
+	}
+	mutex_unlock(&ka_cache_mutex);
+}
+
+/**
+ * ka_cache_init - nothing to set up but the empty list
+ *
+ * Context: module init.
+ * Return: 0.
+ */
+int ka_cache_init(void)
+{
+	return 0;
+}
+
+/**
+ * ka_cache_exit - free what caches destroyed with objects out still held
+ *
+ * ka.ko unloads only once every client has: those objects can no longer be
+ * freed.  Their spans go back to the heap with a count of them.
+ *
+ * Context: module exit, before the heaps are torn down.
+ */
+void ka_cache_exit(void)
+{
+	struct ka_cache *c, *tmp;
+	int node;
+
+	list_for_each_entry_safe(c, tmp, &ka_caches, list) {
+		unsigned long out = 0;
+
+		for (node = 0; node < nr_node_ids; node++) {
+			if (!c->central[node])
+				continue;
+			out += ka_span_destroy_all(&c->central[node]->partial);
+			out += ka_span_destroy_all(&c->central[node]->full);
+		}
+		pr_warn("ka: unload: cache %s%s held %lu objects\n", c->name,
+			c->dead ? " (destroyed with objects out)" :
+			" (never destroyed)", out);
+		list_del(&c->list);
+		ka_cache_free_struct(c);
+	}
+}
