@@ -2375,7 +2375,7 @@ static char *ka_test_cache_line(struct kunit *test, const char *name)
 static void ka_cache_ctor_once(struct kunit *test)
 {
 	const unsigned int n = 1000;
-	unsigned int i, r, calls, fresh = 0;
+	unsigned int i, r, calls, more, fresh = 0;
 	struct ka_cache *c;
 	void **objs;
 	u8 *p;
@@ -2423,7 +2423,10 @@ static void ka_cache_ctor_once(struct kunit *test)
 	/*
 	 * All of them: emptied spans may go back to the heap (as SLUB frees
 	 * empty slabs), so an object is either in its freed state or freshly
-	 * constructed, and constructors run only for whole new spans.
+	 * constructed - by a constructor run now, or by one of the first
+	 * phase's runs for an object no one took then (the rest of the last
+	 * span, or objects another CPU's magazine kept while the task moved)
+	 * - and constructors run only for whole new spans.
 	 */
 	for (i = 0; i < n; i++)
 		ka_cache_free(c, objs[i]);
@@ -2437,9 +2440,9 @@ static void ka_cache_ctor_once(struct kunit *test)
 		}
 		KUNIT_EXPECT_EQ(test, p[39], 0x5a);
 	}
-	calls = atomic_read(&ka_test_ctor_calls) - calls;
-	KUNIT_EXPECT_LE(test, fresh, calls);
-	KUNIT_EXPECT_EQ(test, calls % ka_classes[ka_size_class(40)].nelems, 0U);
+	more = atomic_read(&ka_test_ctor_calls) - calls;
+	KUNIT_EXPECT_LE(test, fresh, more + (calls - n));
+	KUNIT_EXPECT_EQ(test, more % ka_classes[ka_size_class(40)].nelems, 0U);
 	for (i = 0; i < n; i++)
 		ka_cache_free(c, objs[i]);
 	ka_cache_destroy(c);
