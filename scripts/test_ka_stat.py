@@ -543,8 +543,13 @@ class KaStatTest(unittest.TestCase):
         self.assertIsNone(ka_stat.rates(b, a, 2.0))    # counters were reset
 
     def test_watch_ctrl_c(self):
+        # SIGINT back to its default in the child: a shell that starts a
+        # job in the background (make check &, CI runners) ignores it, and
+        # python then never turns it into KeyboardInterrupt
         proc = subprocess.Popen([SCRIPT, "--watch", "0.2", self.dir], text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                 signal.SIG_DFL))
         # Ctrl-C once the first screen is out (a loaded host may take
         # seconds to start python), then a few refreshes later
         first = proc.stdout.readline()
