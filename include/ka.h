@@ -52,6 +52,7 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p);
 void ka_free_bulk(size_t nr, void **p);
 void ka_free_rcu(const void *p);
 bool ka_owns(const void *p);
+bool ka_claims(const void *p);
 /* include/ka_redirect.h's kfree_rcu() callback (mod/rcu.c) */
 void ka_redirect_rcu_free(struct rcu_head *head);
 

@@ -40,7 +40,11 @@
  *    kmem_cache_size, kmem_cache_shrink: a ka_cache (include/ka.h);
  *  - kfree, kfree_sensitive, kvfree, kvfree_sensitive, kfree_const, ksize,
  *    kfree_bulk, kfree_rcu, kvfree_rcu (two arguments): ka's if ka_owns()
- *    the pointer, the kernel's otherwise.
+ *    the pointer, the kernel's otherwise; the frees also give ka_free()
+ *    what no kfree() of the kernel's could take (neither slab nor a large
+ *    kmalloc: a ka object freed twice, a stale pointer into ka's pages),
+ *    so that ka reports and refuses it instead of the kernel freeing a
+ *    page of ka's heap.
  *
  * A file that defines pr_fmt before its first include gets a '"pr_fmt"
  * redefined' warning: <linux/printk.h> came first, through this header.
@@ -70,9 +74,15 @@
 
 /* ---- helpers: they call the kernel's functions, defined before the macros */
 
+/* A pointer for ka_free() rather than the kernel's kfree(): ka_claims(). */
+static __always_inline bool ka_redirect_ours(const void *p)
+{
+	return ka_claims(p);
+}
+
 static __always_inline void ka_redirect_kfree(const void *p)
 {
-	if (ka_owns(p))
+	if (ka_redirect_ours(p))
 		ka_free(p);
 	else
 		kfree(p);
@@ -80,8 +90,9 @@ static __always_inline void ka_redirect_kfree(const void *p)
 
 static __always_inline void ka_redirect_kfree_sensitive(const void *p)
 {
-	if (ka_owns(p)) {
-		memzero_explicit((void *)p, ka_size(p));
+	if (ka_redirect_ours(p)) {
+		if (ka_owns(p))
+			memzero_explicit((void *)p, ka_size(p));
 		ka_free(p);
 	} else {
 		kfree_sensitive(p);
@@ -90,7 +101,7 @@ static __always_inline void ka_redirect_kfree_sensitive(const void *p)
 
 static __always_inline void ka_redirect_kvfree(const void *p)
 {
-	if (ka_owns(p))
+	if (ka_redirect_ours(p))
 		ka_free(p);
 	else
 		kvfree(p);
@@ -99,8 +110,9 @@ static __always_inline void ka_redirect_kvfree(const void *p)
 static __always_inline void ka_redirect_kvfree_sensitive(const void *p,
 							 size_t len)
 {
-	if (ka_owns(p)) {
-		memzero_explicit((void *)p, len);
+	if (ka_redirect_ours(p)) {
+		if (ka_owns(p))
+			memzero_explicit((void *)p, len);
 		ka_free(p);
 	} else {
 		kvfree_sensitive(p, len);
@@ -109,7 +121,7 @@ static __always_inline void ka_redirect_kvfree_sensitive(const void *p,
 
 static __always_inline void ka_redirect_kfree_const(const void *p)
 {
-	if (ka_owns(p))
+	if (ka_owns(p))	/* not _ours(): kfree_const() takes .rodata */
 		ka_free(p);
 	else
 		kfree_const(p);
@@ -163,9 +175,12 @@ static __always_inline void *ka_redirect_krealloc_array(void *p, size_t n,
 static __always_inline void *ka_redirect_kvmalloc_node(size_t size, gfp_t gfp,
 						       int node)
 {
+	void *p = NULL;
+
+	/* ka first; vmalloc, as kvmalloc would, when its pages are not had */
 	if (size <= KA_MAX_SIZE)
-		return ka_alloc_node(size, gfp | __GFP_NOWARN, node);
-	return kvmalloc_node(size, gfp, node);
+		p = ka_alloc_node(size, gfp | __GFP_NOWARN, node);
+	return p ?: kvmalloc_node(size, gfp, node);
 }
 
 static __always_inline void *ka_redirect_kvmalloc_array(size_t n, size_t size,

@@ -2659,7 +2659,41 @@ static void ka_cache_kernel_cache_passed_on(struct kunit *test)
 	kmem_cache_destroy(kc);
 }
 
+/*
+ * ka_claims(), include/ka_redirect.h's test before a free: ka's objects,
+ * live or freed (a double free must reach ka_free(), not the kernel's
+ * kfree()), yes; the kernel's slab and large kmalloc objects, vmalloc
+ * memory, NULL, no.
+ */
+static void ka_claims_pointers(struct kunit *test)
+{
+	void *small = ka_alloc(64, GFP_KERNEL);
+	void *large = ka_alloc(100000, GFP_KERNEL);
+	void *km = kmalloc(64, GFP_KERNEL);
+	void *kml = kmalloc(100000, GFP_KERNEL);
+	void *vm = vmalloc(8192);
+
+	KUNIT_ASSERT_TRUE(test, small && large && km && kml && vm);
+	KUNIT_EXPECT_TRUE(test, ka_claims(small));
+	KUNIT_EXPECT_TRUE(test, ka_claims(large));
+	KUNIT_EXPECT_FALSE(test, ka_claims(km));
+	KUNIT_EXPECT_FALSE(test, ka_claims(kml));
+	KUNIT_EXPECT_FALSE(test, ka_claims(vm));
+	KUNIT_EXPECT_FALSE(test, ka_claims(NULL));
+	KUNIT_EXPECT_FALSE(test, ka_claims(ZERO_SIZE_PTR));
+	ka_free(large);
+	/* cached or gone: not live, but ka's pages, not the kernel's kfree()'s */
+	KUNIT_EXPECT_FALSE(test, ka_owns(large));
+	KUNIT_EXPECT_TRUE(test, ka_claims(large));
+	ka_free(small);
+	KUNIT_EXPECT_TRUE(test, ka_claims(small));
+	kfree(km);
+	kfree(kml);
+	vfree(vm);
+}
+
 static struct kunit_case ka_cache_cases[] = {
+	KUNIT_CASE(ka_claims_pointers),
 	KUNIT_CASE(ka_cache_kernel_cache_passed_on),
 	KUNIT_CASE(ka_cache_ctor_once),
 	KUNIT_CASE_PARAM(ka_cache_alignment, ka_align_gen_params),

@@ -721,6 +721,33 @@ bool ka_owns(const void *p)
 EXPORT_SYMBOL_GPL(ka_owns);
 
 /**
+ * ka_claims - is @p for ka_free() rather than the kernel's kfree()?
+ * @p: any pointer
+ *
+ * True for a live ka object (ka_owns()), and for memory no kfree() of the
+ * kernel's could take - neither a slab page nor a large kmalloc - such as
+ * a ka object freed twice or a stale pointer into ka's pages: ka_free()
+ * reports and refuses those, where the kernel's kfree() would free a page
+ * of ka's heap.  False for NULL, ZERO_SIZE_PTR, vmalloc addresses and the
+ * kernel's slab objects.  include/ka_redirect.h's frees ask it.
+ *
+ * Context: any.
+ * Return: true if the pointer should go to ka_free().
+ */
+bool ka_claims(const void *p)
+{
+	struct folio *folio;
+
+	if (ka_owns(p))
+		return true;
+	if (ZERO_OR_NULL_PTR(p) || !virt_addr_valid(p))
+		return false;
+	folio = virt_to_folio(p);
+	return !folio_test_slab(folio) && !folio_test_large(folio);
+}
+EXPORT_SYMBOL_GPL(ka_claims);
+
+/**
  * ka_realloc - resize an object
  * @p: an object, or NULL or ZERO_SIZE_PTR (then this is ka_alloc())
  * @new_size: bytes wanted; 0 frees @p and returns ZERO_SIZE_PTR
