@@ -182,6 +182,8 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 		struct ka_heap *heap = ka_heap_of(nid);
 
 		pages += READ_ONCE(heap->pages_held) - READ_ONCE(heap->pages_used);
+		/* cached large spans: in pages_used, given back by a scan */
+		pages += READ_ONCE(heap->large_free_pages);
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			pages += READ_ONCE(ka_central_of(nid, cls)->nr_empty) *
 				 ka_classes[cls].npages;

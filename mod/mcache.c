@@ -167,7 +167,8 @@ void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
 	ka_mag_point(KA_MP_FLUSH);
 	memmove(m->objs, m->objs + n, (count - n) * sizeof(void *));
 	WRITE_ONCE(m->top, m->objs + count - n);
-	this_cpu_inc(ka_pcpu->mag[cls].nr_flush);
+	/* @m's own counter: the caller may be flushing a dead CPU's */
+	WRITE_ONCE(m->nr_flush, m->nr_flush + 1);
 }
 
 /*

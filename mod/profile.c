@@ -211,12 +211,16 @@ static int ka_prof_alloc_tables(void)
  * their free when sampling is off.
  *
  * Context: process context, may sleep.
- * Return: 0, or -ENOMEM if the tables cannot be allocated.
+ * Return: 0, -EINVAL above KA_PROF_RATE_MAX, or -ENOMEM if the tables
+ * cannot be allocated.
  */
 int ka_prof_set_rate(unsigned long rate, u64 seed)
 {
 	int ret = 0;
 
+	/* the draw (q * rate) and the scaling (40 * rate) stay in 64 bits */
+	if (rate > KA_PROF_RATE_MAX)
+		return -EINVAL;
 	mutex_lock(&ka_prof_mutex);
 	if (rate) {
 		ret = ka_prof_alloc_tables();
@@ -931,8 +935,8 @@ int ka_prof_init(struct dentry *dir)
 	debugfs_create_file("profile_rate", 0600, dir, NULL, &rate_fops);
 	debugfs_create_file("heap", 0400, dir, NULL, &heap_fops);
 	if (profile_rate && ka_prof_set_rate(profile_rate, 0)) {
-		pr_warn("ka: profile_rate=%lu: no memory for the profile, sampling off\n",
-			profile_rate);
+		pr_warn("ka: profile_rate=%lu: above %lu or no memory for the profile, sampling off\n",
+			profile_rate, KA_PROF_RATE_MAX);
 		profile_rate = 0;
 	}
 	return 0;

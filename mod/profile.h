@@ -22,6 +22,8 @@ DECLARE_STATIC_KEY_FALSE(ka_prof_free_key);
 DECLARE_PER_CPU(long, ka_prof_left);
 
 #define KA_PROF_DEPTH	32
+/* The largest profile_rate (1 TiB between samples): the draws stay in u64. */
+#define KA_PROF_RATE_MAX	(1UL << 40)
 
 /* One bucket of the profile, as ka_prof_snapshot() copies it out. */
 struct ka_prof_record {
