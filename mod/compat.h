@@ -131,16 +131,25 @@ static inline void ka_cpu_lock_acquire_try(local_lock_t *l) { }
 		}						\
 		__ok;						\
 	})
+/*
+ * The flag first, then lockdep's acquire (as 6.15's local_lock() of a
+ * local_trylock_t does): an interrupt in between fails its trylock and
+ * leaves lockdep's owner alone.  The other order let an interrupt's
+ * trylock succeed after local_lock_acquire() (DEBUG_LOCKS_WARN_ON(l->owner)
+ * in stress-6.1, a drain work interrupted by ka_stress's hrtimer).
+ */
 #define ka_cpu_lock(pl)						\
 	do {							\
 		preempt_disable();				\
-		local_lock_acquire(this_cpu_ptr(&(pl)->lock));	\
 		WARN_ON_ONCE(this_cpu_read((pl)->acquired));	\
 		this_cpu_write((pl)->acquired, 1);		\
+		barrier();					\
+		local_lock_acquire(this_cpu_ptr(&(pl)->lock));	\
 	} while (0)
 #define ka_cpu_unlock(pl)					\
 	do {							\
 		local_lock_release(this_cpu_ptr(&(pl)->lock));	\
+		barrier();					\
 		this_cpu_write((pl)->acquired, 0);		\
 		preempt_enable();				\
 	} while (0)
