@@ -147,19 +147,6 @@ static void ka_central_trim(struct ka_central *c, unsigned long keep,
 	}
 }
 
-static unsigned long ka_destroy_spans(struct list_head *list)
-{
-	struct ka_span *span, *tmp;
-	unsigned long pages = 0;
-
-	list_for_each_entry_safe(span, tmp, list, list) {
-		list_del(&span->list);
-		pages += span->npages;
-		ka_span_destroy(span);
-	}
-	return pages;
-}
-
 /**
  * ka_central_flush - give objects back to their spans
  * @objs: objects of small spans, of any class and node
@@ -222,7 +209,7 @@ void ka_central_flush(void **objs, unsigned int n)
 		spin_unlock_irqrestore(&c->lock, flags);
 	}
 	rcu_read_unlock();
-	ka_destroy_spans(&release);
+	ka_span_destroy_list(&release);
 }
 KA_EXPORT_INTERNAL(ka_central_flush);
 
@@ -243,6 +230,6 @@ unsigned long ka_central_release(struct ka_central *c, unsigned long keep)
 	c->nr_lock++;
 	ka_central_trim(c, keep, &release);
 	spin_unlock_irqrestore(&c->lock, flags);
-	return ka_destroy_spans(&release);
+	return ka_span_destroy_list(&release);
 }
 KA_EXPORT_INTERNAL(ka_central_release);

@@ -598,19 +598,6 @@ static void ka_heap_large_evict(struct ka_heap *heap, bool all,
 	}
 }
 
-static unsigned long ka_heap_large_destroy(struct list_head *list)
-{
-	struct ka_span *span, *tmp;
-	unsigned long pages = 0;
-
-	list_for_each_entry_safe(span, tmp, list, list) {
-		list_del_init(&span->list);
-		pages += span->npages;
-		ka_span_destroy(span);
-	}
-	return pages;
-}
-
 /**
  * ka_heap_large_put - free a large object, keeping its span for reuse
  * @heap: the heap the span came from
@@ -647,7 +634,7 @@ bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span)
 	heap->large_free_pages += span->npages;
 	ka_heap_large_evict(heap, false, &evict);
 	spin_unlock_irqrestore(&heap->lock, flags);
-	ka_heap_large_destroy(&evict);
+	ka_span_destroy_list(&evict);
 	return true;
 }
 
@@ -671,6 +658,6 @@ unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only)
 		ka_heap_large_evict(heap, true, &evict);
 	heap->large_hits_seen = heap->large_hits;
 	spin_unlock_irqrestore(&heap->lock, flags);
-	return ka_heap_large_destroy(&evict);
+	return ka_span_destroy_list(&evict);
 }
 KA_EXPORT_INTERNAL(ka_heap_large_trim);

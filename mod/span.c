@@ -122,6 +122,26 @@ bool ka_span_destroy(struct ka_span *span)
 KA_EXPORT_INTERNAL(ka_span_destroy);
 
 /**
+ * ka_span_destroy_list - destroy the spans on @list, a private list
+ * @list: spans unlinked from every mcentral and heap list by their owner
+ *
+ * Context: any; no ka lock held.
+ * Return: the number of pages given back to the heap.
+ */
+unsigned long ka_span_destroy_list(struct list_head *list)
+{
+	struct ka_span *span, *tmp;
+	unsigned long pages = 0;
+
+	list_for_each_entry_safe(span, tmp, list, list) {
+		list_del(&span->list);
+		pages += span->npages;
+		ka_span_destroy(span);
+	}
+	return pages;
+}
+
+/**
  * ka_span_destroy_all - teardown: destroy every span on @list
  * @list: an mcentral's partial or full list, or a heap's large list
  *
