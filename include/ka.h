@@ -53,12 +53,12 @@ void ka_free_bulk(size_t nr, void **p);
 void ka_free_rcu(const void *p);
 bool ka_owns(const void *p);
 bool ka_claims(const void *p);
-/* include/ka_redirect.h's kfree_rcu() callback (mod/rcu.c) */
+/* include/ka_redirect.h's kfree_rcu() callback (mod/ka/rcu.c) */
 void ka_redirect_rcu_free(struct rcu_head *head);
 
 /*
  * ka_cache: a cache of objects of one size, as kmem_cache_create() makes
- * (mod/cache.c).  Its objects live in spans only it uses, so a constructor
+ * (mod/ka/cache.c).  Its objects live in spans only it uses, so a constructor
  * runs once per object, when its span is carved, and a freed object keeps
  * the state the constructor gave it (a cache with a constructor has no
  * double-free tag in its objects).  @flags are <linux/slab.h>'s SLAB_*:

@@ -19,7 +19,7 @@
  * build time, rather than a ka_cache at run time.  The kernel's own caches
  * that the module reaches through its headers (names_cachep, behind
  * __getname() and __putname()) are then ka_cache pointers too: ka tells
- * them from its own by their first word (mod/cache.c) and passes those
+ * them from its own by their first word (mod/ka/cache.c) and passes those
  * calls to the kernel's kmem_cache_alloc()/kmem_cache_free().
  *
  * Redirected:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit suite for ka's heap profile (mod/profile.c), part of ka_kunit.ko:
+ * KUnit suite for ka's heap profile (mod/ka/profile.c), part of ka_kunit.ko:
  * exact records at profile_rate 1, frees leaving "in use", un-biased
  * estimates at the default rate, the profile.proto rendering.
  *

@@ -4,7 +4,7 @@
 
 The sample debugfs directory is generated here from a small model of ka's
 state (two nodes, four CPUs, 4 KiB pages) and written with the printf
-formats of mod/debugfs.c, so that the expected numbers can be computed from
+formats of mod/ka/debugfs.c, so that the expected numbers can be computed from
 the model rather than from the files.
   python3 scripts/test_ka_stat.py --sample DIR   writes the sample and exits.
 """
@@ -166,7 +166,7 @@ def heap_stats(model, node):
 
 
 def render(model):
-    """The four debugfs files, formatted as mod/debugfs.c does."""
+    """The four debugfs files, formatted as mod/ka/debugfs.c does."""
     table, nodes = model["table"], sorted(set(CPU_NODE))
     sizeclasses = ["# class  bytes/obj  bytes/span  objects  tail waste  max waste\n"]
     prev = 0
@@ -276,7 +276,7 @@ def pb_msg(field, body):
 
 
 def heap_profile(samples, period=524288):
-    """A profile.proto heap profile, written the way mod/profile.c writes it
+    """A profile.proto heap profile, written the way mod/ka/profile.c writes it
     (packed repeated fields, one function per location): @samples are
     (stack of function names, leaf first, [4 values])."""
     strings = ["", "alloc_objects", "count", "alloc_space", "bytes",

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # ka's allocator layers in userspace, as mm/ tests itself in tools/testing/:
-# the same mod/ sources (sizeclass.c span.c mcentral.c mheap.c arena.c),
+# the same mod/ka/ sources (sizeclass.c span.c mcentral.c mheap.c arena.c),
 # unchanged, built against a shim (utest/shim/) by clang.
 #
 #   make utest                   unit tests (ASan+UBSan, then valgrind), a
@@ -20,16 +20,16 @@ FUZZ_SECONDS ?= 60
 UTEST_FUZZ_SECONDS ?= 30
 UTEST_STRESS ?= 20 10000
 
-UT_LAYERS := $(addprefix $(UT_TOP)/mod/,sizeclass.c span.c mcentral.c mheap.c arena.c)
+UT_LAYERS := $(addprefix $(UT_TOP)/mod/ka/,sizeclass.c span.c mcentral.c mheap.c arena.c)
 UT_HARNESS := $(addprefix $(UT_TOP)/utest/,shim/shim.c harness.c check.c)
 UT_DEPS := $(UT_LAYERS) $(UT_HARNESS) $(wildcard $(UT_TOP)/utest/*.h \
 	$(UT_TOP)/utest/shim/*.h $(UT_TOP)/utest/shim/linux/*.h \
-	$(UT_TOP)/mod/*.h $(UT_TOP)/include/*.h)
-# The shim's ka_sys.h first, so that mod/ka_sys.h (same guard) adds nothing.
+	$(UT_TOP)/mod/ka/*.h $(UT_TOP)/include/*.h)
+# The shim's ka_sys.h first, so that mod/ka/ka_sys.h (same guard) adds nothing.
 UT_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-strict-aliasing \
 	-D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Werror \
-	-I$(UT_TOP)/utest/shim -I$(UT_TOP)/mod -I$(UT_TOP)/include \
+	-I$(UT_TOP)/utest/shim -I$(UT_TOP)/mod/ka -I$(UT_TOP)/include \
 	-include $(UT_TOP)/utest/shim/ka_sys.h
 UT_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 UT_BINS := $(addprefix $(UT_OUT)/,unit-asan unit stress-tsan fuzz)

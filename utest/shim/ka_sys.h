@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ka_sys.h, userspace: the interface of mod/ka_sys.h, implemented in
+ * ka_sys.h, userspace: the interface of mod/ka/ka_sys.h, implemented in
  * shim.c for the unit tests, the fuzzer and the stress test.
  *
- * It has mod/ka_sys.h's include guard and the build force-includes it
+ * It has mod/ka/ka_sys.h's include guard and the build force-includes it
  * (-include) into every file, so the layers' own #include "ka_sys.h" -
- * which the compiler resolves next to them, in mod/ - finds the guard set
+ * which the compiler resolves next to them, in mod/ka/ - finds the guard set
  * and adds nothing (tools/testing/vma does the same with vma_internal.h).
  * The fake <linux/...> headers next to it come first on the include path.
  */
@@ -40,7 +40,7 @@ static inline gfp_t ka_sys_gfp(gfp_t gfp)
 	return gfp & KA_GFP_RECLAIM_MASK;
 }
 
-/* KASAN shadow (mod/compat.h, mod/ka_sys.h): nothing in userspace */
+/* KASAN shadow (mod/ka/compat.h, mod/ka/ka_sys.h): nothing in userspace */
 #include "ka_shadow.h"
 
 static inline void ka_sys_poison(const void *addr, size_t size, u8 value) { }
@@ -68,7 +68,7 @@ void ka_debug_span_free(struct ka_span *span);
 
 #define ka_sys_meta_free_rcu(p, field)	kfree_rcu(p, field)
 
-/* mod/ka_trace.h: the events the layers fire, as no-ops. */
+/* mod/ka/ka_trace.h: the events the layers fire, as no-ops. */
 static inline void trace_ka_span_alloc(const void *base, unsigned int cls,
 				       unsigned int npages, int node) { }
 static inline void trace_ka_span_free(const void *base, unsigned int cls,

@@ -150,7 +150,7 @@ static inline void ka_sys_meta_free(void *p)
 	kfree(p);
 }
 
-/* Debug mode (mod/debug.c): a span's side table, and its poisoning. */
+/* Debug mode (mod/ka/debug.c): a span's side table, and its poisoning. */
 struct ka_span;
 int ka_debug_span_init(struct ka_span *span, gfp_t gfp);
 void ka_debug_span_free(struct ka_span *span);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ka debug mode (mod/debug.c): the hooks the kernel-only API layer calls.
+ * ka debug mode (mod/ka/debug.c): the hooks the kernel-only API layer calls.
  * The layer files reach the span hooks through ka_sys.h.
  */
 #ifndef _KA_DEBUG_H
