@@ -199,24 +199,29 @@ static void mix_init(void)
 		mix_sizes[i] = mix_pick(bench_rnd(&s));
 }
 
-static struct kmem_cache *cache_for(size_t size)
+/* The index of the dedicated caches of @size, or -1 if it has none. */
+static int cache_index(size_t size)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(caches); i++)
 		if (default_sizes[i] == size)
-			return caches[i];
-	return NULL;
+			return i;
+	return -1;
+}
+
+static struct kmem_cache *cache_for(size_t size)
+{
+	int i = cache_index(size);
+
+	return i < 0 ? NULL : caches[i];
 }
 
 static struct ka_cache *ka_cache_for(size_t size)
 {
-	unsigned int i;
+	int i = cache_index(size);
 
-	for (i = 0; i < ARRAY_SIZE(ka_caches); i++)
-		if (default_sizes[i] == size)
-			return ka_caches[i];
-	return NULL;
+	return i < 0 ? NULL : ka_caches[i];
 }
 
 static bool pattern_wanted(const char *name)
