@@ -57,6 +57,8 @@
 
 #include <ka.h>
 
+#include "../ka_testutil.h"
+
 /* ------------------------------------------------------------ parameters */
 
 static char *mode = "icount";
@@ -197,24 +199,29 @@ static void mix_init(void)
 		mix_sizes[i] = mix_pick(bench_rnd(&s));
 }
 
-static struct kmem_cache *cache_for(size_t size)
+/* The index of the dedicated caches of @size, or -1 if it has none. */
+static int cache_index(size_t size)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(caches); i++)
 		if (default_sizes[i] == size)
-			return caches[i];
-	return NULL;
+			return i;
+	return -1;
+}
+
+static struct kmem_cache *cache_for(size_t size)
+{
+	int i = cache_index(size);
+
+	return i < 0 ? NULL : caches[i];
 }
 
 static struct ka_cache *ka_cache_for(size_t size)
 {
-	unsigned int i;
+	int i = cache_index(size);
 
-	for (i = 0; i < ARRAY_SIZE(ka_caches); i++)
-		if (default_sizes[i] == size)
-			return ka_caches[i];
-	return NULL;
+	return i < 0 ? NULL : ka_caches[i];
 }
 
 static bool pattern_wanted(const char *name)
@@ -282,13 +289,6 @@ static __always_inline size_t b_size(struct bench_ctx *c, unsigned long i)
 	return size ? size : mix_sizes[i & (MIX_N - 1)];
 }
 
-static u8 tag_of(const void *p)
-{
-	unsigned long v = (unsigned long)p;
-
-	return (u8)((v >> 3) ^ (v >> 11) ^ 0x5a);
-}
-
 static void bench_bad(struct bench_ctx *c, const char *fmt, size_t size,
 		      const void *p)
 {
@@ -309,21 +309,17 @@ static noinline void check_new(struct bench_ctx *c, void *p, size_t size)
 	    !IS_ALIGNED((unsigned long)p, size))
 		bench_bad(c, "power-of-two object not naturally aligned", size, p);
 	/* all of a small object; the ends of a large one, to stay quick */
-	if (size <= 512) {
-		memset(p, tag_of(p), size);
-	} else {
-		memset(p, tag_of(p), 256);
-		memset(p + size - 256, tag_of(p), 256);
-	}
+	ka_test_fill_ends(p, size, (unsigned long)p, 256, 256);
 }
 
 /* Smoke checks of an object about to be freed: is it as we left it? */
 static noinline void check_old(struct bench_ctx *c, void *p, size_t size)
 {
 	const u8 *b = p;
-	u8 t = tag_of(p);
+	unsigned long seed = (unsigned long)p;
 
-	if (b[0] != t || (size && b[size - 1] != t))
+	if (b[0] != ka_test_byte(seed, 0) ||
+	    (size && b[size - 1] != ka_test_byte(seed, size - 1)))
 		bench_bad(c, "object contents changed while allocated", size, p);
 }
 
@@ -1384,26 +1380,15 @@ static void mem8_free(struct mem8_worker *w, void *p)
 		kfree(p);
 }
 
-/* The check pattern of an object: its size and address in its bytes. */
+/* The check pattern of an object, seeded by its address: 64 + 16 bytes. */
 static void mem8_fill(void *p, u32 size)
 {
-	memset(p, tag_of(p), min_t(u32, size, 64));
-	memset(p + size - min_t(u32, size, 16), tag_of(p) ^ 0xff,
-	       min_t(u32, size, 16));
+	ka_test_fill_ends(p, size, (unsigned long)p, 64, 16);
 }
 
 static bool mem8_intact(const void *p, u32 size)
 {
-	const u8 *b = p;
-	u32 i, head = min_t(u32, size, 64), tail = min_t(u32, size, 16);
-
-	for (i = 0; i < size - tail && i < head; i++)
-		if (b[i] != tag_of(p))
-			return false;
-	for (i = size - tail; i < size; i++)
-		if (b[i] != (u8)(tag_of(p) ^ 0xff))
-			return false;
-	return true;
+	return ka_test_bad_ends(p, size, (unsigned long)p, 64, 16) < 0;
 }
 
 static int mem8_fn(void *arg)
@@ -1598,8 +1583,7 @@ static void caches_destroy(void)
 
 static void run_smoke(void)
 {
-	pr_info("KTAP version 1\n");
-	pr_info("1..1\n");
+	ka_ktap_start(1);
 	mode_tag = "icount";
 	run_icount();
 	mode_tag = "wall";
@@ -1616,13 +1600,10 @@ static void run_smoke(void)
 	mode_tag = "mem8";
 	smoke_mem8();
 	mutex_unlock(&mem_lock);
-	if (smoke_failures) {
-		pr_info("# ka_bench_smoke: %lu failed measurements, first: %s\n",
-			smoke_failures, smoke_why);
-		pr_info("not ok 1 ka_bench_smoke\n");
-	} else {
-		pr_info("ok 1 ka_bench_smoke\n");
-	}
+	if (smoke_failures)
+		ka_ktap_diag("ka_bench_smoke: %lu failed measurements, first: %s\n",
+			     smoke_failures, smoke_why);
+	ka_ktap_result(!smoke_failures, 1, "ka_bench_smoke");
 }
 
 static int __init ka_bench_init(void)

@@ -31,6 +31,8 @@
 
 #include <ka.h>
 
+#include "../ka_testutil.h"
+
 static bool workload;
 module_param(workload, bool, 0444);
 MODULE_PARM_DESC(workload,
@@ -45,32 +47,6 @@ static char why[160];
 	({ snprintf(why, sizeof(why), fmt, ##__VA_ARGS__); DEMO_FAIL; })
 #define demo_skip(fmt, ...) \
 	({ snprintf(why, sizeof(why), fmt, ##__VA_ARGS__); DEMO_SKIP; })
-
-static u8 pattern_byte(size_t i, unsigned long seed)
-{
-	return (u8)(seed * 131 + i * 7 + (i >> 8));
-}
-
-static void fill(void *p, size_t len, unsigned long seed)
-{
-	u8 *b = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		b[i] = pattern_byte(i, seed);
-}
-
-/* Returns the offset of the first wrong byte, or -1 if all are right. */
-static long verify(const void *p, size_t len, unsigned long seed)
-{
-	const u8 *b = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != pattern_byte(i, seed))
-			return i;
-	return -1;
-}
 
 /* All sizes 1..4096, alive at the same time, so overlaps show up. */
 #define SMALL_MAX 4096
@@ -91,10 +67,10 @@ static int check_small_sizes(void)
 			ret = demo_fail("ka_alloc(%zu) returned NULL", sz);
 			break;
 		}
-		fill(obj[sz], sz, sz);
+		ka_test_fill(obj[sz], sz, sz);
 	}
 	for (sz = 1; sz <= SMALL_MAX && ret == DEMO_OK; sz++) {
-		bad = verify(obj[sz], sz, sz);
+		bad = ka_test_bad(obj[sz], sz, sz);
 		if (bad >= 0)
 			ret = demo_fail("object of %zu bytes corrupted at offset %ld",
 					sz, bad);
@@ -128,10 +104,10 @@ static int check_medium_sizes(void)
 			ret = demo_fail("ka_alloc(%zu) returned NULL", len[n]);
 			break;
 		}
-		fill(obj[n], len[n], n);
+		ka_test_fill(obj[n], len[n], n);
 	}
 	for (i = 0; i < n && ret == DEMO_OK; i++) {
-		bad = verify(obj[i], len[i], i);
+		bad = ka_test_bad(obj[i], len[i], i);
 		if (bad >= 0)
 			ret = demo_fail("object of %zu bytes corrupted at offset %ld",
 					len[i], bad);
@@ -163,10 +139,10 @@ static int check_large_sizes(void)
 					large_sizes[i]);
 			break;
 		}
-		fill(obj[i], large_sizes[i], i + 1);
+		ka_test_fill(obj[i], large_sizes[i], i + 1);
 	}
 	for (i = 0; i < ARRAY_SIZE(large_sizes) && ret == DEMO_OK; i++) {
-		bad = verify(obj[i], large_sizes[i], i + 1);
+		bad = ka_test_bad(obj[i], large_sizes[i], i + 1);
 		if (bad >= 0)
 			ret = demo_fail("object of %zu bytes corrupted at offset %ld",
 					large_sizes[i], bad);
@@ -258,8 +234,8 @@ static int check_size(void)
 					 got, some_sizes[i]);
 		}
 		/* The whole usable size belongs to the caller. */
-		fill(p, got, i);
-		if (verify(p, got, i) >= 0) {
+		ka_test_fill(p, got, i);
+		if (ka_test_bad(p, got, i) >= 0) {
 			ka_free(p);
 			return demo_fail("usable size %zu not writable", got);
 		}
@@ -310,7 +286,7 @@ static int check_realloc(void)
 	p = ka_realloc(NULL, steps[0], GFP_KERNEL);
 	if (!p)
 		return demo_fail("ka_realloc(NULL, %zu) returned NULL", steps[0]);
-	fill(p, steps[0], 42);
+	ka_test_fill(p, steps[0], 42);
 	for (i = 1; i < ARRAY_SIZE(steps); i++) {
 		q = ka_realloc(p, steps[i], GFP_KERNEL);
 		if (!q) {
@@ -320,7 +296,7 @@ static int check_realloc(void)
 		}
 		p = q;
 		kept = min(kept, steps[i]);
-		bad = verify(p, kept, 42);
+		bad = ka_test_bad(p, kept, 42);
 		if (bad >= 0) {
 			ka_free(p);
 			return demo_fail("ka_realloc(%zu -> %zu) lost byte %ld",
@@ -332,7 +308,7 @@ static int check_realloc(void)
 					 steps[i], ka_size(p));
 		}
 		/* Refill so that the grown part is checked by the next step. */
-		fill(p, steps[i], 42);
+		ka_test_fill(p, steps[i], 42);
 		kept = steps[i];
 	}
 	ka_free(p);
@@ -359,9 +335,9 @@ static int check_bulk(void)
 					 sizes[i], BULK_N, got);
 		}
 		for (j = 0; j < BULK_N; j++)
-			fill(obj[j], sizes[i], j);
+			ka_test_fill(obj[j], sizes[i], j);
 		for (j = 0; j < BULK_N && ret == DEMO_OK; j++) {
-			bad = verify(obj[j], sizes[i], j);
+			bad = ka_test_bad(obj[j], sizes[i], j);
 			if (bad >= 0)
 				ret = demo_fail("bulk object %u of %zu bytes corrupted at %ld",
 						j, sizes[i], bad);
@@ -401,7 +377,7 @@ static long xcpu_alloc(void *arg)
 		b->obj[i] = ka_alloc(xcpu_size(i), GFP_KERNEL);
 		if (!b->obj[i])
 			return -ENOMEM;
-		fill(b->obj[i], xcpu_size(i), b->seed + i);
+		ka_test_fill(b->obj[i], xcpu_size(i), b->seed + i);
 	}
 	return 0;
 }
@@ -415,7 +391,7 @@ static long xcpu_free(void *arg)
 	b->bad = -1;
 	for (i = 0; i < XCPU_N; i++) {
 		if (b->bad < 0 && b->obj[i] &&
-		    verify(b->obj[i], xcpu_size(i), b->seed + i) >= 0)
+		    ka_test_bad(b->obj[i], xcpu_size(i), b->seed + i) >= 0)
 			b->bad = i;
 		ka_free(b->obj[i]);
 		b->obj[i] = NULL;
@@ -465,7 +441,7 @@ out:
 	cpus_read_unlock();
 	kfree(b);
 	if (ret == DEMO_OK)
-		pr_info("# cross_cpu_free: %u CPU pairs, %d objects each\n",
+		ka_ktap_diag("cross_cpu_free: %u CPU pairs, %d objects each\n",
 			pairs, XCPU_N);
 	return ret;
 }
@@ -484,8 +460,8 @@ static int check_alloc_node(void)
 			if (!p)
 				return demo_fail("ka_alloc_node(%zu, node %d) returned NULL",
 						 len, nid);
-			fill(p, len, nid);
-			if (verify(p, len, nid) >= 0) {
+			ka_test_fill(p, len, nid);
+			if (ka_test_bad(p, len, nid) >= 0) {
 				ka_free(p);
 				return demo_fail("ka_alloc_node(%zu, node %d) object corrupted",
 						 len, nid);
@@ -497,7 +473,7 @@ static int check_alloc_node(void)
 			ka_free(p);
 		}
 	}
-	pr_info("# alloc_node: %u of %u objects on the requested node (%u nodes)\n",
+	ka_ktap_diag("alloc_node: %u of %u objects on the requested node (%u nodes)\n",
 		on_node, total, num_online_nodes());
 	return DEMO_OK;
 }
@@ -510,11 +486,11 @@ static int check_invalid_free(void)
 	p = kmalloc(64, GFP_KERNEL);
 	if (!p)
 		return demo_fail("kmalloc(64) failed");
-	fill(p, 64, 7);
+	ka_test_fill(p, 64, 7);
 	pr_info("KA-EXPECT-BEGIN: ka_free() of a kmalloc() pointer must be refused with an error message\n");
 	ka_free(p);
 	pr_info("KA-EXPECT-END\n");
-	bad = verify(p, 64, 7);
+	bad = ka_test_bad(p, 64, 7);
 	kfree(p);
 	if (bad >= 0)
 		return demo_fail("ka_free() of a kmalloc() pointer changed byte %ld",
@@ -554,10 +530,10 @@ static int check_double_free(void)
 			break;
 		}
 		twice += held[i] == p;
-		fill(held[i], 64, i);
+		ka_test_fill(held[i], 64, i);
 	}
 	for (i = 0; i < n && held[i]; i++) {
-		bad = verify(held[i], 64, i);
+		bad = ka_test_bad(held[i], 64, i);
 		if (bad >= 0 && ret == DEMO_OK)
 			ret = demo_fail("object %u of 64 bytes has two owners (byte %ld)",
 					i, bad);
@@ -581,7 +557,7 @@ static int check_free_rcu(void)
 		if (!p)
 			return demo_fail("ka_alloc(%zu) returned NULL",
 					 xcpu_size(i));
-		fill(p, xcpu_size(i), i);
+		ka_test_fill(p, xcpu_size(i), i);
 		/* ka may keep its rcu_head in the object: no check of it. */
 		ka_free_rcu(p);
 	}
@@ -700,25 +676,24 @@ static int __init ka_demo_init(void)
 	unsigned int i, passed = 0, failed = 0, skipped = 0;
 	int r;
 
-	pr_info("KTAP version 1\n");
-	pr_info("1..%zu\n", ARRAY_SIZE(checks));
+	ka_ktap_start(ARRAY_SIZE(checks));
 	for (i = 0; i < ARRAY_SIZE(checks); i++) {
 		why[0] = '\0';
 		r = checks[i].fn();
 		if (r == DEMO_OK) {
-			pr_info("ok %u %s\n", i + 1, checks[i].name);
+			ka_ktap_result(true, i + 1, checks[i].name);
 			passed++;
 		} else if (r == DEMO_SKIP) {
-			pr_info("ok %u %s # SKIP %s\n", i + 1, checks[i].name, why);
+			ka_ktap_skip(i + 1, checks[i].name, why);
 			skipped++;
 		} else {
-			pr_info("# %s: %s\n", checks[i].name, why);
-			pr_info("not ok %u %s # %s\n", i + 1, checks[i].name, why);
+			ka_ktap_diag("%s: %s\n", checks[i].name, why);
+			ka_ktap_fail(i + 1, checks[i].name, why);
 			failed++;
 		}
 		cond_resched();
 	}
-	pr_info("# ka_demo: %u passed, %u failed, %u skipped\n",
+	ka_ktap_diag("ka_demo: %u passed, %u failed, %u skipped\n",
 		passed, failed, skipped);
 	if (workload)
 		workload_start();

@@ -37,6 +37,8 @@
 #include <linux/spinlock.h>
 #include <ka.h>
 
+#include "../ka_testutil.h"
+
 static unsigned int seconds = 20;
 module_param(seconds, uint, 0444);
 MODULE_PARM_DESC(seconds, "how long to run (1..600)");
@@ -89,45 +91,27 @@ static u32 ka_rand(struct ka_stress_thread *t)
 }
 
 /* The pattern covers the first 256 and the last 16 bytes of an object. */
-static u8 ka_pat(u32 seed, u32 i)
-{
-	return (u8)(seed ^ (i * 13) ^ (i >> 8));
-}
+#define KA_STRESS_HEAD		256U
+#define KA_STRESS_TAIL		16
 
 static void ka_fill(const struct ka_obj *o)
 {
-	u32 i, head = min_t(u32, o->size, 256);
-
-	for (i = 0; i < head; i++)
-		o->p[i] = ka_pat(o->seed, i);
-	for (i = max(head, o->size - min_t(u32, o->size, 16)); i < o->size; i++)
-		o->p[i] = ka_pat(o->seed, i);
-}
-
-/* The first byte of @o's pattern that is wrong, or -1 if it is intact. */
-static int ka_bad_byte(const struct ka_obj *o)
-{
-	u32 i, head = min_t(u32, o->size, 256);
-
-	for (i = 0; i < head; i++)
-		if (o->p[i] != ka_pat(o->seed, i))
-			return i;
-	for (i = max(head, o->size - min_t(u32, o->size, 16)); i < o->size; i++)
-		if (o->p[i] != ka_pat(o->seed, i))
-			return i;
-	return -1;
+	ka_test_fill_ends(o->p, o->size, o->seed, KA_STRESS_HEAD,
+			  KA_STRESS_TAIL);
 }
 
 /* Check @o; report a broken pattern with what is there instead. */
 static bool ka_intact(const struct ka_obj *o)
 {
-	int i = ka_bad_byte(o);
+	long i = ka_test_bad_ends(o->p, o->size, o->seed, KA_STRESS_HEAD,
+				  KA_STRESS_TAIL);
 
 	if (i < 0)
 		return true;
-	pr_err("object %p (%u bytes, ka_size %zu) corrupted at byte %d: %*ph, expected %02x\n",
+	pr_err("object %p (%u bytes, ka_size %zu) corrupted at byte %ld: %*ph, expected %02x\n",
 	       o->p, o->size, ka_size(o->p), i,
-	       (int)min_t(u32, 16, o->size - i), o->p + i, ka_pat(o->seed, i));
+	       (int)min_t(u32, 16, o->size - i), o->p + i,
+	       ka_test_byte(o->seed, i));
 	return false;
 }
 
@@ -268,7 +252,7 @@ static void ka_stress_step(struct ka_stress_thread *t)
 		}
 		o->p = n;
 		/* the head is pattern both before and after */
-		o->size = min3(o->size, size, 256U);
+		o->size = min3(o->size, size, KA_STRESS_HEAD);
 		if (!ka_intact(o))
 			t->corrupt++;
 		o->size = size;
@@ -378,9 +362,8 @@ static int __init ka_stress_init(void)
 		n, threads_per_cpu, seconds, total.ops, total.allocs, total.irq_allocs,
 		total.failed, total.xfree, total.bulk, total.rcu, total.corrupt);
 	pr_info("corrupt=%lu\n", total.corrupt);
-	pr_info("KTAP version 1\n");
-	pr_info("1..1\n");
-	pr_info("%sok 1 ka_stress\n", ok ? "" : "not ");
+	ka_ktap_start(1);
+	ka_ktap_result(ok, 1, "ka_stress");
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=sh
-# Guest side of scripts/bench (not of vm-run): sourced by the /init that
-# scripts/bench packs, with fd 3 open on /dev/ttyS1, the data channel.
+# Guest side of scripts/bench, run by scripts/vm-run (--stall 0: no
+# heartbeat beside it) with fd 3 open on /dev/ttyS1, the data channel.
 # The kernel command line selects the run:
 #   ka_bench_run=icount|icount_mem|wall|mem8   what to run
 #   ka_bench_args=a=1+b=2                 extra ka_bench.ko parameters
@@ -12,10 +12,16 @@
 #   ka_bench_no64k=p1,p2                  patterns run without 65536
 # Every line for the host starts with KB-: KB-LOG (a kernel message),
 # KB-STAT (ka's debugfs counters at a point), KB-MEM8 (the mem8 run's
-# free memory and ka's figures at a point), KB-STEP, KB-EXIT.
+# free memory and ka's figures at a point), KB-STEP, KB-EXIT (the script's
+# exit status, last).
 
 kb_msg() {
 	echo "$*" >&3
+}
+
+kb_exit() {
+	kb_msg "KB-EXIT $1"
+	exit "$1"
 }
 
 # Kernel messages since the last call, without the timestamps.
@@ -78,7 +84,7 @@ dmesg -c >/dev/null
 # shellcheck disable=SC2086
 if ! kb_step insmod_ka insmod /ka/ka.ko $kb_ka_args; then
 	kb_flush
-	exit 1
+	kb_exit 1
 fi
 kb_flush
 
@@ -187,4 +193,4 @@ kb_stat "final"
 kb_step rmmod_ka rmmod ka || kb_status=1
 kb_flush
 kb_msg "KB-TAINT $(cat /proc/sys/kernel/tainted)"
-exit $kb_status
+kb_exit $kb_status

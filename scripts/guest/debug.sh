@@ -29,13 +29,10 @@ kasan_suite() {
 	[ -f /ka/ka_kasan_kunit.ko ] || return 0
 	dmesg -c >/dev/null
 	ka_mark "$1"
-	rc=0
 	level=$(cut -f1 /proc/sys/kernel/printk)
 	echo 3 >/proc/sys/kernel/printk
-	ka_step_within "$kunit_limit" "insmod_ka_kasan_kunit$2" insmod /ka/ka_kasan_kunit.ko || rc=$?
+	ka_insmod_within "$kunit_limit" "$1" "insmod_ka_kasan_kunit$2" /ka/ka_kasan_kunit.ko || status=1
 	echo "$level" >/proc/sys/kernel/printk
-	[ $rc != 124 ] || give_up "$1.dmesg"
-	[ $rc = 0 ] || status=1
 	dmesg >"/tmp/$1.dmesg"
 	# some 200 KB of reports: compressed, as a flood on the message port
 	# drew "irq 3: nobody cared" from the PREEMPT_RT kernel
@@ -45,25 +42,11 @@ kasan_suite() {
 }
 
 if ka_step insmod_ka insmod /ka/ka.ko; then
-	dmesg -c >/dev/null
-	ka_mark kunit
-	rc=0
-	ka_step_within "$kunit_limit" insmod_ka_kunit insmod /ka/ka_kunit.ko || rc=$?
-	[ $rc != 124 ] || ka_give_up kunit.dmesg
-	[ $rc = 0 ] || status=1
-	dmesg >/tmp/kunit.dmesg
-	ka_put kunit.dmesg /tmp/kunit.dmesg
+	ka_insmod_ktap "$kunit_limit" kunit insmod_ka_kunit /ka/ka_kunit.ko || status=1
 	ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
 	kasan_suite kunit-kasan ""
 
-	dmesg -c >/dev/null
-	ka_mark demo
-	rc=0
-	ka_step_within "$kunit_limit" insmod_ka_demo insmod /ka/ka_demo.ko || rc=$?
-	[ $rc != 124 ] || ka_give_up demo.dmesg
-	[ $rc = 0 ] || status=1
-	dmesg >/tmp/demo.dmesg
-	ka_put demo.dmesg /tmp/demo.dmesg
+	ka_insmod_ktap "$kunit_limit" demo insmod_ka_demo /ka/ka_demo.ko || status=1
 	ka_step rmmod_ka_demo rmmod ka_demo || status=1
 
 	ka_put_dir debugfs /sys/kernel/debug/ka
@@ -77,16 +60,10 @@ if [ -f /ka/ka_debug_kunit.ko ] &&
    ka_step insmod_ka_debug insmod /ka/ka.ko debug=1; then
 	dmesg -c >/dev/null
 	ka_mark kunit-debug
-	rc=0
-	ka_step_within "$kunit_limit" insmod_ka_debug_kunit insmod /ka/ka_debug_kunit.ko || rc=$?
-	[ $rc != 124 ] || ka_give_up kunit-debug.dmesg
-	[ $rc = 0 ] || status=1
+	ka_insmod_within "$kunit_limit" kunit-debug insmod_ka_debug_kunit /ka/ka_debug_kunit.ko || status=1
 	ka_step rmmod_ka_debug_kunit rmmod ka_debug_kunit || status=1
 	# and the main suites again, everything now poisoned and redzoned
-	rc=0
-	ka_step_within "$kunit_limit" insmod_ka_kunit_debug_mode insmod /ka/ka_kunit.ko || rc=$?
-	[ $rc != 124 ] || ka_give_up kunit-debug.dmesg
-	[ $rc = 0 ] || status=1
+	ka_insmod_within "$kunit_limit" kunit-debug insmod_ka_kunit_debug_mode /ka/ka_kunit.ko || status=1
 	ka_step rmmod_ka_kunit_debug_mode rmmod ka_kunit || status=1
 	dmesg >/tmp/kunit-debug.dmesg
 	ka_put kunit-debug.dmesg /tmp/kunit-debug.dmesg

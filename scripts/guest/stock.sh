@@ -32,14 +32,7 @@ ka_step insmod_ka_refuses_kmemleak_maybe refused /ka/ka.ko kmemleak=maybe || sta
 if ka_step insmod_ka insmod /ka/ka.ko; then
 	ka_step insmod_ka_stress_refuses_0_s refused /ka/ka_stress.ko seconds=0 || status=1
 	ka_step insmod_ka_stress_refuses_601_s refused /ka/ka_stress.ko seconds=601 || status=1
-	dmesg -c >/dev/null
-	ka_mark demo
-	rc=0
-	ka_step_within 300 insmod_ka_demo insmod /ka/ka_demo.ko || rc=$?
-	[ $rc != 124 ] || ka_give_up demo.dmesg
-	[ $rc = 0 ] || status=1
-	dmesg >/tmp/demo.dmesg
-	ka_put demo.dmesg /tmp/demo.dmesg
+	ka_insmod_ktap 300 demo insmod_ka_demo /ka/ka_demo.ko || status=1
 	echo "--- /sys/kernel/debug/ka/stats"
 	cat /sys/kernel/debug/ka/stats
 	ka_put_dir debugfs /sys/kernel/debug/ka
@@ -55,16 +48,9 @@ if ka_step insmod_ka insmod /ka/ka.ko; then
 	ka_step rmmod_ka_demo_workload rmmod ka_demo || status=1
 	ka_step profile_rate_off profile_rate 0 || status=1
 	if [ -f /ka/ka_stress.ko ]; then
-		dmesg -c >/dev/null
-		ka_mark stress
 		refused_before=$(stat_of refused_frees)
-		rc=0
 		# shellcheck disable=SC2086 # one word per parameter
-		ka_step_within "$stress_limit" insmod_ka_stress insmod /ka/ka_stress.ko $stress_args || rc=$?
-		[ $rc != 124 ] || ka_give_up stress.dmesg
-		[ $rc = 0 ] || status=1
-		dmesg >/tmp/stress.dmesg
-		ka_put stress.dmesg /tmp/stress.dmesg
+		ka_insmod_ktap "$stress_limit" stress insmod_ka_stress /ka/ka_stress.ko $stress_args || status=1
 		ka_step rmmod_ka_stress rmmod ka_stress || status=1
 		# ka_stress frees only what it allocated: a refused free is an
 		# object ka handed out twice (or a stale free it then caught)

@@ -49,20 +49,11 @@ secs=$(echo "$stress_args" | sed -n 's/.*seconds=\([0-9]*\).*/\1/p')
 stress_limit=$(( ${secs:-30} * 2 + 120 ))
 
 # A step hung (ka_give_up): stop the background readers first.
-give_up() {
-	touch /tmp/done
-	ka_give_up "$1"
-}
+# shellcheck disable=SC2034 # read by ka_give_up (/ka/lib.sh)
+ka_give_up_first='touch /tmp/done'
 
 ka_step insmod_ka insmod /ka/ka.ko kmemleak=0 || exit 1
-dmesg -c >/dev/null
-ka_mark kunit-fast
-rc=0
-ka_step_within "$kunit_limit" insmod_ka_kunit insmod /ka/ka_kunit.ko || rc=$?
-[ $rc != 124 ] || give_up kunit-fast.dmesg
-[ $rc = 0 ] || status=1
-dmesg >/tmp/kunit-fast.dmesg
-ka_put kunit-fast.dmesg /tmp/kunit-fast.dmesg
+ka_insmod_ktap "$kunit_limit" kunit-fast insmod_ka_kunit /ka/ka_kunit.ko || status=1
 ka_step rmmod_ka_kunit rmmod ka_kunit || status=1
 
 ka_step debugfs_rejects_garbage_drain bad_control drain || status=1
@@ -126,19 +117,12 @@ done
 echo $n >/tmp/hotplugs) &
 plugger=$!
 
-dmesg -c >/dev/null
-ka_mark stress
 refused_before=$(stat_of refused_frees)
-rc=0
 # shellcheck disable=SC2086 # one word per parameter
-ka_step_within "$stress_limit" insmod_ka_stress insmod /ka/ka_stress.ko $stress_args || rc=$?
-[ $rc != 124 ] || give_up stress.dmesg
-[ $rc = 0 ] || status=1
-dmesg >/tmp/stress.dmesg
+ka_insmod_ktap "$stress_limit" stress insmod_ka_stress /ka/ka_stress.ko $stress_args || status=1
 refused=$(( $(stat_of refused_frees) - refused_before ))
 touch /tmp/done
 wait $reader $plugger $drainer
-ka_put stress.dmesg /tmp/stress.dmesg
 ka_msg "KA-NOTE: stress: $(grep -o 'ka_stress: .*' /tmp/stress.dmesg | head -n 1)"
 # ka_stress frees only what it allocated: a refused free is an object ka
 # handed out twice (or a stale free it then caught)
@@ -183,10 +167,7 @@ if [ -d $F ]; then
 	fb_before=$(fallbacks)
 	echo 100 >$F/probability
 	echo 3 >$F/times
-	rc=0
-	ka_step_within 120 insmod_ka_stress_1s_fail_page_alloc insmod /ka/ka_stress.ko seconds=1 || rc=$?
-	[ $rc != 124 ] || give_up stress-1s.dmesg
-	[ $rc = 0 ] || status=1
+	ka_insmod_within 120 stress-1s insmod_ka_stress_1s_fail_page_alloc /ka/ka_stress.ko seconds=1 || status=1
 	echo 0 >$F/probability
 	injected=$((3 - $(cat $F/times)))
 	fb_after=$(fallbacks)
