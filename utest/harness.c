@@ -210,7 +210,6 @@ unsigned long ut_out_objects(void)
 int ut_init(void)
 {
 	static bool classes_done;
-	unsigned int cls;
 	int nid, ret;
 
 	shim_init();
@@ -239,9 +238,7 @@ int ut_init(void)
 		if (!n)
 			return -ENOMEM;
 		memset(n, 0, sizeof(*n));
-		ka_heap_init(&n->heap, nid);
-		for (cls = 0; cls < KA_MAX_CLASSES; cls++)
-			ka_central_init(&n->central[cls], cls, nid);
+		ka_node_init(n, nid);
 		ka_nodes[nid] = n;
 	}
 	return 0;

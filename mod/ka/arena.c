@@ -91,7 +91,7 @@ int ka_arena_init(void)
 /**
  * ka_arena_exit - free the map; every chunk must be gone
  *
- * Context: module exit, after ka_nodes_exit().
+ * Context: module exit (or init unwinding), after main.c's ka_nodes_free().
  */
 void ka_arena_exit(void)
 {

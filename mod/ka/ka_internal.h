@@ -466,8 +466,18 @@ static inline struct ka_heap *ka_heap_of(int node)
 	return &ka_nodes[node]->heap;
 }
 
-int ka_nodes_init(void);
-void ka_nodes_exit(void);
+/*
+ * Set up a node's heap and every one of its central lists (module init,
+ * and the userspace harness, which allocates @n its own way).
+ */
+static inline void ka_node_init(struct ka_node *n, int nid)
+{
+	unsigned int cls;
+
+	ka_heap_init(&n->heap, nid);
+	for (cls = 0; cls < KA_MAX_CLASSES; cls++)
+		ka_central_init(&n->central[cls], cls, nid);
+}
 
 /* ---- per-CPU caches: mcache.h (kernel only) ---- */
 

@@ -36,7 +36,6 @@ KA_EXPORT_INTERNAL(ka_fail_page);
 static int ka_nodes_alloc(void)
 {
 	int nid;
-	unsigned int cls;
 
 	for_each_node(nid) {
 		struct ka_node *n;
@@ -45,9 +44,7 @@ static int ka_nodes_alloc(void)
 				 node_state(nid, N_MEMORY) ? nid : NUMA_NO_NODE);
 		if (!n)
 			return -ENOMEM;
-		ka_heap_init(&n->heap, nid);
-		for (cls = 0; cls < KA_MAX_CLASSES; cls++)
-			ka_central_init(&n->central[cls], cls, nid);
+		ka_node_init(n, nid);
 		ka_nodes[nid] = n;
 	}
 	return 0;
