@@ -488,7 +488,13 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
-static noinline void ka_free_slow(const void *p, unsigned long caller)
+/*
+ * Free @p without this CPU's magazines: an object of another node (or any
+ * small object while they are busy) goes back to its own mcentral, a large
+ * one to its heap, a ka_cache's object to its cache; anything else is
+ * refused and reported.  Hooks have run (ka_free_slowpath()).
+ */
+static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
 {
 	const char *why;
 	struct ka_span *span;
@@ -548,8 +554,9 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 
 /*
  * Push @p on this CPU's magazine if it is a live small object of this node:
- * false if it must take ka_free_slow().  A full magazine grows or flushes
- * a batch (ka_mcache_overflow()); a double free is reported and dropped.
+ * false if it must take ka_free_nonlocal().  A full magazine grows or
+ * flushes a batch (ka_mcache_overflow()); a double free is reported and
+ * dropped.
  * Context: the magazines owned.
  */
 static __always_inline bool ka_free_local(const void *p, unsigned long caller)
@@ -599,7 +606,7 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
 		this_cpu_inc(ka_pcpu->nr_busy);
 	}
 	if (unlikely(!done))
-		ka_free_slow(p, caller);
+		ka_free_nonlocal(p, caller);
 }
 
 /**
@@ -908,7 +915,7 @@ void ka_free_bulk(size_t nr, void **p)
 			ka_mag_unlock(ka_pcpu);
 			owned = false;
 		}
-		ka_free_slow(p[i], _RET_IP_);
+		ka_free_nonlocal(p[i], _RET_IP_);
 	}
 	if (owned)
 		ka_mag_unlock(ka_pcpu);
