@@ -263,15 +263,15 @@ unsigned long ut_exit(void)
 			struct ka_central *c = &node->central[cls];
 
 			ka_central_release(c, 0);
-			n = ka_span_destroy_all(&c->partial) +
-			    ka_span_destroy_all(&c->full);
+			n = ka_span_teardown_list(&c->partial) +
+			    ka_span_teardown_list(&c->full);
 			if (n) {
 				ut_err("node %d class %u: %lu objects never freed",
 				       nid, cls, n);
 				problems++;
 			}
 		}
-		n = ka_span_destroy_all(&node->heap.large);
+		n = ka_span_teardown_list(&node->heap.large);
 		if (n) {
 			ut_err("node %d: %lu large objects never freed", nid, n);
 			problems++;

@@ -689,8 +689,8 @@ void ka_cache_exit(void)
 		for (node = 0; node < nr_node_ids; node++) {
 			if (!c->central[node])
 				continue;
-			out += ka_span_destroy_all(&c->central[node]->partial);
-			out += ka_span_destroy_all(&c->central[node]->full);
+			out += ka_span_teardown_list(&c->central[node]->partial);
+			out += ka_span_teardown_list(&c->central[node]->full);
 		}
 		pr_warn("ka: unload: cache %s%s held %lu objects\n", c->name,
 			c->dead ? " (destroyed with objects out)" :

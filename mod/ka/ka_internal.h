@@ -241,7 +241,7 @@ extern unsigned long ka_freetag_key;
 struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp);
 struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp);
 bool ka_span_destroy(struct ka_span *span);
-unsigned long ka_span_destroy_all(struct list_head *list);
+unsigned long ka_span_teardown_list(struct list_head *list);
 unsigned long ka_span_destroy_list(struct list_head *list);
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
 bool ka_span_put(struct ka_span *span, const void *obj);

@@ -65,13 +65,13 @@ static void ka_nodes_free(void)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			struct ka_central *c = &n->central[cls];
 
-			out = ka_span_destroy_all(&c->full);
-			out += ka_span_destroy_all(&c->partial);
+			out = ka_span_teardown_list(&c->full);
+			out += ka_span_teardown_list(&c->partial);
 			if (out)
 				pr_warn_ratelimited("ka: node %d: %lu objects of %u bytes were never freed\n",
 						    nid, out, ka_classes[cls].size);
 		}
-		large = ka_span_destroy_all(&n->heap.large);
+		large = ka_span_teardown_list(&n->heap.large);
 		if (large)
 			pr_warn("ka: node %d: %lu large objects were never freed\n",
 				nid, large);
