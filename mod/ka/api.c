@@ -32,6 +32,8 @@
  * recorded after it left the magazines; frees of spans with live samples
  * reach ka_free_slowpath() (their fastkey is 0), which tells the profile.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/kmemleak.h>
 #include <linux/ratelimit.h>
 #include "ka_debug.h"
@@ -164,10 +166,10 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 	if (!__ratelimit(&ka_bad_free_rs))
 		return;
 	if (caller)
-		pr_err("ka: refusing %p: %s (caller %pS)\n", p, why,
+		pr_err("refusing %p: %s (caller %pS)\n", p, why,
 		       (void *)caller);
 	else
-		pr_err("ka: refusing %p: %s\n", p, why);
+		pr_err("refusing %p: %s\n", p, why);
 }
 
 /*
@@ -288,10 +290,10 @@ static noinline void ka_refuse_atomic(const void *p, size_t size,
 {
 	this_cpu_inc(ka_pcpu->nr_atomic);
 	if (p)
-		pr_err_ratelimited("ka: free of %p refused: atomic context on PREEMPT_RT, the object stays allocated (caller %pS)\n",
+		pr_err_ratelimited("free of %p refused: atomic context on PREEMPT_RT, the object stays allocated (caller %pS)\n",
 				   p, (void *)caller);
 	else
-		pr_err_ratelimited("ka: allocation of %zu bytes refused: atomic context on PREEMPT_RT (caller %pS)\n",
+		pr_err_ratelimited("allocation of %zu bytes refused: atomic context on PREEMPT_RT (caller %pS)\n",
 				   size, (void *)caller);
 }
 
@@ -299,7 +301,7 @@ static void *ka_fail(size_t size, gfp_t gfp, unsigned long caller)
 {
 	this_cpu_inc(ka_pcpu->nr_failed);
 	if (size > KA_MAX_SIZE && !(gfp & __GFP_NOWARN))
-		pr_warn_ratelimited("ka: %zu bytes requested, more than ka's largest object (%lu) (caller %pS)\n",
+		pr_warn_ratelimited("%zu bytes requested, more than ka's largest object (%lu) (caller %pS)\n",
 				    size, KA_MAX_SIZE, (void *)caller);
 	return NULL;
 }

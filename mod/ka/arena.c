@@ -22,6 +22,8 @@
  * written under the owning heap's lock (the chunk's pages belong to one
  * heap).  Readers use RCU of any flavour: ka_free() looks up with irqs off.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 struct ka_arena_map __rcu *ka_arena_map;

@@ -22,6 +22,8 @@
  * Owns: the debugfs directory and the counter baseline used by "reset".
  * Locks: takes central->lock and heap->lock briefly, one at a time.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>

@@ -88,6 +88,8 @@
  * without the lock, since no one can run there.  ka_drain_mutex serialises
  * the synchronous all-CPU works (drain, budget), outside every other lock.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/cpuhotplug.h>
 #include <linux/workqueue.h>
 #include <linux/cpu.h>
@@ -120,7 +122,7 @@ static int ka_budget_param_set(const char *val, const struct kernel_param *kp)
 	unsigned long kb;
 
 	if (kstrtoul(val, 0, &kb) || kb > KA_PCPU_BUDGET_MAX_KB) {
-		pr_err("ka: pcpu_budget=%s: expected 0 .. %u (KiB)\n", val,
+		pr_err("pcpu_budget=%s: expected 0 .. %u (KiB)\n", val,
 		       KA_PCPU_BUDGET_MAX_KB);
 		return -EINVAL;
 	}

@@ -23,6 +23,8 @@
  * per-CPU local_lock and outside heap->lock; it is dropped around new span
  * allocation, and empty spans are destroyed after it is dropped.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 static void ka_central_add(struct ka_central *c, struct ka_span *span)

@@ -53,6 +53,8 @@
  * lock is dropped (split_page() runs under it: it neither sleeps nor takes
  * a lock of ours).
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 /* A new chunk, registered in the arena map but not yet on a heap list. */

@@ -45,6 +45,8 @@
  * ka_prof_free() may run inside it (ka_free_bulk()), so the order is
  * magazines, then ka_prof_lock.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/debugfs.h>
 #include <linux/jhash.h>
 #include <linux/kallsyms.h>
@@ -935,7 +937,7 @@ int ka_prof_init(struct dentry *dir)
 	debugfs_create_file("profile_rate", 0600, dir, NULL, &rate_fops);
 	debugfs_create_file("heap", 0400, dir, NULL, &heap_fops);
 	if (profile_rate && ka_prof_set_rate(profile_rate, 0)) {
-		pr_warn("ka: profile_rate=%lu: above %lu or no memory for the profile, sampling off\n",
+		pr_warn("profile_rate=%lu: above %lu or no memory for the profile, sampling off\n",
 			profile_rate, KA_PROF_RATE_MAX);
 		profile_rate = 0;
 	}

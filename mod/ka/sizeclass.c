@@ -21,6 +21,8 @@
  * Owns: ka_classes[] and the size -> class tables (Go's size_to_class8 and
  * size_to_class128).  Written once at init, read-only after: no locks.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 struct ka_class ka_classes[KA_MAX_CLASSES];

@@ -12,6 +12,8 @@
  * ka_span_take() and ka_span_put() run under the owning mcentral's lock
  * (the callers assert it); a large span belongs to the heap.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 /* The key of every span's freetag: random, set at module init. */
