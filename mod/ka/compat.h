@@ -29,6 +29,15 @@
 #define KA_MAX_BUDDY_ORDER	(MAX_ORDER - 1)
 #endif
 
+/* struct_group_tagged() came in 5.16 (struct ka_heap's counters). */
+#ifndef struct_group_tagged
+#define struct_group_tagged(TAG, NAME, MEMBERS...)	\
+	union {						\
+		struct { MEMBERS };			\
+		struct TAG { MEMBERS } NAME;		\
+	}
+#endif
+
 /* Symbol namespaces became string literals in 6.13. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
 #define KA_EXPORT_INTERNAL(sym)	EXPORT_SYMBOL_NS_GPL(sym, "KA_INTERNAL")

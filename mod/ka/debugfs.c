@@ -118,23 +118,20 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 KA_EXPORT_INTERNAL(ka_class_stats_read);
 
 /**
- * ka_heap_stats_read - a copy of one node's heap counters
+ * ka_heap_stats_read - a snapshot of one node's heap counters
  * @node: the node
- * @out: where to store it (only the counters are meaningful)
+ * @out: where to store them
  *
  * Context: process context; takes the heap lock.
  */
-void ka_heap_stats_read(int node, struct ka_heap *out)
+void ka_heap_stats_read(int node, struct ka_heap_stats *out)
 {
 	struct ka_heap *heap = ka_heap_of(node);
 	unsigned long flags;
 
 	spin_lock_irqsave(&heap->lock, flags);
-	*out = *heap;
+	*out = heap->stats;
 	spin_unlock_irqrestore(&heap->lock, flags);
-	INIT_LIST_HEAD(&out->chunks);
-	INIT_LIST_HEAD(&out->large);
-	INIT_LIST_HEAD(&out->large_free);
 }
 KA_EXPORT_INTERNAL(ka_heap_stats_read);
 
@@ -168,7 +165,7 @@ static int stats_show(struct seq_file *m, void *v)
 	unsigned long cached, cached_pages;
 	struct ka_class_stats st;
 	struct ka_counters c;
-	struct ka_heap h;
+	struct ka_heap_stats h;
 	unsigned int cls;
 	int nid;
 

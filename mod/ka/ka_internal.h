@@ -383,27 +383,32 @@ struct ka_heap {
 	struct list_head large;		/* large spans */
 	struct list_head large_free;	/* cached large spans, newest first */
 	int node;
-	/* all under @lock */
-	unsigned long nr_chunks;
-	unsigned long nr_free_chunks;	/* chunks with no run in use */
-	unsigned long pages_held;	/* pages of all chunks, minus holes */
-	unsigned long pages_used;	/* pages in runs */
-	unsigned long pages_holes;	/* released pages of live chunks */
-	unsigned long nr_large;
-	unsigned long large_pages;
-	unsigned long large_bytes;	/* bytes requested by large objects */
-	unsigned long chunks_alloced;
-	unsigned long chunks_freed;
-	unsigned long chunk_fallbacks;	/* chunk taken at a lower order */
-	unsigned long runs_alloced;
-	unsigned long runs_freed;
-	unsigned long alloc_failed;
-	unsigned long nr_large_free;	/* spans on @large_free */
-	unsigned long large_free_pages;
-	unsigned long large_hits;	/* large allocations from @large_free */
-	unsigned long large_hits_seen;	/* @large_hits at the last trim */
-	unsigned long pages_released;	/* ever given back page by page */
-	unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
+	/*
+	 * The counters, all under @lock: ka_heap_stats_read() copies them
+	 * out as one struct ka_heap_stats.
+	 */
+	struct_group_tagged(ka_heap_stats, stats,
+		unsigned long nr_chunks;
+		unsigned long nr_free_chunks;	/* chunks with no run in use */
+		unsigned long pages_held;	/* pages of all chunks, minus holes */
+		unsigned long pages_used;	/* pages in runs */
+		unsigned long pages_holes;	/* released pages of live chunks */
+		unsigned long nr_large;
+		unsigned long large_pages;
+		unsigned long large_bytes;	/* bytes requested by large objects */
+		unsigned long chunks_alloced;
+		unsigned long chunks_freed;
+		unsigned long chunk_fallbacks;	/* chunk taken at a lower order */
+		unsigned long runs_alloced;
+		unsigned long runs_freed;
+		unsigned long alloc_failed;
+		unsigned long nr_large_free;	/* spans on @large_free */
+		unsigned long large_free_pages;
+		unsigned long large_hits;	/* large allocations from @large_free */
+		unsigned long large_hits_seen;	/* @large_hits at the last trim */
+		unsigned long pages_released;	/* ever given back page by page */
+		unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
+	);
 };
 
 void ka_heap_init(struct ka_heap *heap, int node);
@@ -534,7 +539,7 @@ struct ka_class_stats {
 };
 
 void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st);
-void ka_heap_stats_read(int node, struct ka_heap *out);
+void ka_heap_stats_read(int node, struct ka_heap_stats *out);
 int ka_debugfs_parse_control(const char *s);
 ssize_t ka_debugfs_render(const char *name, char *buf, size_t size);
 
