@@ -4,7 +4,8 @@
  *
  *   sizeclasses  the class table, in the layout of Go's sizeclasses.go
  *   stats        counters and per-class, per-node occupancy
- *   spans        one line per span with its occupancy bitmap drawn as text
+ *   spans        one line per span, named chunk:page in its node's heap,
+ *                with its occupancy bitmap drawn as text
  *   percpu       objects held by each CPU's magazines
  *   pcpu_budget  KiB each CPU's magazines may hold: read, or write to change
  *   caches       a line per ka_cache (cache.c): name, object size,
@@ -270,11 +271,19 @@ static void ka_show_bitmap(struct seq_file *m, const struct ka_span *span)
 	}
 }
 
+/*
+ * A span's line.  It is named by its chunk's number in its node's heap and
+ * its first page in that chunk ("chunk:page"): stable, and no address for
+ * %p to hash (it prints "(____ptrval____)" until the crng is ready).
+ */
 static void ka_show_span(struct seq_file *m, const struct ka_span *span,
 			 const char *where)
 {
-	seq_printf(m, "%p %2u %d %4u %3u/%-3u %-7s ", span->base, span->cls,
-		   span->node, span->npages, span->nalloc, span->nelems, where);
+	unsigned long page = (span->base - span->chunk->base) >> PAGE_SHIFT;
+
+	seq_printf(m, "%6lu:%-4lu %2u %d %4u %3u/%-3u %-7s ", span->chunk->id,
+		   page, span->cls, span->node, span->npages, span->nalloc,
+		   span->nelems, where);
 	ka_show_bitmap(m, span);
 	seq_putc(m, '\n');
 }
@@ -286,7 +295,7 @@ static int spans_show(struct seq_file *m, void *v)
 	unsigned int cls;
 	int nid;
 
-	seq_puts(m, "# address class node pages out/objects list bitmap('#' out, '.' free, '+' mixed)\n");
+	seq_puts(m, "# chunk:page class node pages out/objects list bitmap('#' out, '.' free, '+' mixed)\n");
 	for_each_node_state(nid, N_MEMORY) {
 		struct ka_heap *heap = ka_heap_of(nid);
 

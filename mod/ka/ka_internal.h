@@ -371,6 +371,12 @@ struct ka_chunk {
 	unsigned int nfree;		/* pages neither in a run nor released */
 	unsigned int nreleased;		/* pages given back: holes; split if > 0 */
 	int node;
+	/*
+	 * Its number in its heap: 1 for the heap's first chunk, and so on
+	 * (heap->chunks_alloced when it came).  With a span's page offset in
+	 * it, a span's identity in debugfs "spans" that shows no address.
+	 */
+	unsigned long id;
 	/* page in a run, or released (a hole carving must skip) */
 	unsigned long used[BITS_TO_LONGS(KA_ARENA_PAGES)];
 	/* page given back to the buddy allocator on its own */

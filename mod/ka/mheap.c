@@ -243,7 +243,7 @@ int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
 		spin_unlock_irqrestore(&heap->lock, flags);
 		return -ENOMEM;
 	}
-	heap->chunks_alloced++;
+	chunk->id = ++heap->chunks_alloced;
 	if (chunk->order < max_t(unsigned int, KA_CHUNK_ORDER,
 				 get_order(span->npages << PAGE_SHIFT)))
 		heap->chunk_fallbacks++;
