@@ -159,16 +159,12 @@ static int sizeclasses_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(sizeclasses);
 
-static int stats_show(struct seq_file *m, void *v)
+/* "stats", first: the counters, the budget and one line per possible CPU. */
+static void ka_stats_counters(struct seq_file *m)
 {
-	unsigned long held = 0, used = 0, in_use_bytes = 0, obj_bytes = 0;
-	unsigned long released = 0, holes = 0, scavenged = 0;
-	unsigned long cached, cached_pages;
-	struct ka_class_stats st;
 	struct ka_counters c;
-	struct ka_heap_stats h;
 	unsigned int cls;
-	int nid;
+	int cpu;
 
 	ka_counters_read(&c);
 	seq_printf(m, "version %d\n", KA_STATS_VERSION);
@@ -183,17 +179,29 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "pcpu_budget %lu\n", READ_ONCE(ka_pcpu_budget));
 
 	seq_puts(m, "\n# cpu node cached_bytes capacity_bytes grows shrinks\n");
-	for_each_possible_cpu(nid) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, nid);
+	for_each_possible_cpu(cpu) {
+		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 		unsigned long cached = 0;
 
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			cached += (unsigned long)ka_mag_count(&pc->mag[cls]) *
 				  ka_classes[cls].size;
-		seq_printf(m, "cpu %d %d %lu %lu %lu %lu\n", nid, cpu_to_mem(nid),
+		seq_printf(m, "cpu %d %d %lu %lu %lu %lu\n", cpu, cpu_to_mem(cpu),
 			   cached, READ_ONCE(pc->cap_bytes),
 			   READ_ONCE(pc->nr_grow), READ_ONCE(pc->nr_shrink));
 	}
+}
+
+/*
+ * "stats", second: one line per size class and node that has spans or has
+ * taken its lock.  Return: the bytes clients hold in small objects.
+ */
+static unsigned long ka_stats_classes(struct seq_file *m)
+{
+	unsigned long in_use_bytes = 0;
+	struct ka_class_stats st;
+	unsigned int cls;
+	int nid;
 
 	seq_puts(m, "\n# node class size spans partial full empty objects in_use free cached bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap\n");
 	for_each_node_state(nid, N_MEMORY) {
@@ -207,7 +215,6 @@ static int stats_show(struct seq_file *m, void *v)
 			bheld = st.spans * k->npages * PAGE_SIZE;
 			buse = st.in_use * k->size;
 			in_use_bytes += buse;
-			obj_bytes += st.objs_total * k->size;
 			seq_printf(m, "class %d %u %u %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
 				   nid, cls, k->size, st.spans, st.partial,
 				   st.full, st.empty, st.objs_total, st.in_use,
@@ -218,8 +225,21 @@ static int stats_show(struct seq_file *m, void *v)
 				   st.spans_to_heap);
 		}
 	}
+	return in_use_bytes;
+}
 
-	cached = cached_pages = 0;
+/*
+ * "stats", last: one line per node's heap, then the totals, with
+ * @small_bytes, the bytes in use in small objects.
+ */
+static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
+{
+	unsigned long held = 0, used = 0, in_use_bytes = small_bytes;
+	unsigned long released = 0, holes = 0, scavenged = 0;
+	unsigned long cached = 0, cached_pages = 0;
+	struct ka_heap_stats h;
+	int nid;
+
 	seq_puts(m, "\n# node chunks free_chunks pages_held pages_used large_objects large_pages large_bytes chunks_alloced chunks_freed chunk_fallbacks alloc_failed\n");
 	for_each_node_state(nid, N_MEMORY) {
 		ka_heap_stats_read(nid, &h);
@@ -252,6 +272,15 @@ static int stats_show(struct seq_file *m, void *v)
 	/* freed large objects kept whole for reuse: in pages_used */
 	seq_printf(m, "large_cached %lu\nlarge_cached_pages %lu\n", cached,
 		   cached_pages);
+}
+
+static int stats_show(struct seq_file *m, void *v)
+{
+	unsigned long small_bytes;
+
+	ka_stats_counters(m);
+	small_bytes = ka_stats_classes(m);
+	ka_stats_heaps(m, small_bytes);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
