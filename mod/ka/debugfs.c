@@ -396,16 +396,27 @@ int ka_debugfs_parse_control(const char *s)
 }
 KA_EXPORT_INTERNAL(ka_debugfs_parse_control);
 
-static int ka_parse_one(const char __user *ubuf, size_t len, loff_t *ppos)
+/*
+ * What was written to a file, in one write at offset 0, as a string in
+ * @buf of @size bytes.  Return: 0, -EINVAL or -EFAULT.
+ */
+static int ka_write_string(char *buf, size_t size, const char __user *ubuf,
+			   size_t len, loff_t *ppos)
 {
-	char buf[16];
-
-	if (*ppos || !len || len >= sizeof(buf))
+	if (*ppos || !len || len >= size)
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	return ka_debugfs_parse_control(buf);
+	return 0;
+}
+
+static int ka_parse_one(const char __user *ubuf, size_t len, loff_t *ppos)
+{
+	char buf[16];
+	int ret = ka_write_string(buf, sizeof(buf), ubuf, len, ppos);
+
+	return ret ?: ka_debugfs_parse_control(buf);
 }
 
 static ssize_t drain_write(struct file *file, const char __user *buf,
@@ -456,12 +467,10 @@ static ssize_t pcpu_budget_write(struct file *file, const char __user *ubuf,
 {
 	unsigned long kb;
 	char buf[24];
+	int ret = ka_write_string(buf, sizeof(buf), ubuf, len, ppos);
 
-	if (*ppos || !len || len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
+	if (ret)
+		return ret;
 	if (kstrtoul(buf, 10, &kb) || kb > KA_PCPU_BUDGET_MAX_KB)
 		return -EINVAL;
 	ka_mcache_set_budget(kb * 1024);
