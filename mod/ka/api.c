@@ -125,6 +125,25 @@ void ka_trace_free_unreg(void)
 	ka_free_hooks_update();
 }
 
+/* A reference on @key (@on) or its release. */
+static void ka_key_ref(struct static_key_false *key, bool on)
+{
+	if (on)
+		static_branch_inc(key);
+	else
+		static_branch_dec(key);
+}
+
+/* Take (@on) or drop the hook references this boot and load ask for. */
+static void ka_api_hooks(bool on)
+{
+	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
+		ka_key_ref(&ka_alloc_hooks_key, on);
+	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
+		ka_key_ref(&ka_free_hooks_key, on);
+	ka_free_hooks_update();
+}
+
 /**
  * ka_api_init - turn the hooks on for what this boot and load ask for
  *
@@ -132,21 +151,13 @@ void ka_trace_free_unreg(void)
  */
 void ka_api_init(void)
 {
-	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
-		static_branch_inc(&ka_alloc_hooks_key);
-	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
-		static_branch_inc(&ka_free_hooks_key);
-	ka_free_hooks_update();
+	ka_api_hooks(true);
 }
 
 /* Module exit: drop what ka_api_init() took. */
 void ka_api_exit(void)
 {
-	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
-		static_branch_dec(&ka_alloc_hooks_key);
-	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
-		static_branch_dec(&ka_free_hooks_key);
-	ka_free_hooks_update();
+	ka_api_hooks(false);
 }
 
 /**
