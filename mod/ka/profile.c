@@ -624,26 +624,31 @@ static void ka_prof_strings(struct ka_prof_out *o, u64 dstacks, u64 dobjs)
 	ka_prof_string(o, o->sym);
 }
 
-/* ValueType { type = 1, unit = 2 } */
-struct ka_pb_vtype {
-	u64 type, unit;
+/*
+ * A message of varint fields 1 .. n: ValueType { type = 1, unit = 2 },
+ * Function { id = 1, name = 2, system_name = 3 }, Line { function_id = 1 }.
+ */
+struct ka_pb_ints {
+	unsigned int n;
+	u64 v[3];
 };
 
-static void ka_prof_vtype_body(struct ka_pb *m, const void *arg)
+static void ka_pb_ints_body(struct ka_pb *m, const void *arg)
 {
-	const struct ka_pb_vtype *t = arg;
+	const struct ka_pb_ints *f = arg;
+	unsigned int i;
 
-	pb_int(m, 1, t->type);
-	pb_int(m, 2, t->unit);
+	for (i = 0; i < f->n; i++)
+		pb_int(m, i + 1, f->v[i]);
 }
 
 /* A ValueType as field @field. */
 static void ka_prof_vtype(struct ka_pb *w, unsigned int field, u64 type,
 			  u64 unit)
 {
-	struct ka_pb_vtype t = { type, unit };
+	struct ka_pb_ints t = { 2, { type, unit } };
 
-	pb_msg(w, field, ka_prof_vtype_body, &t);
+	pb_msg(w, field, ka_pb_ints_body, &t);
 }
 
 /* Label { key = 1, num = 3, num_unit = 4 } */
@@ -721,26 +726,6 @@ static void ka_prof_sample_msg(struct ka_prof_out *o, struct ka_pb *w,
 	pb_msg(w, 2, ka_prof_sample_body, &smp);
 }
 
-/* Function { id = 1, name = 2, system_name = 3 } */
-struct ka_pb_func {
-	u64 id, name;
-};
-
-static void ka_prof_function_body(struct ka_pb *m, const void *arg)
-{
-	const struct ka_pb_func *f = arg;
-
-	pb_int(m, 1, f->id);
-	pb_int(m, 2, f->name);
-	pb_int(m, 3, f->name);
-}
-
-/* Line { function_id = 1 } */
-static void ka_prof_line_body(struct ka_pb *m, const void *arg)
-{
-	pb_int(m, 1, *(const u64 *)arg);
-}
-
 /* Location { id = 1, mapping_id = 2, address = 3, line = 4 } */
 struct ka_pb_loc {
 	u64 id, pc;
@@ -749,11 +734,12 @@ struct ka_pb_loc {
 static void ka_prof_location_body(struct ka_pb *m, const void *arg)
 {
 	const struct ka_pb_loc *l = arg;
+	struct ka_pb_ints line = { 1, { l->id } };
 
 	pb_int(m, 1, l->id);
 	pb_int(m, 2, 1);
 	pb_int(m, 3, l->pc);
-	pb_msg(m, 4, ka_prof_line_body, &l->id);
+	pb_msg(m, 4, ka_pb_ints_body, &line);
 }
 
 /*
@@ -762,13 +748,12 @@ static void ka_prof_location_body(struct ka_pb *m, const void *arg)
  */
 static void ka_prof_location(struct ka_prof_out *o, unsigned int i)
 {
-	struct ka_pb_func f = { .id = i + 1 };
 	struct ka_pb_loc l = { .id = i + 1, .pc = o->pcs[i] };
+	struct ka_pb_ints f = { 3, { i + 1, o->nstr, o->nstr } };
 
 	sprint_symbol_no_offset(o->sym, o->pcs[i]);
-	f.name = o->nstr;
 	ka_prof_string(o, o->sym);
-	pb_msg(&o->pb, 5, ka_prof_function_body, &f);
+	pb_msg(&o->pb, 5, ka_pb_ints_body, &f);	/* Function */
 	pb_msg(&o->pb, 4, ka_prof_location_body, &l);
 }
 
