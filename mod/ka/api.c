@@ -12,7 +12,8 @@
  * Double frees: a small object ka takes back carries its span's freetag in
  * its first word until it is handed out again (see "Double-free tags").
  *
- * Owns: nothing; it drives the layers below.
+ * Owns: the hook keys (ka_alloc_hooks_key, ka_free_hooks_key) and the
+ * kmemleak parameter; otherwise it drives the layers below.
  * Locks: the hit paths own this CPU's magazines through ka_mag_trylock()
  * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
  * that section, which is an RCU read-side section.  A caller that finds the

@@ -30,8 +30,9 @@
  * caches.
  * Locks: ka_cache_mutex (the list; create and destroy) is taken alone, in
  * process context.  The hit paths own this CPU's magazines with
- * ka_mag_trylock(ka_pcpu), as api.c does; refills and flushes take the
- * cache's central->lock inside it, as for a size class.  Destroy flushes
+ * ka_mag_trylock(ka_pcpu), as api.c does; flushes take the cache's
+ * central->lock inside it, and a refill takes its batch before owning
+ * them, as for a size class.  Destroy flushes
  * every CPU's magazine without their locks: the cache has no user left
  * then (kmem_cache_destroy()'s contract), as for a dead CPU in mcache.c.
  */

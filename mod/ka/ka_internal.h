@@ -2,9 +2,10 @@
 /*
  * ka_internal.h - data structures shared by ka's layers.
  *
- * The layers, from the top (the order in which locks nest):
+ * The layers, from the top:
  *
- *   api.c       ka_alloc()/ka_free() and friends: the public entry points.
+ *   api.c       ka_alloc()/ka_free() and friends: the public entry points
+ *               (cache.c: ka_cache_*(); rcu.c: ka_free_rcu()).
  *   mcache.c    per-CPU caches (Go's mcache): a magazine of free objects per
  *               size class, owned through a per-CPU trylock (mcache.h).
  *   mcentral.c  per node and class (Go's mcentral): partial and full span
@@ -18,9 +19,18 @@
  *               ka_arena_lock, read locklessly under RCU.
  *   sizeclass.c Go's size-class table, computed at init.
  *
- * Lock order: the CPU's magazine lock -> central->lock -> heap->lock ->
- * ka_arena_lock.  Memory is never allocated with any of them held: the slow
- * paths drop their locks around page and metadata allocation.
+ * Beside them: main.c (init and exit, the nodes, shrinker, scavenger
+ * work), debug.c (debug mode), debugfs.c, profile.c (heap profile).
+ *
+ * Lock order, outermost first: the mutexes (ka_cache_mutex, ka_drain_mutex,
+ * ka_prof_mutex; process context) -> this CPU's magazine lock
+ * (ka_pcpu->lock) -> one of central->lock, heap->lock, ka_arena_lock.
+ * Those three are never held together: mcentral drops its lock before it
+ * builds or destroys a span, and the heap registers and unregisters chunks
+ * in the arena map without its lock.  ka_prof_lock (raw) and each CPU's
+ * ka_rcu_cpu->lock take no other lock.  Memory is never allocated with a
+ * spinlock of ka's held: the slow paths drop their locks around page and
+ * metadata allocation.
  */
 #ifndef _KA_INTERNAL_H
 #define _KA_INTERNAL_H

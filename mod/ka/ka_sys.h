@@ -4,10 +4,11 @@
  * kernel.
  *
  * The layers that hold the allocator's logic (sizeclass.c, span.c,
- * mcentral.c, mheap.c) use the kernel only through what this header
- * declares: spinlocks, lists, bit operations, page allocation, metadata
- * allocation and RCU-deferred freeing.  A userspace test harness can supply
- * its own version of this header and compile those files unchanged.
+ * mcentral.c, mheap.c, arena.c) use the kernel only through what this
+ * header declares: spinlocks, lists, bit operations, page allocation,
+ * metadata allocation and RCU-deferred freeing.  The userspace harness
+ * supplies its own version (utest/shim/ka_sys.h) and compiles those files
+ * unchanged; what both versions share is in ka_sys_shared.h.
  */
 #ifndef _KA_SYS_H
 #define _KA_SYS_H

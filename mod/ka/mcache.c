@@ -82,9 +82,10 @@
  *
  * Owns: struct ka_pcpu (one per CPU) and its magazines, their capacities,
  * the budget, the trim works.
- * Locks: ka_pcpu->lock, outermost of ka's locks: a flush takes
- * central->lock inside it; a refill takes its batch from mcentral before
- * taking it.  A dead CPU's magazines are flushed by the cpuhp callback
+ * Locks: ka_pcpu->lock, outermost of ka's spinlocks: a flush takes
+ * central->lock inside it, then, for the spans it emptied, heap->lock and
+ * ka_arena_lock (one at a time); ka_free_bulk() takes ka_prof_lock inside
+ * it.  A refill takes its batch from mcentral before taking it.  A dead CPU's magazines are flushed by the cpuhp callback
  * without the lock, since no one can run there.  ka_drain_mutex serialises
  * the synchronous all-CPU works (drain, budget), outside every other lock.
  */

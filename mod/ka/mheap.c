@@ -47,11 +47,13 @@
  * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
  * chunk list, the chunk bitmaps, the large-span lists, the large spans'
- * state and the counters.  It nests inside central->lock and outside
- * ka_arena_lock; pages and metadata are allocated with no lock held, and
- * chunks and released pages are returned to the buddy allocator after the
- * lock is dropped (split_page() runs under it: it neither sleeps nor takes
- * a lock of ours).
+ * state and the counters.  It may nest inside the per-CPU magazines' lock
+ * (a flush that empties a span), never with central->lock or ka_arena_lock:
+ * pages and metadata are allocated, and a new chunk entered in the arena
+ * map, with no lock held, and chunks and released pages are taken out of
+ * the map and returned to the buddy allocator after the lock is dropped
+ * (split_page() runs under it: it neither sleeps nor takes a lock of
+ * ours).
  */
 #define pr_fmt(fmt) "ka: " fmt
 

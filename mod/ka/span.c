@@ -10,7 +10,8 @@
  *
  * Owns: struct ka_span and its metadata allocation.  No lock of its own:
  * ka_span_take() and ka_span_put() run under the owning mcentral's lock
- * (the callers assert it); a large span belongs to the heap.
+ * (mcentral.c's list helpers, called with each, assert it); a large span
+ * belongs to the heap.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
