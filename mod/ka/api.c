@@ -506,7 +506,8 @@ EXPORT_SYMBOL_GPL(ka_alloc_node);
  * Free @p without this CPU's magazines: an object of another node (or any
  * small object while they are busy) goes back to its own mcentral, a large
  * one to its heap, a ka_cache's object to its cache; anything else is
- * refused and reported.  Hooks have run (ka_free_slowpath()).
+ * refused and reported.  Hooks have run (ka_free_slowpath(),
+ * ka_free_bulk()).
  */
 static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
 {
