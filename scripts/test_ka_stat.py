@@ -231,18 +231,18 @@ def render(model):
                  SCAVENGER)
     spans = ["# chunk:page class node pages out/objects list bitmap"
              "('#' out, '.' free, '+' mixed)\n"]
-    line = "%6u:%-4u %2u %d %4u %3u/%-3u %-7s %s\n"
+    line = "%-10s %2u %d %4u %3u/%-3u %-7s %s\n"
     for node in nodes:
         for cls in range(1, len(table)):
             mine = [s for s in model["spans"] if (s["node"], s["class"]) == (node, cls)]
             partial = sorted((s for s in mine if s["out"] < s["objects"]),
                              key=lambda s: s["out"] == 0)    # empty spans last
             for s in partial + [s for s in mine if s["out"] == s["objects"]]:
-                spans.append(line % (*s["at"], cls, node, s["pages"], s["out"],
+                spans.append(line % ("%u:%u" % s["at"], cls, node, s["pages"], s["out"],
                                      s["objects"], "full" if s["out"] == s["objects"]
                                      else "partial", bitmap(s["bits"], s["objects"])))
         for sp in model["large"].get(node, []):
-            spans.append(line % (*sp["at"], 0, node, sp["pages"], 1, 1, "large", "#"))
+            spans.append(line % ("%u:%u" % sp["at"], 0, node, sp["pages"], 1, 1, "large", "#"))
     percpu = ["# cpu node objects [class:count ...]\n"]
     for cpu, node in enumerate(CPU_NODE):
         have = sorted((k, v) for k, v in model["cached"][cpu].items() if v)

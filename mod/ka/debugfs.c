@@ -305,16 +305,19 @@ static void ka_show_bitmap(struct seq_file *m, const struct ka_span *span)
 /*
  * A span's line.  It is named by its chunk's number in its node's heap and
  * its first page in that chunk ("chunk:page"): stable, and no address for
- * %p to hash (it prints "(____ptrval____)" until the crng is ready).
+ * %p to hash (it prints "(____ptrval____)" until the crng is ready).  The
+ * name starts the line, left-aligned: the kernel's sscanf() skips a "%*s"
+ * field only from where it stands (the KUnit suite reads the lines).
  */
 static void ka_show_span(struct seq_file *m, const struct ka_span *span,
 			 const char *where)
 {
 	unsigned long page = (span->base - span->chunk->base) >> PAGE_SHIFT;
+	char name[24];
 
-	seq_printf(m, "%6lu:%-4lu %2u %d %4u %3u/%-3u %-7s ", span->chunk->id,
-		   page, span->cls, span->node, span->npages, span->nalloc,
-		   span->nelems, where);
+	snprintf(name, sizeof(name), "%lu:%lu", span->chunk->id, page);
+	seq_printf(m, "%-10s %2u %d %4u %3u/%-3u %-7s ", name, span->cls,
+		   span->node, span->npages, span->nalloc, span->nelems, where);
 	ka_show_bitmap(m, span);
 	seq_putc(m, '\n');
 }
