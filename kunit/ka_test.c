@@ -25,7 +25,7 @@ KA_IMPORT_INTERNAL();
 static unsigned long ka_test_pages_held(void)
 {
 	unsigned long pages = 0;
-	struct ka_heap h;
+	struct ka_heap_stats h;
 	int nid;
 
 	for_each_node_state(nid, N_MEMORY) {
@@ -386,7 +386,7 @@ static void ka_heap_split_and_coalesce(struct kunit *test)
 {
 	int node = numa_mem_id();
 	struct ka_span *a, *b, *c, *d;
-	struct ka_heap h0, h;
+	struct ka_heap_stats h0, h;
 
 	ka_drain();
 	ka_heap_stats_read(node, &h0);
@@ -453,7 +453,7 @@ static void ka_heap_alloc_failure(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
 	int node = numa_mem_id();
-	struct ka_heap h0, h;
+	struct ka_heap_stats h0, h;
 	struct ka_span *s;
 
 	ka_drain();
@@ -538,7 +538,7 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	int node = heap->node;
 	struct ka_chunk *chunk;
 	struct ka_span *s[3], *d;
-	struct ka_heap *h0, *h;
+	struct ka_heap_stats *h0, *h;
 	unsigned long got, i, first;
 
 	/* two heap copies: too big for the stack on PREEMPT_RT */
@@ -598,7 +598,7 @@ static void ka_heap_scavenger(struct kunit *test)
 	struct ka_heap *heap = ka_heap_of(numa_mem_id());
 	int node = heap->node;
 	struct ka_span *s[3];
-	struct ka_heap *h0, *h;
+	struct ka_heap_stats *h0, *h;
 	unsigned int i;
 
 	/* two heap copies: too big for the stack on PREEMPT_RT */
@@ -2275,7 +2275,7 @@ static void ka_debugfs_consistent(struct kunit *test)
 		unsigned int cls, pages, out, total;
 		int node;
 
-		/* the address is a hashed %p, "(____ptrval____)" before crng init */
+		/* the first column is the span's "chunk:page" name */
 		if (sscanf(line, "%*s %u %d %u %u/%u", &cls, &node, &pages,
 			   &out, &total) == 5 && cls == c64)
 			out64 += out;

@@ -92,17 +92,24 @@ def build_model():
     rng = random.Random(1)
     table = size_classes()
     by_size = {k[0]: i for i, k in enumerate(table) if k}
-    spans, addr = [], 0xffff888003a00000
+    spans, heap_pages = [], {}        # per node: pages carved so far
+
+    def carve(node, npages):
+        """(chunk, page) of the next run of a node's heap: 512-page chunks,
+        numbered from 1, as debugfs "spans" names a span."""
+        off = heap_pages.get(node, 0)
+        heap_pages[node] = off + npages
+        return off // 512 + 1, off % 512
+
     for (node, size), fracs in sorted(SPAN_MODEL.items()):
         cls = by_size[size]
         _, npages, nelems = table[cls]
         for frac in fracs:
             out = round(frac * nelems)
             bits = set(rng.sample(range(nelems), out))
-            spans.append({"address": addr, "class": cls, "node": node,
+            spans.append({"at": carve(node, npages), "class": cls, "node": node,
                           "pages": npages, "out": out, "objects": nelems,
                           "bits": bits})
-            addr += npages * PAGE
     cached = [{} for _ in CPU_NODE]    # per CPU: class -> objects
     for (node, size) in SPAN_MODEL:
         cls = by_size[size]
@@ -110,9 +117,9 @@ def build_model():
         cpus = [c for c, n in enumerate(CPU_NODE) if n == node]
         cached[cpus[0]][cls] = min(out // 4, 2 * table[cls][2] // 3, 64)
         cached[cpus[1]][cls] = min(out // 8, 16)
-    large = {node: [{"address": 0xffff888010000000 + node * 2 ** 24 + i * 2 ** 20,
+    large = {node: [{"at": carve(node, math.ceil(r / PAGE)),
                      "pages": math.ceil(r / PAGE), "reqsize": r}
-                    for i, r in enumerate(reqs)] for node, reqs in LARGE_MODEL.items()}
+                    for r in reqs] for node, reqs in sorted(LARGE_MODEL.items())}
     return {"table": table, "spans": spans, "cached": cached, "large": large,
             "idle": (IDLE_CLASS[0], by_size[IDLE_CLASS[1]])}
 
@@ -222,20 +229,20 @@ def render(model):
     stats.append("heap_free_bytes %lu\n" % ((held - used) * PAGE))
     stats.append("pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n" %
                  SCAVENGER)
-    spans = ["# address class node pages out/objects list bitmap"
+    spans = ["# chunk:page class node pages out/objects list bitmap"
              "('#' out, '.' free, '+' mixed)\n"]
-    line = "%016x %2u %d %4u %3u/%-3u %-7s %s\n"
+    line = "%-10s %2u %d %4u %3u/%-3u %-7s %s\n"
     for node in nodes:
         for cls in range(1, len(table)):
             mine = [s for s in model["spans"] if (s["node"], s["class"]) == (node, cls)]
             partial = sorted((s for s in mine if s["out"] < s["objects"]),
                              key=lambda s: s["out"] == 0)    # empty spans last
             for s in partial + [s for s in mine if s["out"] == s["objects"]]:
-                spans.append(line % (s["address"], cls, node, s["pages"], s["out"],
+                spans.append(line % ("%u:%u" % s["at"], cls, node, s["pages"], s["out"],
                                      s["objects"], "full" if s["out"] == s["objects"]
                                      else "partial", bitmap(s["bits"], s["objects"])))
         for sp in model["large"].get(node, []):
-            spans.append(line % (sp["address"], 0, node, sp["pages"], 1, 1, "large", "#"))
+            spans.append(line % ("%u:%u" % sp["at"], 0, node, sp["pages"], 1, 1, "large", "#"))
     percpu = ["# cpu node objects [class:count ...]\n"]
     for cpu, node in enumerate(CPU_NODE):
         have = sorted((k, v) for k, v in model["cached"][cpu].items() if v)

@@ -226,8 +226,8 @@ static void op_bad_free(struct fz_in *in)
 }
 
 /*
- * Two ka_free()s of one large object racing, as ka_free_slow() does them:
- * both find the span under RCU, the first caches (or destroys) it, the
+ * Two ka_free()s of one large object racing, as ka_free_nonlocal() does
+ * them: both find the span under RCU, the first caches (or destroys) it, the
  * second must be told it lost - without touching what the first one freed.
  */
 static void op_racy_large_free(struct fz_in *in)

@@ -210,7 +210,6 @@ unsigned long ut_out_objects(void)
 int ut_init(void)
 {
 	static bool classes_done;
-	unsigned int cls;
 	int nid, ret;
 
 	shim_init();
@@ -239,9 +238,7 @@ int ut_init(void)
 		if (!n)
 			return -ENOMEM;
 		memset(n, 0, sizeof(*n));
-		ka_heap_init(&n->heap, nid);
-		for (cls = 0; cls < KA_MAX_CLASSES; cls++)
-			ka_central_init(&n->central[cls], cls, nid);
+		ka_node_init(n, nid);
 		ka_nodes[nid] = n;
 	}
 	return 0;
@@ -266,15 +263,15 @@ unsigned long ut_exit(void)
 			struct ka_central *c = &node->central[cls];
 
 			ka_central_release(c, 0);
-			n = ka_span_destroy_all(&c->partial) +
-			    ka_span_destroy_all(&c->full);
+			n = ka_span_teardown_list(&c->partial) +
+			    ka_span_teardown_list(&c->full);
 			if (n) {
 				ut_err("node %d class %u: %lu objects never freed",
 				       nid, cls, n);
 				problems++;
 			}
 		}
-		n = ka_span_destroy_all(&node->heap.large);
+		n = ka_span_teardown_list(&node->heap.large);
 		if (n) {
 			ut_err("node %d: %lu large objects never freed", nid, n);
 			problems++;

@@ -12,7 +12,8 @@
  * Double frees: a small object ka takes back carries its span's freetag in
  * its first word until it is handed out again (see "Double-free tags").
  *
- * Owns: nothing; it drives the layers below.
+ * Owns: the hook keys (ka_alloc_hooks_key, ka_free_hooks_key) and the
+ * kmemleak parameter; otherwise it drives the layers below.
  * Locks: the hit paths own this CPU's magazines through ka_mag_trylock()
  * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
  * that section, which is an RCU read-side section.  A caller that finds the
@@ -32,6 +33,8 @@
  * recorded after it left the magazines; frees of spans with live samples
  * reach ka_free_slowpath() (their fastkey is 0), which tells the profile.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/kmemleak.h>
 #include <linux/ratelimit.h>
 #include "ka_debug.h"
@@ -123,6 +126,25 @@ void ka_trace_free_unreg(void)
 	ka_free_hooks_update();
 }
 
+/* A reference on @key (@on) or its release. */
+static void ka_key_ref(struct static_key_false *key, bool on)
+{
+	if (on)
+		static_branch_inc(key);
+	else
+		static_branch_dec(key);
+}
+
+/* Take (@on) or drop the hook references this boot and load ask for. */
+static void ka_api_hooks(bool on)
+{
+	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
+		ka_key_ref(&ka_alloc_hooks_key, on);
+	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
+		ka_key_ref(&ka_free_hooks_key, on);
+	ka_free_hooks_update();
+}
+
 /**
  * ka_api_init - turn the hooks on for what this boot and load ask for
  *
@@ -130,21 +152,13 @@ void ka_trace_free_unreg(void)
  */
 void ka_api_init(void)
 {
-	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
-		static_branch_inc(&ka_alloc_hooks_key);
-	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
-		static_branch_inc(&ka_free_hooks_key);
-	ka_free_hooks_update();
+	ka_api_hooks(true);
 }
 
 /* Module exit: drop what ka_api_init() took. */
 void ka_api_exit(void)
 {
-	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
-		static_branch_dec(&ka_alloc_hooks_key);
-	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
-		static_branch_dec(&ka_free_hooks_key);
-	ka_free_hooks_update();
+	ka_api_hooks(false);
 }
 
 /**
@@ -164,10 +178,10 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 	if (!__ratelimit(&ka_bad_free_rs))
 		return;
 	if (caller)
-		pr_err("ka: refusing %p: %s (caller %pS)\n", p, why,
+		pr_err("refusing %p: %s (caller %pS)\n", p, why,
 		       (void *)caller);
 	else
-		pr_err("ka: refusing %p: %s\n", p, why);
+		pr_err("refusing %p: %s\n", p, why);
 }
 
 /*
@@ -288,10 +302,10 @@ static noinline void ka_refuse_atomic(const void *p, size_t size,
 {
 	this_cpu_inc(ka_pcpu->nr_atomic);
 	if (p)
-		pr_err_ratelimited("ka: free of %p refused: atomic context on PREEMPT_RT, the object stays allocated (caller %pS)\n",
+		pr_err_ratelimited("free of %p refused: atomic context on PREEMPT_RT, the object stays allocated (caller %pS)\n",
 				   p, (void *)caller);
 	else
-		pr_err_ratelimited("ka: allocation of %zu bytes refused: atomic context on PREEMPT_RT (caller %pS)\n",
+		pr_err_ratelimited("allocation of %zu bytes refused: atomic context on PREEMPT_RT (caller %pS)\n",
 				   size, (void *)caller);
 }
 
@@ -299,7 +313,7 @@ static void *ka_fail(size_t size, gfp_t gfp, unsigned long caller)
 {
 	this_cpu_inc(ka_pcpu->nr_failed);
 	if (size > KA_MAX_SIZE && !(gfp & __GFP_NOWARN))
-		pr_warn_ratelimited("ka: %zu bytes requested, more than ka's largest object (%lu) (caller %pS)\n",
+		pr_warn_ratelimited("%zu bytes requested, more than ka's largest object (%lu) (caller %pS)\n",
 				    size, KA_MAX_SIZE, (void *)caller);
 	return NULL;
 }
@@ -488,7 +502,14 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
-static noinline void ka_free_slow(const void *p, unsigned long caller)
+/*
+ * Free @p without this CPU's magazines: an object of another node (or any
+ * small object while they are busy) goes back to its own mcentral, a large
+ * one to its heap, a ka_cache's object to its cache; anything else is
+ * refused and reported.  Hooks have run (ka_free_slowpath(),
+ * ka_free_bulk()).
+ */
+static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
 {
 	const char *why;
 	struct ka_span *span;
@@ -548,8 +569,9 @@ static noinline void ka_free_slow(const void *p, unsigned long caller)
 
 /*
  * Push @p on this CPU's magazine if it is a live small object of this node:
- * false if it must take ka_free_slow().  A full magazine grows or flushes
- * a batch (ka_mcache_overflow()); a double free is reported and dropped.
+ * false if it must take ka_free_nonlocal().  A full magazine grows or
+ * flushes a batch (ka_mcache_overflow()); a double free is reported and
+ * dropped.
  * Context: the magazines owned.
  */
 static __always_inline bool ka_free_local(const void *p, unsigned long caller)
@@ -599,7 +621,7 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
 		this_cpu_inc(ka_pcpu->nr_busy);
 	}
 	if (unlikely(!done))
-		ka_free_slow(p, caller);
+		ka_free_nonlocal(p, caller);
 }
 
 /**
@@ -908,7 +930,7 @@ void ka_free_bulk(size_t nr, void **p)
 			ka_mag_unlock(ka_pcpu);
 			owned = false;
 		}
-		ka_free_slow(p[i], _RET_IP_);
+		ka_free_nonlocal(p[i], _RET_IP_);
 	}
 	if (owned)
 		ka_mag_unlock(ka_pcpu);

@@ -18,10 +18,14 @@
  *
  * Owns: ka_arena_map and the arenas.
  * Locks: ka_arena_lock (irq-safe) serialises writers of the map and of
- * arena->nr_chunks; it is the innermost ka lock.  The span pointers are
- * written under the owning heap's lock (the chunk's pages belong to one
- * heap).  Readers use RCU of any flavour: ka_free() looks up with irqs off.
+ * arena->nr_chunks; no other ka lock is taken under it, and only the
+ * per-CPU magazines' lock may be held around it (a flush that frees a
+ * chunk).  The span pointers are written under the owning heap's lock (the
+ * chunk's pages belong to one heap) without ka_arena_lock.  Readers use RCU
+ * of any flavour: ka_free() looks up with irqs off.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 struct ka_arena_map __rcu *ka_arena_map;
@@ -91,7 +95,7 @@ int ka_arena_init(void)
 /**
  * ka_arena_exit - free the map; every chunk must be gone
  *
- * Context: module exit, after ka_nodes_exit().
+ * Context: module exit (or init unwinding), after main.c's ka_nodes_free().
  */
 void ka_arena_exit(void)
 {

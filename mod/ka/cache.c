@@ -30,11 +30,14 @@
  * caches.
  * Locks: ka_cache_mutex (the list; create and destroy) is taken alone, in
  * process context.  The hit paths own this CPU's magazines with
- * ka_mag_trylock(ka_pcpu), as api.c does; refills and flushes take the
- * cache's central->lock inside it, as for a size class.  Destroy flushes
+ * ka_mag_trylock(ka_pcpu), as api.c does; flushes take the cache's
+ * central->lock inside it, and a refill takes its batch before owning
+ * them, as for a size class.  Destroy flushes
  * every CPU's magazine without their locks: the cache has no user left
  * then (kmem_cache_destroy()'s contract), as for a dead CPU in mcache.c.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/kmemleak.h>
 #include <linux/slab.h>
 #include <linux/mutex.h>
@@ -142,9 +145,9 @@ static bool ka_cache_name_used(const char *name)
 static struct ka_cache *ka_cache_refuse(const char *name, const char *why,
 					slab_flags_t flags)
 {
-	pr_err("ka: cache %s refused: %s\n", name ?: "(null)", why);
+	pr_err("cache %s refused: %s\n", name ?: "(null)", why);
 	if (flags & SLAB_PANIC)
-		panic("ka: cannot create cache %s\n", name ?: "(null)");
+		panic(pr_fmt("cannot create cache %s\n"), name ?: "(null)");
 	return NULL;
 }
 
@@ -178,7 +181,7 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 	if (flags & SLAB_TYPESAFE_BY_RCU)
 		return ka_cache_refuse(name, "SLAB_TYPESAFE_BY_RCU is not implemented: a freed object may be reused at once", flags);
 	if (flags & ~KA_CACHE_FLAGS) {
-		pr_err("ka: cache %s refused: flags %#lx not supported (supported: %#lx)\n",
+		pr_err("cache %s refused: flags %#lx not supported (supported: %#lx)\n",
 		       name, (unsigned long)(flags & ~KA_CACHE_FLAGS),
 		       (unsigned long)KA_CACHE_FLAGS);
 		return ka_cache_refuse(name, "unsupported flags", flags);
@@ -305,7 +308,7 @@ void ka_cache_destroy(struct ka_cache *c)
 	if (!c)
 		return;
 	if (unlikely(!ka_cache_is_ka(c))) {
-		pr_err("ka: %s() of a kernel kmem_cache refused (caller %pS)\n",
+		pr_err("%s() of a kernel kmem_cache refused (caller %pS)\n",
 		       __func__, (void *)_RET_IP_);
 		return;
 	}
@@ -325,7 +328,7 @@ void ka_cache_destroy(struct ka_cache *c)
 	if (out) {
 		c->dead = true;
 		mutex_unlock(&ka_cache_mutex);
-		pr_err("ka: cache %s destroyed with %lu objects remaining: the cache and their memory stay (caller %pS)\n",
+		pr_err("cache %s destroyed with %lu objects remaining: the cache and their memory stay (caller %pS)\n",
 		       c->name, out, (void *)_RET_IP_);
 		return;
 	}
@@ -484,7 +487,7 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 		return;
 	if (unlikely(!ka_mag_context_ok())) {
 		this_cpu_inc(ka_pcpu->nr_atomic);
-		pr_err_ratelimited("ka: free of %p to cache %s refused: atomic context on PREEMPT_RT, the object stays allocated\n",
+		pr_err_ratelimited("free of %p to cache %s refused: atomic context on PREEMPT_RT, the object stays allocated\n",
 				   p, c->name);
 		return;
 	}
@@ -689,10 +692,10 @@ void ka_cache_exit(void)
 		for (node = 0; node < nr_node_ids; node++) {
 			if (!c->central[node])
 				continue;
-			out += ka_span_destroy_all(&c->central[node]->partial);
-			out += ka_span_destroy_all(&c->central[node]->full);
+			out += ka_span_teardown_list(&c->central[node]->partial);
+			out += ka_span_teardown_list(&c->central[node]->full);
 		}
-		pr_warn("ka: unload: cache %s%s held %lu objects\n", c->name,
+		pr_warn("unload: cache %s%s held %lu objects\n", c->name,
 			c->dead ? " (destroyed with objects out)" :
 			" (never destroyed)", out);
 		list_del(&c->list);

@@ -9,8 +9,9 @@
 #include <linux/version.h>
 
 /*
- * The per-CPU magazines pack a count and a transaction id into one long;
- * 32 bits would leave too few id bits once NR_CPUS is taken out.
+ * 64-bit only: KA_GOLDEN_RATIO, the multiplier of the double-free tags
+ * (span.c) and of the profile's seeds, is a 64-bit unsigned long, and ka
+ * is built and tested on x86_64 alone.
  */
 #ifndef CONFIG_64BIT
 #error "ka needs a 64-bit kernel"
@@ -27,6 +28,15 @@
 #define KA_MAX_BUDDY_ORDER	MAX_ORDER
 #else
 #define KA_MAX_BUDDY_ORDER	(MAX_ORDER - 1)
+#endif
+
+/* struct_group_tagged() came in 5.16 (struct ka_heap's counters). */
+#ifndef struct_group_tagged
+#define struct_group_tagged(TAG, NAME, MEMBERS...)	\
+	union {						\
+		struct { MEMBERS };			\
+		struct TAG { MEMBERS } NAME;		\
+	}
 #endif
 
 /* Symbol namespaces became string literals in 6.13. */

@@ -32,6 +32,8 @@
  * another CPU than the one that allocated it), the other per-object fields
  * belong to whoever holds the object.
  */
+#define pr_fmt(fmt) "ka debug: " fmt
+
 #include <linux/moduleparam.h>
 #include <linux/poison.h>
 #include <linux/ratelimit.h>
@@ -81,7 +83,7 @@ static void ka_debug_count(void)
 	do {								\
 		ka_debug_count();					\
 		if (__ratelimit(&ka_debug_rs))				\
-			pr_err("ka debug: " fmt, ##__VA_ARGS__);	\
+			pr_err(fmt, ##__VA_ARGS__);			\
 	} while (0)
 
 /* Offset of the first byte of [p, p + len) that is not @val, or -1. */
@@ -99,10 +101,8 @@ static long ka_debug_find_bad(const u8 *p, size_t len, u8 val)
  */
 void ka_debug_init(void)
 {
-	if (debug) {
+	if (debug)
 		static_branch_enable(&ka_debug_key);
-		pr_info("ka: debug mode: poison, redzones, double-free detection\n");
-	}
 }
 
 /**

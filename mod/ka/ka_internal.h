@@ -2,9 +2,10 @@
 /*
  * ka_internal.h - data structures shared by ka's layers.
  *
- * The layers, from the top (the order in which locks nest):
+ * The layers, from the top:
  *
- *   api.c       ka_alloc()/ka_free() and friends: the public entry points.
+ *   api.c       ka_alloc()/ka_free() and friends: the public entry points
+ *               (cache.c: ka_cache_*(); rcu.c: ka_free_rcu()).
  *   mcache.c    per-CPU caches (Go's mcache): a magazine of free objects per
  *               size class, owned through a per-CPU trylock (mcache.h).
  *   mcentral.c  per node and class (Go's mcentral): partial and full span
@@ -18,9 +19,18 @@
  *               ka_arena_lock, read locklessly under RCU.
  *   sizeclass.c Go's size-class table, computed at init.
  *
- * Lock order: the CPU's magazine lock -> central->lock -> heap->lock ->
- * ka_arena_lock.  Memory is never allocated with any of them held: the slow
- * paths drop their locks around page and metadata allocation.
+ * Beside them: main.c (init and exit, the nodes, shrinker, scavenger
+ * work), debug.c (debug mode), debugfs.c, profile.c (heap profile).
+ *
+ * Lock order, outermost first: the mutexes (ka_cache_mutex, ka_drain_mutex,
+ * ka_prof_mutex; process context) -> this CPU's magazine lock
+ * (ka_pcpu->lock) -> one of central->lock, heap->lock, ka_arena_lock.
+ * Those three are never held together: mcentral drops its lock before it
+ * builds or destroys a span, and the heap registers and unregisters chunks
+ * in the arena map without its lock.  ka_prof_lock (raw) and each CPU's
+ * ka_rcu_cpu->lock take no other lock.  Memory is never allocated with a
+ * spinlock of ka's held: the slow paths drop their locks around page and
+ * metadata allocation.
  */
 #ifndef _KA_INTERNAL_H
 #define _KA_INTERNAL_H
@@ -241,7 +251,7 @@ extern unsigned long ka_freetag_key;
 struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp);
 struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp);
 bool ka_span_destroy(struct ka_span *span);
-unsigned long ka_span_destroy_all(struct list_head *list);
+unsigned long ka_span_teardown_list(struct list_head *list);
 unsigned long ka_span_destroy_list(struct list_head *list);
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
 bool ka_span_put(struct ka_span *span, const void *obj);
@@ -371,6 +381,12 @@ struct ka_chunk {
 	unsigned int nfree;		/* pages neither in a run nor released */
 	unsigned int nreleased;		/* pages given back: holes; split if > 0 */
 	int node;
+	/*
+	 * Its number in its heap: 1 for the heap's first chunk, and so on
+	 * (heap->chunks_alloced when it came).  With a span's page offset in
+	 * it, a span's identity in debugfs "spans" that shows no address.
+	 */
+	unsigned long id;
 	/* page in a run, or released (a hole carving must skip) */
 	unsigned long used[BITS_TO_LONGS(KA_ARENA_PAGES)];
 	/* page given back to the buddy allocator on its own */
@@ -383,27 +399,32 @@ struct ka_heap {
 	struct list_head large;		/* large spans */
 	struct list_head large_free;	/* cached large spans, newest first */
 	int node;
-	/* all under @lock */
-	unsigned long nr_chunks;
-	unsigned long nr_free_chunks;	/* chunks with no run in use */
-	unsigned long pages_held;	/* pages of all chunks, minus holes */
-	unsigned long pages_used;	/* pages in runs */
-	unsigned long pages_holes;	/* released pages of live chunks */
-	unsigned long nr_large;
-	unsigned long large_pages;
-	unsigned long large_bytes;	/* bytes requested by large objects */
-	unsigned long chunks_alloced;
-	unsigned long chunks_freed;
-	unsigned long chunk_fallbacks;	/* chunk taken at a lower order */
-	unsigned long runs_alloced;
-	unsigned long runs_freed;
-	unsigned long alloc_failed;
-	unsigned long nr_large_free;	/* spans on @large_free */
-	unsigned long large_free_pages;
-	unsigned long large_hits;	/* large allocations from @large_free */
-	unsigned long large_hits_seen;	/* @large_hits at the last trim */
-	unsigned long pages_released;	/* ever given back page by page */
-	unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
+	/*
+	 * The counters, all under @lock: ka_heap_stats_read() copies them
+	 * out as one struct ka_heap_stats.
+	 */
+	struct_group_tagged(ka_heap_stats, stats,
+		unsigned long nr_chunks;
+		unsigned long nr_free_chunks;	/* chunks with no run in use */
+		unsigned long pages_held;	/* pages of all chunks, minus holes */
+		unsigned long pages_used;	/* pages in runs */
+		unsigned long pages_holes;	/* released pages of live chunks */
+		unsigned long nr_large;
+		unsigned long large_pages;
+		unsigned long large_bytes;	/* bytes requested by large objects */
+		unsigned long chunks_alloced;
+		unsigned long chunks_freed;
+		unsigned long chunk_fallbacks;	/* chunk taken at a lower order */
+		unsigned long runs_alloced;
+		unsigned long runs_freed;
+		unsigned long alloc_failed;
+		unsigned long nr_large_free;	/* spans on @large_free */
+		unsigned long large_free_pages;
+		unsigned long large_hits;	/* large allocations from @large_free */
+		unsigned long large_hits_seen;	/* @large_hits at the last trim */
+		unsigned long pages_released;	/* ever given back page by page */
+		unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
+	);
 };
 
 void ka_heap_init(struct ka_heap *heap, int node);
@@ -466,8 +487,18 @@ static inline struct ka_heap *ka_heap_of(int node)
 	return &ka_nodes[node]->heap;
 }
 
-int ka_nodes_init(void);
-void ka_nodes_exit(void);
+/*
+ * Set up a node's heap and every one of its central lists (module init,
+ * and the userspace harness, which allocates @n its own way).
+ */
+static inline void ka_node_init(struct ka_node *n, int nid)
+{
+	unsigned int cls;
+
+	ka_heap_init(&n->heap, nid);
+	for (cls = 0; cls < KA_MAX_CLASSES; cls++)
+		ka_central_init(&n->central[cls], cls, nid);
+}
 
 /* ---- per-CPU caches: mcache.h (kernel only) ---- */
 
@@ -524,7 +555,7 @@ struct ka_class_stats {
 };
 
 void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st);
-void ka_heap_stats_read(int node, struct ka_heap *out);
+void ka_heap_stats_read(int node, struct ka_heap_stats *out);
 int ka_debugfs_parse_control(const char *s);
 ssize_t ka_debugfs_render(const char *name, char *buf, size_t size);
 

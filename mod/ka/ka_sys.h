@@ -4,10 +4,11 @@
  * kernel.
  *
  * The layers that hold the allocator's logic (sizeclass.c, span.c,
- * mcentral.c, mheap.c) use the kernel only through what this header
- * declares: spinlocks, lists, bit operations, page allocation, metadata
- * allocation and RCU-deferred freeing.  A userspace test harness can supply
- * its own version of this header and compile those files unchanged.
+ * mcentral.c, mheap.c, arena.c) use the kernel only through what this
+ * header declares: spinlocks, lists, bit operations, page allocation,
+ * metadata allocation and RCU-deferred freeing.  The userspace harness
+ * supplies its own version (utest/shim/ka_sys.h) and compiles those files
+ * unchanged; what both versions share is in ka_sys_shared.h.
  */
 #ifndef _KA_SYS_H
 #define _KA_SYS_H
@@ -30,22 +31,7 @@
 #include <linux/fault-inject.h>
 #include "compat.h"
 #include "ka_trace.h"
-
-/*
- * GFP bits that make sense for ka's own metadata and for the pages of its
- * heap: the reclaim and warning behaviour the caller asked for, nothing
- * about zones, zeroing or accounting.
- */
-#define KA_GFP_RECLAIM_MASK	(__GFP_HIGH | __GFP_IO | __GFP_FS |	\
-				 __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | \
-				 __GFP_NOWARN | __GFP_RETRY_MAYFAIL |	\
-				 __GFP_NOFAIL | __GFP_NORETRY |		\
-				 __GFP_MEMALLOC | __GFP_NOMEMALLOC)
-
-static inline gfp_t ka_sys_gfp(gfp_t gfp)
-{
-	return gfp & KA_GFP_RECLAIM_MASK;
-}
+#include "ka_sys_shared.h"
 
 /* Fault injection for the page heap (debugfs: ka/fail_page). */
 #ifdef CONFIG_FAULT_INJECTION
@@ -149,13 +135,5 @@ static inline void ka_sys_meta_free(void *p)
 {
 	kfree(p);
 }
-
-/* Debug mode (mod/ka/debug.c): a span's side table, and its poisoning. */
-struct ka_span;
-int ka_debug_span_init(struct ka_span *span, gfp_t gfp);
-void ka_debug_span_free(struct ka_span *span);
-
-/* Free metadata after a grace period: lock-free readers may still see it. */
-#define ka_sys_meta_free_rcu(p, field)	kfree_rcu(p, field)
 
 #endif /* _KA_SYS_H */

@@ -14,6 +14,8 @@
  * Locks: none of its own; see ka_internal.h for the lock order.  The
  * scavenger work calls into mheap.c with no lock held.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/shrinker.h>
@@ -36,7 +38,6 @@ KA_EXPORT_INTERNAL(ka_fail_page);
 static int ka_nodes_alloc(void)
 {
 	int nid;
-	unsigned int cls;
 
 	for_each_node(nid) {
 		struct ka_node *n;
@@ -45,9 +46,7 @@ static int ka_nodes_alloc(void)
 				 node_state(nid, N_MEMORY) ? nid : NUMA_NO_NODE);
 		if (!n)
 			return -ENOMEM;
-		ka_heap_init(&n->heap, nid);
-		for (cls = 0; cls < KA_MAX_CLASSES; cls++)
-			ka_central_init(&n->central[cls], cls, nid);
+		ka_node_init(n, nid);
 		ka_nodes[nid] = n;
 	}
 	return 0;
@@ -68,19 +67,19 @@ static void ka_nodes_free(void)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			struct ka_central *c = &n->central[cls];
 
-			out = ka_span_destroy_all(&c->full);
-			out += ka_span_destroy_all(&c->partial);
+			out = ka_span_teardown_list(&c->full);
+			out += ka_span_teardown_list(&c->partial);
 			if (out)
-				pr_warn_ratelimited("ka: node %d: %lu objects of %u bytes were never freed\n",
+				pr_warn_ratelimited("node %d: %lu objects of %u bytes were never freed\n",
 						    nid, out, ka_classes[cls].size);
 		}
-		large = ka_span_destroy_all(&n->heap.large);
+		large = ka_span_teardown_list(&n->heap.large);
 		if (large)
-			pr_warn("ka: node %d: %lu large objects were never freed\n",
+			pr_warn("node %d: %lu large objects were never freed\n",
 				nid, large);
 		ka_heap_release(&n->heap, 0);
 		if (n->heap.pages_held)
-			pr_err("ka: node %d: %lu pages still held at exit\n",
+			pr_err("node %d: %lu pages still held at exit\n",
 			       nid, n->heap.pages_held);
 		kfree(n);
 		ka_nodes[nid] = NULL;
@@ -249,9 +248,11 @@ static int __init ka_init(void)
 
 	ka_freetag_key = get_random_long();
 	ka_debug_init();
+	if (ka_debug_on())
+		pr_info("debug mode: poison, redzones, double-free detection\n");
 	ret = ka_sizeclass_init();
 	if (ret) {
-		pr_err("ka: size class table failed its checks\n");
+		pr_err("size class table failed its checks\n");
 		return ret;
 	}
 	ret = ka_arena_init();
@@ -273,7 +274,7 @@ static int __init ka_init(void)
 	ka_cache_init();
 	ka_debugfs_init();
 	ka_scav_pause(false);
-	pr_info("ka: %u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
+	pr_info("%u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
 		ka_nr_classes - 1, ka_classes[ka_nr_classes - 1].size,
 		num_online_nodes(), num_possible_cpus());
 	return 0;

@@ -82,12 +82,15 @@
  *
  * Owns: struct ka_pcpu (one per CPU) and its magazines, their capacities,
  * the budget, the trim works.
- * Locks: ka_pcpu->lock, outermost of ka's locks: a flush takes
- * central->lock inside it; a refill takes its batch from mcentral before
- * taking it.  A dead CPU's magazines are flushed by the cpuhp callback
+ * Locks: ka_pcpu->lock, outermost of ka's spinlocks: a flush takes
+ * central->lock inside it, then, for the spans it emptied, heap->lock and
+ * ka_arena_lock (one at a time); ka_free_bulk() takes ka_prof_lock inside
+ * it.  A refill takes its batch from mcentral before taking it.  A dead CPU's magazines are flushed by the cpuhp callback
  * without the lock, since no one can run there.  ka_drain_mutex serialises
  * the synchronous all-CPU works (drain, budget), outside every other lock.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/cpuhotplug.h>
 #include <linux/workqueue.h>
 #include <linux/cpu.h>
@@ -120,7 +123,7 @@ static int ka_budget_param_set(const char *val, const struct kernel_param *kp)
 	unsigned long kb;
 
 	if (kstrtoul(val, 0, &kb) || kb > KA_PCPU_BUDGET_MAX_KB) {
-		pr_err("ka: pcpu_budget=%s: expected 0 .. %u (KiB)\n", val,
+		pr_err("pcpu_budget=%s: expected 0 .. %u (KiB)\n", val,
 		       KA_PCPU_BUDGET_MAX_KB);
 		return -EINVAL;
 	}

@@ -20,9 +20,12 @@
  * Owns: the span lists and the spans on them.
  * Locks: central->lock (irq-safe) protects the lists, every field of the
  * spans on them that can change, and the counters.  It nests inside the
- * per-CPU local_lock and outside heap->lock; it is dropped around new span
- * allocation, and empty spans are destroyed after it is dropped.
+ * per-CPU magazines' lock (a flush); no other ka lock is taken under it: it
+ * is dropped around new span allocation, and empty spans are destroyed
+ * (heap->lock) after it is dropped.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 static void ka_central_add(struct ka_central *c, struct ka_span *span)

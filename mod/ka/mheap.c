@@ -47,12 +47,16 @@
  * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
  * chunk list, the chunk bitmaps, the large-span lists, the large spans'
- * state and the counters.  It nests inside central->lock and outside
- * ka_arena_lock; pages and metadata are allocated with no lock held, and
- * chunks and released pages are returned to the buddy allocator after the
- * lock is dropped (split_page() runs under it: it neither sleeps nor takes
- * a lock of ours).
+ * state and the counters.  It may nest inside the per-CPU magazines' lock
+ * (a flush that empties a span), never with central->lock or ka_arena_lock:
+ * pages and metadata are allocated, and a new chunk entered in the arena
+ * map, with no lock held, and chunks and released pages are taken out of
+ * the map and returned to the buddy allocator after the lock is dropped
+ * (split_page() runs under it: it neither sleeps nor takes a lock of
+ * ours).
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 /* A new chunk, registered in the arena map but not yet on a heap list. */
@@ -241,7 +245,7 @@ int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
 		spin_unlock_irqrestore(&heap->lock, flags);
 		return -ENOMEM;
 	}
-	heap->chunks_alloced++;
+	chunk->id = ++heap->chunks_alloced;
 	if (chunk->order < max_t(unsigned int, KA_CHUNK_ORDER,
 				 get_order(span->npages << PAGE_SHIFT)))
 		heap->chunk_fallbacks++;

@@ -45,6 +45,8 @@
  * ka_prof_free() may run inside it (ka_free_bulk()), so the order is
  * magazines, then ka_prof_lock.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/debugfs.h>
 #include <linux/jhash.h>
 #include <linux/kallsyms.h>
@@ -543,6 +545,40 @@ static void pb_bytes(struct ka_pb *w, unsigned int field, const void *p,
 	w->len += n;
 }
 
+/*
+ * The nested message @field of @w, whose fields @body writes: once into a
+ * writer that only counts, for the length that goes first, then for real.
+ */
+static void pb_msg(struct ka_pb *w, unsigned int field,
+		   void (*body)(struct ka_pb *m, const void *arg),
+		   const void *arg)
+{
+	struct ka_pb m = { NULL, 0 };
+
+	body(&m, arg);
+	pb_varint(w, field << 3 | 2);	/* wire type 2: length-delimited */
+	pb_varint(w, m.len);
+	m.buf = w->buf ? w->buf + w->len : NULL;
+	m.len = 0;
+	body(&m, arg);
+	w->len += m.len;
+}
+
+/* @n varints as the packed repeated field @field of @w. */
+static void pb_packed(struct ka_pb *w, unsigned int field, const u64 *v,
+		      unsigned int n)
+{
+	struct ka_pb l = { NULL, 0 };
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pb_varint(&l, v[i]);
+	pb_varint(w, field << 3 | 2);
+	pb_varint(w, l.len);
+	for (i = 0; i < n; i++)
+		pb_varint(w, v[i]);
+}
+
 /* The state of one rendering of the profile. */
 struct ka_prof_out {
 	struct ka_pb pb;
@@ -588,45 +624,54 @@ static void ka_prof_strings(struct ka_prof_out *o, u64 dstacks, u64 dobjs)
 	ka_prof_string(o, o->sym);
 }
 
-/* ValueType { type = 1, unit = 2 } as field @field. */
+/*
+ * A message of varint fields 1 .. n: ValueType { type = 1, unit = 2 },
+ * Function { id = 1, name = 2, system_name = 3 }, Line { function_id = 1 }.
+ */
+struct ka_pb_ints {
+	unsigned int n;
+	u64 v[3];
+};
+
+static void ka_pb_ints_body(struct ka_pb *m, const void *arg)
+{
+	const struct ka_pb_ints *f = arg;
+	unsigned int i;
+
+	for (i = 0; i < f->n; i++)
+		pb_int(m, i + 1, f->v[i]);
+}
+
+/* A ValueType as field @field. */
 static void ka_prof_vtype(struct ka_pb *w, unsigned int field, u64 type,
 			  u64 unit)
 {
-	struct ka_pb m = { NULL, 0 };
-	unsigned int pass;
+	struct ka_pb_ints t = { 2, { type, unit } };
 
-	for (pass = 0; pass < 2; pass++) {
-		if (pass) {
-			pb_varint(w, field << 3 | 2);
-			pb_varint(w, m.len);
-			m.buf = w->buf ? w->buf + w->len : NULL;
-			m.len = 0;
-		}
-		pb_int(&m, 1, type);
-		pb_int(&m, 2, unit);
-	}
-	w->len += m.len;
+	pb_msg(w, field, ka_pb_ints_body, &t);
 }
 
-/* Label { key = 1, num = 3, num_unit = 4 } as Sample.label (3). */
+/* Label { key = 1, num = 3, num_unit = 4 } */
+struct ka_pb_label {
+	u64 key, num, unit;
+};
+
+static void ka_prof_label_body(struct ka_pb *m, const void *arg)
+{
+	const struct ka_pb_label *l = arg;
+
+	pb_int(m, 1, l->key);
+	pb_int(m, 3, l->num);
+	if (l->unit)
+		pb_int(m, 4, l->unit);
+}
+
+/* A Label as Sample.label (3). */
 static void ka_prof_label(struct ka_pb *w, u64 key, u64 num, u64 unit)
 {
-	struct ka_pb m = { NULL, 0 };
-	unsigned int pass;
+	struct ka_pb_label l = { key, num, unit };
 
-	for (pass = 0; pass < 2; pass++) {
-		if (pass) {
-			pb_varint(w, 3 << 3 | 2);
-			pb_varint(w, m.len);
-			m.buf = w->buf ? w->buf + w->len : NULL;
-			m.len = 0;
-		}
-		pb_int(&m, 1, key);
-		pb_int(&m, 3, num);
-		if (unit)
-			pb_int(&m, 4, unit);
-	}
-	w->len += m.len;
+	pb_msg(w, 3, ka_prof_label_body, &l);
 }
 
 static int ka_prof_pc_cmp(const void *a, const void *b)
@@ -645,104 +690,94 @@ static u64 ka_prof_loc_id(struct ka_prof_out *o, unsigned long pc)
 	return f ? f - o->pcs + 1 : 0;
 }
 
-/* Sample { location_id = 1 (packed), value = 2 (packed), label = 3 }. */
+/* Sample { location_id = 1 (packed), value = 2 (packed), label = 3 } */
+struct ka_pb_sample {
+	u64 locs[KA_PROF_DEPTH];
+	unsigned int nframes;
+	u64 v[4];		/* alloc_objects, alloc_space, inuse_* */
+	const struct ka_prof_record *r;
+};
+
+static void ka_prof_sample_body(struct ka_pb *m, const void *arg)
+{
+	const struct ka_pb_sample *smp = arg;
+
+	pb_packed(m, 1, smp->locs, smp->nframes);
+	pb_packed(m, 2, smp->v, ARRAY_SIZE(smp->v));
+	/* as Go: "bytes" is the size of each object */
+	ka_prof_label(m, S_BYTES, smp->r->objsize, S_BYTES);
+	ka_prof_label(m, S_REQUESTED, smp->r->size, S_BYTES);
+	ka_prof_label(m, S_NODE, smp->r->node, 0);
+}
+
+/* Record @r as a Profile.sample (2). */
 static void ka_prof_sample_msg(struct ka_prof_out *o, struct ka_pb *w,
 			       const struct ka_prof_record *r)
 {
-	u64 ao, ab, io, ib, v[4];
-	struct ka_pb m = { NULL, 0 }, l;
-	unsigned int pass, i;
+	struct ka_pb_sample smp = { .nframes = r->nframes, .r = r };
+	unsigned int i;
 
-	ao = ka_prof_scale(r->allocs, r->size, r->objsize, r->rate, &ab);
-	io = ka_prof_scale(r->allocs - r->frees, r->size, r->objsize, r->rate,
-			   &ib);
-	v[0] = ao;
-	v[1] = ab;
-	v[2] = io;
-	v[3] = ib;
-	for (pass = 0; pass < 2; pass++) {
-		if (pass) {
-			pb_varint(w, 2 << 3 | 2);	/* Profile.sample */
-			pb_varint(w, m.len);
-			m.buf = w->buf ? w->buf + w->len : NULL;
-			m.len = 0;
-		}
-		l.buf = NULL;
-		l.len = 0;
-		for (i = 0; i < r->nframes; i++)
-			pb_varint(&l, ka_prof_loc_id(o, r->stack[i]));
-		pb_varint(&m, 1 << 3 | 2);
-		pb_varint(&m, l.len);
-		for (i = 0; i < r->nframes; i++)
-			pb_varint(&m, ka_prof_loc_id(o, r->stack[i]));
-		l.len = 0;
-		for (i = 0; i < 4; i++)
-			pb_varint(&l, v[i]);
-		pb_varint(&m, 2 << 3 | 2);
-		pb_varint(&m, l.len);
-		for (i = 0; i < 4; i++)
-			pb_varint(&m, v[i]);
-		/* as Go: "bytes" is the size of each object */
-		ka_prof_label(&m, S_BYTES, r->objsize, S_BYTES);
-		ka_prof_label(&m, S_REQUESTED, r->size, S_BYTES);
-		ka_prof_label(&m, S_NODE, r->node, 0);
-	}
-	w->len += m.len;
+	smp.v[0] = ka_prof_scale(r->allocs, r->size, r->objsize, r->rate,
+				 &smp.v[1]);
+	smp.v[2] = ka_prof_scale(r->allocs - r->frees, r->size, r->objsize,
+				 r->rate, &smp.v[3]);
+	for (i = 0; i < r->nframes; i++)
+		smp.locs[i] = ka_prof_loc_id(o, r->stack[i]);
+	pb_msg(w, 2, ka_prof_sample_body, &smp);
+}
+
+/* Location { id = 1, mapping_id = 2, address = 3, line = 4 } */
+struct ka_pb_loc {
+	u64 id, pc;
+};
+
+static void ka_prof_location_body(struct ka_pb *m, const void *arg)
+{
+	const struct ka_pb_loc *l = arg;
+	struct ka_pb_ints line = { 1, { l->id } };
+
+	pb_int(m, 1, l->id);
+	pb_int(m, 2, 1);
+	pb_int(m, 3, l->pc);
+	pb_msg(m, 4, ka_pb_ints_body, &line);
 }
 
 /*
- * Function { id = 1, name = 2, system_name = 3 } and Location { id = 1,
- * mapping_id = 2, address = 3, line = 4 { function_id = 1 } } for frame
- * @i, with its name from kallsyms, module-qualified ("fn [mod]").
+ * Function (Profile.function, 5) and Location (Profile.location, 4) for
+ * frame @i, with its name from kallsyms, module-qualified ("fn [mod]").
  */
 static void ka_prof_location(struct ka_prof_out *o, unsigned int i)
 {
-	struct ka_pb *w = &o->pb, m = { NULL, 0 }, l;
-	unsigned int pass;
-	u64 name;
+	struct ka_pb_loc l = { .id = i + 1, .pc = o->pcs[i] };
+	struct ka_pb_ints f = { 3, { i + 1, o->nstr, o->nstr } };
 
 	sprint_symbol_no_offset(o->sym, o->pcs[i]);
-	name = o->nstr;
 	ka_prof_string(o, o->sym);
-	for (pass = 0; pass < 2; pass++) {	/* Profile.function */
-		if (pass) {
-			pb_varint(w, 5 << 3 | 2);
-			pb_varint(w, m.len);
-			m.buf = w->buf ? w->buf + w->len : NULL;
-			m.len = 0;
-		}
-		pb_int(&m, 1, i + 1);
-		pb_int(&m, 2, name);
-		pb_int(&m, 3, name);
-	}
-	w->len += m.len;
-	m.buf = NULL;
-	m.len = 0;
-	for (pass = 0; pass < 2; pass++) {	/* Profile.location */
-		if (pass) {
-			pb_varint(w, 4 << 3 | 2);
-			pb_varint(w, m.len);
-			m.buf = w->buf ? w->buf + w->len : NULL;
-			m.len = 0;
-		}
-		pb_int(&m, 1, i + 1);
-		pb_int(&m, 2, 1);
-		pb_int(&m, 3, o->pcs[i]);
-		l.buf = NULL;
-		l.len = 0;
-		pb_int(&l, 1, i + 1);
-		pb_varint(&m, 4 << 3 | 2);	/* Line */
-		pb_varint(&m, l.len);
-		pb_int(&m, 1, i + 1);
-	}
-	w->len += m.len;
+	pb_msg(&o->pb, 5, ka_pb_ints_body, &f);	/* Function */
+	pb_msg(&o->pb, 4, ka_prof_location_body, &l);
+}
+
+/*
+ * Mapping { id = 1, memory_start = 2, memory_limit = 3, filename = 5,
+ * has_* = 7 .. 10 }: one for all of the kernel, already symbolised.
+ */
+static void ka_prof_mapping_body(struct ka_pb *m, const void *arg)
+{
+	pb_int(m, 1, 1);
+	pb_int(m, 2, 0);
+	pb_int(m, 3, ~0ULL);
+	pb_int(m, 5, S_KERNEL);
+	pb_int(m, 7, 1);	/* has_functions */
+	pb_int(m, 8, 1);	/* has_filenames */
+	pb_int(m, 9, 1);	/* has_line_numbers */
+	pb_int(m, 10, 1);	/* has_inline_frames */
 }
 
 /* The whole Profile message into o->pb (which may only count). */
 static void ka_prof_render(struct ka_prof_out *o, u64 dstacks, u64 dobjs)
 {
-	struct ka_pb *w = &o->pb, m = { NULL, 0 };
-	unsigned int i, pass;
+	struct ka_pb *w = &o->pb;
+	unsigned int i;
 
 	o->nstr = 0;
 	ka_prof_strings(o, dstacks, dobjs);
@@ -752,24 +787,7 @@ static void ka_prof_render(struct ka_prof_out *o, u64 dstacks, u64 dobjs)
 	ka_prof_vtype(w, 1, S_INUSE_SPACE, S_BYTES);
 	for (i = 0; i < o->nrecs; i++)
 		ka_prof_sample_msg(o, w, &o->recs[i]);
-	/* one mapping for all of the kernel, already symbolised */
-	for (pass = 0; pass < 2; pass++) {
-		if (pass) {
-			pb_varint(w, 3 << 3 | 2);
-			pb_varint(w, m.len);
-			m.buf = w->buf ? w->buf + w->len : NULL;
-			m.len = 0;
-		}
-		pb_int(&m, 1, 1);
-		pb_int(&m, 2, 0);
-		pb_int(&m, 3, ~0ULL);
-		pb_int(&m, 5, S_KERNEL);
-		pb_int(&m, 7, 1);	/* has_functions */
-		pb_int(&m, 8, 1);	/* has_filenames */
-		pb_int(&m, 9, 1);	/* has_line_numbers */
-		pb_int(&m, 10, 1);	/* has_inline_frames */
-	}
-	w->len += m.len;
+	pb_msg(w, 3, ka_prof_mapping_body, NULL);	/* Profile.mapping */
 	for (i = 0; i < o->npcs; i++)
 		ka_prof_location(o, i);
 	pb_int(w, 9, ka_prof_start_ns);			/* time_nanos */
@@ -935,7 +953,7 @@ int ka_prof_init(struct dentry *dir)
 	debugfs_create_file("profile_rate", 0600, dir, NULL, &rate_fops);
 	debugfs_create_file("heap", 0400, dir, NULL, &heap_fops);
 	if (profile_rate && ka_prof_set_rate(profile_rate, 0)) {
-		pr_warn("ka: profile_rate=%lu: above %lu or no memory for the profile, sampling off\n",
+		pr_warn("profile_rate=%lu: above %lu or no memory for the profile, sampling off\n",
 			profile_rate, KA_PROF_RATE_MAX);
 		profile_rate = 0;
 	}

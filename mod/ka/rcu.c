@@ -15,6 +15,8 @@
  * taken by that CPU's callers and by its monitor work, and nests inside no
  * other ka lock.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include <linux/workqueue.h>
 #include "ka_internal.h"
 

@@ -21,6 +21,8 @@
  * Owns: ka_classes[] and the size -> class tables (Go's size_to_class8 and
  * size_to_class128).  Written once at init, read-only after: no locks.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 struct ka_class ka_classes[KA_MAX_CLASSES];
@@ -80,8 +82,8 @@ static unsigned int ka_class_batch(unsigned int size)
 }
 
 /*
- * A span of @k: the table's run (its size and waste fixed by the passes
- * above) repeated until it holds KA_SPAN_MIN_OBJS objects, as long as it
+ * A span of @k: the table's run (its size and waste fixed by passes 1 to
+ * 3 below) repeated until it holds KA_SPAN_MIN_OBJS objects, as long as it
  * stays within KA_SPAN_MAX_BYTES.  With 4 KiB pages the table gives the
  * big classes runs of one to three objects (4 KiB: one); a refill or flush
  * of such a class built or destroyed a span per object or two.  Repeated,
@@ -100,16 +102,15 @@ static void ka_class_span(struct ka_class *k)
 	k->nelems = k->npages * PAGE_SIZE / k->size;
 }
 
-/**
- * ka_sizeclass_init - compute the class table and the lookup tables
- *
- * Context: module init.
- * Return: 0, or -ERANGE if the computed table breaks one of its invariants.
+/*
+ * Pass 1, Go's classes: sizes stepping by 8, 16, size/8 and 256, each with
+ * the fewest pages that keep the tail at or below 1/8 of the span; a size
+ * with the same pages and object count as the previous class replaces it.
+ * Return: the number of classes (the dummy class 0 included), or -ERANGE.
  */
-int ka_sizeclass_init(void)
+static int ka_classes_go(void)
 {
-	unsigned int align = 8, size, nr = 1, i, c;
-	int ret;
+	unsigned int align = 8, size, nr = 1;
 
 	memset(ka_classes, 0, sizeof(ka_classes));
 	for (size = align; size <= KA_MAX_SMALL_SIZE; size += align) {
@@ -138,8 +139,14 @@ int ka_sizeclass_init(void)
 		ka_classes[nr].npages = npages;
 		nr++;
 	}
+	return nr;
+}
 
-	/* Grow each class to the largest size that fits as many objects. */
+/* Pass 2: grow each class to the largest size that fits as many objects. */
+static void ka_classes_grow(unsigned int nr)
+{
+	unsigned int i;
+
 	for (i = 1; i < nr; i++) {
 		struct ka_class *k = &ka_classes[i];
 		unsigned int span = k->npages * PAGE_SIZE;
@@ -149,14 +156,33 @@ int ka_sizeclass_init(void)
 		if (grown > k->size)
 			k->size = grown;
 	}
+}
 
-	/* Drop classes that the growth made equal to their predecessor. */
+/*
+ * Pass 3: drop classes that the growth made equal to their predecessor.
+ * Return: the number of classes left.
+ */
+static unsigned int ka_classes_dedup(unsigned int nr)
+{
+	unsigned int i, c;
+
 	for (i = 2, c = 2; i < nr; i++) {
 		if (ka_classes[i].size == ka_classes[c - 1].size)
 			continue;
 		ka_classes[c++] = ka_classes[i];
 	}
-	nr = c;
+	return c;
+}
+
+/*
+ * Pass 4: what ka adds to each class - its span, batch, magazine bound,
+ * reserve of empty spans and divmagic.
+ * Return: 0, or -ERANGE if a divmagic fails its check.
+ */
+static int ka_classes_derive(unsigned int nr)
+{
+	unsigned int i;
+	int ret;
 
 	for (i = 1; i < nr; i++) {
 		struct ka_class *k = &ka_classes[i];
@@ -185,9 +211,17 @@ int ka_sizeclass_init(void)
 		if (ret)
 			return ret;
 	}
-	ka_nr_classes = nr;
+	return 0;
+}
 
-	/* Go's size_to_class8 and size_to_class128. */
+/*
+ * Pass 5, the lookup tables: Go's size_to_class8 and size_to_class128,
+ * then the hit path's flat table built from them.
+ */
+static void ka_size_tables(void)
+{
+	unsigned int size, c;
+
 	for (c = 1, size = 0; size <= KA_SMALL_SIZE_MAX; size += KA_SMALL_SIZE_DIV) {
 		while (ka_classes[c].size < size)
 			c++;
@@ -207,5 +241,27 @@ int ka_sizeclass_init(void)
 	     size += KA_SMALL_SIZE_DIV)
 		ka_size_to_magoff[size / KA_SMALL_SIZE_DIV - 1] =
 			ka_size_class_go(size) << KA_MAG_SHIFT;
+}
+
+/**
+ * ka_sizeclass_init - compute the class table and the lookup tables
+ *
+ * Context: module init.
+ * Return: 0, or -ERANGE if the computed table breaks one of its invariants.
+ */
+int ka_sizeclass_init(void)
+{
+	int nr, ret;
+
+	nr = ka_classes_go();
+	if (nr < 0)
+		return nr;
+	ka_classes_grow(nr);
+	nr = ka_classes_dedup(nr);
+	ret = ka_classes_derive(nr);
+	if (ret)
+		return ret;
+	ka_nr_classes = nr;
+	ka_size_tables();
 	return 0;
 }

@@ -10,8 +10,11 @@
  *
  * Owns: struct ka_span and its metadata allocation.  No lock of its own:
  * ka_span_take() and ka_span_put() run under the owning mcentral's lock
- * (the callers assert it); a large span belongs to the heap.
+ * (mcentral.c's list helpers, called with each, assert it); a large span
+ * belongs to the heap.
  */
+#define pr_fmt(fmt) "ka: " fmt
+
 #include "ka_internal.h"
 
 /* The key of every span's freetag: random, set at module init. */
@@ -142,13 +145,17 @@ unsigned long ka_span_destroy_list(struct list_head *list)
 }
 
 /**
- * ka_span_destroy_all - teardown: destroy every span on @list
+ * ka_span_teardown_list - destroy every span of a list no one uses any more
  * @list: an mcentral's partial or full list, or a heap's large list
+ *
+ * Unlike ka_span_destroy_list() (spans their owner has unlinked; pages
+ * counted), this unlinks each span itself and counts the objects clients
+ * still had out.
  *
  * Context: module exit (or a test's teardown): no one else uses ka.
  * Return: how many objects the spans still had out (leaked by clients).
  */
-unsigned long ka_span_destroy_all(struct list_head *list)
+unsigned long ka_span_teardown_list(struct list_head *list)
 {
 	struct ka_span *span, *tmp;
 	unsigned long out = 0;

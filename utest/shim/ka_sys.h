@@ -30,15 +30,8 @@
 #define KA_MAX_BUDDY_ORDER	10
 #define KA_EXPORT_INTERNAL(sym)	extern __typeof__(sym) sym
 
-#define KA_GFP_RECLAIM_MASK	(__GFP_HIGH | __GFP_IO | __GFP_FS |	\
-				 __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | \
-				 __GFP_NOWARN | __GFP_RETRY_MAYFAIL |	\
-				 __GFP_NOFAIL | __GFP_NORETRY)
-
-static inline gfp_t ka_sys_gfp(gfp_t gfp)
-{
-	return gfp & KA_GFP_RECLAIM_MASK;
-}
+/* the GFP mask, the debug hooks, RCU-deferred metadata frees */
+#include "ka_sys_shared.h"
 
 /* KASAN shadow (mod/ka/compat.h, mod/ka/ka_sys.h): nothing in userspace */
 #include "ka_shadow.h"
@@ -60,13 +53,6 @@ static inline void ka_sys_meta_free(void *p)
 {
 	shim_meta_free(p);
 }
-
-/* Debug mode is off in userspace; shim.c can make the table "fail". */
-struct ka_span;
-int ka_debug_span_init(struct ka_span *span, gfp_t gfp);
-void ka_debug_span_free(struct ka_span *span);
-
-#define ka_sys_meta_free_rcu(p, field)	kfree_rcu(p, field)
 
 /* mod/ka/ka_trace.h: the events the layers fire, as no-ops. */
 static inline void trace_ka_span_alloc(const void *base, unsigned int cls,

@@ -15,6 +15,8 @@
 #define __GFP_RETRY_MAYFAIL	0x4000u
 #define __GFP_NOFAIL		0x8000u
 #define __GFP_NORETRY		0x10000u
+#define __GFP_MEMALLOC		0x20000u
+#define __GFP_NOMEMALLOC	0x80000u
 #define __GFP_THISNODE		0x200000u
 #define __GFP_POISON		0x80000000u	/* shim: kmalloc(), not zeroed */
 
