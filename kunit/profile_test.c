@@ -13,8 +13,7 @@
 #include <linux/sched.h>
 #include <linux/vmalloc.h>
 #include "profile.h"
-
-KA_IMPORT_INTERNAL();
+#include "ka_kunit.h"
 
 /* Go's default runtime.MemProfileRate */
 #define KA_TEST_RATE	(512 * 1024)
