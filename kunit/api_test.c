@@ -89,7 +89,6 @@ static void ka_api_large_cache(struct kunit *test)
 	void *p, *q, *v[KA_LARGE_CACHE_NR + 2];
 	unsigned int i;
 
-	ka_drain();
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 0UL);
 	p = ka_alloc_node(100000, GFP_KERNEL, node);	/* 25 pages */
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -135,7 +134,6 @@ static void ka_api_large_cache(struct kunit *test)
 	KUNIT_EXPECT_GT(test, ka_heap_large_trim(heap, false), 0UL);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 0UL);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_free_pages), 0UL);
-	ka_drain();
 }
 
 static void ka_api_zero_and_limits(struct kunit *test)
@@ -219,12 +217,8 @@ static void ka_api_realloc(struct kunit *test)
 static void ka_api_bulk(struct kunit *test)
 {
 	const size_t nr = 1000;
-	unsigned long before;
 	void **p;
 	size_t i;
-
-	ka_drain();
-	before = ka_test_objs_out();
 
 	p = kunit_kcalloc(test, nr, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -243,8 +237,6 @@ static void ka_api_bulk(struct kunit *test)
 	ka_free_bulk(nr, p);
 	KUNIT_ASSERT_EQ(test, ka_alloc_bulk(40000, GFP_KERNEL, 4, p), 4);
 	ka_free_bulk(4, p);
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), before);
 }
 
 static void ka_api_bulk_all_or_nothing(struct kunit *test)
@@ -252,7 +244,6 @@ static void ka_api_bulk_all_or_nothing(struct kunit *test)
 #ifdef CONFIG_FAULT_INJECTION
 	void *p[80];	/* more than a 2 MiB chunk's 64 objects of 32 KiB */
 
-	ka_drain();
 	ka_fail_page.probability = 100;
 	ka_fail_page.interval = 1;
 	ka_fail_page.verbose = 0;
@@ -269,8 +260,6 @@ static void ka_api_bulk_all_or_nothing(struct kunit *test)
 	atomic_set(&ka_fail_page.space, 0);
 	atomic_set(&ka_fail_page.times, 1);
 	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_pages_held(), 0UL);
 #else
 	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 #endif
@@ -524,8 +513,6 @@ static void ka_api_all_cpus_cross_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, b.allocs + b.large_allocs - a.allocs - a.large_allocs,
 			b.frees + b.large_frees - a.frees - a.large_frees);
 	KUNIT_EXPECT_EQ(test, b.refused, a.refused);
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 	kunit_info(test, "%u CPUs, %u nodes, %lu allocations", n,
 		   num_online_nodes(), b.allocs + b.large_allocs - a.allocs - a.large_allocs);
 }
@@ -639,7 +626,6 @@ static void ka_api_double_free(struct kunit *test)
 	unsigned int i, n, twice = 0, bad = 0;
 	void *p, *q[8] = {}, **held;
 	struct ka_counters a, b;
-	unsigned long out;
 	int node = NUMA_NO_NODE;
 
 	if (ka_debug_on())
@@ -655,8 +641,6 @@ static void ka_api_double_free(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, held);
 
 	migrate_disable();	/* one CPU's magazine throughout */
-	ka_drain();
-	out = ka_test_objs_out();
 	p = ka_alloc_node(size, GFP_KERNEL, node);
 	for (i = 0; i < ARRAY_SIZE(q); i++)
 		q[i] = ka_alloc_node(size, GFP_KERNEL, node);
@@ -711,17 +695,20 @@ static void ka_api_double_free(struct kunit *test)
 	if (kind != KA_DFREE_BURIED)
 		for (i = 0; i < ARRAY_SIZE(q); i++)
 			ka_free(q[i]);
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
 out:
 	migrate_enable();
 }
 
+/*
+ * The whole run so far, not one case (the fixture checks each case's own):
+ * since ka.ko was loaded - every suite before this one and, in the
+ * debug=1 run, ka_debug_kunit.ko's - every object and page went back and
+ * every allocation was freed.  The fixture drained ka before this case.
+ */
 static void ka_api_gives_everything_back(struct kunit *test)
 {
 	struct ka_counters c;
 
-	ka_drain();
 	ka_counters_read(&c);
 	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 	KUNIT_EXPECT_EQ(test, ka_test_pages_held(), 0UL);
@@ -790,6 +777,8 @@ static struct kunit_case ka_api_cases[] = {
 
 static struct kunit_suite ka_api_suite = {
 	.name = "ka_api",
+	.init = ka_kunit_init,
+	.exit = ka_kunit_exit,
 	.test_cases = ka_api_cases,
 };
 

@@ -371,6 +371,10 @@ static struct kunit_case ka_cache_cases[] = {
 /* ka.ko debug=1: caches are refused; that is all there is to test. */
 static int ka_cache_test_init(struct kunit *test)
 {
+	int ret = ka_kunit_init(test);
+
+	if (ret)
+		return ret;
 	if (ka_debug_on()) {
 		KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_debug", 64, 0, 0,
 							NULL));
@@ -382,6 +386,7 @@ static int ka_cache_test_init(struct kunit *test)
 static struct kunit_suite ka_cache_suite = {
 	.name = "ka_cache",
 	.init = ka_cache_test_init,
+	.exit = ka_kunit_exit,
 	.test_cases = ka_cache_cases,
 };
 

@@ -5,8 +5,9 @@
  * One file per layer of mod/ka/ holds that layer's suite; they are
  * linked into this one module and run in link order (kunit/Kbuild).
  *
- * The suites expect to be the only ka user while they run.  No locks
- * of their own: the helpers read ka's stats through its readers.
+ * The suites expect to be the only ka user while they run, one case at a
+ * time (the fixture's start state is one static).  No locks of their own:
+ * the helpers read ka's stats through its readers.
  */
 #include <linux/jiffies.h>
 #include <linux/nodemask.h>
@@ -90,6 +91,50 @@ bool ka_irq_test_more(unsigned long start, unsigned int fired)
 {
 	return time_before(jiffies, start + HZ) ||
 	       (fired < KA_IRQ_MIN_FIRED && time_before(jiffies, start + 10 * HZ));
+}
+
+/* What a case found when it started: what it must leave behind. */
+static struct ka_kunit_state {
+	unsigned long objs_out, pages_held, live;
+} ka_kunit_start;
+
+/* Allocations not yet freed, as ka's counters have them since ka.ko loaded. */
+static unsigned long ka_test_live(void)
+{
+	struct ka_counters c;
+
+	ka_counters_read(&c);
+	return c.allocs + c.large_allocs - c.frees - c.large_frees;
+}
+
+/*
+ * The fixture of every suite in ka_kunit.ko, as mm/kfence/kfence_test.c
+ * has one per case: a case starts on a drained ka (magazines flushed,
+ * deferred frees done, empty spans and free chunks given back) ...
+ */
+int ka_kunit_init(struct kunit *test)
+{
+	ka_drain();
+	ka_kunit_start.objs_out = ka_test_objs_out();
+	ka_kunit_start.pages_held = ka_test_pages_held();
+	ka_kunit_start.live = ka_test_live();
+	return 0;
+}
+
+/*
+ * ... and must leave it as it found it once drained again: no object
+ * out, no page held, as many frees as allocations.  A leak fails the
+ * case that leaked, not a later one.
+ */
+void ka_kunit_exit(struct kunit *test)
+{
+	ka_drain();
+	KUNIT_EXPECT_EQ_MSG(test, ka_test_objs_out(), ka_kunit_start.objs_out,
+			    "objects left out");
+	KUNIT_EXPECT_EQ_MSG(test, ka_test_pages_held(),
+			    ka_kunit_start.pages_held, "pages left held");
+	KUNIT_EXPECT_EQ_MSG(test, ka_test_live(), ka_kunit_start.live,
+			    "allocations not freed");
 }
 
 MODULE_LICENSE("GPL");

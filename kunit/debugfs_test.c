@@ -91,7 +91,6 @@ static void ka_debugfs_consistent(struct kunit *test)
 	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, p);
-	ka_drain();
 	/* 100 objects of 64 bytes, 10 of 5000, 3 large */
 	for (i = 0; i < 113; i++)
 		p[i] = ka_alloc(i < 100 ? 64 : i < 110 ? 5000 : 100000,
@@ -191,6 +190,8 @@ static struct kunit_case ka_debugfs_cases[] = {
 
 static struct kunit_suite ka_debugfs_suite = {
 	.name = "ka_debugfs",
+	.init = ka_kunit_init,
+	.exit = ka_kunit_exit,
 	.test_cases = ka_debugfs_cases,
 };
 

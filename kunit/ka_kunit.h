@@ -3,7 +3,8 @@
  * What ka_kunit.ko's suites share (kunit/common.c): ka's state summed
  * over the nodes (pages held, objects out), the usable size of a slot,
  * a pattern to fill objects with and check, debugfs files rendered
- * into a buffer, and how long a hard-irq timer case runs.
+ * into a buffer, how long a hard-irq timer case runs, and the fixture
+ * of every suite.
  */
 #ifndef _KA_KUNIT_H
 #define _KA_KUNIT_H
@@ -24,5 +25,12 @@ char *ka_test_read_file(struct kunit *test, const char *name);
  */
 #define KA_IRQ_MIN_FIRED	100
 bool ka_irq_test_more(unsigned long start, unsigned int fired);
+
+/*
+ * Every suite's .init and .exit, or part of them: each case starts on a
+ * drained ka and must give back everything it took.
+ */
+int ka_kunit_init(struct kunit *test);
+void ka_kunit_exit(struct kunit *test);
 
 #endif /* _KA_KUNIT_H */

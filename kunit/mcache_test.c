@@ -24,7 +24,6 @@ static void ka_mcache_refill_flush_batches(struct kunit *test)
 
 	objs = kunit_kcalloc(test, 3 * k->cache_max, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
-	ka_drain();
 	migrate_disable();
 	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
 	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
@@ -58,8 +57,6 @@ static void ka_mcache_refill_flush_batches(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m->nr_flush - flushes,
 			(unsigned long)(3 * k->cache_max - ka_mag_count(m)) / k->batch);
 	migrate_enable();
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 }
 
 /*
@@ -183,8 +180,6 @@ static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
 		ka_free(r->held[i]);
 	}
 	migrate_enable();
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 	KUNIT_EXPECT_GT(test, r->fired, 10U);
 	KUNIT_EXPECT_EQ(test, r->failed, 0U);
 	KUNIT_EXPECT_EQ(test, bad, 0U);
@@ -341,7 +336,6 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	il->task = current;
 	il->point = *pt;
-	ka_drain();
 	ka_counters_read(&a);
 	WRITE_ONCE(ka_il_cur, il);
 	WRITE_ONCE(ka_mag_test_hook, ka_il_hook);
@@ -495,10 +489,8 @@ static void ka_mcache_budget_random_load(struct kunit *test)
 	for (i = 0; i < KA_BUDGET_SLOTS; i++)
 		ka_free(slot[i]);
 	ka_mcache_set_budget(saved);
-	ka_drain();
 	KUNIT_EXPECT_EQ(test, failed, 0U);
 	KUNIT_EXPECT_GE(test, most, KA_BUDGET_TEST / 2);
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 	kunit_info(test, "most capacity on the CPU: %lu of %lu bytes", most,
 		   KA_BUDGET_TEST);
 }
@@ -557,8 +549,6 @@ static void ka_mcache_alternating_class_grows(struct kunit *test)
 			(unsigned long)k->cache_max / k->batch);
 	migrate_enable();
 	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 }
 
 /*
@@ -606,8 +596,6 @@ static void ka_mcache_idle_class_shrinks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(mb), cap_busy);
 	migrate_enable();
 	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 }
 
 /* Lowering the budget trims every CPU before ka_mcache_set_budget() returns. */
@@ -647,8 +635,6 @@ static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
 	}
 	ka_test_check_caps(test, low);
 	ka_mcache_set_budget(saved);
-	ka_drain();
-	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
 }
 
 static struct kunit_case ka_mcache_cases[] = {
@@ -670,11 +656,12 @@ static struct kunit_case ka_mcache_cases[] = {
 static int ka_mcache_test_init(struct kunit *test)
 {
 	ka_mcache_trim_pause(true);
-	return 0;
+	return ka_kunit_init(test);
 }
 
 static void ka_mcache_test_exit(struct kunit *test)
 {
+	ka_kunit_exit(test);
 	ka_mcache_trim_pause(false);
 }
 

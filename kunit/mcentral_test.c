@@ -18,7 +18,6 @@ static void ka_central_list_moves(struct kunit *test)
 
 	/* four spans, so that some go back beyond the reserve */
 	KUNIT_ASSERT_LT(test, reserve, 4U);
-	ka_drain();
 	ka_class_stats_read(node, cls, &before);
 	KUNIT_EXPECT_EQ(test, before.spans, 0UL);
 
@@ -97,6 +96,8 @@ static struct kunit_case ka_mcentral_cases[] = {
 
 static struct kunit_suite ka_mcentral_suite = {
 	.name = "ka_mcentral",
+	.init = ka_kunit_init,
+	.exit = ka_kunit_exit,
 	.test_cases = ka_mcentral_cases,
 };
 

@@ -14,7 +14,6 @@ static void ka_heap_split_and_coalesce(struct kunit *test)
 	struct ka_span *a, *b, *c, *d;
 	struct ka_heap h0, h;
 
-	ka_drain();
 	ka_heap_stats_read(node, &h0);
 	KUNIT_EXPECT_EQ(test, h0.pages_used, 0UL);
 	KUNIT_EXPECT_EQ(test, h0.pages_held, 0UL);
@@ -82,7 +81,6 @@ static void ka_heap_alloc_failure(struct kunit *test)
 	struct ka_heap h0, h;
 	struct ka_span *s;
 
-	ka_drain();
 	/* numa_mem_id() must stay @node: on RT the task could move otherwise */
 	migrate_disable();
 	node = numa_mem_id();
@@ -141,7 +139,6 @@ static void ka_heap_packs_fullest(struct kunit *test)
 	struct ka_span *s[3];
 	unsigned int i;
 
-	ka_drain();
 	if (!ka_test_runs(test, s, pages, 3, node))
 		return;
 	KUNIT_EXPECT_PTR_NE(test, s[0]->chunk, s[1]->chunk);
@@ -171,7 +168,6 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	h0 = kunit_kcalloc(test, 2, sizeof(*h0), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, h0);
 	h = h0 + 1;
-	ka_drain();
 	if (!ka_test_runs(test, s, pages, 3, node))
 		return;
 	chunk = s[0]->chunk;
@@ -231,7 +227,6 @@ static void ka_heap_scavenger(struct kunit *test)
 	h0 = kunit_kcalloc(test, 2, sizeof(*h0), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, h0);
 	h = h0 + 1;
-	ka_drain();
 	if (!ka_test_runs(test, s, pages, 3, node))
 		return;
 	ka_heap_stats_read(node, h0);
@@ -276,11 +271,12 @@ static void ka_heap_scavenger(struct kunit *test)
 static int ka_mheap_test_init(struct kunit *test)
 {
 	ka_scav_pause(true);
-	return 0;
+	return ka_kunit_init(test);
 }
 
 static void ka_mheap_test_exit(struct kunit *test)
 {
+	ka_kunit_exit(test);
 	ka_scav_pause(false);
 }
 

@@ -110,6 +110,8 @@ static struct kunit_case ka_span_cases[] = {
 
 static struct kunit_suite ka_span_suite = {
 	.name = "ka_span",
+	.init = ka_kunit_init,
+	.exit = ka_kunit_exit,
 	.test_cases = ka_span_cases,
 };
 
