@@ -265,19 +265,31 @@ static void ka_api_bulk_all_or_nothing(struct kunit *test)
 #endif
 }
 
+/* Pointers ka_free() must refuse. */
+enum ka_bad_free_kind {
+	KA_BAD_KMALLOC,		/* a kmalloc() object */
+	KA_BAD_VMALLOC,		/* vmalloc() memory */
+	KA_BAD_STACK,		/* an address on the stack */
+	KA_BAD_SMALL_INTERIOR,	/* inside a small ka object */
+	KA_BAD_LARGE_INTERIOR,	/* inside a large ka object */
+	KA_BAD_RELEASED,	/* an object of a span given back to the heap */
+	KA_BAD_MODULE_DATA,	/* this module's data */
+};
+
 struct ka_bad_free {
 	const char *name;
-	int kind;
+	enum ka_bad_free_kind kind;
+	void (*undo)(const void *obj);	/* frees what the setup allocated */
 };
 
 static const struct ka_bad_free ka_bad_frees[] = {
-	{ "kmalloc pointer", 0 },
-	{ "vmalloc pointer", 1 },
-	{ "stack address", 2 },
-	{ "interior of small object", 3 },
-	{ "interior of large object", 4 },
-	{ "object of a released span", 5 },
-	{ "module data", 6 },
+	{ "kmalloc pointer", KA_BAD_KMALLOC, kfree },
+	{ "vmalloc pointer", KA_BAD_VMALLOC, vfree },
+	{ "stack address", KA_BAD_STACK },
+	{ "interior of small object", KA_BAD_SMALL_INTERIOR, ka_free },
+	{ "interior of large object", KA_BAD_LARGE_INTERIOR, ka_free },
+	{ "object of a released span", KA_BAD_RELEASED },
+	{ "module data", KA_BAD_MODULE_DATA },
 };
 
 static void ka_bad_free_desc(const struct ka_bad_free *b, char *desc)
@@ -296,31 +308,32 @@ static void ka_api_invalid_free_refused(struct kunit *test)
 	u8 *q;
 
 	switch (b->kind) {
-	case 0:
+	case KA_BAD_KMALLOC:
 		obj = kmalloc(64, GFP_KERNEL);
 		bad = obj;
 		break;
-	case 1:
+	case KA_BAD_VMALLOC:
 		obj = vmalloc(PAGE_SIZE);
 		bad = obj;
 		break;
-	case 2:
+	case KA_BAD_STACK:
 		bad = &on_stack;
 		break;
-	case 3:
+	case KA_BAD_SMALL_INTERIOR:
 		obj = ka_alloc(64, GFP_KERNEL);
-		bad = obj + 8;
+		bad = obj ? obj + 8 : NULL;
 		break;
-	case 4:
+	case KA_BAD_LARGE_INTERIOR:
 		obj = ka_alloc(100000, GFP_KERNEL);
-		bad = obj + PAGE_SIZE;
+		bad = obj ? obj + PAGE_SIZE : NULL;
 		break;
-	case 5:
+	case KA_BAD_RELEASED:
 		bad = ka_alloc(KA_MAX_SMALL_SIZE, GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, bad);
 		ka_free(bad);
 		ka_drain();
 		break;
+	case KA_BAD_MODULE_DATA:
 	default:
 		bad = (void *)&ka_bad_frees;
 		break;
@@ -340,18 +353,8 @@ static void ka_api_invalid_free_refused(struct kunit *test)
 	ka_test_fill(q, 64, 1);
 	KUNIT_EXPECT_TRUE(test, ka_test_check(q, 64, 1));
 	ka_free(q);
-	switch (b->kind) {
-	case 0:
-		kfree(obj);
-		break;
-	case 1:
-		vfree(obj);
-		break;
-	case 3:
-	case 4:
-		ka_free(obj);
-		break;
-	}
+	if (b->undo)
+		b->undo(obj);
 }
 
 static void ka_api_numa_node(struct kunit *test)
