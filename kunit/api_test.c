@@ -778,11 +778,4 @@ static struct kunit_case ka_api_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_api_suite = {
-	.name = "ka_api",
-	.init = ka_kunit_init,
-	.exit = ka_kunit_exit,
-	.test_cases = ka_api_cases,
-};
-
-kunit_test_suites(&ka_api_suite);
+KA_KUNIT_SUITE(ka_api);

@@ -383,11 +383,4 @@ static int ka_cache_test_init(struct kunit *test)
 	return 0;
 }
 
-static struct kunit_suite ka_cache_suite = {
-	.name = "ka_cache",
-	.init = ka_cache_test_init,
-	.exit = ka_kunit_exit,
-	.test_cases = ka_cache_cases,
-};
-
-kunit_test_suites(&ka_cache_suite);
+KA_KUNIT_SUITE_WITH(ka_cache, ka_cache_test_init, ka_kunit_exit);

@@ -188,11 +188,4 @@ static struct kunit_case ka_debugfs_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_debugfs_suite = {
-	.name = "ka_debugfs",
-	.init = ka_kunit_init,
-	.exit = ka_kunit_exit,
-	.test_cases = ka_debugfs_cases,
-};
-
-kunit_test_suites(&ka_debugfs_suite);
+KA_KUNIT_SUITE(ka_debugfs);

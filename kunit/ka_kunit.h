@@ -33,4 +33,20 @@ bool ka_irq_test_more(unsigned long start, unsigned int fired);
 int ka_kunit_init(struct kunit *test);
 void ka_kunit_exit(struct kunit *test);
 
+/*
+ * The suite @suite of ka_kunit.ko: the cases of @suite##_cases, with the
+ * fixture (KA_KUNIT_SUITE) or with an .init and .exit that call it.
+ */
+#define KA_KUNIT_SUITE_WITH(suite, init_fn, exit_fn)			\
+	static struct kunit_suite suite##_suite = {			\
+		.name = #suite,						\
+		.init = init_fn,					\
+		.exit = exit_fn,					\
+		.test_cases = suite##_cases,				\
+	};								\
+	kunit_test_suites(&suite##_suite)
+
+#define KA_KUNIT_SUITE(suite)						\
+	KA_KUNIT_SUITE_WITH(suite, ka_kunit_init, ka_kunit_exit)
+
 #endif /* _KA_KUNIT_H */

@@ -665,11 +665,4 @@ static void ka_mcache_test_exit(struct kunit *test)
 	ka_mcache_trim_pause(false);
 }
 
-static struct kunit_suite ka_mcache_suite = {
-	.name = "ka_mcache",
-	.init = ka_mcache_test_init,
-	.exit = ka_mcache_test_exit,
-	.test_cases = ka_mcache_cases,
-};
-
-kunit_test_suites(&ka_mcache_suite);
+KA_KUNIT_SUITE_WITH(ka_mcache, ka_mcache_test_init, ka_mcache_test_exit);

@@ -94,11 +94,4 @@ static struct kunit_case ka_mcentral_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_mcentral_suite = {
-	.name = "ka_mcentral",
-	.init = ka_kunit_init,
-	.exit = ka_kunit_exit,
-	.test_cases = ka_mcentral_cases,
-};
-
-kunit_test_suites(&ka_mcentral_suite);
+KA_KUNIT_SUITE(ka_mcentral);

@@ -290,11 +290,4 @@ static struct kunit_case ka_mheap_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_mheap_suite = {
-	.name = "ka_mheap",
-	.init = ka_mheap_test_init,
-	.exit = ka_mheap_test_exit,
-	.test_cases = ka_mheap_cases,
-};
-
-kunit_test_suites(&ka_mheap_suite);
+KA_KUNIT_SUITE_WITH(ka_mheap, ka_mheap_test_init, ka_mheap_test_exit);

@@ -341,11 +341,4 @@ static struct kunit_case ka_profile_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_profile_suite = {
-	.name = "ka_profile",
-	.init = ka_kunit_init,
-	.exit = ka_kunit_exit,
-	.test_cases = ka_profile_cases,
-};
-
-kunit_test_suites(&ka_profile_suite);
+KA_KUNIT_SUITE(ka_profile);

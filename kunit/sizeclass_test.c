@@ -101,11 +101,4 @@ static struct kunit_case ka_sizeclass_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_sizeclass_suite = {
-	.name = "ka_sizeclass",
-	.init = ka_kunit_init,
-	.exit = ka_kunit_exit,
-	.test_cases = ka_sizeclass_cases,
-};
-
-kunit_test_suites(&ka_sizeclass_suite);
+KA_KUNIT_SUITE(ka_sizeclass);

@@ -108,11 +108,4 @@ static struct kunit_case ka_span_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_span_suite = {
-	.name = "ka_span",
-	.init = ka_kunit_init,
-	.exit = ka_kunit_exit,
-	.test_cases = ka_span_cases,
-};
-
-kunit_test_suites(&ka_span_suite);
+KA_KUNIT_SUITE(ka_span);
