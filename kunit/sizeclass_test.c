@@ -3,7 +3,8 @@
  * KUnit suite ka_sizeclass (mod/ka/sizeclass.c): the class table's
  * invariants (Go's 1/8 tail waste, batches, magazine sizes), the
  * powers of two, every size's lookup and the exact division by magic.
- * Reads the table only.
+ * Reads the table only.  Shared with utest (utest/utest.mk), which builds
+ * it against its shim.
  */
 #include "ka_kunit.h"
 

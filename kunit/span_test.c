@@ -3,10 +3,15 @@
  * KUnit suite ka_span (mod/ka/span.c, mod/ka/arena.c): a span's alloc
  * bitmap through take/put, object and interior pointers, and the arena
  * map's lookup of ka and foreign pointers.  Lookups under rcu_read_lock().
+ *
+ * Shared with utest (utest/utest.mk), which builds it against its shim:
+ * what needs the kernel's own memory (ka_arena_lookup) is kernel only.
  */
+#include "ka_kunit.h"
+#ifdef __KERNEL__
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include "ka_kunit.h"
+#endif
 
 static const unsigned int ka_span_test_classes[] = { 1, 6, 24, 40, 60 };
 
@@ -68,6 +73,8 @@ static void ka_span_bitmap_transitions(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(span));
 }
 
+#ifdef __KERNEL__
+/* Kernel only: kmalloc(), vmalloc() and the stack are the real ones. */
 static void ka_arena_lookup(struct kunit *test)
 {
 	void *k = kmalloc(64, GFP_KERNEL);
@@ -101,10 +108,13 @@ static void ka_arena_lookup(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, ka_span_of(base));
 	rcu_read_unlock();
 }
+#endif
 
 static struct kunit_case ka_span_cases[] = {
 	KUNIT_CASE_PARAM(ka_span_bitmap_transitions, ka_span_class_gen_params),
+#ifdef __KERNEL__
 	KUNIT_CASE(ka_arena_lookup),
+#endif
 	{}
 };
 
