@@ -4,9 +4,15 @@
  * coalescing of runs, big runs, page allocation failures, packing into
  * the fullest chunk, releasing free pages and the scavenger.  The
  * background scavenger is paused while the suite runs.
+ *
+ * Shared with utest (utest/utest.mk), which builds it against its shim:
+ * the scavenger case, which waits for the background work, is kernel only
+ * and the fault injection case needs CONFIG_FAULT_INJECTION (skipped).
  */
-#include <linux/delay.h>
 #include "ka_kunit.h"
+#ifdef __KERNEL__
+#include <linux/delay.h>
+#endif
 
 static void ka_heap_split_and_coalesce(struct kunit *test)
 {
@@ -209,6 +215,7 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h->pages_held, 0UL);
 }
 
+#ifdef __KERNEL__
 /*
  * The scavenger: a pass releases down to the goal, at most what it is
  * allowed, from the chunk with the fewest pages in runs; the background
@@ -267,6 +274,8 @@ static void ka_heap_scavenger(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h->pages_holes, 0UL);
 }
 
+#endif
+
 /* No background scavenger pass behind these cases' counters. */
 static int ka_mheap_test_init(struct kunit *test)
 {
@@ -286,7 +295,9 @@ static struct kunit_case ka_mheap_cases[] = {
 	KUNIT_CASE(ka_heap_alloc_failure),
 	KUNIT_CASE(ka_heap_packs_fullest),
 	KUNIT_CASE(ka_heap_release_free_pages),
+#ifdef __KERNEL__
 	KUNIT_CASE(ka_heap_scavenger),
+#endif
 	{}
 };
 

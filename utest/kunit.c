@@ -3,7 +3,9 @@
  * The KUnit suites shared with ka_kunit.ko, run in userspace: the table
  * kunit_test_suites() fills at startup, the runner of one case with one
  * parameter (.init, the case, .exit), the reports of utest/shim/kunit/test.h
- * and the fixture of kunit/ka_kunit.h.  utest/unit.c forks a child per
+ * the fixture of kunit/ka_kunit.h, and what of the kernel module the shared
+ * suites call beyond the layers utest builds (ka_heap_stats_read(),
+ * ka_scav_pause()).  utest/unit.c forks a child per
  * case and parameter, as it does for its own tests, and checks the
  * allocator's invariants and that everything went back after it.
  *
@@ -97,6 +99,24 @@ void ka_kunit_exit(struct kunit *test)
 {
 	shim_rcu_barrier();
 	KUNIT_EXPECT_EQ(test, ut_check(), 0UL);
+}
+
+/* No background scavenger in userspace: nothing to pause. */
+void ka_scav_pause(bool pause)
+{
+}
+
+/*
+ * mod/ka/debugfs.c's reader, which utest does not build: a copy of the
+ * heap, of which the cases read only the counters.
+ */
+void ka_heap_stats_read(int node, struct ka_heap *out)
+{
+	struct ka_heap *heap = ka_heap_of(node);
+
+	spin_lock(&heap->lock);
+	*out = *heap;
+	spin_unlock(&heap->lock);
 }
 
 /*

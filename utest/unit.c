@@ -964,21 +964,20 @@ static int run_kunit_case(struct kunit_suite *suite, struct kunit_case *c)
 	return failed ? 1 : all_skipped ? 2 : 0;
 }
 
+/* Counted: [0] passed, [1] failed, [2] skipped (not in "passed"). */
 static void result(const char *what, const char *name, int res,
-		   unsigned int *passed, unsigned int *failed)
+		   unsigned int *count)
 {
-	if (res == 1) {
+	if (res == 1)
 		printf("FAIL %s%s\n", what, name);
-		(*failed)++;
-	} else {
+	else
 		printf("ok   %s%s%s\n", what, name, res == 2 ? " # SKIP" : "");
-		(*passed)++;
-	}
+	count[res < 0 ? 1 : res]++;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned int i, passed = 0, failed = 0;
+	unsigned int i, count[3] = {};
 	struct kunit_suite *suite;
 	struct kunit_case *c;
 	char what[64];
@@ -990,7 +989,7 @@ int main(int argc, char **argv)
 
 		if (argc > 1 && !strstr(tests[i].name, argv[1]))
 			continue;
-		result("", tests[i].name, run_one(&job), &passed, &failed);
+		result("", tests[i].name, run_one(&job), count);
 	}
 	for (i = 0; (suite = kunit_suite_at(i)); i++) {
 		snprintf(what, sizeof(what), "kunit %s: ", suite->name);
@@ -998,10 +997,11 @@ int main(int argc, char **argv)
 			if (argc > 1 && !strstr(what, argv[1]) &&
 			    !strstr(c->name, argv[1]))
 				continue;
-			result(what, c->name, run_kunit_case(suite, c), &passed,
-			       &failed);
+			result(what, c->name, run_kunit_case(suite, c), count);
 		}
 	}
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	if (count[2])
+		printf("%u skipped\n", count[2]);
+	printf("%u passed, %u failed\n", count[0], count[1]);
+	return count[1] ? 1 : 0;
 }

@@ -24,7 +24,8 @@ UT_LAYERS := $(addprefix $(UT_TOP)/mod/ka/,sizeclass.c span.c mcentral.c mheap.c
 UT_HARNESS := $(addprefix $(UT_TOP)/utest/,shim/shim.c harness.c check.c)
 # The KUnit suites of the layers, shared with ka_kunit.ko, through the
 # shim's <kunit/test.h> (utest/shim/kunit/test.h) and runner (utest/kunit.c).
-UT_KUNIT := $(addprefix $(UT_TOP)/kunit/,sizeclass_test.c span_test.c) \
+UT_KUNIT := $(addprefix $(UT_TOP)/kunit/,sizeclass_test.c span_test.c \
+	mheap_test.c) \
 	$(UT_TOP)/utest/kunit.c
 UT_DEPS := $(UT_LAYERS) $(UT_HARNESS) $(UT_KUNIT) $(wildcard $(UT_TOP)/utest/*.h \
 	$(UT_TOP)/utest/shim/*.h $(UT_TOP)/utest/shim/linux/*.h \
