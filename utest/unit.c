@@ -6,6 +6,10 @@
  * invariants are checked and the teardown must find every object, page
  * and metadata allocation given back.
  *
+ * The KUnit suites shared with ka_kunit.ko (kunit/sizeclass_test.c,
+ * kunit/span_test.c: the size-class lookup and division, the span bitmap)
+ * run after these tests, each case counted as one test (utest/kunit.c).
+ *
  * Prints one line per test and "N passed, N failed" last; exits non-zero
  * on failure.  KA_UT_QUICK=1 (valgrind) shortens the random test.
  */
@@ -13,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
+#include "kunit.h"
 
 static bool t_failed;
 static struct ut_cpu cpus[4];
@@ -62,69 +67,26 @@ static bool refused(const void *p)
 
 /* ---- size classes ---- */
 
-static void t_class_table(void)
-{
-	unsigned int i, pow2 = 8;
-
-	EXPECT(ka_nr_classes > 2 && ka_nr_classes <= KA_MAX_CLASSES);
-	EXPECT_EQ(ka_classes[ka_nr_classes - 1].size, KA_MAX_SMALL_SIZE);
-	for (i = 1; i < ka_nr_classes; i++) {
-		const struct ka_class *k = &ka_classes[i];
-		unsigned long span = k->npages * PAGE_SIZE;
-
-		EXPECT(k->size % 8 == 0 && k->size > ka_classes[i - 1].size);
-		EXPECT(span % k->size <= span / 8);
-		EXPECT_EQ(k->nelems, span / k->size);
-		EXPECT(k->nelems && k->nelems <= U16_MAX);
-		/* batches in bytes: KA_BATCH_BYTES, 1 .. KA_BATCH_MAX objects */
-		EXPECT_EQ(k->batch, clamp_t(unsigned int,
-					    KA_BATCH_BYTES / k->size, 1,
-					    KA_BATCH_MAX));
-		EXPECT(k->size > 2048 || k->batch >= 16);
-		EXPECT_EQ(k->cache_max,
-			  clamp_t(unsigned int, KA_PCPU_CACHE_BYTES / k->size,
-				  2 * k->batch,
-				KA_PCPU_CACHE_MAX));
-		if (k->size == pow2)
-			pow2 *= 2;
-	}
-	/* every power of two from 8 to 32 KiB is a class: natural alignment */
-	EXPECT_EQ(pow2, 2 * KA_MAX_SMALL_SIZE);
-}
-
-static void t_size_to_class(void)
-{
-	size_t size;
-
-	for (size = 1; size <= KA_MAX_SMALL_SIZE; size++) {
-		unsigned int c = ka_size_class(size);
-
-		if (c < 1 || c >= ka_nr_classes || ka_classes[c].size < size ||
-		    (c > 1 && ka_classes[c - 1].size >= size)) {
-			ut_err("size %zu -> class %u", size, c);
-			t_failed = true;
-			return;
-		}
-	}
-}
-
-/* ka_span_index() must be exact for every offset in a span, not just at
- * object boundaries: ka_free() uses it on arbitrary pointers.
+/*
+ * The exact batch and magazine sizes; the rest of the table (order, tail
+ * waste, bounds, powers of two) is kunit/sizeclass_test.c's, run below.
  */
-static void t_divmagic(void)
+static void t_class_table(void)
 {
 	unsigned int i;
 
 	for (i = 1; i < ka_nr_classes; i++) {
 		const struct ka_class *k = &ka_classes[i];
-		unsigned long off, span = k->npages * PAGE_SIZE;
 
-		for (off = 0; off < span; off++)
-			if (((u64)off * k->divmagic) >> 32 != off / k->size) {
-				ut_err("class %u: offset %lu", i, off);
-				t_failed = true;
-				break;
-			}
+		EXPECT(k->nelems && k->nelems <= U16_MAX);
+		/* batches in bytes: KA_BATCH_BYTES, 1 .. KA_BATCH_MAX objects */
+		EXPECT_EQ(k->batch, clamp_t(unsigned int,
+					    KA_BATCH_BYTES / k->size, 1,
+					    KA_BATCH_MAX));
+		EXPECT_EQ(k->cache_max,
+			  clamp_t(unsigned int, KA_PCPU_CACHE_BYTES / k->size,
+				  2 * k->batch,
+				KA_PCPU_CACHE_MAX));
 	}
 }
 
@@ -899,9 +861,7 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-	{ "sizeclass: table", t_class_table },
-	{ "sizeclass: size to class", t_size_to_class },
-	{ "sizeclass: divmagic exact at every offset", t_divmagic },
+	{ "sizeclass: batch and magazine sizes", t_class_table },
 	{ "span: take and put", t_span_take_put },
 	{ "span: obj_ok accepts exactly the object starts", t_span_obj_ok },
 	{ "span: large", t_span_large },
@@ -929,8 +889,17 @@ static const struct {
 	{ "cpus: random alloc/free on 4 CPUs, 2 nodes", t_random_cpus },
 };
 
-/* Run test @i in a child: a crash (ASan, a fault) fails it alone. */
-static int run_one(unsigned int i)
+/* What a child runs: test @i of the table, or a KUnit case. */
+struct ut_job {
+	void (*fn)(void);
+	struct kunit_suite *suite;
+	struct kunit_case *kcase;
+	const void *param;
+	bool skipped;
+};
+
+/* Run @job in a child on a fresh allocator: a crash (ASan, a fault) fails it alone. */
+static int run_one(struct ut_job *job)
 {
 	int status, c;
 	pid_t pid;
@@ -941,44 +910,98 @@ static int run_one(unsigned int i)
 		return -1;
 	if (!pid) {
 		unsigned long problems;
+		bool skipped = false;
 
 		if (ut_init())
 			_exit(2);
 		for (c = 0; c < 4; c++)
 			ut_cpu_init(&cpus[c], c, c / 2);
-		tests[i].fn();
+		if (job->fn)
+			job->fn();
+		else if (kunit_run_case(job->suite, job->kcase, job->param,
+					&skipped))
+			t_failed = true;
 		shim_fault_reset();
 		shim_rcu_barrier();
 		problems = ut_check();
 		problems += ut_exit();
 		fflush(NULL);
-		_exit(t_failed || problems || shim_nr_warnings);
+		if (t_failed || problems || shim_nr_warnings)
+			_exit(1);
+		_exit(skipped ? 3 : 0);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	if (WIFSIGNALED(status))
-		printf("     (%s killed by signal %d)\n", tests[i].name,
-		       WTERMSIG(status));
-	return !WIFEXITED(status) || WEXITSTATUS(status);
+		printf("     (killed by signal %d)\n", WTERMSIG(status));
+	job->skipped = WIFEXITED(status) && WEXITSTATUS(status) == 3;
+	return !WIFEXITED(status) || (WEXITSTATUS(status) && !job->skipped);
+}
+
+/*
+ * A case of a KUnit suite shared with ka_kunit.ko (kunit/ka_kunit.h):
+ * one test, each of its parameters in its own child.
+ */
+static int run_kunit_case(struct kunit_suite *suite, struct kunit_case *c)
+{
+	struct ut_job job = { .suite = suite, .kcase = c };
+	char desc[KUNIT_PARAM_DESC_SIZE];
+	bool all_skipped = true;
+	int failed = 0;
+
+	if (!c->generate_params) {
+		failed = run_one(&job);
+		return failed ? 1 : job.skipped ? 2 : 0;
+	}
+	for (job.param = c->generate_params(NULL, desc); job.param;
+	     job.param = c->generate_params(job.param, desc)) {
+		if (run_one(&job)) {
+			printf("     (%s: %s failed)\n", c->name, desc);
+			failed = 1;
+		}
+		all_skipped &= job.skipped;
+	}
+	return failed ? 1 : all_skipped ? 2 : 0;
+}
+
+/* Counted: [0] passed, [1] failed, [2] skipped (not in "passed"). */
+static void result(const char *what, const char *name, int res,
+		   unsigned int *count)
+{
+	if (res == 1)
+		printf("FAIL %s%s\n", what, name);
+	else
+		printf("ok   %s%s%s\n", what, name, res == 2 ? " # SKIP" : "");
+	count[res < 0 ? 1 : res]++;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned int i, passed = 0, failed = 0;
+	unsigned int i, count[3] = {};
+	struct kunit_suite *suite;
+	struct kunit_case *c;
+	char what[64];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	shim_warn_fatal = false;
 	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		struct ut_job job = { .fn = tests[i].fn };
+
 		if (argc > 1 && !strstr(tests[i].name, argv[1]))
 			continue;
-		if (run_one(i)) {
-			printf("FAIL %s\n", tests[i].name);
-			failed++;
-		} else {
-			printf("ok   %s\n", tests[i].name);
-			passed++;
+		result("", tests[i].name, run_one(&job), count);
+	}
+	for (i = 0; (suite = kunit_suite_at(i)); i++) {
+		snprintf(what, sizeof(what), "kunit %s: ", suite->name);
+		for (c = suite->test_cases; c->run_case; c++) {
+			if (argc > 1 && !strstr(what, argv[1]) &&
+			    !strstr(c->name, argv[1]))
+				continue;
+			result(what, c->name, run_kunit_case(suite, c), count);
 		}
 	}
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	if (count[2])
+		printf("%u skipped\n", count[2]);
+	printf("%u passed, %u failed\n", count[0], count[1]);
+	return count[1] ? 1 : 0;
 }

@@ -22,8 +22,14 @@ UTEST_STRESS ?= 20 10000
 
 UT_LAYERS := $(addprefix $(UT_TOP)/mod/ka/,sizeclass.c span.c mcentral.c mheap.c arena.c)
 UT_HARNESS := $(addprefix $(UT_TOP)/utest/,shim/shim.c harness.c check.c)
-UT_DEPS := $(UT_LAYERS) $(UT_HARNESS) $(wildcard $(UT_TOP)/utest/*.h \
+# The KUnit suites of the layers, shared with ka_kunit.ko, through the
+# shim's <kunit/test.h> (utest/shim/kunit/test.h) and runner (utest/kunit.c).
+UT_KUNIT := $(addprefix $(UT_TOP)/kunit/,sizeclass_test.c span_test.c \
+	mheap_test.c) \
+	$(UT_TOP)/utest/kunit.c
+UT_DEPS := $(UT_LAYERS) $(UT_HARNESS) $(UT_KUNIT) $(wildcard $(UT_TOP)/utest/*.h \
 	$(UT_TOP)/utest/shim/*.h $(UT_TOP)/utest/shim/linux/*.h \
+	$(UT_TOP)/utest/shim/kunit/*.h $(UT_TOP)/kunit/ka_kunit.h \
 	$(UT_TOP)/mod/ka/*.h $(UT_TOP)/include/*.h)
 # The shim's ka_sys.h first, so that mod/ka/ka_sys.h (same guard) adds nothing.
 UT_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-strict-aliasing \
@@ -56,12 +62,12 @@ fuzz: $(UT_OUT)/fuzz
 
 $(UT_OUT)/unit-asan: $(UT_TOP)/utest/unit.c $(UT_DEPS)
 	@mkdir -p $(@D)
-	$(UT_CC) $(UT_CFLAGS) $(UT_ASAN) -o $@ $(UT_LAYERS) $(UT_HARNESS) $<
+	$(UT_CC) $(UT_CFLAGS) $(UT_ASAN) -o $@ $(UT_LAYERS) $(UT_HARNESS) $(UT_KUNIT) $<
 
 # valgrind 3.19 reads no DWARF 5
 $(UT_OUT)/unit: $(UT_TOP)/utest/unit.c $(UT_DEPS)
 	@mkdir -p $(@D)
-	$(UT_CC) $(UT_CFLAGS) -gdwarf-4 -o $@ $(UT_LAYERS) $(UT_HARNESS) $<
+	$(UT_CC) $(UT_CFLAGS) -gdwarf-4 -o $@ $(UT_LAYERS) $(UT_HARNESS) $(UT_KUNIT) $<
 
 $(UT_OUT)/stress-tsan: $(UT_TOP)/utest/stress.c $(UT_DEPS)
 	@mkdir -p $(@D)

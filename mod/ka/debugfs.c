@@ -120,24 +120,6 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 }
 KA_EXPORT_INTERNAL(ka_class_stats_read);
 
-/**
- * ka_heap_stats_read - a snapshot of one node's heap counters
- * @node: the node
- * @out: where to store them
- *
- * Context: process context; takes the heap lock.
- */
-void ka_heap_stats_read(int node, struct ka_heap_stats *out)
-{
-	struct ka_heap *heap = ka_heap_of(node);
-	unsigned long flags;
-
-	spin_lock_irqsave(&heap->lock, flags);
-	*out = heap->stats;
-	spin_unlock_irqrestore(&heap->lock, flags);
-}
-KA_EXPORT_INTERNAL(ka_heap_stats_read);
-
 static int sizeclasses_show(struct seq_file *m, void *v)
 {
 	unsigned int cls, prev = 0;

@@ -665,3 +665,21 @@ unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only)
 	return ka_span_destroy_list(&evict);
 }
 KA_EXPORT_INTERNAL(ka_heap_large_trim);
+
+/**
+ * ka_heap_stats_read - a snapshot of one node's heap counters
+ * @node: the node
+ * @out: where to store them
+ *
+ * Context: process context; takes the heap lock.
+ */
+void ka_heap_stats_read(int node, struct ka_heap_stats *out)
+{
+	struct ka_heap *heap = ka_heap_of(node);
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	*out = heap->stats;
+	spin_unlock_irqrestore(&heap->lock, flags);
+}
+KA_EXPORT_INTERNAL(ka_heap_stats_read);

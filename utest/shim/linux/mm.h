@@ -14,6 +14,7 @@
 #endif
 #define PAGE_SIZE	(1UL << PAGE_SHIFT)
 #define PAGE_MASK	(~(PAGE_SIZE - 1))
+#define PAGE_ALIGNED(addr)	(((unsigned long)(addr) & ~PAGE_MASK) == 0)
 
 extern unsigned long shim_page_offset;
 #define PAGE_OFFSET	shim_page_offset

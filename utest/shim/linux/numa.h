@@ -14,4 +14,10 @@ unsigned long node_end_pfn(int nid);
 #define for_each_online_node(nid)	for_each_node(nid)
 #define num_online_nodes()	nr_node_ids
 
+/* The test's own thread, no emulated CPU: on node 0. */
+static inline int numa_mem_id(void)
+{
+	return 0;
+}
+
 #endif

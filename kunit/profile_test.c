@@ -13,8 +13,7 @@
 #include <linux/sched.h>
 #include <linux/vmalloc.h>
 #include "profile.h"
-
-KA_IMPORT_INTERNAL();
+#include "ka_kunit.h"
 
 /* Go's default runtime.MemProfileRate */
 #define KA_TEST_RATE	(512 * 1024)
@@ -342,9 +341,4 @@ static struct kunit_case ka_profile_cases[] = {
 	{}
 };
 
-static struct kunit_suite ka_profile_suite = {
-	.name = "ka_profile",
-	.test_cases = ka_profile_cases,
-};
-
-kunit_test_suites(&ka_profile_suite);
+KA_KUNIT_SUITE(ka_profile);

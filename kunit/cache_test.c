@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite ka_cache (mod/ka/cache.c): ka_claims(), kmem_caches
+ * passed on to SLUB, constructors run once per object, alignment,
+ * what creation refuses, destroy with objects out, bad frees.  Skipped
+ * with ka.ko debug=1, which refuses caches.
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include "ka_debug.h"
+#include "ka_kunit.h"
+
+static atomic_t ka_test_ctor_calls;
+
+/* The constructor: counts its calls and stamps the object. */
+static void ka_test_ctor(void *p)
+{
+	atomic_inc(&ka_test_ctor_calls);
+	memset(p, 0x5a, 40);
+}
+
+/* The line of debugfs "caches" for @name, or NULL. */
+static char *ka_test_cache_line(struct kunit *test, const char *name)
+{
+	char *buf = ka_test_read_file(test, "caches"), *line;
+	size_t len = strlen(name);
+
+	if (!buf)
+		return NULL;
+	while ((line = strsep(&buf, "\n")))
+		if (!strncmp(line, name, len) && line[len] == ' ')
+			return line;
+	return NULL;
+}
+
+/*
+ * The constructor runs once per object, when its span is carved: not per
+ * allocation, and an object comes back in the state it was freed in.
+ */
+static void ka_cache_ctor_once(struct kunit *test)
+{
+	const unsigned int n = 1000;
+	unsigned int i, r, calls, more, fresh = 0;
+	struct ka_cache *c;
+	void **objs;
+	u8 *p;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	atomic_set(&ka_test_ctor_calls, 0);
+	c = ka_cache_create("ka_test_ctor", 40, 0, 0, ka_test_ctor);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ka_test_ctor_calls), 0);
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		p = objs[i];
+		KUNIT_EXPECT_EQ(test, p[0], 0x5a);
+		KUNIT_EXPECT_EQ(test, p[39], 0x5a);
+		/* the state the client leaves it in */
+		p[0] = 0xc3;
+	}
+	calls = atomic_read(&ka_test_ctor_calls);
+	/* whole spans were constructed, at least one object per allocation */
+	KUNIT_EXPECT_GE(test, calls, n);
+	KUNIT_EXPECT_EQ(test, calls % ka_classes[ka_size_class(40)].nelems, 0U);
+	/*
+	 * Free and allocate the last ten again, a thousand times: they come
+	 * back from this CPU's magazine (the task stays on it), in the state
+	 * they were freed in, and no constructor runs.
+	 */
+	migrate_disable();
+	for (r = 0; r < 1000; r++) {
+		for (i = n - 10; i < n; i++)
+			ka_cache_free(c, objs[i]);
+		for (i = n - 10; i < n; i++)
+			objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+	}
+	migrate_enable();
+	for (i = n - 10; i < n; i++)
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ka_test_ctor_calls), calls);
+	for (i = 0; i < n; i++) {
+		p = objs[i];
+		KUNIT_EXPECT_EQ(test, p[0], 0xc3);
+		KUNIT_EXPECT_EQ(test, p[39], 0x5a);
+	}
+	/*
+	 * All of them: emptied spans may go back to the heap (as SLUB frees
+	 * empty slabs), so an object is either in its freed state or freshly
+	 * constructed - by a constructor run now, or by one of the first
+	 * phase's runs for an object no one took then (the rest of the last
+	 * span, or objects another CPU's magazine kept while the task moved)
+	 * - and constructors run only for whole new spans.
+	 */
+	for (i = 0; i < n; i++)
+		ka_cache_free(c, objs[i]);
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		p = objs[i];
+		if (p[0] != 0xc3) {
+			KUNIT_EXPECT_EQ(test, p[0], 0x5a);
+			fresh++;
+		}
+		KUNIT_EXPECT_EQ(test, p[39], 0x5a);
+	}
+	more = atomic_read(&ka_test_ctor_calls) - calls;
+	KUNIT_EXPECT_LE(test, fresh, more + (calls - n));
+	KUNIT_EXPECT_EQ(test, more % ka_classes[ka_size_class(40)].nelems, 0U);
+	for (i = 0; i < n; i++)
+		ka_cache_free(c, objs[i]);
+	ka_cache_destroy(c);
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_ctor"));
+}
+
+struct ka_align_case {
+	unsigned int size;
+	unsigned int align;
+	slab_flags_t flags;
+	unsigned int want;	/* alignment the objects must have */
+};
+
+static const struct ka_align_case ka_align_cases[] = {
+	{ 24, 0, 0, 8 },
+	{ 24, 0, SLAB_HWCACHE_ALIGN, 32 },	/* SLUB: half a line fits */
+	{ 40, 0, SLAB_HWCACHE_ALIGN, 64 },
+	{ 100, 64, 0, 64 },
+	{ 200, 128, SLAB_HWCACHE_ALIGN, 128 },
+	{ 1000, 512, 0, 512 },
+	{ 3000, 4096, 0, 4096 },
+	{ 8, 16, 0, 16 },
+};
+
+static void ka_align_desc(const struct ka_align_case *t, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "size %u align %u%s", t->size,
+		 t->align, t->flags ? " HWCACHE_ALIGN" : "");
+}
+
+KUNIT_ARRAY_PARAM(ka_align, ka_align_cases, ka_align_desc);
+
+/* Every object of a cache has the alignment asked for, and its size. */
+static void ka_cache_alignment(struct kunit *test)
+{
+	const struct ka_align_case *t = test->param_value;
+	const unsigned int n = 200;
+	struct ka_cache *c;
+	unsigned int i;
+	void **objs;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	c = ka_cache_create("ka_test_align", t->size, t->align, t->flags, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_EQ(test, ka_cache_size(c), t->size);
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		KUNIT_EXPECT_EQ(test, (unsigned long)objs[i] & (t->want - 1), 0UL);
+		KUNIT_EXPECT_GE(test, ka_size(objs[i]), (size_t)t->size);
+		memset(objs[i], i, t->size);
+	}
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, ((u8 *)objs[i])[t->size - 1], (u8)i);
+		ka_cache_free(c, objs[i]);
+	}
+	ka_cache_destroy(c);
+}
+
+/* What ka cannot give is refused at creation, with nothing left behind. */
+static void ka_cache_refused(struct kunit *test)
+{
+	struct ka_cache *c, *c2;
+
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_rcu", 64, 0,
+						SLAB_TYPESAFE_BY_RCU, NULL));
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_poison", 64, 0,
+						SLAB_POISON, NULL));
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_dma", 64, 0,
+						SLAB_CACHE_DMA, NULL));
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_align3", 64, 3, 0, NULL));
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_align8k", 64,
+						2 * PAGE_SIZE, 0, NULL));
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_size0", 0, 0, 0, NULL));
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_big",
+						KA_MAX_SMALL_SIZE + 1, 0, 0, NULL));
+	KUNIT_EXPECT_NULL(test, ka_cache_create(NULL, 64, 0, 0, NULL));
+	c = ka_cache_create("ka_test_dup", 64, 0, SLAB_ACCOUNT |
+			    SLAB_RECLAIM_ACCOUNT, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_dup", 64, 0, 0, NULL));
+	ka_cache_destroy(c);
+	/* the name is free again */
+	c2 = ka_cache_create("ka_test_dup", 128, 0, 0, NULL);
+	KUNIT_EXPECT_NOT_NULL(test, c2);
+	ka_cache_destroy(c2);
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_dup"));
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_rcu"));
+}
+
+/*
+ * Destroy with objects out: reported, the cache and its memory stay (the
+ * objects keep their contents and can be freed), and a destroy once they
+ * are back frees the cache.
+ */
+static void ka_cache_destroy_with_objects(struct kunit *test)
+{
+	struct ka_cache *c, *c2;
+	u64 *objs[10];
+	char *line;
+	unsigned int i;
+
+	c = ka_cache_create("ka_test_leak", 64, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		objs[i][7] = i;
+	}
+	line = ka_test_cache_line(test, "ka_test_leak");
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(line, " 64 "));
+	ka_cache_destroy(c);
+	line = ka_test_cache_line(test, "ka_test_leak");
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(line, " dead"));
+	/* the name may be used again while the dead cache lingers */
+	c2 = ka_cache_create("ka_test_leak", 32, 0, 0, NULL);
+	KUNIT_EXPECT_NOT_NULL(test, c2);
+	ka_cache_destroy(c2);
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		KUNIT_EXPECT_TRUE(test, ka_owns(objs[i]));
+		KUNIT_EXPECT_EQ(test, objs[i][7], (u64)i);
+		/* kfree() of a cache object: back to its cache */
+		if (i % 2)
+			ka_free(objs[i]);
+		else
+			ka_cache_free(c, objs[i]);
+	}
+	ka_cache_destroy(c);
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_leak"));
+}
+
+/*
+ * An object freed to the wrong cache, or a double free in a cache without
+ * constructor, is refused and changes nothing; debugfs counts the objects.
+ */
+static void ka_cache_bad_frees(struct kunit *test)
+{
+	struct ka_cache *a, *b;
+	struct ka_counters c0, c1;
+	void *pa, *pb, *pk, *p2;
+	unsigned long active = 0;
+	char *line;
+	int n;
+
+	a = ka_cache_create("ka_test_a", 96, 0, 0, NULL);
+	b = ka_cache_create("ka_test_b", 96, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	pa = ka_cache_alloc(a, GFP_KERNEL);
+	pb = ka_cache_alloc(b, GFP_KERNEL);
+	pk = ka_alloc(96, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pa);
+	KUNIT_ASSERT_NOT_NULL(test, pb);
+	KUNIT_ASSERT_NOT_NULL(test, pk);
+	line = ka_test_cache_line(test, "ka_test_a");
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	/* name size class slot align active ... */
+	n = sscanf(line, "%*s %*u %*u %*u %*u %lu", &active);
+	KUNIT_EXPECT_EQ(test, n, 1);
+	KUNIT_EXPECT_EQ(test, active, 1UL);
+	ka_counters_read(&c0);
+	ka_cache_free(b, pa);		/* wrong cache */
+	ka_cache_free(a, pk);		/* a ka_alloc() object */
+	ka_cache_free(a, pa + 8);	/* inside an object */
+	ka_counters_read(&c1);
+	KUNIT_EXPECT_EQ(test, c1.refused - c0.refused, 3UL);
+	ka_cache_free(a, pa);
+	ka_cache_free(a, pa);		/* double free: its tag is there */
+	ka_counters_read(&c0);
+	KUNIT_EXPECT_EQ(test, c0.double_frees - c1.double_frees, 1UL);
+	ka_free(pk);
+	/* pa comes back once, not twice */
+	pk = ka_cache_alloc(a, GFP_KERNEL);
+	p2 = ka_cache_alloc(a, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, pk, pa);
+	KUNIT_EXPECT_PTR_NE(test, p2, pa);
+	ka_cache_free(a, pk);
+	ka_cache_free(a, p2);
+	ka_cache_free(b, pb);
+	ka_cache_destroy(b);
+	ka_cache_destroy(a);
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_a"));
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_b"));
+}
+
+/*
+ * A kernel kmem_cache seen as a ka_cache (a module built with
+ * ka_redirect.h calling __getname()): the calls go to SLUB.
+ */
+static void ka_cache_kernel_cache_passed_on(struct kunit *test)
+{
+	struct kmem_cache *kc;
+	struct ka_cache *c;
+	void *p;
+
+	kc = kmem_cache_create("ka_test_slub", 72, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, kc);
+	c = (struct ka_cache *)kc;
+	KUNIT_EXPECT_EQ(test, ka_cache_size(c), kmem_cache_size(kc));
+	p = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_FALSE(test, ka_owns(p));
+	memset(p, 0, 72);
+	ka_cache_free(c, p);
+	p = ka_cache_alloc_node(c, GFP_KERNEL, numa_mem_id());
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_FALSE(test, ka_owns(p));
+	ka_cache_free(c, p);
+	/* refused: not ka's to destroy */
+	ka_cache_destroy(c);
+	kmem_cache_destroy(kc);
+}
+
+/*
+ * ka_claims(), include/ka_redirect.h's test before a free: ka's objects,
+ * live or freed (a double free must reach ka_free(), not the kernel's
+ * kfree()), yes; the kernel's slab and large kmalloc objects, vmalloc
+ * memory, NULL, no.
+ */
+static void ka_claims_pointers(struct kunit *test)
+{
+	void *small = ka_alloc(64, GFP_KERNEL);
+	void *large = ka_alloc(100000, GFP_KERNEL);
+	void *km = kmalloc(64, GFP_KERNEL);
+	void *kml = kmalloc(100000, GFP_KERNEL);
+	void *vm = vmalloc(8192);
+
+	KUNIT_ASSERT_TRUE(test, small && large && km && kml && vm);
+	KUNIT_EXPECT_TRUE(test, ka_claims(small));
+	KUNIT_EXPECT_TRUE(test, ka_claims(large));
+	KUNIT_EXPECT_FALSE(test, ka_claims(km));
+	KUNIT_EXPECT_FALSE(test, ka_claims(kml));
+	KUNIT_EXPECT_FALSE(test, ka_claims(vm));
+	KUNIT_EXPECT_FALSE(test, ka_claims(NULL));
+	KUNIT_EXPECT_FALSE(test, ka_claims(ZERO_SIZE_PTR));
+	ka_free(large);
+	/* cached or gone: not live, but ka's pages, not the kernel's kfree()'s */
+	KUNIT_EXPECT_FALSE(test, ka_owns(large));
+	KUNIT_EXPECT_TRUE(test, ka_claims(large));
+	ka_free(small);
+	KUNIT_EXPECT_TRUE(test, ka_claims(small));
+	kfree(km);
+	kfree(kml);
+	vfree(vm);
+}
+
+static struct kunit_case ka_cache_cases[] = {
+	KUNIT_CASE(ka_claims_pointers),
+	KUNIT_CASE(ka_cache_kernel_cache_passed_on),
+	KUNIT_CASE(ka_cache_ctor_once),
+	KUNIT_CASE_PARAM(ka_cache_alignment, ka_align_gen_params),
+	KUNIT_CASE(ka_cache_refused),
+	KUNIT_CASE(ka_cache_destroy_with_objects),
+	KUNIT_CASE(ka_cache_bad_frees),
+	{}
+};
+
+/* ka.ko debug=1: caches are refused; that is all there is to test. */
+static int ka_cache_test_init(struct kunit *test)
+{
+	int ret = ka_kunit_init(test);
+
+	if (ret)
+		return ret;
+	if (ka_debug_on()) {
+		KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_debug", 64, 0, 0,
+							NULL));
+		kunit_skip(test, "ka.ko debug=1 refuses caches");
+	}
+	return 0;
+}
+
+KA_KUNIT_SUITE_WITH(ka_cache, ka_cache_test_init, ka_kunit_exit);

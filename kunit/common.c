@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ka_kunit.ko's common part: the helpers its suites share (ka_kunit.h),
+ * the module's license and its import of the KA_INTERNAL namespace.
+ * One file per layer of mod/ka/ holds that layer's suite; they are
+ * linked into this one module and run in link order (kunit/Kbuild).
+ *
+ * The suites expect to be the only ka user while they run, one case at a
+ * time (the fixture's start state is one static).  No locks of their own:
+ * the helpers read ka's stats through its readers.
+ */
+#include <linux/jiffies.h>
+#include <linux/nodemask.h>
+#include "ka_debug.h"
+#include "ka_kunit.h"
+
+KA_IMPORT_INTERNAL();
+
+unsigned long ka_test_pages_held(void)
+{
+	unsigned long pages = 0;
+	struct ka_heap_stats h;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		ka_heap_stats_read(nid, &h);
+		pages += h.pages_held;
+	}
+	return pages;
+}
+
+unsigned long ka_test_objs_out(void)
+{
+	struct ka_class_stats st;
+	unsigned long out = 0;
+	unsigned int cls;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY)
+		for (cls = 1; cls < ka_nr_classes; cls++) {
+			ka_class_stats_read(nid, cls, &st);
+			out += st.objs_out;
+		}
+	return out;
+}
+
+/*
+ * What ka_size() reports: the whole slot normally, the bytes requested in
+ * debug mode (where the rest of the slot is a redzone).
+ */
+size_t ka_test_usable(size_t req, size_t slot)
+{
+	return ka_debug_on() ? req : slot;
+}
+
+void ka_test_fill(u8 *p, size_t size, u8 seed)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		p[i] = (u8)(seed + i * 7);
+}
+
+bool ka_test_check(const u8 *p, size_t size, u8 seed)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (p[i] != (u8)(seed + i * 7))
+			return false;
+	return true;
+}
+
+/* The contents of a ka debugfs file, in a kunit-managed buffer. */
+char *ka_test_read_file(struct kunit *test, const char *name)
+{
+	size_t size = 256 << 10;
+	char *buf = kunit_kzalloc(test, size, GFP_KERNEL);
+
+	if (!buf || ka_debugfs_render(name, buf, size) < 0)
+		return NULL;
+	return buf;
+}
+
+/*
+ * A hard-irq timer case runs for a second and until its timer has fired
+ * KA_IRQ_MIN_FIRED times, ten seconds at most: on a loaded host a TCG guest
+ * may see only a few firings in its first second.
+ */
+bool ka_irq_test_more(unsigned long start, unsigned int fired)
+{
+	return time_before(jiffies, start + HZ) ||
+	       (fired < KA_IRQ_MIN_FIRED && time_before(jiffies, start + 10 * HZ));
+}
+
+/* What a case found when it started: what it must leave behind. */
+static struct ka_kunit_state {
+	unsigned long objs_out, pages_held, live;
+} ka_kunit_start;
+
+/* Allocations not yet freed, as ka's counters have them since ka.ko loaded. */
+static unsigned long ka_test_live(void)
+{
+	struct ka_counters c;
+
+	ka_counters_read(&c);
+	return c.allocs + c.large_allocs - c.frees - c.large_frees;
+}
+
+/*
+ * The fixture of every suite in ka_kunit.ko, as mm/kfence/kfence_test.c
+ * has one per case: a case starts on a drained ka (magazines flushed,
+ * deferred frees done, empty spans and free chunks given back) ...
+ */
+int ka_kunit_init(struct kunit *test)
+{
+	ka_drain();
+	ka_kunit_start.objs_out = ka_test_objs_out();
+	ka_kunit_start.pages_held = ka_test_pages_held();
+	ka_kunit_start.live = ka_test_live();
+	return 0;
+}
+
+/*
+ * ... and must leave it as it found it once drained again: no object
+ * out, no page held, as many frees as allocations.  A leak fails the
+ * case that leaked, not a later one.
+ */
+void ka_kunit_exit(struct kunit *test)
+{
+	ka_drain();
+	KUNIT_EXPECT_EQ_MSG(test, ka_test_objs_out(), ka_kunit_start.objs_out,
+			    "objects left out");
+	KUNIT_EXPECT_EQ_MSG(test, ka_test_pages_held(),
+			    ka_kunit_start.pages_held, "pages left held");
+	KUNIT_EXPECT_EQ_MSG(test, ka_test_live(), ka_kunit_start.live,
+			    "allocations not freed");
+}
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for ka");

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite ka_mcache (mod/ka/mcache.c): batches through the per-CPU
+ * magazines, the hit paths under hard interrupts, every forced
+ * interleaving at the magazine's test points, and the capacities under
+ * the per-CPU budget (growth, idle trim, lowering the budget).  The
+ * periodic trim is paused while the suite runs; a case that reads its
+ * CPU's magazine runs with migration disabled.
+ */
+#include <linux/hash.h>
+#include <linux/hrtimer.h>
+#include <linux/random.h>
+#include "mcache.h"
+#include "ka_kunit.h"
+
+static void ka_mcache_refill_flush_batches(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(256);
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine *m;
+	unsigned long refills, flushes;
+	unsigned int i, j, dups;
+	void **objs;
+
+	objs = kunit_kcalloc(test, 3 * k->cache_max, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	migrate_disable();
+	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	refills = m->nr_refill;
+	/* the first allocation refills a batch and keeps batch - 1 */
+	objs[0] = ka_alloc(256, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, objs[0]);
+	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), k->batch - 1);
+	for (i = 1; i < k->batch; i++)
+		objs[i] = ka_alloc(256, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	/* one batch, in whatever order random_reuse gave it: no repeats */
+	for (i = 0, dups = 0; i < k->batch; i++)
+		for (j = 0; j < i; j++)
+			dups += objs[i] == objs[j];
+	KUNIT_EXPECT_EQ(test, dups, 0U);
+	for (; i < 3 * k->cache_max; i++) {
+		objs[i] = ka_alloc(256, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	}
+	KUNIT_EXPECT_EQ(test, m->nr_refill - refills,
+			(unsigned long)DIV_ROUND_UP(3 * k->cache_max, k->batch));
+
+	/* frees fill the cache to cap, then flush a batch at a time */
+	flushes = m->nr_flush;
+	for (i = 0; i < 3 * k->cache_max; i++)
+		ka_free(objs[i]);
+	KUNIT_EXPECT_LE(test, ka_mag_count(m), k->cache_max);
+	KUNIT_EXPECT_EQ(test, m->nr_flush - flushes,
+			(unsigned long)(3 * k->cache_max - ka_mag_count(m)) / k->batch);
+	migrate_enable();
+}
+
+/*
+ * Pushes and pops of one class from process context while a hard-irq
+ * hrtimer pinned to the same CPU frees and allocates in that class too, so
+ * that interrupts land inside the hit paths.  Every object carries its
+ * address and its holder (owner and slot) in its first and last words,
+ * checked before it is freed: an object handed out twice shows up as the
+ * other holder's tag, and one lost from a magazine as an object still out
+ * after the drain.  (A lockless push that wrote its slot before committing
+ * the count failed this: an interrupt in between made it clobber a cached
+ * object and cache the freed one twice.)
+ */
+#define KA_RACE_SIZE	64
+#define KA_RACE_PROC	0x70726f63UL	/* "proc" */
+#define KA_RACE_IRQ	0x69727120UL	/* "irq " */
+
+struct ka_race {
+	struct hrtimer timer;
+	void *held[8];
+	unsigned int fired;
+	unsigned int bad;
+	unsigned int failed;
+	bool stop;
+};
+
+static unsigned long ka_race_word(void *p, unsigned long owner,
+				  unsigned int slot)
+{
+	return (unsigned long)p ^ owner ^ ((unsigned long)slot << 32);
+}
+
+static void ka_race_tag(void *p, unsigned long owner, unsigned int slot)
+{
+	unsigned long *w = p;
+
+	w[0] = ka_race_word(p, owner, slot);
+	w[KA_RACE_SIZE / sizeof(long) - 1] = ka_race_word(p, owner, slot);
+}
+
+static bool ka_race_tagged(void *p, unsigned long owner, unsigned int slot)
+{
+	unsigned long *w = p;
+
+	return w[0] == ka_race_word(p, owner, slot) &&
+	       w[KA_RACE_SIZE / sizeof(long) - 1] == ka_race_word(p, owner, slot);
+}
+
+static enum hrtimer_restart ka_race_timer(struct hrtimer *t)
+{
+	struct ka_race *r = container_of(t, struct ka_race, timer);
+	unsigned int slot = r->fired++ % ARRAY_SIZE(r->held);
+	void *p = r->held[slot];
+
+	/* a free, then next time an allocation: the count goes up and down */
+	if (p) {
+		if (!ka_race_tagged(p, KA_RACE_IRQ, slot))
+			r->bad++;
+		ka_free(p);
+		r->held[slot] = NULL;
+	} else {
+		p = ka_alloc(KA_RACE_SIZE, GFP_ATOMIC | __GFP_NOWARN);
+		if (p)
+			ka_race_tag(p, KA_RACE_IRQ, slot);
+		else
+			r->failed++;
+		r->held[slot] = p;
+	}
+	if (READ_ONCE(r->stop))
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ns_to_ktime(20 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
+{
+	unsigned long start = jiffies;
+	unsigned int i, bad = 0, ops = 0;
+	struct ka_race *r;
+	void *mine[32];
+
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "PREEMPT_RT: ka may not be called from hard irq");
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	migrate_disable();	/* the timer fires on this CPU: same magazines */
+	for (i = 0; i < ARRAY_SIZE(mine); i++) {
+		mine[i] = ka_alloc(KA_RACE_SIZE, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, mine[i]);
+		ka_race_tag(mine[i], KA_RACE_PROC, i);
+	}
+	hrtimer_init(&r->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	r->timer.function = ka_race_timer;
+	hrtimer_start(&r->timer, ns_to_ktime(20 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	while (ka_irq_test_more(start, READ_ONCE(r->fired))) {
+		i = ops++ % ARRAY_SIZE(mine);
+		if (!ka_race_tagged(mine[i], KA_RACE_PROC, i))
+			bad++;
+		ka_free(mine[i]);
+		mine[i] = ka_alloc(KA_RACE_SIZE, GFP_KERNEL);
+		/* no KUNIT_ASSERT while the timer runs: it would stay armed */
+		if (!mine[i]) {
+			KUNIT_FAIL(test, "ka_alloc(%d) failed", KA_RACE_SIZE);
+			break;
+		}
+		ka_race_tag(mine[i], KA_RACE_PROC, i);
+		if (!(ops % 256))
+			cond_resched();
+	}
+	WRITE_ONCE(r->stop, true);
+	hrtimer_cancel(&r->timer);
+	for (i = 0; i < ARRAY_SIZE(mine); i++) {
+		if (mine[i] && !ka_race_tagged(mine[i], KA_RACE_PROC, i))
+			bad++;
+		ka_free(mine[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(r->held); i++) {
+		if (r->held[i] && !ka_race_tagged(r->held[i], KA_RACE_IRQ, i))
+			r->bad++;
+		ka_free(r->held[i]);
+	}
+	migrate_enable();
+	KUNIT_EXPECT_GT(test, r->fired, 10U);
+	KUNIT_EXPECT_EQ(test, r->failed, 0U);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_EQ(test, r->bad, 0U);
+	kunit_info(test, "%u process-context pairs, %u hard-irq frees and allocations",
+		   ops, r->fired);
+}
+
+/*
+ * Forced interleavings.  Through ka_mag_test_hook, an "intruder" runs at a
+ * chosen point inside the owner's section of a pop, push, refill, flush or
+ * bulk allocation, on the same CPU and in the same size class, as an
+ * interrupt (!RT) or a task preempting the owner (PREEMPT_RT) would: it
+ * frees what it holds and allocates anew.  The protocol says that it must
+ * find the magazines busy and leave them alone, so: the magazine it lands
+ * in keeps its count across the intrusion, every intruding call is counted
+ * as busy, no object is held by two owners at once (a table of held
+ * objects, and a tag in each object), none is lost (nothing out after the
+ * drain).  The old protocol (lockless pop, push under local_lock_irqsave)
+ * let a task preempting a push on RT pop the object being published.
+ */
+#define KA_IL_SIZE	64
+#define KA_IL_ROUND	600	/* > one magazine (512 at 64 B): refills, flushes */
+#define KA_IL_INTR	4	/* objects the intruder cycles per intrusion */
+#define KA_IL_HASH	4096	/* held-object table, > 2 * objects held */
+#define KA_IL_LIVE	0x6c697665UL	/* "live" */
+#define KA_IL_DEAD	0x64656164UL	/* "dead" */
+
+struct ka_il {
+	struct task_struct *task;
+	enum ka_mag_point point;
+	bool in_hook;
+	unsigned int fired;		/* intrusions */
+	unsigned int intruder_ops;	/* ka calls made by the intruder */
+	unsigned int mag_changed;	/* intrusions that changed the magazine */
+	unsigned int dup;		/* objects handed to two holders */
+	unsigned int corrupt;		/* tags broken while held */
+	unsigned int failed;
+	void *intr[KA_IL_INTR];
+	void *held[KA_IL_HASH];		/* open addressing, NULL = empty */
+};
+
+static struct ka_il *ka_il_cur;
+
+static unsigned int ka_il_slot(const void *p)
+{
+	return hash_ptr((void *)p, ilog2(KA_IL_HASH));
+}
+
+/* Record @p as held; false if someone holds it already. */
+static bool ka_il_get(struct ka_il *il, void *p)
+{
+	unsigned int i = ka_il_slot(p), n;
+	unsigned long *w = p;
+
+	for (n = 0; n < KA_IL_HASH; n++, i = (i + 1) % KA_IL_HASH) {
+		if (il->held[i] == p || w[0] == ((unsigned long)p ^ KA_IL_LIVE)) {
+			il->dup++;
+			return false;
+		}
+		if (!il->held[i])
+			break;
+	}
+	il->held[i] = p;
+	w[0] = (unsigned long)p ^ KA_IL_LIVE;
+	w[KA_IL_SIZE / sizeof(long) - 1] = (unsigned long)p ^ KA_IL_LIVE;
+	return true;
+}
+
+/* Forget @p before it is freed (backward-shift deletion). */
+static void ka_il_put(struct ka_il *il, void *p)
+{
+	unsigned int i = ka_il_slot(p), j, k, n;
+	unsigned long *w = p;
+
+	if (w[0] != ((unsigned long)p ^ KA_IL_LIVE) ||
+	    w[KA_IL_SIZE / sizeof(long) - 1] != ((unsigned long)p ^ KA_IL_LIVE))
+		il->corrupt++;
+	w[0] = (unsigned long)p ^ KA_IL_DEAD;
+	for (n = 0; n < KA_IL_HASH && il->held[i] != p;
+	     n++, i = (i + 1) % KA_IL_HASH)
+		if (!il->held[i])
+			return;
+	il->held[i] = NULL;
+	for (j = (i + 1) % KA_IL_HASH; il->held[j]; j = (j + 1) % KA_IL_HASH) {
+		k = ka_il_slot(il->held[j]);
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			il->held[i] = il->held[j];
+			il->held[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* Runs inside the owner's section: on !RT with preemption disabled. */
+static void ka_il_hook(enum ka_mag_point pt)
+{
+	struct ka_il *il = READ_ONCE(ka_il_cur);
+	struct ka_magazine *m;
+	unsigned int i, before;
+
+	if (!il || current != il->task || il->in_hook || pt != il->point)
+		return;
+	il->in_hook = true;
+	il->fired++;
+	m = &this_cpu_ptr(ka_pcpu)->mag[ka_size_class(KA_IL_SIZE)];
+	before = ka_mag_count(m);
+	for (i = 0; i < KA_IL_INTR; i++) {
+		if (il->intr[i]) {
+			ka_il_put(il, il->intr[i]);
+			ka_free(il->intr[i]);
+			il->intruder_ops++;
+		}
+		il->intr[i] = ka_alloc(KA_IL_SIZE, GFP_ATOMIC | __GFP_NOWARN);
+		il->intruder_ops++;
+		if (!il->intr[i])
+			il->failed++;
+		else if (!ka_il_get(il, il->intr[i]))
+			il->intr[i] = NULL;	/* not ours to free */
+	}
+	if (ka_mag_count(m) != before)
+		il->mag_changed++;
+	il->in_hook = false;
+}
+
+static const enum ka_mag_point ka_il_points[] = {
+	KA_MP_POP, KA_MP_PUSH, KA_MP_REFILL, KA_MP_FLUSH, KA_MP_BULK,
+};
+
+static void ka_il_desc(const enum ka_mag_point *pt, char *desc)
+{
+	static const char * const names[] = {
+		[KA_MP_POP] = "pop", [KA_MP_PUSH] = "push",
+		[KA_MP_REFILL] = "refill", [KA_MP_FLUSH] = "flush",
+		[KA_MP_BULK] = "bulk",
+	};
+
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "intruder in %s", names[*pt]);
+}
+
+KUNIT_ARRAY_PARAM(ka_il, ka_il_points, ka_il_desc);
+
+static void ka_mcache_forced_interleavings(struct kunit *test)
+{
+	const enum ka_mag_point *pt = test->param_value;
+	struct ka_counters a, b;
+	unsigned int round, i, j, n;
+	struct ka_il *il;
+	void **objs;
+
+	il = kunit_kzalloc(test, sizeof(*il), GFP_KERNEL);
+	objs = kunit_kcalloc(test, KA_IL_ROUND, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, il);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	il->task = current;
+	il->point = *pt;
+	ka_counters_read(&a);
+	WRITE_ONCE(ka_il_cur, il);
+	WRITE_ONCE(ka_mag_test_hook, ka_il_hook);
+	/* no KUNIT_ASSERT while the hook is armed: it would stay armed */
+	for (round = 0; round < 5; round++) {
+		/* allocations pop, then refill; frees push, then flush */
+		for (i = 0; i < KA_IL_ROUND; i += n) {
+			n = *pt == KA_MP_BULK ? min(16U, KA_IL_ROUND - i) : 1;
+			if (*pt == KA_MP_BULK &&
+			    !ka_alloc_bulk(KA_IL_SIZE, GFP_KERNEL, n, objs + i)) {
+				memset(objs + i, 0, n * sizeof(void *));
+				il->failed++;
+				continue;
+			}
+			if (*pt != KA_MP_BULK) {
+				objs[i] = ka_alloc(KA_IL_SIZE, GFP_KERNEL);
+				if (!objs[i]) {
+					il->failed++;
+					continue;
+				}
+			}
+			for (j = i; j < i + n; j++)
+				if (!ka_il_get(il, objs[j]))
+					objs[j] = NULL;	/* another holder's */
+		}
+		for (i = 0; i < KA_IL_ROUND; i++) {
+			if (!objs[i])
+				continue;
+			ka_il_put(il, objs[i]);
+			ka_free(objs[i]);
+			objs[i] = NULL;
+		}
+		cond_resched();
+	}
+	WRITE_ONCE(ka_mag_test_hook, NULL);
+	WRITE_ONCE(ka_il_cur, NULL);
+	for (i = 0; i < KA_IL_INTR; i++)
+		if (il->intr[i]) {
+			ka_il_put(il, il->intr[i]);
+			ka_free(il->intr[i]);
+		}
+	ka_drain();
+	ka_counters_read(&b);
+	KUNIT_EXPECT_GT(test, il->fired, 0U);
+	KUNIT_EXPECT_EQ(test, il->mag_changed, 0U);
+	KUNIT_EXPECT_EQ(test, il->dup, 0U);
+	KUNIT_EXPECT_EQ(test, il->corrupt, 0U);
+	KUNIT_EXPECT_EQ(test, il->failed, 0U);
+	/* every call the intruder made found the magazines owned */
+	KUNIT_EXPECT_GE(test, b.busy - a.busy, (unsigned long)il->intruder_ops);
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), 0UL);
+	kunit_info(test, "%u intrusions, %u intruding calls, busy +%lu",
+		   il->fired, il->intruder_ops, b.busy - a.busy);
+}
+
+/* ---- capacities and the per-CPU budget ---- */
+
+/*
+ * This CPU's capacities, owning them: their sum in bytes must be
+ * ka_pcpu.cap_bytes and within @budget, each magazine within its capacity
+ * and each capacity within its class's cache_max.  Returns cap_bytes.
+ */
+static unsigned long ka_test_check_caps(struct kunit *test,
+					unsigned long budget)
+{
+	unsigned long sum = 0, cap_bytes;
+	unsigned int cls, bad_cls = 0;
+	struct ka_pcpu *pc;
+
+	ka_mag_lock(ka_pcpu);
+	pc = this_cpu_ptr(ka_pcpu);
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		struct ka_magazine *m = &pc->mag[cls];
+
+		sum += (unsigned long)ka_mag_cap(m) * ka_classes[cls].size;
+		if (ka_mag_count(m) > ka_mag_cap(m) ||
+		    ka_mag_cap(m) > ka_classes[cls].cache_max)
+			bad_cls = cls;
+	}
+	cap_bytes = pc->cap_bytes;
+	ka_mag_unlock(ka_pcpu);
+	KUNIT_EXPECT_EQ(test, sum, cap_bytes);
+	KUNIT_EXPECT_LE(test, cap_bytes, budget);
+	KUNIT_EXPECT_EQ_MSG(test, bad_cls, 0U, "class %u beyond its capacity",
+			    bad_cls);
+	return cap_bytes;
+}
+
+/* Every class of every CPU back to capacity 0, under the same budget. */
+static void ka_test_reset_caps(void)
+{
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
+
+	ka_mcache_set_budget(0);
+	ka_mcache_set_budget(budget);
+}
+
+/* Size of a random-lifetime object: 70% up to 512 B, 25% 4 KiB, 5% 32 KiB. */
+static size_t ka_test_mixed_size(void)
+{
+	u32 r = get_random_u32() % 100;
+
+	if (r < 70)
+		return 1 + get_random_u32() % 512;
+	if (r < 95)
+		return 1 + get_random_u32() % 4096;
+	return 1 + get_random_u32() % KA_MAX_SMALL_SIZE;
+}
+
+#define KA_BUDGET_TEST	(128 * 1024UL)
+#define KA_BUDGET_SLOTS	512
+
+/*
+ * Random lifetimes over 1 B .. 32 KiB on one CPU under a 128 KiB budget:
+ * after every 64 operations the CPU's capacities must add up to its
+ * cap_bytes and stay within the budget; the load must reach the budget
+ * (or the check would prove nothing).
+ */
+static void ka_mcache_budget_random_load(struct kunit *test)
+{
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), most = 0, cap;
+	unsigned int i, failed = 0;
+	void **slot;
+	int cpu;
+
+	slot = kunit_kcalloc(test, KA_BUDGET_SLOTS, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	ka_mcache_set_budget(KA_BUDGET_TEST);
+	migrate_disable();
+	for (i = 0; i < 20000; i++) {
+		unsigned int j = get_random_u32() % KA_BUDGET_SLOTS;
+
+		ka_free(slot[j]);
+		slot[j] = ka_alloc(ka_test_mixed_size(), GFP_KERNEL);
+		if (!slot[j])
+			failed++;
+		if (i % 64 == 63) {
+			cap = ka_test_check_caps(test, KA_BUDGET_TEST);
+			most = max(most, cap);
+			if (cap > KA_BUDGET_TEST)
+				break;
+		}
+		if (!(i % 256))
+			cond_resched();
+	}
+	migrate_enable();
+	for_each_online_cpu(cpu)
+		KUNIT_EXPECT_LE(test,
+				READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes),
+				KA_BUDGET_TEST);
+	for (i = 0; i < KA_BUDGET_SLOTS; i++)
+		ka_free(slot[i]);
+	ka_mcache_set_budget(saved);
+	KUNIT_EXPECT_EQ(test, failed, 0U);
+	KUNIT_EXPECT_GE(test, most, KA_BUDGET_TEST / 2);
+	kunit_info(test, "most capacity on the CPU: %lu of %lu bytes", most,
+		   KA_BUDGET_TEST);
+}
+
+/* Allocate @n objects of @size into @objs, then free them all. */
+static void ka_test_cycle(struct kunit *test, void **objs, unsigned int n,
+			  size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_alloc(size, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	}
+	for (i = 0; i < n; i++)
+		ka_free(objs[i]);
+}
+
+/*
+ * A class that only underflows keeps one batch; one that alternates
+ * underflow (allocating more than it holds) and overflow (freeing it all
+ * back) grows a batch per reversal, up to its cache_max.
+ */
+static void ka_mcache_alternating_class_grows(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(256), i, n;
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine *m;
+	unsigned long grows;
+	void **objs;
+
+	n = k->cache_max + k->batch;
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	KUNIT_ASSERT_GE(test, READ_ONCE(ka_pcpu_budget),
+			(unsigned long)k->cache_max * k->size);
+	ka_test_reset_caps();
+	migrate_disable();
+	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
+	grows = this_cpu_ptr(ka_pcpu)->nr_grow;
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	/* underflows only: the first batch, no more */
+	for (i = 0; i < 4 * k->batch; i++) {
+		objs[i] = ka_alloc(256, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	}
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->batch);
+	/* then overflows: the first one reverses the misses */
+	for (i = 0; i < 4 * k->batch; i++)
+		ka_free(objs[i]);
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 2 * k->batch);
+	for (i = 0; i < 4; i++)
+		ka_test_cycle(test, objs, n, 256);
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->cache_max);
+	KUNIT_EXPECT_GE(test, this_cpu_ptr(ka_pcpu)->nr_grow - grows,
+			(unsigned long)k->cache_max / k->batch);
+	migrate_enable();
+	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
+}
+
+/*
+ * A class unused between two trim passes loses half its capacity, and
+ * down to nothing (its objects back in mcentral) in a few more; a class
+ * used in between keeps its capacity.
+ */
+static void ka_mcache_idle_class_shrinks(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(1024), busy = ka_size_class(64);
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine *m, *mb;
+	unsigned int i, n, cap_busy;
+	void **objs;
+	void *p;
+
+	n = max(k->cache_max + k->batch, ka_classes[busy].cache_max);
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_test_reset_caps();
+	migrate_disable();
+	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
+	mb = &this_cpu_ptr(ka_pcpu)->mag[busy];
+	for (i = 0; i < 4; i++) {
+		ka_test_cycle(test, objs, n, 1024);
+		ka_test_cycle(test, objs, ka_classes[busy].cache_max, 64);
+	}
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->cache_max);
+	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
+	cap_busy = ka_mag_cap(mb);
+	KUNIT_EXPECT_EQ(test, cap_busy, ka_classes[busy].cache_max);
+	/* the first pass may only note the class as seen */
+	ka_mcache_trim_all();
+	p = ka_alloc(64, GFP_KERNEL);
+	ka_free(p);
+	ka_mcache_trim_all();
+	KUNIT_EXPECT_LE(test, ka_mag_cap(m), k->cache_max / 2);
+	for (i = 0; i < 12; i++) {
+		p = ka_alloc(64, GFP_KERNEL);
+		ka_free(p);
+		ka_mcache_trim_all();
+	}
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(mb), cap_busy);
+	migrate_enable();
+	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
+}
+
+/* Lowering the budget trims every CPU before ka_mcache_set_budget() returns. */
+static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
+{
+	static const size_t sizes[] = { 256, 1024, 4096, 16384 };
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 32 * 1024;
+	unsigned int i, s;
+	void **objs;
+	int cpu;
+
+	objs = kunit_kcalloc(test, KA_PCPU_CACHE_MAX + KA_BATCH_MAX,
+			     sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_test_reset_caps();
+	migrate_disable();
+	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
+		const struct ka_class *k = &ka_classes[ka_size_class(sizes[s])];
+
+		for (i = 0; i < 4; i++)
+			ka_test_cycle(test, objs, k->cache_max + k->batch,
+				      sizes[s]);
+	}
+	KUNIT_EXPECT_GT(test, this_cpu_ptr(ka_pcpu)->cap_bytes, 4 * low);
+	migrate_enable();
+	ka_mcache_set_budget(low);
+	for_each_online_cpu(cpu) {
+		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		unsigned long cached = 0;
+		unsigned int cls;
+
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			cached += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+				  ka_classes[cls].size;
+		KUNIT_EXPECT_LE(test, READ_ONCE(pc->cap_bytes), low);
+		KUNIT_EXPECT_LE(test, cached, low);
+	}
+	ka_test_check_caps(test, low);
+	ka_mcache_set_budget(saved);
+}
+
+static struct kunit_case ka_mcache_cases[] = {
+	KUNIT_CASE(ka_mcache_refill_flush_batches),
+	KUNIT_CASE(ka_mcache_hit_paths_under_interrupts),
+	KUNIT_CASE_PARAM(ka_mcache_forced_interleavings, ka_il_gen_params),
+	KUNIT_CASE(ka_mcache_budget_random_load),
+	KUNIT_CASE(ka_mcache_alternating_class_grows),
+	KUNIT_CASE(ka_mcache_idle_class_shrinks),
+	KUNIT_CASE(ka_mcache_budget_lower_trims_at_once),
+	{}
+};
+
+/*
+ * No periodic trim during these cases: on a slow machine (TCG, KASAN, a
+ * busy host) a case can take seconds, and a pass would halve the classes
+ * a case leaves unused for a while.  ka_mcache_trim_all() runs passes.
+ */
+static int ka_mcache_test_init(struct kunit *test)
+{
+	ka_mcache_trim_pause(true);
+	return ka_kunit_init(test);
+}
+
+static void ka_mcache_test_exit(struct kunit *test)
+{
+	ka_kunit_exit(test);
+	ka_mcache_trim_pause(false);
+}
+
+KA_KUNIT_SUITE_WITH(ka_mcache, ka_mcache_test_init, ka_mcache_test_exit);

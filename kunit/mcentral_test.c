@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite ka_mcentral (mod/ka/mcentral.c): spans moving between
+ * the full/partial/empty lists, the reserve of empty spans, one lock
+ * acquisition per batch, a double put refused.  Calls mcentral's entry
+ * points directly; they take the central lock themselves.
+ */
+#include "ka_kunit.h"
+
+static void ka_central_list_moves(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(KA_MAX_SMALL_SIZE); /* 1 object/span */
+	unsigned int reserve = ka_classes[cls].reserve;
+	int node = numa_mem_id();
+	struct ka_central *c = ka_central_of(node, cls);
+	struct ka_class_stats before, st;
+	void *objs[4];
+
+	/* four spans, so that some go back beyond the reserve */
+	KUNIT_ASSERT_LT(test, reserve, 4U);
+	ka_class_stats_read(node, cls, &before);
+	KUNIT_EXPECT_EQ(test, before.spans, 0UL);
+
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, 4, GFP_KERNEL), 4U);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.full, 4UL);
+	KUNIT_EXPECT_EQ(test, st.partial, 0UL);
+	KUNIT_EXPECT_EQ(test, st.objs_out, 4UL);
+	KUNIT_EXPECT_EQ(test, st.spans_from_heap - before.spans_from_heap, 4UL);
+
+	/* first one back: its span is empty and kept as the reserve */
+	ka_central_flush(objs, 1);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.full, 3UL);
+	KUNIT_EXPECT_EQ(test, st.partial, 1UL);
+	KUNIT_EXPECT_EQ(test, st.empty, 1UL);
+	/* beyond the reserve, empty spans go back to the heap */
+	ka_central_flush(objs + 1, 3);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.full, 0UL);
+	KUNIT_EXPECT_EQ(test, st.empty, (unsigned long)reserve);
+	KUNIT_EXPECT_EQ(test, st.spans_to_heap - before.spans_to_heap,
+			4UL - reserve);
+	KUNIT_EXPECT_EQ(test, ka_central_release(c, 0),
+			(unsigned long)reserve * ka_classes[cls].npages);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.spans, 0UL);
+}
+
+static void ka_central_batch_one_lock(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(64);
+	int node = numa_mem_id();
+	struct ka_central *c = ka_central_of(node, cls);
+	unsigned int n = ka_classes[cls].batch;
+	struct ka_class_stats a, b;
+	void **objs;
+
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	/* make sure a span with room exists, so no allocation is needed */
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, 1, GFP_KERNEL), 1U);
+	ka_central_flush(objs, 1);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_class_stats_read(node, cls, &b);
+	/* one refill of a whole batch: one lock acquisition */
+	KUNIT_EXPECT_EQ(test, b.lock_acquisitions - a.lock_acquisitions, 1UL);
+	ka_central_flush(objs, n);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_EXPECT_EQ(test, a.lock_acquisitions - b.lock_acquisitions, 1UL);
+	KUNIT_EXPECT_EQ(test, a.objs_out, b.objs_out - n);
+}
+
+static void ka_central_double_put_refused(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(128);
+	struct ka_central *c = ka_central_of(numa_mem_id(), cls);
+	struct ka_counters a, b;
+	void *objs[2];
+
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, 1, GFP_KERNEL), 1U);
+	objs[1] = objs[0];
+	ka_counters_read(&a);
+	ka_central_flush(objs, 2);
+	ka_counters_read(&b);
+	KUNIT_EXPECT_EQ(test, b.refused - a.refused, 1UL);
+}
+
+static struct kunit_case ka_mcentral_cases[] = {
+	KUNIT_CASE(ka_central_list_moves),
+	KUNIT_CASE(ka_central_batch_one_lock),
+	KUNIT_CASE(ka_central_double_put_refused),
+	{}
+};
+
+KA_KUNIT_SUITE(ka_mcentral);

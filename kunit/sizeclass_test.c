@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite ka_sizeclass (mod/ka/sizeclass.c): the class table's
+ * invariants (Go's 1/8 tail waste, batches, magazine sizes), the
+ * powers of two, every size's lookup and the exact division by magic.
+ * Reads the table only.  Shared with utest (utest/utest.mk), which builds
+ * it against its shim.
+ */
+#include "ka_kunit.h"
+
+static void ka_class_table_invariants(struct kunit *test)
+{
+	unsigned int cls;
+
+	KUNIT_ASSERT_GE(test, ka_nr_classes, 40U);
+	KUNIT_ASSERT_LE(test, ka_nr_classes, (unsigned int)KA_MAX_CLASSES);
+	KUNIT_EXPECT_EQ(test, ka_classes[1].size, 8U);
+	KUNIT_EXPECT_EQ(test, ka_classes[ka_nr_classes - 1].size,
+			(unsigned int)KA_MAX_SMALL_SIZE);
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		const struct ka_class *k = &ka_classes[cls];
+		unsigned int span = k->npages * PAGE_SIZE;
+
+		if (cls > 1)
+			KUNIT_EXPECT_GT(test, k->size, ka_classes[cls - 1].size);
+		KUNIT_EXPECT_EQ(test, k->size % 8, 0U);
+		KUNIT_EXPECT_EQ(test, k->nelems, span / k->size);
+		/* Go's rule: tail waste at most 1/8 of the span */
+		KUNIT_EXPECT_LE_MSG(test, span % k->size, span / 8,
+				    "class %u (%u bytes)", cls, k->size);
+		/* batches in bytes: KA_BATCH_BYTES, 1 .. KA_BATCH_MAX objects */
+		KUNIT_EXPECT_GE(test, k->batch, 1U);
+		KUNIT_EXPECT_LE(test, k->batch, (unsigned int)KA_BATCH_MAX);
+		if (k->batch < KA_BATCH_MAX)
+			KUNIT_EXPECT_LE(test, k->batch * k->size,
+					max_t(unsigned int, KA_BATCH_BYTES, k->size));
+		if (k->size <= 2048)
+			KUNIT_EXPECT_GE(test, k->batch, 16U);
+		/* big classes: a magazine holds at most 64 KiB */
+		KUNIT_EXPECT_LE(test, k->cache_max * k->size,
+				max_t(unsigned int, KA_PCPU_CACHE_BYTES,
+				      2 * k->size));
+		KUNIT_EXPECT_LE(test, k->nelems, 512U);
+		/* big classes: a span repeats its run up to 8 objects */
+		KUNIT_EXPECT_TRUE_MSG(test, k->nelems >= KA_SPAN_MIN_OBJS ||
+				      span > KA_SPAN_MAX_BYTES / 2,
+				      "class %u (%u bytes): %u objects in %u bytes",
+				      cls, k->size, k->nelems, span);
+		KUNIT_EXPECT_LE(test, span, max_t(unsigned int,
+						  KA_SPAN_MAX_BYTES,
+						  8 * k->size));
+	}
+}
+
+static void ka_class_powers_of_two(struct kunit *test)
+{
+	unsigned int size;
+
+	/* natural alignment of power-of-two sizes needs them as classes */
+	for (size = 8; size <= KA_MAX_SMALL_SIZE; size *= 2)
+		KUNIT_EXPECT_EQ_MSG(test, ka_classes[ka_size_class(size)].size,
+				    size, "size %u", size);
+}
+
+static void ka_class_lookup_exhaustive(struct kunit *test)
+{
+	unsigned int size, cls;
+
+	for (size = 1; size <= KA_MAX_SMALL_SIZE; size++) {
+		cls = ka_size_class(size);
+		if (cls != ka_size_class_go(size) ||
+		    cls < 1 || cls >= ka_nr_classes ||
+		    ka_classes[cls].size < size ||
+		    (cls > 1 && ka_classes[cls - 1].size >= size)) {
+			KUNIT_FAIL(test, "size %u -> class %u", size, cls);
+			return;
+		}
+	}
+}
+
+static void ka_class_divmagic_exact(struct kunit *test)
+{
+	unsigned int cls, off;
+
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		const struct ka_class *k = &ka_classes[cls];
+
+		for (off = 0; off < k->npages * PAGE_SIZE; off++) {
+			if ((((u64)off * k->divmagic) >> 32) != off / k->size) {
+				KUNIT_FAIL(test, "class %u offset %u", cls, off);
+				return;
+			}
+		}
+	}
+}
+
+static struct kunit_case ka_sizeclass_cases[] = {
+	KUNIT_CASE(ka_class_table_invariants),
+	KUNIT_CASE(ka_class_powers_of_two),
+	KUNIT_CASE(ka_class_lookup_exhaustive),
+	KUNIT_CASE(ka_class_divmagic_exact),
+	{}
+};
+
+KA_KUNIT_SUITE(ka_sizeclass);
