@@ -61,7 +61,7 @@ void shim_warn(const char *file, int line, const char *cond);
 
 #define pr_err(fmt, ...)	fprintf(stderr, fmt, ##__VA_ARGS__)
 #define pr_warn(fmt, ...)	fprintf(stderr, fmt, ##__VA_ARGS__)
-#define pr_info(fmt, ...)	do { } while (0)
+#define pr_info(fmt, ...)	do { if (0) fprintf(stderr, fmt, ##__VA_ARGS__); } while (0)
 
 #define _RET_IP_	((unsigned long)__builtin_return_address(0))
 
