@@ -91,6 +91,14 @@ static void ka_debugfs_consistent(struct kunit *test)
 	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, p);
+	/*
+	 * The files' totals are compared with what this case allocates: they
+	 * need a ka with nothing out (the fixture drained it).  If an earlier
+	 * case leaked, that case has failed already; say so here once rather
+	 * than with every total below.
+	 */
+	KUNIT_ASSERT_EQ_MSG(test, ka_test_objs_out() + ka_test_pages_held(), 0UL,
+			    "ka holds objects or pages before the case: an earlier case leaked");
 	/* 100 objects of 64 bytes, 10 of 5000, 3 large */
 	for (i = 0; i < 113; i++)
 		p[i] = ka_alloc(i < 100 ? 64 : i < 110 ? 5000 : 100000,
