@@ -14,6 +14,7 @@
 #include <linux/vmalloc.h>
 #include "ka_debug.h"
 #include "ka_kunit.h"
+#include "../mod/ka_testutil.h"
 
 static void ka_api_every_small_size(struct kunit *test)
 {
@@ -36,7 +37,7 @@ static void ka_api_every_small_size(struct kunit *test)
 		}
 		if (full) {
 			ka_test_fill(p, size, size);
-			if (!ka_test_check(p, size, size))
+			if (ka_test_bad(p, size, size) >= 0)
 				KUNIT_FAIL(test, "size %u: pattern", size);
 		} else {
 			p[0] = 0xa5;
@@ -72,7 +73,7 @@ static void ka_api_large_sizes(struct kunit *test)
 				       (PAGE_ALIGN(size) >> PAGE_SHIFT) / 8 *
 				       PAGE_SIZE));
 	ka_test_fill(p, size, 3);
-	KUNIT_EXPECT_TRUE(test, ka_test_check(p, size, 3));
+	KUNIT_EXPECT_EQ(test, ka_test_bad(p, size, 3), -1L);
 	ka_free(p);
 }
 
@@ -111,7 +112,7 @@ static void ka_api_large_cache(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_hits), hits + 1);
 	KUNIT_EXPECT_EQ(test, ka_size(q), ka_test_usable(92000, 25 * PAGE_SIZE));
 	ka_test_fill(q, 92000, 5);
-	KUNIT_EXPECT_TRUE(test, ka_test_check(q, 92000, 5));
+	KUNIT_EXPECT_EQ(test, ka_test_bad(q, 92000, 5), -1L);
 	ka_free(q);
 	/* bounds: at most KA_LARGE_CACHE_NR spans, oldest out first */
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
@@ -205,11 +206,11 @@ static void ka_api_realloc(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, q, p);
 	q = ka_realloc(p, 3000, GFP_KERNEL | __GFP_ZERO);
 	KUNIT_ASSERT_NOT_NULL(test, q);
-	KUNIT_EXPECT_TRUE(test, ka_test_check(q, 40, 9));
+	KUNIT_EXPECT_EQ(test, ka_test_bad(q, 40, 9), -1L);
 	KUNIT_EXPECT_PTR_EQ(test, memchr_inv(q + 48, 0, 3000 - 48), NULL);
 	p = ka_realloc(q, 300000, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
-	KUNIT_EXPECT_TRUE(test, ka_test_check(p, 40, 9));
+	KUNIT_EXPECT_EQ(test, ka_test_bad(p, 40, 9), -1L);
 	q = ka_realloc(p, 0, GFP_KERNEL);
 	KUNIT_EXPECT_PTR_EQ(test, q, ZERO_SIZE_PTR);
 }
@@ -352,7 +353,7 @@ static void ka_api_invalid_free_refused(struct kunit *test)
 	q = ka_alloc(64, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, q);
 	ka_test_fill(q, 64, 1);
-	KUNIT_EXPECT_TRUE(test, ka_test_check(q, 64, 1));
+	KUNIT_EXPECT_EQ(test, ka_test_bad(q, 64, 1), -1L);
 	ka_free(q);
 	if (b->undo)
 		b->undo(obj);
@@ -450,7 +451,7 @@ static int ka_xcpu_thread(void *arg)
 		x->ops++;
 		if (!(r & 1) && ka_xcpu_give(x->next, p, size, seed))
 			p = NULL;
-		else if (!ka_test_check(p, KA_XCPU_CHECKED(size), seed))
+		else if (ka_test_bad(p, KA_XCPU_CHECKED(size), seed) >= 0)
 			x->errors++;
 		ka_free(p);
 
@@ -462,7 +463,7 @@ static int ka_xcpu_thread(void *arg)
 		spin_unlock(&x->lock);
 		if (got) {
 			if (ka_size(got) < size ||
-			    !ka_test_check(got, KA_XCPU_CHECKED(size), seed))
+			    ka_test_bad(got, KA_XCPU_CHECKED(size), seed) >= 0)
 				x->errors++;
 			ka_free(got);
 			x->ops++;
@@ -579,7 +580,7 @@ static void ka_api_hardirq_atomic(struct kunit *test)
 			break;
 		}
 		ka_test_fill(p, 24, 7);
-		if (!ka_test_check(p, 24, 7))
+		if (ka_test_bad(p, 24, 7) >= 0)
 			KUNIT_FAIL(test, "process-context object corrupted");
 		ka_free(p);
 		if (!(++loops % 64))
@@ -691,7 +692,7 @@ static void ka_api_double_free(struct kunit *test)
 		ka_test_fill(held[i], 64, (u8)i);
 	}
 	for (i = 0; i < n && held[i]; i++)
-		bad += !ka_test_check(held[i], 64, (u8)i);
+		bad += ka_test_bad(held[i], 64, (u8)i) >= 0;
 	KUNIT_EXPECT_LE(test, twice, 1U);
 	KUNIT_EXPECT_EQ(test, bad, 0U);
 	for (i = 0; i < n; i++)

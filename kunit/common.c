@@ -53,24 +53,6 @@ size_t ka_test_usable(size_t req, size_t slot)
 	return ka_debug_on() ? req : slot;
 }
 
-void ka_test_fill(u8 *p, size_t size, u8 seed)
-{
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		p[i] = (u8)(seed + i * 7);
-}
-
-bool ka_test_check(const u8 *p, size_t size, u8 seed)
-{
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		if (p[i] != (u8)(seed + i * 7))
-			return false;
-	return true;
-}
-
 /* The contents of a ka debugfs file, in a kunit-managed buffer. */
 char *ka_test_read_file(struct kunit *test, const char *name)
 {

@@ -2,9 +2,9 @@
 /*
  * What ka_kunit.ko's suites share (kunit/common.c): ka's state summed
  * over the nodes (pages held, objects out), the usable size of a slot,
- * a pattern to fill objects with and check, debugfs files rendered
- * into a buffer, how long a hard-irq timer case runs, and the fixture
- * of every suite.
+ * debugfs files rendered into a buffer, how long a hard-irq timer case
+ * runs, and the fixture of every suite.  The check pattern objects are
+ * filled with is the client modules' (mod/ka_testutil.h).
  */
 #ifndef _KA_KUNIT_H
 #define _KA_KUNIT_H
@@ -15,8 +15,6 @@
 unsigned long ka_test_pages_held(void);
 unsigned long ka_test_objs_out(void);
 size_t ka_test_usable(size_t req, size_t slot);
-void ka_test_fill(u8 *p, size_t size, u8 seed);
-bool ka_test_check(const u8 *p, size_t size, u8 seed);
 char *ka_test_read_file(struct kunit *test, const char *name);
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ka_testutil.h - test helpers shared by ka's client modules (ka_demo,
- * ka_stress, ka_bench), included as "../ka_testutil.h".
+ * ka_stress, ka_bench), included as "../ka_testutil.h"; the KUnit suites
+ * use its check pattern too (kunit/api_test.c).
  *
  * Owns two things, both stateless static inlines (no locks):
  *  - a check pattern: ka_test_byte() is byte @i of the pattern of @seed;
