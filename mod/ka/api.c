@@ -100,6 +100,29 @@ void ka_trace_alloc_unreg(void)
 	static_branch_dec(&ka_alloc_hooks_key);
 }
 
+/**
+ * ka_span_forget_leaks - drop kmemleak's records of a dying span's objects
+ * @span: a span torn down with objects its clients never freed (the
+ *	  objects whose bits are still set: the magazines have been flushed)
+ *
+ * ka has named the leak; the pages go back to the buddy allocator, so
+ * kmemleak must not keep objects in them: it would report each of them
+ * and, once the pages are handed out again, find its new objects
+ * overlapping and disable itself.
+ *
+ * Context: module exit (ka_span_teardown_list()); no one else uses ka.
+ */
+void ka_span_forget_leaks(struct ka_span *span)
+{
+	unsigned int i;
+
+	if (span->cache ? !ka_cache_leak_traced(span->cache) :
+	    !ka_hooks_always())
+		return;
+	for_each_set_bit(i, span->allocbits, span->nelems)
+		kmemleak_free(span->base + (size_t)i * span->elemsize);
+}
+
 /*
  * ka_free()'s hit path does not test ka_free_hooks_key itself: while it is
  * on, every CPU's fastkey matches no span, which sends every free to the

@@ -338,6 +338,17 @@ void ka_cache_destroy(struct ka_cache *c)
 }
 EXPORT_SYMBOL_GPL(ka_cache_destroy);
 
+/**
+ * ka_cache_leak_traced - are @c's objects registered with kmemleak?
+ * @c: a cache
+ *
+ * Context: any.
+ */
+bool ka_cache_leak_traced(const struct ka_cache *c)
+{
+	return ka_hooks_always() && !(c->flags & SLAB_NOLEAKTRACE);
+}
+
 /*
  * After an object left the cache: the hooks the size classes have too
  * (kmemleak, init_on_alloc, __GFP_ZERO), the tag, KASAN.
@@ -353,7 +364,7 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 		     (gfp & __GFP_ZERO))) {
 		if (!c->ctor && ((gfp & __GFP_ZERO) || want_init_on_alloc(gfp)))
 			memset(p, 0, c->size);
-		if (ka_hooks_always() && !(c->flags & SLAB_NOLEAKTRACE))
+		if (ka_cache_leak_traced(c))
 			kmemleak_alloc(p, c->size, 1, gfp);
 	}
 	return p;
@@ -468,7 +479,7 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 		return false;
 	}
 	if (unlikely(static_branch_unlikely(&ka_free_hooks_key))) {
-		if (ka_hooks_always() && !(c->flags & SLAB_NOLEAKTRACE))
+		if (ka_cache_leak_traced(c))
 			kmemleak_free(p);
 		if (!c->ctor && want_init_on_free())
 			memset((void *)p, 0, c->size);

@@ -515,6 +515,7 @@ int ka_cache_init(void);
 void ka_cache_exit(void);
 struct seq_file;
 void ka_cache_show(struct seq_file *m);
+bool ka_cache_leak_traced(const struct ka_cache *c);
 int ka_rcu_init(void);
 void ka_rcu_barrier(void);
 void ka_rcu_exit(void);

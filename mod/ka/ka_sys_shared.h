@@ -32,6 +32,12 @@ struct ka_span;
 int ka_debug_span_init(struct ka_span *span, gfp_t gfp);
 void ka_debug_span_free(struct ka_span *span);
 
+/*
+ * A span torn down with objects still out (module exit): the kernel drops
+ * kmemleak's records of them (api.c); userspace has no kmemleak.
+ */
+void ka_span_forget_leaks(struct ka_span *span);
+
 /* Free metadata after a grace period: lock-free readers may still see it. */
 #define ka_sys_meta_free_rcu(p, field)	kfree_rcu(p, field)
 

@@ -7,7 +7,8 @@
  * Init builds the layers bottom-up (size classes, arena map, nodes, per-CPU
  * caches, RCU batches, debugfs) and unwinds on any failure.  Exit completes
  * pending ka_free_rcu() frees, flushes every per-CPU cache, reports objects
- * that clients never freed, and returns every page to the buddy allocator.
+ * that clients never freed (and has kmemleak forget them), and returns
+ * every page to the buddy allocator.
  *
  * Owns: ka_nodes[] (one struct ka_node per possible node: its heap and its
  * mcentrals), the shrinker, the scavenger work, ka_fail_page.

@@ -150,7 +150,8 @@ unsigned long ka_span_destroy_list(struct list_head *list)
  *
  * Unlike ka_span_destroy_list() (spans their owner has unlinked; pages
  * counted), this unlinks each span itself and counts the objects clients
- * still had out.
+ * still had out; kmemleak forgets them (ka_span_forget_leaks()), as their
+ * pages go back.
  *
  * Context: module exit (or a test's teardown): no one else uses ka.
  * Return: how many objects the spans still had out (leaked by clients).
@@ -164,6 +165,8 @@ unsigned long ka_span_teardown_list(struct list_head *list)
 		list_del_init(&span->list);
 		span->where = KA_LIST_NONE;
 		out += span->nalloc;
+		if (span->nalloc)
+			ka_span_forget_leaks(span);
 		ka_span_destroy(span);
 	}
 	return out;
