@@ -9,7 +9,10 @@
  *
  * With workload=1 it also keeps a set of small, large and cross-CPU
  * allocations alive until it is unloaded, so that ka's debugfs files have
- * something to show (make run).
+ * something to show (make run).  With leak=1 as well it never frees them,
+ * as a leaking client would: ka names what was never freed when it is
+ * unloaded in turn (scripts/guest/debug.sh checks that, and that kmemleak
+ * forgets the objects whose pages ka gives back).
  *
  * The lines "KA-EXPECT-BEGIN" and "KA-EXPECT-END" bracket a deliberate misuse
  * of the API; the host's log scanner tolerates the error report ka prints
@@ -37,6 +40,10 @@ static bool workload;
 module_param(workload, bool, 0444);
 MODULE_PARM_DESC(workload,
 		 "Keep small, large and cross-CPU allocations alive until unload");
+
+static bool leak;
+module_param(leak, bool, 0444);
+MODULE_PARM_DESC(leak, "With workload=1: never free its objects (a leaking client)");
 
 enum demo_result { DEMO_OK, DEMO_FAIL, DEMO_SKIP };
 
@@ -588,7 +595,7 @@ static const struct {
 	{ "free_rcu", check_free_rcu },
 };
 
-/* The workload=1 allocations, freed at unload. */
+/* The workload=1 allocations, freed at unload unless leak=1. */
 #define WL_SMALL 2048
 
 static void *wl_small[WL_SMALL];
@@ -601,11 +608,13 @@ static void workload_free(void)
 	int cpu;
 
 	for (i = 0; i < ARRAY_SIZE(wl_small); i++) {
-		ka_free(wl_small[i]);
+		if (!leak)
+			ka_free(wl_small[i]);
 		wl_small[i] = NULL;
 	}
 	for (i = 0; i < ARRAY_SIZE(wl_large); i++) {
-		ka_free(wl_large[i]);
+		if (!leak)
+			ka_free(wl_large[i]);
 		wl_large[i] = NULL;
 	}
 	if (!wl_xcpu)
@@ -613,7 +622,8 @@ static void workload_free(void)
 	for_each_possible_cpu(cpu) {
 		if (!wl_xcpu[cpu])
 			continue;
-		xcpu_free(wl_xcpu[cpu]);
+		if (!leak)
+			xcpu_free(wl_xcpu[cpu]);
 		kfree(wl_xcpu[cpu]);
 	}
 	kfree(wl_xcpu);
