@@ -341,6 +341,25 @@ static void *ka_fail(size_t size, gfp_t gfp, unsigned long caller)
 	return NULL;
 }
 
+/**
+ * ka_node_norm - the node an API call's @node argument stands for
+ * @node: a node, NUMA_NO_NODE, or anything a caller may pass
+ *
+ * What every entry point that takes a node makes of it: @node if ka has a
+ * heap with memory there, else NUMA_NO_NODE (this CPU's node) - a node
+ * past the last, a negative one, a node without memory.
+ *
+ * Context: any.
+ * Return: a node with a heap, or NUMA_NO_NODE.
+ */
+int ka_node_norm(int node)
+{
+	if (node < 0 || node >= nr_node_ids || !node_state(node, N_MEMORY) ||
+	    !ka_nodes[node])
+		return NUMA_NO_NODE;
+	return node;
+}
+
 static void *ka_alloc_large(size_t size, gfp_t gfp, int node,
 			    unsigned long caller)
 {
@@ -510,16 +529,16 @@ EXPORT_SYMBOL_GPL(ka_alloc);
  * The memory comes from @node's heap; if that node has no memory left the
  * heap falls back to another node's pages (as kmalloc_node() without
  * __GFP_THISNODE does), still accounted to @node.  A node with no memory at
- * all is treated as NUMA_NO_NODE.
+ * all, one that does not exist and any negative value are treated as
+ * NUMA_NO_NODE (ka_node_norm()), for every size.
  *
  * Context: as ka_alloc().
  * Return: as ka_alloc().
  */
 void *ka_alloc_node(size_t size, gfp_t flags, int node)
 {
-	if (node == NUMA_NO_NODE || node == numa_mem_id() || node < 0 ||
-	    node >= nr_node_ids || !node_state(node, N_MEMORY) ||
-	    !ka_nodes[node])
+	node = ka_node_norm(node);
+	if (node == NUMA_NO_NODE || node == numa_mem_id())
 		return ka_alloc_fast(size, flags, node, _RET_IP_);
 	return ka_alloc_slowpath(size, flags, node, _RET_IP_, KA_FROM_NODE);
 }
@@ -849,7 +868,8 @@ EXPORT_SYMBOL_GPL(ka_realloc);
  * the rest straight from mcentral in batches, one lock acquisition each.
  *
  * Context: as ka_alloc().
- * Return: @nr, or 0 if not all could be allocated (nothing is then held).
+ * Return: @nr, or 0 if not all could be allocated (nothing is then held),
+ * and 0 for an @nr the return value cannot hold (above INT_MAX).
  */
 int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 {
@@ -859,6 +879,10 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 
 	if (!nr)
 		return 0;
+	if (unlikely(nr > INT_MAX)) {
+		ka_fail(size, flags, _RET_IP_);
+		return 0;
+	}
 	if (unlikely(!ka_mag_context_ok())) {
 		ka_refuse_atomic(NULL, size, _RET_IP_);
 		ka_fail(size, flags, _RET_IP_);

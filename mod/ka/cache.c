@@ -386,8 +386,7 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
-	if (node == NUMA_NO_NODE || node < 0 || node >= nr_node_ids ||
-	    !c->central[node])
+	if (node == NUMA_NO_NODE || !c->central[node])
 		node = numa_mem_id();
 	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
 	if (unlikely(!n)) {
@@ -439,7 +438,8 @@ EXPORT_SYMBOL_GPL(ka_cache_alloc);
  * ka_cache_alloc_node - allocate an object of a cache on a NUMA node
  * @c: the cache
  * @flags: GFP flags, as for ka_cache_alloc()
- * @node: the node, or NUMA_NO_NODE
+ * @node: the node, or NUMA_NO_NODE; one without memory, past the last or
+ *	  negative is taken as NUMA_NO_NODE, as by ka_alloc_node()
  *
  * Context: as ka_alloc().
  * Return: the object, or NULL.
@@ -449,6 +449,7 @@ void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
 	if (unlikely(!ka_cache_is_ka(c)))
 		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
 					     node);
+	node = ka_node_norm(node);
 	if (node == NUMA_NO_NODE || node == numa_mem_id())
 		return ka_cache_alloc(c, flags);
 	return ka_cache_alloc_slow(c, flags, node);
@@ -577,11 +578,14 @@ EXPORT_SYMBOL_GPL(ka_cache_free);
  * @p: array of @nr slots
  *
  * Context: as ka_alloc().
- * Return: @nr, or 0 (nothing held).
+ * Return: @nr, or 0 (nothing held); 0 for an @nr above INT_MAX.
  */
 int ka_cache_alloc_bulk(struct ka_cache *c, gfp_t flags, size_t nr, void **p)
 {
 	size_t i;
+
+	if (unlikely(nr > INT_MAX))
+		return 0;
 
 	for (i = 0; i < nr; i++) {
 		p[i] = ka_cache_alloc(c, flags);

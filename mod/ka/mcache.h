@@ -282,6 +282,7 @@ static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
 /* api.c's helpers that cache.c shares */
 bool ka_hooks_always(void);
 void ka_kasan_alloc(const void *p, size_t size, size_t slot);
+int ka_node_norm(int node);
 
 int ka_mcache_init(void);
 void ka_mcache_exit(void);
