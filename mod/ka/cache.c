@@ -339,6 +339,31 @@ void ka_cache_destroy(struct ka_cache *c)
 EXPORT_SYMBOL_GPL(ka_cache_destroy);
 
 /**
+ * ka_cache_tagged - do @c's free objects carry the double-free tag?
+ * @c: a cache
+ *
+ * Not with a constructor: a free object keeps its constructed state.
+ *
+ * Context: any.
+ */
+bool ka_cache_tagged(const struct ka_cache *c)
+{
+	return !c->ctor;
+}
+
+/**
+ * ka_cache_holds - is @p in one of @c's per-CPU magazines? (ka_mag_holds())
+ * @c: a cache
+ * @p: an object of it
+ *
+ * Context: any; @c not being destroyed.
+ */
+bool ka_cache_holds(const struct ka_cache *c, const void *p)
+{
+	return ka_mag_holds(c->mag, p);
+}
+
+/**
  * ka_cache_leak_traced - are @c's objects registered with kmemleak?
  * @c: a cache
  *
@@ -474,7 +499,8 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 				   _RET_IP_);
 		return false;
 	}
-	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag)) {
+	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag) &&
+	    ka_obj_free_confirm(span, p)) {
 		ka_report_double_free(p, "double free (the object is already free)",
 				      _RET_IP_);
 		return false;
@@ -536,7 +562,7 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
  *
  * A pointer that is not a live object of @c is refused with a rate-limited
  * error, as by ka_free(); so is a second free of an object of a cache
- * without constructor.
+ * without constructor, and any object given with a NULL @c.
  *
  * Context: as ka_free().
  */
@@ -545,6 +571,11 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	struct ka_span *span;
 
+	if (unlikely(!c)) {
+		if (!ZERO_OR_NULL_PTR(p))
+			ka_report_bad_free(p, "freed to a NULL cache", _RET_IP_);
+		return;
+	}
 	if (unlikely(!ka_cache_is_ka(c))) {
 		kmem_cache_free((struct kmem_cache *)c, p);
 		return;
