@@ -23,7 +23,9 @@
  *  - init_on_alloc= and init_on_free= are honoured as for kmalloc (with
  *    init_on_free, ka keeps a tag in the first word of a free object);
  *  - ka_free() refuses, with a rate-limited error, what it did not hand
- *    out and a second free of an object not handed out again since;
+ *    out and a second free of an object not handed out again since; so do
+ *    ka_free_sensitive(), ka_free_rcu(), ka_realloc() and ka_size() (which
+ *    then return NULL or 0), before they touch the object;
  *  - the largest object is KA_MAX_SIZE (4 MiB).
  *
  * Unlike Go, ka has no garbage collector and therefore no "tiny" allocator
@@ -47,6 +49,7 @@ void *ka_alloc(size_t size, gfp_t flags);
 void *ka_alloc_node(size_t size, gfp_t flags, int node);
 void *ka_realloc(const void *p, size_t new_size, gfp_t flags);
 void ka_free(const void *p);
+void ka_free_sensitive(const void *p);
 size_t ka_size(const void *p);
 int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p);
 void ka_free_bulk(size_t nr, void **p);

@@ -38,13 +38,15 @@
  *    kmem_cache_zalloc, kmem_cache_alloc_node, kmem_cache_free,
  *    kmem_cache_destroy, kmem_cache_alloc_bulk, kmem_cache_free_bulk,
  *    kmem_cache_size, kmem_cache_shrink: a ka_cache (include/ka.h);
- *  - kfree, kfree_sensitive, kvfree, kvfree_sensitive, kfree_const, ksize,
- *    kfree_bulk, kfree_rcu, kvfree_rcu (two arguments): ka's if ka_owns()
- *    the pointer, the kernel's otherwise; the frees also give ka_free()
- *    what no kfree() of the kernel's could take (neither slab nor a large
- *    kmalloc: a ka object freed twice, a stale pointer into ka's pages),
- *    so that ka reports and refuses it instead of the kernel freeing a
- *    page of ka's heap.
+ *  - kfree, kfree_sensitive (ka_free_sensitive()), kvfree,
+ *    kvfree_sensitive, kfree_const, ksize, krealloc, kfree_bulk: ka's if
+ *    ka_claims() the pointer - any pointer into ka's spans, and what no
+ *    kfree() of the kernel's could take (neither slab nor a large kmalloc:
+ *    a stale pointer into ka's pages) - the kernel's otherwise, so that ka
+ *    reports and refuses a freed or foreign pointer of its own (NULL or 0
+ *    for krealloc and ksize) instead of the kernel freeing a page of ka's
+ *    heap; kfree_rcu, kvfree_rcu (two arguments): call_rcu() for a live ka
+ *    object (ka_owns()), refused at once for another pointer of ka's.
  *
  * A file that defines pr_fmt before its first include gets a '"pr_fmt"
  * redefined' warning: <linux/printk.h> came first, through this header.
@@ -55,7 +57,7 @@
  * match_strdup(), kstrdup_quotable(), strndup_user(), memdup_user(),
  * vmemdup_user(), the seq_file buffers, ... - are compiled in the kernel
  * and still use SLUB.  The module frees such a pointer with kfree(); the
- * redirected kfree() asks ka_owns() and hands a pointer ka did not give
+ * redirected kfree() asks ka_claims() and hands a pointer ka did not give
  * out to the kernel's kfree().  The other way round - the module allocates
  * and the kernel frees with its own kfree() - would corrupt memory: the
  * kernel frees module memory only through the module's own callbacks
@@ -90,13 +92,10 @@ static __always_inline void ka_redirect_kfree(const void *p)
 
 static __always_inline void ka_redirect_kfree_sensitive(const void *p)
 {
-	if (ka_redirect_ours(p)) {
-		if (ka_owns(p))
-			memzero_explicit((void *)p, ka_size(p));
-		ka_free(p);
-	} else {
+	if (ka_redirect_ours(p))
+		ka_free_sensitive(p);
+	else
 		kfree_sensitive(p);
-	}
 }
 
 static __always_inline void ka_redirect_kvfree(const void *p)
@@ -110,26 +109,26 @@ static __always_inline void ka_redirect_kvfree(const void *p)
 static __always_inline void ka_redirect_kvfree_sensitive(const void *p,
 							 size_t len)
 {
-	if (ka_redirect_ours(p)) {
-		if (ka_owns(p))
-			memzero_explicit((void *)p, len);
-		ka_free(p);
-	} else {
+	/* ka clears the whole object, at least @len bytes */
+	if (ka_redirect_ours(p))
+		ka_free_sensitive(p);
+	else
 		kvfree_sensitive(p, len);
-	}
 }
 
+/* ka_claims() is false for the kernel image, whose .rodata this takes */
 static __always_inline void ka_redirect_kfree_const(const void *p)
 {
-	if (ka_owns(p))	/* not _ours(): kfree_const() takes .rodata */
+	if (ka_redirect_ours(p))
 		ka_free(p);
 	else
 		kfree_const(p);
 }
 
+/* a freed ka object gets 0 and a report, not the kernel's WARN */
 static __always_inline size_t ka_redirect_ksize(const void *p)
 {
-	return ka_owns(p) ? ka_size(p) : ksize(p);
+	return ka_redirect_ours(p) ? ka_size(p) : ksize(p);
 }
 
 static __always_inline void ka_redirect_kfree_bulk(size_t nr, void **p)
@@ -146,7 +145,8 @@ static __always_inline void *ka_redirect_krealloc(const void *p, size_t size,
 	void *n;
 	size_t old;
 
-	if (ZERO_OR_NULL_PTR(p) || ka_owns(p))
+	/* ka's, even freed: ka_realloc() refuses that with NULL */
+	if (ZERO_OR_NULL_PTR(p) || ka_redirect_ours(p))
 		return ka_realloc(p, size, gfp);
 	/* the kernel's object: move it into ka */
 	if (!size) {
@@ -345,9 +345,11 @@ ka_redirect_cache_alloc_lru(struct ka_cache *c, struct list_lru *lru,
 #define kmemdup_nul(s, len, gfp)	ka_redirect_kmemdup_nul(s, len, gfp)
 
 /*
- * kfree_rcu(ptr, field): call_rcu() on the object's rcu_head, and a
- * callback of ka's that finds the object's start from it (its span).  A
- * pointer of the kernel's takes the kernel's path.
+ * kfree_rcu(ptr, field): call_rcu() on a live object's rcu_head, and a
+ * callback of ka's that finds the object's start from it (its span).
+ * Anything else of ka's (a freed object: its rcu_head is not the caller's
+ * to write) is refused by ka_free() at once; a pointer of the kernel's
+ * takes the kernel's path.
  */
 #define kfree_rcu(ptr, rhf)						\
 do {									\
@@ -355,6 +357,8 @@ do {									\
 									\
 	if (ka_owns(___ka_p))						\
 		call_rcu(&___ka_p->rhf, ka_redirect_rcu_free);		\
+	else if (ka_redirect_ours(___ka_p))				\
+		ka_free(___ka_p);					\
 	else								\
 		kvfree_rcu_arg_2(___ka_p, rhf);				\
 } while (0)

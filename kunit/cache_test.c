@@ -327,9 +327,12 @@ static void ka_cache_kernel_cache_passed_on(struct kunit *test)
 /*
  * ka_claims(), include/ka_redirect.h's test before a free: ka's objects,
  * live or freed (a double free must reach ka_free(), not the kernel's
- * kfree()), yes; the kernel's slab and large kmalloc objects, vmalloc
- * memory, NULL, no.
+ * kfree()) and their interiors, yes; the kernel's slab and large kmalloc
+ * objects, vmalloc memory, the kernel image, module data, NULL, no.
+ * ka_owns(): live objects only.
  */
+static struct kunit_case ka_cache_cases[];
+
 static void ka_claims_pointers(struct kunit *test)
 {
 	void *small = ka_alloc(64, GFP_KERNEL);
@@ -346,11 +349,18 @@ static void ka_claims_pointers(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, ka_claims(vm));
 	KUNIT_EXPECT_FALSE(test, ka_claims(NULL));
 	KUNIT_EXPECT_FALSE(test, ka_claims(ZERO_SIZE_PTR));
+	/* the kernel image (kfree_const()'s .rodata), and this module */
+	KUNIT_EXPECT_FALSE(test, ka_claims((const void *)&jiffies));
+	KUNIT_EXPECT_FALSE(test, ka_claims(ka_cache_cases));
+	/* the middle of an object: ka's, for ka_free() to refuse */
+	KUNIT_EXPECT_TRUE(test, ka_claims(small + 8));
+	KUNIT_EXPECT_FALSE(test, ka_owns(small + 8));
 	ka_free(large);
 	/* cached or gone: not live, but ka's pages, not the kernel's kfree()'s */
 	KUNIT_EXPECT_FALSE(test, ka_owns(large));
 	KUNIT_EXPECT_TRUE(test, ka_claims(large));
 	ka_free(small);
+	KUNIT_EXPECT_FALSE(test, ka_owns(small));
 	KUNIT_EXPECT_TRUE(test, ka_claims(small));
 	kfree(km);
 	kfree(kml);

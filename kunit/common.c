@@ -13,6 +13,8 @@
 #include <linux/nodemask.h>
 #include "ka_debug.h"
 #include "ka_kunit.h"
+#include "mcache.h"
+#include "../mod/ka_testutil.h"
 
 KA_IMPORT_INTERNAL();
 
@@ -62,6 +64,81 @@ char *ka_test_read_file(struct kunit *test, const char *name)
 	if (!buf || ka_debugfs_render(name, buf, size) < 0)
 		return NULL;
 	return buf;
+}
+
+/*
+ * Frees ka refused so far: reported by ka (refused_frees) or, in debug
+ * mode, by its checks (debug_reports).
+ */
+unsigned long ka_test_refusals(void)
+{
+	struct ka_counters c;
+
+	ka_counters_read(&c);
+	return c.refused + c.debug_reports;
+}
+
+/* Are @a and @b objects of one span? */
+bool ka_test_same_span(const void *a, const void *b)
+{
+	bool same;
+
+	rcu_read_lock();
+	same = ka_span_of(a) && ka_span_of(a) == ka_span_of(b);
+	rcu_read_unlock();
+	return same;
+}
+
+/* Does the small object @p carry its span's double-free tag? */
+bool ka_test_tagged(const void *p)
+{
+	struct ka_span *span;
+	bool tagged;
+
+	rcu_read_lock();
+	span = ka_span_of(p);
+	tagged = span && span->state == KA_SPAN_SMALL &&
+		 ka_word_read(p) == span->freetag;
+	rcu_read_unlock();
+	return tagged;
+}
+
+/*
+ * After a refused second free of @p (an object of @size bytes on @node,
+ * freed once), the next allocations of that size and node hand @p out at
+ * most once, and every object they give has one owner: the pattern
+ * written into each is intact once all are out.  Enough allocations to
+ * empty this CPU's magazine of the class twice over; the caller keeps to
+ * one CPU (migrate_disable()) so that it is that magazine.
+ */
+void ka_test_one_owner(struct kunit *test, size_t size, int node,
+		       const void *p)
+{
+	unsigned int i, n, twice = 0, bad = 0;
+	size_t check = min_t(size_t, size, 64);
+	void **held;
+
+	n = size > KA_MAX_SMALL_SIZE ? 16 :
+	    2 * ka_classes[ka_size_class(size)].cache_max + 64;
+	held = kcalloc(n, sizeof(*held), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+	for (i = 0; i < n; i++) {
+		held[i] = ka_alloc_node(size, GFP_KERNEL, node);
+		if (!held[i]) {
+			KUNIT_FAIL(test, "ka_alloc_node(%zu, %d) failed", size,
+				   node);
+			break;
+		}
+		twice += held[i] == p;
+		ka_test_fill(held[i], check, (u8)i);
+	}
+	for (i = 0; i < n && held[i]; i++)
+		bad += ka_test_bad(held[i], check, (u8)i) >= 0;
+	KUNIT_EXPECT_LE_MSG(test, twice, 1U, "%p handed out twice", p);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0U, "objects with two owners");
+	for (i = 0; i < n; i++)
+		ka_free(held[i]);
+	kfree(held);
 }
 
 /*

@@ -9,7 +9,8 @@
  * magazine, an access to a free slot (or the tail) of a live span and to a
  * chunk page outside any run.  Correct use is not reported: every byte of
  * the request, every byte of ka_size() after ka_size(), ka_realloc() both
- * ways, bulk calls, ka_free_rcu() and its deferred free.  The module runs
+ * ways, bulk calls, ka_free_rcu() and its deferred free; ka_size(),
+ * ka_realloc() and ka_free_sensitive() of a freed object leave it poisoned.  The module runs
  * with ka.ko in normal and in debug=1 mode (scripts/guest/debug.sh).
  *
  * Each provoked report is bracketed by KA-EXPECT-BEGIN/END lines for the
@@ -525,6 +526,37 @@ static void ka_kasan_free_rcu(struct kunit *test)
 	ka_kasan_check(test, got, 1, "read after the RCU-deferred free");
 }
 
+/*
+ * ka_size(), ka_realloc() and ka_free_sensitive() of a freed object refuse
+ * it and leave it poisoned (the kernel suite's ksize_uaf, krealloc_uaf,
+ * kmalloc_double_kzfree): a read after them is still reported, and they
+ * draw no report themselves.
+ */
+static void ka_kasan_size_after_free(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	u8 *p = ka_alloc(size, GFP_KERNEL);
+	struct ka_kasan_where w;
+	unsigned long flags;
+	int got = -1;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_kasan_touch(p, size);
+	ka_kasan_where(test, p, &w);
+	ka_free(p);
+	KUNIT_EXPECT_EQ(test, ka_size(p), (size_t)0);
+	KUNIT_EXPECT_NULL(test, ka_realloc(p, size + 1, GFP_KERNEL));
+	ka_free_sensitive(p);
+	ka_kasan_none(test, "ka_size(), ka_realloc(), ka_free_sensitive()");
+	if (ka_kasan_lock_chunk(&w, &flags))
+		got = KA_KASAN_COUNT("read after ka_size() of a freed object",
+				     ka_kasan_read(p + size / 2));
+	spin_unlock_irqrestore(&w.heap->lock, flags);
+	if (got < 0)
+		kunit_skip(test, "the chunk went back to the buddy allocator");
+	ka_kasan_check(test, got, 1, "read after ka_size() of a freed object");
+}
+
 static int ka_kasan_test_init(struct kunit *test)
 {
 	ka_kasan_compat_test_init(test);
@@ -575,6 +607,7 @@ static struct kunit_case ka_kasan_cases[] = {
 	KUNIT_CASE_PARAM(ka_kasan_realloc, ka_kasan_size_gen_params),
 	KUNIT_CASE_PARAM(ka_kasan_bulk, ka_kasan_size_gen_params),
 	KUNIT_CASE_PARAM(ka_kasan_free_rcu, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_size_after_free, ka_kasan_size_gen_params),
 	{}
 };
 

@@ -37,6 +37,7 @@
 
 #include <linux/kmemleak.h>
 #include <linux/ratelimit.h>
+#include <linux/string.h>
 #include "ka_debug.h"
 #include "mcache.h"
 #include "profile.h"
@@ -262,6 +263,101 @@ void ka_report_double_free(const void *p, const char *why,
 	ka_report_bad_free(p, why, caller);
 }
 
+/*
+ * Is the small object @p of @span, whose first word holds the span's
+ * double-free tag, really free?  The tag is a hint that only ka writes, but
+ * a client can copy it: a stale read of a freed neighbour copied into a
+ * live object (a use after free of the neighbour) carries the neighbour's
+ * tag, and so does a struct copy of a freed object.  Such a live object must
+ * not be refused.  A free object is either back in its span (its bit clear
+ * in the allocation bitmap) or in a per-CPU magazine (its bit still set);
+ * a live one is neither.  The magazines are read without owning them, a
+ * snapshot: a double free racing a refill or a flush that moves the first
+ * copy may be taken for a live object, as a double free racing the first
+ * free is (see "Double-free tags" above).
+ *
+ * Only called when the tag is there, so it costs the hit paths nothing.
+ * Context: RCU read-side section (the span is in use).
+ */
+bool ka_obj_free_confirm(const struct ka_span *span, const void *p)
+{
+	if (!test_bit(ka_span_index(span, p), span->allocbits))
+		return true;
+	if (span->cache)
+		return ka_cache_holds(span->cache, p);
+	return ka_mcache_holds(span->cls, p);
+}
+
+/*
+ * Is the small or large object @p of @span free (given back to ka, not
+ * handed out again since)?  Exact in debug mode (its live bits); otherwise
+ * the double-free tag confirmed as above; for a cache with a constructor,
+ * which keeps no tag, only an object back in its span is seen as free.
+ * Context: RCU read-side section.
+ */
+static bool ka_obj_freed(const struct ka_span *span, const void *p)
+{
+	if (READ_ONCE(span->state) != KA_SPAN_SMALL)
+		return READ_ONCE(span->state) != KA_SPAN_LARGE;
+	if (ka_debug_on())
+		return !ka_debug_live(span, p);
+	if (span->cache && !ka_cache_tagged(span->cache))
+		return !test_bit(ka_span_index(span, p), span->allocbits);
+	return ka_word_read(p) == span->freetag &&
+	       ka_obj_free_confirm(span, p);
+}
+
+/*
+ * ka_span_check(), and a large object whose span is cached free is a
+ * double free (*@freed), not an unknown pointer.
+ * Context: RCU read-side section.
+ */
+static struct ka_span *ka_span_check_large(const void *p, const char **why,
+					   bool *freed)
+{
+	struct ka_span *span = ka_span_check(p, why);
+
+	*freed = false;
+	if (span)
+		return span;
+	span = ka_span_of(p);
+	if (span && READ_ONCE(span->state) == KA_SPAN_LARGE_FREE &&
+	    p == span->base) {
+		*why = "double free of a large object";
+		*freed = true;
+	}
+	return NULL;
+}
+
+/*
+ * The span of @p if @p is a live ka object (handed out and not freed
+ * since); else NULL, with what is wrong in *@why and *@freed set for an
+ * object that is free (a freed object's realloc, size, second free).
+ * Context: RCU read-side section.
+ */
+static struct ka_span *ka_obj_live(const void *p, const char **why,
+				   bool *freed)
+{
+	struct ka_span *span = ka_span_check_large(p, why, freed);
+
+	if (span && ka_obj_freed(span, p)) {
+		*why = "the object is already free (use after free)";
+		*freed = true;
+		return NULL;
+	}
+	return span;
+}
+
+/* Report a pointer ka_obj_live() or ka_span_check_large() refused. */
+static void ka_report_refused(const void *p, const char *why, bool freed,
+			      unsigned long caller)
+{
+	if (freed)
+		ka_report_double_free(p, why, caller);
+	else
+		ka_report_bad_free(p, why, caller);
+}
+
 static __always_inline void *ka_post_alloc(void *p, size_t size,
 					   size_t objsize, gfp_t gfp,
 					   unsigned long caller)
@@ -296,7 +392,8 @@ static __always_inline bool ka_pre_free(const void *p,
 	size_t objsize = span->elemsize;
 	bool tag = span->state == KA_SPAN_SMALL && !ka_debug_on();
 
-	if (tag && unlikely(ka_word_read(p) == span->freetag)) {
+	if (tag && unlikely(ka_word_read(p) == span->freetag) &&
+	    ka_obj_free_confirm(span, p)) {
 		ka_report_double_free(p, "double free (the object is already free)",
 				      caller);
 		return false;
@@ -339,6 +436,25 @@ static void *ka_fail(size_t size, gfp_t gfp, unsigned long caller)
 		pr_warn_ratelimited("%zu bytes requested, more than ka's largest object (%lu) (caller %pS)\n",
 				    size, KA_MAX_SIZE, (void *)caller);
 	return NULL;
+}
+
+/**
+ * ka_node_norm - the node an API call's @node argument stands for
+ * @node: a node, NUMA_NO_NODE, or anything a caller may pass
+ *
+ * What every entry point that takes a node makes of it: @node if ka has a
+ * heap with memory there, else NUMA_NO_NODE (this CPU's node) - a node
+ * past the last, a negative one, a node without memory.
+ *
+ * Context: any.
+ * Return: a node with a heap, or NUMA_NO_NODE.
+ */
+int ka_node_norm(int node)
+{
+	if (node < 0 || node >= nr_node_ids || !node_state(node, N_MEMORY) ||
+	    !ka_nodes[node])
+		return NUMA_NO_NODE;
+	return node;
 }
 
 static void *ka_alloc_large(size_t size, gfp_t gfp, int node,
@@ -510,16 +626,16 @@ EXPORT_SYMBOL_GPL(ka_alloc);
  * The memory comes from @node's heap; if that node has no memory left the
  * heap falls back to another node's pages (as kmalloc_node() without
  * __GFP_THISNODE does), still accounted to @node.  A node with no memory at
- * all is treated as NUMA_NO_NODE.
+ * all, one that does not exist and any negative value are treated as
+ * NUMA_NO_NODE (ka_node_norm()), for every size.
  *
  * Context: as ka_alloc().
  * Return: as ka_alloc().
  */
 void *ka_alloc_node(size_t size, gfp_t flags, int node)
 {
-	if (node == NUMA_NO_NODE || node == numa_mem_id() || node < 0 ||
-	    node >= nr_node_ids || !node_state(node, N_MEMORY) ||
-	    !ka_nodes[node])
+	node = ka_node_norm(node);
+	if (node == NUMA_NO_NODE || node == numa_mem_id())
 		return ka_alloc_fast(size, flags, node, _RET_IP_);
 	return ka_alloc_slowpath(size, flags, node, _RET_IP_, KA_FROM_NODE);
 }
@@ -534,22 +650,15 @@ EXPORT_SYMBOL_GPL(ka_alloc_node);
  */
 static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
 {
-	const char *why;
 	struct ka_span *span;
+	const char *why;
+	bool freed;
 
 	rcu_read_lock();
-	span = ka_span_check(p, &why);
+	span = ka_span_check_large(p, &why, &freed);
 	if (!span) {
-		span = ka_span_of(p);
-		if (span && READ_ONCE(span->state) == KA_SPAN_LARGE_FREE &&
-		    p == span->base) {
-			rcu_read_unlock();
-			ka_report_double_free(p, "double free of a large object",
-					      caller);
-			return;
-		}
 		rcu_read_unlock();
-		ka_report_bad_free(p, why, caller);
+		ka_report_refused(p, why, freed, caller);
 		return;
 	}
 	if (span->cache) {
@@ -698,22 +807,55 @@ slow:
 }
 EXPORT_SYMBOL_GPL(ka_free);
 
-static size_t ka_size_caller(const void *p, unsigned long caller)
+/**
+ * ka_free_sensitive - clear an object, then free it
+ * @p: an object from ka_alloc() and friends, NULL or ZERO_SIZE_PTR
+ *
+ * As kfree_sensitive(): the object's whole usable size (ka_size()) is
+ * cleared with memzero_explicit() before it goes back.  A pointer that is
+ * not a live ka object - a freed one included - is refused as by ka_free()
+ * and its memory left alone: a freed object may already be someone else's,
+ * and clearing it would also wipe the tag that shows it is free.
+ *
+ * Context: as ka_free().
+ */
+void ka_free_sensitive(const void *p)
+{
+	size_t size = ka_size_caller(p, _RET_IP_);
+
+	if (!size)
+		return;
+	/* the whole usable size, of which KASAN knows only the request */
+	kasan_disable_current();
+	memzero_explicit((void *)p, size);
+	kasan_enable_current();
+	ka_free_slowpath(p, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(ka_free_sensitive);
+
+/*
+ * The usable size of the live object @p, or 0 (reported as a refused free
+ * of @caller's) if @p is not one: ka_size(), and what ka_realloc(),
+ * ka_free_sensitive() and ka_free_rcu() ask before they read, write or
+ * defer the object.  Context: any.
+ */
+size_t ka_size_caller(const void *p, unsigned long caller)
 {
 	struct ka_span *span;
 	const char *why;
 	size_t size;
+	bool freed;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return 0;
 	rcu_read_lock();
-	span = ka_span_check(p, &why);
+	span = ka_obj_live(p, &why, &freed);
 	size = span ? span->elemsize : 0;
 	if (span && ka_debug_on())
 		size = ka_debug_size(span, p);
 	rcu_read_unlock();
 	if (!span)
-		ka_report_bad_free(p, why, caller);
+		ka_report_refused(p, why, freed, caller);
 	return size;
 }
 
@@ -726,7 +868,8 @@ static size_t ka_size_caller(const void *p, unsigned long caller)
  *
  * Context: any.
  * Return: the size in bytes, 0 for NULL or ZERO_SIZE_PTR, and 0 (with an
- * error, as for ka_free()) for a pointer that is not a live ka object.
+ * error, as for ka_free(); a freed object counts as a double free) for a
+ * pointer that is not a live ka object; KASAN then leaves it poisoned.
  */
 size_t ka_size(const void *p)
 {
@@ -744,9 +887,9 @@ EXPORT_SYMBOL_GPL(ka_size);
  * @p: any pointer
  *
  * True for the start of a live ka object (ka_alloc() and friends, or a
- * ka_cache's); false for NULL, ZERO_SIZE_PTR and anything else, with no
- * message: include/ka_redirect.h asks before it frees a pointer that may
- * be the kernel's.
+ * ka_cache's): handed out and not freed since.  False for NULL,
+ * ZERO_SIZE_PTR, a freed object and anything else, with no message:
+ * include/ka_redirect.h asks before it hands a pointer to call_rcu().
  *
  * Context: any.
  * Return: true if ka_free() would take @p.
@@ -754,12 +897,12 @@ EXPORT_SYMBOL_GPL(ka_size);
 bool ka_owns(const void *p)
 {
 	const char *why;
-	bool ret;
+	bool ret, freed;
 
 	if (ZERO_OR_NULL_PTR(p))
 		return false;
 	rcu_read_lock();
-	ret = ka_span_check(p, &why);
+	ret = ka_obj_live(p, &why, &freed);
 	rcu_read_unlock();
 	return ret;
 }
@@ -769,23 +912,35 @@ EXPORT_SYMBOL_GPL(ka_owns);
  * ka_claims - is @p for ka_free() rather than the kernel's kfree()?
  * @p: any pointer
  *
- * True for a live ka object (ka_owns()), and for memory no kfree() of the
- * kernel's could take - neither a slab page nor a large kmalloc - such as
- * a ka object freed twice or a stale pointer into ka's pages: ka_free()
- * reports and refuses those, where the kernel's kfree() would free a page
- * of ka's heap.  False for NULL, ZERO_SIZE_PTR, vmalloc addresses and the
- * kernel's slab objects.  include/ka_redirect.h's frees ask it.
+ * True for any pointer into a span of ka's - a live object, a freed one,
+ * the middle of one - and for direct-map memory no kfree() of the kernel's
+ * could take - neither a slab page nor a large kmalloc - such as a stale
+ * pointer into a free page of ka's heap: ka_free(), ka_size() and
+ * ka_realloc() report and refuse all but live objects, where the kernel's
+ * kfree() would free a page of ka's heap (and its ksize() warn).  False for
+ * NULL, ZERO_SIZE_PTR, vmalloc and module addresses, the kernel image
+ * (kfree_const()'s .rodata) and the kernel's slab objects and large
+ * kmallocs.  include/ka_redirect.h asks it before everything but
+ * kfree_rcu().  Cheap: the arena map's lookup, no check of the object.
  *
  * Context: any.
- * Return: true if the pointer should go to ka_free().
+ * Return: true if the pointer should go to ka rather than to the kernel.
  */
 bool ka_claims(const void *p)
 {
 	struct folio *folio;
+	bool ours;
 
-	if (ka_owns(p))
+	if (ZERO_OR_NULL_PTR(p))
+		return false;
+	rcu_read_lock();
+	ours = ka_span_of(p);
+	rcu_read_unlock();
+	if (ours)
 		return true;
-	if (ZERO_OR_NULL_PTR(p) || !virt_addr_valid(p))
+	/* the direct map only: not the kernel image's alias of its pages */
+	if ((unsigned long)p < PAGE_OFFSET || p >= high_memory ||
+	    !virt_addr_valid(p))
 		return false;
 	folio = virt_to_folio(p);
 	return !folio_test_slab(folio) && !folio_test_large(folio);
@@ -801,7 +956,9 @@ EXPORT_SYMBOL_GPL(ka_claims);
  *
  * As krealloc(): if @new_size fits in @p's usable size, @p is returned
  * unchanged; otherwise the contents move to a new object and @p is freed.
- * On failure @p is left untouched.
+ * On failure @p is left untouched.  A @p that is not a live ka object (a
+ * freed one included, as krealloc() of a freed pointer) is refused as by
+ * ka_size(): NULL, nothing allocated, nothing read from it.
  *
  * Context: as ka_alloc().
  * Return: the object, ZERO_SIZE_PTR, or NULL.
@@ -849,7 +1006,8 @@ EXPORT_SYMBOL_GPL(ka_realloc);
  * the rest straight from mcentral in batches, one lock acquisition each.
  *
  * Context: as ka_alloc().
- * Return: @nr, or 0 if not all could be allocated (nothing is then held).
+ * Return: @nr, or 0 if not all could be allocated (nothing is then held),
+ * and 0 for an @nr the return value cannot hold (above INT_MAX).
  */
 int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 {
@@ -859,6 +1017,10 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 
 	if (!nr)
 		return 0;
+	if (unlikely(nr > INT_MAX)) {
+		ka_fail(size, flags, _RET_IP_);
+		return 0;
+	}
 	if (unlikely(!ka_mag_context_ok())) {
 		ka_refuse_atomic(NULL, size, _RET_IP_);
 		ka_fail(size, flags, _RET_IP_);

@@ -339,6 +339,31 @@ void ka_cache_destroy(struct ka_cache *c)
 EXPORT_SYMBOL_GPL(ka_cache_destroy);
 
 /**
+ * ka_cache_tagged - do @c's free objects carry the double-free tag?
+ * @c: a cache
+ *
+ * Not with a constructor: a free object keeps its constructed state.
+ *
+ * Context: any.
+ */
+bool ka_cache_tagged(const struct ka_cache *c)
+{
+	return !c->ctor;
+}
+
+/**
+ * ka_cache_holds - is @p in one of @c's per-CPU magazines? (ka_mag_holds())
+ * @c: a cache
+ * @p: an object of it
+ *
+ * Context: any; @c not being destroyed.
+ */
+bool ka_cache_holds(const struct ka_cache *c, const void *p)
+{
+	return ka_mag_holds(c->mag, p);
+}
+
+/**
  * ka_cache_leak_traced - are @c's objects registered with kmemleak?
  * @c: a cache
  *
@@ -386,8 +411,7 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
-	if (node == NUMA_NO_NODE || node < 0 || node >= nr_node_ids ||
-	    !c->central[node])
+	if (node == NUMA_NO_NODE || !c->central[node])
 		node = numa_mem_id();
 	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
 	if (unlikely(!n)) {
@@ -439,7 +463,8 @@ EXPORT_SYMBOL_GPL(ka_cache_alloc);
  * ka_cache_alloc_node - allocate an object of a cache on a NUMA node
  * @c: the cache
  * @flags: GFP flags, as for ka_cache_alloc()
- * @node: the node, or NUMA_NO_NODE
+ * @node: the node, or NUMA_NO_NODE; one without memory, past the last or
+ *	  negative is taken as NUMA_NO_NODE, as by ka_alloc_node()
  *
  * Context: as ka_alloc().
  * Return: the object, or NULL.
@@ -449,6 +474,7 @@ void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
 	if (unlikely(!ka_cache_is_ka(c)))
 		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
 					     node);
+	node = ka_node_norm(node);
 	if (node == NUMA_NO_NODE || node == numa_mem_id())
 		return ka_cache_alloc(c, flags);
 	return ka_cache_alloc_slow(c, flags, node);
@@ -473,7 +499,8 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 				   _RET_IP_);
 		return false;
 	}
-	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag)) {
+	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag) &&
+	    ka_obj_free_confirm(span, p)) {
 		ka_report_double_free(p, "double free (the object is already free)",
 				      _RET_IP_);
 		return false;
@@ -535,7 +562,7 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
  *
  * A pointer that is not a live object of @c is refused with a rate-limited
  * error, as by ka_free(); so is a second free of an object of a cache
- * without constructor.
+ * without constructor, and any object given with a NULL @c.
  *
  * Context: as ka_free().
  */
@@ -544,6 +571,11 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	struct ka_span *span;
 
+	if (unlikely(!c)) {
+		if (!ZERO_OR_NULL_PTR(p))
+			ka_report_bad_free(p, "freed to a NULL cache", _RET_IP_);
+		return;
+	}
 	if (unlikely(!ka_cache_is_ka(c))) {
 		kmem_cache_free((struct kmem_cache *)c, p);
 		return;
@@ -577,11 +609,14 @@ EXPORT_SYMBOL_GPL(ka_cache_free);
  * @p: array of @nr slots
  *
  * Context: as ka_alloc().
- * Return: @nr, or 0 (nothing held).
+ * Return: @nr, or 0 (nothing held); 0 for an @nr above INT_MAX.
  */
 int ka_cache_alloc_bulk(struct ka_cache *c, gfp_t flags, size_t nr, void **p)
 {
 	size_t i;
+
+	if (unlikely(nr > INT_MAX))
+		return 0;
 
 	for (i = 0; i < nr; i++) {
 		p[i] = ka_cache_alloc(c, flags);

@@ -255,6 +255,21 @@ out:
 }
 
 /**
+ * ka_debug_live - is a small object held by a client? (debug mode)
+ * @span: its span, a small one
+ * @p: the object (ka_span_obj_ok())
+ *
+ * Exact: the object's live bit, set when it is handed out and cleared
+ * when it is freed.
+ *
+ * Context: RCU read-side section.
+ */
+bool ka_debug_live(const struct ka_span *span, const void *p)
+{
+	return test_bit(ka_span_index(span, p), span->dbg->live);
+}
+
+/**
  * ka_debug_size - the usable size of a live object in debug mode
  * @span: its span
  * @p: the object

@@ -22,5 +22,6 @@ void ka_api_exit(void);
 size_t ka_debug_alloc(void *p, size_t size, unsigned long caller);
 bool ka_debug_free(const void *p, unsigned long caller);
 size_t ka_debug_size(struct ka_span *span, const void *p);
+bool ka_debug_live(const struct ka_span *span, const void *p);
 
 #endif /* _KA_DEBUG_H */

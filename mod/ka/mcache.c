@@ -442,6 +442,46 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 }
 
 /**
+ * ka_mag_holds - is @p in any CPU's magazine at @mag?
+ * @mag: a per-CPU magazine: &ka_pcpu->mag[cls], or a ka_cache's
+ * @p: an object
+ *
+ * A snapshot, read without owning the magazines (each slot and top read
+ * once): an object pushed or popped meanwhile may be missed or seen.  For
+ * the rare free whose object carries its span's double-free tag
+ * (ka_obj_free_confirm()): up to KA_PCPU_CACHE_MAX slots per CPU.
+ *
+ * Context: any.
+ * Return: true if some CPU's magazine held @p.
+ */
+bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct ka_magazine *m = per_cpu_ptr(mag, cpu);
+		void **top = READ_ONCE(m->top), **slot;
+
+		for (slot = m->objs; slot < top; slot++)
+			if (READ_ONCE(*slot) == p)
+				return true;
+	}
+	return false;
+}
+
+/**
+ * ka_mcache_holds - is @p in a magazine of class @cls? (ka_mag_holds())
+ * @cls: a size class
+ * @p: an object of that class
+ *
+ * Context: any.
+ */
+bool ka_mcache_holds(unsigned int cls, const void *p)
+{
+	return ka_mag_holds(&ka_pcpu->mag[cls], p);
+}
+
+/**
  * ka_mcache_set_fastkeys - let ka_free()'s hit path push, or send it slow
  * @hooks: something must see every free (ka_free_hooks_key is on)
  *

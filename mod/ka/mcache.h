@@ -282,6 +282,11 @@ static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
 /* api.c's helpers that cache.c shares */
 bool ka_hooks_always(void);
 void ka_kasan_alloc(const void *p, size_t size, size_t slot);
+int ka_node_norm(int node);
+bool ka_obj_free_confirm(const struct ka_span *span, const void *p);
+/* cache.c's, for api.c */
+bool ka_cache_holds(const struct ka_cache *c, const void *p);
+bool ka_cache_tagged(const struct ka_cache *c);
 
 int ka_mcache_init(void);
 void ka_mcache_exit(void);
@@ -296,5 +301,7 @@ void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p);
 void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
 void ka_mcache_trim_pause(bool pause);
+bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p);
+bool ka_mcache_holds(unsigned int cls, const void *p);
 
 #endif /* _KA_MCACHE_H */

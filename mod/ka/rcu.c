@@ -74,8 +74,10 @@ static void ka_rcu_monitor(struct work_struct *work)
  * @p: an object from ka_alloc() and friends, NULL or ZERO_SIZE_PTR
  *
  * Readers that found @p under rcu_read_lock() may keep using it until they
- * leave their read-side section.  The object needs no rcu_head.  Invalid
- * pointers are refused when the batch is freed, as by ka_free().
+ * leave their read-side section.  The object needs no rcu_head.  A pointer
+ * that is not a live ka object - a freed one included - is refused at once,
+ * as by ka_free(): a grace period later the freed object may be someone
+ * else's.
  *
  * Context: process context; may sleep, like the kernel's headless
  * kvfree_rcu_mightsleep(): it sleeps only when it cannot allocate a batch
@@ -90,6 +92,8 @@ void ka_free_rcu(const void *p)
 	if (ZERO_OR_NULL_PTR(p))
 		return;
 	might_sleep();
+	if (unlikely(!ka_size_caller(p, _RET_IP_)))
+		return;		/* not a live object: reported */
 retry:
 	rc = raw_cpu_ptr(ka_rcu);
 	spin_lock_irqsave(&rc->lock, flags);
