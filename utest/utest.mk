@@ -4,8 +4,8 @@
 # unchanged, built against a shim (utest/shim/) by clang.
 #
 #   make utest                   unit tests (ASan+UBSan, then valgrind), a
-#                                short fuzz and the TSan stress; ends with
-#                                "N passed, N failed"
+#                                short fuzz, the TSan stress and a quick
+#                                memsim; ends with "N passed, N failed"
 #   make fuzz [FUZZ_SECONDS=60]  the libFuzzer target, corpus utest/corpus
 #   make utest-unit | utest-valgrind | utest-stress   one stage
 #   make utest-build             build only
@@ -38,13 +38,14 @@ UT_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-strict-aliasing \
 	-I$(UT_TOP)/utest/shim -I$(UT_TOP)/mod/ka -I$(UT_TOP)/include \
 	-include $(UT_TOP)/utest/shim/ka_sys.h
 UT_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-UT_BINS := $(addprefix $(UT_OUT)/,unit-asan unit stress-tsan fuzz)
+UT_BINS := $(addprefix $(UT_OUT)/,unit-asan unit stress-tsan fuzz memsim)
 UT_RUN := UT_OUT=$(UT_OUT) UT_TOP=$(UT_TOP) $(UT_TOP)/utest/run
 
 .PHONY: utest utest-build utest-unit utest-valgrind utest-stress fuzz
 
 utest: utest-build
-	@$(UT_RUN) unit valgrind fuzz:$(UTEST_FUZZ_SECONDS) stress:"$(UTEST_STRESS)"
+	@$(UT_RUN) unit valgrind fuzz:$(UTEST_FUZZ_SECONDS) stress:"$(UTEST_STRESS)" \
+		memsim
 
 utest-build: $(UT_BINS)
 
@@ -87,3 +88,20 @@ $(UT_OUT)/fuzz: $(UT_TOP)/utest/fuzz.c $(UT_DEPS)
 			-o $(UT_OUT)/fuzz-obj/$$(basename $$f .c).o || exit 1; \
 	done
 	$(UT_CC) $(UT_CFLAGS) $(UT_ASAN) -fsanitize=fuzzer -o $@ $(UT_OUT)/fuzz-obj/*.o
+
+# memsim: ka's per-CPU designs against SLUB in memory (utest/memsim.c);
+# make memsim [MEMSIM_ARGS="-w mem8 -c 8"]; a quick run is part of make utest.
+UT_MEMSIM := $(addprefix $(UT_TOP)/utest/,memsim.c memsim_ka.c memsim_slub.c)
+MEMSIM_ARGS ?=
+
+.PHONY: memsim utest-memsim
+memsim: $(UT_OUT)/memsim
+	$(UT_OUT)/memsim $(MEMSIM_ARGS)
+
+utest-memsim: $(UT_OUT)/memsim
+	@$(UT_RUN) memsim
+
+$(UT_OUT)/memsim: $(UT_MEMSIM) $(UT_TOP)/utest/memsim.h $(UT_DEPS)
+	@mkdir -p $(@D)
+	$(UT_CC) $(filter-out -O1,$(UT_CFLAGS)) -O2 -DSHIM_NODE_BLOCKS=256 \
+		-o $@ $(UT_LAYERS) $(UT_HARNESS) $(UT_MEMSIM)

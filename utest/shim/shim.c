@@ -12,6 +12,7 @@
  * Free pages are PROT_NONE, so a touch of a page ka gave back faults.
  */
 #include <sched.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include "shim.h"
@@ -248,8 +249,11 @@ void *shim_meta_alloc(size_t size, gfp_t gfp)
 	p = calloc(1, size);
 	if (p && (gfp & __GFP_POISON))
 		memset(p, 0x6b, size);
-	if (p)
+	if (p) {
 		__atomic_add_fetch(&shim_stats.meta_live, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&shim_stats.meta_bytes, malloc_usable_size(p),
+				   __ATOMIC_RELAXED);
+	}
 	return p;
 }
 
@@ -258,6 +262,8 @@ void shim_meta_free(const void *p)
 	if (!p)
 		return;
 	__atomic_sub_fetch(&shim_stats.meta_live, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&shim_stats.meta_bytes,
+			   malloc_usable_size((void *)p), __ATOMIC_RELAXED);
 	free((void *)p);
 }
 

@@ -12,7 +12,9 @@
 #define SHIM_MAX_ORDER		10
 #define SHIM_BLOCK_PAGES	(1UL << SHIM_MAX_ORDER)
 #define SHIM_BLOCK_BYTES	(SHIM_BLOCK_PAGES << PAGE_SHIFT)
+#ifndef SHIM_NODE_BLOCKS	/* memsim builds with more */
 #define SHIM_NODE_BLOCKS	64
+#endif
 
 /* A fault pattern: the next @left calls fail where @bits has a 1 (LSB first). */
 struct shim_pattern {
@@ -31,6 +33,7 @@ struct shim_fault {
 struct shim_stats {
 	unsigned long pages_out;	/* pages handed to ka */
 	unsigned long meta_live;	/* metadata objects not freed */
+	unsigned long meta_bytes;	/* ... their bytes (malloc's sizes) */
 	unsigned long rcu_pending;	/* queued by kfree_rcu() */
 	unsigned long page_allocs, page_fails, meta_fails, debug_fails;
 	unsigned long page_splits;	/* split_page() calls */
