@@ -18,7 +18,8 @@
  *   --csv FILE  the samples: event, live requested bytes, pages held and
  *               used by the heap, bytes in magazines, spans by occupancy
  *               (tenths: objects held by the trace / objects per span)
- * Prints per trace the peak, the end, after a flush of every magazine and
+ * Prints per trace the peak (the first sample with the most heap pages
+ * held), the end, after a flush of every magazine and
  * a release of empty spans and free chunks ("shrunk"), the classes'
  * footprint at the peak, and "N passed, N failed" last (a failed check, a
  * refused free, a problem at teardown).
@@ -312,7 +313,7 @@ static void replay(const char *path)
 	}
 	rp_sample(cpus, h->nr_cpus, h->nr_events, live, &s, pc_end);
 	rp_csv(path, &s);
-	if (s.held >= peak.held)
+	if (s.held > peak.held)
 		peak = s;
 	rp_print("peak", &peak);
 	rp_print("end", &s);
