@@ -148,6 +148,8 @@ static void rp_sample(struct ut_cpu *cpus, unsigned int ncpu, u64 event,
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			struct ut_mag *m = &cpus[c].mag[cls];
 
+			if (!m->count)
+				continue;
 			s->mag += (unsigned long)m->count * ka_classes[cls].size;
 			if (nm + m->count > cap) {
 				cap = (nm + m->count) * 2 + 64;
@@ -158,7 +160,8 @@ static void rp_sample(struct ut_cpu *cpus, unsigned int ncpu, u64 event,
 			memcpy(mags + nm, m->objs, m->count * sizeof(*mags));
 			nm += m->count;
 		}
-	qsort(mags, nm, sizeof(*mags), cmp_ptr);
+	if (nm)
+		qsort(mags, nm, sizeof(*mags), cmp_ptr);
 	for_each_node(nid) {
 		struct ka_heap *heap = ka_heap_of(nid);
 
