@@ -29,7 +29,8 @@
  *     thread waits for an event earlier than its own, whose thread is at
  *     an event no later than that one, and so on: the chain of waits
  *     strictly decreases in time, and the thread holding the earliest
- *     pending event never waits.
+ *     pending event never waits.  A wait spins a while, then sleeps
+ *     between looks (kar_wait()).
  *
  * mode=timed replays with no fill and no check (what an allocator costs),
  * frees what the trace leaves live, @reps times, and returns; mode=check fills every
@@ -61,6 +62,7 @@
 #include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/firmware.h>
 #include <linux/kthread.h>
@@ -130,7 +132,7 @@ struct kar_thread {
 	struct task_struct *task;
 	struct completion done;
 	u64 t_start, t_end;
-	u64 allocs, frees, waits, fails, bad;
+	u64 allocs, frees, waits, sleeps, fails, bad;
 	struct kar_sample *samples;
 	u32 nr_samples, max_samples;
 };
@@ -480,6 +482,32 @@ static __always_inline void kar_free(enum backend_kind b,
 		ka_free(p);
 }
 
+/*
+ * The object of @slot is allocated by another thread and not yet replayed:
+ * spin a while, then sleep between looks, so that a vCPU that waits gives
+ * its host CPU to the one it waits for (QEMU's TCG runs more vCPUs than
+ * the host may have cores).
+ */
+static noinline void *kar_wait(struct kar_thread *t, void **slot)
+{
+	unsigned int spins = 0;
+	void *p;
+
+	t->waits++;
+	for (;;) {
+		/* pairs with the allocating thread's smp_store_release() */
+		p = smp_load_acquire(slot);
+		if (p)
+			return p;
+		if (++spins < 2000) {
+			cpu_relax();
+		} else {
+			t->sleeps++;
+			usleep_range(5, 20);
+		}
+	}
+}
+
 static __always_inline void kar_run(struct kar_thread *t, enum backend_kind b,
 				    bool check)
 {
@@ -510,16 +538,8 @@ static __always_inline void kar_run(struct kar_thread *t, enum backend_kind b,
 		}
 		/* pairs with the release above: the fill is visible too */
 		p = smp_load_acquire(&slots[e->obj]);
-		if (!p) {
-			/* allocated on another thread, not yet replayed */
-			t->waits++;
-			do {
-				cpu_relax();
-				cond_resched();
-				/* as above */
-				p = smp_load_acquire(&slots[e->obj]);
-			} while (!p);
-		}
+		if (!p)
+			p = kar_wait(t, &slots[e->obj]);
 		t->frees++;
 		WRITE_ONCE(slots[e->obj], KAR_FREED);
 		if (p == KAR_FAILED)
@@ -769,7 +789,7 @@ static int kar_setup(void)
 static int __init kar_init(void)
 {
 	u64 ns, ns_min = U64_MAX, ns_max = 0, released = 0, bad = 0;
-	u64 allocs = 0, frees = 0, waits = 0, fails = 0;
+	u64 allocs = 0, frees = 0, waits = 0, sleeps = 0, fails = 0;
 	unsigned int t, i, r;
 	s64 peak = 0;
 	int ret;
@@ -785,6 +805,7 @@ static int __init kar_init(void)
 			memset(slots, 0, hdr->nr_objects * sizeof(*slots));
 			for (t = 0; t < nthr; t++) {
 				thr[t].allocs = thr[t].frees = thr[t].waits = 0;
+				thr[t].sleeps = 0;
 				thr[t].fails = thr[t].bad = 0;
 			}
 		}
@@ -800,15 +821,16 @@ static int __init kar_init(void)
 		allocs += thr[t].allocs;
 		frees += thr[t].frees;
 		waits += thr[t].waits;
+		sleeps += thr[t].sleeps;
 		fails += thr[t].fails;
 		bad += thr[t].bad;
 		for (i = 0; i < thr[t].nr_samples; i++)
 			peak = max_t(s64, peak, thr[t].samples[i].drop);
 	}
 	peak *= PAGE_SIZE / 1024;
-	pr_info("trace=%s backend=%s mode=%s threads=%u reps=%u events=%llu allocs=%llu frees=%llu waits=%llu fails=%llu bad=%llu fallback_caches=%lu rcu_caches_plain=%lu ns=%llu ns_max=%llu peak_kb=%lld live=%llu\n",
+	pr_info("trace=%s backend=%s mode=%s threads=%u reps=%u events=%llu allocs=%llu frees=%llu waits=%llu sleeps=%llu fails=%llu bad=%llu fallback_caches=%lu rcu_caches_plain=%lu ns=%llu ns_max=%llu peak_kb=%lld live=%llu\n",
 		trace, backend, mode, nthr, checking ? 1 : reps,
-		hdr->nr_events, allocs, frees, waits, fails, bad, nr_fallback,
+		hdr->nr_events, allocs, frees, waits, sleeps, fails, bad, nr_fallback,
 		nr_rcu_dropped, ns_min, ns_max, peak, allocs - frees);
 	if (checking) {
 		kar_dir = debugfs_create_dir("ka_replay", NULL);

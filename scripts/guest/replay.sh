@@ -10,7 +10,9 @@
 #                          vCPU (wall clock), then mode=check with the
 #                          memory after the replay, after 5 s idle and
 #                          after the shrinkers (KB-REPLAYMEM lines) and the
-#                          samples sent as files/samples-TRACE-BACKEND
+#                          samples sent as files/samples-TRACE-BACKEND,
+#                          ka's debugfs caches after the shrinkers as
+#                          files/kacaches-TRACE
 #   ka_replay_run=smoke    per trace: ka, mode=check, one thread per vCPU
 #   ka_replay_traces=a,b   the traces (default: every one there)
 #   ka_args=a=1+b=2        ka.ko parameters
@@ -77,6 +79,8 @@ for t in $traces; do
 			replay_mem "$t" idle5s $b
 			kb_free_shrunk >/dev/null
 			replay_mem "$t" shrunk $b
+			# where ka's pages are after the shrinkers: per cache
+			[ $b = ka ] && ka_put "kacaches-$t" /sys/kernel/debug/ka/caches
 			cp /sys/kernel/debug/ka_replay/samples /tmp/samples
 			ka_put "samples-$t-$b" /tmp/samples
 			kb_step "rmmod_${t}_$b" rmmod ka_replay || status=1
