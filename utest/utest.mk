@@ -105,3 +105,18 @@ $(UT_OUT)/memsim: $(UT_MEMSIM) $(UT_TOP)/utest/memsim.h $(UT_DEPS)
 	@mkdir -p $(@D)
 	$(UT_CC) $(filter-out -O1,$(UT_CFLAGS)) -O2 -DSHIM_NODE_BLOCKS=256 \
 		-o $@ $(UT_LAYERS) $(UT_HARNESS) $(UT_MEMSIM)
+
+# A recorded allocation stream (scripts/trace-capture) through the layers:
+# make utest-replay TRACES="out/trace/fs-6.1-2.kar ..." [REPLAY_ARGS=--csv=F]
+UT_REPLAY_DEPS := $(UT_DEPS) $(UT_TOP)/mod/replay/kar_format.h
+$(UT_OUT)/replay: $(UT_TOP)/utest/replay.c $(UT_REPLAY_DEPS)
+	@mkdir -p $(@D)
+	$(UT_CC) $(UT_CFLAGS) -O2 -I$(UT_TOP)/mod/replay -o $@ $(UT_LAYERS) $(UT_HARNESS) $<
+
+$(UT_OUT)/replay-asan: $(UT_TOP)/utest/replay.c $(UT_REPLAY_DEPS)
+	@mkdir -p $(@D)
+	$(UT_CC) $(UT_CFLAGS) $(UT_ASAN) -I$(UT_TOP)/mod/replay -o $@ $(UT_LAYERS) $(UT_HARNESS) $<
+
+.PHONY: utest-replay
+utest-replay: $(UT_OUT)/replay
+	$(UT_OUT)/replay $(REPLAY_ARGS) $(TRACES)
