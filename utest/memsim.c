@@ -43,10 +43,11 @@
 #include "memsim.h"
 
 const struct sim_fe *sim_fes[] = {
-	&sim_fe_slub, &sim_fe_mag, &sim_fe_mag_512k, &sim_fe_mag_pg, &sim_fe_go, &sim_fe_go_rel,
+	&sim_fe_slub, &sim_fe_mag, &sim_fe_mag_old, &sim_fe_mag_512k, &sim_fe_mag_pg, &sim_fe_go, &sim_fe_go_rel,
 	&sim_fe_own, &sim_fe_own_go, &sim_fe_own_pg, &sim_fe_own_gp,
 	&sim_fe_own_gp_st, &sim_fe_keep_gp, &sim_fe_keep_gp_st,
-	&sim_fe_keep_gp_st2m, &sim_fe_hyb_gp_st,
+	&sim_fe_keep_gp_st2m, &sim_fe_keep_go_st, &sim_fe_keep_old_st,
+	&sim_fe_hyb_gp_st,
 };
 unsigned int sim_nr_fes = ARRAY_SIZE(sim_fes);
 
@@ -106,6 +107,7 @@ static u32 rl_size(u64 *s)
 struct slot {
 	void *p;
 	u32 size;
+	u32 slot;	/* bytes it takes: fe->slot() */
 	int cpu;
 	u64 id;		/* for -W: the object's name in the trace */
 };
@@ -118,7 +120,9 @@ struct run {
 	u64 *rnd;
 	unsigned long live_bytes;	/* requested, now */
 	unsigned long live_objs;
+	unsigned long live_slots;	/* bytes their slots take */
 	unsigned long end_bytes;	/* ... at the end of the run */
+	unsigned long end_slots;
 	unsigned long end_objs;
 	unsigned long peak_pages;
 	unsigned long peak_cached;
@@ -189,6 +193,7 @@ static void slot_free(struct run *r, struct slot *sl, int cpu)
 		fprintf(opt_trace_out, "f %d %llu\n", cpu,
 			(unsigned long long)sl->id);
 	r->live_bytes -= sl->size;
+	r->live_slots -= sl->slot;
 	r->live_objs--;
 	sl->p = NULL;
 }
@@ -207,12 +212,14 @@ static void slot_alloc(struct run *r, struct slot *sl, int cpu, u32 size)
 		return;
 	}
 	sl->size = size;
+	sl->slot = r->sim.fe->slot(&r->sim, size);
 	sl->cpu = cpu;
 	sl->id = trace_next_id++;
 	if (opt_trace_out)
 		fprintf(opt_trace_out, "a %d %llu %u\n", cpu,
 			(unsigned long long)sl->id, size);
 	r->live_bytes += size;
+	r->live_slots += sl->slot;
 	r->live_objs++;
 }
 
@@ -233,6 +240,7 @@ static void run_phases(struct run *r)
 
 	run_sample(r);
 	r->end_bytes = r->live_bytes;
+	r->end_slots = r->live_slots;
 	r->end_objs = r->live_objs;
 	r->cost = r->sim.cost;
 	r->sim.fe->measure(&r->sim, &r->live);
@@ -252,11 +260,12 @@ static void run_phases(struct run *r)
 
 static void run_print(const struct run *r)
 {
-	printf("RUN design=%s workload=%s cpus=%d ops=%lu live_objs=%lu live_bytes=%lu peak_pages=%lu live_pages=%lu idle_pages=%lu shrunk_pages=%lu used_live=%lu used_idle=%lu used_shrunk=%lu lcache_live=%lu holes_shrunk=%lu chunks_shrunk=%lu cached_live=%lu cached_max_cpu=%lu cached_idle=%lu meta_live=%lu allocs=%lu frees=%lu fast_allocs=%lu fast_frees=%lu central_locks=%lu atomics=%lu refills=%lu flushes=%lu span_new=%lu span_free=%lu\n",
+	printf("RUN design=%s workload=%s cpus=%d ops=%lu live_objs=%lu live_bytes=%lu slot_bytes=%lu peak_pages=%lu live_pages=%lu idle_pages=%lu shrunk_pages=%lu used_live=%lu used_idle=%lu used_shrunk=%lu lcache_live=%lu holes_shrunk=%lu chunks_shrunk=%lu chunk_allocs=%lu released=%lu cached_live=%lu cached_max_cpu=%lu cached_idle=%lu meta_live=%lu allocs=%lu frees=%lu fast_allocs=%lu fast_frees=%lu central_locks=%lu atomics=%lu refills=%lu flushes=%lu span_new=%lu span_free=%lu\n",
 	       r->sim.fe->name, r->wl, r->sim.ncpu, r->ops, r->end_objs,
-	       r->end_bytes, r->peak_pages, r->live.pages, r->idle.pages,
+	       r->end_bytes, r->end_slots, r->peak_pages, r->live.pages, r->idle.pages,
 	       r->shrunk.pages, r->live.used, r->idle.used, r->shrunk.used,
 	       r->live.lcache, r->shrunk.holes, r->shrunk.chunks,
+	       r->live.chunk_allocs, r->live.released,
 	       r->live.cached, r->live.cached_max,
 	       r->idle.cached, r->live.meta, r->cost.allocs, r->cost.frees,
 	       r->cost.fast_allocs, r->cost.fast_frees, r->cost.central_locks,

@@ -592,7 +592,7 @@ static void t_central_lists(void)
 	EXPECT(2 * nelems <= ARRAY_SIZE(objs));
 	EXPECT_EQ(ka_classes[cls].reserve, 1);
 	/* one batch's worth in the big classes, 64 KiB at most */
-	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 2);	/* 2 spans of 8 */
+	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 8);	/* 8 spans of 2 */
 	EXPECT_EQ(ka_classes[cls_of(32768)].reserve, 2);
 	n = ka_central_refill(c, objs, nelems, GFP_KERNEL);
 	EXPECT_EQ(n, nelems);

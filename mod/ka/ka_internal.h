@@ -62,10 +62,19 @@
 #define KA_MAG_SHIFT		6
 
 /*
- * A span of a big class repeats its class's run (Go's table, 4 KiB pages)
- * until it holds KA_SPAN_MIN_OBJS objects, within KA_SPAN_MAX_BYTES
- * (sizeclass.c, ka_class_span()).
+ * The shape of the spans (sizeclass.c, ka_classes_spans()): Go's runs up
+ * to PAGE_SIZE (at least two objects a span) and, with KA_CLASSES_PAGES,
+ * page multiples above it, one object a span; KA_CLASSES_REPEAT, ka's
+ * table before issue 30, repeats every run until it holds
+ * KA_SPAN_MIN_OBJS objects within KA_SPAN_MAX_BYTES.  ka uses
+ * KA_CLASSES_DEFAULT; utest/memsim compares the others.
  */
+enum ka_class_shape {
+	KA_CLASSES_GO		= 0,
+	KA_CLASSES_PAGES	= 1,
+	KA_CLASSES_REPEAT	= 2,
+	KA_CLASSES_DEFAULT	= KA_CLASSES_PAGES,
+};
 #define KA_SPAN_MIN_OBJS	8
 #define KA_SPAN_MAX_BYTES	(32 * 1024)
 
@@ -140,6 +149,7 @@ extern u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
 			      KA_LARGE_SIZE_DIV + 1];
 
 int ka_sizeclass_init(void);
+int ka_sizeclass_build(unsigned int shape);
 
 /* Size class of a request of 1 .. KA_MAX_SMALL_SIZE bytes: Go's sizeToClass. */
 static __always_inline unsigned int ka_size_class_go(size_t size)
