@@ -90,8 +90,9 @@ static void ka_nodes_free(void)
 /*
  * The background scavenger (Go's bgscavenge): once a second each node's
  * heap gives back the free pages beyond its goal, at most
- * KA_SCAV_PAGES_PER_TICK of them (mheap.c has the policy).  Deferrable: it
- * does not wake an idle system by itself.
+ * KA_SCAV_PAGES_PER_TICK of them (mheap.c has the policy; a freed run
+ * far over the goal gives a batch back at once).  Deferrable: it does not
+ * wake an idle system by itself.
  */
 #define KA_SCAV_INTERVAL	HZ
 
