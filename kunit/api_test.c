@@ -116,8 +116,8 @@ static void ka_api_large_cache(struct kunit *test)
 	ka_free(q);
 	/*
 	 * bounds: at most KA_LARGE_CACHE_NR spans and ka_heap_large_bound()
-	 * pages (a sixteenth of the pages in use, at least 256 KiB), oldest
-	 * out first: the newest stays
+	 * pages (a sixteenth of the pages in use, at least 256 KiB) beyond
+	 * the newest, oldest out first: the newest stays
 	 */
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
 		v[i] = ka_alloc_node(40000 + i * PAGE_SIZE * 2, GFP_KERNEL,
@@ -135,10 +135,17 @@ static void ka_api_large_cache(struct kunit *test)
 			  GFP_KERNEL, node);
 	KUNIT_EXPECT_PTR_EQ(test, q, v[ARRAY_SIZE(v) - 1]);
 	ka_free(q);
-	/* one over the bound alone is not cached */
-	hits = READ_ONCE(heap->nr_large_free);
+	/* one over the bound: cached alone, the others out */
 	p = ka_alloc_node((ka_heap_large_bound(heap) + 1) * PAGE_SIZE,
 			  GFP_KERNEL, node);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_free(p);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 1UL);
+	KUNIT_EXPECT_GT(test, READ_ONCE(heap->large_free_pages),
+			ka_heap_large_bound(heap));
+	/* one over KA_LARGE_CACHE_BYTES is not cached at all */
+	hits = READ_ONCE(heap->nr_large_free);
+	p = ka_alloc_node(KA_LARGE_CACHE_BYTES + PAGE_SIZE, GFP_KERNEL, node);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	ka_free(p);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), hits);

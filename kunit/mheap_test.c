@@ -2,9 +2,9 @@
 /*
  * KUnit suite ka_mheap (mod/ka/mheap.c): first fit, splitting and
  * coalescing of runs, large objects' blocks of their own, page allocation
- * failures, packing into the fullest chunk, releasing free pages (at once
- * over the goal, all with keep 0) and the scavenger.  The background
- * scavenger is paused while the suite runs.
+ * failures, packing into the fullest chunk, releasing free pages and the
+ * scavenger.  The background scavenger is paused while the suite runs
+ * (and ka_scav_kick() then asks for no pass).
  *
  * Shared with utest (utest/utest.mk), which builds it against its shim:
  * the scavenger case, which waits for the background work, is kernel only
@@ -58,9 +58,8 @@ static void ka_test_destroy(struct kunit *test, struct ka_span **s,
 #define KA_TEST_CHUNK	(1U << KA_CHUNK_ORDER)
 
 /*
- * First fit from a fresh chunk, freed runs coalesce; once a few pages are
- * in use, a chunk whose last run goes is given back at once (prompt
- * release), and nothing is left to release.
+ * First fit from a fresh chunk, freed runs coalesce; a chunk whose last
+ * run goes stays whole until the scavenger or a release gives it back.
  */
 static void ka_heap_split_and_coalesce(struct kunit *test)
 {
@@ -97,9 +96,13 @@ static void ka_heap_split_and_coalesce(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
 	ka_heap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.pages_used, 0UL);
+	KUNIT_EXPECT_EQ(test, h.nr_free_chunks, 1UL);
+	KUNIT_EXPECT_EQ(test, h.pages_released, h0.pages_released);
+	KUNIT_EXPECT_EQ(test, ka_heap_release(ka_heap_of(node), 0),
+			(unsigned long)KA_TEST_CHUNK);
+	ka_heap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.pages_held, 0UL);
 	KUNIT_EXPECT_EQ(test, h.chunks_freed - h0.chunks_freed, 1UL);
-	KUNIT_EXPECT_EQ(test, ka_heap_release(ka_heap_of(node), 0), 0UL);
 }
 
 /* A large object is a block of its own, exactly its pages held. */
@@ -174,8 +177,10 @@ static void ka_heap_packs_fullest(struct kunit *test)
 {
 	int node = numa_mem_id();
 	unsigned int full = KA_TEST_CHUNK / 8;
-	struct ka_span *a[KA_TEST_CHUNK / 8], *b[2], *c;
+	struct ka_span **a, *b[2], *c;
 
+	a = kunit_kcalloc(test, full, sizeof(*a), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
 	if (!ka_test_runs(test, a, 8, full, node))
 		return;
 	if (!ka_test_runs(test, b, 8, 2, node)) {
@@ -196,11 +201,10 @@ static void ka_heap_packs_fullest(struct kunit *test)
 }
 
 /*
- * A freed run that leaves the heap with more than twice its goal and half
- * a chunk free gives a batch of pages back at once, from the chunk's end;
- * a release with keep 0 returns exactly the free pages left; pages_held
- * drops by that; a new run never lands on a hole; the chunk goes back
- * once only holes and free pages are left.
+ * A release with keep 0 returns exactly the free pages of a partly used
+ * chunk (a freed run far over the goal only asks for a scavenger pass);
+ * pages_held drops by that; a new run never lands on a hole; the chunk
+ * goes back once only holes and free pages are left.
  */
 static void ka_heap_release_free_pages(struct kunit *test)
 {
@@ -221,16 +225,13 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	KUNIT_ASSERT_PTR_EQ(test, s[2]->chunk, chunk);
 	ka_heap_stats_read(node, h0);
 	KUNIT_EXPECT_EQ(test, h0->pages_held, (unsigned long)KA_TEST_CHUNK);
-	/* 16 in use, 112 free: over 2 x 16 + 64, a batch goes back */
+	/* 16 in use, 112 free: over 2 x 16 + 64, but nothing goes back yet */
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[1]));
 	ka_heap_stats_read(node, h);
-	KUNIT_EXPECT_EQ(test, h->scav_pages - h0->scav_pages,
-			(unsigned long)KA_SCAV_BATCH);
-	KUNIT_EXPECT_EQ(test, chunk->nreleased, (unsigned int)KA_SCAV_BATCH);
-	KUNIT_EXPECT_TRUE(test, test_bit(KA_TEST_CHUNK - 1, chunk->released));
-	KUNIT_EXPECT_FALSE(test, test_bit(8, chunk->released));
+	KUNIT_EXPECT_EQ(test, h->pages_released, h0->pages_released);
+	KUNIT_EXPECT_EQ(test, chunk->nreleased, 0U);
 	got = ka_heap_release(heap, 0);
-	KUNIT_EXPECT_EQ(test, got, KA_TEST_CHUNK - 16UL - KA_SCAV_BATCH);
+	KUNIT_EXPECT_EQ(test, got, KA_TEST_CHUNK - 16UL);
 	ka_heap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h->pages_held, 16UL);
 	KUNIT_EXPECT_EQ(test, h->pages_holes, KA_TEST_CHUNK - 16UL);
@@ -252,16 +253,12 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[0]));
 	ka_heap_stats_read(node, h0);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[2]));
-	/*
-	 * only holes and free pages: the chunk is gone at once (and d's,
-	 * with 8 pages in use of 128, gave a batch back)
-	 */
+	/* only holes and free pages: the chunk is gone at once */
 	ka_heap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h0->nr_chunks - h->nr_chunks, 1UL);
 	KUNIT_EXPECT_EQ(test, h->chunks_freed - h0->chunks_freed, 1UL);
-	KUNIT_EXPECT_EQ(test, h->pages_holes, (unsigned long)d->chunk->nreleased);
-	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held,
-			8 + h->pages_released - h0->pages_released);
+	KUNIT_EXPECT_EQ(test, h->pages_holes, 0UL);
+	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held, 16UL);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
 	ka_heap_release(heap, 0);
 	ka_heap_stats_read(node, h);

@@ -42,6 +42,8 @@
 #include <stdlib.h>
 #include "memsim.h"
 
+#define SIM_NSEC_PER_SEC	1000000000ULL
+
 const struct sim_fe *sim_fes[] = {
 	&sim_fe_slub, &sim_fe_mag, &sim_fe_mag_old, &sim_fe_mag_512k, &sim_fe_mag_pg, &sim_fe_go, &sim_fe_go_rel,
 	&sim_fe_own, &sim_fe_own_go, &sim_fe_own_pg, &sim_fe_own_gp,
@@ -130,6 +132,8 @@ struct run {
 	struct sim_cost cost;
 	unsigned long ops;
 	unsigned long errors;	/* sim_errors when the run began */
+	unsigned long kicks;	/* ut_scav_kicks seen */
+	u64 kick_at;		/* the asked-for pass is due (ns), or 0 */
 };
 
 /* Everything the table shows, kept for the end. */
@@ -143,6 +147,8 @@ static int run_start(struct run *r, const struct sim_fe *fe, int ncpu)
 
 	memset(&r->sim, 0, sizeof(r->sim));
 	r->errors = sim_errors;
+	r->kicks = ut_scav_kicks;
+	r->kick_at = 0;
 	r->sim.fe = fe;
 	r->sim.ncpu = ncpu;
 	r->sim.rnd = opt_seed;
@@ -221,6 +227,27 @@ static void slot_alloc(struct run *r, struct slot *sl, int cpu, u32 size)
 	r->live_bytes += size;
 	r->live_slots += sl->slot;
 	r->live_objs++;
+}
+
+/*
+ * A heap asked for a scavenger pass (ka_scav_kick()): main.c runs it
+ * KA_SCAV_PROMPT_MS later; @now is the run's clock in ns.  @ticked: the
+ * second's background work just ran, the pass with it.
+ */
+static void run_kick_poll(struct run *r, u64 now, bool ticked)
+{
+	if (ticked)
+		r->kick_at = 0;
+	if (ut_scav_kicks != r->kicks) {
+		r->kicks = ut_scav_kicks;
+		if (!r->kick_at)
+			r->kick_at = now + KA_SCAV_PROMPT_MS * 1000000ULL;
+	}
+	if (r->kick_at && now >= r->kick_at) {
+		r->kick_at = 0;
+		if (r->sim.fe->scav)
+			r->sim.fe->scav(&r->sim);
+	}
 }
 
 static void run_sample(struct run *r)
@@ -341,7 +368,7 @@ static void rl_op(struct run *r, int cpu)
 
 static int run_random(const struct sim_fe *fe, const char *wl, int ncpu)
 {
-	bool mem8 = !strcmp(wl, "mem8");
+	bool mem8 = !strcmp(wl, "mem8"), ticked;
 	struct run *r;
 	unsigned long i;
 	int cpu, ret;
@@ -367,8 +394,12 @@ static int run_random(const struct sim_fe *fe, const char *wl, int ncpu)
 		}
 		if (!(i % 64))
 			run_sample(r);
-		if (opt_tick && i && !(i % opt_tick))
+		ticked = opt_tick && i && !(i % opt_tick);
+		if (ticked)
 			fe->tick(&r->sim);
+		/* opt_tick rounds are a second */
+		run_kick_poll(r, opt_tick ? i * SIM_NSEC_PER_SEC / opt_tick : i,
+			      ticked);
 	}
 	r->ops = opt_ops * ncpu;
 	run_phases(r);
@@ -409,7 +440,6 @@ struct sim_trace {
 	u64 nr_objects;
 };
 
-#define SIM_NSEC_PER_SEC	1000000000ULL
 
 /* kar_format.h's layout, read field by field (little-endian, packed). */
 #define KAR_HEADER_SIZE	128
@@ -617,10 +647,18 @@ static int run_trace(const struct sim_fe *fe, const char *path)
 		if (!(++ev_count % 64) || ev.size > KA_MAX_SMALL_SIZE)
 			run_sample(r);
 		if (ev.time_ns != U64_MAX) {
-			for (; ev.time_ns >= next_tick; next_tick += SIM_NSEC_PER_SEC)
+			bool ticked = false;
+
+			for (; ev.time_ns >= next_tick; next_tick += SIM_NSEC_PER_SEC) {
 				fe->tick(&r->sim);
+				ticked = true;
+			}
+			run_kick_poll(r, ev.time_ns, ticked);
 		} else if (opt_tick && !(ev_count % (opt_tick * ncpu))) {
 			fe->tick(&r->sim);
+			run_kick_poll(r, ev_count / ncpu * SIM_NSEC_PER_SEC / opt_tick, true);
+		} else if (opt_tick) {
+			run_kick_poll(r, ev_count / ncpu * SIM_NSEC_PER_SEC / opt_tick, false);
 		}
 	}
 	r->ops = ev_count;
@@ -708,6 +746,8 @@ static int run_cost(const struct sim_fe *fe, unsigned int k)
 		}
 		if (!(i % 16))
 			fe->tick(&r->sim);
+		/* 16 rounds a second, as the ticks say */
+		run_kick_poll(r, i * SIM_NSEC_PER_SEC / 16, !(i % 16));
 	}
 	r->ops = r->sim.cost.allocs + r->sim.cost.frees;
 	run_phases(r);

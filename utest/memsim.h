@@ -80,6 +80,8 @@ struct sim_fe {
 	void *(*alloc)(struct sim *sim, int cpu, size_t size);
 	void (*free)(struct sim *sim, int cpu, void *p);
 	void (*tick)(struct sim *sim);
+	/* ka: the scavenger pass a heap asked for (ka_scav_kick()) */
+	void (*scav)(struct sim *sim);
 	void (*shrink)(struct sim *sim);
 	void (*measure)(struct sim *sim, struct sim_mem *m);
 	/* bytes a request of @size takes (its slot: class, cache or pages) */
@@ -119,6 +121,7 @@ enum sim_classes {
 
 int sim_ka_setup(enum sim_classes variant);
 size_t sim_ka_slot(struct sim *sim, size_t size);
+void sim_ka_scav(struct sim *sim);
 
 /* The designs: memsim_ka.c's, memsim_slub.c's. */
 extern const struct sim_fe sim_fe_mag, sim_fe_mag_old, sim_fe_mag_512k, sim_fe_mag_pg,

@@ -140,6 +140,13 @@ static void sim_ka_background(void)
 	shim_rcu_barrier();
 }
 
+/* The pass a heap asked for: main.c's ka_scav_tick() brought forward. */
+void sim_ka_scav(struct sim *sim)
+{
+	ka_heap_scavenge(ka_heap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
+	shim_rcu_barrier();
+}
+
 /* What the shrinker and drop_caches leave once the CPUs gave theirs back. */
 static void sim_ka_release_all(void)
 {
@@ -525,7 +532,7 @@ static int mag_exit(struct sim *sim)
 	.name = _name, .desc = _desc, .init = mag_init,			\
 	.alloc = mag_alloc, .free = mag_free, .tick = mag_tick,		\
 	.shrink = mag_shrink, .measure = mag_measure, .exit = mag_exit,	\
-	.slot = sim_ka_slot,						\
+	.slot = sim_ka_slot, .scav = sim_ka_scav,			\
 	.arg = { [MAG_ARG_BUDGET] = _budget,				\
 		 [MAG_ARG_CLASSES] = _classes },			\
 }
@@ -1387,7 +1394,7 @@ static int spn_exit(struct sim *sim)
 	.name = _name, .desc = _desc, .init = spn_init,			\
 	.alloc = spn_alloc, .free = spn_free, .tick = spn_tick,		\
 	.shrink = spn_shrink, .measure = spn_measure, .exit = spn_exit,	\
-	.slot = sim_ka_slot,						\
+	.slot = sim_ka_slot, .scav = sim_ka_scav,			\
 	.arg = { __VA_ARGS__ },						\
 }
 

@@ -501,33 +501,43 @@ static void t_heap_scavenge_whole(void)
 
 /*
  * A run freed while the heap keeps more than twice its goal and half a
- * chunk gives a batch back at once, from the emptiest chunk's end; a chunk
- * left with holes and no run goes back.
+ * chunk asks for a scavenger pass (ka_scav_kick()), once until the pass
+ * has run, and gives nothing back itself; the pass releases down to the
+ * goal from the emptiest chunk's end; a chunk left with holes and no run
+ * goes back at once, an empty whole one waits for the pass.
  */
 static void t_heap_prompt(void)
 {
 	struct ka_heap *heap = ka_heap_of(0);
+	unsigned long kicks = ut_scav_kicks;
 	struct ka_span *a[16], *b[16];
 	struct ka_chunk *ca;
 
 	t_runs(a, 16, 8);
 	t_runs(b, 16, 8);
 	ca = a[0]->chunk;
-	/* 256 pages in use: goal 16, prompt above 2 x 16 + 64 free */
+	/* 256 pages in use: goal 16, a pass asked for above 2 x 16 + 64 free */
 	t_destroy(a, 12);
 	EXPECT_EQ(heap->pages_held - heap->pages_used, 96);
+	EXPECT_EQ(ut_scav_kicks, kicks);
+	ka_span_destroy(a[12]);
+	EXPECT_EQ(ut_scav_kicks, kicks + 1);
+	ka_span_destroy(a[13]);
+	EXPECT_EQ(ut_scav_kicks, kicks + 1);
 	EXPECT_EQ(heap->pages_released, 0);
-	ka_span_destroy(a[12]);		/* 104 free: 64 of them go back */
-	EXPECT_EQ(heap->scav_pages, KA_SCAV_BATCH);
-	EXPECT_EQ(ca->nreleased, KA_SCAV_BATCH);
-	EXPECT(test_bit(103, ca->released) && !test_bit(39, ca->released));
-	EXPECT_EQ(heap->pages_held - heap->pages_used, 104 - KA_SCAV_BATCH);
+	/* main.c's pass: 112 free, goal 16 */
+	EXPECT_EQ(ka_heap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), 96);
+	EXPECT_EQ(ca->nreleased, 96);
+	EXPECT(test_bit(111, ca->released) && !test_bit(15, ca->released));
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
-	t_destroy(a + 13, 3);		/* A: holes and no run: gone */
+	t_destroy(a + 14, 2);		/* A: holes and no run: gone */
 	EXPECT_EQ(heap->nr_chunks, 1);
 	EXPECT_EQ(heap->pages_holes, 0);
-	t_destroy(b, 16);
-	ka_heap_release(heap, 0);
+	t_destroy(b, 16);		/* B: empty and whole, kept */
+	EXPECT_EQ(ut_scav_kicks, kicks + 2);
+	EXPECT_EQ(heap->nr_free_chunks, 1);
+	EXPECT_EQ(ka_heap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), T_CHUNK);
+	EXPECT_EQ(heap->nr_chunks, 0);
 	EXPECT_EQ(shim_stats.pages_out, 0);
 }
 
@@ -929,7 +939,7 @@ static const struct {
 	{ "heap: free pages of a used chunk released", t_heap_release_pages },
 	{ "heap: scavenger goal, rate, order", t_heap_scavenge },
 	{ "heap: scavenger frees a whole empty chunk first", t_heap_scavenge_whole },
-	{ "heap: a freed run gives pages back at once over the goal", t_heap_prompt },
+	{ "heap: a freed run far over the goal asks for a pass", t_heap_prompt },
 	{ "arena: map growth", t_arena_grow },
 	{ "arena: foreign pointers", t_arena_lookup_foreign },
 	{ "arena: created and freed with chunks", t_arena_lifecycle },

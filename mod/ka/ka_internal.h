@@ -112,28 +112,29 @@ enum ka_class_shape {
 /*
  * Freed large objects a heap keeps whole (span, pages, arena entries) for
  * the next large allocation of as many pages: at most KA_LARGE_CACHE_NR
- * spans and 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, within
- * KA_LARGE_CACHE_MIN_BYTES .. KA_LARGE_CACHE_BYTES per node (mheap.c).
+ * spans, and beyond the newest (at most KA_LARGE_CACHE_BYTES) at most
+ * 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, within
+ * KA_LARGE_CACHE_MIN_BYTES .. KA_LARGE_CACHE_BYTES, per node (mheap.c).
  */
 #define KA_LARGE_CACHE_NR	8
 #define KA_LARGE_CACHE_DIV	16
 #define KA_LARGE_CACHE_MIN_BYTES	(256 * 1024)
 #define KA_LARGE_CACHE_BYTES	(2 * 1024 * 1024)
-/* Completely free chunks a heap keeps before returning them to the buddy. */
-#define KA_HEAP_FREE_CHUNK_RESERVE	1
 /*
  * The scavenger (mheap.c) lets a heap keep free pages in its chunks up to
  * 1/KA_SCAV_RETAIN_DIV of its pages in use, at least KA_SCAV_FLOOR_PAGES,
  * and gives back at most KA_SCAV_PAGES_PER_TICK pages per node per
  * background pass (one a second: 16 MiB/s), KA_SCAV_BATCH per lock hold; a
  * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
- * goal and half a chunk gives back a batch at once.  Released pages (holes)
+ * goal and half a chunk brings the next pass forward to KA_SCAV_PROMPT_MS
+ * later (ka_scav_kick(), main.c).  Released pages (holes)
  * are not capped: a hole cannot be carved again, but a chunk pinned by a
  * few runs holds only their pages.
  */
 #define KA_SCAV_RETAIN_DIV		16
 #define KA_SCAV_FLOOR_PAGES		16UL
 #define KA_SCAV_PROMPT_GOALS		2
+#define KA_SCAV_PROMPT_MS		100
 #define KA_SCAV_PAGES_PER_TICK		4096
 #define KA_SCAV_BATCH			64
 
@@ -442,6 +443,7 @@ struct ka_heap {
 		unsigned long pages_released;	/* ever given back page by page */
 		unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
 	);
+	bool scav_kicked;	/* a pass is asked for (ka_scav_kick()) */
 };
 
 void ka_heap_init(struct ka_heap *heap, int node);
@@ -524,6 +526,7 @@ static inline void ka_node_init(struct ka_node *n, int nid)
 
 void ka_drain(void);
 void ka_scav_pause(bool pause);
+void ka_scav_kick(void);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
 void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller);

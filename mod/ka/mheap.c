@@ -24,18 +24,19 @@
  * metadata built, arena entries pointing at it - on @large_free (state
  * KA_SPAN_LARGE_FREE, most recently freed first), at most
  * KA_LARGE_CACHE_NR spans and ka_heap_large_bound() pages (1/16 of the
- * heap's other pages in use, 256 KiB to 2 MiB); a large allocation of as
+ * heap's other pages in use, 256 KiB to 2 MiB) beyond the newest span (at
+ * most 2 MiB, kept so that an object allocated and freed over and over is
+ * built once); a large allocation of as
  * many pages (or up to an eighth more) takes one back without building
  * anything (ka_heap_large_get()).  The oldest spans beyond the bounds are
  * destroyed at once, the whole cache when a trim pass finds it unused since
  * the previous one (ka_heap_large_trim(), every second from the per-CPU
  * trim's timer), and by ka_heap_release().
  *
- * Release policy: a chunk whose last run is freed is kept if the heap has
- * fewer than KA_HEAP_FREE_CHUNK_RESERVE free chunks (so a workload that
- * oscillates around a chunk boundary does not ping-pong with the buddy
- * allocator) and is returned at once otherwise; a direct chunk, or one
- * with holes, is returned at once.
+ * Release policy: a chunk whose last run is freed stays whole until the
+ * scavenger gives it back (so that a workload that frees and allocates in
+ * bursts does not ping-pong with the buddy allocator); a direct chunk, or
+ * one with holes, is returned at once.
  *
  * Scavenger (Go's mgcscavenge.c): free pages inside chunks that still hold
  * runs go back to the buddy allocator one page at a time.  The first such
@@ -47,12 +48,14 @@
  * least KA_SCAV_FLOOR_PAGES), whole free chunks first (even if that
  * undershoots the goal by up to half a chunk), then pages of the emptiest
  * chunks (fewest pages in runs), at most a given number per call: main.c
- * calls it once a second per node, and a run freed while the heap keeps
- * more than KA_SCAV_PROMPT_GOALS times its goal calls it for a batch at
- * once (after a burst of frees, memory goes back within the burst, not a
- * second later).  ka_heap_release() with keep 0 (the shrinker, the debugfs
- * "drain" file, module exit) releases every free page at once.  Holes are
- * not capped: a chunk pinned by a few runs holds only their pages.
+ * calls it once a second per node, and sooner - KA_SCAV_PROMPT_MS after a
+ * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
+ * goal and half a chunk (ka_scav_kick()): the memory of a burst of frees
+ * goes back a tenth of a second after it, not up to a second later, and
+ * the burst itself frees no page one by one.  ka_heap_release() with keep
+ * 0 (the shrinker, the debugfs "drain" file, module exit) releases every
+ * free page at once.  Holes are not capped: a chunk pinned by a few runs
+ * holds only their pages.
  *
  * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
@@ -361,7 +364,7 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 	unsigned long flags;
 	unsigned int idx;
 	LIST_HEAD(release);
-	bool over;
+	bool kick;
 
 	spin_lock_irqsave(&heap->lock, flags);
 	/* two racing frees of one large object: only the first gets here */
@@ -392,15 +395,21 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 	heap->runs_freed++;
 	if (ka_chunk_empty(chunk)) {
 		heap->nr_free_chunks++;
-		ka_heap_collect(heap, KA_HEAP_FREE_CHUNK_RESERVE, &release);
+		/* a whole chunk waits for the scavenger; these cannot be reused */
+		if (chunk->nreleased || chunk->direct)
+			ka_heap_unlink(heap, chunk, &release);
 	}
-	over = heap->pages_held - heap->pages_used >
+	/* far over the goal: ask for the pass (once until it has run) */
+	kick = !heap->scav_kicked &&
+	       heap->pages_held - heap->pages_used >
 	       KA_SCAV_PROMPT_GOALS * ka_heap_scavenge_goal(heap) +
 	       (1UL << KA_CHUNK_ORDER) / 2;
+	if (kick)
+		heap->scav_kicked = true;
 	spin_unlock_irqrestore(&heap->lock, flags);
 	ka_heap_free_chunks(&release);
-	if (over)
-		ka_heap_scavenge(heap, KA_SCAV_BATCH);
+	if (kick)
+		ka_scav_kick();
 	return true;
 }
 
@@ -530,11 +539,10 @@ unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max)
 {
 	unsigned long pages = ka_heap_reclaim(heap, false, max), flags;
 
-	if (pages) {
-		spin_lock_irqsave(&heap->lock, flags);
-		heap->scav_pages += pages;
-		spin_unlock_irqrestore(&heap->lock, flags);
-	}
+	spin_lock_irqsave(&heap->lock, flags);
+	heap->scav_pages += pages;
+	heap->scav_kicked = false;
+	spin_unlock_irqrestore(&heap->lock, flags);
 	return pages;
 }
 KA_EXPORT_INTERNAL(ka_heap_scavenge);
@@ -640,14 +648,19 @@ unsigned long ka_heap_large_bound(const struct ka_heap *heap)
 }
 KA_EXPORT_INTERNAL(ka_heap_large_bound);
 
-/* Unlink the cached spans beyond the bounds (all, with @all). */
+/*
+ * Unlink the cached spans beyond the bounds, oldest first (all, with
+ * @all); the newest stays whatever ka_heap_large_bound() says, so that a
+ * large object allocated and freed over and over is built once.
+ */
 static void ka_heap_large_evict(struct ka_heap *heap, bool all,
 				struct list_head *out)
 {
 	lockdep_assert_held(&heap->lock);
 	while (!list_empty(&heap->large_free) &&
 	       (all || heap->nr_large_free > KA_LARGE_CACHE_NR ||
-		heap->large_free_pages > ka_heap_large_bound(heap))) {
+		(heap->large_free_pages > ka_heap_large_bound(heap) &&
+		 heap->nr_large_free > 1))) {
 		struct ka_span *span = list_last_entry(&heap->large_free,
 						       struct ka_span, list);
 
@@ -662,7 +675,7 @@ static void ka_heap_large_evict(struct ka_heap *heap, bool all,
  * @span: a large span (its free hooks have run)
  *
  * Caches the span, destroying the oldest cached spans beyond the bounds,
- * or destroys it at once if it alone is over the byte bound.  Of two
+ * or destroys it at once if it alone is over KA_LARGE_CACHE_BYTES.  Of two
  * racing frees of one object only the first gets here.
  *
  * Context: any; no ka lock held.
@@ -678,7 +691,7 @@ bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span)
 		spin_unlock_irqrestore(&heap->lock, flags);
 		return false;
 	}
-	if (span->npages > ka_heap_large_bound(heap)) {
+	if (span->npages > KA_LARGE_CACHE_BYTES >> PAGE_SHIFT) {
 		spin_unlock_irqrestore(&heap->lock, flags);
 		return ka_span_destroy(span);
 	}
