@@ -262,10 +262,10 @@ static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 		if (r != chunk->nreleased || stray)
 			bad("chunk %p: nreleased %u, %u released bits, some not used",
 			    chunk, chunk->nreleased, r);
-		if (chunk->nreleased && chunk->nfree + chunk->nreleased ==
-		    chunk->npages)
-			bad("chunk %p: no run but %u holes: kept", chunk,
-			    chunk->nreleased);
+		if ((chunk->nreleased || chunk->direct) &&
+		    chunk->nfree + chunk->nreleased == chunk->npages)
+			bad("chunk %p: no run but %u holes%s: kept", chunk,
+			    chunk->nreleased, chunk->direct ? ", direct" : "");
 		if (arena_idx(chunk->base) >= map->nr ||
 		    map->arenas[arena_idx(chunk->base)] != chunk->arena)
 			bad("chunk %p: arena %p not in the map", chunk,
@@ -288,9 +288,6 @@ static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 		    heap->node, nr, nfree_chunks, held, used, holes,
 		    heap->nr_chunks, heap->nr_free_chunks, heap->pages_held,
 		    heap->pages_used, heap->pages_holes);
-	if (nfree_chunks > KA_HEAP_FREE_CHUNK_RESERVE)
-		bad("heap %d: %lu free chunks kept, reserve is %d", heap->node,
-		    nfree_chunks, KA_HEAP_FREE_CHUNK_RESERVE);
 }
 
 /* Pages of the live spans: in their chunk, used, mapped to them. */

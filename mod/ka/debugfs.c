@@ -245,9 +245,10 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 		   held, used, in_use_bytes);
 	/*
 	 * The scavenger (mheap.c), "name value" lines that version 2 readers
-	 * accept: pages ever given back one by one from chunks with runs,
-	 * such holes now, pages the background pass gave back (holes and
-	 * whole chunks).
+	 * accept: pages ever given back one by one from chunks with runs
+	 * (large objects' blocks beyond their pages included), such holes
+	 * now, pages the scavenger gave back (holes and whole chunks; the
+	 * background pass and the prompt release after a freed run).
 	 */
 	seq_printf(m, "pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n",
 		   released, holes, scavenged);

@@ -49,8 +49,15 @@
 #define KA_ARENA_PAGES		(1UL << KA_ARENA_ORDER)
 #define KA_ARENA_SHIFT		(PAGE_SHIFT + KA_ARENA_ORDER)
 
-/* The heap asks the buddy allocator for chunks of this order first. */
-#define KA_CHUNK_ORDER		min(9, KA_MAX_BUDDY_ORDER)
+/*
+ * The heap asks the buddy allocator for chunks of this order first (512
+ * KiB): a chunk that has just come holds its free pages until spans take
+ * them or the scavenger releases them, so the smaller, the closer held
+ * pages follow pages in use (memsim, a span-local design: 2 MiB chunks
+ * held 0.4x more of rl's 4 MB at the end of the run, and 0.5-1.7 MB more
+ * at the .kar traces' peaks).
+ */
+#define KA_CHUNK_ORDER		min(7, KA_MAX_BUDDY_ORDER)
 /* The largest object needs a chunk of this order. */
 #define KA_LARGE_MAX_ORDER	min(KA_ARENA_ORDER, KA_MAX_BUDDY_ORDER)
 
@@ -62,10 +69,19 @@
 #define KA_MAG_SHIFT		6
 
 /*
- * A span of a big class repeats its class's run (Go's table, 4 KiB pages)
- * until it holds KA_SPAN_MIN_OBJS objects, within KA_SPAN_MAX_BYTES
- * (sizeclass.c, ka_class_span()).
+ * The shape of the spans (sizeclass.c, ka_classes_spans()): Go's runs up
+ * to PAGE_SIZE (at least two objects a span) and, with KA_CLASSES_PAGES,
+ * page multiples above it, one object a span; KA_CLASSES_REPEAT, ka's
+ * table before issue 30, repeats every run until it holds
+ * KA_SPAN_MIN_OBJS objects within KA_SPAN_MAX_BYTES.  ka uses
+ * KA_CLASSES_DEFAULT; utest/memsim compares the others.
  */
+enum ka_class_shape {
+	KA_CLASSES_GO		= 0,
+	KA_CLASSES_PAGES	= 1,
+	KA_CLASSES_REPEAT	= 2,
+	KA_CLASSES_DEFAULT	= KA_CLASSES_PAGES,
+};
 #define KA_SPAN_MIN_OBJS	8
 #define KA_SPAN_MAX_BYTES	(32 * 1024)
 
@@ -96,29 +112,29 @@
 /*
  * Freed large objects a heap keeps whole (span, pages, arena entries) for
  * the next large allocation of as many pages: at most KA_LARGE_CACHE_NR
- * spans and KA_LARGE_CACHE_BYTES per node (mheap.c).
+ * spans, and beyond the newest (at most KA_LARGE_CACHE_BYTES) at most
+ * 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, within
+ * KA_LARGE_CACHE_MIN_BYTES .. KA_LARGE_CACHE_BYTES, per node (mheap.c).
  */
 #define KA_LARGE_CACHE_NR	8
+#define KA_LARGE_CACHE_DIV	16
+#define KA_LARGE_CACHE_MIN_BYTES	(256 * 1024)
 #define KA_LARGE_CACHE_BYTES	(2 * 1024 * 1024)
-/* Completely free chunks a heap keeps before returning them to the buddy. */
-#define KA_HEAP_FREE_CHUNK_RESERVE	1
 /*
  * The scavenger (mheap.c) lets a heap keep free pages in its chunks up to
- * 1/KA_SCAV_RETAIN_DIV of its pages in use, at least KA_SCAV_FLOOR_PAGES
- * (2 MiB), and gives back at most KA_SCAV_PAGES_PER_TICK pages per node per
- * background pass (one a second: 16 MiB/s), KA_SCAV_BATCH per lock hold.
+ * 1/KA_SCAV_RETAIN_DIV of its pages in use, at least KA_SCAV_FLOOR_PAGES,
+ * and gives back at most KA_SCAV_PAGES_PER_TICK pages per node per
+ * background pass (one a second: 16 MiB/s), KA_SCAV_BATCH per lock hold; a
+ * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
+ * goal and half a chunk brings the next pass forward to KA_SCAV_PROMPT_MS
+ * later (ka_scav_kick(), main.c).  Released pages (holes)
+ * are not capped: a hole cannot be carved again, but a chunk pinned by a
+ * few runs holds only their pages.
  */
-#define KA_SCAV_RETAIN_DIV		10
-/*
- * Holes (released pages inside chunks that still hold runs) are capped at
- * KA_SCAV_HOLES_RATIO times the pages in use (at least the floor): a hole
- * cannot be carved again, so a heap punched without limit spreads over
- * ever more 2 MiB blocks, each pinned by a few runs, and fragments the
- * buddy allocator (utest's random workload, uncapped: 500 chunks for 17k
- * pages in use, and an order-8 chunk no longer to be had).
- */
-#define KA_SCAV_HOLES_RATIO		4
-#define KA_SCAV_FLOOR_PAGES		(1UL << KA_CHUNK_ORDER)
+#define KA_SCAV_RETAIN_DIV		16
+#define KA_SCAV_FLOOR_PAGES		16UL
+#define KA_SCAV_PROMPT_GOALS		2
+#define KA_SCAV_PROMPT_MS		100
 #define KA_SCAV_PAGES_PER_TICK		4096
 #define KA_SCAV_BATCH			64
 
@@ -140,6 +156,7 @@ extern u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
 			      KA_LARGE_SIZE_DIV + 1];
 
 int ka_sizeclass_init(void);
+int ka_sizeclass_build(unsigned int shape);
 
 /* Size class of a request of 1 .. KA_MAX_SMALL_SIZE bytes: Go's sizeToClass. */
 static __always_inline unsigned int ka_size_class_go(size_t size)
@@ -380,6 +397,7 @@ struct ka_chunk {
 	unsigned int npages;
 	unsigned int nfree;		/* pages neither in a run nor released */
 	unsigned int nreleased;		/* pages given back: holes; split if > 0 */
+	bool direct;			/* a large object's block, no other run */
 	int node;
 	/*
 	 * Its number in its heap: 1 for the heap's first chunk, and so on
@@ -425,6 +443,7 @@ struct ka_heap {
 		unsigned long pages_released;	/* ever given back page by page */
 		unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
 	);
+	bool scav_kicked;	/* a pass is asked for (ka_scav_kick()) */
 };
 
 void ka_heap_init(struct ka_heap *heap, int node);
@@ -434,6 +453,7 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
 struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size);
 bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span);
 unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only);
+unsigned long ka_heap_large_bound(const struct ka_heap *heap);
 unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap);
 unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max);
 
@@ -506,6 +526,7 @@ static inline void ka_node_init(struct ka_node *n, int nid)
 
 void ka_drain(void);
 void ka_scav_pause(bool pause);
+void ka_scav_kick(void);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
 void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller);
