@@ -201,7 +201,30 @@ enum ka_span_list {
 	KA_LIST_FULL,		/* central->full: every object is out */
 	KA_LIST_LARGE,		/* heap->large */
 	KA_LIST_LARGE_FREE,	/* heap->large_free */
+	KA_LIST_OWNED,		/* central->owned: a CPU's (mcache.c) */
 };
+
+/* Where a span a CPU owns is in that CPU's per-class state (mcache.c). */
+enum ka_span_olist {
+	KA_OL_NONE,		/* not owned */
+	KA_OL_ACTIVE,		/* the span the CPU's magazine is filled from */
+	KA_OL_PARTIAL,		/* owned, has free objects */
+	KA_OL_FULL,		/* owned, every object out (KA_RS_FULL) */
+	KA_OL_STASH,		/* owned, empty, kept for the next switch */
+};
+
+/*
+ * A small span's ownership word (ka_span.rstate), changed with atomics
+ * only: the owning CPU + 1 in the low bits (0: mcentral's; KA_RS_TRANSIT
+ * while mcentral hands it to a CPU), KA_RS_FULL while it sits on its
+ * owner's full list, KA_RS_PEND while it is on its owner's pending list
+ * (a remote free into a full span pushed it there).  mcache.c explains
+ * the protocol.
+ */
+#define KA_RS_OWNER	0xffffffffUL
+#define KA_RS_TRANSIT	0xffffffffUL
+#define KA_RS_FULL	(1UL << 32)
+#define KA_RS_PEND	(1UL << 33)
 
 struct ka_chunk;
 struct ka_cache;
@@ -210,15 +233,23 @@ struct ka_central;
 /*
  * struct ka_span - Go's mspan: a run of pages holding objects of one class.
  *
- * An object is "out" (its bit set in @allocbits) from the moment mcentral
- * hands it to a per-CPU cache until a flush gives it back: objects sitting
- * in a per-CPU cache count as out here and are counted there.
+ * An object is "out" (its bit set in @allocbits) from the moment it is
+ * taken for a per-CPU magazine or a caller until it is freed back into the
+ * bitmap: objects sitting in a magazine count as out here and are counted
+ * there.  Objects other CPUs freed sit in the remote bitmap (ka_span_rfree())
+ * until the span's owner, or its mcentral, collects them.
  *
- * Locking: @list, @nalloc, @freeindex, @allocbits and @where are protected
- * by the owning mcentral's lock (heap->lock for a large span).  @base,
- * @elemsize, @divmagic, @cls, @node and @npages are set before the span is
- * published in the arena map and never change; lockless readers in
- * ka_free() read those and @state only.
+ * Locking: a small span of a class with more than one object per span is
+ * either owned by a CPU (ka_rs_owner(@rstate), mcache.c) - then @nalloc,
+ * @freeindex, @allocbits, @olink, @olist and @fastkey are that CPU's, read
+ * and written only while it owns its magazines - or mcentral's: then those
+ * fields are protected by the central lock.  @list and @where are always
+ * the central lock's (an owned span is on central->owned).  The remote
+ * bitmap and @rstate change with atomic operations only, by anyone.  A
+ * large span belongs to the heap (heap->lock).  @base, @elemsize,
+ * @divmagic, @cls, @node and @npages are set before the span is published
+ * in the arena map and never change; lockless readers in ka_free() read
+ * those, @state, @fastkey and @rstate.
  */
 struct ka_span {
 	struct list_head list;
@@ -240,9 +271,10 @@ struct ka_span {
 	u16 magoff;		/* cls << KA_MAG_SHIFT: ka_free()'s magazine */
 	int node;
 	/*
-	 * node + 1 while this is a live small span, else 0: ka_free()'s
-	 * fast path compares it with its CPU's ka_pcpu->fastkey, one test
-	 * for "small, live and of this CPU's node".
+	 * The owning CPU's key (ka_pcpu->ownkey) while this is that CPU's
+	 * active span (mcache.c), else 0: ka_free()'s hit path compares it
+	 * with its CPU's ka_pcpu->fastkey, one test for "a live small object
+	 * of the span this CPU's magazine is filled from".
 	 */
 	unsigned int fastkey;
 	/* the first cache line above holds what ka_free()'s hit path reads */
@@ -258,9 +290,41 @@ struct ka_span {
 	 */
 	struct ka_central *central;
 	struct ka_cache *cache;
+	/* a ka_cache's span: ka_cache_free()'s key, as @fastkey is ka_free()'s */
+	unsigned int ckey;
+	/* ownership (see KA_RS_*); the owner's lists; its pending list */
+	atomic_long_t rstate;
+	struct list_head olink;
+	struct llist_node pnode;
+	u8 olist;		/* enum ka_span_olist, the owner's */
 	struct rcu_head rcu;
+	/* small spans: the allocation bitmap, then the remote bitmap */
 	unsigned long allocbits[];
 };
+
+/*
+ * The remote bitmap of a small span: objects freed by a CPU that does not
+ * own the span, set with atomic bit operations, collected by the owner.
+ */
+static inline unsigned long *ka_span_rfree(const struct ka_span *span)
+{
+	return (unsigned long *)span->allocbits + BITS_TO_LONGS(span->nelems);
+}
+
+static inline unsigned int ka_rs_owner(unsigned long rs)
+{
+	return rs & KA_RS_OWNER;
+}
+
+/*
+ * Does this class keep its spans with CPUs (mcache.c)?  A class of one
+ * object per span does not: a free object is an empty span, and its
+ * objects go through per-CPU magazines and mcentral as they come.
+ */
+static inline bool ka_class_owned(const struct ka_class *k)
+{
+	return k->nelems > 1;
+}
 
 extern unsigned long ka_freetag_key;
 #define KA_GOLDEN_RATIO	0x61C8864680B583EBUL	/* as GOLDEN_RATIO_64 */
@@ -272,6 +336,7 @@ unsigned long ka_span_teardown_list(struct list_head *list);
 unsigned long ka_span_destroy_list(struct list_head *list);
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
 bool ka_span_put(struct ka_span *span, const void *obj);
+unsigned int ka_span_collect(struct ka_span *span);
 
 /* Index of the object at @p; exact only if ka_span_obj_ok(). */
 static __always_inline unsigned int ka_span_index(const struct ka_span *span,
@@ -303,15 +368,25 @@ static __always_inline bool ka_span_obj_ok(const struct ka_span *span,
 
 /* ---- arena map: pointer -> span ---- */
 
+/*
+ * One arena's span pointers: exactly 8 KiB with 4 KiB pages (a kmalloc
+ * size: nothing else in it, or the allocation would round up to 16 KiB).
+ */
 struct ka_arena {
 	struct ka_span *spans[KA_ARENA_PAGES];	/* page -> span or dummy */
-	unsigned int nr_chunks;		/* ka_arena_lock */
+};
+
+/* What is kept beside an arena in use, under ka_arena_lock. */
+struct ka_arena_aux {
+	struct ka_arena *arena;
+	unsigned int nr_chunks;
 	struct rcu_head rcu;
 };
 
 struct ka_arena_map {
 	struct rcu_head rcu;
 	unsigned long nr;
+	struct ka_arena_aux **aux;	/* per arena, ka_arena_lock */
 	struct ka_arena __rcu *arenas[];
 };
 
@@ -463,6 +538,7 @@ struct ka_central {
 	spinlock_t lock;
 	struct list_head partial;	/* spans with free objects, empty last */
 	struct list_head full;		/* spans with every object out */
+	struct list_head owned;		/* spans CPUs own (mcache.c) */
 	unsigned int cls;
 	int node;
 	/*
@@ -476,7 +552,8 @@ struct ka_central {
 	unsigned long nr_partial;
 	unsigned long nr_full;
 	unsigned long nr_empty;		/* partial spans with nothing out */
-	unsigned long objs_out;		/* objects out of spans */
+	unsigned long nr_owned;		/* spans on @owned */
+	unsigned long objs_out;		/* objects out of spans not owned */
 	unsigned long nr_lock;		/* lock acquisitions */
 	unsigned long spans_from_heap;
 	unsigned long spans_to_heap;
@@ -489,6 +566,12 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 			       unsigned int n, gfp_t gfp);
 void ka_central_flush(void **objs, unsigned int n);
 unsigned long ka_central_release(struct ka_central *c, unsigned long keep);
+struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp);
+void ka_central_give(struct ka_span *span);
+void ka_central_collect(struct ka_span *span);
+
+/* The central list of @span: its cache's, or its class's on its node. */
+static inline struct ka_central *ka_span_central(const struct ka_span *span);
 
 struct ka_node {
 	struct ka_heap heap;
@@ -500,6 +583,11 @@ extern struct ka_node *ka_nodes[MAX_NUMNODES];
 static inline struct ka_central *ka_central_of(int node, unsigned int cls)
 {
 	return &ka_nodes[node]->central[cls];
+}
+
+static inline struct ka_central *ka_span_central(const struct ka_span *span)
+{
+	return span->central ?: ka_central_of(span->node, span->cls);
 }
 
 static inline struct ka_heap *ka_heap_of(int node)

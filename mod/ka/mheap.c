@@ -181,7 +181,7 @@ static void ka_heap_carve_at(struct ka_heap *heap, struct ka_chunk *chunk,
 	span->base = chunk->base + (idx << PAGE_SHIFT);
 	span->end = span->base + (size_t)span->nelems * span->elemsize;
 	span->node = heap->node;
-	span->fastkey = span->state == KA_SPAN_SMALL ? heap->node + 1 : 0;
+	span->fastkey = 0;	/* a CPU's key once it is a CPU's active span */
 	span->nprof = 0;	/* no sampled objects yet (profile.c) */
 	/* KASAN: a redzone until objects leave the span */
 	ka_sys_poison(span->base, (size_t)n << PAGE_SHIFT,
