@@ -68,8 +68,11 @@ static void ka_nodes_free(void)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			struct ka_central *c = &n->central[cls];
 
+			/* the CPUs gave their spans back (ka_mcache_exit()) */
+			WARN_ON_ONCE(!list_empty(&c->owned));
 			out = ka_span_teardown_list(&c->full);
 			out += ka_span_teardown_list(&c->partial);
+			out += ka_span_teardown_list(&c->owned);
 			if (out)
 				pr_warn_ratelimited("node %d: %lu objects of %u bytes were never freed\n",
 						    nid, out, ka_classes[cls].size);
@@ -188,7 +191,7 @@ KA_EXPORT_INTERNAL(ka_drain);
 /*
  * Shrinker: under memory pressure give back empty spans, free chunks and
  * every free page inside partly used chunks (the scavenger's work, all at
- * once), and ask every CPU to flush its caches.  Reclaim does not wait for those
+ * once), and ask every CPU to flush its caches and give its spans back.  Reclaim does not wait for those
  * flushes (that would block on workqueues); the spans they empty are
  * returned by the next pass.  Counted: free heap pages, empty spans, and
  * objects sitting in per-CPU caches (in pages, roughly).
@@ -213,9 +216,13 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 	for_each_online_cpu(cpu) {
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
-		for (cls = 1; cls < ka_nr_classes; cls++)
+		for (cls = 1; cls < ka_nr_classes; cls++) {
 			bytes += (unsigned long)ka_mag_count(&pc->mag[cls]) *
 				 ka_classes[cls].size;
+			/* empty spans a CPU keeps for its next switch */
+			pages += READ_ONCE(pc->pcc[cls].nstash) *
+				 ka_classes[cls].npages;
+		}
 	}
 	pages += bytes >> PAGE_SHIFT;
 	return pages ?: SHRINK_EMPTY;
