@@ -114,7 +114,11 @@ static void ka_api_large_cache(struct kunit *test)
 	ka_test_fill(q, 92000, 5);
 	KUNIT_EXPECT_EQ(test, ka_test_bad(q, 92000, 5), -1L);
 	ka_free(q);
-	/* bounds: at most KA_LARGE_CACHE_NR spans, oldest out first */
+	/*
+	 * bounds: at most KA_LARGE_CACHE_NR spans and ka_heap_large_bound()
+	 * pages (a sixteenth of the pages in use, at least 256 KiB) beyond
+	 * the newest, oldest out first: the newest stays
+	 */
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
 		v[i] = ka_alloc_node(40000 + i * PAGE_SIZE * 2, GFP_KERNEL,
 				     node);
@@ -122,16 +126,29 @@ static void ka_api_large_cache(struct kunit *test)
 	}
 	for (i = 0; i < ARRAY_SIZE(v); i++)
 		ka_free(v[i]);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free),
+	KUNIT_EXPECT_GE(test, READ_ONCE(heap->nr_large_free), 1UL);
+	KUNIT_EXPECT_LE(test, READ_ONCE(heap->nr_large_free),
 			(unsigned long)KA_LARGE_CACHE_NR);
 	KUNIT_EXPECT_LE(test, READ_ONCE(heap->large_free_pages),
-			(unsigned long)KA_LARGE_CACHE_BYTES >> PAGE_SHIFT);
-	/* one over the byte bound alone is not cached */
+			ka_heap_large_bound(heap));
+	q = ka_alloc_node(40000 + (ARRAY_SIZE(v) - 1) * PAGE_SIZE * 2,
+			  GFP_KERNEL, node);
+	KUNIT_EXPECT_PTR_EQ(test, q, v[ARRAY_SIZE(v) - 1]);
+	ka_free(q);
+	/* one over the bound: cached alone, the others out */
+	p = ka_alloc_node((ka_heap_large_bound(heap) + 1) * PAGE_SIZE,
+			  GFP_KERNEL, node);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_free(p);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 1UL);
+	KUNIT_EXPECT_GT(test, READ_ONCE(heap->large_free_pages),
+			ka_heap_large_bound(heap));
+	/* one over KA_LARGE_CACHE_BYTES is not cached at all */
+	hits = READ_ONCE(heap->nr_large_free);
 	p = ka_alloc_node(KA_LARGE_CACHE_BYTES + PAGE_SIZE, GFP_KERNEL, node);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	ka_free(p);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free),
-			(unsigned long)KA_LARGE_CACHE_NR);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), hits);
 	KUNIT_EXPECT_GT(test, ka_heap_large_trim(heap, false), 0UL);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 0UL);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_free_pages), 0UL);
@@ -243,14 +260,14 @@ static void ka_api_bulk(struct kunit *test)
 static void ka_api_bulk_all_or_nothing(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
-	void *p[80];	/* more than a 2 MiB chunk's 64 objects of 32 KiB */
+	void *p[80];	/* more than a chunk's 16 objects of 32 KiB */
 	unsigned long out = ka_test_objs_out();
 
 	ka_fail_page.probability = 100;
 	ka_fail_page.interval = 1;
 	ka_fail_page.verbose = 0;
 	/*
-	 * The first chunk (2 MiB, 64 objects of 32 KiB) gets its pages, then
+	 * The first chunk (512 KiB, 16 objects of 32 KiB) gets its pages, then
 	 * every page allocation fails: the bulk call gets half way and must
 	 * give back what it had.
 	 */

@@ -1,62 +1,120 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit suite ka_mcache (mod/ka/mcache.c): batches through the per-CPU
- * magazines, the hit paths under hard interrupts, every forced
- * interleaving at the magazine's test points, and the capacities under
- * the per-CPU budget (growth, idle trim, lowering the budget).  The
+ * KUnit suite ka_mcache (mod/ka/mcache.c): spans lent to a CPU and filled
+ * one after the other, the hit paths under hard interrupts, every forced
+ * interleaving at the owner's test points, the capacities under the
+ * per-CPU budget (growth, idle trim giving spans back, lowering the
+ * budget), and another CPU's frees reaching a span's owner through its
+ * pending list without a central lock.  The
  * periodic trim is paused while the suite runs; a case that reads its
  * CPU's magazine runs with migration disabled.
  */
 #include <linux/hash.h>
 #include <linux/hrtimer.h>
+#include <linux/kthread.h>
 #include <linux/random.h>
 #include "mcache.h"
 #include "ka_kunit.h"
 
-static void ka_mcache_refill_flush_batches(struct kunit *test)
+/* The span holding @p.  Context: any; the object live. */
+static struct ka_span *ka_test_span(const void *p)
 {
-	unsigned int cls = ka_size_class(256);
+	struct ka_span *span;
+
+	rcu_read_lock();
+	span = ka_span_of(p);
+	rcu_read_unlock();
+	return span;
+}
+
+/*
+ * Objects out of the spans of one CPU's class state @s (in its magazine,
+ * or held by clients).  Context: that CPU, migration disabled.
+ */
+static unsigned long ka_test_owned_out(struct ka_pcc *s)
+{
+	unsigned long out = s->active ? s->active->nalloc : 0;
+	struct ka_span *span;
+
+	list_for_each_entry(span, &s->partial, olink)
+		out += span->nalloc;
+	list_for_each_entry(span, &s->full, olink)
+		out += span->nalloc;
+	return out;
+}
+
+/* No CPU owns a span, and no central list lends one: after a drain. */
+static void ka_test_nothing_owned(struct kunit *test)
+{
+	unsigned int cls;
+	int cpu, nid;
+
+	for_each_possible_cpu(cpu)
+		KUNIT_EXPECT_EQ_MSG(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->nr_owned),
+				    0UL, "cpu %d owns spans", cpu);
+	for_each_node_state(nid, N_MEMORY)
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			KUNIT_EXPECT_EQ_MSG(test,
+					    READ_ONCE(ka_central_of(nid, cls)->nr_owned),
+					    0UL, "node %d class %u", nid, cls);
+}
+
+/*
+ * A class whose spans CPUs own: the first allocation on a drained ka has
+ * mcentral lend a span, this CPU's from then on, and fills the magazine
+ * from it (one refill, at most a batch, one object returned);
+ * allocations fill that span before another starts, so n objects take
+ * n / objects-per-span spans; after frees in reverse every object is back:
+ * the CPU's spans have out exactly what its magazine holds.  After a drain
+ * no CPU owns anything.
+ */
+static void ka_mcache_refill_from_span(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(256), i, spans = 1;
 	const struct ka_class *k = &ka_classes[cls];
+	unsigned int n = 4 * k->nelems;
 	struct ka_magazine *m;
-	unsigned long refills, flushes;
-	unsigned int i, j, dups;
+	unsigned long refills;
+	struct ka_pcc *s;
 	void **objs;
 
-	objs = kunit_kcalloc(test, 3 * k->cache_max, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, ka_class_owned(k));
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	migrate_disable();
 	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
+	s = &this_cpu_ptr(ka_pcpu)->pcc[cls];
 	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_NULL(test, s->active);
 	refills = m->nr_refill;
-	/* the first allocation refills a batch and keeps batch - 1 */
 	objs[0] = ka_alloc(256, GFP_KERNEL);
-	KUNIT_EXPECT_NOT_NULL(test, objs[0]);
-	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
-	KUNIT_EXPECT_EQ(test, ka_mag_count(m), k->batch - 1);
-	for (i = 1; i < k->batch; i++)
-		objs[i] = ka_alloc(256, GFP_KERNEL);
-	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
-	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
-	/* one batch, in whatever order random_reuse gave it: no repeats */
-	for (i = 0, dups = 0; i < k->batch; i++)
-		for (j = 0; j < i; j++)
-			dups += objs[i] == objs[j];
-	KUNIT_EXPECT_EQ(test, dups, 0U);
-	for (; i < 3 * k->cache_max; i++) {
-		objs[i] = ka_alloc(256, GFP_KERNEL);
-		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	if (!objs[0]) {
+		KUNIT_FAIL(test, "ka_alloc(256) failed");
+		goto out;
 	}
-	KUNIT_EXPECT_EQ(test, m->nr_refill - refills,
-			(unsigned long)DIV_ROUND_UP(3 * k->cache_max, k->batch));
-
-	/* frees fill the cache to cap, then flush a batch at a time */
-	flushes = m->nr_flush;
-	for (i = 0; i < 3 * k->cache_max; i++)
+	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
+	KUNIT_EXPECT_EQ(test, ka_rs_owner(atomic_long_read(&ka_test_span(objs[0])->rstate)),
+			this_cpu_read(ka_pcpu->ownkey));
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), min(k->batch, k->nelems) - 1);
+	for (i = 1; i < n; i++) {
+		objs[i] = ka_alloc(256, GFP_KERNEL);
+		if (!objs[i]) {
+			KUNIT_FAIL(test, "ka_alloc(256) failed");
+			goto out;
+		}
+		spans += ka_test_span(objs[i]) != ka_test_span(objs[i - 1]);
+	}
+	KUNIT_EXPECT_EQ(test, spans, n / k->nelems);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	for (i = n; i-- > 0; )
 		ka_free(objs[i]);
-	KUNIT_EXPECT_LE(test, ka_mag_count(m), k->cache_max);
-	KUNIT_EXPECT_EQ(test, m->nr_flush - flushes,
-			(unsigned long)(3 * k->cache_max - ka_mag_count(m)) / k->batch);
+	KUNIT_EXPECT_LE(test, ka_mag_count(m), ka_mag_cap(m));
+	KUNIT_EXPECT_EQ(test, ka_test_owned_out(s), ka_mag_count(m));
+	KUNIT_EXPECT_LE(test, s->nstash, (unsigned int)KA_STASH_MAX);
+out:
 	migrate_enable();
+	ka_drain();
+	ka_test_nothing_owned(test);
 }
 
 /*
@@ -190,8 +248,9 @@ static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
 
 /*
  * Forced interleavings.  Through ka_mag_test_hook, an "intruder" runs at a
- * chosen point inside the owner's section of a pop, push, refill, flush or
- * bulk allocation, on the same CPU and in the same size class, as an
+ * chosen point inside the owner's section of a pop, push, refill, flush,
+ * bulk allocation, free into a span the CPU owns or span given back to
+ * mcentral, on the same CPU and in the same size class, as an
  * interrupt (!RT) or a task preempting the owner (PREEMPT_RT) would: it
  * frees what it holds and allocates anew.  The protocol says that it must
  * find the magazines busy and leave them alone, so: the magazine it lands
@@ -201,8 +260,8 @@ static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
  * drain).  The old protocol (lockless pop, push under local_lock_irqsave)
  * let a task preempting a push on RT pop the object being published.
  */
-#define KA_IL_SIZE	64
-#define KA_IL_ROUND	600	/* > one magazine (512 at 64 B): refills, flushes */
+#define KA_IL_SIZE	16
+#define KA_IL_ROUND	1200	/* > 4 spans of 256, > one magazine: refills, flushes, gives */
 #define KA_IL_INTR	4	/* objects the intruder cycles per intrusion */
 #define KA_IL_HASH	4096	/* held-object table, > 2 * objects held */
 #define KA_IL_LIVE	0x6c697665UL	/* "live" */
@@ -307,6 +366,7 @@ static void ka_il_hook(enum ka_mag_point pt)
 
 static const enum ka_mag_point ka_il_points[] = {
 	KA_MP_POP, KA_MP_PUSH, KA_MP_REFILL, KA_MP_FLUSH, KA_MP_BULK,
+	KA_MP_OWNFREE, KA_MP_GIVE,
 };
 
 static void ka_il_desc(const enum ka_mag_point *pt, char *desc)
@@ -314,7 +374,8 @@ static void ka_il_desc(const enum ka_mag_point *pt, char *desc)
 	static const char * const names[] = {
 		[KA_MP_POP] = "pop", [KA_MP_PUSH] = "push",
 		[KA_MP_REFILL] = "refill", [KA_MP_FLUSH] = "flush",
-		[KA_MP_BULK] = "bulk",
+		[KA_MP_BULK] = "bulk", [KA_MP_OWNFREE] = "free into an owned span",
+		[KA_MP_GIVE] = "span given back",
 	};
 
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "intruder in %s", names[*pt]);
@@ -325,6 +386,7 @@ KUNIT_ARRAY_PARAM(ka_il, ka_il_points, ka_il_desc);
 static void ka_mcache_forced_interleavings(struct kunit *test)
 {
 	const enum ka_mag_point *pt = test->param_value;
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 	struct ka_counters a, b;
 	unsigned int round, i, j, n;
 	struct ka_il *il;
@@ -336,6 +398,12 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	il->task = current;
 	il->point = *pt;
+	/*
+	 * A magazine holds the active span's objects only: for it to overflow
+	 * and flush, its capacity must be below the span's 256 objects.
+	 */
+	if (*pt == KA_MP_FLUSH)
+		ka_mcache_set_budget(64 * KA_IL_SIZE);
 	ka_counters_read(&a);
 	WRITE_ONCE(ka_il_cur, il);
 	WRITE_ONCE(ka_mag_test_hook, ka_il_hook);
@@ -361,7 +429,8 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 				if (!ka_il_get(il, objs[j]))
 					objs[j] = NULL;	/* another holder's */
 		}
-		for (i = 0; i < KA_IL_ROUND; i++) {
+		/* in reverse: pushes first, then frees into owned spans */
+		for (i = KA_IL_ROUND; i-- > 0; ) {
 			if (!objs[i])
 				continue;
 			ka_il_put(il, objs[i]);
@@ -372,6 +441,8 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 	}
 	WRITE_ONCE(ka_mag_test_hook, NULL);
 	WRITE_ONCE(ka_il_cur, NULL);
+	if (*pt == KA_MP_FLUSH)
+		ka_mcache_set_budget(budget);
 	for (i = 0; i < KA_IL_INTR; i++)
 		if (il->intr[i]) {
 			ka_il_put(il, il->intr[i]);
@@ -394,8 +465,8 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 /* ---- capacities and the per-CPU budget ---- */
 
 /*
- * This CPU's capacities, owning them: their sum in bytes must be
- * ka_pcpu.cap_bytes and within @budget, each magazine within its capacity
+ * This CPU's capacities, owning them: their sum in bytes, with the empty
+ * spans of the stashes, must be ka_pcpu.cap_bytes and within @budget, each magazine within its capacity
  * and each capacity within its class's cache_max.  Returns cap_bytes.
  */
 static unsigned long ka_test_check_caps(struct kunit *test,
@@ -410,7 +481,9 @@ static unsigned long ka_test_check_caps(struct kunit *test,
 	for (cls = 1; cls < ka_nr_classes; cls++) {
 		struct ka_magazine *m = &pc->mag[cls];
 
-		sum += (unsigned long)ka_mag_cap(m) * ka_classes[cls].size;
+		sum += (unsigned long)ka_mag_cap(m) * ka_classes[cls].size +
+		       ((unsigned long)pc->pcc[cls].nstash *
+			ka_classes[cls].npages << PAGE_SHIFT);
 		if (ka_mag_count(m) > ka_mag_cap(m) ||
 		    ka_mag_cap(m) > ka_classes[cls].cache_max)
 			bad_cls = cls;
@@ -495,9 +568,13 @@ static void ka_mcache_budget_random_load(struct kunit *test)
 		   KA_BUDGET_TEST);
 }
 
-/* Allocate @n objects of @size into @objs, then free them all. */
-static void ka_test_cycle(struct kunit *test, void **objs, unsigned int n,
-			  size_t size)
+/*
+ * Allocate @n objects of @size into @objs, then free them in reverse: the
+ * magazine underflows, then overflows, within one span when the span
+ * holds @n objects.
+ */
+static void ka_test_lifo(struct kunit *test, void **objs, unsigned int n,
+			 size_t size)
 {
 	unsigned int i;
 
@@ -505,25 +582,27 @@ static void ka_test_cycle(struct kunit *test, void **objs, unsigned int n,
 		objs[i] = ka_alloc(size, GFP_KERNEL);
 		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
 	}
-	for (i = 0; i < n; i++)
+	for (i = n; i-- > 0; )
 		ka_free(objs[i]);
 }
 
 /*
  * A class that only underflows keeps one batch; one that alternates
  * underflow (allocating more than it holds) and overflow (freeing it all
- * back) grows a batch per reversal, up to its cache_max.
+ * back) grows a batch per reversal, up to its cache_max.  The 8-byte class:
+ * a span holds cache_max objects, and a magazine holds objects of the
+ * CPU's active span only.
  */
 static void ka_mcache_alternating_class_grows(struct kunit *test)
 {
-	unsigned int cls = ka_size_class(256), i, n;
+	unsigned int cls = ka_size_class(8), i;
 	const struct ka_class *k = &ka_classes[cls];
 	struct ka_magazine *m;
 	unsigned long grows;
 	void **objs;
 
-	n = k->cache_max + k->batch;
-	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_GE(test, (unsigned int)k->nelems, k->cache_max);
+	objs = kunit_kcalloc(test, k->cache_max, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	KUNIT_ASSERT_GE(test, READ_ONCE(ka_pcpu_budget),
 			(unsigned long)k->cache_max * k->size);
@@ -534,66 +613,73 @@ static void ka_mcache_alternating_class_grows(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
 	/* underflows only: the first batch, no more */
 	for (i = 0; i < 4 * k->batch; i++) {
-		objs[i] = ka_alloc(256, GFP_KERNEL);
+		objs[i] = ka_alloc(8, GFP_KERNEL);
 		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
 	}
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->batch);
-	/* then overflows: the first one reverses the misses */
-	for (i = 0; i < 4 * k->batch; i++)
+	/* then overflows (the objects are the active span's): one reversal */
+	for (i = 4 * k->batch; i-- > 0; )
 		ka_free(objs[i]);
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 2 * k->batch);
 	for (i = 0; i < 4; i++)
-		ka_test_cycle(test, objs, n, 256);
+		ka_test_lifo(test, objs, k->cache_max, 8);
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->cache_max);
 	KUNIT_EXPECT_GE(test, this_cpu_ptr(ka_pcpu)->nr_grow - grows,
-			(unsigned long)k->cache_max / k->batch);
+			(unsigned long)k->cache_max / k->batch - 1);
 	migrate_enable();
 	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
 }
 
 /*
- * A class unused between two trim passes loses half its capacity, and
- * down to nothing (its objects back in mcentral) in a few more; a class
- * used in between keeps its capacity.
+ * A class unused between two trim passes loses half its capacity and gives
+ * every span back to mcentral, and its capacity goes down to nothing in a
+ * few more passes; a class used in between keeps its capacity and spans.
  */
 static void ka_mcache_idle_class_shrinks(struct kunit *test)
 {
-	unsigned int cls = ka_size_class(1024), busy = ka_size_class(64);
+	unsigned int cls = ka_size_class(8), busy = ka_size_class(16);
 	const struct ka_class *k = &ka_classes[cls];
 	struct ka_magazine *m, *mb;
 	unsigned int i, n, cap_busy;
+	struct ka_pcc *s;
 	void **objs;
 	void *p;
 
-	n = max(k->cache_max + k->batch, ka_classes[busy].cache_max);
+	n = max(k->cache_max, ka_classes[busy].cache_max);
 	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	ka_test_reset_caps();
 	migrate_disable();
 	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
 	mb = &this_cpu_ptr(ka_pcpu)->mag[busy];
-	for (i = 0; i < 4; i++) {
-		ka_test_cycle(test, objs, n, 1024);
-		ka_test_cycle(test, objs, ka_classes[busy].cache_max, 64);
+	s = &this_cpu_ptr(ka_pcpu)->pcc[cls];
+	for (i = 0; i < 5; i++) {
+		ka_test_lifo(test, objs, k->cache_max, 8);
+		ka_test_lifo(test, objs, ka_classes[busy].cache_max, 16);
 	}
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->cache_max);
 	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_NOT_NULL(test, s->active);
 	cap_busy = ka_mag_cap(mb);
-	KUNIT_EXPECT_EQ(test, cap_busy, ka_classes[busy].cache_max);
+	KUNIT_EXPECT_GT(test, cap_busy, 0U);
 	/* the first pass may only note the class as seen */
 	ka_mcache_trim_all();
-	p = ka_alloc(64, GFP_KERNEL);
+	p = ka_alloc(16, GFP_KERNEL);
 	ka_free(p);
 	ka_mcache_trim_all();
 	KUNIT_EXPECT_LE(test, ka_mag_cap(m), k->cache_max / 2);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_NULL(test, s->active);
+	KUNIT_EXPECT_TRUE(test, list_empty(&s->partial) && list_empty(&s->full));
+	KUNIT_EXPECT_EQ(test, s->nstash, 0U);
 	for (i = 0; i < 12; i++) {
-		p = ka_alloc(64, GFP_KERNEL);
+		p = ka_alloc(16, GFP_KERNEL);
 		ka_free(p);
 		ka_mcache_trim_all();
 	}
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
-	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(mb), cap_busy);
+	KUNIT_EXPECT_NOT_NULL(test, this_cpu_ptr(ka_pcpu)->pcc[busy].active);
 	migrate_enable();
 	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
 }
@@ -601,23 +687,23 @@ static void ka_mcache_idle_class_shrinks(struct kunit *test)
 /* Lowering the budget trims every CPU before ka_mcache_set_budget() returns. */
 static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
 {
-	static const size_t sizes[] = { 256, 1024, 4096, 16384 };
-	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 32 * 1024;
+	static const size_t sizes[] = { 8, 16, 32, 48 };
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 4 * 1024;
 	unsigned int i, s;
 	void **objs;
 	int cpu;
 
-	objs = kunit_kcalloc(test, KA_PCPU_CACHE_MAX + KA_BATCH_MAX,
-			     sizeof(void *), GFP_KERNEL);
+	objs = kunit_kcalloc(test, KA_PCPU_CACHE_MAX, sizeof(void *),
+			     GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	ka_test_reset_caps();
 	migrate_disable();
 	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
 		const struct ka_class *k = &ka_classes[ka_size_class(sizes[s])];
 
-		for (i = 0; i < 4; i++)
-			ka_test_cycle(test, objs, k->cache_max + k->batch,
-				      sizes[s]);
+		for (i = 0; i < 5; i++)
+			ka_test_lifo(test, objs, min_t(unsigned int, k->cache_max,
+						       k->nelems), sizes[s]);
 	}
 	KUNIT_EXPECT_GT(test, this_cpu_ptr(ka_pcpu)->cap_bytes, 4 * low);
 	migrate_enable();
@@ -637,14 +723,101 @@ static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
 	ka_mcache_set_budget(saved);
 }
 
+/*
+ * Frees by another CPU: a span this CPU filled and retired (full, on its
+ * full list) gets the other CPU's frees in its remote bitmap - no central
+ * lock taken - and is pushed once onto this CPU's pending list; this CPU
+ * collects it when it next needs a span, and fills from it again before
+ * mcentral lends another.
+ */
+struct ka_remote {
+	void **objs;
+	unsigned int n;
+	struct completion done;
+};
+
+static int ka_remote_thread(void *arg)
+{
+	struct ka_remote *r = arg;
+	unsigned int i;
+
+	for (i = 0; i < r->n; i++)
+		ka_free(r->objs[i]);
+	complete(&r->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void ka_mcache_remote_frees_pending(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(64), i, reused = 0;
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_central *c;
+	struct ka_span *full;
+	struct task_struct *t;
+	unsigned long locks;
+	struct ka_remote r;
+	int other = -1, cpu;
+	struct ka_pcc *s;
+	void **objs;
+
+	for_each_online_cpu(cpu)
+		if (cpu != raw_smp_processor_id() && other < 0)
+			other = cpu;
+	if (other < 0)
+		kunit_skip(test, "needs two CPUs");
+	objs = kunit_kcalloc(test, 2 * k->nelems + 1, sizeof(void *),
+			     GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	migrate_disable();
+	s = &this_cpu_ptr(ka_pcpu)->pcc[cls];
+	c = ka_central_of(numa_mem_id(), cls);
+	/* a whole span, then one more object: the first span is retired */
+	for (i = 0; i <= k->nelems; i++)
+		objs[i] = ka_alloc(64, GFP_KERNEL);
+	full = ka_test_span(objs[0]);
+	KUNIT_EXPECT_EQ(test, full->olist, (u8)KA_OL_FULL);
+	KUNIT_EXPECT_TRUE(test, atomic_long_read(&full->rstate) & KA_RS_FULL);
+	/* the other CPU frees the full span's objects */
+	r.objs = objs;
+	r.n = k->nelems;
+	init_completion(&r.done);
+	locks = READ_ONCE(c->nr_lock);
+	t = kthread_create_on_cpu(ka_remote_thread, &r, other, "ka_remote/%u");
+	if (IS_ERR(t)) {
+		KUNIT_FAIL(test, "no thread");
+		goto out;
+	}
+	wake_up_process(t);
+	wait_for_completion(&r.done);
+	kthread_stop(t);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(c->nr_lock), locks);
+	KUNIT_EXPECT_TRUE(test, atomic_long_read(&full->rstate) & KA_RS_PEND);
+	KUNIT_EXPECT_FALSE(test, llist_empty(&s->pending));
+	/* this CPU uses the active span up, then fills from the freed one */
+	for (i = k->nelems + 1; i < 2 * k->nelems + 1; i++) {
+		objs[i] = ka_alloc(64, GFP_KERNEL);
+		reused += objs[i] && ka_test_span(objs[i]) == full;
+	}
+	KUNIT_EXPECT_GT(test, reused, 0U);
+	KUNIT_EXPECT_FALSE(test, atomic_long_read(&full->rstate) &
+			   (KA_RS_PEND | KA_RS_FULL));
+	for (i = k->nelems; i < 2 * k->nelems + 1; i++)
+		ka_free(objs[i]);
+out:
+	migrate_enable();
+}
+
 static struct kunit_case ka_mcache_cases[] = {
-	KUNIT_CASE(ka_mcache_refill_flush_batches),
+	KUNIT_CASE(ka_mcache_refill_from_span),
 	KUNIT_CASE(ka_mcache_hit_paths_under_interrupts),
 	KUNIT_CASE_PARAM(ka_mcache_forced_interleavings, ka_il_gen_params),
 	KUNIT_CASE(ka_mcache_budget_random_load),
 	KUNIT_CASE(ka_mcache_alternating_class_grows),
 	KUNIT_CASE(ka_mcache_idle_class_shrinks),
 	KUNIT_CASE(ka_mcache_budget_lower_trims_at_once),
+	KUNIT_CASE(ka_mcache_remote_frees_pending),
 	{}
 };
 

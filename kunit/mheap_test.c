@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suite ka_mheap (mod/ka/mheap.c): first fit, splitting and
- * coalescing of runs, big runs, page allocation failures, packing into
- * the fullest chunk, releasing free pages and the scavenger.  The
- * background scavenger is paused while the suite runs.
+ * coalescing of runs, large objects' blocks of their own, page allocation
+ * failures, packing into the fullest chunk, releasing free pages and the
+ * scavenger.  The background scavenger is paused while the suite runs
+ * (and ka_scav_kick() then asks for no pass).
  *
  * Shared with utest (utest/utest.mk), which builds it against its shim:
  * the scavenger case, which waits for the background work, is kernel only
@@ -14,68 +15,126 @@
 #include <linux/delay.h>
 #endif
 
+/*
+ * A span of @pages pages from a chunk: the 64-byte class for one page, a
+ * page class (8 to 32 KiB, one object) for 2 to 8.
+ */
+static struct ka_span *ka_test_run(unsigned int pages, int node)
+{
+	return ka_span_new(ka_size_class(pages > 1 ? pages * PAGE_SIZE : 64),
+			   node, GFP_KERNEL);
+}
+
+/*
+ * @n spans of @pages pages each, every one in a chunk of KA_CHUNK_ORDER;
+ * false (and the test skipped) if the buddy allocator gave smaller chunks.
+ */
+static bool ka_test_runs(struct kunit *test, struct ka_span **s,
+			 unsigned int pages, unsigned int n, int node)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		s[i] = ka_test_run(pages, node);
+		KUNIT_ASSERT_NOT_NULL(test, s[i]);
+		KUNIT_ASSERT_EQ(test, s[i]->npages, pages);
+		if (s[i]->chunk->order != KA_CHUNK_ORDER) {
+			while (i + 1)
+				ka_span_destroy(s[i--]);
+			kunit_skip(test, "buddy allocator too fragmented for whole chunks");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void ka_test_destroy(struct kunit *test, struct ka_span **s,
+			    unsigned int n)
+{
+	while (n--)
+		KUNIT_EXPECT_TRUE(test, ka_span_destroy(*s++));
+}
+
+#define KA_TEST_CHUNK	(1U << KA_CHUNK_ORDER)
+
+/*
+ * First fit from a fresh chunk, freed runs coalesce; a chunk whose last
+ * run goes stays whole until the scavenger or a release gives it back.
+ */
 static void ka_heap_split_and_coalesce(struct kunit *test)
 {
 	int node = numa_mem_id();
-	struct ka_span *a, *b, *c, *d;
+	struct ka_span *s[3], *d;
 	struct ka_heap_stats h0, h;
+	void *base;
 
 	ka_heap_stats_read(node, &h0);
 	KUNIT_EXPECT_EQ(test, h0.pages_used, 0UL);
 	KUNIT_EXPECT_EQ(test, h0.pages_held, 0UL);
 
-	a = ka_span_new_large(3 * PAGE_SIZE, node, GFP_KERNEL);
-	b = ka_span_new_large(5 * PAGE_SIZE, node, GFP_KERNEL);
-	c = ka_span_new_large(2 * PAGE_SIZE, node, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, a);
-	KUNIT_ASSERT_NOT_NULL(test, b);
-	KUNIT_ASSERT_NOT_NULL(test, c);
+	if (!ka_test_runs(test, s, 3, 1, node) ||
+	    !ka_test_runs(test, s + 1, 5, 1, node) ||
+	    !ka_test_runs(test, s + 2, 2, 1, node))
+		return;
 	ka_heap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.nr_chunks, 1UL);
 	KUNIT_EXPECT_EQ(test, h.pages_used, 10UL);
 	/* first fit carves consecutive runs from the fresh chunk */
-	KUNIT_EXPECT_PTR_EQ(test, b->base, a->base + 3 * PAGE_SIZE);
-	KUNIT_EXPECT_PTR_EQ(test, c->base, b->base + 5 * PAGE_SIZE);
+	base = s[0]->base;
+	KUNIT_EXPECT_PTR_EQ(test, s[1]->base, base + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_PTR_EQ(test, s[2]->base, base + 8 * PAGE_SIZE);
 
-	/* free a and b: their runs coalesce into one of 8 pages */
-	KUNIT_EXPECT_TRUE(test, ka_span_destroy(b));
-	KUNIT_EXPECT_TRUE(test, ka_span_destroy(a));
-	d = ka_span_new_large(8 * PAGE_SIZE, node, GFP_KERNEL);
+	/* free the first two: their runs coalesce into one of 8 pages */
+	ka_test_destroy(test, s, 2);
+	d = ka_test_run(8, node);
 	KUNIT_ASSERT_NOT_NULL(test, d);
-	KUNIT_EXPECT_PTR_EQ(test, d->base, c->base - 8 * PAGE_SIZE);
+	KUNIT_EXPECT_PTR_EQ(test, d->base, base);
 	ka_heap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.nr_chunks, 1UL);
 
-	KUNIT_EXPECT_TRUE(test, ka_span_destroy(c));
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[2]));
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
-	/* the empty chunk is kept as the reserve, then released on demand */
 	ka_heap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.pages_used, 0UL);
-	KUNIT_EXPECT_EQ(test, h.nr_free_chunks,
-			(unsigned long)KA_HEAP_FREE_CHUNK_RESERVE);
+	KUNIT_EXPECT_EQ(test, h.nr_free_chunks, 1UL);
+	KUNIT_EXPECT_EQ(test, h.pages_released, h0.pages_released);
 	KUNIT_EXPECT_EQ(test, ka_heap_release(ka_heap_of(node), 0),
-			h.pages_held);
+			(unsigned long)KA_TEST_CHUNK);
 	ka_heap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.pages_held, 0UL);
 	KUNIT_EXPECT_EQ(test, h.chunks_freed - h0.chunks_freed, 1UL);
 }
 
+/* A large object is a block of its own, exactly its pages held. */
 static void ka_heap_big_runs(struct kunit *test)
 {
 	static const unsigned long sizes[] = {
 		KA_MAX_SMALL_SIZE + 1, 256 << 10, 2 << 20, KA_MAX_SIZE,
+		100 * PAGE_SIZE - 1,
 	};
 	int node = numa_mem_id();
+	struct ka_heap_stats h0, h;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		struct ka_span *s = ka_span_new_large(sizes[i], node, GFP_KERNEL);
+		struct ka_span *s;
 
+		ka_heap_stats_read(node, &h0);
+		s = ka_span_new_large(sizes[i], node, GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, s);
 		KUNIT_EXPECT_EQ(test, s->npages,
 				(unsigned int)DIV_ROUND_UP(sizes[i], PAGE_SIZE));
 		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(s->base));
+		KUNIT_EXPECT_TRUE(test, s->chunk->direct);
+		KUNIT_EXPECT_EQ(test, s->chunk->nreleased,
+				(1U << s->chunk->order) - s->npages);
+		ka_heap_stats_read(node, &h);
+		KUNIT_EXPECT_EQ(test, h.pages_held - h0.pages_held,
+				(unsigned long)s->npages);
 		KUNIT_EXPECT_TRUE(test, ka_span_destroy(s));
+		ka_heap_stats_read(node, &h);
+		KUNIT_EXPECT_EQ(test, h.pages_held, h0.pages_held);
+		KUNIT_EXPECT_EQ(test, h.nr_chunks, h0.nr_chunks);
 	}
 	ka_heap_release(ka_heap_of(node), 0);
 }
@@ -113,56 +172,42 @@ static void ka_heap_alloc_failure(struct kunit *test)
 #endif
 }
 
-/*
- * Large spans of @pages[i] pages on @node, in one 2 MiB chunk each where
- * the caller expects it; false (and the test skipped) if the buddy
- * allocator gave smaller chunks.
- */
-static bool ka_test_runs(struct kunit *test, struct ka_span **s,
-			 const unsigned int *pages, unsigned int n, int node)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		s[i] = ka_span_new_large((size_t)pages[i] * PAGE_SIZE, node,
-					 GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, s[i]);
-		if (s[i]->chunk->npages != 1U << KA_CHUNK_ORDER) {
-			while (i + 1)
-				ka_span_destroy(s[i--]);
-			kunit_skip(test, "buddy allocator too fragmented for 2 MiB chunks");
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Spans go to the chunk with the most pages in runs that has room. */
 static void ka_heap_packs_fullest(struct kunit *test)
 {
-	static const unsigned int pages[] = { 400, 300, 100 };
 	int node = numa_mem_id();
-	struct ka_span *s[3];
-	unsigned int i;
+	unsigned int full = KA_TEST_CHUNK / 8;
+	struct ka_span **a, *b[2], *c;
 
-	if (!ka_test_runs(test, s, pages, 3, node))
+	a = kunit_kcalloc(test, full, sizeof(*a), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	if (!ka_test_runs(test, a, 8, full, node))
 		return;
-	KUNIT_EXPECT_PTR_NE(test, s[0]->chunk, s[1]->chunk);
-	/* both have room; the list has the newer chunk first */
-	KUNIT_EXPECT_PTR_EQ(test, s[2]->chunk, s[0]->chunk);
-	for (i = 0; i < 3; i++)
-		KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[i]));
+	if (!ka_test_runs(test, b, 8, 2, node)) {
+		ka_test_destroy(test, a, full);
+		return;
+	}
+	KUNIT_EXPECT_PTR_EQ(test, a[0]->chunk, a[full - 1]->chunk);
+	KUNIT_EXPECT_PTR_NE(test, b[0]->chunk, a[0]->chunk);
+	/* both have room; the list has a's chunk first, b's the newer */
+	ka_test_destroy(test, a, 2);
+	if (!ka_test_runs(test, &c, 8, 1, node))
+		return;
+	KUNIT_EXPECT_PTR_EQ(test, c->chunk, a[full - 1]->chunk);
+	ka_test_destroy(test, a + 2, full - 2);
+	ka_test_destroy(test, b, 2);
+	ka_test_destroy(test, &c, 1);
 	ka_heap_release(ka_heap_of(node), 0);
 }
 
 /*
  * A release with keep 0 returns exactly the free pages of a partly used
- * chunk; pages_held drops by that; a new run never lands on a hole; the
- * chunk goes back once only holes and free pages are left.
+ * chunk (a freed run far over the goal only asks for a scavenger pass);
+ * pages_held drops by that; a new run never lands on a hole; the chunk
+ * goes back once only holes and free pages are left.
  */
 static void ka_heap_release_free_pages(struct kunit *test)
 {
-	static const unsigned int pages[] = { 100, 100, 100 };
 	struct ka_heap *heap = ka_heap_of(numa_mem_id());
 	int node = heap->node;
 	struct ka_chunk *chunk;
@@ -174,24 +219,29 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	h0 = kunit_kcalloc(test, 2, sizeof(*h0), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, h0);
 	h = h0 + 1;
-	if (!ka_test_runs(test, s, pages, 3, node))
+	if (!ka_test_runs(test, s, 8, 3, node))
 		return;
 	chunk = s[0]->chunk;
 	KUNIT_ASSERT_PTR_EQ(test, s[2]->chunk, chunk);
-	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[1]));
 	ka_heap_stats_read(node, h0);
-	KUNIT_EXPECT_EQ(test, h0->pages_held, 512UL);
-	got = ka_heap_release(heap, 0);
-	KUNIT_EXPECT_EQ(test, got, 312UL);
+	KUNIT_EXPECT_EQ(test, h0->pages_held, (unsigned long)KA_TEST_CHUNK);
+	/* 16 in use, 112 free: over 2 x 16 + 64, but nothing goes back yet */
+	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[1]));
 	ka_heap_stats_read(node, h);
-	KUNIT_EXPECT_EQ(test, h->pages_held, h0->pages_held - got);
-	KUNIT_EXPECT_EQ(test, h->pages_holes, got);
-	KUNIT_EXPECT_EQ(test, h->pages_released - h0->pages_released, got);
-	KUNIT_EXPECT_EQ(test, chunk->nreleased, 312U);
+	KUNIT_EXPECT_EQ(test, h->pages_released, h0->pages_released);
+	KUNIT_EXPECT_EQ(test, chunk->nreleased, 0U);
+	got = ka_heap_release(heap, 0);
+	KUNIT_EXPECT_EQ(test, got, KA_TEST_CHUNK - 16UL);
+	ka_heap_stats_read(node, h);
+	KUNIT_EXPECT_EQ(test, h->pages_held, 16UL);
+	KUNIT_EXPECT_EQ(test, h->pages_holes, KA_TEST_CHUNK - 16UL);
+	KUNIT_EXPECT_EQ(test, h->pages_released - h0->pages_released,
+			KA_TEST_CHUNK - 16UL);
+	KUNIT_EXPECT_EQ(test, chunk->nreleased, KA_TEST_CHUNK - 16U);
 	KUNIT_EXPECT_EQ(test, chunk->nfree, 0U);
 	KUNIT_EXPECT_EQ(test, ka_heap_release(heap, 0), 0UL);
 
-	d = ka_span_new_large(100 * PAGE_SIZE, node, GFP_KERNEL);
+	d = ka_test_run(8, node);
 	KUNIT_ASSERT_NOT_NULL(test, d);
 	if (d->chunk == chunk) {
 		first = (d->base - chunk->base) >> PAGE_SHIFT;
@@ -208,7 +258,7 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h0->nr_chunks - h->nr_chunks, 1UL);
 	KUNIT_EXPECT_EQ(test, h->chunks_freed - h0->chunks_freed, 1UL);
 	KUNIT_EXPECT_EQ(test, h->pages_holes, 0UL);
-	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held, 200UL);
+	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held, 16UL);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
 	ka_heap_release(heap, 0);
 	ka_heap_stats_read(node, h);
@@ -217,44 +267,40 @@ static void ka_heap_release_free_pages(struct kunit *test)
 
 #ifdef __KERNEL__
 /*
- * The scavenger: a pass releases down to the goal, at most what it is
- * allowed, from the chunk with the fewest pages in runs; the background
- * work, once restarted, returns a whole empty chunk the excess covers.
+ * The scavenger: an empty chunk within the prompt release's bound stays
+ * (the reserve) until the background work, once restarted, returns it
+ * whole (the excess covers it); a pass releases free pages of a chunk
+ * down to the goal, at most what it is allowed.
  */
 static void ka_heap_scavenger(struct kunit *test)
 {
-	static const unsigned int pages[] = { 400, 400, 200 };
 	struct ka_heap *heap = ka_heap_of(numa_mem_id());
+	unsigned int per = KA_TEST_CHUNK / 8, n = 5 * per, i;
 	int node = heap->node;
-	struct ka_span *s[3];
 	struct ka_heap_stats *h0, *h;
-	unsigned int i;
+	struct ka_chunk *first;
+	struct ka_span **s;
 
 	/* two heap copies: too big for the stack on PREEMPT_RT */
 	h0 = kunit_kcalloc(test, 2, sizeof(*h0), GFP_KERNEL);
+	s = kunit_kcalloc(test, n, sizeof(*s), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, h0);
+	KUNIT_ASSERT_NOT_NULL(test, s);
 	h = h0 + 1;
-	if (!ka_test_runs(test, s, pages, 3, node))
+	if (!ka_test_runs(test, s, 8, n, node))
 		return;
+	first = s[0]->chunk;
+	/* five full chunks; the last emptied: 512 in use, 128 free */
+	ka_test_destroy(test, s + n - per, per);
 	ka_heap_stats_read(node, h0);
-	KUNIT_EXPECT_EQ(test, h0->nr_chunks, 3UL);
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge_goal(heap), KA_SCAV_FLOOR_PAGES);
-	KUNIT_EXPECT_EQ(test, h0->pages_held - h0->pages_used,
-			KA_SCAV_FLOOR_PAGES + 24);
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, 10), 10UL);
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, ULONG_MAX), 14UL);
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, ULONG_MAX), 0UL);
-	KUNIT_EXPECT_EQ(test, s[2]->chunk->nreleased, 24U);
-	KUNIT_EXPECT_EQ(test, s[0]->chunk->nreleased, 0U);
-	KUNIT_EXPECT_EQ(test, s[1]->chunk->nreleased, 0U);
-	ka_heap_stats_read(node, h);
-	KUNIT_EXPECT_EQ(test, h->scav_pages - h0->scav_pages, 24UL);
-	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held, 24UL);
-
-	/* an empty chunk over the goal: the background pass frees it */
-	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[1]));
-	ka_heap_stats_read(node, h0);
+	KUNIT_EXPECT_EQ(test, h0->nr_chunks, 5UL);
 	KUNIT_EXPECT_EQ(test, h0->nr_free_chunks, 1UL);
+	KUNIT_EXPECT_EQ(test, ka_heap_scavenge_goal(heap),
+			4UL * KA_TEST_CHUNK / KA_SCAV_RETAIN_DIV);
+	/* a pass of 10 pages does not split a whole free chunk */
+	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, 10), 0UL);
+
+	/* the background pass: the empty chunk goes back whole */
 	ka_scav_pause(false);
 	for (i = 0; i < 50; i++) {
 		msleep(100);
@@ -263,11 +309,25 @@ static void ka_heap_scavenger(struct kunit *test)
 			break;
 	}
 	ka_scav_pause(true);
-	KUNIT_EXPECT_EQ(test, h->scav_pages - h0->scav_pages, 512UL);
+	KUNIT_EXPECT_EQ(test, h->scav_pages - h0->scav_pages,
+			(unsigned long)KA_TEST_CHUNK);
 	KUNIT_EXPECT_EQ(test, h->nr_free_chunks, 0UL);
 	KUNIT_EXPECT_EQ(test, h->chunks_freed - h0->chunks_freed, 1UL);
-	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[0]));
-	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[2]));
+
+	/* 6 runs of the first chunk: 48 free for 464 in use, goal 29 */
+	ka_test_destroy(test, s, 6);
+	ka_heap_stats_read(node, h0);
+	KUNIT_EXPECT_EQ(test, h0->pages_held - h0->pages_used, 48UL);
+	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, 10), 10UL);
+	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, ULONG_MAX),
+			48UL - 10 - ka_heap_scavenge_goal(heap));
+	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, ULONG_MAX), 0UL);
+	KUNIT_EXPECT_EQ(test, first->nreleased,
+			48U - (unsigned int)ka_heap_scavenge_goal(heap));
+	ka_heap_stats_read(node, h);
+	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held,
+			48UL - ka_heap_scavenge_goal(heap));
+	ka_test_destroy(test, s + 6, n - per - 6);
 	ka_heap_release(heap, 0);
 	ka_heap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h->pages_held, 0UL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suite ka_sizeclass (mod/ka/sizeclass.c): the class table's
- * invariants (Go's 1/8 tail waste, batches, magazine sizes), the
+ * invariants (Go's 1/8 tail waste, at least four objects a span up to
+ * PAGE_SIZE and page classes above it, batches, magazine sizes), the
  * powers of two, every size's lookup and the exact division by magic.
  * Reads the table only.  Shared with utest (utest/utest.mk), which builds
  * it against its shim.
@@ -41,15 +42,30 @@ static void ka_class_table_invariants(struct kunit *test)
 				max_t(unsigned int, KA_PCPU_CACHE_BYTES,
 				      2 * k->size));
 		KUNIT_EXPECT_LE(test, k->nelems, 512U);
-		/* big classes: a span repeats its run up to 8 objects */
-		KUNIT_EXPECT_TRUE_MSG(test, k->nelems >= KA_SPAN_MIN_OBJS ||
-				      span > KA_SPAN_MAX_BYTES / 2,
-				      "class %u (%u bytes): %u objects in %u bytes",
-				      cls, k->size, k->nelems, span);
-		KUNIT_EXPECT_LE(test, span, max_t(unsigned int,
-						  KA_SPAN_MAX_BYTES,
-						  8 * k->size));
+		/* a span is at most KA_MAX_SMALL_SIZE (order 3 at 4 KiB) */
+		KUNIT_EXPECT_LE(test, span, (unsigned int)KA_MAX_SMALL_SIZE);
+		/*
+		 * one-object spans only above PAGE_SIZE, and there every
+		 * class is a page multiple of one object (KA_CLASSES_PAGES);
+		 * up to PAGE_SIZE at least four objects a span (a CPU's
+		 * spans, mcache.c)
+		 */
+		if (k->size <= PAGE_SIZE) {
+			KUNIT_EXPECT_GE_MSG(test, k->nelems, 4U,
+					    "class %u (%u bytes)", cls, k->size);
+		} else {
+			KUNIT_EXPECT_EQ_MSG(test, k->size % PAGE_SIZE, 0UL,
+					    "class %u (%u bytes)", cls, k->size);
+			KUNIT_EXPECT_EQ(test, k->nelems, 1U);
+		}
 	}
+	/* every page multiple above PAGE_SIZE is a class: 8, 12, .. 32 KiB */
+	KUNIT_EXPECT_EQ(test, ka_classes[ka_nr_classes - 1].npages,
+			(unsigned int)(KA_MAX_SMALL_SIZE / PAGE_SIZE));
+	for (cls = 2; cls < ka_nr_classes; cls++)
+		if (ka_classes[cls - 1].size >= PAGE_SIZE)
+			KUNIT_EXPECT_EQ(test, ka_classes[cls].size,
+					ka_classes[cls - 1].size + (unsigned int)PAGE_SIZE);
 }
 
 static void ka_class_powers_of_two(struct kunit *test)

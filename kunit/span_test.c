@@ -13,7 +13,7 @@
 #include <linux/vmalloc.h>
 #endif
 
-static const unsigned int ka_span_test_classes[] = { 1, 6, 24, 40, 60 };
+static const unsigned int ka_span_test_classes[] = { 1, 6, 24, 40, 47 };
 
 static void ka_span_class_desc(const unsigned int *cls, char *desc)
 {

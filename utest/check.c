@@ -105,8 +105,10 @@ static void check_span(struct ka_span *span, int node, unsigned int cls,
 		bad("span %p on node %d class %u list %u: state %u where %u class %u node %d",
 		    span, node, cls, where, span->state, span->where, span->cls,
 		    span->node);
-	if (span->fastkey != node + 1)
-		bad("span %p of node %d: fastkey %u", span, node, span->fastkey);
+	/* mcentral's: no CPU's key, no owner, no remote bit left behind */
+	if (span->fastkey || atomic_long_read(&span->rstate))
+		bad("span %p of node %d: fastkey %u, rstate %#lx", span, node,
+		    span->fastkey, atomic_long_read(&span->rstate));
 	if (span->elemsize != k->size || span->npages != k->npages ||
 	    span->nelems != k->nelems || span->divmagic != k->divmagic)
 		bad("span %p: geometry %u/%u/%u is not class %u's", span,
@@ -262,10 +264,10 @@ static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 		if (r != chunk->nreleased || stray)
 			bad("chunk %p: nreleased %u, %u released bits, some not used",
 			    chunk, chunk->nreleased, r);
-		if (chunk->nreleased && chunk->nfree + chunk->nreleased ==
-		    chunk->npages)
-			bad("chunk %p: no run but %u holes: kept", chunk,
-			    chunk->nreleased);
+		if ((chunk->nreleased || chunk->direct) &&
+		    chunk->nfree + chunk->nreleased == chunk->npages)
+			bad("chunk %p: no run but %u holes%s: kept", chunk,
+			    chunk->nreleased, chunk->direct ? ", direct" : "");
 		if (arena_idx(chunk->base) >= map->nr ||
 		    map->arenas[arena_idx(chunk->base)] != chunk->arena)
 			bad("chunk %p: arena %p not in the map", chunk,
@@ -288,9 +290,6 @@ static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
 		    heap->node, nr, nfree_chunks, held, used, holes,
 		    heap->nr_chunks, heap->nr_free_chunks, heap->pages_held,
 		    heap->pages_used, heap->pages_holes);
-	if (nfree_chunks > KA_HEAP_FREE_CHUNK_RESERVE)
-		bad("heap %d: %lu free chunks kept, reserve is %d", heap->node,
-		    nfree_chunks, KA_HEAP_FREE_CHUNK_RESERVE);
 }
 
 /* Pages of the live spans: in their chunk, used, mapped to them. */
@@ -369,9 +368,10 @@ static void check_arenas(struct ut_set *chunks, unsigned long span_pages,
 			continue;
 		}
 		(*narenas)++;
-		if (arena->nr_chunks != nchunks[i] || !nchunks[i])
+		if (!map->aux[i] || map->aux[i]->arena != arena ||
+		    map->aux[i]->nr_chunks != nchunks[i] || !nchunks[i])
 			bad("arena %lu: nr_chunks %u, %u chunks in it", i,
-			    arena->nr_chunks, nchunks[i]);
+			    map->aux[i] ? map->aux[i]->nr_chunks : 0, nchunks[i]);
 		for (j = 0; j < KA_ARENA_PAGES; j++)
 			entries += arena->spans[j] != &ka_dummy_span;
 	}
@@ -436,9 +436,10 @@ unsigned long ut_check(void)
 	if (held != shim_stats.pages_out)
 		bad("heaps hold %lu pages, the page allocator gave %lu", held,
 		    shim_stats.pages_out);
-	if (shim_stats.meta_live != spans.nr + chunks.nr + narenas + 1 +
+	/* an arena and its aux; the map and its aux array */
+	if (shim_stats.meta_live != spans.nr + chunks.nr + 2 * narenas + 2 +
 				    shim_stats.rcu_pending)
-		bad("%lu metadata objects live: %zu spans + %zu chunks + %lu arenas + map + %lu queued",
+		bad("%lu metadata objects live: %zu spans + %zu chunks + 2 x %lu arenas + map + %lu queued",
 		    shim_stats.meta_live, spans.nr, chunks.nr, narenas,
 		    shim_stats.rcu_pending);
 	free(spans.v);

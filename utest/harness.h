@@ -32,6 +32,7 @@ enum ut_free_res {
 };
 
 extern unsigned long ut_refused;	/* ka_report_bad_free() calls */
+extern unsigned long ut_scav_kicks;	/* ka_scav_kick() calls */
 extern __thread unsigned long ut_my_refused;	/* ... by this thread */
 extern __thread const char *ut_refusal;	/* this thread's last reason */
 extern bool ut_paranoid;		/* check allocbits on every claim */

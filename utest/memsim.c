@@ -42,11 +42,14 @@
 #include <stdlib.h>
 #include "memsim.h"
 
+#define SIM_NSEC_PER_SEC	1000000000ULL
+
 const struct sim_fe *sim_fes[] = {
-	&sim_fe_slub, &sim_fe_mag, &sim_fe_mag_512k, &sim_fe_mag_pg, &sim_fe_go, &sim_fe_go_rel,
+	&sim_fe_slub, &sim_fe_mag, &sim_fe_mag_old, &sim_fe_mag_512k, &sim_fe_mag_pg, &sim_fe_go, &sim_fe_go_rel,
 	&sim_fe_own, &sim_fe_own_go, &sim_fe_own_pg, &sim_fe_own_gp,
 	&sim_fe_own_gp_st, &sim_fe_keep_gp, &sim_fe_keep_gp_st,
-	&sim_fe_keep_gp_st2m, &sim_fe_hyb_gp_st,
+	&sim_fe_keep_gp_st2m, &sim_fe_keep_go_st, &sim_fe_keep_old_st,
+	&sim_fe_hyb_gp_st,
 };
 unsigned int sim_nr_fes = ARRAY_SIZE(sim_fes);
 
@@ -106,6 +109,7 @@ static u32 rl_size(u64 *s)
 struct slot {
 	void *p;
 	u32 size;
+	u32 slot;	/* bytes it takes: fe->slot() */
 	int cpu;
 	u64 id;		/* for -W: the object's name in the trace */
 };
@@ -118,7 +122,9 @@ struct run {
 	u64 *rnd;
 	unsigned long live_bytes;	/* requested, now */
 	unsigned long live_objs;
+	unsigned long live_slots;	/* bytes their slots take */
 	unsigned long end_bytes;	/* ... at the end of the run */
+	unsigned long end_slots;
 	unsigned long end_objs;
 	unsigned long peak_pages;
 	unsigned long peak_cached;
@@ -126,6 +132,8 @@ struct run {
 	struct sim_cost cost;
 	unsigned long ops;
 	unsigned long errors;	/* sim_errors when the run began */
+	unsigned long kicks;	/* ut_scav_kicks seen */
+	u64 kick_at;		/* the asked-for pass is due (ns), or 0 */
 };
 
 /* Everything the table shows, kept for the end. */
@@ -139,6 +147,8 @@ static int run_start(struct run *r, const struct sim_fe *fe, int ncpu)
 
 	memset(&r->sim, 0, sizeof(r->sim));
 	r->errors = sim_errors;
+	r->kicks = ut_scav_kicks;
+	r->kick_at = 0;
 	r->sim.fe = fe;
 	r->sim.ncpu = ncpu;
 	r->sim.rnd = opt_seed;
@@ -189,6 +199,7 @@ static void slot_free(struct run *r, struct slot *sl, int cpu)
 		fprintf(opt_trace_out, "f %d %llu\n", cpu,
 			(unsigned long long)sl->id);
 	r->live_bytes -= sl->size;
+	r->live_slots -= sl->slot;
 	r->live_objs--;
 	sl->p = NULL;
 }
@@ -207,13 +218,36 @@ static void slot_alloc(struct run *r, struct slot *sl, int cpu, u32 size)
 		return;
 	}
 	sl->size = size;
+	sl->slot = r->sim.fe->slot(&r->sim, size);
 	sl->cpu = cpu;
 	sl->id = trace_next_id++;
 	if (opt_trace_out)
 		fprintf(opt_trace_out, "a %d %llu %u\n", cpu,
 			(unsigned long long)sl->id, size);
 	r->live_bytes += size;
+	r->live_slots += sl->slot;
 	r->live_objs++;
+}
+
+/*
+ * A heap asked for a scavenger pass (ka_scav_kick()): main.c runs it
+ * KA_SCAV_PROMPT_MS later; @now is the run's clock in ns.  @ticked: the
+ * second's background work just ran, the pass with it.
+ */
+static void run_kick_poll(struct run *r, u64 now, bool ticked)
+{
+	if (ticked)
+		r->kick_at = 0;
+	if (ut_scav_kicks != r->kicks) {
+		r->kicks = ut_scav_kicks;
+		if (!r->kick_at)
+			r->kick_at = now + KA_SCAV_PROMPT_MS * 1000000ULL;
+	}
+	if (r->kick_at && now >= r->kick_at) {
+		r->kick_at = 0;
+		if (r->sim.fe->scav)
+			r->sim.fe->scav(&r->sim);
+	}
 }
 
 static void run_sample(struct run *r)
@@ -233,6 +267,7 @@ static void run_phases(struct run *r)
 
 	run_sample(r);
 	r->end_bytes = r->live_bytes;
+	r->end_slots = r->live_slots;
 	r->end_objs = r->live_objs;
 	r->cost = r->sim.cost;
 	r->sim.fe->measure(&r->sim, &r->live);
@@ -252,11 +287,12 @@ static void run_phases(struct run *r)
 
 static void run_print(const struct run *r)
 {
-	printf("RUN design=%s workload=%s cpus=%d ops=%lu live_objs=%lu live_bytes=%lu peak_pages=%lu live_pages=%lu idle_pages=%lu shrunk_pages=%lu used_live=%lu used_idle=%lu used_shrunk=%lu lcache_live=%lu holes_shrunk=%lu chunks_shrunk=%lu cached_live=%lu cached_max_cpu=%lu cached_idle=%lu meta_live=%lu allocs=%lu frees=%lu fast_allocs=%lu fast_frees=%lu central_locks=%lu atomics=%lu refills=%lu flushes=%lu span_new=%lu span_free=%lu\n",
+	printf("RUN design=%s workload=%s cpus=%d ops=%lu live_objs=%lu live_bytes=%lu slot_bytes=%lu peak_pages=%lu live_pages=%lu idle_pages=%lu shrunk_pages=%lu used_live=%lu used_idle=%lu used_shrunk=%lu lcache_live=%lu holes_shrunk=%lu chunks_shrunk=%lu chunk_allocs=%lu released=%lu cached_live=%lu cached_max_cpu=%lu cached_idle=%lu meta_live=%lu allocs=%lu frees=%lu fast_allocs=%lu fast_frees=%lu central_locks=%lu atomics=%lu refills=%lu flushes=%lu span_new=%lu span_free=%lu\n",
 	       r->sim.fe->name, r->wl, r->sim.ncpu, r->ops, r->end_objs,
-	       r->end_bytes, r->peak_pages, r->live.pages, r->idle.pages,
+	       r->end_bytes, r->end_slots, r->peak_pages, r->live.pages, r->idle.pages,
 	       r->shrunk.pages, r->live.used, r->idle.used, r->shrunk.used,
 	       r->live.lcache, r->shrunk.holes, r->shrunk.chunks,
+	       r->live.chunk_allocs, r->live.released,
 	       r->live.cached, r->live.cached_max,
 	       r->idle.cached, r->live.meta, r->cost.allocs, r->cost.frees,
 	       r->cost.fast_allocs, r->cost.fast_frees, r->cost.central_locks,
@@ -332,7 +368,7 @@ static void rl_op(struct run *r, int cpu)
 
 static int run_random(const struct sim_fe *fe, const char *wl, int ncpu)
 {
-	bool mem8 = !strcmp(wl, "mem8");
+	bool mem8 = !strcmp(wl, "mem8"), ticked;
 	struct run *r;
 	unsigned long i;
 	int cpu, ret;
@@ -358,8 +394,12 @@ static int run_random(const struct sim_fe *fe, const char *wl, int ncpu)
 		}
 		if (!(i % 64))
 			run_sample(r);
-		if (opt_tick && i && !(i % opt_tick))
+		ticked = opt_tick && i && !(i % opt_tick);
+		if (ticked)
 			fe->tick(&r->sim);
+		/* opt_tick rounds are a second */
+		run_kick_poll(r, opt_tick ? i * SIM_NSEC_PER_SEC / opt_tick : i,
+			      ticked);
 	}
 	r->ops = opt_ops * ncpu;
 	run_phases(r);
@@ -400,7 +440,6 @@ struct sim_trace {
 	u64 nr_objects;
 };
 
-#define SIM_NSEC_PER_SEC	1000000000ULL
 
 /* kar_format.h's layout, read field by field (little-endian, packed). */
 #define KAR_HEADER_SIZE	128
@@ -608,10 +647,18 @@ static int run_trace(const struct sim_fe *fe, const char *path)
 		if (!(++ev_count % 64) || ev.size > KA_MAX_SMALL_SIZE)
 			run_sample(r);
 		if (ev.time_ns != U64_MAX) {
-			for (; ev.time_ns >= next_tick; next_tick += SIM_NSEC_PER_SEC)
+			bool ticked = false;
+
+			for (; ev.time_ns >= next_tick; next_tick += SIM_NSEC_PER_SEC) {
 				fe->tick(&r->sim);
+				ticked = true;
+			}
+			run_kick_poll(r, ev.time_ns, ticked);
 		} else if (opt_tick && !(ev_count % (opt_tick * ncpu))) {
 			fe->tick(&r->sim);
+			run_kick_poll(r, ev_count / ncpu * SIM_NSEC_PER_SEC / opt_tick, true);
+		} else if (opt_tick) {
+			run_kick_poll(r, ev_count / ncpu * SIM_NSEC_PER_SEC / opt_tick, false);
 		}
 	}
 	r->ops = ev_count;
@@ -699,6 +746,8 @@ static int run_cost(const struct sim_fe *fe, unsigned int k)
 		}
 		if (!(i % 16))
 			fe->tick(&r->sim);
+		/* 16 rounds a second, as the ticks say */
+		run_kick_poll(r, i * SIM_NSEC_PER_SEC / 16, !(i % 16));
 	}
 	r->ops = r->sim.cost.allocs + r->sim.cost.frees;
 	run_phases(r);

@@ -56,6 +56,8 @@ struct sim_mem {
 	unsigned long lcache;		/* ka: of those, cached large spans */
 	unsigned long holes;		/* ka: released pages of live chunks */
 	unsigned long chunks;		/* ka: chunks held */
+	unsigned long chunk_allocs;	/* ka: chunks taken so far */
+	unsigned long released;		/* ka: pages given back one by one so far */
 	unsigned long cached;		/* bytes free but reserved per CPU */
 	unsigned long cached_max;	/* ... on the CPU with most */
 	unsigned long meta;		/* bytes of metadata (span structs) */
@@ -78,8 +80,12 @@ struct sim_fe {
 	void *(*alloc)(struct sim *sim, int cpu, size_t size);
 	void (*free)(struct sim *sim, int cpu, void *p);
 	void (*tick)(struct sim *sim);
+	/* ka: the scavenger pass a heap asked for (ka_scav_kick()) */
+	void (*scav)(struct sim *sim);
 	void (*shrink)(struct sim *sim);
 	void (*measure)(struct sim *sim, struct sim_mem *m);
+	/* bytes a request of @size takes (its slot: class, cache or pages) */
+	size_t (*slot)(struct sim *sim, size_t size);
 	int (*exit)(struct sim *sim);
 	/* parameters of the design: which variant of a family */
 	unsigned long arg[10];
@@ -104,21 +110,25 @@ extern unsigned long sim_errors;
 
 extern unsigned int sim_nr_fes;
 
-/* memsim_ka.c: ka's class table, as sizeclass.c made it or a variant */
+/* memsim_ka.c: ka's class table, as sizeclass.c makes it or another shape */
 enum sim_classes {
-	SIM_CLASSES_KA,		/* today's: big classes repeated to 8 objects */
-	SIM_CLASSES_GORUN,	/* Go's own runs: the fewest pages, tail <= 1/8 */
-	SIM_CLASSES_PAGE,	/* above 4 KiB: page multiples, one object a run */
-	SIM_CLASSES_GOPAGE,	/* Go's own runs up to 4 KiB, page classes above */
+	SIM_CLASSES_KA,		/* ka's: Go's runs to 4 KiB, page classes above */
+	SIM_CLASSES_OLD,	/* before issue 30: runs repeated to 8 objects */
+	SIM_CLASSES_GORUN,	/* Go's classes and runs above 4 KiB too */
+	SIM_CLASSES_PAGE,	/* the old runs to 4 KiB, page classes above */
+	SIM_CLASSES_GOPAGE,	/* Go's runs up to 4 KiB, page classes above */
 };
 
 int sim_ka_setup(enum sim_classes variant);
+size_t sim_ka_slot(struct sim *sim, size_t size);
+void sim_ka_scav(struct sim *sim);
 
 /* The designs: memsim_ka.c's, memsim_slub.c's. */
-extern const struct sim_fe sim_fe_mag, sim_fe_mag_512k, sim_fe_mag_pg,
+extern const struct sim_fe sim_fe_mag, sim_fe_mag_old, sim_fe_mag_512k, sim_fe_mag_pg,
 	sim_fe_go, sim_fe_go_rel, sim_fe_own, sim_fe_own_go, sim_fe_own_pg,
 	sim_fe_own_gp, sim_fe_own_gp_st, sim_fe_keep_gp, sim_fe_keep_gp_st,
-	sim_fe_keep_gp_st2m, sim_fe_hyb_gp_st, sim_fe_slub;
+	sim_fe_keep_gp_st2m, sim_fe_keep_go_st, sim_fe_keep_old_st,
+	sim_fe_hyb_gp_st, sim_fe_slub;
 void sim_slub_print(int ncpu);
 unsigned long sim_ka_pages(unsigned long *used);
 

@@ -26,11 +26,10 @@
  * Both use ka's large objects (above 32 KiB) as api.c does, and the heap's
  * scavenger and large-span cache as main.c and mcache.c drive them.
  *
- * The class table can be today's, Go's own runs (SIM_CLASSES_GORUN: a big
- * class's span is not repeated to hold 8 objects) or page classes above
- * 4 KiB (SIM_CLASSES_PAGE: requests rounded up to whole pages, one object
- * a span).  memsim rewrites ka_classes[] and the size table for that, as
- * sizeclass.c would compute them.
+ * The class table is ka's (sizeclass.c's KA_CLASSES_DEFAULT) or another
+ * shape sizeclass.c can compute (enum sim_classes): ka's table before
+ * issue 30 (runs repeated to 8 objects), Go's runs above 4 KiB too, or
+ * page classes above 4 KiB on the old runs.
  *
  * One NUMA node: the emulated CPUs are all on node 0.
  */
@@ -41,78 +40,50 @@
 
 /* ---- the class table ---- */
 
-static struct ka_class sim_classes0[KA_MAX_CLASSES];
-static u16 sim_magoff0[ARRAY_SIZE(ka_size_to_magoff)];
-static bool sim_saved;
-
-static unsigned int sim_class_by_size(unsigned int size)
-{
-	unsigned int cls;
-
-	for (cls = 1; cls < ka_nr_classes; cls++)
-		if (ka_classes[cls].size == size)
-			return cls;
-	return 0;
-}
+/* enum sim_classes -> sizeclass.c's enum ka_class_shape */
+static const unsigned int sim_shapes[] = {
+	[SIM_CLASSES_KA] = KA_CLASSES_DEFAULT,
+	[SIM_CLASSES_OLD] = KA_CLASSES_REPEAT,
+	[SIM_CLASSES_GORUN] = KA_CLASSES_GO,
+	[SIM_CLASSES_PAGE] = KA_CLASSES_REPEAT | KA_CLASSES_PAGES,
+	[SIM_CLASSES_GOPAGE] = KA_CLASSES_PAGES,
+};
 
 /**
  * sim_ka_setup - put ka's class table in the shape of @variant
  * @variant: enum sim_classes
  *
- * Called after ut_init() (sizeclass.c's table exists), before any span.
+ * sizeclass.c computes the table again, as its init would for that shape.
+ * Called after ut_init(), before any span.
  * Return: 0, or -EINVAL.
  */
 int sim_ka_setup(enum sim_classes variant)
 {
-	unsigned int cls, size;
+	if (variant >= ARRAY_SIZE(sim_shapes))
+		return -EINVAL;
+	return ka_sizeclass_build(sim_shapes[variant]) ? -EINVAL : 0;
+}
 
-	if (!sim_saved) {
-		memcpy(sim_classes0, ka_classes, sizeof(ka_classes));
-		memcpy(sim_magoff0, ka_size_to_magoff, sizeof(ka_size_to_magoff));
-		sim_saved = true;
-	}
-	memcpy(ka_classes, sim_classes0, sizeof(ka_classes));
-	memcpy(ka_size_to_magoff, sim_magoff0, sizeof(ka_size_to_magoff));
+/* Bytes a request of @size takes in ka: its class's size, or its pages. */
+size_t sim_ka_slot(struct sim *sim, size_t size)
+{
+	if (size > KA_MAX_SMALL_SIZE)
+		return sim_round_up(size, PAGE_SIZE);
+	return ka_classes[ka_size_class(size)].size;
+}
 
-	switch (variant) {
-	case SIM_CLASSES_KA:
-		return 0;
-	case SIM_CLASSES_GORUN:
-	case SIM_CLASSES_GOPAGE:
-		/* mksizeclasses.go's run: the fewest pages, tail <= 1/8 */
-		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ka_class *k = &ka_classes[cls];
-			unsigned int alloc = PAGE_SIZE;
+/* The heap's part of a measurement (node 0's). */
+static void sim_ka_measure_heap(struct sim_mem *mem)
+{
+	const struct ka_heap *heap = ka_heap_of(SIM_NODE);
 
-			while (alloc % k->size > alloc / 8)
-				alloc += PAGE_SIZE;
-			k->npages = alloc / PAGE_SIZE;
-			k->nelems = alloc / k->size;
-		}
-		if (variant == SIM_CLASSES_GORUN)
-			return 0;
-		/* fall through */
-	case SIM_CLASSES_PAGE:
-		/* above a page: the next page multiple, one object a span */
-		for (size = PAGE_SIZE + KA_SMALL_SIZE_DIV;
-		     size <= KA_MAX_SMALL_SIZE; size += KA_SMALL_SIZE_DIV) {
-			cls = sim_class_by_size(sim_round_up(size, PAGE_SIZE));
-			if (!cls)
-				return -EINVAL;
-			ka_size_to_magoff[size / KA_SMALL_SIZE_DIV - 1] =
-				cls << KA_MAG_SHIFT;
-		}
-		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ka_class *k = &ka_classes[cls];
-
-			if (k->size > PAGE_SIZE && !(k->size % PAGE_SIZE)) {
-				k->npages = k->size / PAGE_SIZE;
-				k->nelems = 1;
-			}
-		}
-		return 0;
-	}
-	return -EINVAL;
+	mem->pages = sim_ka_pages(&mem->used);
+	mem->lcache = heap->large_free_pages;
+	mem->holes = heap->pages_holes;
+	mem->chunks = heap->nr_chunks;
+	mem->chunk_allocs = heap->chunks_alloced;
+	mem->released = heap->pages_released;
+	mem->meta = shim_stats.meta_bytes;
 }
 
 /* Pages held by ka's heaps from the page allocator. */
@@ -165,6 +136,13 @@ static void sim_large_free(struct sim *sim, struct ka_span *span)
 static void sim_ka_background(void)
 {
 	ka_heap_large_trim(ka_heap_of(SIM_NODE), true);
+	ka_heap_scavenge(ka_heap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
+	shim_rcu_barrier();
+}
+
+/* The pass a heap asked for: main.c's ka_scav_tick() brought forward. */
+void sim_ka_scav(struct sim *sim)
+{
 	ka_heap_scavenge(ka_heap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
 	shim_rcu_barrier();
 }
@@ -489,11 +467,7 @@ static void mag_measure(struct sim *sim, struct sim_mem *mem)
 	int cpu;
 
 	memset(mem, 0, sizeof(*mem));
-	mem->pages = sim_ka_pages(&mem->used);
-	mem->lcache = ka_heap_of(SIM_NODE)->large_free_pages;
-	mem->holes = ka_heap_of(SIM_NODE)->pages_holes;
-	mem->chunks = ka_heap_of(SIM_NODE)->nr_chunks;
-	mem->meta = shim_stats.meta_bytes;
+	sim_ka_measure_heap(mem);
 	for (cpu = 0; cpu < sim->ncpu; cpu++) {
 		unsigned long bytes = 0;
 
@@ -558,6 +532,7 @@ static int mag_exit(struct sim *sim)
 	.name = _name, .desc = _desc, .init = mag_init,			\
 	.alloc = mag_alloc, .free = mag_free, .tick = mag_tick,		\
 	.shrink = mag_shrink, .measure = mag_measure, .exit = mag_exit,	\
+	.slot = sim_ka_slot, .scav = sim_ka_scav,			\
 	.arg = { [MAG_ARG_BUDGET] = _budget,				\
 		 [MAG_ARG_CLASSES] = _classes },			\
 }
@@ -1329,11 +1304,7 @@ static void spn_measure(struct sim *sim, struct sim_mem *mem)
 	int cpu;
 
 	memset(mem, 0, sizeof(*mem));
-	mem->pages = sim_ka_pages(&mem->used);
-	mem->lcache = ka_heap_of(SIM_NODE)->large_free_pages;
-	mem->holes = ka_heap_of(SIM_NODE)->pages_holes;
-	mem->chunks = ka_heap_of(SIM_NODE)->nr_chunks;
-	mem->meta = shim_stats.meta_bytes;
+	sim_ka_measure_heap(mem);
 	for (cpu = 0; cpu < sim->ncpu; cpu++) {
 		struct spn_cpu *sc = &st->cpu[cpu];
 		unsigned long bytes = sc->stash_bytes;
@@ -1423,12 +1394,16 @@ static int spn_exit(struct sim *sim)
 	.name = _name, .desc = _desc, .init = spn_init,			\
 	.alloc = spn_alloc, .free = spn_free, .tick = spn_tick,		\
 	.shrink = spn_shrink, .measure = spn_measure, .exit = spn_exit,	\
+	.slot = sim_ka_slot, .scav = sim_ka_scav,			\
 	.arg = { __VA_ARGS__ },						\
 }
 
 const struct sim_fe sim_fe_mag = MAG_FE("mag",
-	"today: magazines, 2 MiB budget, adaptive capacity, trim", 0,
+	"today: magazines (mcache.c), 2 MiB budget, adaptive capacity, trim", 0,
 	SIM_CLASSES_KA);
+const struct sim_fe sim_fe_mag_old = MAG_FE("mag-old",
+	"today's magazines on the table before issue 30 (runs to 8 objects)",
+	0, SIM_CLASSES_OLD);
 const struct sim_fe sim_fe_mag_512k = MAG_FE("mag-512k",
 	"today's magazines with pcpu_budget=512 KiB", 512 * 1024,
 	SIM_CLASSES_KA);
@@ -1438,13 +1413,15 @@ const struct sim_fe sim_fe_mag_pg = MAG_FE("mag-pg",
 
 const struct sim_fe sim_fe_go = SPN_FE("go",
 	"(a) Go's mcache: one active span a class, the rest central",
-	[SPN_ARG_RESERVE] = SPN_RESERVE);
+	[SPN_ARG_RESERVE] = SPN_RESERVE, [SPN_ARG_CLASSES] = SIM_CLASSES_OLD);
 const struct sim_fe sim_fe_go_rel = SPN_FE("go-rel",
 	"(a) go, an empty active span given back at once",
-	[SPN_ARG_RELACT] = 1, [SPN_ARG_RESERVE] = SPN_RESERVE);
+	[SPN_ARG_RELACT] = 1, [SPN_ARG_RESERVE] = SPN_RESERVE,
+	[SPN_ARG_CLASSES] = SIM_CLASSES_OLD);
 const struct sim_fe sim_fe_own = SPN_FE("own",
 	"(a) + SLUB's frozen partial spans, 2 a class (frees local)",
-	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE);
+	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
+	[SPN_ARG_CLASSES] = SIM_CLASSES_OLD);
 const struct sim_fe sim_fe_own_go = SPN_FE("own-gorun",
 	"own on Go's own runs (big spans not repeated to 8 objects)",
 	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
@@ -1475,6 +1452,16 @@ const struct sim_fe sim_fe_keep_gp_st2m = SPN_FE("keep-gp-2m",
 	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
 	[SPN_ARG_STASH] = 2048 * 1024, [SPN_ARG_KEEP] = 1,
 	[SPN_ARG_ADAPT] = 1, [SPN_ARG_CLASSES] = SIM_CLASSES_GOPAGE);
+const struct sim_fe sim_fe_keep_go_st = SPN_FE("keep-go",
+	"keep-gp-st on Go's classes and runs above 4 KiB too",
+	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
+	[SPN_ARG_STASH] = 512 * 1024, [SPN_ARG_KEEP] = 1,
+	[SPN_ARG_ADAPT] = 1, [SPN_ARG_CLASSES] = SIM_CLASSES_GORUN);
+const struct sim_fe sim_fe_keep_old_st = SPN_FE("keep-old",
+	"keep-gp-st on the table before issue 30 (runs to 8 objects)",
+	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
+	[SPN_ARG_STASH] = 512 * 1024, [SPN_ARG_KEEP] = 1,
+	[SPN_ARG_ADAPT] = 1, [SPN_ARG_CLASSES] = SIM_CLASSES_OLD);
 const struct sim_fe sim_fe_hyb_gp_st = SPN_FE("hyb-gp-st",
 	"(b) own-gp-st + 4 KiB magazines for frees into dense spans",
 	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,

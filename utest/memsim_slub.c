@@ -486,6 +486,14 @@ void sim_slub_print(int ncpu)
 	slub_exit(&sim);
 }
 
+/* Bytes a request of @size takes: its kmalloc cache's size, or its order. */
+static size_t slub_slot(struct sim *sim, size_t size)
+{
+	if (size > SLUB_MAX_CACHE_SIZE)
+		return PAGE_SIZE << slub_get_order(size);
+	return slub_sizes[slub_index(size)];
+}
+
 const struct sim_fe sim_fe_slub = {
 	.name = "slub",
 	.desc = "Linux 6.1 SLUB kmalloc (model): cpu slab + cpu partial, node partial",
@@ -495,5 +503,6 @@ const struct sim_fe sim_fe_slub = {
 	.tick = slub_tick,
 	.shrink = slub_shrink,
 	.measure = slub_measure,
+	.slot = slub_slot,
 	.exit = slub_exit,
 };

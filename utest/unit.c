@@ -180,6 +180,7 @@ static void t_span_large(void)
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		struct ka_span *span = ka_span_new_large(sizes[i], 1, GFP_KERNEL);
+		unsigned int order = get_order(sizes[i]);
 		const char *why;
 		unsigned long p;
 
@@ -190,6 +191,11 @@ static void t_span_large(void)
 		EXPECT_EQ(heap->nr_large, 1);
 		EXPECT_EQ(heap->large_bytes, sizes[i]);
 		EXPECT_EQ(heap->pages_used, span->npages);
+		/* a block of its own, its pages beyond the run given back */
+		EXPECT(span->chunk->direct && span->chunk->order == order);
+		EXPECT_EQ(span->chunk->nreleased, (1U << order) - span->npages);
+		EXPECT_EQ(heap->pages_held, span->npages);
+		EXPECT_EQ(shim_stats.pages_out, span->npages);
 		EXPECT_EQ(ka_sys_page_node(span->base), 1);
 		rcu_read_lock();
 		for (p = 0; p < span->npages; p++)
@@ -202,6 +208,9 @@ static void t_span_large(void)
 		EXPECT(ka_span_destroy(span));
 		EXPECT(!span_of(span->base));
 		EXPECT_EQ(heap->nr_large + heap->large_pages + heap->pages_used, 0);
+		/* and the block goes back with it */
+		EXPECT_EQ(heap->nr_chunks + heap->pages_held + heap->pages_holes, 0);
+		EXPECT_EQ(shim_stats.pages_out, 0);
 		shim_rcu_barrier();
 	}
 	EXPECT(!ka_span_new_large(KA_MAX_SIZE + PAGE_SIZE, 0, GFP_KERNEL));
@@ -209,60 +218,104 @@ static void t_span_large(void)
 
 /* ---- heap ---- */
 
+/*
+ * Runs of 1 to 8 pages from the chunks (128 pages): spans of the 64-byte
+ * class and of the page classes.  A large object is a block of its own:
+ * 1024 pages of one raise the heap's goal (pages in use / 16) and keep the
+ * prompt release out of the cases that are not about it.
+ */
+static struct ka_span *t_run(unsigned int npages)
+{
+	struct ka_span *s = ka_span_new(cls_of(npages > 1 ? npages * PAGE_SIZE : 64),
+					0, GFP_KERNEL);
+
+	EXPECT(s && s->npages == npages && !s->chunk->direct);
+	if (!s)
+		exit(1);
+	return s;
+}
+
+static struct ka_span *t_ballast(void)
+{
+	struct ka_span *s = ka_span_new_large(KA_MAX_SIZE, 0, GFP_KERNEL);
+
+	EXPECT(s);
+	if (!s)
+		exit(1);
+	return s;
+}
+
+#define T_CHUNK	(1U << KA_CHUNK_ORDER)
+
+static void t_runs(struct ka_span **s, unsigned int n, unsigned int npages)
+{
+	while (n--)
+		*s++ = t_run(npages);
+}
+
+static void t_destroy(struct ka_span **s, unsigned int n)
+{
+	while (n--)
+		ka_span_destroy(*s++);
+}
+
 static void t_heap_reserve(void)
 {
 	struct ka_heap *heap = ka_heap_of(0);
-	struct ka_span *s[96];
-	unsigned int i, cls = ka_nr_classes - 1;	/* 32 KiB: 8 pages */
+	struct ka_span *s[100];
 
-	for (i = 0; i < ARRAY_SIZE(s); i++)	/* a chunk and a half */
-		s[i] = ka_span_new(cls, 0, GFP_KERNEL);
-	EXPECT_EQ(heap->nr_chunks, 2);
-	EXPECT_EQ(heap->pages_used, ARRAY_SIZE(s) * ka_classes[cls].npages);
+	t_runs(s, 100, 8);	/* 6 chunks of 16 runs, the 7th with 4 */
+	EXPECT_EQ(heap->nr_chunks, 7);
+	EXPECT_EQ(heap->pages_used, 800);
 	EXPECT_EQ(heap->nr_free_chunks, 0);
-	for (i = 0; i < ARRAY_SIZE(s); i++)
-		ka_span_destroy(s[i]);
-	/* one free chunk kept, the other returned at once */
-	EXPECT_EQ(heap->nr_chunks, 1);
+	t_destroy(s + 96, 4);
+	/* one free chunk kept: 128 free pages, within 2 x 48 + 64 */
+	EXPECT_EQ(heap->nr_chunks, 7);
 	EXPECT_EQ(heap->nr_free_chunks, 1);
-	EXPECT_EQ(heap->pages_used, 0);
+	EXPECT_EQ(heap->pages_released, 0);
 	EXPECT_EQ(ka_heap_release(heap, 1), 0);
-	EXPECT_EQ(ka_heap_release(heap, 0), 1UL << KA_CHUNK_ORDER);
+	EXPECT_EQ(ka_heap_release(heap, 0), T_CHUNK);
+	EXPECT_EQ(heap->nr_chunks, 6);
+	t_destroy(s, 96);
+	ka_heap_release(heap, 0);
 	EXPECT_EQ(heap->pages_held, 0);
 	EXPECT_EQ(heap->chunks_alloced, heap->chunks_freed);
+	EXPECT_EQ(shim_stats.pages_out, 0);
 }
 
 static void t_heap_first_fit(void)
 {
-	size_t sz = 100 * PAGE_SIZE;
-	struct ka_span *a, *b, *c, *d, *e;
+	struct ka_span *ballast = t_ballast(), *s[5], *f, *g;
+	char *base;
 
-	a = ka_span_new_large(sz, 0, GFP_KERNEL);
-	b = ka_span_new_large(sz, 0, GFP_KERNEL);
-	c = ka_span_new_large(sz, 0, GFP_KERNEL);
-	if (!a || !b || !c) {
-		t_failed = true;
-		return;
-	}
-	EXPECT((char *)b->base == (char *)a->base + sz);
-	EXPECT((char *)c->base == (char *)b->base + sz);
-	ka_span_destroy(b);
-	d = ka_span_new_large(sz, 0, GFP_KERNEL);
-	EXPECT(d && d->base == b->base);
-	/* neighbouring free runs coalesce */
-	ka_span_destroy(a);
-	ka_span_destroy(d);
-	e = ka_span_new_large(2 * sz, 0, GFP_KERNEL);
-	EXPECT(e && e->base == a->base);
-	ka_span_destroy(e);
-	ka_span_destroy(c);
+	t_runs(s, 4, 4);		/* pages 0-15 of a chunk */
+	s[4] = t_run(8);		/* 16-23 */
+	base = s[0]->base;
+	EXPECT((char *)s[1]->base == base + 4 * PAGE_SIZE);
+	EXPECT((char *)s[4]->base == base + 16 * PAGE_SIZE);
+	ka_span_destroy(s[2]);
+	g = t_run(4);			/* first fit: s[2]'s place */
+	EXPECT((char *)g->base == base + 8 * PAGE_SIZE);
+	/* neighbouring free runs coalesce: 8 pages where two runs of 4 were */
+	ka_span_destroy(s[0]);
+	ka_span_destroy(s[1]);
+	f = t_run(8);
+	EXPECT(f->base == base);
+	t_destroy(s + 3, 2);
+	ka_span_destroy(f);
+	ka_span_destroy(g);
+	ka_span_destroy(ballast);
 }
 
-/* A fragmented buddy allocator: smaller chunks; a run too big fails cleanly. */
+/*
+ * A fragmented buddy allocator: smaller chunks; a large object with no
+ * block of its own to be had takes a run of a chunk that has room, and
+ * one that no chunk holds fails cleanly.
+ */
 static void t_heap_fallback_order(void)
 {
 	struct ka_heap *heap = ka_heap_of(0);
-	struct ka_span *s;
+	struct ka_span *s, *l;
 
 	shim_fault.page_max_order = 3;
 	s = ka_span_new(cls_of(64), 0, GFP_KERNEL);
@@ -273,6 +326,17 @@ static void t_heap_fallback_order(void)
 	EXPECT_EQ(heap->alloc_failed, 1);
 	if (s)
 		ka_span_destroy(s);
+	ka_heap_release(heap, 0);
+	shim_fault.page_max_order = SHIM_MAX_ORDER;
+	s = t_run(1);
+	/* both tries at the block (this node, then any) fail */
+	shim_pattern_set(&shim_fault.page, 3, 2);
+	l = ka_span_new_large(10 * PAGE_SIZE, 0, GFP_KERNEL);
+	EXPECT(l && l->chunk == s->chunk && !l->chunk->direct);
+	EXPECT_EQ(heap->alloc_failed, 1);
+	if (l)
+		ka_span_destroy(l);
+	ka_span_destroy(s);
 }
 
 /* No memory left on the node: a chunk of another node's memory, of the
@@ -298,35 +362,26 @@ static void t_heap_fallback_node(void)
 	EXPECT(!ka_span_new(cls_of(64), 1, GFP_KERNEL));
 }
 
-/* Whole free chunks only while a run holds a page of each: no holes. */
-static struct ka_span *t_large_pages(unsigned int npages)
-{
-	struct ka_span *s = ka_span_new_large((size_t)npages * PAGE_SIZE, 0,
-					      GFP_KERNEL);
-
-	EXPECT(s);
-	if (!s)
-		exit(1);
-	return s;
-}
-
 /* Spans go to the fullest chunk with room, not the first on the list. */
 static void t_heap_packing(void)
 {
-	struct ka_span *a, *b, *c, *d;
+	struct ka_span *ballast = t_ballast(), *a[16], *b[2], *c, *d;
 
-	a = t_large_pages(400);
-	b = t_large_pages(300);		/* no room next to a: a new chunk */
-	EXPECT(a->chunk != b->chunk);
-	c = t_large_pages(100);		/* both fit: a's has 112 free, b's 212 */
-	EXPECT(c->chunk == a->chunk);
-	ka_span_destroy(b);		/* b's chunk: empty, first on the list */
-	d = t_large_pages(10);		/* a's has 12 free: still the fullest */
-	EXPECT(d->chunk == a->chunk);
+	t_runs(a, 16, 8);		/* chunk A full */
+	t_runs(b, 2, 8);		/* chunk B: 16 used */
+	EXPECT(a[0]->chunk == a[15]->chunk && b[0]->chunk != a[0]->chunk);
+	t_destroy(a, 2);		/* A: 112 used, first on the list */
+	c = t_run(8);			/* both have room: A is the fuller */
+	EXPECT(c->chunk == a[15]->chunk);
+	ka_span_destroy(b[0]);
+	ka_span_destroy(b[1]);		/* B: empty, first on the list */
+	d = t_run(1);			/* A: still the fullest with room */
+	EXPECT(d->chunk == a[15]->chunk);
 	EXPECT_EQ(ka_heap_of(0)->nr_free_chunks, 1);
-	ka_span_destroy(a);
+	t_destroy(a + 2, 14);
 	ka_span_destroy(c);
 	ka_span_destroy(d);
+	ka_span_destroy(ballast);
 }
 
 /*
@@ -337,82 +392,80 @@ static void t_heap_packing(void)
 static void t_heap_release_pages(void)
 {
 	struct ka_heap *heap = ka_heap_of(0);
-	struct ka_span *a, *b, *c, *d;
+	struct ka_span *ballast = t_ballast(), *s[3], *d;
 	struct ka_chunk *chunk;
-	unsigned long i;
 
-	a = t_large_pages(100);
-	b = t_large_pages(100);
-	c = t_large_pages(100);
-	chunk = a->chunk;
-	ka_span_destroy(b);
-	EXPECT_EQ(heap->pages_held, 512);
-	EXPECT_EQ(ka_heap_release(heap, 0), 312);
-	EXPECT_EQ(heap->pages_held, 200);
-	EXPECT_EQ(heap->pages_used, 200);
-	EXPECT_EQ(heap->pages_holes, 312);
-	EXPECT_EQ(heap->pages_released, 312);
-	EXPECT_EQ(shim_stats.pages_out, 200);
+	t_runs(s, 3, 8);
+	chunk = s[0]->chunk;
+	ka_span_destroy(s[1]);
+	EXPECT_EQ(heap->pages_held, KA_MAX_SIZE / PAGE_SIZE + T_CHUNK);
+	EXPECT_EQ(ka_heap_release(heap, 0), T_CHUNK - 16);
+	EXPECT_EQ(heap->pages_held, KA_MAX_SIZE / PAGE_SIZE + 16);
+	EXPECT_EQ(heap->pages_used, heap->pages_held);
+	EXPECT_EQ(heap->pages_holes, T_CHUNK - 16);
+	EXPECT_EQ(heap->pages_released, T_CHUNK - 16);
+	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
 	EXPECT_EQ(shim_stats.page_splits, 1);
-	EXPECT_EQ(chunk->nreleased, 312);
+	EXPECT_EQ(chunk->nreleased, T_CHUNK - 16);
 	EXPECT_EQ(chunk->nfree, 0);
 	EXPECT_EQ(ka_heap_release(heap, 0), 0);
-	/* a's chunk has room only in holes: a new chunk */
-	d = t_large_pages(100);
+	/* the chunk has room only in holes: a new chunk */
+	d = t_run(8);
 	EXPECT(d->chunk != chunk);
-	for (i = 0; i < 100; i++)
-		EXPECT(!test_bit(((char *)d->base - (char *)chunk->base) /
-				 PAGE_SIZE + i, chunk->released) ||
-		       d->chunk != chunk);
-	ka_span_destroy(a);
+	ka_span_destroy(s[0]);
+	EXPECT_EQ(heap->nr_chunks, 3);
+	ka_span_destroy(s[2]);		/* no run left: the chunk goes back */
 	EXPECT_EQ(heap->nr_chunks, 2);
-	ka_span_destroy(c);		/* no run left: the chunk goes back */
-	EXPECT_EQ(heap->nr_chunks, 1);
 	EXPECT_EQ(heap->pages_holes, 0);
-	EXPECT_EQ(heap->pages_held, 512);
-	EXPECT_EQ(shim_stats.pages_out, 512);
-	ka_span_destroy(d);
-	EXPECT_EQ(ka_heap_release(heap, 0), 512);
+	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
+	ka_span_destroy(d);		/* the reserve: kept */
+	EXPECT_EQ(heap->nr_free_chunks, 1);
+	EXPECT_EQ(ka_heap_release(heap, 0), T_CHUNK);
+	ka_span_destroy(ballast);
 	EXPECT_EQ(shim_stats.pages_out, 0);
 	EXPECT_EQ(heap->chunks_alloced, heap->chunks_freed);
 }
 
 /*
  * The background pass: down to the goal, at most max pages, the emptiest
- * chunk first, a whole free chunk when the excess covers it.
+ * chunk first, from its end.
  */
 static void t_heap_scavenge(void)
 {
 	struct ka_heap *heap = ka_heap_of(0);
-	struct ka_span *a, *b, *x;
+	struct ka_span *ballast = t_ballast(), *s[36];
+	struct ka_chunk *a, *x, *b;
 
-	a = t_large_pages(400);		/* chunk 1: 112 free */
-	x = t_large_pages(400);		/* chunk 2: 112 free */
-	b = t_large_pages(200);		/* chunk 3: 312 free */
-	EXPECT(b->chunk != a->chunk && b->chunk != x->chunk);
-	/* 1000 pages used: the floor */
-	EXPECT_EQ(ka_heap_scavenge_goal(heap), KA_SCAV_FLOOR_PAGES);
-	EXPECT_EQ(heap->pages_held - heap->pages_used, 536);
+	t_runs(s, 36, 8);		/* A and X full, B: 32 used */
+	a = s[0]->chunk;
+	x = s[16]->chunk;
+	b = s[32]->chunk;
+	EXPECT(a != x && b != x && b != a);
+	ka_span_destroy(s[0]);
+	ka_span_destroy(s[16]);
+	/* A and X 8 free, B 96: 112 free for 1296 pages in use */
+	EXPECT_EQ(ka_heap_scavenge_goal(heap), 1296 / KA_SCAV_RETAIN_DIV);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 112);
+	EXPECT_EQ(heap->pages_released, 0);	/* no prompt release */
 	EXPECT_EQ(ka_heap_scavenge(heap, 10), 10);
-	EXPECT_EQ(b->chunk->nreleased, 10);
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 14);
-	EXPECT_EQ(heap->pages_held - heap->pages_used, 512);
+	EXPECT_EQ(b->nreleased, 10);
+	EXPECT(test_bit(T_CHUNK - 1, b->released) && !test_bit(32, b->released));
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 112 - 10 - 81);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 81);
 	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
-	EXPECT_EQ(b->chunk->nreleased, 24);
-	EXPECT_EQ(a->chunk->nreleased + x->chunk->nreleased, 0);
-	EXPECT_EQ(heap->scav_pages, 24);
-	EXPECT_EQ(heap->pages_released, 24);
+	EXPECT_EQ(b->nreleased, 31);
+	EXPECT_EQ(a->nreleased + x->nreleased, 0);
+	EXPECT_EQ(heap->scav_pages, 31);
+	EXPECT_EQ(heap->pages_released, 31);
 	EXPECT_EQ(shim_stats.page_splits, 1);
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
 	/* the shrinker's release: every free page */
-	EXPECT_EQ(ka_heap_release(heap, 0), 512);
-	EXPECT_EQ(heap->pages_held, 1000);
-	EXPECT_EQ(heap->pages_holes, 3 * 512 - 1000);
-	EXPECT_EQ(heap->scav_pages, 24);
-	EXPECT_EQ(shim_stats.pages_out, 1000);
-	ka_span_destroy(a);
-	ka_span_destroy(b);		/* no run left: back page by page */
-	ka_span_destroy(x);
+	EXPECT_EQ(ka_heap_release(heap, 0), 81);
+	EXPECT_EQ(heap->pages_held, heap->pages_used);
+	EXPECT_EQ(heap->scav_pages, 31);
+	t_destroy(s + 1, 15);
+	t_destroy(s + 17, 19);
+	ka_span_destroy(ballast);
 	EXPECT_EQ(heap->nr_chunks, 0);
 	EXPECT_EQ(heap->pages_holes, 0);
 	EXPECT_EQ(shim_stats.pages_out, 0);
@@ -422,58 +475,70 @@ static void t_heap_scavenge(void)
 static void t_heap_scavenge_whole(void)
 {
 	struct ka_heap *heap = ka_heap_of(0);
-	struct ka_span *s[3], *d;
-	unsigned int i;
+	struct ka_span *ballast = t_ballast(), *s[48];
 
-	for (i = 0; i < 3; i++)
-		s[i] = t_large_pages(300);	/* a chunk each: 212 free */
-	d = t_large_pages(400);
-	ka_span_destroy(d);			/* the reserve: 512 free */
+	t_runs(s, 48, 8);		/* chunks A, B, C full */
+	t_destroy(s + 32, 16);		/* C empty: the reserve */
+	t_destroy(s, 4);		/* A and B: 32 free each */
+	t_destroy(s + 16, 4);
 	EXPECT_EQ(heap->nr_chunks, 4);
 	EXPECT_EQ(heap->nr_free_chunks, 1);
-	/* 1148 free, goal 512: the empty chunk, then 124 pages */
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 636);
+	EXPECT_EQ(heap->pages_released, 0);
+	/* 192 free, goal 76: the empty chunk, and then under the goal */
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), T_CHUNK);
 	EXPECT_EQ(heap->nr_chunks, 3);
 	EXPECT_EQ(heap->nr_free_chunks, 0);
 	EXPECT_EQ(heap->chunks_freed, 1);
-	EXPECT_EQ(heap->pages_released, 124);
-	EXPECT_EQ(heap->pages_holes, 124);
-	EXPECT_EQ(heap->pages_held - heap->pages_used, 512);
+	EXPECT_EQ(heap->pages_released, 0);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 64);
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
-	/* under the goal an empty chunk stays: the reserve */
-	for (i = 0; i < 3; i++)
-		ka_span_destroy(s[i]);
-	EXPECT_EQ(heap->nr_free_chunks, 1);
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
-	EXPECT_EQ(heap->nr_chunks, 1);
-	EXPECT_EQ(shim_stats.pages_out, 512);
+	t_destroy(s + 4, 12);
+	t_destroy(s + 20, 12);
+	ka_span_destroy(ballast);
+	ka_heap_release(heap, 0);
+	EXPECT_EQ(shim_stats.pages_out, 0);
 }
 
 /*
- * Holes stop at KA_SCAV_HOLES_RATIO times the pages in use, at least the
- * floor (here): even the shrinker's release leaves the rest of the free
- * pages in place.
+ * A run freed while the heap keeps more than twice its goal and half a
+ * chunk asks for a scavenger pass (ka_scav_kick()), once until the pass
+ * has run, and gives nothing back itself; the pass releases down to the
+ * goal from the emptiest chunk's end; a chunk left with holes and no run
+ * goes back at once, an empty whole one waits for the pass.
  */
-static void t_heap_hole_cap(void)
+static void t_heap_prompt(void)
 {
 	struct ka_heap *heap = ka_heap_of(0);
-	struct ka_span *a, *b, *x;
+	unsigned long kicks = ut_scav_kicks;
+	struct ka_span *a[16], *b[16];
+	struct ka_chunk *ca;
 
-	a = t_large_pages(10);		/* chunk 1 */
-	x = t_large_pages(505);		/* chunk 2 */
-	b = t_large_pages(5);		/* chunk 2: the fullest with room */
-	EXPECT(a->chunk != x->chunk && b->chunk == x->chunk);
-	ka_span_destroy(x);
-	EXPECT_EQ(heap->pages_used, 15);
-	EXPECT(15 * KA_SCAV_HOLES_RATIO < KA_SCAV_FLOOR_PAGES);
-	EXPECT_EQ(ka_heap_release(heap, 0), KA_SCAV_FLOOR_PAGES);
-	EXPECT_EQ(heap->pages_holes, KA_SCAV_FLOOR_PAGES);
-	EXPECT_EQ(heap->pages_held, 1024 - KA_SCAV_FLOOR_PAGES);
-	EXPECT_EQ(ka_heap_release(heap, 0), 0);
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
-	ka_span_destroy(a);
-	ka_span_destroy(b);
+	t_runs(a, 16, 8);
+	t_runs(b, 16, 8);
+	ca = a[0]->chunk;
+	/* 256 pages in use: goal 16, a pass asked for above 2 x 16 + 64 free */
+	t_destroy(a, 12);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 96);
+	EXPECT_EQ(ut_scav_kicks, kicks);
+	ka_span_destroy(a[12]);
+	EXPECT_EQ(ut_scav_kicks, kicks + 1);
+	ka_span_destroy(a[13]);
+	EXPECT_EQ(ut_scav_kicks, kicks + 1);
+	EXPECT_EQ(heap->pages_released, 0);
+	/* main.c's pass: 112 free, goal 16 */
+	EXPECT_EQ(ka_heap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), 96);
+	EXPECT_EQ(ca->nreleased, 96);
+	EXPECT(test_bit(111, ca->released) && !test_bit(15, ca->released));
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
+	t_destroy(a + 14, 2);		/* A: holes and no run: gone */
+	EXPECT_EQ(heap->nr_chunks, 1);
+	EXPECT_EQ(heap->pages_holes, 0);
+	t_destroy(b, 16);		/* B: empty and whole, kept */
+	EXPECT_EQ(ut_scav_kicks, kicks + 2);
+	EXPECT_EQ(heap->nr_free_chunks, 1);
+	EXPECT_EQ(ka_heap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), T_CHUNK);
+	EXPECT_EQ(heap->nr_chunks, 0);
+	EXPECT_EQ(shim_stats.pages_out, 0);
 }
 
 /* Every metadata allocation on the span path failing in turn. */
@@ -501,8 +566,8 @@ static void t_heap_meta_failures(void)
 		shim_rcu_barrier();
 		EXPECT(!ut_check());
 	}
-	/* span, chunk, map growth, arena: 4 allocations could fail */
-	EXPECT_EQ(ok, 4);
+	/* span, chunk, map growth, arena and its aux: 5 could fail */
+	EXPECT_EQ(ok, 3);
 }
 
 /* ---- arena map ---- */
@@ -569,11 +634,11 @@ static void t_arena_lifecycle(void)
 	}
 	idx = ((unsigned long)a->base - PAGE_OFFSET) >> KA_ARENA_SHIFT;
 	EXPECT(a->chunk != b->chunk && a->chunk->arena == b->chunk->arena);
-	EXPECT_EQ(a->chunk->arena->nr_chunks, 2);
+	EXPECT_EQ(ka_arena_map->aux[idx]->nr_chunks, 2);
 	ka_span_destroy(b);
 	ka_heap_release(ka_heap_of(0), 0);
 	EXPECT(ka_arena_map->arenas[idx] != &ka_dummy_arena &&
-	       a->chunk->arena->nr_chunks == 1);
+	       ka_arena_map->aux[idx]->nr_chunks == 1);
 	ka_span_destroy(a);
 	ka_heap_release(ka_heap_of(0), 0);
 	EXPECT(ka_arena_map->arenas[idx] == &ka_dummy_arena);
@@ -591,8 +656,10 @@ static void t_central_lists(void)
 
 	EXPECT(2 * nelems <= ARRAY_SIZE(objs));
 	EXPECT_EQ(ka_classes[cls].reserve, 1);
-	/* one batch's worth in the big classes, 64 KiB at most */
-	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 2);	/* 2 spans of 8 */
+	/* a batch's worth in the big classes: 4 spans of 4 at 4 KiB */
+	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 4);
+	/* one object a span: a batch's worth, 64 KiB at most */
+	EXPECT_EQ(ka_classes[cls_of(8192)].reserve, 8);
 	EXPECT_EQ(ka_classes[cls_of(32768)].reserve, 2);
 	n = ka_central_refill(c, objs, nelems, GFP_KERNEL);
 	EXPECT_EQ(n, nelems);
@@ -867,14 +934,14 @@ static const struct {
 	{ "span: large", t_span_large },
 	{ "heap: free chunk reserve and release", t_heap_reserve },
 	{ "heap: first fit, coalescing", t_heap_first_fit },
-	{ "heap: smaller chunks when fragmented", t_heap_fallback_order },
+	{ "heap: smaller chunks when fragmented, a large run from a chunk", t_heap_fallback_order },
 	{ "heap: another node's memory when full", t_heap_fallback_node },
 	{ "heap: metadata allocation failures", t_heap_meta_failures },
 	{ "heap: spans packed into the fullest chunk", t_heap_packing },
 	{ "heap: free pages of a used chunk released", t_heap_release_pages },
 	{ "heap: scavenger goal, rate, order", t_heap_scavenge },
 	{ "heap: scavenger frees a whole empty chunk first", t_heap_scavenge_whole },
-	{ "heap: holes capped by the pages in use", t_heap_hole_cap },
+	{ "heap: a freed run far over the goal asks for a pass", t_heap_prompt },
 	{ "arena: map growth", t_arena_grow },
 	{ "arena: foreign pointers", t_arena_lookup_foreign },
 	{ "arena: created and freed with chunks", t_arena_lifecycle },

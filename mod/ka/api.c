@@ -269,9 +269,10 @@ void ka_report_double_free(const void *p, const char *why,
  * a client can copy it: a stale read of a freed neighbour copied into a
  * live object (a use after free of the neighbour) carries the neighbour's
  * tag, and so does a struct copy of a freed object.  Such a live object must
- * not be refused.  A free object is either back in its span (its bit clear
- * in the allocation bitmap) or in a per-CPU magazine (its bit still set);
- * a live one is neither.  The magazines are read without owning them, a
+ * not be refused.  A free object is back in its span (its bit clear in the
+ * allocation bitmap), freed into it by another CPU (its bit set in the
+ * remote bitmap), or in a per-CPU magazine (its bit still set); a live one
+ * is none of these.  The magazines are read without owning them, a
  * snapshot: a double free racing a refill or a flush that moves the first
  * copy may be taken for a live object, as a double free racing the first
  * free is (see "Double-free tags" above).
@@ -281,7 +282,10 @@ void ka_report_double_free(const void *p, const char *why,
  */
 bool ka_obj_free_confirm(const struct ka_span *span, const void *p)
 {
-	if (!test_bit(ka_span_index(span, p), span->allocbits))
+	unsigned int idx = ka_span_index(span, p);
+
+	if (!test_bit(idx, span->allocbits) ||
+	    test_bit(idx, ka_span_rfree(span)))
 		return true;
 	if (span->cache)
 		return ka_cache_holds(span->cache, p);
@@ -684,9 +688,12 @@ static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
 		return;
 	}
 	/*
-	 * An object of another node, or magazines busy: straight back to its
-	 * own mcentral.  Its tag is read and written while its span is known
-	 * to be in use.
+	 * A span this CPU does not own (or owns, with its magazines busy):
+	 * into the span's remote bitmap for its owner (ka_mcache_free_remote(),
+	 * no central lock); an object of a class of one object per span, of
+	 * another node or with the magazines busy: straight back to its own
+	 * mcentral.  Its tag is read and written while its span is known to be
+	 * in use.
 	 */
 	if (!ka_pre_free(p, span, caller)) {
 		rcu_read_unlock();
@@ -695,15 +702,23 @@ static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
 	this_cpu_inc(ka_pcpu->mag[span->cls].nr_free);
 	if (span->node != numa_mem_id())
 		this_cpu_inc(ka_pcpu->nr_remote_free);
+	if (ka_class_owned(&ka_classes[span->cls])) {
+		ka_mcache_free_remote(span, p);
+		rcu_read_unlock();
+		return;
+	}
 	rcu_read_unlock();
 	ka_central_flush((void **)&p, 1);
 }
 
 /*
- * Push @p on this CPU's magazine if it is a live small object of this node:
- * false if it must take ka_free_nonlocal().  A full magazine grows or
- * flushes a batch (ka_mcache_overflow()); a double free is reported and
- * dropped.
+ * Free @p on this CPU if it is a live small object it may take: of a span
+ * this CPU owns - pushed on the magazine if the span is active or full,
+ * into the span's bitmap if it is partly used (ka_mcache_free_owned()) -
+ * or, for a class of one object per span, of this node (pushed); a full
+ * magazine grows or flushes a batch (ka_mcache_overflow(), into the
+ * objects' spans).  False if it must take ka_free_nonlocal().  A double
+ * free is reported and dropped.
  * Context: the magazines owned.
  */
 static __always_inline bool ka_free_local(const void *p, unsigned long caller)
@@ -711,19 +726,30 @@ static __always_inline bool ka_free_local(const void *p, unsigned long caller)
 	struct ka_magazine __percpu *pm;
 	struct ka_span *span;
 	unsigned int cls;
+	bool owned;
 
 	span = ka_span_of(p);
 	if (unlikely(!span || span->state != KA_SPAN_SMALL || span->cache ||
-		     !ka_span_obj_ok(span, p) || span->node != numa_mem_id()))
+		     !ka_span_obj_ok(span, p)))
+		return false;
+	cls = span->cls;
+	owned = ka_class_owned(&ka_classes[cls]);
+	if (owned ? ka_rs_owner(atomic_long_read(&span->rstate)) !=
+		    this_cpu_read(ka_pcpu->ownkey) :
+		    span->node != numa_mem_id())
 		return false;
 	if (!ka_pre_free(p, span, caller))
 		return true;
-	cls = span->cls;
 	pm = &ka_pcpu->mag[cls];
+	this_cpu_inc(pm->nr_free);
+	/* a partly used span's, back into it: see ka_pcc_set() */
+	if (owned && span->olist == KA_OL_PARTIAL) {
+		ka_mcache_free_owned(span, (void *)p);
+		return true;
+	}
 	ka_mag_point(KA_MP_PUSH);
 	if (unlikely(!ka_mag_push(pm, (void *)p)))
 		ka_mcache_overflow(this_cpu_ptr(pm), cls, (void *)p);
-	this_cpu_inc(pm->nr_free);
 	return true;
 }
 

@@ -14,7 +14,11 @@
  * The map is sized at init for the memory present and grows (by copy and
  * RCU-deferred free) if a chunk ever lies beyond it, e.g. after memory
  * hotplug.  Arenas are created with their first chunk and freed, after a
- * grace period, with their last.
+ * grace period, with their last.  An arena is the span pointers alone,
+ * 8 KiB (a kmalloc size); its chunk count and the rcu_head that frees it
+ * live beside it (struct ka_arena_aux), since any more would make the
+ * allocation a 16 KiB one - and a workload spread over memory touches
+ * many arenas.
  *
  * Owns: ka_arena_map and the arenas.
  * Locks: ka_arena_lock (irq-safe) serialises writers of the map and of
@@ -38,7 +42,10 @@ static DEFINE_SPINLOCK(ka_arena_lock);
 
 static void ka_arena_free_rcu(struct rcu_head *head)
 {
-	kfree(container_of(head, struct ka_arena, rcu));
+	struct ka_arena_aux *aux = container_of(head, struct ka_arena_aux, rcu);
+
+	kfree(aux->arena);
+	kfree(aux);
 }
 
 /* Point every page of @arena at the dummy span. */
@@ -55,6 +62,13 @@ static unsigned long ka_arena_index(const void *addr)
 	return ((unsigned long)addr - PAGE_OFFSET) >> KA_ARENA_SHIFT;
 }
 
+static void ka_map_free(struct ka_arena_map *map)
+{
+	if (map)
+		kfree(map->aux);
+	kfree(map);
+}
+
 static struct ka_arena_map *ka_map_alloc(unsigned long nr, gfp_t gfp)
 {
 	struct ka_arena_map *map;
@@ -64,6 +78,12 @@ static struct ka_arena_map *ka_map_alloc(unsigned long nr, gfp_t gfp)
 	map = kmalloc(struct_size(map, arenas, nr), ka_sys_gfp(gfp) | __GFP_NOWARN);
 	if (!map)
 		return NULL;
+	map->aux = kcalloc(nr, sizeof(*map->aux),
+			   ka_sys_gfp(gfp) | __GFP_NOWARN);
+	if (!map->aux) {
+		kfree(map);
+		return NULL;
+	}
 	map->nr = nr;
 	for (i = 0; i < nr; i++)
 		RCU_INIT_POINTER(map->arenas[i], &ka_dummy_arena);
@@ -108,7 +128,7 @@ void ka_arena_exit(void)
 	for (i = 0; i < map->nr; i++)
 		WARN_ON_ONCE(rcu_access_pointer(map->arenas[i]) != &ka_dummy_arena);
 	RCU_INIT_POINTER(ka_arena_map, NULL);
-	kfree(map);
+	ka_map_free(map);
 }
 
 /**
@@ -122,8 +142,9 @@ void ka_arena_exit(void)
 int ka_arena_add_chunk(struct ka_chunk *chunk, gfp_t gfp)
 {
 	unsigned long idx = ka_arena_index(chunk->base);
-	struct ka_arena *arena, *fresh = NULL;
 	struct ka_arena_map *map, *bigger = NULL;
+	struct ka_arena_aux *aux = NULL;
+	struct ka_arena *fresh = NULL;
 	unsigned long flags, i;
 
 retry:
@@ -133,45 +154,53 @@ retry:
 	if (idx >= map->nr) {
 		if (!bigger || bigger->nr <= idx) {
 			spin_unlock_irqrestore(&ka_arena_lock, flags);
-			kfree(bigger);
+			ka_map_free(bigger);
 			bigger = ka_map_alloc(max(idx + 1, 2 * map->nr), gfp);
 			if (!bigger)
 				goto nomem;
 			goto retry;
 		}
-		for (i = 0; i < map->nr; i++)
+		for (i = 0; i < map->nr; i++) {
 			RCU_INIT_POINTER(bigger->arenas[i],
 					 rcu_dereference_protected(map->arenas[i],
 							lockdep_is_held(&ka_arena_lock)));
+			bigger->aux[i] = map->aux[i];
+		}
 		rcu_assign_pointer(ka_arena_map, bigger);
+		/* only ka_arena_lock's holders read ->aux: gone at once */
+		kfree(map->aux);
 		kfree_rcu(map, rcu);
 		map = bigger;
 		bigger = NULL;
 	}
-	arena = rcu_dereference_protected(map->arenas[idx],
-					  lockdep_is_held(&ka_arena_lock));
-	if (arena == &ka_dummy_arena) {
+	if (!map->aux[idx]) {
 		if (!fresh) {
 			spin_unlock_irqrestore(&ka_arena_lock, flags);
 			fresh = ka_sys_meta_alloc(sizeof(*fresh), gfp, chunk->node);
-			if (!fresh)
+			aux = ka_sys_meta_alloc(sizeof(*aux), gfp, chunk->node);
+			if (!fresh || !aux)
 				goto nomem;
 			ka_arena_clear(fresh);
+			aux->arena = fresh;
+			aux->nr_chunks = 0;
 			goto retry;
 		}
-		arena = fresh;
+		map->aux[idx] = aux;
+		rcu_assign_pointer(map->arenas[idx], fresh);
 		fresh = NULL;
-		rcu_assign_pointer(map->arenas[idx], arena);
+		aux = NULL;
 	}
-	arena->nr_chunks++;
-	chunk->arena = arena;
+	map->aux[idx]->nr_chunks++;
+	chunk->arena = map->aux[idx]->arena;
 	spin_unlock_irqrestore(&ka_arena_lock, flags);
-	kfree(bigger);
+	ka_map_free(bigger);
 	kfree(fresh);
+	kfree(aux);
 	return 0;
 nomem:
-	kfree(bigger);
+	ka_map_free(bigger);
 	kfree(fresh);
+	kfree(aux);
 	return -ENOMEM;
 }
 
@@ -184,17 +213,18 @@ nomem:
 void ka_arena_del_chunk(struct ka_chunk *chunk)
 {
 	unsigned long idx = ka_arena_index(chunk->base);
-	struct ka_arena *arena = chunk->arena;
 	struct ka_arena_map *map;
+	struct ka_arena_aux *aux;
 	unsigned long flags;
 
 	spin_lock_irqsave(&ka_arena_lock, flags);
-	if (!--arena->nr_chunks) {
-		map = rcu_dereference_protected(ka_arena_map,
-						lockdep_is_held(&ka_arena_lock));
+	map = rcu_dereference_protected(ka_arena_map,
+					lockdep_is_held(&ka_arena_lock));
+	aux = map->aux[idx];
+	if (!--aux->nr_chunks) {
+		map->aux[idx] = NULL;
 		RCU_INIT_POINTER(map->arenas[idx], &ka_dummy_arena);
-		/* kfree_rcu() wants the rcu_head in the first 4 KiB */
-		call_rcu(&arena->rcu, ka_arena_free_rcu);
+		call_rcu(&aux->rcu, ka_arena_free_rcu);
 	}
 	spin_unlock_irqrestore(&ka_arena_lock, flags);
 	chunk->arena = NULL;

@@ -66,11 +66,27 @@ struct ka_cache {
 	slab_flags_t flags;
 	void (*ctor)(void *obj);
 	bool dead;			/* destroyed with objects still out */
-	struct ka_magazine __percpu *mag;
+	struct ka_cache_cpu __percpu *pcpu;
 	struct ka_central *central[];	/* per node; NULL where no heap */
 };
 
+/*
+ * A cache's share of one CPU: its magazine and, for a class whose spans
+ * CPUs own, the spans this CPU owns for it (mcache.c), under the CPU's
+ * ka_pcpu->lock like the size classes'.
+ */
+struct ka_cache_cpu {
+	struct ka_magazine mag;
+	struct ka_pcc pcc;
+};
+
 static LIST_HEAD(ka_caches);
+/*
+ * Taken with ka_cache_mutex to change ka_caches, and alone by the walks of
+ * mcache.c's per-CPU works (drain, trim, CPU offline), which run with the
+ * CPU's magazines owned and cannot take the mutex.
+ */
+static DEFINE_SPINLOCK(ka_cache_list_lock);
 
 /* Is @c one of ka's caches, or a kernel kmem_cache seen as one? */
 static __always_inline bool ka_cache_is_ka(const struct ka_cache *c)
@@ -91,7 +107,9 @@ static void ka_cache_carve(struct ka_central *c, struct ka_span *span)
 
 	span->central = c;
 	span->cache = cache;
+	/* ka_free() pushes none of it: ka_cache_free() has its own key */
 	WRITE_ONCE(span->fastkey, 0);
+	WRITE_ONCE(span->ckey, 0);
 	if (!cache->ctor)
 		return;
 	for (i = 0; i < span->nelems; i++) {
@@ -103,6 +121,76 @@ static void ka_cache_carve(struct ka_central *c, struct ka_span *span)
 		cache->ctor(p);
 		ka_sys_poison(p, span->elemsize, KA_KASAN_SLAB_FREE);
 	}
+}
+
+/* ---- for the span code (mcache.c) ---- */
+
+/* @c's per-CPU magazine (ka_cache_cpu.mag). */
+struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c)
+{
+	return &c->pcpu->mag;
+}
+
+/* CPU @cpu's spans of @c. */
+struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu)
+{
+	return &per_cpu_ptr(c->pcpu, cpu)->pcc;
+}
+
+/* @c's central list on @node, or on this CPU's node if @node has none. */
+struct ka_central *ka_cache_central(struct ka_cache *c, int node)
+{
+	return c->central[node] ?: c->central[numa_mem_id()];
+}
+
+unsigned int ka_cache_cls(const struct ka_cache *c)
+{
+	return c->cls;
+}
+
+/*
+ * Give back @c's share of CPU @cpu (with @idle_only, only if its magazine
+ * was unused since the last pass): its spans, and for a class of one
+ * object per span its magazine's objects, to mcentral.  Return: spans kept
+ * for a push in flight (ka_mcache_give_cache()).  Context: the CPU's
+ * magazines owned, or the CPU dead, or @c without users.
+ */
+static unsigned int ka_cache_give_one(int cpu, struct ka_cache *c,
+				      bool idle_only)
+{
+	struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+	unsigned long used;
+
+	if (ka_class_owned(&ka_classes[c->cls]))
+		return ka_mcache_give_cache(cpu, c, idle_only);
+	used = READ_ONCE(cc->mag.nr_alloc) + READ_ONCE(cc->mag.nr_free);
+	if (!idle_only || used == cc->pcc.seen)
+		ka_mcache_flush_class(per_cpu_ptr(ka_pcpu, cpu), &cc->mag, c->cls,
+				      ka_mag_count(&cc->mag));
+	cc->pcc.seen = used;
+	return 0;
+}
+
+/**
+ * ka_cache_give_cpu - give back every cache's share of a CPU
+ * @cpu: the CPU
+ * @idle_only: only the caches it has not used since the last such pass
+ *	       (the periodic trim); else all (drain, CPU offline)
+ *
+ * Context: CPU @cpu's magazines owned, or the CPU dead; takes
+ * ka_cache_list_lock.
+ * Return: spans kept for a push in flight; try again.
+ */
+unsigned int ka_cache_give_cpu(int cpu, bool idle_only)
+{
+	unsigned int kept = 0;
+	struct ka_cache *c;
+
+	spin_lock(&ka_cache_list_lock);
+	list_for_each_entry(c, &ka_caches, list)
+		kept += ka_cache_give_one(cpu, c, idle_only);
+	spin_unlock(&ka_cache_list_lock);
+	return kept;
 }
 
 /* The class for @size bytes at @align: the smallest whose slots keep it. */
@@ -121,10 +209,10 @@ static void ka_cache_free_struct(struct ka_cache *c)
 {
 	int cpu, node;
 
-	if (c->mag)
+	if (c->pcpu)
 		for_each_possible_cpu(cpu)
-			kvfree(per_cpu_ptr(c->mag, cpu)->objs);
-	free_percpu(c->mag);
+			kvfree(per_cpu_ptr(c->pcpu, cpu)->mag.objs);
+	free_percpu(c->pcpu);
 	for (node = 0; node < nr_node_ids; node++)
 		kfree(c->central[node]);
 	kfree(c->name);
@@ -217,18 +305,23 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 	c->batch = ka_classes[cls].batch;
 	c->flags = flags;
 	c->ctor = ctor;
-	c->mag = alloc_percpu(struct ka_magazine);
-	if (!c->name || !c->mag)
+	c->pcpu = alloc_percpu(struct ka_cache_cpu);
+	if (!c->name || !c->pcpu)
 		goto nomem;
 	slots = ka_classes[cls].cache_max;
 	for_each_possible_cpu(cpu) {
-		struct ka_magazine *m = per_cpu_ptr(c->mag, cpu);
+		struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+		struct ka_magazine *m = &cc->mag;
 
 		m->objs = kvcalloc(slots, sizeof(void *), GFP_KERNEL);
 		if (!m->objs)
 			goto nomem;
 		m->top = m->objs;
 		m->end = m->objs + slots;
+		INIT_LIST_HEAD(&cc->pcc.partial);
+		INIT_LIST_HEAD(&cc->pcc.full);
+		INIT_LIST_HEAD(&cc->pcc.stash);
+		init_llist_head(&cc->pcc.pending);
 	}
 	for (node = 0; node < nr_node_ids; node++) {
 		if (!ka_nodes[node])
@@ -247,7 +340,9 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		ka_cache_free_struct(c);
 		return ka_cache_refuse(name, "a live ka cache has this name", flags);
 	}
+	spin_lock(&ka_cache_list_lock);
 	list_add_tail(&c->list, &ka_caches);
+	spin_unlock(&ka_cache_list_lock);
 	mutex_unlock(&ka_cache_mutex);
 	return c;
 nomem:
@@ -263,7 +358,7 @@ static unsigned long ka_cache_cached(struct ka_cache *c)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		n += ka_mag_count(per_cpu_ptr(c->mag, cpu));
+		n += ka_mag_count(&per_cpu_ptr(c->pcpu, cpu)->mag);
 	return n;
 }
 
@@ -271,6 +366,7 @@ static unsigned long ka_cache_cached(struct ka_cache *c)
 static unsigned long ka_cache_out(struct ka_cache *c, unsigned long *bytes)
 {
 	unsigned long out = 0, spans = 0, flags;
+	struct ka_span *span;
 	int node;
 
 	for (node = 0; node < nr_node_ids; node++) {
@@ -280,7 +376,10 @@ static unsigned long ka_cache_out(struct ka_cache *c, unsigned long *bytes)
 			continue;
 		spin_lock_irqsave(&ce->lock, flags);
 		out += ce->objs_out;
-		spans += ce->nr_partial + ce->nr_full;
+		spans += ce->nr_partial + ce->nr_full + ce->nr_owned;
+		/* spans CPUs own: their owners' counts, a snapshot */
+		list_for_each_entry(span, &ce->owned, list)
+			out += READ_ONCE(span->nalloc);
 		spin_unlock_irqrestore(&ce->lock, flags);
 	}
 	if (bytes)
@@ -313,26 +412,28 @@ void ka_cache_destroy(struct ka_cache *c)
 		return;
 	}
 	mutex_lock(&ka_cache_mutex);
-	for_each_possible_cpu(cpu) {
-		struct ka_magazine *m = per_cpu_ptr(c->mag, cpu);
-		unsigned int n = ka_mag_count(m);
-
-		if (n)
-			ka_central_flush(m->objs, n);
-		WRITE_ONCE(m->top, m->objs);
-	}
+	/* no CPU's work walks it from here on */
+	spin_lock(&ka_cache_list_lock);
+	list_del_init(&c->list);
+	spin_unlock(&ka_cache_list_lock);
+	for_each_possible_cpu(cpu)
+		while (ka_cache_give_one(cpu, c, false))
+			cpu_relax();
 	for (node = 0; node < nr_node_ids; node++)
 		if (c->central[node])
 			ka_central_release(c->central[node], 0);
 	out = ka_cache_out(c, NULL);
 	if (out) {
 		c->dead = true;
+		/* kept, for ka_cache_show() and module exit */
+		spin_lock(&ka_cache_list_lock);
+		list_add_tail(&c->list, &ka_caches);
+		spin_unlock(&ka_cache_list_lock);
 		mutex_unlock(&ka_cache_mutex);
 		pr_err("cache %s destroyed with %lu objects remaining: the cache and their memory stay (caller %pS)\n",
 		       c->name, out, (void *)_RET_IP_);
 		return;
 	}
-	list_del(&c->list);
 	mutex_unlock(&ka_cache_mutex);
 	ka_cache_free_struct(c);
 }
@@ -360,7 +461,7 @@ bool ka_cache_tagged(const struct ka_cache *c)
  */
 bool ka_cache_holds(const struct ka_cache *c, const void *p)
 {
-	return ka_mag_holds(c->mag, p);
+	return ka_mag_holds(&c->pcpu->mag, p);
 }
 
 /**
@@ -413,15 +514,26 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 	}
 	if (node == NUMA_NO_NODE || !c->central[node])
 		node = numa_mem_id();
+	/* this node's, of a class whose spans CPUs own: from this CPU's spans */
+	if (node == numa_mem_id() && ka_class_owned(&ka_classes[c->cls])) {
+		void *p = ka_mcache_refill_owned(c, c->cls, gfp);
+
+		if (unlikely(!p)) {
+			this_cpu_inc(ka_pcpu->nr_failed);
+			return NULL;
+		}
+		return ka_cache_post_alloc(c, p, gfp);
+	}
 	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
 	if (unlikely(!n)) {
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
 	if (likely(ka_mag_trylock(ka_pcpu))) {
-		if (likely(numa_mem_id() == node))
+		if (likely(numa_mem_id() == node &&
+			   !ka_class_owned(&ka_classes[c->cls])))
 			while (take < n - 1 &&
-			       ka_mag_push(c->mag, batch[n - 1 - take]))
+			       ka_mag_push(&c->pcpu->mag, batch[n - 1 - take]))
 				take++;
 		ka_mag_unlock(ka_pcpu);
 	}
@@ -448,11 +560,12 @@ void *ka_cache_alloc(struct ka_cache *c, gfp_t flags)
 		return kmem_cache_alloc((struct kmem_cache *)c, flags);
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
-	if (unlikely(!ka_mag_pop(c->mag, &p))) {
+	if (unlikely(!ka_mag_pop(&c->pcpu->mag, &p))) {
 		ka_mag_unlock(pcpu);
 		goto slow;
 	}
 	ka_mag_unlock(pcpu);
+	this_cpu_inc(c->pcpu->mag.nr_alloc);
 	return ka_cache_post_alloc(c, p, flags);
 slow:
 	return ka_cache_alloc_slow(c, flags, NUMA_NO_NODE);
@@ -517,6 +630,42 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 	return true;
 }
 
+/*
+ * A free of a cache whose spans CPUs own, its checks and hooks run: an
+ * object of this CPU's active or a full span onto this CPU's magazine (a
+ * full one flushes a batch into its spans first), of a partly used span of
+ * this CPU's into its bitmap, anything else - another CPU's span, or this
+ * CPU's with the magazines busy - into the span's remote bitmap
+ * (mcache.c).  Context: RCU
+ * read-side section.
+ */
+static void ka_cache_free_owned(struct ka_cache *c, struct ka_span *span,
+				void *p)
+{
+	if (likely(ka_mag_trylock(ka_pcpu))) {
+		if (ka_rs_owner(atomic_long_read(&span->rstate)) ==
+		    this_cpu_read(ka_pcpu->ownkey)) {
+			struct ka_magazine *m = this_cpu_ptr(&c->pcpu->mag);
+
+			/* as ka_free_local(): see mcache.c, ka_pcc_set() */
+			if (span->olist == KA_OL_PARTIAL) {
+				ka_mcache_free_owned(span, p);
+			} else if (!ka_mag_push(&c->pcpu->mag, p)) {
+				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m, c->cls, c->batch);
+				ka_mag_push(&c->pcpu->mag, p);
+			}
+			ka_mag_unlock(ka_pcpu);
+			this_cpu_inc(c->pcpu->mag.nr_free);
+			return;
+		}
+		ka_mag_unlock(ka_pcpu);
+	} else {
+		this_cpu_inc(ka_pcpu->nr_busy);
+	}
+	this_cpu_inc(c->pcpu->mag.nr_free);
+	ka_mcache_free_remote(span, p);
+}
+
 static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 {
 	struct ka_span *span;
@@ -535,19 +684,19 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 		rcu_read_unlock();
 		return;
 	}
+	if (ka_class_owned(&ka_classes[c->cls])) {
+		ka_cache_free_owned(c, span, p);
+		rcu_read_unlock();
+		return;
+	}
 	rcu_read_unlock();
 	/* magazines busy, full, or the object of another node */
 	if (span->node == numa_mem_id() && ka_mag_trylock(ka_pcpu)) {
-		if (!ka_mag_push(c->mag, p)) {
-			struct ka_magazine *m = this_cpu_ptr(c->mag);
-			unsigned int count = ka_mag_count(m);
-			unsigned int n = min(c->batch, count);
+		struct ka_magazine *m = this_cpu_ptr(&c->pcpu->mag);
 
-			ka_central_flush(m->objs, n);
-			memmove(m->objs, m->objs + n,
-				(count - n) * sizeof(void *));
-			WRITE_ONCE(m->top, m->objs + count - n);
-			ka_mag_push(c->mag, p);
+		if (!ka_mag_push(&c->pcpu->mag, p)) {
+			ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m, c->cls, c->batch);
+			ka_mag_push(&c->pcpu->mag, p);
 		}
 		ka_mag_unlock(ka_pcpu);
 		return;
@@ -582,16 +731,20 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	}
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
+	/*
+	 * An object of this CPU's active span of the cache (its ckey is the
+	 * CPU's key; no span matches while free hooks are on).
+	 */
 	span = ka_span_lookup(p);
-	if (likely(span->cache == c && span->node == numa_mem_id() &&
-		   !static_branch_unlikely(&ka_free_hooks_key) &&
-		   ka_span_obj_ok(span, p) &&
+	if (likely(span->ckey == this_cpu_read(pcpu->fastkey) &&
+		   span->cache == c && ka_span_obj_ok(span, p) &&
 		   (c->ctor || ka_word_read(p) != span->freetag))) {
 		ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
-		if (likely(ka_mag_push(c->mag, p))) {
+		if (likely(ka_mag_push(&c->pcpu->mag, p))) {
 			if (!c->ctor)
 				ka_word_write(p, span->freetag);
 			ka_mag_unlock(pcpu);
+			this_cpu_inc(c->pcpu->mag.nr_free);
 			return;
 		}
 	}
@@ -730,11 +883,15 @@ int ka_cache_init(void)
 void ka_cache_exit(void)
 {
 	struct ka_cache *c, *tmp;
-	int node;
+	int node, cpu;
 
 	list_for_each_entry_safe(c, tmp, &ka_caches, list) {
 		unsigned long out = 0;
 
+		/* the CPUs' spans of it first: its clients are gone */
+		for_each_possible_cpu(cpu)
+			while (ka_cache_give_one(cpu, c, false))
+				cpu_relax();
 		for (node = 0; node < nr_node_ids; node++) {
 			if (!c->central[node])
 				continue;

@@ -98,6 +98,7 @@ KA_EXPORT_INTERNAL(ka_counters_read);
 void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 {
 	struct ka_central *c = ka_central_of(node, cls);
+	struct ka_span *span;
 	unsigned long flags;
 	int cpu;
 
@@ -110,6 +111,21 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 	st->lock_acquisitions = c->nr_lock;
 	st->spans_from_heap = c->spans_from_heap;
 	st->spans_to_heap = c->spans_to_heap;
+	/*
+	 * Spans CPUs own: their counts are their owners', read without
+	 * owning them (a snapshot); the lock keeps them on the list.
+	 */
+	list_for_each_entry(span, &c->owned, list) {
+		unsigned int out = READ_ONCE(span->nalloc);
+
+		st->objs_out += out;
+		if (out == span->nelems) {
+			st->full++;
+		} else {
+			st->partial++;
+			st->empty += !out;
+		}
+	}
 	spin_unlock_irqrestore(&c->lock, flags);
 	for_each_possible_cpu(cpu)
 		if (cpu_to_mem(cpu) == node)
@@ -167,9 +183,12 @@ static void ka_stats_counters(struct seq_file *m)
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 		unsigned long cached = 0;
 
+		/* free objects in magazines, and empty spans kept */
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			cached += (unsigned long)ka_mag_count(&pc->mag[cls]) *
-				  ka_classes[cls].size;
+				  ka_classes[cls].size +
+				  ((unsigned long)READ_ONCE(pc->pcc[cls].nstash) *
+				   ka_classes[cls].npages << PAGE_SHIFT);
 		seq_printf(m, "cpu %d %d %lu %lu %lu %lu\n", cpu, cpu_to_mem(cpu),
 			   cached, READ_ONCE(pc->cap_bytes),
 			   READ_ONCE(pc->nr_grow), READ_ONCE(pc->nr_shrink));
@@ -245,9 +264,10 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 		   held, used, in_use_bytes);
 	/*
 	 * The scavenger (mheap.c), "name value" lines that version 2 readers
-	 * accept: pages ever given back one by one from chunks with runs,
-	 * such holes now, pages the background pass gave back (holes and
-	 * whole chunks).
+	 * accept: pages ever given back one by one from chunks with runs
+	 * (large objects' blocks beyond their pages included), such holes
+	 * now, pages the scavenger gave back (holes and whole chunks; the
+	 * background pass and the prompt release after a freed run).
 	 */
 	seq_printf(m, "pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n",
 		   released, holes, scavenged);
@@ -323,6 +343,9 @@ static int spans_show(struct seq_file *m, void *v)
 				ka_show_span(m, span, "partial");
 			list_for_each_entry(span, &c->full, list)
 				ka_show_span(m, span, "full");
+			/* a CPU's: its count and bitmap, a snapshot */
+			list_for_each_entry(span, &c->owned, list)
+				ka_show_span(m, span, "owned");
 			spin_unlock_irqrestore(&c->lock, flags);
 		}
 		spin_lock_irqsave(&heap->lock, flags);

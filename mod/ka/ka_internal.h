@@ -49,8 +49,15 @@
 #define KA_ARENA_PAGES		(1UL << KA_ARENA_ORDER)
 #define KA_ARENA_SHIFT		(PAGE_SHIFT + KA_ARENA_ORDER)
 
-/* The heap asks the buddy allocator for chunks of this order first. */
-#define KA_CHUNK_ORDER		min(9, KA_MAX_BUDDY_ORDER)
+/*
+ * The heap asks the buddy allocator for chunks of this order first (512
+ * KiB): a chunk that has just come holds its free pages until spans take
+ * them or the scavenger releases them, so the smaller, the closer held
+ * pages follow pages in use (memsim, a span-local design: 2 MiB chunks
+ * held 0.4x more of rl's 4 MB at the end of the run, and 0.5-1.7 MB more
+ * at the .kar traces' peaks).
+ */
+#define KA_CHUNK_ORDER		min(7, KA_MAX_BUDDY_ORDER)
 /* The largest object needs a chunk of this order. */
 #define KA_LARGE_MAX_ORDER	min(KA_ARENA_ORDER, KA_MAX_BUDDY_ORDER)
 
@@ -62,10 +69,19 @@
 #define KA_MAG_SHIFT		6
 
 /*
- * A span of a big class repeats its class's run (Go's table, 4 KiB pages)
- * until it holds KA_SPAN_MIN_OBJS objects, within KA_SPAN_MAX_BYTES
- * (sizeclass.c, ka_class_span()).
+ * The shape of the spans (sizeclass.c, ka_classes_spans()): Go's runs up
+ * to PAGE_SIZE (at least two objects a span) and, with KA_CLASSES_PAGES,
+ * page multiples above it, one object a span; KA_CLASSES_REPEAT, ka's
+ * table before issue 30, repeats every run until it holds
+ * KA_SPAN_MIN_OBJS objects within KA_SPAN_MAX_BYTES.  ka uses
+ * KA_CLASSES_DEFAULT; utest/memsim compares the others.
  */
+enum ka_class_shape {
+	KA_CLASSES_GO		= 0,
+	KA_CLASSES_PAGES	= 1,
+	KA_CLASSES_REPEAT	= 2,
+	KA_CLASSES_DEFAULT	= KA_CLASSES_PAGES,
+};
 #define KA_SPAN_MIN_OBJS	8
 #define KA_SPAN_MAX_BYTES	(32 * 1024)
 
@@ -96,29 +112,29 @@
 /*
  * Freed large objects a heap keeps whole (span, pages, arena entries) for
  * the next large allocation of as many pages: at most KA_LARGE_CACHE_NR
- * spans and KA_LARGE_CACHE_BYTES per node (mheap.c).
+ * spans, and beyond the newest (at most KA_LARGE_CACHE_BYTES) at most
+ * 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, within
+ * KA_LARGE_CACHE_MIN_BYTES .. KA_LARGE_CACHE_BYTES, per node (mheap.c).
  */
 #define KA_LARGE_CACHE_NR	8
+#define KA_LARGE_CACHE_DIV	16
+#define KA_LARGE_CACHE_MIN_BYTES	(256 * 1024)
 #define KA_LARGE_CACHE_BYTES	(2 * 1024 * 1024)
-/* Completely free chunks a heap keeps before returning them to the buddy. */
-#define KA_HEAP_FREE_CHUNK_RESERVE	1
 /*
  * The scavenger (mheap.c) lets a heap keep free pages in its chunks up to
- * 1/KA_SCAV_RETAIN_DIV of its pages in use, at least KA_SCAV_FLOOR_PAGES
- * (2 MiB), and gives back at most KA_SCAV_PAGES_PER_TICK pages per node per
- * background pass (one a second: 16 MiB/s), KA_SCAV_BATCH per lock hold.
+ * 1/KA_SCAV_RETAIN_DIV of its pages in use, at least KA_SCAV_FLOOR_PAGES,
+ * and gives back at most KA_SCAV_PAGES_PER_TICK pages per node per
+ * background pass (one a second: 16 MiB/s), KA_SCAV_BATCH per lock hold; a
+ * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
+ * goal and half a chunk brings the next pass forward to KA_SCAV_PROMPT_MS
+ * later (ka_scav_kick(), main.c).  Released pages (holes)
+ * are not capped: a hole cannot be carved again, but a chunk pinned by a
+ * few runs holds only their pages.
  */
-#define KA_SCAV_RETAIN_DIV		10
-/*
- * Holes (released pages inside chunks that still hold runs) are capped at
- * KA_SCAV_HOLES_RATIO times the pages in use (at least the floor): a hole
- * cannot be carved again, so a heap punched without limit spreads over
- * ever more 2 MiB blocks, each pinned by a few runs, and fragments the
- * buddy allocator (utest's random workload, uncapped: 500 chunks for 17k
- * pages in use, and an order-8 chunk no longer to be had).
- */
-#define KA_SCAV_HOLES_RATIO		4
-#define KA_SCAV_FLOOR_PAGES		(1UL << KA_CHUNK_ORDER)
+#define KA_SCAV_RETAIN_DIV		16
+#define KA_SCAV_FLOOR_PAGES		16UL
+#define KA_SCAV_PROMPT_GOALS		2
+#define KA_SCAV_PROMPT_MS		100
 #define KA_SCAV_PAGES_PER_TICK		4096
 #define KA_SCAV_BATCH			64
 
@@ -140,6 +156,7 @@ extern u8 ka_size_to_class128[(KA_MAX_SMALL_SIZE - KA_SMALL_SIZE_MAX) /
 			      KA_LARGE_SIZE_DIV + 1];
 
 int ka_sizeclass_init(void);
+int ka_sizeclass_build(unsigned int shape);
 
 /* Size class of a request of 1 .. KA_MAX_SMALL_SIZE bytes: Go's sizeToClass. */
 static __always_inline unsigned int ka_size_class_go(size_t size)
@@ -184,7 +201,30 @@ enum ka_span_list {
 	KA_LIST_FULL,		/* central->full: every object is out */
 	KA_LIST_LARGE,		/* heap->large */
 	KA_LIST_LARGE_FREE,	/* heap->large_free */
+	KA_LIST_OWNED,		/* central->owned: a CPU's (mcache.c) */
 };
+
+/* Where a span a CPU owns is in that CPU's per-class state (mcache.c). */
+enum ka_span_olist {
+	KA_OL_NONE,		/* not owned */
+	KA_OL_ACTIVE,		/* the span the CPU's magazine is filled from */
+	KA_OL_PARTIAL,		/* owned, has free objects */
+	KA_OL_FULL,		/* owned, every object out (KA_RS_FULL) */
+	KA_OL_STASH,		/* owned, empty, kept for the next switch */
+};
+
+/*
+ * A small span's ownership word (ka_span.rstate), changed with atomics
+ * only: the owning CPU + 1 in the low bits (0: mcentral's; KA_RS_TRANSIT
+ * while mcentral hands it to a CPU), KA_RS_FULL while it sits on its
+ * owner's full list, KA_RS_PEND while it is on its owner's pending list
+ * (a remote free into a full span pushed it there).  mcache.c explains
+ * the protocol.
+ */
+#define KA_RS_OWNER	0xffffffffUL
+#define KA_RS_TRANSIT	0xffffffffUL
+#define KA_RS_FULL	(1UL << 32)
+#define KA_RS_PEND	(1UL << 33)
 
 struct ka_chunk;
 struct ka_cache;
@@ -193,15 +233,23 @@ struct ka_central;
 /*
  * struct ka_span - Go's mspan: a run of pages holding objects of one class.
  *
- * An object is "out" (its bit set in @allocbits) from the moment mcentral
- * hands it to a per-CPU cache until a flush gives it back: objects sitting
- * in a per-CPU cache count as out here and are counted there.
+ * An object is "out" (its bit set in @allocbits) from the moment it is
+ * taken for a per-CPU magazine or a caller until it is freed back into the
+ * bitmap: objects sitting in a magazine count as out here and are counted
+ * there.  Objects other CPUs freed sit in the remote bitmap (ka_span_rfree())
+ * until the span's owner, or its mcentral, collects them.
  *
- * Locking: @list, @nalloc, @freeindex, @allocbits and @where are protected
- * by the owning mcentral's lock (heap->lock for a large span).  @base,
- * @elemsize, @divmagic, @cls, @node and @npages are set before the span is
- * published in the arena map and never change; lockless readers in
- * ka_free() read those and @state only.
+ * Locking: a small span of a class with more than one object per span is
+ * either owned by a CPU (ka_rs_owner(@rstate), mcache.c) - then @nalloc,
+ * @freeindex, @allocbits, @olink, @olist and @fastkey are that CPU's, read
+ * and written only while it owns its magazines - or mcentral's: then those
+ * fields are protected by the central lock.  @list and @where are always
+ * the central lock's (an owned span is on central->owned).  The remote
+ * bitmap and @rstate change with atomic operations only, by anyone.  A
+ * large span belongs to the heap (heap->lock).  @base, @elemsize,
+ * @divmagic, @cls, @node and @npages are set before the span is published
+ * in the arena map and never change; lockless readers in ka_free() read
+ * those, @state, @fastkey and @rstate.
  */
 struct ka_span {
 	struct list_head list;
@@ -223,9 +271,10 @@ struct ka_span {
 	u16 magoff;		/* cls << KA_MAG_SHIFT: ka_free()'s magazine */
 	int node;
 	/*
-	 * node + 1 while this is a live small span, else 0: ka_free()'s
-	 * fast path compares it with its CPU's ka_pcpu->fastkey, one test
-	 * for "small, live and of this CPU's node".
+	 * The owning CPU's key (ka_pcpu->ownkey) while this is that CPU's
+	 * active span (mcache.c), else 0: ka_free()'s hit path compares it
+	 * with its CPU's ka_pcpu->fastkey, one test for "a live small object
+	 * of the span this CPU's magazine is filled from".
 	 */
 	unsigned int fastkey;
 	/* the first cache line above holds what ka_free()'s hit path reads */
@@ -241,9 +290,41 @@ struct ka_span {
 	 */
 	struct ka_central *central;
 	struct ka_cache *cache;
+	/* a ka_cache's span: ka_cache_free()'s key, as @fastkey is ka_free()'s */
+	unsigned int ckey;
+	/* ownership (see KA_RS_*); the owner's lists; its pending list */
+	atomic_long_t rstate;
+	struct list_head olink;
+	struct llist_node pnode;
+	u8 olist;		/* enum ka_span_olist, the owner's */
 	struct rcu_head rcu;
+	/* small spans: the allocation bitmap, then the remote bitmap */
 	unsigned long allocbits[];
 };
+
+/*
+ * The remote bitmap of a small span: objects freed by a CPU that does not
+ * own the span, set with atomic bit operations, collected by the owner.
+ */
+static inline unsigned long *ka_span_rfree(const struct ka_span *span)
+{
+	return (unsigned long *)span->allocbits + BITS_TO_LONGS(span->nelems);
+}
+
+static inline unsigned int ka_rs_owner(unsigned long rs)
+{
+	return rs & KA_RS_OWNER;
+}
+
+/*
+ * Does this class keep its spans with CPUs (mcache.c)?  A class of one
+ * object per span does not: a free object is an empty span, and its
+ * objects go through per-CPU magazines and mcentral as they come.
+ */
+static inline bool ka_class_owned(const struct ka_class *k)
+{
+	return k->nelems > 1;
+}
 
 extern unsigned long ka_freetag_key;
 #define KA_GOLDEN_RATIO	0x61C8864680B583EBUL	/* as GOLDEN_RATIO_64 */
@@ -255,6 +336,7 @@ unsigned long ka_span_teardown_list(struct list_head *list);
 unsigned long ka_span_destroy_list(struct list_head *list);
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
 bool ka_span_put(struct ka_span *span, const void *obj);
+unsigned int ka_span_collect(struct ka_span *span);
 
 /* Index of the object at @p; exact only if ka_span_obj_ok(). */
 static __always_inline unsigned int ka_span_index(const struct ka_span *span,
@@ -286,15 +368,25 @@ static __always_inline bool ka_span_obj_ok(const struct ka_span *span,
 
 /* ---- arena map: pointer -> span ---- */
 
+/*
+ * One arena's span pointers: exactly 8 KiB with 4 KiB pages (a kmalloc
+ * size: nothing else in it, or the allocation would round up to 16 KiB).
+ */
 struct ka_arena {
 	struct ka_span *spans[KA_ARENA_PAGES];	/* page -> span or dummy */
-	unsigned int nr_chunks;		/* ka_arena_lock */
+};
+
+/* What is kept beside an arena in use, under ka_arena_lock. */
+struct ka_arena_aux {
+	struct ka_arena *arena;
+	unsigned int nr_chunks;
 	struct rcu_head rcu;
 };
 
 struct ka_arena_map {
 	struct rcu_head rcu;
 	unsigned long nr;
+	struct ka_arena_aux **aux;	/* per arena, ka_arena_lock */
 	struct ka_arena __rcu *arenas[];
 };
 
@@ -380,6 +472,7 @@ struct ka_chunk {
 	unsigned int npages;
 	unsigned int nfree;		/* pages neither in a run nor released */
 	unsigned int nreleased;		/* pages given back: holes; split if > 0 */
+	bool direct;			/* a large object's block, no other run */
 	int node;
 	/*
 	 * Its number in its heap: 1 for the heap's first chunk, and so on
@@ -425,6 +518,7 @@ struct ka_heap {
 		unsigned long pages_released;	/* ever given back page by page */
 		unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
 	);
+	bool scav_kicked;	/* a pass is asked for (ka_scav_kick()) */
 };
 
 void ka_heap_init(struct ka_heap *heap, int node);
@@ -434,6 +528,7 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
 struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size);
 bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span);
 unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only);
+unsigned long ka_heap_large_bound(const struct ka_heap *heap);
 unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap);
 unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max);
 
@@ -443,6 +538,7 @@ struct ka_central {
 	spinlock_t lock;
 	struct list_head partial;	/* spans with free objects, empty last */
 	struct list_head full;		/* spans with every object out */
+	struct list_head owned;		/* spans CPUs own (mcache.c) */
 	unsigned int cls;
 	int node;
 	/*
@@ -456,7 +552,8 @@ struct ka_central {
 	unsigned long nr_partial;
 	unsigned long nr_full;
 	unsigned long nr_empty;		/* partial spans with nothing out */
-	unsigned long objs_out;		/* objects out of spans */
+	unsigned long nr_owned;		/* spans on @owned */
+	unsigned long objs_out;		/* objects out of spans not owned */
 	unsigned long nr_lock;		/* lock acquisitions */
 	unsigned long spans_from_heap;
 	unsigned long spans_to_heap;
@@ -469,6 +566,12 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 			       unsigned int n, gfp_t gfp);
 void ka_central_flush(void **objs, unsigned int n);
 unsigned long ka_central_release(struct ka_central *c, unsigned long keep);
+struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp);
+void ka_central_give(struct ka_span *span);
+void ka_central_collect(struct ka_span *span);
+
+/* The central list of @span: its cache's, or its class's on its node. */
+static inline struct ka_central *ka_span_central(const struct ka_span *span);
 
 struct ka_node {
 	struct ka_heap heap;
@@ -480,6 +583,11 @@ extern struct ka_node *ka_nodes[MAX_NUMNODES];
 static inline struct ka_central *ka_central_of(int node, unsigned int cls)
 {
 	return &ka_nodes[node]->central[cls];
+}
+
+static inline struct ka_central *ka_span_central(const struct ka_span *span)
+{
+	return span->central ?: ka_central_of(span->node, span->cls);
 }
 
 static inline struct ka_heap *ka_heap_of(int node)
@@ -506,6 +614,7 @@ static inline void ka_node_init(struct ka_node *n, int nid)
 
 void ka_drain(void);
 void ka_scav_pause(bool pause);
+void ka_scav_kick(void);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
 void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller);

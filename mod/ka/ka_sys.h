@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/atomic.h>
 #include <linux/spinlock.h>
 #include <linux/lockdep.h>
 #include <linux/bitmap.h>

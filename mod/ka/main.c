@@ -68,8 +68,11 @@ static void ka_nodes_free(void)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			struct ka_central *c = &n->central[cls];
 
+			/* the CPUs gave their spans back (ka_mcache_exit()) */
+			WARN_ON_ONCE(!list_empty(&c->owned));
 			out = ka_span_teardown_list(&c->full);
 			out += ka_span_teardown_list(&c->partial);
+			out += ka_span_teardown_list(&c->owned);
 			if (out)
 				pr_warn_ratelimited("node %d: %lu objects of %u bytes were never freed\n",
 						    nid, out, ka_classes[cls].size);
@@ -90,21 +93,42 @@ static void ka_nodes_free(void)
 /*
  * The background scavenger (Go's bgscavenge): once a second each node's
  * heap gives back the free pages beyond its goal, at most
- * KA_SCAV_PAGES_PER_TICK of them (mheap.c has the policy).  Deferrable: it
- * does not wake an idle system by itself.
+ * KA_SCAV_PAGES_PER_TICK of them (mheap.c has the policy; a freed run
+ * far over the goal gives a batch back at once).  Deferrable: it does not
+ * wake an idle system by itself.
  */
 #define KA_SCAV_INTERVAL	HZ
 
 static void ka_scav_tick(struct work_struct *unused);
 static DECLARE_DEFERRABLE_WORK(ka_scav_dwork, ka_scav_tick);
+/* the passes run (ka_scav_pause()): ka_scav_kick() may queue one */
+static bool ka_scav_on;
 
 static void ka_scav_tick(struct work_struct *unused)
 {
 	int nid;
 
+	if (!READ_ONCE(ka_scav_on))
+		return;
 	for_each_node(nid)
 		ka_heap_scavenge(ka_heap_of(nid), KA_SCAV_PAGES_PER_TICK);
 	queue_delayed_work(system_unbound_wq, &ka_scav_dwork, KA_SCAV_INTERVAL);
+}
+
+/**
+ * ka_scav_kick - bring the next scavenger pass forward
+ *
+ * A heap keeps much more than its goal free (mheap.c, a burst of frees):
+ * the pass runs KA_SCAV_PROMPT_MS from now instead of up to a second
+ * later.  The heap asks once until the pass has run.
+ *
+ * Context: any (a free with irqs off included); no ka lock held.
+ */
+void ka_scav_kick(void)
+{
+	if (READ_ONCE(ka_scav_on))
+		mod_delayed_work(system_unbound_wq, &ka_scav_dwork,
+				 msecs_to_jiffies(KA_SCAV_PROMPT_MS));
 }
 
 /**
@@ -118,6 +142,7 @@ static void ka_scav_tick(struct work_struct *unused)
  */
 void ka_scav_pause(bool pause)
 {
+	WRITE_ONCE(ka_scav_on, !pause);
 	if (pause)
 		cancel_delayed_work_sync(&ka_scav_dwork);
 	else
@@ -166,7 +191,7 @@ KA_EXPORT_INTERNAL(ka_drain);
 /*
  * Shrinker: under memory pressure give back empty spans, free chunks and
  * every free page inside partly used chunks (the scavenger's work, all at
- * once), and ask every CPU to flush its caches.  Reclaim does not wait for those
+ * once), and ask every CPU to flush its caches and give its spans back.  Reclaim does not wait for those
  * flushes (that would block on workqueues); the spans they empty are
  * returned by the next pass.  Counted: free heap pages, empty spans, and
  * objects sitting in per-CPU caches (in pages, roughly).
@@ -191,9 +216,13 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 	for_each_online_cpu(cpu) {
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
-		for (cls = 1; cls < ka_nr_classes; cls++)
+		for (cls = 1; cls < ka_nr_classes; cls++) {
 			bytes += (unsigned long)ka_mag_count(&pc->mag[cls]) *
 				 ka_classes[cls].size;
+			/* empty spans a CPU keeps for its next switch */
+			pages += READ_ONCE(pc->pcc[cls].nstash) *
+				 ka_classes[cls].npages;
+		}
 	}
 	pages += bytes >> PAGE_SHIFT;
 	return pages ?: SHRINK_EMPTY;
@@ -300,6 +329,8 @@ static void __exit ka_exit(void)
 	ka_rcu_exit();
 	ka_cache_exit();
 	ka_mcache_exit();
+	/* a kick that saw the scavenger on before the pause: no pass left */
+	cancel_delayed_work_sync(&ka_scav_dwork);
 	/* spans and arenas go with kfree_rcu(), which runs no ka code */
 	ka_nodes_free();
 	ka_arena_exit();

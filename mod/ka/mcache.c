@@ -2,12 +2,40 @@
 /*
  * ka per-CPU caches (Go's mcache).
  *
+ * Spans a CPU owns.  As Go's mcache holds a span per size class, a CPU owns
+ * spans: for each class whose spans hold several objects, one active span,
+ * which it allocates from until no object of it is free, and the spans it
+ * filled before (partly used, full, and an empty stash of up to
+ * KA_STASH_MAX within the budget).  mcentral lends a span when the CPU has
+ * none with a free object (ka_central_take()); the CPU gives spans back
+ * when a class stays idle for a trim pass, on drain and when it goes
+ * offline.  Objects the owner frees go back into their spans (no lock, no
+ * atomic) when its magazine overflows or is trimmed, so survivors of
+ * random lifetimes stay packed in few spans and the emptied ones go back
+ * (the magazines this replaced flushed to mcentral, which handed the
+ * objects to any CPU, and refilled from any span: every span a class ever
+ * used stayed partly occupied).  A free by any other CPU sets the object's
+ * bit in the span's remote bitmap (one atomic) and, if the span sits on
+ * its owner's full list, pushes it once onto the owner's pending list
+ * (ka_mcache_free_remote(); KA_RS_FULL, KA_RS_PEND in ka_span.rstate); the
+ * owner collects remote bits whenever it fills from a span.  No central
+ * lock per object either way.
+ *
  * Each CPU has, for every size class, a magazine: an array of free objects
  * used as a stack, so the most recently freed (cache-hot) object is handed
- * out first.  An empty magazine is refilled with a batch of objects from
- * the CPU's node's mcentral, taken with one lock acquisition; a full one
- * flushes its oldest batch back.  A magazine only ever holds objects of its
- * CPU's node: frees of remote objects go straight to their own mcentral.
+ * out first.  For a class whose spans CPUs own it holds objects of the
+ * CPU's spans only: the allocation hit path pops it, the free hit path
+ * pushes an object of one of them (ka_span.fastkey is the CPU's key while
+ * it owns the span), a refill takes up to a batch of free objects out of
+ * the active span's bitmap (then the next span's: partly used spans fill
+ * up before an empty one starts), and a full magazine flushes its oldest
+ * batch back into their spans - all the CPU's own, no lock.  The magazine
+ * is the hot-reuse buffer (its capacity bounded by the budget below); the
+ * spans are where the memory is.  For a class of one object
+ * per span (nothing to keep together) a magazine is refilled with a batch
+ * from the CPU's node's mcentral, taken with one lock acquisition, and a
+ * full one flushes its oldest batch back there; it only ever holds objects
+ * of its CPU's node.
  *
  * Ownership.  All magazines of a CPU are owned through one per-CPU lock,
  * ka_pcpu->lock (struct ka_cpu_lock: Linux 6.15's local_trylock_t,
@@ -42,9 +70,34 @@
  *   hard irq and from atomic sections on RT (ka_mag_context_ok()), as
  *   kmalloc may not be called there, rather than sleep in atomic context.
  *
+ * The spans a CPU owns are its magazines' kin: their bitmaps, counts, the
+ * CPU's lists and the active span's key are read and written only by the
+ * holder of the same lock (or for a dead CPU), so the argument above makes
+ * them exclusive too.  A caller that fails the trylock - an interrupt on
+ * !RT, another task on RT - frees as a remote CPU does (atomics only) and
+ * allocates from mcentral.  What others touch of a span is its remote
+ * bitmap (test_and_set_bit(): a second remote free of an object finds its
+ * bit set) and its ownership word (cmpxchg, to set KA_RS_PEND), plus the
+ * owner's pending llist (llist_add()); the owner takes the bits with
+ * xchg() and the list with llist_del_all().  Ordering, on every
+ * preemption model: a freer sets its bit before it reads the ownership
+ * word (test_and_set_bit() is fully ordered); the owner sets KA_RS_FULL,
+ * or gives the span back (ownership 0), before it collects (a full barrier
+ * between): so either the freer sees the flag (and pushes, or finds the
+ * span unowned and collects under the central lock itself) or the owner
+ * sees the bit.  KA_RS_PEND can only be set while KA_RS_FULL is, and a span
+ * with it set is on its owner's pending list and is neither given back
+ * nor destroyed until the owner clears it: a push needs the flag, the
+ * owner clears both when it takes the list, and one freer at a time wins
+ * the cmpxchg that sets it.  A freer between its cmpxchg and its
+ * llist_add() (preempted on a preemptible kernel) holds a span back from a
+ * give-back, which retries (the drain work sleeps in between; the cpuhp
+ * callback, on another CPU, spins a few instructions' worth).
+ *
  * CPU hotplug: a CPU goes down only once no task on it has migration
  * disabled, so no one owns a dead CPU's magazines; the cpuhp callback
- * flushes them and sets their capacities to 0 without the lock.
+ * flushes them, gives its spans back and sets their capacities to 0
+ * without the lock.
  *
  * Capacity.  A magazine holds at most its capacity (end - objs), and the
  * sum over a CPU's classes of capacity x object size (ka_pcpu.cap_bytes)
@@ -80,20 +133,23 @@
  * magazines for the others until it runs again); those callers share
  * mcentral's lock instead.
  *
- * Owns: struct ka_pcpu (one per CPU) and its magazines, their capacities,
- * the budget, the trim works.
- * Locks: ka_pcpu->lock, outermost of ka's spinlocks: a flush takes
- * central->lock inside it, then, for the spans it emptied, heap->lock and
- * ka_arena_lock (one at a time); ka_free_bulk() takes ka_prof_lock inside
- * it.  A refill takes its batch from mcentral before taking it.  A dead CPU's magazines are flushed by the cpuhp callback
- * without the lock, since no one can run there.  ka_drain_mutex serialises
- * the synchronous all-CPU works (drain, budget), outside every other lock.
+ * Owns: struct ka_pcpu (one per CPU): its magazines, their capacities,
+ * the spans it owns and their lists; the budget; the trim works.
+ * Locks: ka_pcpu->lock, outermost of ka's spinlocks: a flush or a span
+ * given back takes central->lock inside it, then, for the spans that
+ * emptied, heap->lock and ka_arena_lock (one at a time); ka_free_bulk()
+ * takes ka_prof_lock inside it.  A refill has mcentral lend its span (or
+ * its batch) before taking it.  A dead CPU's magazines and spans are given
+ * back by the cpuhp callback without the lock, since no one can run
+ * there.  ka_drain_mutex serialises the synchronous all-CPU works (drain,
+ * budget), outside every other lock.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
 #include <linux/cpuhotplug.h>
 #include <linux/workqueue.h>
 #include <linux/cpu.h>
+#include <linux/delay.h>
 #include <linux/mutex.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -149,24 +205,55 @@ void (*ka_mag_test_hook)(enum ka_mag_point pt);
 KA_EXPORT_INTERNAL(ka_mag_test_hook);
 #endif
 
+static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p);
+
+/*
+ * Objects of a magazine of a class whose spans CPUs own go back into their
+ * spans' bitmaps: spans of the magazine's CPU (a magazine holds nothing
+ * else), so no lock.  Context: the magazine's owner, or its CPU dead.
+ */
+static void ka_mag_to_span(struct ka_pcpu *pc, void **objs, unsigned int n)
+{
+	unsigned int i;
+
+	rcu_read_lock();
+	for (i = 0; i < n; i++) {
+		struct ka_span *span = ka_span_of(objs[i]);
+
+		if (WARN_ON_ONCE(!span ||
+				 ka_rs_owner(atomic_long_read(&span->rstate)) !=
+				 pc->ownkey))
+			continue;
+		ka_pcc_put(pc, span, objs[i]);
+	}
+	rcu_read_unlock();
+}
+
 /**
  * ka_mcache_flush_class - give the @n oldest objects of a magazine back
+ * @pc: the magazine's CPU
  * @m: the magazine, of this CPU (owned) or of a dead CPU
  * @cls: its size class
  * @n: how many, at most its count
  *
+ * Into their spans (the CPU's) for a class whose spans CPUs own, to
+ * mcentral for the others.
+ *
  * Context: the magazine owned (ka_mag_trylock() or ka_mag_lock()), or its
  * CPU dead.
  */
-void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
-			   unsigned int n)
+void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
+			   unsigned int cls, unsigned int n)
 {
 	unsigned int count = ka_mag_count(m);
 
 	n = min(n, count);
 	if (!n)
 		return;
-	ka_central_flush(m->objs, n);
+	if (ka_class_owned(&ka_classes[cls]))
+		ka_mag_to_span(pc, m->objs, n);
+	else
+		ka_central_flush(m->objs, n);
 	ka_mag_point(KA_MP_FLUSH);
 	memmove(m->objs, m->objs + n, (count - n) * sizeof(void *));
 	WRITE_ONCE(m->top, m->objs + count - n);
@@ -186,7 +273,7 @@ static void ka_mag_resize(struct ka_pcpu *pc, unsigned int cls,
 	unsigned long size = ka_classes[cls].size;
 
 	if (count > cap)
-		ka_mcache_flush_class(m, cls, count - cap);
+		ka_mcache_flush_class(pc, m, cls, count - cap);
 	WRITE_ONCE(m->end, m->objs + cap);
 	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - old * size + cap * size);
 	if (cap > old)
@@ -207,7 +294,7 @@ static bool ka_mag_idle(struct ka_pcpu *pc, unsigned int cls)
 	const struct ka_magazine *m = &pc->mag[cls];
 
 	return READ_ONCE(m->nr_alloc) + READ_ONCE(m->nr_free) ==
-	       pc->ctl[cls].seen;
+	       pc->pcc[cls].seen;
 }
 
 /*
@@ -225,7 +312,7 @@ static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
 		unsigned int cls, victim = 0, oldest = 0;
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			unsigned int age = pc->nr_adapt - pc->ctl[cls].stamp;
+			unsigned int age = pc->nr_adapt - pc->pcc[cls].stamp;
 
 			if (cls == except || !ka_mag_cap(&pc->mag[cls]) ||
 			    (victim && age <= oldest) ||
@@ -250,7 +337,7 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
 			 enum ka_mag_miss dir)
 {
 	const struct ka_class *k = &ka_classes[cls];
-	struct ka_mag_ctl *ctl = &pc->ctl[cls];
+	struct ka_pcc *ctl = &pc->pcc[cls];
 	unsigned long budget = READ_ONCE(ka_pcpu_budget), need, room;
 	unsigned int cap = ka_mag_cap(&pc->mag[cls]), want = cap;
 
@@ -281,7 +368,9 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
  *
  * Grows the magazine if its class alternates misses and the budget has
  * room, else flushes its oldest batch; then pushes @p, or, if the magazine
- * has no capacity at all (budget exhausted), gives @p to its mcentral.
+ * has no capacity at all (budget exhausted), frees @p into its span (the
+ * CPU's active span), or to its mcentral for a class of one object per
+ * span.
  *
  * Context: the magazines owned.
  */
@@ -291,65 +380,15 @@ void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p)
 
 	ka_mag_adapt(pc, cls, KA_MISS_OVER);
 	if (m->top == m->end)
-		ka_mcache_flush_class(m, cls, ka_classes[cls].batch);
+		ka_mcache_flush_class(pc, m, cls, ka_classes[cls].batch);
 	if (m->top != m->end) {
 		*m->top = p;
 		WRITE_ONCE(m->top, m->top + 1);
+	} else if (ka_class_owned(&ka_classes[cls])) {
+		ka_mag_to_span(pc, &p, 1);
 	} else {
 		ka_central_flush(&p, 1);
 	}
-}
-
-/*
- * One trim pass on @pc: with @idle, halve the classes unused since the
- * previous idle pass; then bring the CPU within the budget.
- * Context: owner.
- */
-static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
-{
-	unsigned long budget = READ_ONCE(ka_pcpu_budget);
-	unsigned int cls;
-
-	for (cls = 1; idle && cls < ka_nr_classes; cls++) {
-		struct ka_magazine *m = &pc->mag[cls];
-		unsigned long used = READ_ONCE(m->nr_alloc) +
-				     READ_ONCE(m->nr_free);
-		unsigned int cap = ka_mag_cap(m);
-
-		if (cap && used == pc->ctl[cls].seen) {
-			ka_mag_resize(pc, cls, ka_mag_half(cls, cap));
-			pc->ctl[cls].last = 0;
-		}
-		pc->ctl[cls].seen = used;
-	}
-	if (pc->cap_bytes > budget)
-		ka_mag_steal(pc, 0, pc->cap_bytes - budget, false);
-}
-
-/* A dead CPU's (or, at exit, any CPU's) magazines: empty, capacity 0. */
-static void ka_mcache_reset_cpu(struct ka_pcpu *pc)
-{
-	unsigned int cls;
-
-	for (cls = 1; cls < ka_nr_classes; cls++) {
-		ka_mag_resize(pc, cls, 0);
-		pc->ctl[cls].last = 0;
-	}
-}
-
-/**
- * ka_mcache_flush_cpu - empty every magazine of one CPU
- * @pc: the CPU's caches
- *
- * Context: the CPU's magazines owned, or the CPU dead.
- */
-void ka_mcache_flush_cpu(struct ka_pcpu *pc)
-{
-	unsigned int cls;
-
-	for (cls = 1; cls < ka_nr_classes; cls++)
-		ka_mcache_flush_class(&pc->mag[cls], cls,
-				      ka_mag_count(&pc->mag[cls]));
 }
 
 /*
@@ -388,22 +427,531 @@ static void ka_shuffle(void **v, unsigned int n)
 	this_cpu_write(ka_pcpu->rnd, x);
 }
 
-/**
- * ka_mcache_refill_alloc - allocation slow path: refill and take one object
- * @cls: size class whose magazine was empty (or busy)
- * @gfp: caller's flags
- *
- * Takes a batch from this node's mcentral without owning the magazines
- * (mcentral may need new pages), returns one object and stores the rest,
- * after adapting the magazine's capacity to the miss.
- * If the magazines are busy now, or the task moved to a CPU of another
- * node meanwhile, the rest goes back.
- *
- * Context: any context @gfp allows (on PREEMPT_RT, preemptible); no ka
- * lock held.
- * Return: an object, or NULL.
+/* ---- spans a CPU owns: classes of several objects per span ---- */
+
+static unsigned long ka_span_bytes(const struct ka_span *span)
+{
+	return (unsigned long)span->npages << PAGE_SHIFT;
+}
+
+/* CPU @cpu's spans of @span's class, or of its ka_cache. */
+static struct ka_pcc *ka_pcc_of(const struct ka_span *span, int cpu)
+{
+	if (span->cache)
+		return ka_cache_pcc(span->cache, cpu);
+	return &per_cpu_ptr(ka_pcpu, cpu)->pcc[span->cls];
+}
+
+/* This CPU's magazine and spans of size class @cls, or of ka_cache @cache. */
+static void ka_pcls_get(struct ka_pcls *d, struct ka_cache *cache,
+			unsigned int cls)
+{
+	d->cache = cache;
+	d->cls = cls;
+	if (cache) {
+		d->m = this_cpu_ptr(ka_cache_mag(cache));
+		d->s = ka_cache_pcc(cache, smp_processor_id());
+	} else {
+		d->m = this_cpu_ptr(&ka_pcpu->mag[cls]);
+		d->s = this_cpu_ptr(&ka_pcpu->pcc[cls]);
+	}
+}
+
+/*
+ * Where @span is in @pc's state.  The active span and full spans get the
+ * CPU's key - ka_free()'s (fastkey) for a size class's span,
+ * ka_cache_free()'s (ckey) for a cache's - so that the CPU's frees of
+ * their objects push them on the magazine (hot reuse: a full span stays
+ * full while they cycle through it), not while the heap profile follows
+ * one of their objects (its frees must reach profile.c: ka_free()'s slow
+ * path).  A partly used span gets none: its objects go back into its
+ * bitmap, so that it can empty; the magazine's overflow makes a full span
+ * partly used.  Context: owner.
  */
-void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
+static void ka_pcc_set(struct ka_pcpu *pc, struct ka_span *span,
+		       enum ka_span_olist ol)
+{
+	unsigned int key = (ol == KA_OL_ACTIVE || ol == KA_OL_FULL) &&
+			   !READ_ONCE(span->nprof) ? pc->ownkey : 0;
+
+	span->olist = ol;
+	if (span->cache)
+		WRITE_ONCE(span->ckey, key);
+	else
+		WRITE_ONCE(span->fastkey, key);
+}
+
+/*
+ * A span mcentral lent this CPU (in transit): the CPU's from now on, its
+ * active span if the class has none.  Context: owner.
+ */
+static void ka_pcc_adopt(struct ka_pcpu *pc, struct ka_pcc *s,
+			 struct ka_span *span)
+{
+	atomic_long_set(&span->rstate, pc->ownkey);
+	pc->nr_owned++;
+	if (!s->active) {
+		s->active = span;
+		ka_pcc_set(pc, span, KA_OL_ACTIVE);
+	} else {
+		list_add(&span->olink, &s->partial);
+		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+	}
+}
+
+/*
+ * The active span has no free object left: it goes to @full, where a free
+ * by another CPU finds KA_RS_FULL and tells the owner (KA_RS_PEND, the
+ * pending list).  A free that came before it saw the flag left a remote bit,
+ * which the collection after the flag finds (the flag's store is ordered
+ * before it): then the span goes to @partial instead.  Context: owner.
+ */
+static void ka_pcc_retire(struct ka_pcpu *pc, struct ka_pcc *s,
+			  struct ka_span *span)
+{
+	s->active = NULL;
+	atomic_long_or(KA_RS_FULL, &span->rstate);
+	smp_mb__after_atomic();
+	if (ka_span_collect(span)) {
+		atomic_long_andnot(KA_RS_FULL, &span->rstate);
+		list_add_tail(&span->olink, &s->partial);
+		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+	} else {
+		list_add(&span->olink, &s->full);
+		ka_pcc_set(pc, span, KA_OL_FULL);
+	}
+}
+
+/*
+ * Give @span, on none of @pc's lists, back to mcentral - unless a free by
+ * another CPU is pushing it onto the pending list right now (KA_RS_PEND
+ * set): false then, and the caller keeps it.  Context: owner.
+ */
+static bool ka_pcc_give(struct ka_pcpu *pc, struct ka_span *span)
+{
+	atomic_long_andnot(KA_RS_FULL, &span->rstate);
+	smp_mb__after_atomic();
+	if (atomic_long_read(&span->rstate) & KA_RS_PEND)
+		return false;
+	ka_mag_point(KA_MP_GIVE);
+	pc->nr_owned--;
+	ka_pcc_set(pc, span, KA_OL_NONE);
+	ka_central_give(span);
+	return true;
+}
+
+/*
+ * @span, on @s->partial and not active, has nothing out: into the stash if
+ * the class has room there and the budget allows, else back to mcentral
+ * (which keeps a reserve and gives the rest to the heap).  Context: owner.
+ */
+static void ka_pcc_empty(struct ka_pcpu *pc, struct ka_pcc *s,
+			 struct ka_span *span)
+{
+	unsigned long bytes = ka_span_bytes(span);
+
+	list_del_init(&span->olink);
+	/* a cache's stash is its own: KA_STASH_MAX spans, not in the budget */
+	if (span->cache)
+		bytes = 0;
+	if (s->nstash < KA_STASH_MAX &&
+	    pc->cap_bytes + bytes <= READ_ONCE(ka_pcpu_budget)) {
+		list_add(&span->olink, &s->stash);
+		s->nstash++;
+		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes + bytes);
+		ka_pcc_set(pc, span, KA_OL_STASH);
+		return;
+	}
+	if (!ka_pcc_give(pc, span))
+		list_add_tail(&span->olink, &s->partial);
+}
+
+/*
+ * Take the pending list whole: its spans, full when another CPU freed into
+ * them, have remote bits to collect.  Clearing KA_RS_FULL with KA_RS_PEND
+ * stops further pushes (they need the full flag); the collection after it
+ * sees every bit set before.  Context: owner.
+ */
+static void ka_pcc_pending(struct ka_pcpu *pc, struct ka_pcc *s)
+{
+	struct llist_node *first = llist_del_all(&s->pending);
+	struct ka_span *span, *tmp;
+
+	llist_for_each_entry_safe(span, tmp, first, pnode) {
+		atomic_long_andnot(KA_RS_FULL | KA_RS_PEND, &span->rstate);
+		smp_mb__after_atomic();
+		ka_span_collect(span);
+		/* else a free of the owner's moved it, or it is active */
+		if (span->olist == KA_OL_FULL) {
+			list_move_tail(&span->olink, &s->partial);
+			ka_pcc_set(pc, span, KA_OL_PARTIAL);
+		}
+		if (span->olist == KA_OL_PARTIAL && !span->nalloc)
+			ka_pcc_empty(pc, s, span);
+	}
+}
+
+/*
+ * The next span to fill the magazine from, taken off its list: one that
+ * other CPUs freed into, else a partly used one, else an empty one of the
+ * stash - used spans fill up before an empty one starts.  Context: owner.
+ */
+static struct ka_span *ka_pcc_next(struct ka_pcpu *pc, struct ka_pcc *s)
+{
+	struct ka_span *span;
+
+	if (!llist_empty(&s->pending))
+		ka_pcc_pending(pc, s);
+	span = list_first_entry_or_null(&s->partial, struct ka_span, olink);
+	if (!span) {
+		span = list_first_entry_or_null(&s->stash, struct ka_span,
+						olink);
+		if (!span)
+			return NULL;
+		s->nstash--;
+		if (!span->cache)
+			WRITE_ONCE(pc->cap_bytes,
+				   pc->cap_bytes - ka_span_bytes(span));
+	}
+	list_del_init(&span->olink);
+	return span;
+}
+
+/*
+ * Allocation miss of a class whose spans CPUs own: fill the magazine with
+ * up to a batch from the active span - first collecting what other CPUs
+ * freed into it - and, when it has no free object left, from the CPU's
+ * next spans; the first object is returned.  No lock: the spans are the
+ * CPU's.  NULL when the CPU has no span with a free object (mcentral lends
+ * one).  Context: owner.
+ */
+static void *ka_pcc_fill(struct ka_pcpu *pc, struct ka_pcls *d)
+{
+	const struct ka_class *k = &ka_classes[d->cls];
+	struct ka_magazine *m = d->m;
+	struct ka_pcc *s = d->s;
+	void *batch[KA_BATCH_MAX];
+	unsigned int n, take = 0, want;
+
+	/* a cache's magazine keeps its capacity (cache.c) */
+	if (!d->cache)
+		ka_mag_adapt(pc, d->cls, KA_MISS_UNDER);
+	want = clamp(ka_mag_cap(m) - ka_mag_count(m) + 1, 1U, k->batch);
+	/* up to a batch, the active span's, then its successors' */
+	for (n = 0; n < want; ) {
+		struct ka_span *span = s->active;
+
+		if (!span) {
+			span = ka_pcc_next(pc, s);
+			if (!span)
+				break;
+			s->active = span;
+			ka_pcc_set(pc, span, KA_OL_ACTIVE);
+		}
+		ka_span_collect(span);
+		n += ka_span_take(span, batch + n, want - n);
+		if (n < want)
+			ka_pcc_retire(pc, s, span);
+	}
+	if (!n)
+		return NULL;
+	ka_mag_point(KA_MP_REFILL);
+	if (random_reuse)
+		ka_shuffle(batch, n);
+	/* pop order = batch order */
+	for (; take < n - 1 && m->top != m->end; take++) {
+		*m->top = batch[n - 1 - take];
+		WRITE_ONCE(m->top, m->top + 1);
+	}
+	if (take < n - 1)
+		ka_mag_to_span(pc, batch + 1, n - 1 - take);
+	return batch[0];
+}
+
+/*
+ * Give back everything of class @cls that @pc owns: the magazine's objects
+ * into the active span, then every span to mcentral.  Return: the spans
+ * kept because a remote free is pushing them onto the pending list now
+ * (the caller tries again later).  Context: owner, or the CPU dead.
+ */
+static unsigned int ka_pcc_give_all(struct ka_pcpu *pc, struct ka_pcls *d)
+{
+	struct ka_pcc *s = d->s;
+	struct ka_span *span, *tmp;
+	unsigned int kept = 0;
+
+	ka_mcache_flush_class(pc, d->m, d->cls, ka_mag_count(d->m));
+	if (s->active) {
+		list_add(&s->active->olink, &s->partial);
+		ka_pcc_set(pc, s->active, KA_OL_PARTIAL);
+		s->active = NULL;
+	}
+	/* no push after the full flags are gone; the pending ones, taken */
+	list_for_each_entry(span, &s->full, olink) {
+		atomic_long_andnot(KA_RS_FULL, &span->rstate);
+		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+	}
+	list_splice_tail_init(&s->full, &s->partial);
+	smp_mb__after_atomic();
+	ka_pcc_pending(pc, s);
+	list_for_each_entry(span, &s->stash, olink)
+		if (!span->cache)
+			WRITE_ONCE(pc->cap_bytes,
+				   pc->cap_bytes - ka_span_bytes(span));
+	list_splice_tail_init(&s->stash, &s->partial);
+	s->nstash = 0;
+	list_for_each_entry_safe(span, tmp, &s->partial, olink) {
+		list_del_init(&span->olink);
+		if (!ka_pcc_give(pc, span)) {
+			list_add(&span->olink, &s->partial);
+			kept++;
+		}
+	}
+	return kept;
+}
+
+/*
+ * Every class of CPU @cpu, and its share of every ka_cache:
+ * ka_pcc_give_all().  Context: the CPU's owner, or the CPU dead.
+ */
+static unsigned int ka_pcc_give_cpu(int cpu)
+{
+	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	unsigned int cls, kept = 0;
+	struct ka_pcls d;
+
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		if (!ka_class_owned(&ka_classes[cls]))
+			continue;
+		d.m = &pc->mag[cls];
+		d.s = &pc->pcc[cls];
+		d.cache = NULL;
+		d.cls = cls;
+		kept += ka_pcc_give_all(pc, &d);
+	}
+	return kept + ka_cache_give_cpu(cpu, false);
+}
+
+/**
+ * ka_mcache_give_cache - give back one ka_cache's share of a CPU
+ * @cpu: the CPU
+ * @cache: a ka_cache whose class keeps its spans with CPUs
+ * @idle_only: only if its magazine saw no allocation or free since the
+ *	       last call (its ka_pcc.seen)
+ *
+ * For cache.c's walk of its caches (drain, trim, CPU offline, destroy).
+ *
+ * Context: CPU @cpu's magazines owned, or the CPU dead, or @cache without
+ * users (destroy).
+ * Return: spans kept (ka_pcc_give_all()).
+ */
+unsigned int ka_mcache_give_cache(int cpu, struct ka_cache *cache,
+				  bool idle_only)
+{
+	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	struct ka_pcls d;
+	unsigned long used;
+
+	d.m = per_cpu_ptr(ka_cache_mag(cache), cpu);
+	d.s = ka_cache_pcc(cache, cpu);
+	d.cache = cache;
+	d.cls = ka_cache_cls(cache);
+	used = READ_ONCE(d.m->nr_alloc) + READ_ONCE(d.m->nr_free);
+	if (idle_only && used != d.s->seen) {
+		d.s->seen = used;
+		return 0;
+	}
+	return ka_pcc_give_all(pc, &d);
+}
+
+/*
+ * Empty stash spans of class state @s back to mcentral, bringing @pc back
+ * toward its budget.  Context: owner.
+ */
+static void ka_pcc_unstash(struct ka_pcpu *pc, struct ka_pcc *s)
+{
+	struct ka_span *span, *tmp;
+
+	list_for_each_entry_safe(span, tmp, &s->stash, olink) {
+		list_del_init(&span->olink);
+		s->nstash--;
+		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - ka_span_bytes(span));
+		if (!ka_pcc_give(pc, span)) {
+			/* cannot be pushed (it is empty): keep it partial */
+			list_add(&span->olink, &s->partial);
+			ka_pcc_set(pc, span, KA_OL_PARTIAL);
+		}
+	}
+}
+
+/**
+ * ka_mcache_free_owned - free an object into its span, which this CPU owns
+ * @span: the object's span: small, of a class whose spans CPUs own, owned
+ *	  by this CPU (ka_rs_owner(rstate) is its ownkey)
+ * @p: the object, its free hooks run
+ *
+ * Its bit is cleared in the span's bitmap, no lock taken; a full span
+ * becomes partly used, a partly used one that empties goes to the stash or
+ * back to mcentral.  An object whose bit is already clear (a double free
+ * that got past the tag) is reported and dropped.
+ *
+ * Context: this CPU's magazines owned.
+ */
+void ka_mcache_free_owned(struct ka_span *span, void *p)
+{
+	ka_mag_point(KA_MP_OWNFREE);
+	ka_pcc_put(this_cpu_ptr(ka_pcpu), span, p);
+}
+
+/*
+ * Clear @p's bit in @span, a span of @pc's CPU: a full span becomes partly
+ * used, a partly used one that empties goes to the stash or back to
+ * mcentral.  An object whose bit is already clear (a double free that got
+ * past the tag) is reported and dropped.  Context: owner, or the CPU dead.
+ */
+static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p)
+{
+	struct ka_pcc *s = ka_pcc_of(span, pc->ownkey - 1);
+
+	if (unlikely(!ka_span_put(span, p))) {
+		ka_report_double_free(p, "double free (object already free in its span)",
+				      0);
+		return;
+	}
+	if (span->olist == KA_OL_FULL) {
+		atomic_long_andnot(KA_RS_FULL, &span->rstate);
+		list_move_tail(&span->olink, &s->partial);
+		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+	}
+	if (span->olist == KA_OL_PARTIAL && !span->nalloc)
+		ka_pcc_empty(pc, s, span);
+}
+
+/**
+ * ka_mcache_free_remote - free an object into a span this CPU does not own
+ * @span: the object's span: small, of a class whose spans CPUs own
+ * @p: the object, its free hooks run (its double-free tag written)
+ *
+ * The object's bit is set in the span's remote bitmap (one atomic; a bit
+ * already set is a second free: reported, dropped), for the owner to
+ * collect when it next fills from the span.  If the span is on its owner's
+ * full list, where the owner would not look, it goes to the owner's
+ * pending list too (once: KA_RS_PEND).  A span no CPU owns is collected at
+ * once under its mcentral's lock.  No central lock otherwise.
+ *
+ * Context: any; in an RCU read-side section.
+ */
+void ka_mcache_free_remote(struct ka_span *span, const void *p)
+{
+	long rs;
+
+	if (test_and_set_bit(ka_span_index(span, p), ka_span_rfree(span))) {
+		ka_report_double_free(p, "double free (object already freed to its span)",
+				      0);
+		return;
+	}
+	/* test_and_set_bit() is fully ordered: a give-back or a retire after it sees the bit */
+	rs = atomic_long_read(&span->rstate);
+	for (;;) {
+		unsigned int owner = ka_rs_owner(rs);
+
+		if (!owner) {
+			ka_central_collect(span);
+			return;
+		}
+		if (owner == KA_RS_TRANSIT || !(rs & KA_RS_FULL) ||
+		    (rs & KA_RS_PEND))
+			return;
+		if (atomic_long_try_cmpxchg(&span->rstate, &rs,
+					    rs | KA_RS_PEND)) {
+			llist_add(&span->pnode, &ka_pcc_of(span, owner - 1)->pending);
+			return;
+		}
+	}
+}
+
+/*
+ * One trim pass on @pc: with @idle, halve the classes unused since the
+ * previous idle pass; then bring the CPU within the budget.
+ * Context: owner.
+ */
+static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
+{
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
+	unsigned int cls;
+
+	for (cls = 1; idle && cls < ka_nr_classes; cls++) {
+		struct ka_magazine *m = &pc->mag[cls];
+		unsigned long used = READ_ONCE(m->nr_alloc) +
+				     READ_ONCE(m->nr_free);
+		unsigned int cap = ka_mag_cap(m);
+
+		if (used == pc->pcc[cls].seen) {
+			if (cap) {
+				ka_mag_resize(pc, cls, ka_mag_half(cls, cap));
+				pc->pcc[cls].last = 0;
+			}
+			/* an idle class's spans go back whole */
+			if (ka_class_owned(&ka_classes[cls])) {
+				struct ka_pcls d = { m, &pc->pcc[cls], NULL, cls };
+
+				ka_pcc_give_all(pc, &d);
+			}
+		}
+		pc->pcc[cls].seen = used;
+	}
+	if (pc->cap_bytes > budget)
+		ka_mag_steal(pc, 0, pc->cap_bytes - budget, false);
+	for (cls = 1; pc->cap_bytes > budget && cls < ka_nr_classes; cls++)
+		ka_pcc_unstash(pc, &pc->pcc[cls]);
+	/* the caches' idle shares, by the same clock */
+	if (idle)
+		ka_cache_give_cpu(smp_processor_id(), true);
+}
+
+/*
+ * A dead CPU's (or, at exit, any CPU's) magazines and spans: given back,
+ * capacity 0.  A span a remote free is pushing onto the pending list as
+ * this runs is waited for: the pusher, on another CPU, is a few
+ * instructions from done.
+ */
+static void ka_mcache_reset_cpu(int cpu)
+{
+	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	unsigned int cls;
+
+	while (ka_pcc_give_cpu(cpu))
+		cpu_relax();
+
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		ka_mag_resize(pc, cls, 0);
+		pc->pcc[cls].last = 0;
+	}
+}
+
+/**
+ * ka_mcache_flush_cpu - empty every magazine of one CPU
+ * @pc: the CPU's caches
+ *
+ * Context: the CPU's magazines owned, or the CPU dead.
+ */
+void ka_mcache_flush_cpu(struct ka_pcpu *pc)
+{
+	unsigned int cls;
+
+	for (cls = 1; cls < ka_nr_classes; cls++)
+		ka_mcache_flush_class(pc, &pc->mag[cls], cls,
+				      ka_mag_count(&pc->mag[cls]));
+}
+
+/*
+ * Allocation miss of a class of one object per span: a batch from this
+ * node's mcentral, taken without owning the magazines (mcentral may need
+ * new pages), one object returned and the rest stored after adapting the
+ * magazine's capacity to the miss.  If the magazines are busy now, or the
+ * task moved to a CPU of another node meanwhile, the rest goes back.
+ */
+static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
 {
 	const struct ka_class *k = &ka_classes[cls];
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
@@ -439,6 +987,102 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 	if (take < n - 1)
 		ka_central_flush(batch + 1, n - 1 - take);
 	return batch[0];
+}
+
+/**
+ * ka_mcache_refill_owned - allocation miss of a class whose spans CPUs own
+ * @cache: the ka_cache whose magazine was empty, or NULL for size class @cls
+ * @cls: the size class (the cache's class for a cache)
+ * @gfp: caller's flags
+ *
+ * Fills the magazine from the CPU's spans (ka_pcc_fill(), no lock); when
+ * the CPU has none with a free object, mcentral lends one
+ * (ka_central_take(), which may need new pages: taken without owning the
+ * magazines), which becomes the CPU's.  If the magazines are busy then, or
+ * the task moved to a CPU of another node, the span goes back and one
+ * object comes from mcentral.
+ *
+ * Context: any context @gfp allows (on PREEMPT_RT, preemptible); no ka
+ * lock held.
+ * Return: an object, or NULL.
+ */
+void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
+			     gfp_t gfp)
+{
+	struct ka_span *span = NULL;
+	struct ka_pcls d;
+	int node;
+	void *p;
+
+	for (;;) {
+		node = numa_mem_id();
+		if (unlikely(!ka_mag_trylock(ka_pcpu)))
+			break;
+		ka_pcls_get(&d, cache, cls);
+		if (span) {
+			if (unlikely(numa_mem_id() != span->node)) {
+				ka_mag_unlock(ka_pcpu);
+				ka_central_give(span);
+				span = NULL;
+				continue;
+			}
+			ka_pcc_adopt(this_cpu_ptr(ka_pcpu), d.s, span);
+			span = NULL;
+		}
+		/* a task that preempted us (RT) may have refilled it */
+		p = NULL;
+		if (d.m->top != d.m->objs) {
+			p = *(d.m->top - 1);
+			WRITE_ONCE(d.m->top, d.m->top - 1);
+		} else {
+			p = ka_pcc_fill(this_cpu_ptr(ka_pcpu), &d);
+		}
+		ka_mag_unlock(ka_pcpu);
+		if (p) {
+			struct ka_magazine __percpu *pm = cache ?
+				ka_cache_mag(cache) : &ka_pcpu->mag[cls];
+
+			/* this_cpu ops: an interrupt's busy path counts too */
+			this_cpu_inc(pm->nr_alloc);
+			this_cpu_inc(pm->nr_miss);
+			this_cpu_inc(pm->nr_refill);
+			return p;
+		}
+		span = ka_central_take(cache ? ka_cache_central(cache, node) :
+				       ka_central_of(node, cls), gfp);
+		if (!span)
+			return NULL;
+	}
+	/* the magazines are busy: one object from mcentral */
+	this_cpu_inc(ka_pcpu->nr_busy);
+	if (span)
+		ka_central_give(span);
+	node = numa_mem_id();
+	if (!ka_central_refill(cache ? ka_cache_central(cache, node) :
+			       ka_central_of(node, cls), &p, 1, gfp))
+		return NULL;
+	this_cpu_inc((cache ? ka_cache_mag(cache) : &ka_pcpu->mag[cls])->nr_alloc);
+	this_cpu_inc((cache ? ka_cache_mag(cache) : &ka_pcpu->mag[cls])->nr_miss);
+	return p;
+}
+
+/**
+ * ka_mcache_refill_alloc - allocation slow path: refill and take one object
+ * @cls: size class whose magazine was empty
+ * @gfp: caller's flags
+ *
+ * A class whose spans CPUs own: ka_mcache_refill_owned(); the others
+ * refill from mcentral (ka_mcache_refill_central()).
+ *
+ * Context: any context @gfp allows (on PREEMPT_RT, preemptible); no ka
+ * lock held.
+ * Return: an object, or NULL.
+ */
+void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
+{
+	if (!ka_class_owned(&ka_classes[cls]))
+		return ka_mcache_refill_central(cls, gfp);
+	return ka_mcache_refill_owned(NULL, cls, gfp);
 }
 
 /**
@@ -485,8 +1129,8 @@ bool ka_mcache_holds(unsigned int cls, const void *p)
  * ka_mcache_set_fastkeys - let ka_free()'s hit path push, or send it slow
  * @hooks: something must see every free (ka_free_hooks_key is on)
  *
- * Sets every CPU's fastkey to its node + 1, or, with @hooks, to a value no
- * span has.
+ * Sets every CPU's fastkey to its ownkey, which its active spans have, or,
+ * with @hooks, to a value no span has.
  *
  * Context: process context; serialised by the caller (module init/exit,
  * tracepoint (un)registration).
@@ -498,16 +1142,30 @@ void ka_mcache_set_fastkeys(bool hooks)
 	/* a tracepoint may be enabled before ka_mcache_init() */
 	if (!ka_pcpu)
 		return;
-	for_each_possible_cpu(cpu)
-		WRITE_ONCE(per_cpu_ptr(ka_pcpu, cpu)->fastkey,
-			   hooks ? KA_FASTKEY_HOOKS : cpu_to_mem(cpu) + 1);
+	for_each_possible_cpu(cpu) {
+		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+
+		WRITE_ONCE(pc->fastkey, hooks ? KA_FASTKEY_HOOKS : pc->ownkey);
+	}
 }
 
+/*
+ * Flush this CPU's magazines and give every span it owns back to
+ * mcentral.  A span a remote free is pushing onto the pending list right
+ * now is kept: the work drops the lock and tries again.
+ */
 static void ka_mcache_drain_work(struct work_struct *unused)
 {
-	ka_mag_lock(ka_pcpu);
-	ka_mcache_flush_cpu(this_cpu_ptr(ka_pcpu));
-	ka_mag_unlock(ka_pcpu);
+	unsigned int kept, tries = 0;
+
+	do {
+		ka_mag_lock(ka_pcpu);
+		ka_mcache_flush_cpu(this_cpu_ptr(ka_pcpu));
+		kept = ka_pcc_give_cpu(smp_processor_id());
+		ka_mag_unlock(ka_pcpu);
+		if (kept)
+			usleep_range(20, 100);
+	} while (kept && !WARN_ON_ONCE(++tries > 10000));
 }
 
 /* The periodic trim, on one CPU: halve its idle classes. */
@@ -618,9 +1276,10 @@ void ka_mcache_trim_pause(bool pause)
 KA_EXPORT_INTERNAL(ka_mcache_trim_pause);
 
 /*
- * The periodic trim: ask each online CPU that has capacity to halve its
- * idle classes.  Deferrable: it does not wake an idle system by itself,
- * and once a CPU has given all its capacity back it is not asked again.
+ * The periodic trim: ask each online CPU that has capacity or owns spans
+ * to halve its idle classes and give their spans back.  Deferrable: it
+ * does not wake an idle system by itself, and once a CPU has given all
+ * its capacity and spans back it is not asked again.
  * Like the shrinker's drain, it does not wait for the CPUs.
  */
 static void ka_mcache_trim_tick(struct work_struct *unused)
@@ -633,7 +1292,8 @@ static void ka_mcache_trim_tick(struct work_struct *unused)
 			ka_heap_large_trim(ka_heap_of(nid), true);
 
 	for_each_online_cpu(cpu)
-		if (READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes))
+		if (READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes) ||
+		    READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->nr_owned))
 			queue_work_on(cpu, system_wq,
 				      per_cpu_ptr(ka_trim_works, cpu));
 	queue_delayed_work(system_wq, &ka_trim_dwork, KA_TRIM_INTERVAL);
@@ -659,7 +1319,7 @@ void ka_mcache_drain_async(void)
 
 static int ka_mcache_cpu_dead(unsigned int cpu)
 {
-	ka_mcache_reset_cpu(per_cpu_ptr(ka_pcpu, cpu));
+	ka_mcache_reset_cpu(cpu);
 	return 0;
 }
 
@@ -713,12 +1373,17 @@ int ka_mcache_init(void)
 			goto fail;
 		}
 		ka_cpu_lock_init(&pc->lock);
-		pc->fastkey = cpu_to_mem(cpu) + 1;
+		pc->ownkey = cpu + 1;
+		pc->fastkey = pc->ownkey;
 		pc->rnd = get_random_u64() | 1;
 		INIT_WORK(per_cpu_ptr(ka_async_works, cpu), ka_mcache_drain_work);
 		INIT_WORK(per_cpu_ptr(ka_trim_works, cpu), ka_mcache_trim_work);
 		/* capacity 0: a class gets its first batch at its first miss */
 		for (cls = 1; cls < ka_nr_classes; cls++) {
+			INIT_LIST_HEAD(&pc->pcc[cls].partial);
+			INIT_LIST_HEAD(&pc->pcc[cls].full);
+			INIT_LIST_HEAD(&pc->pcc[cls].stash);
+			init_llist_head(&pc->pcc[cls].pending);
 			pc->mag[cls].objs = store;
 			pc->mag[cls].top = store;
 			pc->mag[cls].end = store;
@@ -763,7 +1428,7 @@ void ka_mcache_exit(void)
 	for_each_possible_cpu(cpu) {
 		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 
-		ka_mcache_reset_cpu(pc);
+		ka_mcache_reset_cpu(cpu);
 		kvfree(pc->mag[1].objs);
 	}
 	free_percpu(ka_pcpu);

@@ -41,16 +41,32 @@ struct ka_magazine {
 } __aligned(1 << KA_MAG_SHIFT);
 
 /*
- * struct ka_mag_ctl - how one magazine has been used, for its capacity
- * @seen: its nr_alloc + nr_free at the last trim pass: unchanged at the
- *	next one means the class was idle on this CPU
+ * struct ka_pcc - one CPU's spans of one class, and how its magazine has
+ * been used: the slow-path half of the CPU's cache of the class
+ * @active: the span the magazine is filled from and the CPU's frees of its
+ *	objects go to (ka_span.fastkey is the CPU's key), or NULL
+ * @partial: other spans the CPU owns that have free objects (ka_span.olink)
+ * @full: spans it owns with every object out (KA_RS_FULL set)
+ * @stash: empty spans it keeps for the next switch, @nstash of them
+ * @pending: spans of @full that another CPU freed into (ka_span.pnode,
+ *	KA_RS_PEND set): the only field others write, with llist_add()
+ * @seen: nr_alloc + nr_free of the magazine at the last trim pass:
+ *	unchanged at the next one means the class was idle on this CPU
  * @stamp: the CPU's miss count (ka_pcpu.nr_adapt) at its last miss: the
  *	least recently missed classes give up capacity first
  * @last: the direction of its last miss (enum ka_mag_miss), 0 if none
  *
- * Owner only (the holder of the CPU's ka_pcpu.lock), or the CPU dead.
+ * Owner only (the holder of the CPU's ka_pcpu.lock), or the CPU dead, but
+ * @pending.  Classes of one object per span (!ka_class_owned()) own no
+ * spans and use @seen, @stamp and @last only.
  */
-struct ka_mag_ctl {
+struct ka_pcc {
+	struct ka_span *active;
+	struct list_head partial;
+	struct list_head full;
+	struct list_head stash;
+	unsigned int nstash;
+	struct llist_head pending;
 	unsigned long seen;
 	unsigned int stamp;
 	u8 last;
@@ -65,15 +81,19 @@ enum ka_mag_miss {
 /*
  * struct ka_pcpu - one CPU's caches
  * @mag: a magazine per size class
- * @lock: owns every magazine of this CPU (see mcache.c)
- * @fastkey: this CPU's node + 1 (see ka_span.fastkey), or KA_FASTKEY_HOOKS
- *	while every free must take the slow path
+ * @lock: owns every magazine and span of this CPU (see mcache.c)
+ * @fastkey: @ownkey (see ka_span.fastkey), or KA_FASTKEY_HOOKS while every
+ *	free must take the slow path
+ * @ownkey: this CPU's number + 1: its spans' owner in ka_span.rstate and
+ *	its active spans' ka_span.fastkey
+ * @nr_owned: spans this CPU owns, all classes; owner only
  * @cap_bytes: sum over the classes of capacity x object size, at most
  *	ka_pcpu_budget; owner only, read locklessly by statistics
  * @nr_grow, @nr_shrink: capacity changes, owner only
  * @nr_adapt: misses seen by the capacity logic, owner only (the clock of
- *	ka_mag_ctl.stamp)
- * @ctl: per class, what the capacity is decided from
+ *	ka_pcc.stamp)
+ * @pcc: per class, the spans the CPU owns and what the capacity is decided
+ *	from
  *
  * The hit paths use @mag, @lock and @fastkey only: everything after them
  * is for the slow paths and does not move the hit paths' offsets.
@@ -82,6 +102,7 @@ struct ka_pcpu {
 	struct ka_magazine mag[KA_MAX_CLASSES];	/* first: no offset to add */
 	struct ka_cpu_lock lock;
 	unsigned int fastkey;
+	unsigned int ownkey;
 	u64 rnd;		/* xorshift64 state for random_reuse; owner only */
 	/* this_cpu_inc() counters */
 	unsigned long nr_large_alloc;
@@ -98,7 +119,8 @@ struct ka_pcpu {
 	unsigned long nr_grow;
 	unsigned long nr_shrink;
 	unsigned int nr_adapt;
-	struct ka_mag_ctl ctl[KA_MAX_CLASSES];
+	unsigned long nr_owned;
+	struct ka_pcc pcc[KA_MAX_CLASSES];
 };
 
 extern struct ka_pcpu __percpu *ka_pcpu;
@@ -107,7 +129,10 @@ extern unsigned long ka_pcpu_budget;
 /* The largest budget accepted, in KiB: more than all classes at full. */
 #define KA_PCPU_BUDGET_MAX_KB	(1024 * 1024)
 
-/* A fastkey no span has (a span's is 0 or its node + 1). */
+/* Empty spans a class may keep per CPU (ka_pcc.stash), within the budget. */
+#define KA_STASH_MAX	1
+
+/* A fastkey no span has (a span's is 0 or a CPU's number + 1). */
 #define KA_FASTKEY_HOOKS	UINT_MAX
 
 /* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
@@ -247,6 +272,8 @@ enum ka_mag_point {
 	KA_MP_REFILL,		/* refill: batch taken, before storing it */
 	KA_MP_FLUSH,		/* flush: objects given back, before the move */
 	KA_MP_BULK,		/* bulk alloc: before taking from the magazine */
+	KA_MP_OWNFREE,		/* free into a span the CPU owns: before the bit */
+	KA_MP_GIVE,		/* spans given back: before the first */
 	KA_MP_NR,
 };
 
@@ -279,6 +306,25 @@ static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
 	*(unsigned long *)p = v;
 }
 
+/*
+ * One class of a CPU's cache, as the span code (mcache.c) works on it: a
+ * size class's magazine and spans in struct ka_pcpu, or a ka_cache's
+ * (cache.c).  The CPU's own, or a dead CPU's.
+ */
+struct ka_pcls {
+	struct ka_magazine *m;
+	struct ka_pcc *s;
+	struct ka_cache *cache;		/* NULL: size class @cls */
+	unsigned int cls;
+};
+
+/* cache.c's, for the span code */
+struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c);
+struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu);
+struct ka_central *ka_cache_central(struct ka_cache *c, int node);
+unsigned int ka_cache_cls(const struct ka_cache *c);
+unsigned int ka_cache_give_cpu(int cpu, bool idle_only);
+
 /* api.c's helpers that cache.c shares */
 bool ka_hooks_always(void);
 void ka_kasan_alloc(const void *p, size_t size, size_t slot);
@@ -292,8 +338,8 @@ int ka_mcache_init(void);
 void ka_mcache_exit(void);
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
 void ka_mcache_flush_cpu(struct ka_pcpu *pc);
-void ka_mcache_flush_class(struct ka_magazine *m, unsigned int cls,
-			   unsigned int n);
+void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
+			   unsigned int cls, unsigned int n);
 void ka_mcache_drain_all(void);
 void ka_mcache_set_fastkeys(bool hooks);
 void ka_mcache_drain_async(void);
@@ -301,6 +347,12 @@ void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p);
 void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
 void ka_mcache_trim_pause(bool pause);
+void ka_mcache_free_owned(struct ka_span *span, void *p);
+void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
+			     gfp_t gfp);
+unsigned int ka_mcache_give_cache(int cpu, struct ka_cache *cache,
+				  bool idle_only);
+void ka_mcache_free_remote(struct ka_span *span, const void *p);
 bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p);
 bool ka_mcache_holds(unsigned int cls, const void *p);
 

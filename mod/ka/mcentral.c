@@ -17,12 +17,23 @@
  * that runs the cache's constructor on each new span; its spans point back
  * at them (ka_span.central), and flushes return objects there.
  *
- * Owns: the span lists and the spans on them.
+ * Spans of classes with several objects per span are lent to CPUs whole
+ * (mcache.c): ka_central_take() moves a span with free objects (or a new
+ * one) to @owned and marks it in transit to a CPU (KA_RS_TRANSIT), and the
+ * CPU gives it back with ka_central_give(), which collects what other CPUs
+ * freed into it and files it by its count again.  While a CPU owns a span,
+ * its bitmap and count are that CPU's: mcentral only keeps it on @owned for
+ * the readers (debugfs, the shrinker).  A free into a span no CPU owns sets
+ * the object's remote bit and calls ka_central_collect(), which takes it
+ * into the bitmap under the lock.
+ *
+ * Owns: the span lists and the spans on them that no CPU owns.
  * Locks: central->lock (irq-safe) protects the lists, every field of the
- * spans on them that can change, and the counters.  It nests inside the
- * per-CPU magazines' lock (a flush); no other ka lock is taken under it: it
- * is dropped around new span allocation, and empty spans are destroyed
- * (heap->lock) after it is dropped.
+ * spans on them that can change but those of owned spans, and the
+ * counters.  It nests inside the per-CPU magazines' lock (a flush, a span
+ * given back); no other ka lock is taken under it: it is dropped around
+ * new span allocation, and empty spans are destroyed (heap->lock) after it
+ * is dropped.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -77,6 +88,7 @@ void ka_central_init(struct ka_central *c, unsigned int cls, int node)
 	spin_lock_init(&c->lock);
 	INIT_LIST_HEAD(&c->partial);
 	INIT_LIST_HEAD(&c->full);
+	INIT_LIST_HEAD(&c->owned);
 	c->cls = cls;
 	c->node = node;
 }
@@ -198,6 +210,18 @@ void ka_central_flush(void **objs, unsigned int n)
 			c->nr_flush++;
 			trace_ka_flush(c->cls, c->node, n - i);
 		}
+		/*
+		 * A span a CPU took since the object left it (an object of a
+		 * bulk allocation given back): its bitmap is the owner's, the
+		 * object goes to the remote bitmap for the owner to collect.
+		 */
+		if (unlikely(ka_rs_owner(atomic_long_read(&span->rstate)))) {
+			if (test_and_set_bit(ka_span_index(span, objs[i]),
+					     ka_span_rfree(span)))
+				ka_report_double_free(objs[i], "double free (object already freed to its span)",
+						      0);
+			continue;
+		}
 		was_out = span->nalloc;
 		if (unlikely(!ka_span_put(span, objs[i]))) {
 			ka_report_double_free(objs[i], "double free (object already free in its span)",
@@ -215,6 +239,158 @@ void ka_central_flush(void **objs, unsigned int n)
 	ka_span_destroy_list(&release);
 }
 KA_EXPORT_INTERNAL(ka_central_flush);
+
+/* Take @span off the partial or full list, where no CPU owns it. */
+static void ka_central_unlist(struct ka_central *c, struct ka_span *span)
+{
+	lockdep_assert_held(&c->lock);
+	if (span->where == KA_LIST_FULL) {
+		c->nr_full--;
+	} else {
+		c->nr_partial--;
+		if (!span->nalloc)
+			c->nr_empty--;
+	}
+	c->objs_out -= span->nalloc;
+	list_move(&span->list, &c->owned);
+	span->where = KA_LIST_OWNED;
+	c->nr_owned++;
+}
+
+/**
+ * ka_central_take - lend a span with free objects to a CPU
+ * @c: the central list of the class and node wanted
+ * @gfp: caller's flags, for a new span if none has free objects
+ *
+ * The span with free objects that has the most out (the head of @partial:
+ * empty spans are kept last), or a new one, moves to @owned, in transit
+ * (KA_RS_TRANSIT) until mcache.c makes it a CPU's; what other CPUs freed
+ * into it is collected first.
+ *
+ * Context: any context @gfp allows; no ka lock held.
+ * Return: the span, or NULL if a new one could not be had.
+ */
+struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp)
+{
+	struct ka_span *span;
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	c->nr_lock++;
+	span = list_first_entry_or_null(&c->partial, struct ka_span, list);
+	if (span) {
+		ka_central_unlist(c, span);
+	} else {
+		spin_unlock_irqrestore(&c->lock, flags);
+		span = ka_span_new(c->cls, c->node, gfp);
+		if (!span)
+			return NULL;
+		if (c->carve)
+			c->carve(c, span);
+		spin_lock_irqsave(&c->lock, flags);
+		c->nr_lock++;
+		c->spans_from_heap++;
+		list_add(&span->list, &c->owned);
+		span->where = KA_LIST_OWNED;
+		c->nr_owned++;
+	}
+	atomic_long_set(&span->rstate, KA_RS_TRANSIT);
+	/* a free that found it unowned, before this, left a remote bit */
+	ka_span_collect(span);
+	c->nr_refill++;
+	spin_unlock_irqrestore(&c->lock, flags);
+	trace_ka_refill(c->cls, c->node, span->nelems - span->nalloc);
+	return span;
+}
+KA_EXPORT_INTERNAL(ka_central_take);
+
+/**
+ * ka_central_give - take back a span a CPU owned
+ * @span: a span of this central's, owned (or in transit), with
+ *	  KA_RS_FULL and KA_RS_PEND clear: the owner's lists no longer hold
+ *	  it
+ *
+ * From here its objects are mcentral's again: what other CPUs freed into
+ * it is collected, and it is filed by its count - partial, full, or empty
+ * (and given back to the heap beyond the class's reserve).  A free that
+ * raced with this and still saw the span owned left its remote bit; it
+ * finds the span unowned afterwards and collects under the lock
+ * (ka_central_collect()).
+ *
+ * Context: the span's owner (its CPU's magazines owned), or its CPU dead;
+ * no central lock held.
+ */
+void ka_central_give(struct ka_span *span)
+{
+	struct ka_central *c = ka_span_central(span);
+	unsigned long flags;
+	LIST_HEAD(release);
+
+	spin_lock_irqsave(&c->lock, flags);
+	c->nr_lock++;
+	c->nr_flush++;
+	WARN_ON_ONCE(atomic_long_read(&span->rstate) & (KA_RS_FULL | KA_RS_PEND));
+	/* fully ordered: a freer that saw the owner set its bit before it */
+	atomic_long_set(&span->rstate, 0);
+	smp_mb__after_atomic();
+	ka_span_collect(span);
+	c->nr_owned--;
+	c->objs_out += span->nalloc;
+	if (span->nalloc == span->nelems) {
+		list_move(&span->list, &c->full);
+		span->where = KA_LIST_FULL;
+		c->nr_full++;
+	} else {
+		/* empty spans last, as ka_central_relist() keeps them */
+		if (span->nalloc) {
+			list_move(&span->list, &c->partial);
+		} else {
+			list_move_tail(&span->list, &c->partial);
+			c->nr_empty++;
+		}
+		span->where = KA_LIST_PARTIAL;
+		c->nr_partial++;
+	}
+	ka_central_trim(c, ka_classes[c->cls].reserve, &release);
+	spin_unlock_irqrestore(&c->lock, flags);
+	ka_span_destroy_list(&release);
+}
+KA_EXPORT_INTERNAL(ka_central_give);
+
+/**
+ * ka_central_collect - a free into a span no CPU owned
+ * @span: a small span whose remote bitmap the caller just set a bit in,
+ *	  having found it unowned
+ *
+ * Under the lock the span is still unowned (or a CPU took it meanwhile,
+ * and will collect the bit itself): its remote bits go into its bitmap
+ * and it is filed by its count, as a flush would.
+ *
+ * Context: any; no ka lock held, in an RCU read-side section (the span may
+ * be emptied and destroyed by another free meanwhile: then it is on no
+ * list any more, and is left alone).
+ */
+void ka_central_collect(struct ka_span *span)
+{
+	struct ka_central *c = ka_span_central(span);
+	unsigned long flags;
+	unsigned int was_out, n;
+	LIST_HEAD(release);
+
+	spin_lock_irqsave(&c->lock, flags);
+	c->nr_lock++;
+	if (!ka_rs_owner(atomic_long_read(&span->rstate)) &&
+	    (span->where == KA_LIST_PARTIAL || span->where == KA_LIST_FULL)) {
+		was_out = span->nalloc;
+		n = ka_span_collect(span);
+		c->objs_out -= n;
+		ka_central_relist(c, span, was_out);
+		ka_central_trim(c, ka_classes[c->cls].reserve, &release);
+	}
+	spin_unlock_irqrestore(&c->lock, flags);
+	ka_span_destroy_list(&release);
+}
+KA_EXPORT_INTERNAL(ka_central_collect);
 
 /**
  * ka_central_release - give empty spans beyond @keep back to the heap

@@ -2,31 +2,41 @@
 /*
  * ka page heap (Go's mheap), one per NUMA node, and its scavenger.
  *
- * The heap takes chunks from the buddy allocator - 2^KA_CHUNK_ORDER pages
- * (2 MiB) when it can, the exact order a run needs when that is larger,
- * and smaller orders, down to what the run needs, when the buddy allocator
- * is fragmented - and carves page runs out of them for spans.  Each chunk
- * has a bitmap of the pages in use; a run is the first fit of free pages in
- * the fullest chunk that has room (most pages in runs: spans are packed, so
- * that the emptiest chunks drain and can go back), and a freed run simply
- * clears its bits, so neighbouring free runs coalesce by construction.
- * Chunks are naturally aligned blocks of at most 4 MiB and so each lies
- * inside one arena of the pointer map.
+ * Small spans: the heap takes chunks from the buddy allocator -
+ * 2^KA_CHUNK_ORDER pages (512 KiB) when it can, smaller orders, down to
+ * what the run needs, when the buddy allocator is fragmented - and carves
+ * page runs out of them.  Each chunk has a bitmap of the pages in use; a
+ * run is the first fit of free pages in the fullest chunk that has room
+ * (most pages in runs: spans are packed, so that the emptiest chunks drain
+ * and can go back), and a freed run simply clears its bits, so
+ * neighbouring free runs coalesce by construction.  Chunks are naturally
+ * aligned blocks of at most 4 MiB and so each lies inside one arena of the
+ * pointer map.
  *
- * Large-object cache: a freed large object's span is kept whole - pages
- * carved, metadata built, arena entries pointing at it - on @large_free
- * (state KA_SPAN_LARGE_FREE, most recently freed first), at most
- * KA_LARGE_CACHE_NR spans and KA_LARGE_CACHE_BYTES per node; a large
- * allocation of as many pages (or up to an eighth more) takes one back
- * without building anything (ka_heap_large_get()).  The oldest spans beyond
- * the bounds are destroyed at once, the whole cache when a trim pass finds
- * it unused since the previous one (ka_heap_large_trim(), every second from
- * the per-CPU trim's timer), and by ka_heap_release().
+ * Large objects (above KA_MAX_SMALL_SIZE): a run is a block of its own
+ * from the buddy allocator (a "direct" chunk), its pages beyond the run
+ * given back at once, page by page (as alloc_pages_exact()), and the whole
+ * chunk goes back with the object: what SLUB does with large kmalloc, but
+ * exact.  Only if the buddy allocator has no such block does the run come
+ * from a chunk that has room.
  *
- * Release policy: a chunk whose last run is freed is kept if the heap has
- * fewer than KA_HEAP_FREE_CHUNK_RESERVE free chunks (so a workload that
- * oscillates around a chunk boundary does not ping-pong with the buddy
- * allocator) and is returned at once otherwise.
+ * Large-object cache: a freed large object's span is kept whole - pages,
+ * metadata built, arena entries pointing at it - on @large_free (state
+ * KA_SPAN_LARGE_FREE, most recently freed first), at most
+ * KA_LARGE_CACHE_NR spans and ka_heap_large_bound() pages (1/16 of the
+ * heap's other pages in use, 256 KiB to 2 MiB) beyond the newest span (at
+ * most 2 MiB, kept so that an object allocated and freed over and over is
+ * built once); a large allocation of as
+ * many pages (or up to an eighth more) takes one back without building
+ * anything (ka_heap_large_get()).  The oldest spans beyond the bounds are
+ * destroyed at once, the whole cache when a trim pass finds it unused since
+ * the previous one (ka_heap_large_trim(), every second from the per-CPU
+ * trim's timer), and by ka_heap_release().
+ *
+ * Release policy: a chunk whose last run is freed stays whole until the
+ * scavenger gives it back (so that a workload that frees and allocates in
+ * bursts does not ping-pong with the buddy allocator); a direct chunk, or
+ * one with holes, is returned at once.
  *
  * Scavenger (Go's mgcscavenge.c): free pages inside chunks that still hold
  * runs go back to the buddy allocator one page at a time.  The first such
@@ -36,13 +46,16 @@
  * soon as its last run is freed.  ka_heap_scavenge() releases down to a
  * goal (free pages at most 1/KA_SCAV_RETAIN_DIV of the pages in use, at
  * least KA_SCAV_FLOOR_PAGES), whole free chunks first (even if that
- * undershoots the goal by up to half a chunk), then pages of the
- * emptiest chunks (fewest pages in runs), at most a given number per call:
- * main.c calls it once a second per node.  ka_heap_release() with keep 0
- * (the shrinker, the debugfs "drain" file, module exit) releases every
- * free page at once.  Either way holes stay within KA_SCAV_HOLES_RATIO
- * times the pages in use, so that the heap does not spread over ever more
- * 2 MiB blocks pinned by a few runs each.
+ * undershoots the goal by up to half a chunk), then pages of the emptiest
+ * chunks (fewest pages in runs), at most a given number per call: main.c
+ * calls it once a second per node, and sooner - KA_SCAV_PROMPT_MS after a
+ * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
+ * goal and half a chunk (ka_scav_kick()): the memory of a burst of frees
+ * goes back a tenth of a second after it, not up to a second later, and
+ * the burst itself frees no page one by one.  ka_heap_release() with keep
+ * 0 (the shrinker, the debugfs "drain" file, module exit) releases every
+ * free page at once.  Holes are not capped: a chunk pinned by a few runs
+ * holds only their pages.
  *
  * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
@@ -59,14 +72,19 @@
 
 #include "ka_internal.h"
 
-/* A new chunk, registered in the arena map but not yet on a heap list. */
+/*
+ * A new chunk, registered in the arena map but not yet on a heap list: for
+ * a run of @npages, at least; with @direct, a block for that run alone, its
+ * pages beyond the run given back at once (released: holes).
+ */
 static struct ka_chunk *ka_chunk_new(struct ka_heap *heap, unsigned int npages,
-				     gfp_t gfp)
+				     gfp_t gfp, bool direct)
 {
 	unsigned int need = get_order(npages << PAGE_SHIFT);
-	unsigned int order = max_t(unsigned int, KA_CHUNK_ORDER, need);
+	unsigned int order = direct ? need : max_t(unsigned int, KA_CHUNK_ORDER, need);
 	struct ka_chunk *chunk;
 	void *base = NULL;
+	unsigned int i;
 
 	if (need > KA_LARGE_MAX_ORDER)
 		return NULL;
@@ -96,6 +114,17 @@ static struct ka_chunk *ka_chunk_new(struct ka_heap *heap, unsigned int npages,
 		goto fail;
 	}
 	trace_ka_chunk_alloc(base, order, heap->node);
+	chunk->direct = direct;
+	if (direct && npages < chunk->npages) {
+		/* as alloc_pages_exact(): the tail goes back page by page */
+		ka_sys_split_pages(base, order);
+		for (i = npages; i < chunk->npages; i++)
+			ka_sys_free_pages(base + ((size_t)i << PAGE_SHIFT), 0);
+		bitmap_set(chunk->used, npages, chunk->npages - npages);
+		bitmap_set(chunk->released, npages, chunk->npages - npages);
+		chunk->nreleased = chunk->npages - npages;
+		chunk->nfree = npages;
+	}
 	return chunk;
 fail:
 	ka_sys_meta_free(chunk);
@@ -152,7 +181,7 @@ static void ka_heap_carve_at(struct ka_heap *heap, struct ka_chunk *chunk,
 	span->base = chunk->base + (idx << PAGE_SHIFT);
 	span->end = span->base + (size_t)span->nelems * span->elemsize;
 	span->node = heap->node;
-	span->fastkey = span->state == KA_SPAN_SMALL ? heap->node + 1 : 0;
+	span->fastkey = 0;	/* a CPU's key once it is a CPU's active span */
 	span->nprof = 0;	/* no sampled objects yet (profile.c) */
 	/* KASAN: a redzone until objects leave the span */
 	ka_sys_poison(span->base, (size_t)n << PAGE_SHIFT,
@@ -221,6 +250,10 @@ void ka_heap_init(struct ka_heap *heap, int node)
  * @span: span metadata with npages and state set
  * @gfp: caller's flags, for a new chunk if one is needed
  *
+ * A small span's run is carved from a chunk (a new one if none has room);
+ * a large span's run is a block of its own from the buddy allocator, its
+ * pages beyond the run given back at once (as alloc_pages_exact()), or, if
+ * the buddy allocator has no such block, a run of a chunk that has room.
  * Sets @span->base, ->chunk and ->node and publishes the span in the arena
  * map.  A large span also goes on the heap's large list.
  *
@@ -229,29 +262,34 @@ void ka_heap_init(struct ka_heap *heap, int node)
  */
 int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
 {
-	struct ka_chunk *chunk;
+	bool direct = span->state == KA_SPAN_LARGE;
+	struct ka_chunk *chunk = NULL;
 	unsigned long flags;
 
+	if (direct)
+		chunk = ka_chunk_new(heap, span->npages, gfp, true);
 	spin_lock_irqsave(&heap->lock, flags);
-	if (ka_heap_carve(heap, span))
+	if (!chunk && ka_heap_carve(heap, span))
 		goto out;
-	spin_unlock_irqrestore(&heap->lock, flags);
-
-	chunk = ka_chunk_new(heap, span->npages, gfp);
-
-	spin_lock_irqsave(&heap->lock, flags);
+	if (!chunk && !direct) {
+		spin_unlock_irqrestore(&heap->lock, flags);
+		chunk = ka_chunk_new(heap, span->npages, gfp, false);
+		spin_lock_irqsave(&heap->lock, flags);
+	}
 	if (!chunk) {
 		heap->alloc_failed++;
 		spin_unlock_irqrestore(&heap->lock, flags);
 		return -ENOMEM;
 	}
 	chunk->id = ++heap->chunks_alloced;
-	if (chunk->order < max_t(unsigned int, KA_CHUNK_ORDER,
-				 get_order(span->npages << PAGE_SHIFT)))
+	if (!direct && chunk->order < max_t(unsigned int, KA_CHUNK_ORDER,
+					    get_order(span->npages << PAGE_SHIFT)))
 		heap->chunk_fallbacks++;
 	heap->nr_chunks++;
 	heap->nr_free_chunks++;
-	heap->pages_held += chunk->npages;
+	heap->pages_held += chunk->npages - chunk->nreleased;
+	heap->pages_holes += chunk->nreleased;
+	heap->pages_released += chunk->nreleased;
 	list_add(&chunk->list, &heap->chunks);
 	/* the new chunk, not one freed meanwhile: no extra free chunk kept */
 	ka_heap_carve_at(heap, chunk, 0, span);
@@ -277,8 +315,9 @@ static unsigned long ka_heap_unlink(struct ka_heap *heap,
 }
 
 /*
- * Unlink empty chunks beyond @keep, and every empty chunk with holes (it
- * is no whole block to keep); the caller frees them without the lock.
+ * Unlink empty chunks beyond @keep, and every empty chunk with holes or of
+ * a large object (no whole block of the heap's to keep); the caller frees
+ * them without the lock.
  * Return: the pages they hold.
  */
 static unsigned long ka_heap_collect(struct ka_heap *heap, unsigned long keep,
@@ -293,7 +332,8 @@ static unsigned long ka_heap_collect(struct ka_heap *heap, unsigned long keep,
 			break;
 		if (!ka_chunk_empty(chunk))
 			continue;
-		if (chunk->nreleased || heap->nr_free_chunks > keep)
+		if (chunk->nreleased || chunk->direct ||
+		    heap->nr_free_chunks > keep)
 			pages += ka_heap_unlink(heap, chunk, out);
 	}
 	return pages;
@@ -324,6 +364,7 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 	unsigned long flags;
 	unsigned int idx;
 	LIST_HEAD(release);
+	bool kick;
 
 	spin_lock_irqsave(&heap->lock, flags);
 	/* two racing frees of one large object: only the first gets here */
@@ -354,30 +395,42 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 	heap->runs_freed++;
 	if (ka_chunk_empty(chunk)) {
 		heap->nr_free_chunks++;
-		ka_heap_collect(heap, KA_HEAP_FREE_CHUNK_RESERVE, &release);
+		/* a whole chunk waits for the scavenger; these cannot be reused */
+		if (chunk->nreleased || chunk->direct)
+			ka_heap_unlink(heap, chunk, &release);
 	}
+	/* far over the goal: ask for the pass (once until it has run) */
+	kick = !heap->scav_kicked &&
+	       heap->pages_held - heap->pages_used >
+	       KA_SCAV_PROMPT_GOALS * ka_heap_scavenge_goal(heap) +
+	       (1UL << KA_CHUNK_ORDER) / 2;
+	if (kick)
+		heap->scav_kicked = true;
 	spin_unlock_irqrestore(&heap->lock, flags);
 	ka_heap_free_chunks(&release);
+	if (kick)
+		ka_scav_kick();
 	return true;
 }
 
 /*
- * Release up to @max free pages of @chunk, which holds a run: mark them
- * used and released and store their addresses in @pages for the caller to
- * free without the lock.  The first release splits the chunk's block.
+ * Release up to @max free pages of @chunk, which holds a run, from its end
+ * (carving is first fit from its start: the free pages it takes next stay):
+ * mark them used and released and store their addresses in @pages for the
+ * caller to free without the lock.  The first release splits the chunk's
+ * block.
  */
 static unsigned int ka_chunk_release(struct ka_heap *heap,
 				     struct ka_chunk *chunk, void **pages,
 				     unsigned int max)
 {
-	unsigned long idx = 0;
+	unsigned long idx = chunk->npages;
 	unsigned int n = 0;
 
 	lockdep_assert_held(&heap->lock);
-	while (n < max) {
-		idx = find_next_zero_bit(chunk->used, chunk->npages, idx);
-		if (idx >= chunk->npages)
-			break;
+	while (n < max && idx--) {
+		if (test_bit(idx, chunk->used))
+			continue;
 		__set_bit(idx, chunk->used);
 		__set_bit(idx, chunk->released);
 		pages[n++] = chunk->base + (idx << PAGE_SHIFT);
@@ -412,22 +465,12 @@ unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap)
 }
 KA_EXPORT_INTERNAL(ka_heap_scavenge_goal);
 
-/* Holes the heap may still make: see KA_SCAV_HOLES_RATIO. */
-static unsigned long ka_heap_hole_room(const struct ka_heap *heap)
-{
-	unsigned long cap = max(heap->pages_used * KA_SCAV_HOLES_RATIO,
-				KA_SCAV_FLOOR_PAGES);
-
-	return cap > heap->pages_holes ? cap - heap->pages_holes : 0;
-}
-
 /*
  * Give free pages back until the heap keeps at most its goal (none if
  * @all), at most @max pages: a whole empty chunk when the excess is at
  * least half of it (a block back whole rather than holes; the heap then
  * keeps less than its goal), else pages of the chunk with the fewest
- * pages in runs (the last one carving picks), KA_SCAV_BATCH per lock hold,
- * while the holes stay within their cap.
+ * pages in runs (the last one carving picks), KA_SCAV_BATCH per lock hold.
  */
 static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 				     unsigned long max)
@@ -437,7 +480,7 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 
 	while (done < max) {
 		struct ka_chunk *chunk, *victim = NULL;
-		unsigned long flags, excess, goal, free, room, n;
+		unsigned long flags, excess, goal, free, n;
 		LIST_HEAD(release);
 		unsigned int i, nr = 0;
 
@@ -445,7 +488,6 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 		free = heap->pages_held - heap->pages_used;
 		goal = all ? 0 : ka_heap_scavenge_goal(heap);
 		excess = free > goal ? min(free - goal, max - done) : 0;
-		room = ka_heap_hole_room(heap);
 		list_for_each_entry(chunk, &heap->chunks, list) {
 			if (!excess || !chunk->nfree)
 				break;
@@ -455,8 +497,8 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 				victim = chunk;
 				break;
 			}
-			if (room && (!victim ||
-				     ka_chunk_inuse(chunk) < ka_chunk_inuse(victim)))
+			if (!victim ||
+			    ka_chunk_inuse(chunk) < ka_chunk_inuse(victim))
 				victim = chunk;
 		}
 		if (!victim) {
@@ -467,7 +509,7 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 			n = ka_heap_unlink(heap, victim, &release);
 		} else {
 			nr = ka_chunk_release(heap, victim, pages,
-					      min(min(excess, room),
+					      min(excess,
 						  (unsigned long)KA_SCAV_BATCH));
 			n = nr;
 		}
@@ -497,11 +539,10 @@ unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max)
 {
 	unsigned long pages = ka_heap_reclaim(heap, false, max), flags;
 
-	if (pages) {
-		spin_lock_irqsave(&heap->lock, flags);
-		heap->scav_pages += pages;
-		spin_unlock_irqrestore(&heap->lock, flags);
-	}
+	spin_lock_irqsave(&heap->lock, flags);
+	heap->scav_pages += pages;
+	heap->scav_kicked = false;
+	spin_unlock_irqrestore(&heap->lock, flags);
 	return pages;
 }
 KA_EXPORT_INTERNAL(ka_heap_scavenge);
@@ -586,14 +627,40 @@ struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size)
 	return found;
 }
 
-/* Unlink the cached spans beyond the bounds (all, with @all). */
+/**
+ * ka_heap_large_bound - the pages @heap's large-object cache may hold
+ * @heap: the heap (read without its lock: a hint)
+ *
+ * 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, at least
+ * KA_LARGE_CACHE_MIN_BYTES, at most KA_LARGE_CACHE_BYTES.
+ *
+ * Context: any.
+ * Return: a number of pages.
+ */
+unsigned long ka_heap_large_bound(const struct ka_heap *heap)
+{
+	unsigned long used = READ_ONCE(heap->pages_used) -
+			     READ_ONCE(heap->large_free_pages);
+
+	return clamp_t(unsigned long, used / KA_LARGE_CACHE_DIV,
+		       KA_LARGE_CACHE_MIN_BYTES >> PAGE_SHIFT,
+		       KA_LARGE_CACHE_BYTES >> PAGE_SHIFT);
+}
+KA_EXPORT_INTERNAL(ka_heap_large_bound);
+
+/*
+ * Unlink the cached spans beyond the bounds, oldest first (all, with
+ * @all); the newest stays whatever ka_heap_large_bound() says, so that a
+ * large object allocated and freed over and over is built once.
+ */
 static void ka_heap_large_evict(struct ka_heap *heap, bool all,
 				struct list_head *out)
 {
 	lockdep_assert_held(&heap->lock);
 	while (!list_empty(&heap->large_free) &&
 	       (all || heap->nr_large_free > KA_LARGE_CACHE_NR ||
-		heap->large_free_pages > KA_LARGE_CACHE_BYTES >> PAGE_SHIFT)) {
+		(heap->large_free_pages > ka_heap_large_bound(heap) &&
+		 heap->nr_large_free > 1))) {
 		struct ka_span *span = list_last_entry(&heap->large_free,
 						       struct ka_span, list);
 
@@ -608,7 +675,7 @@ static void ka_heap_large_evict(struct ka_heap *heap, bool all,
  * @span: a large span (its free hooks have run)
  *
  * Caches the span, destroying the oldest cached spans beyond the bounds,
- * or destroys it at once if it alone is over the byte bound.  Of two
+ * or destroys it at once if it alone is over KA_LARGE_CACHE_BYTES.  Of two
  * racing frees of one object only the first gets here.
  *
  * Context: any; no ka lock held.

@@ -19,10 +19,15 @@
  * frames dropped), requested and slot size and node select a bucket, which
  * counts sampled allocations and frees; the object's address goes into the
  * table of live sampled objects with its bucket.  Its span counts its live
- * sampled objects (span->nprof) and, while any are, has fastkey 0, which no
- * CPU's fastkey matches: ka_free()'s hit path sends every free of that span
- * to the slow path, where ka_prof_free() looks the address up.  Frees of
- * other spans pay nothing; ka_free_slowpath() and ka_free_bulk() test
+ * sampled objects (span->nprof) and gets fastkey 0, which no CPU's fastkey
+ * matches: ka_free()'s hit path sends every free of that span to the slow
+ * path, where ka_prof_free() looks the address up.  The span's owning CPU
+ * (mcache.c) gives it its key again only when it next makes it its active
+ * span with no live sample left.  A sample taken while its owner re-keys
+ * the span (the owner's section preempted on PREEMPT_RT between reading
+ * nprof and writing the key) can lose its free to the hit path: it then
+ * stays "in use" in the profile, and ka's own state is unaffected.  Frees
+ * of other spans pay nothing; ka_free_slowpath() and ka_free_bulk() test
  * ka_prof_free_key, on from the first sample to module exit.
  *
  * Un-biasing.  The profile holds values already scaled, as Go's protomem.go
@@ -37,7 +42,8 @@
  * profile_rate).  Buckets are kept until module exit, as Go keeps them.
  *
  * Owns: the buckets, the live-object table, the per-CPU count-downs and
- * generators, span->nprof and the fastkey of spans with live samples.
+ * generators, span->nprof, and the fastkey of spans with live samples
+ * (which it sets to 0; mcache.c sets the others).
  * Locks: ka_prof_mutex (process context: rate changes, profile readers)
  * before ka_prof_lock, a raw spinlock taken with irqs saved around every
  * table update, from any context ka_alloc()/ka_free() allow; nothing is
@@ -382,8 +388,8 @@ void ka_prof_free(const void *p)
 			continue;
 		*link = o->next;
 		ka_buckets[o->bucket - 1].frees++;
-		if (!--o->span->nprof && o->span->state == KA_SPAN_SMALL)
-			WRITE_ONCE(o->span->fastkey, o->span->node + 1);
+		/* its owner gives it its key again when it next fills from it */
+		--o->span->nprof;
 		o->p = NULL;
 		o->next = ka_obj_free;
 		ka_obj_free = i;

@@ -15,8 +15,12 @@
  *    multiple of 128) that still fits as many objects in its span.
  *
  * With 4 KiB pages the second pass gives two classes of 1536 bytes; the
- * duplicate is dropped.  Every power of two from 8 to 32768 is a class, so
- * kmalloc's natural alignment for power-of-two sizes holds.
+ * duplicate is dropped.  ka then shapes the spans (ka_classes_spans()):
+ * every class up to PAGE_SIZE holds at least two objects a span (the 4096
+ * class gets two pages), and above PAGE_SIZE the classes are the page
+ * multiples, one object a span - 47 classes with 4 KiB pages.  Every power
+ * of two from 8 to 32768 is a class, so kmalloc's natural alignment for
+ * power-of-two sizes holds.
  *
  * Owns: ka_classes[] and the size -> class tables (Go's size_to_class8 and
  * size_to_class128).  Written once at init, read-only after: no locks.
@@ -79,27 +83,6 @@ static int ka_class_divmagic(struct ka_class *c)
 static unsigned int ka_class_batch(unsigned int size)
 {
 	return clamp_t(unsigned int, KA_BATCH_BYTES / size, 1, KA_BATCH_MAX);
-}
-
-/*
- * A span of @k: the table's run (its size and waste fixed by passes 1 to
- * 3 below) repeated until it holds KA_SPAN_MIN_OBJS objects, as long as it
- * stays within KA_SPAN_MAX_BYTES.  With 4 KiB pages the table gives the
- * big classes runs of one to three objects (4 KiB: one); a refill or flush
- * of such a class built or destroyed a span per object or two.  Repeated,
- * a 4 KiB span holds 8 objects in 32 KiB (SLUB's kmalloc-4k slab), 8 KiB 4,
- * 16 KiB 2; up to 1 KiB nothing changes but 1 KiB itself (4 -> 8).  The
- * waste stays the table's: each repetition wastes what the run did.
- */
-static void ka_class_span(struct ka_class *k)
-{
-	unsigned int per = k->npages * PAGE_SIZE / k->size;
-	unsigned int rep = DIV_ROUND_UP(KA_SPAN_MIN_OBJS, per);
-
-	rep = clamp_t(unsigned int, rep, 1,
-		      KA_SPAN_MAX_BYTES / (k->npages * PAGE_SIZE) ?: 1);
-	k->npages *= rep;
-	k->nelems = k->npages * PAGE_SIZE / k->size;
 }
 
 /*
@@ -175,7 +158,60 @@ static unsigned int ka_classes_dedup(unsigned int nr)
 }
 
 /*
- * Pass 4: what ka adds to each class - its span, batch, magazine bound,
+ * Pass 4, ka's spans, as @shape (enum ka_class_shape) says:
+ *
+ *  - a class of at most PAGE_SIZE whose run holds fewer than four objects
+ *    (2048 .. 4096 bytes with 4 KiB pages) gets its run repeated until it
+ *    holds four: only classes above PAGE_SIZE have one-object spans, and
+ *    a CPU filling its spans (mcache.c) takes a new span every four
+ *    objects at most - two-object spans of 4 KiB made a batch of 256
+ *    allocations and frees build and destroy 128 spans (icount: 1,712
+ *    instructions a pair against 983 with four; mem8 after the shrinkers
+ *    held 5% more pages);
+ *  - KA_CLASSES_PAGES replaces the classes above PAGE_SIZE by the page
+ *    multiples up to KA_MAX_SMALL_SIZE (8, 12, ... 32 KiB), one object a
+ *    span: Go's classes there keep runs of up to 13 pages for 2 to 5
+ *    objects, and a run shared by objects of random lifetimes stays held
+ *    while any of them lives; a page class wastes no more pages than a
+ *    one-object span of Go's class would (its run is page-rounded too);
+ *  - KA_CLASSES_REPEAT (ka before issue 30, for utest's comparisons):
+ *    every run repeated until it holds KA_SPAN_MIN_OBJS objects, within
+ *    KA_SPAN_MAX_BYTES.
+ *
+ * Return: the number of classes, or -ERANGE.
+ */
+static int ka_classes_spans(unsigned int nr, unsigned int shape)
+{
+	unsigned int i, npages;
+
+	if (shape & KA_CLASSES_PAGES) {
+		while (nr > 1 && ka_classes[nr - 1].size > PAGE_SIZE)
+			nr--;
+		for (npages = 2; npages * PAGE_SIZE <= KA_MAX_SMALL_SIZE;
+		     npages++) {
+			if (nr == KA_MAX_CLASSES)
+				return -ERANGE;
+			ka_classes[nr].size = npages * PAGE_SIZE;
+			ka_classes[nr++].npages = npages;
+		}
+	}
+	for (i = 1; i < nr; i++) {
+		struct ka_class *k = &ka_classes[i];
+		unsigned int run = k->npages, per = run * PAGE_SIZE / k->size;
+
+		if (shape & KA_CLASSES_REPEAT)
+			k->npages *= clamp_t(unsigned int,
+					     DIV_ROUND_UP(KA_SPAN_MIN_OBJS, per), 1,
+					     KA_SPAN_MAX_BYTES / (run * PAGE_SIZE) ?: 1);
+		else if (k->size <= PAGE_SIZE && per < 4)
+			k->npages *= DIV_ROUND_UP(4, per);
+		k->nelems = k->npages * PAGE_SIZE / k->size;
+	}
+	return nr;
+}
+
+/*
+ * Pass 5: what ka adds to each class - its span, batch, magazine bound,
  * reserve of empty spans and divmagic.
  * Return: 0, or -ERANGE if a divmagic fails its check.
  */
@@ -187,7 +223,6 @@ static int ka_classes_derive(unsigned int nr)
 	for (i = 1; i < nr; i++) {
 		struct ka_class *k = &ka_classes[i];
 
-		ka_class_span(k);
 		k->batch = ka_class_batch(k->size);
 		/* the most a magazine may hold: 64 KiB, 2 to 512 objects */
 		k->cache_max = clamp_t(unsigned int,
@@ -207,6 +242,7 @@ static int ka_classes_derive(unsigned int nr)
 						      k->nelems),
 					 KA_CENTRAL_RESERVE_BYTES /
 					 (k->npages * PAGE_SIZE)));
+
 		ret = ka_class_divmagic(k);
 		if (ret)
 			return ret;
@@ -215,7 +251,7 @@ static int ka_classes_derive(unsigned int nr)
 }
 
 /*
- * Pass 5, the lookup tables: Go's size_to_class8 and size_to_class128,
+ * Pass 6, the lookup tables: Go's size_to_class8 and size_to_class128,
  * then the hit path's flat table built from them.
  */
 static void ka_size_tables(void)
@@ -244,12 +280,14 @@ static void ka_size_tables(void)
 }
 
 /**
- * ka_sizeclass_init - compute the class table and the lookup tables
+ * ka_sizeclass_build - compute the class table and the lookup tables
+ * @shape: enum ka_class_shape: KA_CLASSES_DEFAULT, or another shape for
+ *         utest's comparisons (utest/memsim.c)
  *
- * Context: module init.
+ * Context: module init (or a test, before any span exists).
  * Return: 0, or -ERANGE if the computed table breaks one of its invariants.
  */
-int ka_sizeclass_init(void)
+int ka_sizeclass_build(unsigned int shape)
 {
 	int nr, ret;
 
@@ -257,11 +295,24 @@ int ka_sizeclass_init(void)
 	if (nr < 0)
 		return nr;
 	ka_classes_grow(nr);
-	nr = ka_classes_dedup(nr);
+	nr = ka_classes_spans(ka_classes_dedup(nr), shape);
+	if (nr < 0)
+		return nr;
 	ret = ka_classes_derive(nr);
 	if (ret)
 		return ret;
 	ka_nr_classes = nr;
 	ka_size_tables();
 	return 0;
+}
+
+/**
+ * ka_sizeclass_init - compute ka's class table (KA_CLASSES_DEFAULT)
+ *
+ * Context: module init.
+ * Return: 0, or -ERANGE if the computed table breaks one of its invariants.
+ */
+int ka_sizeclass_init(void)
+{
+	return ka_sizeclass_build(KA_CLASSES_DEFAULT);
 }

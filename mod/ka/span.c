@@ -9,9 +9,11 @@
  * full span is not rescanned from the start.
  *
  * Owns: struct ka_span and its metadata allocation.  No lock of its own:
- * ka_span_take() and ka_span_put() run under the owning mcentral's lock
- * (mcentral.c's list helpers, called with each, assert it); a large span
- * belongs to the heap.
+ * ka_span_take(), ka_span_put() and ka_span_collect() run under the
+ * mcentral lock of a span no CPU owns (mcentral.c's list helpers, called
+ * with each, assert it), or in its owning CPU's magazine section (mcache.c);
+ * the remote bitmap is taken whole with xchg() there, set by others with
+ * atomic bit operations; a large span belongs to the heap.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -20,9 +22,10 @@
 /* The key of every span's freetag: random, set at module init. */
 unsigned long ka_freetag_key;
 
+/* A small span has two bitmaps (allocation, remote), a large one one bit. */
 static size_t ka_span_meta_size(unsigned int nelems)
 {
-	return sizeof(struct ka_span) + BITS_TO_LONGS(nelems) * sizeof(long);
+	return sizeof(struct ka_span) + 2 * BITS_TO_LONGS(nelems) * sizeof(long);
 }
 
 /**
@@ -43,6 +46,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 	if (!span)
 		return NULL;
 	INIT_LIST_HEAD(&span->list);
+	INIT_LIST_HEAD(&span->olink);
 	span->npages = k->npages;
 	span->elemsize = k->size;
 	span->divmagic = k->divmagic;
@@ -178,7 +182,7 @@ unsigned long ka_span_teardown_list(struct list_head *list)
  * @objs: where to store the object addresses
  * @n: how many are wanted
  *
- * Context: the owning mcentral's lock held.
+ * Context: the owning mcentral's lock held, or the span's owning CPU.
  * Return: the number of objects taken.
  */
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n)
@@ -210,11 +214,57 @@ unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n)
 KA_EXPORT_INTERNAL(ka_span_take);
 
 /**
+ * ka_span_collect - take the objects other CPUs freed back into the bitmap
+ * @span: a small span
+ *
+ * Each word of the remote bitmap is taken whole with xchg(), so a bit a
+ * freer sets meanwhile stays for the next collection.  A remote bit whose
+ * object is not out in the allocation bitmap is a double free that got
+ * past the tag (two frees racing, or a tag erased by a write after the
+ * first free): it is reported and dropped.
+ *
+ * Context: the span's owner, or its mcentral's lock held for a span no CPU
+ * owns.
+ * Return: the number of objects collected.
+ */
+unsigned int ka_span_collect(struct ka_span *span)
+{
+	unsigned long *rf = ka_span_rfree(span);
+	unsigned int w, words = BITS_TO_LONGS(span->nelems), n = 0;
+
+	for (w = 0; w < words; w++) {
+		unsigned long bits, bad;
+
+		if (!READ_ONCE(rf[w]))
+			continue;
+		bits = xchg(&rf[w], 0);
+		bad = bits & ~span->allocbits[w];
+		while (unlikely(bad)) {
+			unsigned int bit = __ffs(bad);
+
+			bad &= bad - 1;
+			bits &= ~BIT(bit);
+			ka_report_double_free(span->base + (size_t)(w * BITS_PER_LONG + bit) *
+					      span->elemsize,
+					      "double free (freed twice by other CPUs)",
+					      0);
+		}
+		span->allocbits[w] &= ~bits;
+		n += hweight_long(bits);
+		if (bits && w < span->freeindex)
+			span->freeindex = w;
+	}
+	span->nalloc -= n;
+	return n;
+}
+KA_EXPORT_INTERNAL(ka_span_collect);
+
+/**
  * ka_span_put - return one object to @span's bitmap
  * @span: a small span
  * @obj: an object of @span (ka_span_obj_ok() true)
  *
- * Context: the owning mcentral's lock held.
+ * Context: the owning mcentral's lock held, or the span's owning CPU.
  * Return: false if the object was not out (a double free): nothing changed.
  */
 bool ka_span_put(struct ka_span *span, const void *obj)

@@ -70,13 +70,13 @@ echo 20 >$D/fail_page/probability
 echo 1 >$D/fail_page/interval
 echo 0 >$D/fail_page/verbose
 echo 1000 >$D/fail_page/times
-# and the kernel's own fail_page_alloc, for orders >= 9 only: ka's chunks
-# (and large objects) then fall back to smaller orders; nothing else in
-# this guest asks for 2 MiB at once
+# and the kernel's own fail_page_alloc, for orders >= 7 only: ka's chunks
+# then fall back to smaller orders (large objects to runs of chunks);
+# nothing else in this guest asks for 512 KiB at once
 F=/sys/kernel/debug/fail_page_alloc
 if [ -d $F ]; then
 	echo N >$F/ignore-gfp-wait
-	echo 9 >$F/min-order
+	echo 7 >$F/min-order
 	echo 0 >$F/verbose
 	echo 1 >$F/interval
 	echo 30 >$F/probability
@@ -160,7 +160,8 @@ ka_step drained_ka_holds_nothing nothing_held || status=1
 ka_step rmmod_ka_stress rmmod ka_stress || status=1
 
 # fail_page_alloc alone (ka's fail_page off): with no chunk left, the first
-# chunk ka asks for fails at order 9 and ka must take a smaller order
+# chunk ka asks for fails at order 7 (KA_CHUNK_ORDER) and ka must take a
+# smaller order
 fallbacks() { awk '$1 == "heap" { n += $12 } END { print n + 0 }' $D/stats; }
 if [ -d $F ]; then
 	echo 1 >$D/drain

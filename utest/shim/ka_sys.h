@@ -14,6 +14,8 @@
 
 #include <linux/types.h>
 #include <linux/kernel.h>
+#include <linux/atomic.h>
+#include <linux/llist.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/bitops.h>

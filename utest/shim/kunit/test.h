@@ -155,6 +155,7 @@ static inline void *kunit_kcalloc(struct kunit *test, size_t n, size_t size,
 #define KUNIT_EXPECT_GT(t, l, r)	__KUNIT_BINARY(t, false, l, >, r)
 #define KUNIT_EXPECT_GE(t, l, r)	__KUNIT_BINARY(t, false, l, >=, r)
 #define KUNIT_EXPECT_EQ_MSG(t, l, r, ...) __KUNIT_BINARY(t, false, l, ==, r, __VA_ARGS__)
+#define KUNIT_EXPECT_GE_MSG(t, l, r, ...) __KUNIT_BINARY(t, false, l, >=, r, __VA_ARGS__)
 #define KUNIT_EXPECT_LE_MSG(t, l, r, ...) __KUNIT_BINARY(t, false, l, <=, r, __VA_ARGS__)
 #define KUNIT_EXPECT_PTR_EQ(t, l, r)	__KUNIT_PTR(t, false, l, ==, r)
 #define KUNIT_EXPECT_PTR_NE(t, l, r)	__KUNIT_PTR(t, false, l, !=, r)

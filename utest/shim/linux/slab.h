@@ -14,6 +14,7 @@ void shim_meta_free(const void *p);
 /* kmalloc() memory is not zeroed: shim.c fills it with a poison byte. */
 #define kmalloc(size, gfp)		shim_meta_alloc(size, (gfp) | __GFP_POISON)
 #define kzalloc(size, gfp)		shim_meta_alloc(size, gfp)
+#define kcalloc(n, size, gfp)		shim_meta_alloc((n) * (size), gfp)
 #define kzalloc_node(size, gfp, node)	shim_meta_alloc(size, gfp)
 #define kfree(p)			shim_meta_free(p)
 
