@@ -19,7 +19,7 @@ else ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
 KDIR := /lib/modules/$(shell uname -r)/build
 KDIR_WHY := the running kernel, $(shell uname -r)
 else
-KDIR := $(shell scripts/ka-kernel --kdir stock-6.1)
+KDIR := $(shell scripts/ka-kernel --kdir stock-6.1 2>/dev/null)
 KDIR_WHY := stock-6.1, the default
 endif
 else
@@ -30,10 +30,21 @@ endif
 
 all: modules
 
+# A kernel of the matrix that is not there yet is fetched first (its headers
+# and image unpacked into ~/.cache/ka: scripts/install-deps).
 modules:
-	@test -f "$(KDIR)/Makefile" || { echo "make: no kernel build tree at KDIR='$(KDIR)' ($(KDIR_WHY)): install the headers (make deps) or pass KDIR= or KA_KERNEL=" >&2; exit 1; }
+ifeq ($(wildcard $(KDIR)/Makefile)$(origin KDIR)$(KA_KERNEL_FETCHED),file)
+ifneq ($(KA_KERNEL),)
+	scripts/install-deps --for run $(KA_KERNEL)
+	$(MAKE) KA_KERNEL_FETCHED=1 modules
+else
+	@echo "make: no kernel build tree at KDIR='$(KDIR)' ($(KDIR_WHY)): pass KDIR=, or KA_KERNEL=stock-6.1 (or another kernel of the matrix) to fetch its headers" >&2; exit 1
+endif
+else
+	@test -f "$(KDIR)/Makefile" || { echo "make: no kernel build tree at KDIR='$(KDIR)' ($(KDIR_WHY))" >&2; exit 1; }
 	@echo "make: building against $(KDIR) ($(KDIR_WHY))"
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+endif
 
 # W=1 is passed down to kbuild by make itself; this is a shorthand.
 w1:
