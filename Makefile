@@ -55,18 +55,19 @@ clean:
 	rm -rf out
 
 check:
+	@scripts/install-deps --for check $(KA_KERNEL)
 	@scripts/check $(CHECK_ARGS)
 
 run:
 	scripts/run
 
 deps:
-	scripts/install-deps
+	scripts/install-deps --for check
 
-# Both debug test kernels (6.1, PREEMPT; 6.12, PREEMPT_RT), or one:
-# make test-kernel TEST_KERNEL=rt-6.12
+# Both debug test kernels (6.1, PREEMPT; 6.12, PREEMPT_RT; in parallel),
+# or one: make test-kernel TEST_KERNEL=rt-6.12
 test-kernel:
-	$(if $(TEST_KERNEL),scripts/build-test-kernel $(TEST_KERNEL),scripts/build-test-kernel 6.1 && scripts/build-test-kernel rt-6.12)
+	scripts/build-test-kernel $(or $(TEST_KERNEL),6.1 rt-6.12)
 
 dkms-check:
 	scripts/dkms-check --all

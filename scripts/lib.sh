@@ -137,7 +137,8 @@ ka_build_modules() {
 }
 
 # Print the directory of kunit.py: the 6.1 test kernel tree's if
-# scripts/check recorded one in $1/state/tree-6.1, else one unpacked from
+# scripts/check recorded one in $1/state/tree-6.1, else that of a 6.1
+# source tree scripts/build-test-kernel unpacked, else one unpacked from
 # linux-source-6.1 into the cache (kunit.py only parses; any 6.1 tree will
 # do).
 ka_kunit_dir() {
@@ -146,8 +147,13 @@ ka_kunit_dir() {
 		echo "$(cat "$state")/tools/testing/kunit"
 		return 0
 	fi
+	cache=$(ka_cache_dir)
+	for dir in "$cache"/src/linux-source-6.1-*/tools/testing/kunit; do
+		[ -f "$dir/kunit.py" ] || continue
+		echo "$dir"
+		return 0
+	done
 	tarball=${KA_LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
-	cache=${KA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ka}
 	dir=$cache/kunit-tool
 	if [ ! -f "$dir/tools/testing/kunit/kunit.py" ]; then
 		[ -f "$tarball" ] || { echo "no $tarball for kunit.py (install linux-source-6.1)" >&2; return 1; }
