@@ -10,7 +10,7 @@
 # The kernel tree to build against: KDIR if given; else the headers of
 # KA_KERNEL, a kernel of the test matrix (stock-6.1, stock-6.12, rt-6.1,
 # rt-6.12: scripts/ka-kernel --list); else the running kernel's build tree
-# if it has one; else stock-6.1's headers (Debian's linux-headers-amd64).
+# if it has one; else stock-6.1's headers (scripts/ka-kernel).
 ifeq ($(origin KDIR),undefined)
 ifneq ($(KA_KERNEL),)
 KDIR := $(shell scripts/ka-kernel --kdir $(KA_KERNEL))
