@@ -13,7 +13,7 @@
 # if it has one; else stock-6.1's headers (scripts/ka-kernel).
 ifeq ($(origin KDIR),undefined)
 ifneq ($(KA_KERNEL),)
-KDIR := $(shell scripts/ka-kernel --kdir $(KA_KERNEL))
+KDIR := $(shell scripts/ka-kernel --kdir $(KA_KERNEL) 2>/dev/null)
 KDIR_WHY := KA_KERNEL=$(KA_KERNEL)
 else ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
 KDIR := /lib/modules/$(shell uname -r)/build
