@@ -10,16 +10,16 @@
 # The kernel tree to build against: KDIR if given; else the headers of
 # KA_KERNEL, a kernel of the test matrix (stock-6.1, stock-6.12, rt-6.1,
 # rt-6.12: scripts/ka-kernel --list); else the running kernel's build tree
-# if it has one; else stock-6.1's headers (Debian's linux-headers-amd64).
+# if it has one; else stock-6.1's headers (scripts/ka-kernel).
 ifeq ($(origin KDIR),undefined)
 ifneq ($(KA_KERNEL),)
-KDIR := $(shell scripts/ka-kernel --kdir $(KA_KERNEL))
+KDIR := $(shell scripts/ka-kernel --kdir $(KA_KERNEL) 2>/dev/null)
 KDIR_WHY := KA_KERNEL=$(KA_KERNEL)
 else ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
 KDIR := /lib/modules/$(shell uname -r)/build
 KDIR_WHY := the running kernel, $(shell uname -r)
 else
-KDIR := $(shell scripts/ka-kernel --kdir stock-6.1)
+KDIR := $(shell scripts/ka-kernel --kdir stock-6.1 2>/dev/null)
 KDIR_WHY := stock-6.1, the default
 endif
 else
@@ -30,10 +30,21 @@ endif
 
 all: modules
 
+# A kernel of the matrix that is not there yet is fetched first (its headers
+# and image unpacked into ~/.cache/ka: scripts/install-deps).
 modules:
-	@test -f "$(KDIR)/Makefile" || { echo "make: no kernel build tree at KDIR='$(KDIR)' ($(KDIR_WHY)): install the headers (make deps) or pass KDIR= or KA_KERNEL=" >&2; exit 1; }
+ifeq ($(wildcard $(KDIR)/Makefile)$(origin KDIR)$(KA_KERNEL_FETCHED),file)
+ifneq ($(KA_KERNEL),)
+	scripts/install-deps --for run $(KA_KERNEL)
+	$(MAKE) KA_KERNEL_FETCHED=1 modules
+else
+	@echo "make: no kernel build tree at KDIR='$(KDIR)' ($(KDIR_WHY)): pass KDIR=, or KA_KERNEL=stock-6.1 (or another kernel of the matrix) to fetch its headers" >&2; exit 1
+endif
+else
+	@test -f "$(KDIR)/Makefile" || { echo "make: no kernel build tree at KDIR='$(KDIR)' ($(KDIR_WHY))" >&2; exit 1; }
 	@echo "make: building against $(KDIR) ($(KDIR_WHY))"
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+endif
 
 # W=1 is passed down to kbuild by make itself; this is a shorthand.
 w1:
@@ -44,18 +55,19 @@ clean:
 	rm -rf out
 
 check:
+	@scripts/install-deps --for check $(KA_KERNEL)
 	@scripts/check $(CHECK_ARGS)
 
 run:
 	scripts/run
 
 deps:
-	scripts/install-deps
+	scripts/install-deps --for check
 
-# Both debug test kernels (6.1, PREEMPT; 6.12, PREEMPT_RT), or one:
-# make test-kernel TEST_KERNEL=rt-6.12
+# Both debug test kernels (6.1, PREEMPT; 6.12, PREEMPT_RT; in parallel),
+# or one: make test-kernel TEST_KERNEL=rt-6.12
 test-kernel:
-	$(if $(TEST_KERNEL),scripts/build-test-kernel $(TEST_KERNEL),scripts/build-test-kernel 6.1 && scripts/build-test-kernel rt-6.12)
+	scripts/build-test-kernel $(or $(TEST_KERNEL),6.1 rt-6.12)
 
 dkms-check:
 	scripts/dkms-check --all

@@ -45,17 +45,44 @@ _ka_pkg_installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
+# Where ka keeps what it builds or unpacks outside the clone: the test
+# kernels, the Debian kernels unpacked from their .deb, kunit.py.
+ka_cache_dir() {
+	echo "${KA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ka}"
+}
+
 # Resolve matrix kernel $1 (default $KA_KERNEL, else stock-6.1): sets
-# KA_KNAME, KA_KVER, KA_KIMAGE (/boot/vmlinuz-VER) and KA_KDIR (its headers);
-# returns 1 with a message naming what is missing.
+# KA_KNAME, KA_KVER, KA_KIMAGE (its vmlinuz), KA_KDIR (its headers) and
+# KA_KMODS (its /lib/modules/VER tree); returns 1 with a message naming
+# what is missing.  First the record scripts/install-deps left in
+# $(ka_cache_dir)/kernels/NAME (the image and headers it unpacked from their
+# .deb, or installed ones), then the installed packages.
 ka_kernel() {
-	local name=${1:-${KA_KERNEL:-$KA_DEFAULT_KERNEL}} ver kdir pkg
+	local name=${1:-${KA_KERNEL:-$KA_DEFAULT_KERNEL}} ver kdir pkg rec key val
+	local image='' mods=''
 	# shellcheck disable=SC2034 # used by the callers
-	KA_KNAME=$name KA_KVER='' KA_KIMAGE='' KA_KDIR=''
+	KA_KNAME=$name KA_KVER='' KA_KIMAGE='' KA_KDIR='' KA_KMODS=''
 	case " $KA_KERNELS " in
 	*" $name "*) ;;
 	*) echo "unknown kernel '$name' (one of: $KA_KERNELS)" >&2; return 1 ;;
 	esac
+	rec=$(ka_cache_dir)/kernels/$name
+	if [ -f "$rec" ]; then
+		ver='' kdir=''
+		while read -r key val; do
+			case $key in
+			version) ver=$val ;;
+			image) image=$val ;;
+			headers) kdir=$val ;;
+			modules) mods=$val ;;
+			esac
+		done <"$rec"
+		if [ -n "$ver" ] && [ -r "$image" ] && [ -f "$kdir/Makefile" ]; then
+			# shellcheck disable=SC2034 # used by the callers
+			KA_KVER=$ver KA_KIMAGE=$image KA_KDIR=$kdir KA_KMODS=$mods
+			return 0
+		fi
+	fi
 	command -v dpkg-query >/dev/null || { echo "no dpkg-query: the kernel matrix needs Debian's packages" >&2; return 1; }
 	case $name in
 	stock-6.1) pkg=linux-image-amd64 ;;
@@ -63,14 +90,14 @@ ka_kernel() {
 	*) pkg="linux-image-6.12.*+deb12-amd64, -rt-amd64 and their headers" ;;
 	esac
 	ver=$(ka_kernel_version "$name")
-	[ -n "$ver" ] || { echo "$name: $pkg not installed (scripts/install-deps)" >&2; return 1; }
-	[ -f "/boot/vmlinuz-$ver" ] || { echo "$name: no /boot/vmlinuz-$ver (install linux-image-$ver: scripts/install-deps)" >&2; return 1; }
+	[ -n "$ver" ] || { echo "$name: not unpacked nor installed ($pkg): scripts/install-deps --for run $name" >&2; return 1; }
+	[ -f "/boot/vmlinuz-$ver" ] || { echo "$name: no /boot/vmlinuz-$ver: scripts/install-deps --for run $name" >&2; return 1; }
 	for kdir in "/usr/src/linux-headers-$ver" "/lib/modules/$ver/build" ''; do
 		[ -z "$kdir" ] || [ ! -f "$kdir/Makefile" ] || break
 	done
-	[ -n "$kdir" ] || { echo "$name: no headers for $ver (install linux-headers-$ver: scripts/install-deps)" >&2; return 1; }
+	[ -n "$kdir" ] || { echo "$name: no headers for $ver: scripts/install-deps --for run $name" >&2; return 1; }
 	# shellcheck disable=SC2034 # used by the callers
-	KA_KVER=$ver KA_KIMAGE=/boot/vmlinuz-$ver KA_KDIR=$kdir
+	KA_KVER=$ver KA_KIMAGE=/boot/vmlinuz-$ver KA_KDIR=$kdir KA_KMODS=/lib/modules/$ver
 }
 
 # The stock kernel of today's stages (bench, dkms-check): stock-6.1.  Sets
@@ -110,7 +137,8 @@ ka_build_modules() {
 }
 
 # Print the directory of kunit.py: the 6.1 test kernel tree's if
-# scripts/check recorded one in $1/state/tree-6.1, else one unpacked from
+# scripts/check recorded one in $1/state/tree-6.1, else that of a 6.1
+# source tree scripts/build-test-kernel unpacked, else one unpacked from
 # linux-source-6.1 into the cache (kunit.py only parses; any 6.1 tree will
 # do).
 ka_kunit_dir() {
@@ -119,8 +147,13 @@ ka_kunit_dir() {
 		echo "$(cat "$state")/tools/testing/kunit"
 		return 0
 	fi
+	cache=$(ka_cache_dir)
+	for dir in "$cache"/src/linux-source-6.1-*/tools/testing/kunit; do
+		[ -f "$dir/kunit.py" ] || continue
+		echo "$dir"
+		return 0
+	done
 	tarball=${KA_LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
-	cache=${KA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ka}
 	dir=$cache/kunit-tool
 	if [ ! -f "$dir/tools/testing/kunit/kunit.py" ]; then
 		[ -f "$tarball" ] || { echo "no $tarball for kunit.py (install linux-source-6.1)" >&2; return 1; }
