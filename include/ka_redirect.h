@@ -38,6 +38,9 @@
  *    kmem_cache_zalloc, kmem_cache_alloc_node, kmem_cache_free,
  *    kmem_cache_destroy, kmem_cache_alloc_bulk, kmem_cache_free_bulk,
  *    kmem_cache_size, kmem_cache_shrink: a ka_cache (include/ka.h);
+ *  - mempool_init_slab_pool, mempool_create_slab_pool: a mempool whose
+ *    elements come from the ka_cache (ka_mempool_alloc(), ka_mempool_free());
+ *    the kernel's mempool_alloc_slab() would take it for a kmem_cache;
  *  - kfree, kfree_sensitive (ka_free_sensitive()), kvfree,
  *    kvfree_sensitive, kfree_const, ksize, krealloc, kfree_bulk: ka's if
  *    ka_claims() the pointer - any pointer into ka's spans, and what no
@@ -63,8 +66,9 @@
  * kernel frees module memory only through the module's own callbacks
  * (free_inode, kfree_rcu's callback, ...), all of which this header
  * covers.  Not redirected, and refused at build time where the kernel's
- * declaration would accept the module's pointer: kvrealloc, kmem_buckets,
- * mempool_create_slab_pool (a struct ka_cache pointer does not convert).
+ * declaration would accept the module's pointer: kvrealloc, kmem_buckets.
+ * A mempool's elements in its reserve are not poisoned for KASAN: the
+ * kernel's mempool poisons those of its own slab and kmalloc pools only.
  */
 #ifndef _KA_REDIRECT_H
 #define _KA_REDIRECT_H
@@ -72,6 +76,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/rcupdate.h>
+#include <linux/mempool.h>
 #include <ka.h>
 
 /* ---- helpers: they call the kernel's functions, defined before the macros */
@@ -389,6 +394,14 @@ do {									\
 #define kmem_cache_free_bulk(c, nr, p)	ka_cache_free_bulk(c, nr, p)
 #define kmem_cache_size(c)		ka_cache_size(c)
 #define kmem_cache_shrink(c)		((void)(c), 0)
+
+/* a mempool of a cache's objects: ka's alloc and free functions */
+#undef mempool_init_slab_pool
+#undef mempool_create_slab_pool
+#define mempool_init_slab_pool(pool, min_nr, c) \
+	mempool_init(pool, min_nr, ka_mempool_alloc, ka_mempool_free, (void *)(c))
+#define mempool_create_slab_pool(min_nr, c) \
+	mempool_create(min_nr, ka_mempool_alloc, ka_mempool_free, (void *)(c))
 
 /* Not redirected: a build error, not a SLUB call on a ka object. */
 extern void *ka_redirect_no_kvrealloc(const void *p, ...)

@@ -647,6 +647,37 @@ void ka_cache_free_bulk(struct ka_cache *c, size_t nr, void **p)
 EXPORT_SYMBOL_GPL(ka_cache_free_bulk);
 
 /**
+ * ka_mempool_alloc - a mempool_alloc_t for a pool of a cache's objects
+ * @flags: GFP flags, as for ka_cache_alloc()
+ * @cache: the struct ka_cache (the pool's data)
+ *
+ * What include/ka_redirect.h gives mempool_init_slab_pool() and
+ * mempool_create_slab_pool() in place of the kernel's mempool_alloc_slab(),
+ * which would take a ka_cache for a kmem_cache.
+ *
+ * Context: as ka_cache_alloc().
+ * Return: the object, or NULL.
+ */
+void *ka_mempool_alloc(gfp_t flags, void *cache)
+{
+	return ka_cache_alloc(cache, flags);
+}
+EXPORT_SYMBOL_GPL(ka_mempool_alloc);
+
+/**
+ * ka_mempool_free - a mempool_free_t for a pool of a cache's objects
+ * @p: the object
+ * @cache: the struct ka_cache (the pool's data)
+ *
+ * Context: as ka_cache_free().
+ */
+void ka_mempool_free(void *p, void *cache)
+{
+	ka_cache_free(cache, p);
+}
+EXPORT_SYMBOL_GPL(ka_mempool_free);
+
+/**
  * ka_cache_size - the object size a cache was created with
  * @c: the cache
  *
