@@ -41,7 +41,7 @@
  *  - mempool_init_slab_pool, mempool_create_slab_pool: a mempool whose
  *    elements come from the ka_cache (ka_mempool_alloc(), ka_mempool_free());
  *    the kernel's mempool_alloc_slab() would take it for a kmem_cache;
- *  - kfree, kfree_sensitive (ka_free_sensitive()), kvfree,
+ *  - kfree, kfree_sensitive (as the kernel's: ksize, then the free), kvfree,
  *    kvfree_sensitive, kfree_const, ksize, krealloc, kfree_bulk: ka's if
  *    ka_claims() the pointer - any pointer into ka's spans, and what no
  *    kfree() of the kernel's could take (neither slab nor a large kmalloc:
@@ -95,12 +95,20 @@ static __always_inline void ka_redirect_kfree(const void *p)
 		kfree(p);
 }
 
+/*
+ * As the kernel's kfree_sensitive(): ksize(), clear, kfree().  ka_size() of
+ * a freed object is 0 (refused), and ka_free() refuses it again, as the
+ * kernel's ksize() and kfree() both report it; ka_free_sensitive() of a
+ * live one checks it, clears its usable size and frees it.
+ */
 static __always_inline void ka_redirect_kfree_sensitive(const void *p)
 {
-	if (ka_redirect_ours(p))
-		ka_free_sensitive(p);
-	else
+	if (!ka_redirect_ours(p))
 		kfree_sensitive(p);
+	else if (!ka_size(p))
+		ka_free(p);
+	else
+		ka_free_sensitive(p);
 }
 
 static __always_inline void ka_redirect_kvfree(const void *p)
