@@ -154,8 +154,8 @@ static void ka_debugfs_consistent(struct kunit *test)
 	text = ka_test_read_file(test, "stats");
 	migrate_enable();
 	KUNIT_ASSERT_NOT_NULL(test, text);
-	ka_test_check_cpu_lines(test, text,
-				(unsigned long)ka_classes[c64].batch * 64);
+	ka_test_check_cpu_lines(test, text, (unsigned long)ka_classes[c64].batch *
+				ka_classes[c64].size);
 
 	for (i = 0; i < 113; i++)
 		ka_free(p[i]);

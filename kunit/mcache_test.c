@@ -522,7 +522,8 @@ static void ka_mcache_alternating_class_grows(struct kunit *test)
 	unsigned long grows;
 	void **objs;
 
-	n = k->cache_max + k->batch;
+	/* room for the four batches below too (KASAN's 256-byte slot: 512) */
+	n = max(k->cache_max + k->batch, 4 * k->batch);
 	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	KUNIT_ASSERT_GE(test, READ_ONCE(ka_pcpu_budget),

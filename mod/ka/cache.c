@@ -44,6 +44,7 @@
 #include <linux/overflow.h>
 #include <linux/seq_file.h>
 #include "ka_debug.h"
+#include "ka_kasan.h"
 #include "mcache.h"
 
 /*
@@ -201,7 +202,8 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		align = max(align, ralign);
 	}
 	align = max_t(unsigned int, align, sizeof(void *));
-	cls = ka_cache_class(ALIGN(size, align), align);
+	/* generic KASAN: a redzone behind each object (kasan.c) */
+	cls = ka_cache_class(ka_kasan_cache_size(ALIGN(size, align)), align);
 	if (!cls)
 		return ka_cache_refuse(name, "no size class keeps this size at this alignment", flags);
 
@@ -312,6 +314,8 @@ void ka_cache_destroy(struct ka_cache *c)
 		       __func__, (void *)_RET_IP_);
 		return;
 	}
+	/* generic KASAN: its objects waiting in the quarantine go back first */
+	ka_kasan_cache_destroy(c);
 	mutex_lock(&ka_cache_mutex);
 	for_each_possible_cpu(cpu) {
 		struct ka_magazine *m = per_cpu_ptr(c->mag, cpu);
@@ -384,7 +388,7 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 	if (!c->ctor)
 		ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-		ka_kasan_alloc(p, c->size, c->objsize);
+		ka_kasan_new(p, c->size, c->objsize);
 	if (unlikely(static_branch_unlikely(&ka_alloc_hooks_key) ||
 		     (gfp & __GFP_ZERO))) {
 		if (!c->ctor && ((gfp & __GFP_ZERO) || want_init_on_alloc(gfp)))
@@ -555,6 +559,21 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 	ka_central_flush(&p, 1);
 }
 
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+/**
+ * ka_cache_free_evict - an object of @c leaves the quarantine (kasan.c) for
+ * the cache's free path, without entering it again
+ * @c: its cache
+ * @p: the object, freed by its client
+ *
+ * Context: as ka_cache_free().
+ */
+void ka_cache_free_evict(struct ka_cache *c, void *p)
+{
+	ka_cache_free_slow(c, p);
+}
+#endif
+
 /**
  * ka_cache_free - give an object back to its cache
  * @c: the cache it came from
@@ -580,6 +599,8 @@ void ka_cache_free(struct ka_cache *c, void *p)
 		kmem_cache_free((struct kmem_cache *)c, p);
 		return;
 	}
+	if (ka_kasan_quarantine(p, c, _RET_IP_))
+		return;
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
 	span = ka_span_lookup(p);

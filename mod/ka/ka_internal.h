@@ -241,6 +241,10 @@ struct ka_span {
 	 */
 	struct ka_central *central;
 	struct ka_cache *cache;
+#ifdef CONFIG_KASAN_GENERIC
+	/* kasan.c: the stacks of a span of one object with no redzone */
+	unsigned long kasan_track[2];
+#endif
 	struct rcu_head rcu;
 	unsigned long allocbits[];
 };
