@@ -141,7 +141,7 @@ static __always_inline void ka_redirect_kfree_const(const void *p)
 /* a freed ka object gets 0 and a report, not the kernel's WARN */
 static __always_inline size_t ka_redirect_ksize(const void *p)
 {
-	return ka_redirect_ours(p) ? ka_size(p) : ksize(p);
+	return ka_redirect_ours(p) ? ka_ksize(p) : ksize(p);
 }
 
 static __always_inline void ka_redirect_kfree_bulk(size_t nr, void **p)

@@ -9,7 +9,7 @@
  * quarantine (or, without it, in this CPU's magazine), an access to a free
  * slot (or the tail) of a live span and to a chunk page outside any run.
  * Correct use is not reported: every byte of the request, every byte of
- * ka_size() after ka_size() (before 6.2, as ksize()), ka_realloc() both
+ * ka_size() after ka_size(), ka_realloc() both
  * ways, bulk calls, ka_free_rcu() and its deferred free; ka_size(),
  * ka_realloc() and ka_free_sensitive() of a freed object draw one KASAN
  * report each and leave it poisoned.  mod/ka/kasan.c's additions: an
@@ -280,17 +280,16 @@ static void ka_kasan_bounds(struct kunit *test)
 	ka_kasan_none(test, "p[0..size)");
 	KA_KASAN_EXPECT(test, 1, "read at p[size]", ka_kasan_read(p + size));
 	KA_KASAN_EXPECT(test, 1, "write at p[size]", ka_kasan_poke(p + size));
-	/* ka_size() gives the whole usable size, as ksize() does */
+	/* ka_ksize(): ksize() as this kernel has it, unpoisoning before 6.2 */
+	KUNIT_EXPECT_GE(test, ka_ksize(p), size);
+	if (!KA_KSIZE_UNPOISONS)
+		KA_KASAN_EXPECT(test, 1, "read at p[size] after ka_ksize()",
+				ka_kasan_read(p + size));
+	/* ka_size() gives the whole usable size, as ksize() did */
 	usable = ka_size(p);
 	KUNIT_EXPECT_GE(test, usable, size);
-	if (KA_KSIZE_UNPOISONS) {
-		ka_kasan_touch(p, usable);
-		ka_kasan_none(test, "p[0..ka_size(p))");
-	} else {
-		/* since 6.2 ksize() only reports: the request stays the limit */
-		KA_KASAN_EXPECT(test, 1, "read at p[size] after ka_size()",
-				ka_kasan_read(p + size));
-	}
+	ka_kasan_touch(p, usable);
+	ka_kasan_none(test, "p[0..ka_size(p))");
 	ka_free(p);
 	ka_kasan_none(test, "ka_free()");
 }

@@ -903,19 +903,41 @@ size_t ka_size_caller(const void *p, unsigned long caller)
  * Return: the size in bytes, 0 for NULL or ZERO_SIZE_PTR, and 0 (with an
  * error, as for ka_free(); a freed object counts as a double free) for a
  * pointer that is not a live ka object; KASAN then leaves it poisoned.
- * On generic KASAN before Linux 6.2 ka_size() makes the whole usable size
- * accessible, as ksize() did; since, as ksize(), it only reports.
+ * On generic KASAN the whole usable size becomes accessible (ksize() did
+ * that before Linux 6.2; ka_ksize() is ksize() as this kernel has it).
  */
 size_t ka_size(const void *p)
 {
 	size_t size = ka_size_caller(p, _RET_IP_);
 
-	/* KASAN: all of it is the client's now, as after ksize() (< 6.2) */
-	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && KA_KSIZE_UNPOISONS && size)
+	/* KASAN: all of it is the client's now */
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && size)
 		ka_kasan_alloc(p, size, size);
 	return size;
 }
 EXPORT_SYMBOL_GPL(ka_size);
+
+/**
+ * ka_ksize - ka_size() as this kernel's ksize() has it
+ * @p: an object from ka_alloc() and friends
+ *
+ * What include/ka_redirect.h maps ksize() on.  The size is ka_size()'s;
+ * on generic KASAN it becomes accessible only before Linux 6.2: since,
+ * ksize() only reports (KA_KSIZE_UNPOISONS), and a client that uses more
+ * than it asked for is reported, on slab as on ka.
+ *
+ * Context: any.
+ * Return: as ka_size().
+ */
+size_t ka_ksize(const void *p)
+{
+	size_t size = ka_size_caller(p, _RET_IP_);
+
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && KA_KSIZE_UNPOISONS && size)
+		ka_kasan_alloc(p, size, size);
+	return size;
+}
+EXPORT_SYMBOL_GPL(ka_ksize);
 
 /**
  * ka_owns - is @p an object ka handed out?
