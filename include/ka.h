@@ -83,7 +83,11 @@ void ka_cache_free(struct ka_cache *c, void *p);
 int ka_cache_alloc_bulk(struct ka_cache *c, gfp_t flags, size_t nr, void **p);
 void ka_cache_free_bulk(struct ka_cache *c, size_t nr, void **p);
 unsigned int ka_cache_size(const struct ka_cache *c);
+size_t ka_ksize(const void *p);	/* ka_size() as this kernel's ksize() */
 const char *ka_cache_name(const struct ka_cache *c);
+/* a mempool's alloc and free functions for a ka_cache (mempool_alloc_t) */
+void *ka_mempool_alloc(gfp_t flags, void *cache);
+void ka_mempool_free(void *p, void *cache);
 
 /**
  * ka_cache_zalloc - allocate a zeroed object of a cache

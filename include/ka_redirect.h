@@ -38,7 +38,10 @@
  *    kmem_cache_zalloc, kmem_cache_alloc_node, kmem_cache_free,
  *    kmem_cache_destroy, kmem_cache_alloc_bulk, kmem_cache_free_bulk,
  *    kmem_cache_size, kmem_cache_shrink: a ka_cache (include/ka.h);
- *  - kfree, kfree_sensitive (ka_free_sensitive()), kvfree,
+ *  - mempool_init_slab_pool, mempool_create_slab_pool: a mempool whose
+ *    elements come from the ka_cache (ka_mempool_alloc(), ka_mempool_free());
+ *    the kernel's mempool_alloc_slab() would take it for a kmem_cache;
+ *  - kfree, kfree_sensitive (as the kernel's: ksize, then the free), kvfree,
  *    kvfree_sensitive, kfree_const, ksize, krealloc, kfree_bulk: ka's if
  *    ka_claims() the pointer - any pointer into ka's spans, and what no
  *    kfree() of the kernel's could take (neither slab nor a large kmalloc:
@@ -63,8 +66,9 @@
  * kernel frees module memory only through the module's own callbacks
  * (free_inode, kfree_rcu's callback, ...), all of which this header
  * covers.  Not redirected, and refused at build time where the kernel's
- * declaration would accept the module's pointer: kvrealloc, kmem_buckets,
- * mempool_create_slab_pool (a struct ka_cache pointer does not convert).
+ * declaration would accept the module's pointer: kvrealloc, kmem_buckets.
+ * A mempool's elements in its reserve are not poisoned for KASAN: the
+ * kernel's mempool poisons those of its own slab and kmalloc pools only.
  */
 #ifndef _KA_REDIRECT_H
 #define _KA_REDIRECT_H
@@ -72,6 +76,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/rcupdate.h>
+#include <linux/mempool.h>
 #include <ka.h>
 
 /* ---- helpers: they call the kernel's functions, defined before the macros */
@@ -90,12 +95,20 @@ static __always_inline void ka_redirect_kfree(const void *p)
 		kfree(p);
 }
 
+/*
+ * As the kernel's kfree_sensitive(): ksize(), clear, kfree().  ka_size() of
+ * a freed object is 0 (refused), and ka_free() refuses it again, as the
+ * kernel's ksize() and kfree() both report it; ka_free_sensitive() of a
+ * live one checks it, clears its usable size and frees it.
+ */
 static __always_inline void ka_redirect_kfree_sensitive(const void *p)
 {
-	if (ka_redirect_ours(p))
-		ka_free_sensitive(p);
-	else
+	if (!ka_redirect_ours(p))
 		kfree_sensitive(p);
+	else if (!ka_size(p))
+		ka_free(p);
+	else
+		ka_free_sensitive(p);
 }
 
 static __always_inline void ka_redirect_kvfree(const void *p)
@@ -128,7 +141,7 @@ static __always_inline void ka_redirect_kfree_const(const void *p)
 /* a freed ka object gets 0 and a report, not the kernel's WARN */
 static __always_inline size_t ka_redirect_ksize(const void *p)
 {
-	return ka_redirect_ours(p) ? ka_size(p) : ksize(p);
+	return ka_redirect_ours(p) ? ka_ksize(p) : ksize(p);
 }
 
 static __always_inline void ka_redirect_kfree_bulk(size_t nr, void **p)
@@ -389,6 +402,14 @@ do {									\
 #define kmem_cache_free_bulk(c, nr, p)	ka_cache_free_bulk(c, nr, p)
 #define kmem_cache_size(c)		ka_cache_size(c)
 #define kmem_cache_shrink(c)		((void)(c), 0)
+
+/* a mempool of a cache's objects: ka's alloc and free functions */
+#undef mempool_init_slab_pool
+#undef mempool_create_slab_pool
+#define mempool_init_slab_pool(pool, min_nr, c) \
+	mempool_init(pool, min_nr, ka_mempool_alloc, ka_mempool_free, (void *)(c))
+#define mempool_create_slab_pool(min_nr, c) \
+	mempool_create(min_nr, ka_mempool_alloc, ka_mempool_free, (void *)(c))
 
 /* Not redirected: a build error, not a SLUB call on a ka object. */
 extern void *ka_redirect_no_kvrealloc(const void *p, ...)

@@ -12,6 +12,7 @@
 #include <linux/jiffies.h>
 #include <linux/nodemask.h>
 #include "ka_debug.h"
+#include "ka_kasan.h"
 #include "ka_kunit.h"
 #include "mcache.h"
 #include "../mod/ka_testutil.h"
@@ -169,10 +170,13 @@ static unsigned long ka_test_live(void)
 /*
  * The fixture of every suite in ka_kunit.ko, as mm/kfence/kfence_test.c
  * has one per case: a case starts on a drained ka (magazines flushed,
- * deferred frees done, empty spans and free chunks given back) ...
+ * deferred frees done, empty spans and free chunks given back; on generic
+ * KASAN the quarantine off and refusals counted, not reported through
+ * KASAN: these suites test ka's layers, ka_kasan tests KASAN's view) ...
  */
 int ka_kunit_init(struct kunit *test)
 {
+	ka_kasan_test_mode(true);
 	ka_drain();
 	ka_kunit_start.objs_out = ka_test_objs_out();
 	ka_kunit_start.pages_held = ka_test_pages_held();
@@ -194,6 +198,7 @@ void ka_kunit_exit(struct kunit *test)
 			    ka_kunit_start.pages_held, "pages left held");
 	KUNIT_EXPECT_EQ_MSG(test, ka_test_live(), ka_kunit_start.live,
 			    "allocations not freed");
+	ka_kasan_test_mode(false);
 }
 
 MODULE_LICENSE("GPL");

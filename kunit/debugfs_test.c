@@ -159,7 +159,7 @@ static void ka_debugfs_consistent(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, text);
 	KUNIT_EXPECT_GE(test, cached, 10UL);
 	KUNIT_EXPECT_LE(test, cached, (unsigned long)ka_classes[c64].batch);
-	ka_test_check_cpu_lines(test, text, cached * 64);
+	ka_test_check_cpu_lines(test, text, cached * ka_classes[c64].size);
 
 	for (i = 0; i < 113; i++)
 		ka_free(p[i]);

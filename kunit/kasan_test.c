@@ -5,13 +5,22 @@
  * For each size - small classes, a class that fits the request exactly,
  * a one-object-per-span class, and two large objects - a bad access is
  * reported exactly once: a read and a write at p[size], a read after
- * ka_free(), a write after ka_free() while the object sits in this CPU's
- * magazine, an access to a free slot (or the tail) of a live span and to a
- * chunk page outside any run.  Correct use is not reported: every byte of
- * the request, every byte of ka_size() after ka_size(), ka_realloc() both
+ * ka_free(), a write after ka_free() while the object sits in the
+ * quarantine (or, without it, in this CPU's magazine), an access to a free
+ * slot (or the tail) of a live span and to a chunk page outside any run.
+ * Correct use is not reported: every byte of the request, every byte of
+ * ka_size() after ka_size(), ka_realloc() both
  * ways, bulk calls, ka_free_rcu() and its deferred free; ka_size(),
- * ka_realloc() and ka_free_sensitive() of a freed object leave it poisoned.  The module runs
- * with ka.ko in normal and in debug=1 mode (scripts/guest/debug.sh).
+ * ka_realloc() and ka_free_sensitive() of a freed object draw one KASAN
+ * report each and leave it poisoned.  mod/ka/kasan.c's additions: an
+ * overrun of an object that fills its size class is reported for every
+ * class (the redzone); a freed object is not handed out again while it is
+ * in the quarantine (kmalloc_uaf2); an invalid pointer, the middle of an
+ * object, a double free and a free to the wrong cache each draw one KASAN
+ * report; an object's allocation and free stacks are recorded; a cache
+ * destroyed while its freed objects wait in the quarantine keeps none.
+ * The module runs with ka.ko in normal and in debug=1 mode
+ * (scripts/guest/debug.sh), where the quarantine and the stacks are off.
  *
  * Each provoked report is bracketed by KA-EXPECT-BEGIN/END lines for the
  * console scan (scripts/scan-log), and KASAN taints the kernel with B.
@@ -21,8 +30,10 @@
 #include <kunit/test.h>
 #include <linux/kasan.h>
 #include <linux/sched.h>
+#include <linux/stackdepot.h>
 #include <trace/events/error_report.h>
 #include "ka_debug.h"
+#include "ka_kasan.h"
 #include "mcache.h"
 
 KA_IMPORT_INTERNAL();
@@ -269,7 +280,12 @@ static void ka_kasan_bounds(struct kunit *test)
 	ka_kasan_none(test, "p[0..size)");
 	KA_KASAN_EXPECT(test, 1, "read at p[size]", ka_kasan_read(p + size));
 	KA_KASAN_EXPECT(test, 1, "write at p[size]", ka_kasan_poke(p + size));
-	/* ka_size() gives the whole usable size, as ksize() does */
+	/* ka_ksize(): ksize() as this kernel has it, unpoisoning before 6.2 */
+	KUNIT_EXPECT_GE(test, ka_ksize(p), size);
+	if (!KA_KSIZE_UNPOISONS)
+		KA_KASAN_EXPECT(test, 1, "read at p[size] after ka_ksize()",
+				ka_kasan_read(p + size));
+	/* ka_size() gives the whole usable size, as ksize() did */
 	usable = ka_size(p);
 	KUNIT_EXPECT_GE(test, usable, size);
 	ka_kasan_touch(p, usable);
@@ -323,6 +339,17 @@ static void ka_kasan_write_after_free(struct kunit *test)
 		KUNIT_ASSERT_NOT_NULL(test, p);
 	}
 	ka_free(p);
+	if (ka_kasan_quarantine_active()) {
+		/* in the quarantine: poisoned, and not handed out again */
+		KA_KASAN_EXPECT(test, 1, "write after free, object in the quarantine",
+				ka_kasan_poke(p + size - 1));
+		q = ka_alloc(size, GFP_KERNEL);
+		migrate_enable();
+		KUNIT_EXPECT_PTR_NE(test, q, p);
+		ka_free(q);
+		ka_kasan_none(test, "another object of the class");
+		return;
+	}
 	m = &this_cpu_ptr(ka_pcpu)->mag[ka_size_class(size)];
 	cached = m->top > m->objs && m->top[-1] == p;
 	KA_KASAN_EXPECT(test, cached ? 1 : 0,
@@ -531,14 +558,15 @@ static void ka_kasan_free_rcu(struct kunit *test)
 
 /*
  * ka_size(), ka_realloc() and ka_free_sensitive() of a freed object refuse
- * it and leave it poisoned (the kernel suite's ksize_uaf, krealloc_uaf,
- * kmalloc_double_kzfree): a read after them is still reported, and they
- * draw no report themselves.
+ * it, each with one KASAN report (as the kernel's ksize() and krealloc()
+ * report a freed object), and leave it poisoned (the kernel suite's
+ * ksize_uaf, krealloc_uaf, kmalloc_double_kzfree): a read after them is
+ * still reported.
  */
 static void ka_kasan_size_after_free(struct kunit *test)
 {
-	size_t size = ka_kasan_param(test);
-	u8 *p = ka_alloc(size, GFP_KERNEL);
+	size_t size = ka_kasan_param(test), usable = 1;
+	u8 *p = ka_alloc(size, GFP_KERNEL), *q = p;
 	struct ka_kasan_where w;
 	unsigned long flags;
 	int got = -1;
@@ -547,10 +575,15 @@ static void ka_kasan_size_after_free(struct kunit *test)
 	ka_kasan_touch(p, size);
 	ka_kasan_where(test, p, &w);
 	ka_free(p);
-	KUNIT_EXPECT_EQ(test, ka_size(p), (size_t)0);
-	KUNIT_EXPECT_NULL(test, ka_realloc(p, size + 1, GFP_KERNEL));
-	ka_free_sensitive(p);
-	ka_kasan_none(test, "ka_size(), ka_realloc(), ka_free_sensitive()");
+	ka_kasan_none(test, "ka_free()");
+	KA_KASAN_EXPECT(test, 1, "ka_size() of a freed object",
+			usable = ka_size(p));
+	KUNIT_EXPECT_EQ(test, usable, (size_t)0);
+	KA_KASAN_EXPECT(test, 1, "ka_realloc() of a freed object",
+			q = ka_realloc(p, size + 1, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, q);
+	KA_KASAN_EXPECT(test, 1, "ka_free_sensitive() of a freed object",
+			ka_free_sensitive(p));
 	if (ka_kasan_lock_chunk(&w, &flags))
 		got = KA_KASAN_COUNT("read after ka_size() of a freed object",
 				     ka_kasan_read(p + size / 2));
@@ -558,6 +591,202 @@ static void ka_kasan_size_after_free(struct kunit *test)
 	if (got < 0)
 		kunit_skip(test, "the chunk went back to the buddy allocator");
 	ka_kasan_check(test, got, 1, "read after ka_size() of a freed object");
+}
+
+/* ---- mod/ka/kasan.c: redzones, quarantine, bad frees, stacks ---- */
+
+/*
+ * An object that fills its size class exactly: a read at p[n] is reported
+ * for every class (the slot's redzone, not a free neighbour), and a
+ * power-of-two size up to PAGE_SIZE keeps its natural alignment.
+ */
+static void ka_kasan_exact_fit(struct kunit *test)
+{
+	unsigned int cls, reported = 0, tried = 0;
+
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		size_t n = ka_classes[cls].size;
+		u8 *p;
+		int got;
+
+		/* the largest class has no larger slot (README, KASAN) */
+		if (n == KA_MAX_SMALL_SIZE)
+			continue;
+		p = ka_alloc(n, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		if (is_power_of_2(n) && n <= PAGE_SIZE)
+			KUNIT_EXPECT_TRUE_MSG(test, IS_ALIGNED((unsigned long)p, n),
+					      "%zu bytes at %p", n, p);
+		got = KA_KASAN_COUNT("read just past an exact fit",
+				     ka_kasan_read(p + n));
+		ka_kasan_seen = atomic_read(&ka_kasan_reports);
+		KUNIT_EXPECT_EQ_MSG(test, got, 1,
+				    "KASAN reports: read just past %zu bytes", n);
+		reported += got == 1;
+		KUNIT_EXPECT_GE(test, ka_size(p), n);
+		ka_kasan_none(test, "ka_size()");
+		tried++;
+		ka_free(p);
+		ka_kasan_none(test, "ka_free()");
+	}
+	KUNIT_EXPECT_EQ(test, reported, tried);
+}
+
+/*
+ * kmalloc_uaf2: a freed object stays out of circulation while it is in the
+ * quarantine - two magazines' worth of allocations of its class do not
+ * hand it out - and a read of it is reported all along.
+ */
+static void ka_kasan_quarantine_reuse(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	unsigned int i, n, again = 0;
+	void **held;
+	u8 *p;
+
+	if (!ka_kasan_quarantine_active())
+		kunit_skip(test, "no quarantine (ka.ko debug=1 or quarantine=0)");
+	n = ka_kasan_large(size) ? 8 :
+	    2 * ka_classes[ka_size_class(size)].cache_max + 16;
+	held = kcalloc(n, sizeof(*held), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+	p = ka_alloc(size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_free(p);
+	for (i = 0; i < n; i++) {
+		held[i] = ka_alloc(size, GFP_KERNEL);
+		again += held[i] == p;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, again, 0U, "%p handed out from the quarantine", p);
+	ka_kasan_none(test, "allocations of the class");
+	KA_KASAN_EXPECT(test, 1, "read of an object in the quarantine",
+			ka_kasan_read(p + size / 2));
+	for (i = 0; i < n; i++)
+		ka_free(held[i]);
+	kfree(held);
+	ka_kasan_none(test, "frees");
+}
+
+/*
+ * A pointer ka refuses draws one KASAN report besides ka's message: the
+ * middle of an object, a pointer that is no ka object's, a double free (in
+ * debug mode its own report instead), a free to another cache.
+ */
+static void ka_kasan_bad_frees(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	u8 *p = ka_alloc(size, GFP_KERNEL);
+	struct ka_cache *c1, *c2;
+	unsigned long stack[2];
+	void *o;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KA_KASAN_EXPECT(test, 1, "ka_free() of the middle of an object",
+			ka_free(p + 8));
+	KA_KASAN_EXPECT(test, 1, "ka_free() of a pointer ka never gave",
+			ka_free(stack));
+	ka_free(p);
+	ka_kasan_none(test, "ka_free()");
+	/* debug mode reports a small one itself (its live bits) */
+	KA_KASAN_EXPECT(test, ka_debug_on() && !ka_kasan_large(size) ? 0 : 1,
+			"double free",
+			ka_free(p));
+	if (ka_debug_on() || ka_kasan_large(size))
+		return;
+	c1 = ka_cache_create("ka_kasan_c1", size, 0, 0, NULL);
+	c2 = ka_cache_create("ka_kasan_c2", size, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c1);
+	KUNIT_ASSERT_NOT_NULL(test, c2);
+	o = ka_cache_alloc(c1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KA_KASAN_EXPECT(test, 1, "ka_cache_free() to another cache",
+			ka_cache_free(c2, o));
+	ka_cache_free(c1, o);
+	KA_KASAN_EXPECT(test, 1, "ka_cache_free() twice", ka_cache_free(c1, o));
+	ka_cache_destroy(c1);
+	ka_cache_destroy(c2);
+	ka_kasan_none(test, "ka_cache_destroy()");
+}
+
+/* Does the depot's stack @h name @func? */
+static bool ka_kasan_stack_has(u32 h, const char *func)
+{
+	char *buf;
+	bool has;
+
+	if (!h)
+		return false;
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return false;
+	stack_depot_snprint(h, buf, PAGE_SIZE, 0);
+	has = strstr(buf, func);
+	kfree(buf);
+	return has;
+}
+
+/* An object's allocation and free stacks are recorded, naming their callers. */
+static noinline void *ka_kasan_stacks_alloc(size_t size)
+{
+	return ka_alloc(size, GFP_KERNEL);
+}
+
+static noinline void ka_kasan_stacks_free(void *p)
+{
+	ka_free(p);
+}
+
+static void ka_kasan_stacks_rec(struct kunit *test)
+{
+	size_t size = ka_kasan_param(test);
+	u32 alloc, free;
+	void *p;
+
+	if (ka_debug_on())
+		kunit_skip(test, "debug mode records callers itself");
+	p = ka_kasan_stacks_alloc(size);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_TRUE(test, ka_kasan_stacks(p, &alloc, &free));
+	KUNIT_EXPECT_TRUE(test, ka_kasan_stack_has(alloc, "ka_kasan_stacks_alloc"));
+	KUNIT_EXPECT_EQ(test, free, 0U);
+	ka_kasan_stacks_free(p);
+	if (!ka_kasan_quarantine_active())
+		return;
+	/* in the quarantine, the object is still out: its records stay */
+	KUNIT_ASSERT_TRUE(test, ka_kasan_stacks(p, &alloc, &free));
+	KUNIT_EXPECT_TRUE(test, ka_kasan_stack_has(alloc, "ka_kasan_stacks_alloc"));
+	KUNIT_EXPECT_TRUE(test, ka_kasan_stack_has(free, "ka_kasan_stacks_free"));
+}
+
+/*
+ * A cache destroyed while its freed objects wait in the quarantine: they
+ * go back first, and the cache goes whole (not kept "dead" with objects
+ * out).
+ */
+static void ka_kasan_cache_quarantine(struct kunit *test)
+{
+	struct ka_cache *c;
+	char *buf;
+	void *o[8];
+	int i;
+
+	if (ka_debug_on())
+		kunit_skip(test, "ka.ko debug=1 refuses caches");
+	c = ka_cache_create("ka_kasan_qcache", 200, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		o[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, o[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(o); i++)
+		ka_cache_free(c, o[i]);
+	ka_cache_destroy(c);
+	buf = kunit_kzalloc(test, 64 << 10, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_GE(test, ka_debugfs_render("caches", buf, 64 << 10), 0);
+	KUNIT_EXPECT_NULL_MSG(test, strstr(buf, "ka_kasan_qcache"),
+			      "the destroyed cache is still listed: %s", buf);
+	ka_kasan_none(test, "cache destroyed");
 }
 
 static int ka_kasan_test_init(struct kunit *test)
@@ -611,6 +840,11 @@ static struct kunit_case ka_kasan_cases[] = {
 	KUNIT_CASE_PARAM(ka_kasan_bulk, ka_kasan_size_gen_params),
 	KUNIT_CASE_PARAM(ka_kasan_free_rcu, ka_kasan_size_gen_params),
 	KUNIT_CASE_PARAM(ka_kasan_size_after_free, ka_kasan_size_gen_params),
+	KUNIT_CASE(ka_kasan_exact_fit),
+	KUNIT_CASE_PARAM(ka_kasan_quarantine_reuse, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_bad_frees, ka_kasan_size_gen_params),
+	KUNIT_CASE_PARAM(ka_kasan_stacks_rec, ka_kasan_size_gen_params),
+	KUNIT_CASE(ka_kasan_cache_quarantine),
 	{}
 };
 

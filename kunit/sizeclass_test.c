@@ -68,14 +68,29 @@ static void ka_class_table_invariants(struct kunit *test)
 					ka_classes[cls - 1].size + (unsigned int)PAGE_SIZE);
 }
 
+/*
+ * Generic KASAN (mod/ka/kasan.c): a request is served from a larger slot,
+ * its redzone behind it, and the size -> class tables say so.
+ */
+#ifdef CONFIG_KASAN_GENERIC
+#define KA_TEST_KASAN	1
+#else
+#define KA_TEST_KASAN	0
+#endif
+
 static void ka_class_powers_of_two(struct kunit *test)
 {
-	unsigned int size;
+	unsigned int size, slot;
 
 	/* natural alignment of power-of-two sizes needs them as classes */
-	for (size = 8; size <= KA_MAX_SMALL_SIZE; size *= 2)
-		KUNIT_EXPECT_EQ_MSG(test, ka_classes[ka_size_class(size)].size,
-				    size, "size %u", size);
+	for (size = 8; size <= KA_MAX_SMALL_SIZE; size *= 2) {
+		slot = ka_classes[ka_size_class(size)].size;
+		if (!KA_TEST_KASAN)
+			KUNIT_EXPECT_EQ_MSG(test, slot, size, "size %u", size);
+		else if (size <= PAGE_SIZE)	/* spans start on a page */
+			KUNIT_EXPECT_EQ_MSG(test, slot % size, 0U,
+					    "size %u: slot %u", size, slot);
+	}
 }
 
 static void ka_class_lookup_exhaustive(struct kunit *test)
@@ -87,7 +102,11 @@ static void ka_class_lookup_exhaustive(struct kunit *test)
 		if (cls != ka_size_class_go(size) ||
 		    cls < 1 || cls >= ka_nr_classes ||
 		    ka_classes[cls].size < size ||
-		    (cls > 1 && ka_classes[cls - 1].size >= size)) {
+		    /* the smallest class that fits, or a redzone behind it */
+		    (!KA_TEST_KASAN && cls > 1 &&
+		     ka_classes[cls - 1].size >= size) ||
+		    (KA_TEST_KASAN && ka_classes[cls].size < size + 16 &&
+		     ka_classes[cls].size < KA_MAX_SMALL_SIZE)) {
 			KUNIT_FAIL(test, "size %u -> class %u", size, cls);
 			return;
 		}

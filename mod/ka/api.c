@@ -26,7 +26,10 @@
  * magazine; free slots, span tails and chunk pages outside runs are
  * poisoned by the heap (mheap.c).  Where ka itself touches bytes the
  * client may not (init_on_alloc/free over the whole slot, realloc's copy),
- * KASAN's reports are off for the task.
+ * KASAN's reports are off for the task.  kasan.c adds what KASAN gives
+ * SLUB's objects: redzones, a quarantine that every client free enters
+ * first (ka_kasan_quarantine(): nothing on other kernels), refused
+ * pointers reported through KASAN, allocation and free stacks.
  *
  * Heap profile (profile.c): with sampling on, each allocation counts its
  * bytes down (ka_prof_tick(), a nop while off) and a sampled one is
@@ -39,6 +42,7 @@
 #include <linux/ratelimit.h>
 #include <linux/string.h>
 #include "ka_debug.h"
+#include "ka_kasan.h"
 #include "mcache.h"
 #include "profile.h"
 
@@ -192,13 +196,16 @@ void ka_api_exit(void)
  * @caller: return address of the caller of the API, or 0 if unknown
  *
  * Counts the refusal (debugfs "stats": refused_frees) and prints a
- * rate-limited error.  ka's state is not touched.
+ * rate-limited error; on generic KASAN, KASAN reports it first
+ * (ka_kasan_report_refused()).  ka's state is not touched.
  *
  * Context: any.
  */
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 {
 	this_cpu_inc(ka_pcpu->nr_refused);
+	/* generic KASAN: a KASAN report too, so that it counts as one */
+	ka_kasan_report_refused(p);
 	if (!__ratelimit(&ka_bad_free_rs))
 		return;
 	if (caller)
@@ -242,7 +249,7 @@ static __always_inline void ka_kasan_free(const void *p, size_t slot)
 /* KASAN, the allocation hit path: the class comes from @size. */
 static noinline void ka_kasan_alloc_hit(const void *p, size_t size)
 {
-	ka_kasan_alloc(p, size, ka_classes[ka_size_class(size)].size);
+	ka_kasan_new(p, size, ka_classes[ka_size_class(size)].size);
 }
 
 /**
@@ -296,15 +303,20 @@ bool ka_obj_free_confirm(const struct ka_span *span, const void *p)
  * Is the small or large object @p of @span free (given back to ka, not
  * handed out again since)?  Exact in debug mode (its live bits); otherwise
  * the double-free tag confirmed as above; for a cache with a constructor,
- * which keeps no tag, only an object back in its span is seen as free.
+ * which keeps no tag, only an object back in its span is seen as free.  On
+ * generic KASAN its shadow, exact too.
  * Context: RCU read-side section.
  */
 static bool ka_obj_freed(const struct ka_span *span, const void *p)
 {
 	if (READ_ONCE(span->state) != KA_SPAN_SMALL)
-		return READ_ONCE(span->state) != KA_SPAN_LARGE;
+		return READ_ONCE(span->state) != KA_SPAN_LARGE ||
+		       (IS_ENABLED(CONFIG_KASAN_GENERIC) && ka_kasan_freed(p));
 	if (ka_debug_on())
 		return !ka_debug_live(span, p);
+	/* exact: a freed object is poisoned, in the quarantine or not */
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+		return ka_kasan_freed(p);
 	if (span->cache && !ka_cache_tagged(span->cache))
 		return !test_bit(ka_span_index(span, p), span->allocbits);
 	return ka_word_read(p) == span->freetag &&
@@ -381,7 +393,7 @@ static __always_inline void *ka_post_alloc(void *p, size_t size,
 	if (ka_hooks_always())
 		kmemleak_alloc(p, objsize, 1, gfp);
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-		ka_kasan_alloc(p, size, slot);
+		ka_kasan_new(p, size, slot);
 	return p;
 }
 
@@ -782,6 +794,20 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
 		ka_free_nonlocal(p, caller);
 }
 
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+/**
+ * ka_free_evict - an object leaves the quarantine (kasan.c) for ka's free
+ * path, without entering it again
+ * @p: a small or large object of ka_alloc()'s spans, freed by its client
+ *
+ * Context: as ka_free().
+ */
+void ka_free_evict(const void *p)
+{
+	ka_free_slowpath(p, _RET_IP_);
+}
+#endif
+
 /**
  * ka_free - free an object
  * @p: an object from ka_alloc() and friends, NULL or ZERO_SIZE_PTR
@@ -805,6 +831,8 @@ void ka_free(const void *p)
 	struct ka_span *span;
 	unsigned long tag;
 
+	if (ka_kasan_quarantine(p, NULL, _RET_IP_))
+		return;
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
 	/*
@@ -855,6 +883,8 @@ void ka_free_sensitive(const void *p)
 	kasan_disable_current();
 	memzero_explicit((void *)p, size);
 	kasan_enable_current();
+	if (ka_kasan_quarantine(p, NULL, _RET_IP_))
+		return;
 	ka_free_slowpath(p, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_free_sensitive);
@@ -879,6 +909,8 @@ size_t ka_size_caller(const void *p, unsigned long caller)
 	size = span ? span->elemsize : 0;
 	if (span && ka_debug_on())
 		size = ka_debug_size(span, p);
+	else if (span && IS_ENABLED(CONFIG_KASAN_GENERIC))
+		size = ka_kasan_usable(span);	/* the rest: redzone */
 	rcu_read_unlock();
 	if (!span)
 		ka_report_refused(p, why, freed, caller);
@@ -890,23 +922,48 @@ size_t ka_size_caller(const void *p, unsigned long caller)
  * @p: an object from ka_alloc() and friends
  *
  * All of it may be used, as with ksize(): it is the object's size class
- * (or its page run, for a large object).
+ * (or its page run, for a large object; on generic KASAN the largest size
+ * class its slot serves, the rest of the slot a redzone).
  *
  * Context: any.
  * Return: the size in bytes, 0 for NULL or ZERO_SIZE_PTR, and 0 (with an
  * error, as for ka_free(); a freed object counts as a double free) for a
  * pointer that is not a live ka object; KASAN then leaves it poisoned.
+ * On generic KASAN the whole usable size becomes accessible (ksize() did
+ * that before Linux 6.2; ka_ksize() is ksize() as this kernel has it).
  */
 size_t ka_size(const void *p)
 {
 	size_t size = ka_size_caller(p, _RET_IP_);
 
-	/* KASAN: all of it is the client's now, as after ksize() */
+	/* KASAN: all of it is the client's now */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && size)
 		ka_kasan_alloc(p, size, size);
 	return size;
 }
 EXPORT_SYMBOL_GPL(ka_size);
+
+/**
+ * ka_ksize - ka_size() as this kernel's ksize() has it
+ * @p: an object from ka_alloc() and friends
+ *
+ * What include/ka_redirect.h maps ksize() on.  The size is ka_size()'s;
+ * on generic KASAN it becomes accessible only before Linux 6.2: since,
+ * ksize() only reports (KA_KSIZE_UNPOISONS), and a client that uses more
+ * than it asked for is reported, on slab as on ka.
+ *
+ * Context: any.
+ * Return: as ka_size().
+ */
+size_t ka_ksize(const void *p)
+{
+	size_t size = ka_size_caller(p, _RET_IP_);
+
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && KA_KSIZE_UNPOISONS && size)
+		ka_kasan_alloc(p, size, size);
+	return size;
+}
+EXPORT_SYMBOL_GPL(ka_ksize);
 
 /**
  * ka_owns - is @p an object ka handed out?
@@ -1125,6 +1182,8 @@ void ka_free_bulk(size_t nr, void **p)
 			ka_refuse_atomic(p[i], 0, _RET_IP_);
 			continue;
 		}
+		if (ka_kasan_quarantine(p[i], NULL, _RET_IP_))
+			continue;
 		trace_ka_free(_RET_IP_, p[i]);
 		if (ka_debug_on() && !ka_debug_free(p[i], _RET_IP_))
 			continue;

@@ -44,6 +44,7 @@
 #include <linux/overflow.h>
 #include <linux/seq_file.h>
 #include "ka_debug.h"
+#include "ka_kasan.h"
 #include "mcache.h"
 
 /*
@@ -289,7 +290,8 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		align = max(align, ralign);
 	}
 	align = max_t(unsigned int, align, sizeof(void *));
-	cls = ka_cache_class(ALIGN(size, align), align);
+	/* generic KASAN: a redzone behind each object (kasan.c) */
+	cls = ka_cache_class(ka_kasan_cache_size(ALIGN(size, align)), align);
 	if (!cls)
 		return ka_cache_refuse(name, "no size class keeps this size at this alignment", flags);
 
@@ -411,6 +413,8 @@ void ka_cache_destroy(struct ka_cache *c)
 		       __func__, (void *)_RET_IP_);
 		return;
 	}
+	/* generic KASAN: its objects waiting in the quarantine go back first */
+	ka_kasan_cache_destroy(c);
 	mutex_lock(&ka_cache_mutex);
 	/* no CPU's work walks it from here on */
 	spin_lock(&ka_cache_list_lock);
@@ -485,7 +489,7 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 	if (!c->ctor)
 		ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-		ka_kasan_alloc(p, c->size, c->objsize);
+		ka_kasan_new(p, c->size, c->objsize);
 	if (unlikely(static_branch_unlikely(&ka_alloc_hooks_key) ||
 		     (gfp & __GFP_ZERO))) {
 		if (!c->ctor && ((gfp & __GFP_ZERO) || want_init_on_alloc(gfp)))
@@ -704,6 +708,21 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 	ka_central_flush(&p, 1);
 }
 
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+/**
+ * ka_cache_free_evict - an object of @c leaves the quarantine (kasan.c) for
+ * the cache's free path, without entering it again
+ * @c: its cache
+ * @p: the object, freed by its client
+ *
+ * Context: as ka_cache_free().
+ */
+void ka_cache_free_evict(struct ka_cache *c, void *p)
+{
+	ka_cache_free_slow(c, p);
+}
+#endif
+
 /**
  * ka_cache_free - give an object back to its cache
  * @c: the cache it came from
@@ -729,6 +748,8 @@ void ka_cache_free(struct ka_cache *c, void *p)
 		kmem_cache_free((struct kmem_cache *)c, p);
 		return;
 	}
+	if (ka_kasan_quarantine(p, c, _RET_IP_))
+		return;
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
 	/*
@@ -798,6 +819,37 @@ void ka_cache_free_bulk(struct ka_cache *c, size_t nr, void **p)
 		ka_cache_free(c, p[i]);
 }
 EXPORT_SYMBOL_GPL(ka_cache_free_bulk);
+
+/**
+ * ka_mempool_alloc - a mempool_alloc_t for a pool of a cache's objects
+ * @flags: GFP flags, as for ka_cache_alloc()
+ * @cache: the struct ka_cache (the pool's data)
+ *
+ * What include/ka_redirect.h gives mempool_init_slab_pool() and
+ * mempool_create_slab_pool() in place of the kernel's mempool_alloc_slab(),
+ * which would take a ka_cache for a kmem_cache.
+ *
+ * Context: as ka_cache_alloc().
+ * Return: the object, or NULL.
+ */
+void *ka_mempool_alloc(gfp_t flags, void *cache)
+{
+	return ka_cache_alloc(cache, flags);
+}
+EXPORT_SYMBOL_GPL(ka_mempool_alloc);
+
+/**
+ * ka_mempool_free - a mempool_free_t for a pool of a cache's objects
+ * @p: the object
+ * @cache: the struct ka_cache (the pool's data)
+ *
+ * Context: as ka_cache_free().
+ */
+void ka_mempool_free(void *p, void *cache)
+{
+	ka_cache_free(cache, p);
+}
+EXPORT_SYMBOL_GPL(ka_mempool_free);
 
 /**
  * ka_cache_size - the object size a cache was created with

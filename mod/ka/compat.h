@@ -188,6 +188,13 @@ void kasan_restore_multi_shot(bool enabled);
 #endif
 #define KA_KASAN_GRANULE	(1UL << KASAN_SHADOW_SCALE_SHIFT)
 #endif
+/*
+ * ksize() made the whole object accessible to KASAN until 6.2 (commit
+ * 38931d8989b5, "mm: Make ksize() a reporting-only function"); since, it
+ * only reports, and kfree_sensitive() unpoisons what it clears itself.
+ * ka_ksize(), ksize() for include/ka_redirect.h, does as this kernel's.
+ */
+#define KA_KSIZE_UNPOISONS	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0))
 #include "ka_shadow.h"
 
 /*

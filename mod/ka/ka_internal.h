@@ -297,6 +297,10 @@ struct ka_span {
 	struct list_head olink;
 	struct llist_node pnode;
 	u8 olist;		/* enum ka_span_olist, the owner's */
+#ifdef CONFIG_KASAN_GENERIC
+	/* kasan.c: the stacks of a span of one object with no redzone */
+	unsigned long kasan_track[2];
+#endif
 	struct rcu_head rcu;
 	/* small spans: the allocation bitmap, then the remote bitmap */
 	unsigned long allocbits[];

@@ -22,6 +22,7 @@
 #include <linux/shrinker.h>
 #include <linux/workqueue.h>
 #include "ka_debug.h"
+#include "ka_kasan.h"
 #include "mcache.h"
 #include "profile.h"
 
@@ -174,7 +175,8 @@ static unsigned long ka_release_free(void)
 /**
  * ka_drain - give back everything ka holds that no client uses
  *
- * Completes pending ka_free_rcu() frees, flushes every CPU's caches, and
+ * Completes pending ka_free_rcu() frees, empties the KASAN quarantine
+ * (generic KASAN), flushes every CPU's caches, and
  * returns empty spans, free chunks (reserves included) and the free pages
  * of partly used chunks to the buddy allocator.  Used by the debugfs "drain" file and by the tests.
  *
@@ -183,6 +185,7 @@ static unsigned long ka_release_free(void)
 void ka_drain(void)
 {
 	ka_rcu_barrier();
+	ka_kasan_drain();
 	ka_mcache_drain_all();
 	ka_release_free();
 }
@@ -191,7 +194,8 @@ KA_EXPORT_INTERNAL(ka_drain);
 /*
  * Shrinker: under memory pressure give back empty spans, free chunks and
  * every free page inside partly used chunks (the scavenger's work, all at
- * once), and ask every CPU to flush its caches and give its spans back.  Reclaim does not wait for those
+ * once), and ask every CPU to flush its caches and give its spans back;
+ * on generic KASAN, empty the quarantine first.  Reclaim does not wait for those
  * flushes (that would block on workqueues); the spans they empty are
  * returned by the next pass.  Counted: free heap pages, empty spans, and
  * objects sitting in per-CPU caches (in pages, roughly).
@@ -225,12 +229,14 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 		}
 	}
 	pages += bytes >> PAGE_SHIFT;
+	pages += ka_kasan_quarantine_pages();
 	return pages ?: SHRINK_EMPTY;
 }
 
 static unsigned long ka_shrink_scan(struct shrinker *s,
 				    struct shrink_control *sc)
 {
+	ka_kasan_drain();
 	ka_mcache_drain_async();
 	return ka_release_free() ?: SHRINK_STOP;
 }
@@ -285,6 +291,8 @@ static int __init ka_init(void)
 		pr_err("size class table failed its checks\n");
 		return ret;
 	}
+	/* generic KASAN: slots with a redzone behind each size class */
+	ka_kasan_sizeclass_init();
 	ret = ka_arena_init();
 	if (ret)
 		return ret;
@@ -303,12 +311,19 @@ static int __init ka_init(void)
 	ka_api_init();
 	ka_cache_init();
 	ka_debugfs_init();
+	ret = ka_kasan_init();
+	if (ret)
+		goto out_api;
 	ka_scav_pause(false);
 	pr_info("%u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
 		ka_nr_classes - 1, ka_classes[ka_nr_classes - 1].size,
 		num_online_nodes(), num_possible_cpus());
 	return 0;
 
+out_api:
+	ka_debugfs_exit();
+	ka_api_exit();
+	ka_shrinker_exit();
 out_rcu:
 	ka_rcu_exit();
 out_mcache:
@@ -327,6 +342,8 @@ static void __exit ka_exit(void)
 	ka_prof_exit();
 	ka_shrinker_exit();
 	ka_rcu_exit();
+	/* the quarantine's objects go back before caches and heaps go */
+	ka_kasan_exit();
 	ka_cache_exit();
 	ka_mcache_exit();
 	/* a kick that saw the scavenger on before the pause: no pass left */

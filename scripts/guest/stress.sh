@@ -92,7 +92,10 @@ reader=$!
 # spans and chunks handed back and asked for again (so the injected page
 # failures above have page allocations to hit); and the per-CPU budget
 # changed between 0, 64 KiB, 4 MiB and the default, each lowering
-# trimming every CPU under the hit paths
+# trimming every CPU under the hit paths; on a generic KASAN kernel the
+# quarantine switched off (emptied) and on in turn, so that frees take both
+# the quarantine and the free hit path
+Q=/sys/module/ka/parameters/quarantine
 (n=0
 budget=$(cat $D/pcpu_budget)
 while [ ! -f /tmp/done ]; do
@@ -100,9 +103,11 @@ while [ ! -f /tmp/done ]; do
 	case $((n % 4)) in
 	0) echo "$budget" ;; 1) echo 0 ;; 2) echo 64 ;; *) echo 4096 ;;
 	esac >$D/pcpu_budget
+	[ ! -w $Q ] || echo $(((n / 2) % 2)) >$Q
 	sleep 0.2
 done
 echo "$budget" >$D/pcpu_budget
+[ ! -w $Q ] || echo 1 >$Q
 echo $n >/tmp/drains) &
 drainer=$!
 (n=0

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ka_kasan.h - ka on generic KASAN kernels (mod/ka/kasan.c): redzones
+ * behind objects, the quarantine, bad frees reported through KASAN and
+ * allocation/free stacks.  On every other kernel kasan.c is not built and
+ * these are empty inlines: no instruction of the API's paths changes.
+ */
+#ifndef _KA_KASAN_H
+#define _KA_KASAN_H
+
+#include "ka_internal.h"
+
+struct ka_cache;
+
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+
+void ka_kasan_sizeclass_init(void);
+int ka_kasan_init(void);
+void ka_kasan_exit(void);
+bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller);
+void ka_kasan_new(const void *p, size_t size, size_t slot);
+bool ka_kasan_freed(const void *p);
+size_t ka_kasan_usable(const struct ka_span *span);
+unsigned int ka_kasan_cache_size(unsigned int size);
+void ka_kasan_report_refused(const void *p);
+void ka_kasan_drain(void);
+unsigned long ka_kasan_quarantine_pages(void);
+void ka_kasan_cache_destroy(struct ka_cache *c);
+void ka_kasan_test_mode(bool on);
+unsigned long ka_kasan_quiet_refusals(void);
+bool ka_kasan_quarantine_active(void);
+bool ka_kasan_stacks(const void *p, u32 *alloc, u32 *free);
+/* api.c and cache.c: an object leaving the quarantine, down ka's free path */
+void ka_free_evict(const void *p);
+void ka_cache_free_evict(struct ka_cache *c, void *p);
+
+/*
+ * ka_kasan_quarantine - a client frees @p (to cache @c, or NULL): put it
+ * in the quarantine, or refuse it.  True if handled; false if ka's own
+ * free path must take it (NULL, quarantine off, debug mode, PREEMPT_RT
+ * atomic context).  Context: as ka_free().
+ */
+static __always_inline bool ka_kasan_quarantine(const void *p,
+						struct ka_cache *c,
+						unsigned long caller)
+{
+	return ka_kasan_put(p, c, caller);
+}
+
+#else
+
+static inline void ka_kasan_sizeclass_init(void) { }
+static inline int ka_kasan_init(void) { return 0; }
+static inline void ka_kasan_exit(void) { }
+static __always_inline bool ka_kasan_quarantine(const void *p,
+						struct ka_cache *c,
+						unsigned long caller)
+{
+	return false;
+}
+static inline void ka_kasan_new(const void *p, size_t size, size_t slot) { }
+static inline bool ka_kasan_freed(const void *p) { return false; }
+static inline size_t ka_kasan_usable(const struct ka_span *span)
+{
+	return span->elemsize;
+}
+static inline unsigned int ka_kasan_cache_size(unsigned int size)
+{
+	return size;
+}
+static inline void ka_kasan_report_refused(const void *p) { }
+static inline void ka_kasan_drain(void) { }
+static inline unsigned long ka_kasan_quarantine_pages(void) { return 0; }
+static inline void ka_kasan_cache_destroy(struct ka_cache *c) { }
+static inline void ka_kasan_test_mode(bool on) { }
+static inline unsigned long ka_kasan_quiet_refusals(void) { return 0; }
+
+#endif /* CONFIG_KASAN_GENERIC */
+
+#endif /* _KA_KASAN_H */
