@@ -17,6 +17,7 @@ unsigned long ka_test_objs_out(void);
 size_t ka_test_usable(size_t req, size_t slot);
 char *ka_test_read_file(struct kunit *test, const char *name);
 unsigned long ka_test_refusals(void);
+unsigned int ka_test_class_sized(size_t size);
 bool ka_test_same_span(const void *a, const void *b);
 bool ka_test_tagged(const void *p);
 void ka_test_one_owner(struct kunit *test, size_t size, int node,

@@ -429,8 +429,20 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 				if (!ka_il_get(il, objs[j]))
 					objs[j] = NULL;	/* another holder's */
 		}
-		/* in reverse: pushes first, then frees into owned spans */
-		for (i = KA_IL_ROUND; i-- > 0; ) {
+		/*
+		 * In reverse, in order, or every other object then the rest,
+		 * by turns: the flushes of the first pass make spans partly
+		 * used before the rest of their objects come (frees into an
+		 * owned span).
+		 */
+		for (j = 0; j < KA_IL_ROUND; j++) {
+			if (round % 3 == 0)
+				i = KA_IL_ROUND - 1 - j;
+			else if (round % 3 == 1)
+				i = j;
+			else
+				i = j < KA_IL_ROUND / 2 ? 2 * j :
+				    2 * (j - KA_IL_ROUND / 2) + 1;
 			if (!objs[i])
 				continue;
 			ka_il_put(il, objs[i]);
@@ -689,7 +701,7 @@ static void ka_mcache_idle_class_shrinks(struct kunit *test)
 static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
 {
 	static const size_t sizes[] = { 8, 16, 32, 48 };
-	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 4 * 1024;
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 2 * 1024;
 	unsigned int i, s;
 	void **objs;
 	int cpu;
@@ -802,8 +814,10 @@ static void ka_mcache_remote_frees_pending(struct kunit *test)
 		reused += objs[i] && ka_test_span(objs[i]) == full;
 	}
 	KUNIT_EXPECT_GT(test, reused, 0U);
-	KUNIT_EXPECT_FALSE(test, atomic_long_read(&full->rstate) &
-			   (KA_RS_PEND | KA_RS_FULL));
+	/* taken off the pending list (a refill may have filled it up again) */
+	KUNIT_EXPECT_FALSE(test, atomic_long_read(&full->rstate) & KA_RS_PEND);
+	KUNIT_EXPECT_EQ(test, ka_rs_owner(atomic_long_read(&full->rstate)),
+			this_cpu_read(ka_pcpu->ownkey));
 	for (i = k->nelems; i < 2 * k->nelems + 1; i++)
 		ka_free(objs[i]);
 out:

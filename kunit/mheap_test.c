@@ -21,7 +21,7 @@
  */
 static struct ka_span *ka_test_run(unsigned int pages, int node)
 {
-	return ka_span_new(ka_size_class(pages > 1 ? pages * PAGE_SIZE : 64),
+	return ka_span_new(ka_test_class_sized(pages > 1 ? pages * PAGE_SIZE : 64),
 			   node, GFP_KERNEL);
 }
 
