@@ -79,21 +79,6 @@ unsigned long ka_test_refusals(void)
 	return c.refused + c.debug_reports;
 }
 
-/*
- * The class whose objects are @size bytes or more, as the table has it:
- * with generic KASAN ka_size_class() serves a request from a larger slot
- * (its redzone behind), which a test that wants a class's geometry must
- * not go by.
- */
-unsigned int ka_test_class_sized(size_t size)
-{
-	unsigned int cls = 1;
-
-	while (cls < ka_nr_classes - 1 && ka_classes[cls].size < size)
-		cls++;
-	return cls;
-}
-
 /* Are @a and @b objects of one span? */
 bool ka_test_same_span(const void *a, const void *b)
 {

@@ -17,11 +17,26 @@ unsigned long ka_test_objs_out(void);
 size_t ka_test_usable(size_t req, size_t slot);
 char *ka_test_read_file(struct kunit *test, const char *name);
 unsigned long ka_test_refusals(void);
-unsigned int ka_test_class_sized(size_t size);
 bool ka_test_same_span(const void *a, const void *b);
 bool ka_test_tagged(const void *p);
 void ka_test_one_owner(struct kunit *test, size_t size, int node,
 		       const void *p);
+
+/*
+ * The class whose objects are @size bytes or more, as the table has it:
+ * with generic KASAN ka_size_class() serves a request from a larger slot
+ * (its redzone behind), which a test that wants a class's geometry must
+ * not go by.  Inline: utest's suites (utest/utest.mk) share it without
+ * common.c.
+ */
+static inline unsigned int ka_test_class_sized(size_t size)
+{
+	unsigned int cls = 1;
+
+	while (cls < ka_nr_classes - 1 && ka_classes[cls].size < size)
+		cls++;
+	return cls;
+}
 
 /*
  * A hard-irq timer case runs for a second and until its timer has fired
