@@ -5,7 +5,7 @@
 #   make [KDIR=...] [W=1]   build ka.ko and the client modules in place
 #   make KA_KERNEL=rt-6.12  the same against a kernel of the test matrix
 #   make run                boot the stock kernel, load ka and the demo
-#   make check              the full test run (see README.md, "Testing")
+#   make check              the full test run (see kunit/testing.rst)
 
 # The kernel tree to build against: KDIR if given; else the headers of
 # KA_KERNEL, a kernel of the test matrix (stock-6.1, stock-6.12, rt-6.1,

@@ -609,7 +609,7 @@ static void ka_kasan_exact_fit(struct kunit *test)
 		u8 *p;
 		int got;
 
-		/* the largest class has no larger slot (README, KASAN) */
+		/* the largest class has no larger slot (mod/ka/ka.rst, KASAN) */
 		if (n == KA_MAX_SMALL_SIZE)
 			continue;
 		p = ka_alloc(n, GFP_KERNEL);

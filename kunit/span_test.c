@@ -103,7 +103,7 @@ static void ka_arena_lookup(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, ka_span_of(base + 3 * PAGE_SIZE - 1), span);
 	rcu_read_unlock();
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(span));
-	/* a second destroy of the same span is refused */
+	/* destroyed: its pages map to no span any more */
 	rcu_read_lock();
 	KUNIT_EXPECT_NULL(test, ka_span_of(base));
 	rcu_read_unlock();

@@ -5,7 +5,7 @@
 : "${top:?lib.sh needs \$top}"
 
 # The kernel matrix: named Debian kernels that ka is built and tested
-# against (README.md, "Supported kernels").  stock-6.1 is the default of
+# against (kunit/testing.rst, "The kernels").  stock-6.1 is the default of
 # `make`, `make run` and the stages that need "the" stock kernel.
 # shellcheck disable=SC2034 # used by the callers
 KA_KERNELS="stock-6.1 stock-6.12 rt-6.1 rt-6.12"

@@ -3,11 +3,14 @@
  * ka public API: ka_alloc(), ka_free() and friends (include/ka.h).
  *
  * Small requests (up to KA_MAX_SMALL_SIZE) are served from the calling
- * CPU's magazine of their size class, refilled from mcentral when empty;
- * larger requests are page runs straight from the node's heap.  ka_free()
- * looks the pointer up in the arena map, refuses anything that is not the
- * start of a live ka object, and pushes the object onto this CPU's
- * magazine - or, for an object of another node, back to its own mcentral.
+ * CPU's magazine of their size class, refilled from the spans the CPU owns
+ * (mcache.c), which mcentral lends; larger requests are page runs straight
+ * from the node's heap.  ka_free() looks the pointer up in the arena map,
+ * refuses anything that is not the start of a live ka object, and pushes
+ * the object onto this CPU's magazine (an object of its active or a full
+ * span), frees it into its span (a partly used span of this CPU's; another
+ * CPU's span through its remote bitmap) or to mcentral (a class of one
+ * object per span) or the heap (large).
  *
  * Double frees: a small object ka takes back carries its span's freetag in
  * its first word until it is handed out again (see "Double-free tags").
@@ -16,9 +19,10 @@
  * kmemleak parameter; otherwise it drives the layers below.
  * Locks: the hit paths own this CPU's magazines through ka_mag_trylock()
  * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
- * that section, which is an RCU read-side section.  A caller that finds the
- * magazines busy goes to mcentral instead.  On PREEMPT_RT calls from atomic
- * context are refused (ka_mag_context_ok()).
+ * that section, which is an RCU read-side section.  An allocation that
+ * finds the magazines busy takes one object from mcentral instead; such a
+ * free goes as another CPU's would (ka_free_nonlocal()).  On PREEMPT_RT
+ * calls from atomic context are refused (ka_mag_context_ok()).
  *
  * Generic KASAN (IS_ENABLED(), no code on other kernels): an object is made
  * accessible for exactly the bytes requested when it is handed out, the
@@ -32,9 +36,10 @@
  * pointers reported through KASAN, allocation and free stacks.
  *
  * Heap profile (profile.c): with sampling on, each allocation counts its
- * bytes down (ka_prof_tick(), a nop while off) and a sampled one is
- * recorded after it left the magazines; frees of spans with live samples
- * reach ka_free_slowpath() (their fastkey is 0), which tells the profile.
+ * bytes down (ka_prof_tick(); while off, a jump over it) and a sampled
+ * one is recorded after it left the magazines; frees of spans with live
+ * samples reach ka_free_slowpath() (their fastkey is 0), which tells the
+ * profile.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -817,7 +822,8 @@ void ka_free_evict(const void *p)
  * with a rate-limited error naming it and the caller, and counted; ka's
  * state is left untouched.  So is a second free of a small object that has
  * not been handed out again since (its double-free tag is there; see
- * README, Hardening): the duplicate is dropped, never handed out twice.
+ * mod/ka/ka.rst, Hardening): the duplicate is dropped, never handed out
+ * twice.
  *
  * Context: any context, including hard irq.  On PREEMPT_RT, as for kfree,
  * not from hard irq, under a raw spinlock or with preemption or interrupts

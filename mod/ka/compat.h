@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ka compat: every kernel-version-dependent API ka uses, in one place.
- * ka builds on 5.15 .. 6.12+; add a guard here rather than in a layer.
+ * ka is built and tested on 6.1 and 6.12 (stock and PREEMPT_RT); the
+ * guards below also cover what changed up to 6.15.  Nothing older than
+ * 6.1 is built: struct_group_tagged() is guarded for 5.15, but api.c's
+ * virt_to_folio() (5.16) is not.  Add a guard here rather than in a layer.
  */
 #ifndef _KA_COMPAT_H
 #define _KA_COMPAT_H

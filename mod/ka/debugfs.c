@@ -10,7 +10,10 @@
  *   pcpu_budget  KiB each CPU's magazines may hold: read, or write to change
  *   caches       a line per ka_cache (cache.c): name, object size,
  *                class, objects out, bytes
- *   drain        write 1: flush per-CPU caches, return free spans and chunks
+ *   drain        write 1: ka_drain() - flush every CPU's magazines and give
+ *                back its spans (ka_caches' too), return the size classes'
+ *                empty spans, free chunks and free pages (a ka_cache's
+ *                central reserve stays until it is destroyed)
  *   reset        write 1: restart the counters from zero
  *   fail_page    fault injection for the page heap (CONFIG_FAULT_INJECTION)
  *   profile_rate, heap   the heap profile (profile.c)

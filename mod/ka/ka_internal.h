@@ -6,13 +6,16 @@
  *
  *   api.c       ka_alloc()/ka_free() and friends: the public entry points
  *               (cache.c: ka_cache_*(); rcu.c: ka_free_rcu()).
- *   mcache.c    per-CPU caches (Go's mcache): a magazine of free objects per
- *               size class, owned through a per-CPU trylock (mcache.h).
- *   mcentral.c  per node and class (Go's mcentral): partial and full span
- *               lists under central->lock (irq-safe spinlock).
+ *   mcache.c    per-CPU caches (Go's mcache): per size class a magazine of
+ *               free objects and the spans the CPU owns, all owned through
+ *               a per-CPU trylock (mcache.h).
+ *   mcentral.c  per node and class (Go's mcentral): partial, full and owned
+ *               span lists under central->lock (irq-safe spinlock); lends
+ *               spans to CPUs.
  *   span.c      spans (Go's mspan): a page run cut into objects of one class,
- *               with an allocation bitmap.  No lock of its own: a span is
- *               protected by its mcentral's lock, a large span by the heap's.
+ *               with an allocation bitmap and a remote bitmap.  No lock of
+ *               its own: a small span is its owning CPU's or its mcentral's
+ *               (struct ka_span), a large span the heap's.
  *   mheap.c     per node (Go's mheap): chunks from the buddy allocator and
  *               the page runs carved from them, under heap->lock.
  *   arena.c     pointer -> span map (Go's heapArena): written under
@@ -20,17 +23,20 @@
  *   sizeclass.c Go's size-class table, computed at init.
  *
  * Beside them: main.c (init and exit, the nodes, shrinker, scavenger
- * work), debug.c (debug mode), debugfs.c, profile.c (heap profile).
+ * work), debug.c (debug mode), kasan.c (generic KASAN), debugfs.c,
+ * profile.c (heap profile).  mod/ka/ka.rst describes the design.
  *
  * Lock order, outermost first: the mutexes (ka_cache_mutex, ka_drain_mutex,
- * ka_prof_mutex; process context) -> this CPU's magazine lock
- * (ka_pcpu->lock) -> one of central->lock, heap->lock, ka_arena_lock.
- * Those three are never held together: mcentral drops its lock before it
- * builds or destroys a span, and the heap registers and unregisters chunks
- * in the arena map without its lock.  ka_prof_lock (raw) and each CPU's
- * ka_rcu_cpu->lock take no other lock.  Memory is never allocated with a
- * spinlock of ka's held: the slow paths drop their locks around page and
- * metadata allocation.
+ * ka_prof_mutex, ka_baseline_lock; process context) -> on generic KASAN
+ * the quarantine's locks (a CPU's ka_qcpu.lock, then ka_q_lock: kasan.c)
+ * -> this CPU's magazine lock (ka_pcpu->lock) -> ka_cache_list_lock (the
+ * per-CPU works' walk of the caches) -> one of central->lock, heap->lock,
+ * ka_arena_lock.  Those three are never held together: mcentral drops its
+ * lock before it builds or destroys a span, and the heap registers and
+ * unregisters chunks in the arena map without its lock.  ka_prof_lock
+ * (raw), each CPU's ka_rcu_cpu->lock and ka_baseline_lock take no other
+ * lock.  Memory is never allocated with a spinlock of ka's held: the slow
+ * paths drop their locks around page and metadata allocation.
  */
 #ifndef _KA_INTERNAL_H
 #define _KA_INTERNAL_H
@@ -246,10 +252,16 @@ struct ka_central;
  * fields are protected by the central lock.  @list and @where are always
  * the central lock's (an owned span is on central->owned).  The remote
  * bitmap and @rstate change with atomic operations only, by anyone.  A
- * large span belongs to the heap (heap->lock).  @base, @elemsize,
- * @divmagic, @cls, @node and @npages are set before the span is published
- * in the arena map and never change; lockless readers in ka_free() read
- * those, @state, @fastkey and @rstate.
+ * large span belongs to the heap (heap->lock).
+ *
+ * Lockless readers: ka_free() and the other entry points look a span up
+ * in the arena map and read, without its lock, @base, @end, @divmagic,
+ * @elemsize, @magoff, @cls, @node and @npages (set before the span is
+ * published in the arena map, never changed), @freetag (set just after it
+ * is published, before any object of it is handed out), @central and
+ * @cache (set by a ka_cache's carve hook, also before any object is handed
+ * out), and @state, @fastkey, @ckey and @rstate, which change while it is
+ * in use (READ_ONCE()/WRITE_ONCE() or atomics).
  */
 struct ka_span {
 	struct list_head list;
@@ -272,9 +284,13 @@ struct ka_span {
 	int node;
 	/*
 	 * The owning CPU's key (ka_pcpu->ownkey) while this is that CPU's
-	 * active span (mcache.c), else 0: ka_free()'s hit path compares it
-	 * with its CPU's ka_pcpu->fastkey, one test for "a live small object
-	 * of the span this CPU's magazine is filled from".
+	 * active span or one of its full spans and has no live heap-profile
+	 * sample (ka_pcc_set(), mcache.c); else 0: a partly used, stashed or
+	 * unowned span, a span of a class of one object per span, a
+	 * ka_cache's span (keyed by @ckey instead) and a span with live
+	 * samples (profile.c).  ka_free()'s hit path compares it with its
+	 * CPU's ka_pcpu->fastkey, one test for "an object whose free this
+	 * CPU's magazine may take".
 	 */
 	unsigned int fastkey;
 	/* the first cache line above holds what ka_free()'s hit path reads */

@@ -4,11 +4,16 @@
  * kernel.
  *
  * The layers that hold the allocator's logic (sizeclass.c, span.c,
- * mcentral.c, mheap.c, arena.c) use the kernel only through what this
- * header declares: spinlocks, lists, bit operations, page allocation,
- * metadata allocation and RCU-deferred freeing.  The userspace harness
- * supplies its own version (utest/shim/ka_sys.h) and compiles those files
- * unchanged; what both versions share is in ka_sys_shared.h.
+ * mcentral.c, mheap.c, arena.c) use the kernel only through this header:
+ * the ka_sys_*() functions below (page allocation, metadata allocation,
+ * KASAN poisoning, fault injection) and the kernel headers it includes
+ * (spinlocks, lists, bit operations, RCU).  Not all of it is wrapped:
+ * arena.c calls kmalloc(), kfree(), kfree_rcu() and call_rcu() itself, and
+ * frees with kfree() what ka_sys_meta_alloc() allocated (kzalloc_node()
+ * here, the shim's kzalloc() in utest).  The userspace harness supplies
+ * its own version (utest/shim/ka_sys.h, with those kernel functions in
+ * utest/shim/linux/) and compiles those files unchanged; what both
+ * versions share is in ka_sys_shared.h.
  */
 #ifndef _KA_SYS_H
 #define _KA_SYS_H

@@ -45,9 +45,10 @@
  * lockless reader, so there are no transaction ids; the only lockless
  * access is statistics reading a count.  The hit paths, and everything
  * that may run in interrupt context, take the lock with ka_mag_trylock()
- * and never wait: when it fails they use this node's mcentral directly (an
- * allocation takes one object from it, a free gives the object back to it;
- * counted as "busy" in debugfs stats).  Only task-context code that must
+ * and never wait: when it fails an allocation takes one object from this
+ * node's mcentral, and a free goes as another CPU's would (into the span's
+ * remote bitmap, or to mcentral for a class of one object per span);
+ * counted as "busy" in debugfs stats.  Only task-context code that must
  * reach the magazines (the drain work) waits, with ka_mag_lock().
  *
  * Why this is exclusive, per preemption model:
@@ -103,7 +104,8 @@
  * sum over a CPU's classes of capacity x object size (ka_pcpu.cap_bytes)
  * never exceeds one byte budget, ka_pcpu_budget (module parameter and
  * debugfs file "pcpu_budget", in KiB; TCMalloc's per-CPU cache bound; by
- * default one batch of every class and half as much again: 2 MiB).
+ * default one batch of every class and half as much again, rounded up to
+ * 64 KiB: 1472 KiB with 4 KiB pages).
  * Capacities adapt by use, as TCMalloc sizes its per-CPU classes:
  * - a class starts at 0; its first miss gives it one batch, taken if need
  *   be from the least recently missed classes (halved, down to 0 below a

@@ -107,7 +107,7 @@ struct ka_pcpu {
 	/* this_cpu_inc() counters */
 	unsigned long nr_large_alloc;
 	unsigned long nr_large_free;
-	unsigned long nr_remote_free;	/* freed to another node's mcentral */
+	unsigned long nr_remote_free;	/* frees of objects of another node */
 	unsigned long nr_refused;	/* invalid pointers given to ka_free */
 	unsigned long nr_double_free;	/* of those, double frees seen by tag */
 	unsigned long nr_failed;	/* allocations that returned NULL */

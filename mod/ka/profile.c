@@ -13,7 +13,8 @@
  * distribution of mean profile_rate, so that samples form a Poisson process
  * over the bytes allocated: an object of s bytes is sampled with
  * probability 1 - exp(-s / rate).  The count-down is behind ka_prof_key,
- * a static key: with sampling off the hit paths run a nop in its place.
+ * a static key laid out for "on" (profile.h): with sampling off the
+ * allocation hit path takes one jump over it; on, the jump is a nop.
  *
  * A sampled object's record: its stack (stack_trace_save(), ka's own
  * frames dropped), requested and slot size and node select a bucket, which

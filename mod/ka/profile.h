@@ -15,7 +15,7 @@ struct dentry;
 
 /*
  * Heap profile (profile.c).  ka_prof_tick() is the hit path's count-down:
- * a nop while sampling is off.
+ * one jump over it while sampling is off.
  */
 DECLARE_STATIC_KEY_FALSE(ka_prof_key);
 DECLARE_STATIC_KEY_FALSE(ka_prof_free_key);

@@ -6,8 +6,10 @@
  * kernel's PAGE_SIZE instead of Go's 8 KiB pages:
  *
  *  - sizes step by 8 bytes up to 32, by 16 up to 128, then by size/8 up to
- *    2048 and by 256 up to 32 KiB, so rounding a request up to its class
- *    wastes at most 12.5% from 128 bytes on;
+ *    2048 and by 256 up to 32 KiB (the steps alone would waste at most
+ *    12.5% from 128 bytes on; the classes merged below widen the gaps:
+ *    1665 bytes round up to 2048 and 3329 to 4096, 18.7%, and a page
+ *    class above PAGE_SIZE wastes up to 50%: 4097 bytes in 8192);
  *  - a span has as few pages as keep the tail (span bytes modulo object
  *    size) at or below 1/8 of the span;
  *  - a size that gives the same pages and object count as the previous
@@ -16,8 +18,8 @@
  *
  * With 4 KiB pages the second pass gives two classes of 1536 bytes; the
  * duplicate is dropped.  ka then shapes the spans (ka_classes_spans()):
- * every class up to PAGE_SIZE holds at least two objects a span (the 4096
- * class gets two pages), and above PAGE_SIZE the classes are the page
+ * every class up to PAGE_SIZE holds at least four objects a span (the 4096
+ * class gets four pages), and above PAGE_SIZE the classes are the page
  * multiples, one object a span - 47 classes with 4 KiB pages.  Every power
  * of two from 8 to 32768 is a class, so kmalloc's natural alignment for
  * power-of-two sizes holds.
