@@ -4,9 +4,24 @@
  * inside ka (the fuzzer after every step, the stress at its barriers).
  *
  *  - mcentral: every span on the list its state and counts call for,
- *    empty partial spans last, nr_partial/nr_full/nr_empty right, objs_out
- *    the sum of nalloc and equal to the objects the harness holds; each
- *    span's nalloc the popcount of its bitmap, freeindex a lower bound.
+ *    empty partial spans last, nr_partial/nr_full/nr_empty/nr_owned
+ *    right, objs_out the sum of nalloc of the spans no CPU owns; each
+ *    span's nalloc the popcount of its bitmap, freeindex a lower bound,
+ *    its remote bits a subset of its allocated ones (none left on a span
+ *    no CPU owns).
+ *  - the CPUs (mcache.c): each owned span on exactly one list of its
+ *    owner's (active, partial, full, stash), with the ownership word,
+ *    fastkey and olist that list calls for, on its owner's node, on
+ *    central->owned; a span on the pending list exactly when it has
+ *    KA_RS_PEND; nr_owned and nstash right; each magazine object out in
+ *    its span, not in its remote bitmap, not held by a client, in no other
+ *    magazine, of a span its CPU owns (or, for a class of one object per
+ *    span, of its CPU's node); capacities within the class's maximum and
+ *    cap_bytes their sum (plus the stashed spans), within the budget; an
+ *    offline CPU holds nothing.
+ *  - per node and class: the objects out of the spans' bitmaps, minus
+ *    their remote bits, are exactly those clients hold (the harness's
+ *    count) plus those in magazines.
  *  - heap: chunks naturally aligned blocks the page allocator gave out
  *    (once split by a release: each page not released out on its own),
  *    nfree, nreleased and the counters matching the bitmaps, released
@@ -106,9 +121,13 @@ static void check_span(struct ka_span *span, int node, unsigned int cls,
 		    span, node, cls, where, span->state, span->where, span->cls,
 		    span->node);
 	/* mcentral's: no CPU's key, no owner, no remote bit left behind */
-	if (span->fastkey || atomic_long_read(&span->rstate))
-		bad("span %p of node %d: fastkey %u, rstate %#lx", span, node,
-		    span->fastkey, atomic_long_read(&span->rstate));
+	if (where != KA_LIST_OWNED &&
+	    (span->fastkey || atomic_long_read(&span->rstate) ||
+	     span->olist != KA_OL_NONE ||
+	     !bitmap_empty(ka_span_rfree(span), span->nelems)))
+		bad("span %p of node %d: fastkey %u, rstate %#lx, olist %u, remote bits %u",
+		    span, node, span->fastkey, atomic_long_read(&span->rstate),
+		    span->olist, bitmap_weight(ka_span_rfree(span), span->nelems));
 	if (span->elemsize != k->size || span->npages != k->npages ||
 	    span->nelems != k->nelems || span->divmagic != k->divmagic)
 		bad("span %p: geometry %u/%u/%u is not class %u's", span,
@@ -116,10 +135,17 @@ static void check_span(struct ka_span *span, int node, unsigned int cls,
 	check_bitmap(span);
 }
 
-static void check_central(struct ka_central *c, int node, unsigned int cls,
-			  unsigned long model, struct ut_set *spans)
+/* Objects out of @span's bitmap that no one has freed into it since. */
+static unsigned long span_out(struct ka_span *span)
 {
-	unsigned long partial = 0, full = 0, empty = 0, out = 0;
+	return span->nalloc - bitmap_weight(ka_span_rfree(span), span->nelems);
+}
+
+static void check_central(struct ka_central *c, int node, unsigned int cls,
+			  unsigned long model, struct ut_set *spans,
+			  struct ut_set *owned, unsigned long *outp)
+{
+	unsigned long partial = 0, full = 0, empty = 0, out = 0, nowned = 0;
 	bool seen_empty = false;
 	struct ka_span *span;
 
@@ -147,17 +173,194 @@ static void check_central(struct ka_central *c, int node, unsigned int cls,
 		full++;
 		out += span->nalloc;
 	}
+	*outp = out;
+	list_for_each_entry(span, &c->owned, list) {
+		unsigned long rs = atomic_long_read(&span->rstate);
+
+		check_span(span, node, cls, KA_LIST_OWNED, spans);
+		set_add(owned, span);
+		if (!ka_class_owned(&ka_classes[cls]) || !ka_rs_owner(rs) ||
+		    ka_rs_owner(rs) > (unsigned int)nr_cpu_ids)
+			bad("span %p on central %d/%u's owned list: rstate %#lx",
+			    span, node, cls, rs);
+		nowned++;
+		*outp += span_out(span);
+	}
 	if (partial != c->nr_partial || full != c->nr_full ||
-	    empty != c->nr_empty)
-		bad("central %d/%u: partial %lu full %lu empty %lu, counted %lu %lu %lu",
-		    node, cls, partial, full, empty, c->nr_partial, c->nr_full,
-		    c->nr_empty);
+	    empty != c->nr_empty || nowned != c->nr_owned)
+		bad("central %d/%u: partial %lu full %lu empty %lu owned %lu, counted %lu %lu %lu %lu",
+		    node, cls, partial, full, empty, nowned, c->nr_partial,
+		    c->nr_full, c->nr_empty, c->nr_owned);
 	if (empty > ka_classes[cls].reserve)
 		bad("central %d/%u: %lu empty spans kept, reserve is %u", node,
 		    cls, empty, ka_classes[cls].reserve);
-	if (out != c->objs_out || out != model)
-		bad("central %d/%u: objs_out %lu, spans have %lu out, harness holds %lu",
-		    node, cls, c->objs_out, out, model);
+	if (out != c->objs_out)
+		bad("central %d/%u: objs_out %lu, its spans have %lu out",
+		    node, cls, c->objs_out, out);
+}
+
+/* One CPU's list @head of class @cls: spans it owns, as @ol says. */
+static unsigned int check_olist(struct ka_pcpu *pc, int cpu, unsigned int cls,
+				struct list_head *head, enum ka_span_olist ol,
+				struct ut_set *seen)
+{
+	struct ka_span *span;
+	unsigned int n = 0;
+
+	list_for_each_entry(span, head, olink) {
+		unsigned long rs = atomic_long_read(&span->rstate);
+		bool full = ol == KA_OL_FULL;
+		unsigned int key = (full || ol == KA_OL_ACTIVE) && !span->nprof ?
+				   pc->ownkey : 0;
+
+		set_add(seen, span);
+		n++;
+		if (ka_rs_owner(rs) != pc->ownkey || span->olist != ol ||
+		    span->cls != cls || span->node != cpu_to_node(cpu) ||
+		    span->where != KA_LIST_OWNED || span->fastkey != key ||
+		    !!(rs & KA_RS_FULL) != full)
+			bad("cpu %d class %u list %u: span %p rstate %#lx olist %u class %u node %d where %u fastkey %u",
+			    cpu, cls, ol, span, rs, span->olist, span->cls,
+			    span->node, span->where, span->fastkey);
+		if ((ol == KA_OL_FULL && span->nalloc != span->nelems) ||
+		    (ol == KA_OL_STASH && span->nalloc) ||
+		    (ol == KA_OL_PARTIAL && span->nalloc == span->nelems))
+			bad("cpu %d class %u list %u: span %p with %u of %u out",
+			    cpu, cls, ol, span, span->nalloc, span->nelems);
+	}
+	return n;
+}
+
+/*
+ * CPU @cpu: its spans and magazines (see the top); the objects of its
+ * magazines are added to @inmag per node and class and to @mags.
+ */
+static void check_cpu(int cpu, struct ut_set *owned_seen, struct ut_set *mags,
+		      unsigned long inmag[][KA_MAX_CLASSES])
+{
+	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	unsigned long cap_bytes = 0, nowned = 0;
+	unsigned int cls, i;
+
+	if (pc->ownkey != cpu + 1 || pc->fastkey != pc->ownkey)
+		bad("cpu %d: ownkey %u fastkey %u", cpu, pc->ownkey,
+		    pc->fastkey);
+#ifdef CONFIG_PREEMPT_RT
+	if (pc->lock.lock.owner)
+#else
+	if (pc->lock.acquired || pc->lock.lock.owner)
+#endif
+		bad("cpu %d: its magazines are owned", cpu);
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		const struct ka_class *k = &ka_classes[cls];
+		struct ka_magazine *m = &pc->mag[cls];
+		struct ka_pcc *s = &pc->pcc[cls];
+		unsigned int count = m->top - m->objs, cap = m->end - m->objs;
+		struct llist_node *node;
+		struct ka_span *span;
+
+		if (m->top < m->objs || count > cap || cap > k->cache_max)
+			bad("cpu %d class %u: %u objects, capacity %u, at most %u",
+			    cpu, cls, count, cap, k->cache_max);
+		cap_bytes += (unsigned long)cap * k->size;
+		if (!shim_cpu_is_online(cpu) && (count || cap))
+			bad("cpu %d offline: class %u holds %u, capacity %u",
+			    cpu, cls, count, cap);
+		for (i = 0; i < count && i <= cap; i++) {
+			void *p = m->objs[i];
+
+			set_add(mags, p);
+			span = ka_span_of(p);
+			if (!span || !ut_obj_valid(span, p) ||
+			    span->state != KA_SPAN_SMALL || span->cls != cls ||
+			    span->cache) {
+				bad("cpu %d class %u: %p in its magazine is no object of the class",
+				    cpu, cls, p);
+				continue;
+			}
+			if (ka_class_owned(k) ?
+			    ka_rs_owner(atomic_long_read(&span->rstate)) != pc->ownkey :
+			    span->node != cpu_to_node(cpu))
+				bad("cpu %d class %u: %p in its magazine, of span %p (node %d, rstate %#lx) not its own",
+				    cpu, cls, p, span, span->node,
+				    atomic_long_read(&span->rstate));
+			if (!test_bit(ka_span_index(span, p), span->allocbits) ||
+			    test_bit(ka_span_index(span, p), ka_span_rfree(span)))
+				bad("cpu %d class %u: %p in its magazine is free in its span",
+				    cpu, cls, p);
+			if (ut_is_out(p))
+				bad("cpu %d class %u: %p in its magazine is held by a client",
+				    cpu, cls, p);
+			inmag[span->node][cls]++;
+		}
+		if (!ka_class_owned(k)) {
+			if (s->active || !list_empty(&s->partial) ||
+			    !list_empty(&s->full) || !list_empty(&s->stash) ||
+			    !llist_empty(&s->pending))
+				bad("cpu %d class %u of one object a span owns spans",
+				    cpu, cls);
+			continue;
+		}
+		if (s->active) {
+			struct list_head one;
+
+			INIT_LIST_HEAD(&one);
+			list_add(&s->active->olink, &one);
+			/* the active span's key is the CPU's, as a full one's */
+			nowned += check_olist(pc, cpu, cls, &one, KA_OL_ACTIVE,
+					      owned_seen);
+			list_del_init(&s->active->olink);
+			if (s->active->fastkey != (s->active->nprof ? 0 : pc->ownkey))
+				bad("cpu %d class %u: active span %p fastkey %u",
+				    cpu, cls, s->active, s->active->fastkey);
+		}
+		nowned += check_olist(pc, cpu, cls, &s->partial, KA_OL_PARTIAL,
+				      owned_seen);
+		nowned += check_olist(pc, cpu, cls, &s->full, KA_OL_FULL,
+				      owned_seen);
+		i = check_olist(pc, cpu, cls, &s->stash, KA_OL_STASH,
+				owned_seen);
+		if (i != s->nstash || i > KA_STASH_MAX)
+			bad("cpu %d class %u: %u stashed spans, nstash %u", cpu,
+			    cls, i, s->nstash);
+		nowned += i;
+		list_for_each_entry(span, &s->stash, olink)
+			cap_bytes += (unsigned long)span->npages << PAGE_SHIFT;
+		/*
+		 * pending: exactly the spans with KA_RS_PEND, full ones or
+		 * partly used since the owner freed into them
+		 */
+		i = 0;
+		for (node = READ_ONCE(s->pending.first); node; node = node->next) {
+			span = llist_entry(node, struct ka_span, pnode);
+			if (!(atomic_long_read(&span->rstate) & KA_RS_PEND) ||
+			    (span->olist != KA_OL_FULL &&
+			     span->olist != KA_OL_PARTIAL) ||
+			    ka_rs_owner(atomic_long_read(&span->rstate)) != pc->ownkey)
+				bad("cpu %d class %u: span %p pending, rstate %#lx olist %u",
+				    cpu, cls, span, atomic_long_read(&span->rstate),
+				    span->olist);
+			i++;
+		}
+		list_for_each_entry(span, &s->full, olink)
+			i -= !!(atomic_long_read(&span->rstate) & KA_RS_PEND);
+		list_for_each_entry(span, &s->partial, olink)
+			i -= !!(atomic_long_read(&span->rstate) & KA_RS_PEND);
+		if (s->active)
+			i -= !!(atomic_long_read(&s->active->rstate) & KA_RS_PEND);
+		if (i)
+			bad("cpu %d class %u: pending list and KA_RS_PEND disagree",
+			    cpu, cls);
+	}
+	/* the caches' shares are not counted here: utest has no cache */
+	if (nowned != pc->nr_owned)
+		bad("cpu %d: owns %lu spans, nr_owned %lu", cpu, nowned,
+		    pc->nr_owned);
+	if (!shim_cpu_is_online(cpu) && nowned)
+		bad("cpu %d offline owns %lu spans", cpu, nowned);
+	if (cap_bytes != pc->cap_bytes || cap_bytes > READ_ONCE(ka_pcpu_budget))
+		bad("cpu %d: cap_bytes %lu, capacities and stash %lu, budget %lu",
+		    cpu, pc->cap_bytes, cap_bytes, READ_ONCE(ka_pcpu_budget));
 }
 
 static void check_large(struct ka_heap *heap, unsigned long model,
@@ -396,14 +599,23 @@ unsigned long ut_check(void)
 	unsigned long pages_used[MAX_NUMNODES] = { 0 }, held = 0, narenas = 0;
 	unsigned long span_pages = 0;
 	struct ut_set spans = { 0 }, chunks = { 0 };
+	struct ut_set owned = { 0 }, owned_seen = { 0 }, mags = { 0 };
 	unsigned long model[MAX_NUMNODES][KA_MAX_CLASSES + 1];
+	static unsigned long inmag[MAX_NUMNODES][KA_MAX_CLASSES];
 	unsigned int cls;
-	int nid;
+	size_t i;
+	int nid, cpu;
 
 	ut_nbad = 0;
 	for_each_node(nid)
 		for (cls = 0; cls <= KA_MAX_CLASSES; cls++)
 			model[nid][cls] = ut_model_out(nid, cls);
+	memset(inmag, 0, sizeof(inmag));
+	rcu_read_lock();
+	for_each_possible_cpu(cpu)
+		check_cpu(cpu, &owned_seen, &mags, inmag);
+	rcu_read_unlock();
+	set_sort(&mags);	/* an object in two magazines: said so */
 
 	for_each_node(nid) {
 		struct ka_heap *heap = ka_heap_of(nid);
@@ -412,8 +624,14 @@ unsigned long ut_check(void)
 			struct ka_central *c = ka_central_of(nid, cls);
 
 			if (cls && cls < ka_nr_classes) {
+				unsigned long out;
+
 				check_central(c, nid, cls, model[nid][cls],
-					      &spans);
+					      &spans, &owned, &out);
+				if (out != model[nid][cls] + inmag[nid][cls])
+					bad("node %d class %u: %lu objects out of the spans, clients hold %lu, magazines %lu",
+					    nid, cls, out, model[nid][cls],
+					    inmag[nid][cls]);
 			} else if (!list_empty(&c->partial) ||
 				   !list_empty(&c->full) || c->objs_out) {
 				bad("central %d/%u of no class in use", nid, cls);
@@ -423,6 +641,19 @@ unsigned long ut_check(void)
 		check_chunks(heap, &chunks);
 		held += heap->pages_held;
 	}
+	/* every owned span on one CPU's lists, every span a CPU has owned */
+	set_sort(&owned);
+	set_sort(&owned_seen);
+	if (owned.nr != owned_seen.nr)
+		bad("%zu spans on central owned lists, %zu on CPUs' lists",
+		    owned.nr, owned_seen.nr);
+	for (i = 0; i < owned_seen.nr; i++)
+		if (!set_has(&owned, owned_seen.v[i]))
+			bad("span %p on a CPU's list, not on its central's owned list",
+			    owned_seen.v[i]);
+	free(owned.v);
+	free(owned_seen.v);
+	free(mags.v);
 	/* a span on two lists counts its pages twice: pages_used says so */
 	set_sort(&chunks);
 	check_span_pages(&spans, &chunks, pages_used);
@@ -436,6 +667,10 @@ unsigned long ut_check(void)
 	if (held != shim_stats.pages_out)
 		bad("heaps hold %lu pages, the page allocator gave %lu", held,
 		    shim_stats.pages_out);
+	/* the magazines' slots: one store per CPU */
+	if (shim_stats.kv_live != (unsigned long)nr_cpu_ids)
+		bad("%lu kvmalloc objects live, %d CPUs' magazines",
+		    shim_stats.kv_live, nr_cpu_ids);
 	/* an arena and its aux; the map and its aux array */
 	if (shim_stats.meta_live != spans.nr + chunks.nr + 2 * narenas + 2 +
 				    shim_stats.rcu_pending)

@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: random sequences of ka operations on 4 emulated CPUs
- * of 2 nodes, with the invariants (check.c) checked after every step.
+ * libFuzzer target: random sequences of ka operations - ka_alloc(),
+ * ka_free() and the rest of the real API and per-CPU layer (api.c,
+ * mcache.c) - on the shim's 4 emulated CPUs of 2 nodes, with the
+ * invariants (check.c) checked after every step.
  *
  * Each input starts from a fresh allocator and ends with everything freed
  * and torn down, which must give every page and metadata object back.  An
  * input is a sequence of steps: an opcode byte and its argument bytes.
- * Steps: allocate (through a CPU's magazine, straight from a node's
- * mcentral, large, bulk), free (local, remote, bulk), flush a CPU or a
- * batch, drain, release mcentral or heap, set a fault pattern (page,
- * metadata or debug-table failures, a fragmented buddy allocator, a full
- * node), free a pointer ka must refuse (inside an object, stale, random,
- * foreign), and two racing frees of a large object.
+ * Steps: allocate (on a CPU, on a node, large, bulk), free (on the CPU
+ * that allocated or another one: a remote free into a span another CPU
+ * owns), flush a CPU or a batch, drain, release mcentral or heap, set a
+ * fault pattern (page or metadata failures, a fragmented buddy
+ * allocator, a full node), free a pointer ka must refuse (inside an
+ * object, stale, random, foreign), two racing frees of a large object,
+ * and an "interrupt": at one of mcache.h's test points inside the next
+ * step's per-CPU section, an allocation or a free on the same CPU, which
+ * must find the section owned and take the busy paths.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -39,7 +44,7 @@ static void *grave[FZ_GRAVE];
 static unsigned int grave_pos;
 static struct ut_cpu cpus[FZ_CPUS];
 static u64 next_tag;
-static unsigned long fz_ops, fz_inputs, fz_refused;
+static unsigned long fz_ops, fz_inputs, fz_refused, fz_untagged;
 
 #define finding(fmt, ...) do {						\
 	ut_err("FINDING: " fmt, ##__VA_ARGS__);				\
@@ -82,8 +87,7 @@ static size_t size_of(struct fz_in *in)
 
 static unsigned long fails(void)
 {
-	return shim_stats.page_fails + shim_stats.meta_fails +
-	       shim_stats.debug_fails;
+	return shim_stats.page_fails + shim_stats.meta_fails;
 }
 
 static void tag(struct fz_obj *o)
@@ -142,10 +146,15 @@ static void free_one(struct ut_cpu *cpu, unsigned int i)
 		finding("free of live object %p refused: %s", p, ut_refusal);
 }
 
-/* ka_free() of @p, which is no object out: it must be refused. */
-static void bad_free(void *p)
+/*
+ * ka_free() of @p on @cpu, which is no object out: it must be refused -
+ * unless it is the start of a small object without its span's
+ * double-free tag (never handed out, in a magazine since a refill, or
+ * freed from a span made again since): ka takes that for a live object
+ * (README, Hardening), so such a free is not made, only counted.
+ */
+static void bad_free(struct ut_cpu *cpu, void *p)
 {
-	unsigned long before = ut_refused;
 	struct ka_span *span;
 	const char *why;
 
@@ -158,23 +167,25 @@ static void bad_free(void *p)
 			p, span, span->base, span->nelems, span->elemsize,
 			span->state);
 	}
-	if (span) {
-		/* an object start, free in its span: the bitmap refuses it */
-		if (span->state != KA_SPAN_SMALL)
-			finding("%p: live large span with no object out", p);
+	if (span && span->state == KA_SPAN_SMALL &&
+	    ka_word_read(p) != span->freetag) {
 		rcu_read_unlock();
-		ka_central_flush(&p, 1);
-	} else {
-		rcu_read_unlock();
-		ka_report_bad_free(p, why, 0);
+		fz_untagged++;
+		return;
 	}
-	if (ut_refused != before + 1)
-		finding("free of %p, no object out, not refused", p);
+	if (ut_free(cpu, p) != UT_REFUSED)
+		finding("free of %p on cpu %d, no object out, not refused: span %p (%s) base %p class %u state %u node %d rstate %#lx",
+			p, cpu->id, span, span ? "" : why, span ? span->base : NULL,
+			span ? span->cls : 0, span ? span->state : 0,
+			span ? span->node : -1,
+			span ? atomic_long_read(&span->rstate) : 0);
+	rcu_read_unlock();
 	fz_refused++;
 }
 
 static void op_bad_free(struct fz_in *in)
 {
+	struct ut_cpu *cpu = cpu_of(in);
 	unsigned int kind = byte(in), r = word(in);
 	struct fz_obj *o = nr_live ? &live[r % nr_live] : NULL;
 	char *p;
@@ -222,7 +233,52 @@ static void op_bad_free(struct fz_in *in)
 		rcu_read_unlock();
 		break;
 	}
-	bad_free(p);
+	bad_free(cpu, p);
+}
+
+/* The interrupt armed for the next step (op_irq()). */
+static struct {
+	bool armed, fresh;
+	enum ka_mag_point at;
+	bool alloc;
+	unsigned int arg;
+} fz_irq;
+static unsigned long fz_irqs;
+
+/*
+ * mcache.h's test point: the interrupt fires on the CPU whose section it
+ * interrupts (the thread's), frees a live object or allocates one.
+ */
+static void fz_irq_hook(enum ka_mag_point pt)
+{
+	unsigned long f = fails();
+
+	if (!fz_irq.armed || pt != fz_irq.at)
+		return;
+	fz_irq.armed = false;
+	fz_irqs++;
+	shim_irq_enter();
+	if (fz_irq.alloc && nr_live < FZ_MAX_LIVE - 512) {
+		size_t size = 1 + fz_irq.arg % KA_MAX_SMALL_SIZE;
+
+		do_alloc(ut_alloc(NULL, size, GFP_ATOMIC), size, f);
+	} else if (!fz_irq.alloc && nr_live) {
+		void *p = untrack(fz_irq.arg % nr_live);
+
+		if (ut_free(NULL, p) == UT_REFUSED)
+			finding("free of live object %p in an interrupt refused: %s",
+				p, ut_refusal);
+	}
+	shim_irq_exit();
+}
+
+static void op_irq(struct fz_in *in)
+{
+	fz_irq.at = byte(in) % KA_MP_NR;
+	fz_irq.alloc = byte(in) & 1;
+	fz_irq.arg = word(in);
+	fz_irq.armed = true;
+	fz_irq.fresh = true;
 }
 
 /*
@@ -256,7 +312,7 @@ static void op_fault(struct fz_in *in)
 	unsigned int kind = byte(in), calls = byte(in) % 64;
 	u64 bits = word(in) | (u64)word(in) << 16;
 
-	switch (kind % 6) {
+	switch (kind % 5) {
 	case 0:
 		shim_pattern_set(&shim_fault.page, bits, calls);
 		break;
@@ -264,12 +320,9 @@ static void op_fault(struct fz_in *in)
 		shim_pattern_set(&shim_fault.meta, bits, calls);
 		break;
 	case 2:
-		shim_pattern_set(&shim_fault.debug, bits, calls);
-		break;
-	case 3:
 		shim_fault.page_max_order = calls % (SHIM_MAX_ORDER + 1);
 		break;
-	case 4:
+	case 3:
 		shim_fault.node_full = calls & 3;
 		break;
 	default:
@@ -283,7 +336,7 @@ enum {
 	OP_ALLOC_NODE, OP_ALLOC_LARGE, OP_ALLOC_BULK, OP_FREE_BULK,
 	OP_FLUSH_CPU, OP_FLUSH_BATCH, OP_DRAIN, OP_CENTRAL_RELEASE,
 	OP_HEAP_RELEASE, OP_FAULT, OP_BAD_FREE, OP_RACY_LARGE_FREE,
-	OP_NR
+	OP_IRQ, OP_NR
 };
 
 static void step(struct fz_in *in)
@@ -383,6 +436,9 @@ static void step(struct fz_in *in)
 	case OP_RACY_LARGE_FREE:
 		op_racy_large_free(in);
 		break;
+	case OP_IRQ:
+		op_irq(in);
+		break;
 	}
 }
 
@@ -397,14 +453,22 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		ut_cpu_init(&cpus[i], i, i / 2);
 	nr_live = nr_large = 0;
 	memset(grave, 0, sizeof(grave));
+	fz_irq.armed = fz_irq.fresh = false;
+	ka_mag_test_hook = fz_irq_hook;
 	while (in.n) {
 		step(&in);
+		/* an interrupt has the step after op_irq() to fire */
+		if (fz_irq.fresh)
+			fz_irq.fresh = false;
+		else
+			fz_irq.armed = false;
 		fz_ops++;
 		shim_rcu_barrier();	/* between steps no one is inside ka */
 		if (ut_check())
 			finding("invariants broken after step %lu of this input",
 				fz_ops);
 	}
+	ka_mag_test_hook = NULL;
 	shim_fault_reset();
 	while (nr_live)
 		free_one(&cpus[nr_live % FZ_CPUS], nr_live - 1);
@@ -419,8 +483,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 static void report(void)
 {
-	fprintf(stderr, "ka-fuzz: %lu ops in %lu inputs, %lu invalid frees refused\n",
-		fz_ops, fz_inputs, fz_refused);
+	fprintf(stderr, "ka-fuzz: %lu ops in %lu inputs, %lu invalid frees refused (%lu untagged object starts not freed), %lu interrupts in per-CPU sections\n",
+		fz_ops, fz_inputs, fz_refused, fz_untagged, fz_irqs);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

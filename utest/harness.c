@@ -1,23 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The harness over ka's layers (see harness.h).
+ * The harness over ka (see harness.h).
  *
- * Every object that leaves a span (mcentral refill, a large span) is
- * "claimed" in a shadow map of the region, one bit per 8 bytes, and
- * "released" just before it goes back (mcentral flush, span destroy): a
- * claim of a bit already set is two owners of the same memory.  Per node
- * and class the harness counts its claims, which must match mcentral's
- * objs_out.  Objects sitting in an emulated magazine stay claimed, as they
- * stay out of their span.
+ * ka runs whole, as the module does: ut_init() is ka_init()'s sequence
+ * (size classes, arena map, nodes, the per-CPU caches of mcache.c, the API
+ * hooks) and ut_exit() ka_exit()'s, on the shim's CPUs; ut_alloc() and
+ * ut_free() are ka_alloc() and ka_free() called on the CPU they name.
+ *
+ * Every object a client holds is "claimed" in a shadow map of the region,
+ * one bit per 8 bytes, from the moment ka hands it out until just before
+ * it is freed: a claim of a bit already set is two clients owning the
+ * same memory.  Per node and class the harness counts the objects clients
+ * hold, which check.c compares with what the spans, the magazines and
+ * mcentral account for.
+ *
+ * Locks: none of its own; the shadow map and counters are atomics, an
+ * object is claimed and unclaimed by the one thread that holds it.
  */
 #include <stdlib.h>
 #include "harness.h"
+#include "ka_debug.h"
+#include "profile.h"
+#include <linux/random.h>
 
 unsigned long ut_refused;
 __thread unsigned long ut_my_refused;
 __thread const char *ut_refusal;
 bool ut_paranoid;
 bool ut_quiet;
+bool ut_layers_only;
 
 struct ka_node *ka_nodes[MAX_NUMNODES];
 
@@ -35,17 +46,24 @@ static unsigned long ut_problems;
 	shim_warn(__FILE__, __LINE__, "harness check");			\
 } while (0)
 
-void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
+/*
+ * profile.c (debugfs files, stack traces) is not built in userspace: its
+ * keys stay off, so api.c's sampling and its slow-path free hook are never
+ * taken; reaching them is a harness failure.
+ */
+DEFINE_STATIC_KEY_FALSE(ka_prof_key);
+DEFINE_STATIC_KEY_FALSE(ka_prof_free_key);
+DEFINE_PER_CPU(long, ka_prof_left);
+
+void *ka_prof_sample(void *p, size_t size, size_t objsize, int node)
 {
-	__atomic_add_fetch(&ut_refused, 1, __ATOMIC_RELAXED);
-	ut_my_refused++;
-	ut_refusal = why;
+	ut_bug("heap profile sample with profile.c not built");
+	return p;
 }
 
-void ka_report_double_free(const void *p, const char *why,
-			   unsigned long caller)
+void ka_prof_free(const void *p)
 {
-	ka_report_bad_free(p, why, caller);
+	ut_bug("heap profile free with profile.c not built");
 }
 
 /* ---- shadow map ---- */
@@ -94,9 +112,11 @@ static bool ut_shadow_test(unsigned long *map, const void *p)
 		BIT(g % BITS_PER_LONG));
 }
 
+/* Is @p the start of an object a client holds? */
 bool ut_is_out(const void *p)
 {
-	return ut_shadow_test(ut_shadow_start, p);
+	return !((unsigned long)p % UT_GRAIN) &&
+	       ut_shadow_test(ut_shadow_start, p);
 }
 
 /* Independent of ka_span_obj_ok(): is @p an object of @span? */
@@ -112,49 +132,69 @@ bool ut_obj_valid(const struct ka_span *span, const void *p)
 	       off / span->elemsize < span->nelems;
 }
 
-/* Check an object leaving its span (@span->lock not held) and claim it. */
-static void ut_claim(struct ka_span *span, const void *p, int node,
-		     unsigned int cls)
-{
-	unsigned long g = ut_grain(p), n = span->elemsize / UT_GRAIN;
-
-	if (!ut_obj_valid(span, p) || span->node != node || span->cls != cls)
-		ut_bug("%p handed out is no object of class %u node %d (span %p base %p class %u node %d state %u)",
-		       p, cls, node, span, span->base, span->cls, span->node,
-		       span->state);
-	if (ut_paranoid && span->state == KA_SPAN_SMALL) {
-		struct ka_central *c = ka_central_of(node, cls);
-		bool out;
-
-		spin_lock(&c->lock);
-		out = test_bit(((char *)p - (char *)span->base) / span->elemsize,
-			       span->allocbits);
-		spin_unlock(&c->lock);
-		if (!out)
-			ut_bug("%p handed out but free in its span's bitmap", p);
-	}
-	if (!ut_shadow_update(ut_shadow_out, g, n, true))
-		ut_bug("%p (%u bytes) overlaps an object already out", p,
-		       span->elemsize);
-	ut_shadow_update(ut_shadow_start, g, 1, true);
-	if (span->state == KA_SPAN_LARGE)
-		__atomic_add_fetch(&ut_large[node], 1, __ATOMIC_RELAXED);
-	else
-		__atomic_add_fetch(&ut_out[node][cls], 1, __ATOMIC_RELAXED);
-}
-
-/* An object about to go back to its span. */
-static void ut_unclaim(const void *p)
+/*
+ * ka handed @p out for @size bytes (@node: the node asked for, or
+ * NUMA_NO_NODE): check it and claim it.  Context: the thread that got it.
+ */
+static void ut_claim(const void *p, size_t size, int node)
 {
 	struct ka_span *span;
-	unsigned long g = ut_grain(p);
+	unsigned long g = ut_grain(p), n;
 
 	rcu_read_lock();
 	span = ka_span_of(p);
 	if (!span || !ut_obj_valid(span, p)) {
 		rcu_read_unlock();
-		ut_bug("%p given back is no object", p);
+		ut_bug("%p handed out is no object", p);
 		return;
+	}
+	if (span->elemsize < size || (node != NUMA_NO_NODE && span->node != node) ||
+	    (span->state == KA_SPAN_SMALL && !span->cache &&
+	     span->cls != ka_size_class(size)))
+		ut_bug("%p handed out for %zu bytes of node %d: span %p base %p class %u (%u bytes) node %d state %u",
+		       p, size, node, span, span->base, span->cls,
+		       span->elemsize, span->node, span->state);
+	if (ut_paranoid && span->state == KA_SPAN_SMALL) {
+		unsigned int idx = ka_span_index(span, p);
+
+		/* single-threaded callers only: the bitmaps are their owners' */
+		if (!test_bit(idx, span->allocbits))
+			ut_bug("%p handed out but free in its span's bitmap", p);
+		if (test_bit(idx, ka_span_rfree(span)))
+			ut_bug("%p handed out while freed into its remote bitmap", p);
+	}
+	n = span->elemsize / UT_GRAIN;
+	if (!ut_shadow_update(ut_shadow_out, g, n, true))
+		ut_bug("%p (%u bytes) overlaps an object already out", p,
+		       span->elemsize);
+	ut_shadow_update(ut_shadow_start, g, 1, true);
+	if (span->state == KA_SPAN_LARGE)
+		__atomic_add_fetch(&ut_large[span->node], 1, __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&ut_out[span->node][span->cls], 1,
+				   __ATOMIC_RELAXED);
+	rcu_read_unlock();
+}
+
+void ut_claim_obj(const void *p, size_t size)
+{
+	ut_claim(p, size, NUMA_NO_NODE);
+}
+
+/* A held object is about to be freed: false if @p is none. */
+bool ut_unclaim_obj(const void *p)
+{
+	struct ka_span *span;
+	unsigned long g = ut_grain(p);
+
+	if (!ut_is_out(p))
+		return false;
+	rcu_read_lock();
+	span = ka_span_of(p);
+	if (!span || !ut_obj_valid(span, p)) {
+		rcu_read_unlock();
+		ut_bug("%p held is no object", p);
+		return false;
 	}
 	if (!ut_shadow_update(ut_shadow_start, g, 1, false) ||
 	    !ut_shadow_update(ut_shadow_out, g, span->elemsize / UT_GRAIN,
@@ -166,6 +206,7 @@ static void ut_unclaim(const void *p)
 		__atomic_sub_fetch(&ut_out[span->node][span->cls], 1,
 				   __ATOMIC_RELAXED);
 	rcu_read_unlock();
+	return true;
 }
 
 size_t ut_out_size(const void *p)
@@ -205,6 +246,16 @@ unsigned long ut_out_objects(void)
 	return n;
 }
 
+unsigned long ut_ka_refused(void)
+{
+	unsigned long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->nr_refused);
+	return n;
+}
+
 /*
  * main.c's ka_scav_kick(): utest has no background scavenger; the asks
  * are counted, and memsim runs the pass they ask for (its tick).
@@ -218,12 +269,20 @@ void ka_scav_kick(void)
 
 /* ---- setup ---- */
 
+/*
+ * ka_init()'s sequence.  The calling thread runs on CPU 0 from here on
+ * unless it moves (shim_run_on()); the other threads of a test enter a
+ * CPU themselves.
+ */
 int ut_init(void)
 {
 	static bool classes_done;
 	int nid, ret;
 
 	shim_init();
+	shim_cpu_init(UT_CPUS, nr_node_ids);
+	if (shim_task.cpu < 0)
+		shim_cpu_enter(0);
 	if (!classes_done) {
 		size_t words = shim_region_bytes() / UT_GRAIN / BITS_PER_LONG;
 
@@ -239,6 +298,8 @@ int ut_init(void)
 	shim_fault_reset();
 	ut_refused = 0;
 	ut_problems = 0;
+	ka_freetag_key = get_random_long();
+	ka_debug_init();
 	ret = ka_arena_init();
 	if (ret)
 		return ret;
@@ -252,13 +313,21 @@ int ut_init(void)
 		ka_node_init(n, nid);
 		ka_nodes[nid] = n;
 	}
-	return 0;
+	if (ut_layers_only)
+		return 0;
+	/* the default budget, derived again (a test may have set one) */
+	ka_pcpu_budget = ULONG_MAX;
+	ret = ka_mcache_init();
+	if (ret)
+		return ret;
+	ka_api_init();
+	return ka_cache_init();
 }
 
 /*
- * Tear everything down, as module exit does; the caller has flushed its
- * CPUs.  Return the number of problems: objects or pages still held,
- * metadata not freed.
+ * Tear everything down, as module exit does; every thread but the
+ * caller has left ka.  Return the number of problems: objects or pages
+ * still held, metadata not freed.
  */
 unsigned long ut_exit(void)
 {
@@ -267,15 +336,26 @@ unsigned long ut_exit(void)
 	int nid;
 
 	shim_fault_reset();
+	if (!ut_layers_only) {
+		ka_api_exit();
+		ka_cache_exit();
+		ka_mcache_exit();
+	}
 	for_each_node(nid) {
 		struct ka_node *node = ka_nodes[nid];
 
 		for (cls = 0; cls < KA_MAX_CLASSES; cls++) {
 			struct ka_central *c = &node->central[cls];
 
+			if (!list_empty(&c->owned)) {
+				ut_err("node %d class %u: %lu spans still owned after the CPUs gave theirs back",
+				       nid, cls, c->nr_owned);
+				problems++;
+			}
 			ka_central_release(c, 0);
 			n = ka_span_teardown_list(&c->partial) +
-			    ka_span_teardown_list(&c->full);
+			    ka_span_teardown_list(&c->full) +
+			    ka_span_teardown_list(&c->owned);
 			if (n) {
 				ut_err("node %d class %u: %lu objects never freed",
 				       nid, cls, n);
@@ -299,10 +379,10 @@ unsigned long ut_exit(void)
 	shim_rcu_barrier();
 	ka_arena_exit();
 	if (shim_stats.pages_out || shim_stats.meta_live ||
-	    shim_stats.rcu_pending) {
-		ut_err("after exit: %lu pages, %lu metadata objects, %lu RCU frees outstanding",
+	    shim_stats.rcu_pending || shim_stats.kv_live) {
+		ut_err("after exit: %lu pages, %lu metadata objects, %lu kvmalloc objects, %lu RCU frees outstanding",
 		       shim_stats.pages_out, shim_stats.meta_live,
-		       shim_stats.rcu_pending);
+		       shim_stats.kv_live, shim_stats.rcu_pending);
 		problems++;
 	}
 	if (ut_out_objects()) {
@@ -319,219 +399,145 @@ unsigned long ut_exit(void)
 
 void ut_cpu_init(struct ut_cpu *cpu, int id, int node)
 {
-	memset(cpu, 0, sizeof(*cpu));
 	cpu->id = id;
-	cpu->node = node;
+	cpu->node = cpu_to_node(id);
+	WARN_ON(cpu->node != node);
 }
 
-/* ---- the per-CPU cache layer, emulated ---- */
+/* ---- ka's API, on a CPU ---- */
 
-static unsigned int ut_cap(unsigned int cls)
+/* The calling thread runs on @cpu, between two calls into ka. */
+static void ut_on(struct ut_cpu *cpu)
 {
-	return ka_classes[cls].cache_max;
+	if (cpu)
+		shim_run_on(cpu->id);
 }
 
-void ut_flush_mag(struct ut_cpu *cpu, unsigned int cls, unsigned int n)
+/* Did ka report a refused free while this thread ran @errs_before..now? */
+static bool ut_was_refused(unsigned long errs_before)
 {
-	struct ut_mag *m = &cpu->mag[cls];
-	unsigned int i;
-
-	n = min(n, m->count);
-	if (!n)
-		return;
-	for (i = 0; i < n; i++)
-		ut_unclaim(m->objs[i]);
-	ka_central_flush(m->objs, n);
-	m->count -= n;
-	memmove(m->objs, m->objs + n, m->count * sizeof(void *));
-}
-
-void ut_flush_cpu(struct ut_cpu *cpu)
-{
-	unsigned int cls;
-
-	for (cls = 1; cls < ka_nr_classes; cls++)
-		ut_flush_mag(cpu, cls, cpu->mag[cls].count);
-	__atomic_store_n(&cpu->flush_req, 0, __ATOMIC_RELAXED);
-}
-
-/* Take up to @n objects of @cls from @node's mcentral and claim them. */
-static unsigned int ut_refill(int node, unsigned int cls, void **objs,
-			      unsigned int n, gfp_t gfp)
-{
-	unsigned int got, i;
-
-	got = ka_central_refill(ka_central_of(node, cls), objs, n, gfp);
-	if (got > n)
-		ut_bug("refill of %u gave %u", n, got);
-	rcu_read_lock();
-	for (i = 0; i < got; i++) {
-		struct ka_span *span = ka_span_of(objs[i]);
-
-		if (!span)
-			ut_bug("refill gave %p, in no span", objs[i]);
-		else
-			ut_claim(span, objs[i], node, cls);
-	}
-	rcu_read_unlock();
-	return got;
-}
-
-static unsigned int ut_class_of(size_t size)
-{
-	unsigned int cls = ka_size_class(size);
-
-	if (cls < 1 || cls >= ka_nr_classes || ka_classes[cls].size < size ||
-	    (cls > 1 && ka_classes[cls - 1].size >= size))
-		ut_bug("size %zu maps to class %u", size, cls);
-	return cls;
-}
-
-static void *ut_alloc_large(size_t size, int node, gfp_t gfp)
-{
-	struct ka_span *span;
-
-	if (size > KA_MAX_SIZE)
-		return NULL;
-	/* as ka_alloc_large(): a cached span first */
-	span = ka_heap_large_get(ka_heap_of(node), size);
-	if (!span)
-		span = ka_span_new_large(size, node, gfp);
-	if (!span)
-		return NULL;
-	if (span->reqsize != size || span->elemsize < size)
-		ut_bug("large span of %zu bytes: reqsize %zu elemsize %u",
-		       size, span->reqsize, span->elemsize);
-	ut_claim(span, span->base, node, 0);
-	return span->base;
+	if (shim_nr_errors == errs_before)
+		return false;
+	ut_refusal = shim_last_msg;
+	ut_my_refused++;
+	__atomic_add_fetch(&ut_refused, 1, __ATOMIC_RELAXED);
+	return true;
 }
 
 void *ut_alloc(struct ut_cpu *cpu, size_t size, gfp_t gfp)
 {
-	void *batch[KA_BATCH_MAX];
-	struct ut_mag *m;
-	unsigned int cls, n, i;
-
-	if (!size)
-		return ZERO_SIZE_PTR;
-	if (size > KA_MAX_SMALL_SIZE)
-		return ut_alloc_large(size, cpu->node, gfp);
-	cls = ut_class_of(size);
-	m = &cpu->mag[cls];
-	if (m->count)
-		return m->objs[--m->count];
-	n = ut_refill(cpu->node, cls, batch, ka_classes[cls].batch, gfp);
-	if (!n)
-		return NULL;
-	/* pop order = ascending addresses, as the span gave them */
-	for (i = n - 1; i > 0 && m->count < ut_cap(cls); i--)
-		m->objs[m->count++] = batch[i];
-	if (i) {
-		for (n = 1; n <= i; n++)
-			ut_unclaim(batch[n]);
-		ka_central_flush(batch + 1, i);
-	}
-	return batch[0];
-}
-
-void *ut_alloc_node(int node, size_t size, gfp_t gfp)
-{
 	void *p;
 
-	if (size > KA_MAX_SMALL_SIZE)
-		return ut_alloc_large(size, node, gfp);
-	if (!ut_refill(node, ut_class_of(size), &p, 1, gfp))
-		return NULL;
+	ut_on(cpu);
+	p = ka_alloc(size, gfp);
+	if (!ZERO_OR_NULL_PTR(p))
+		ut_claim(p, size, NUMA_NO_NODE);
+	else if (!size && p != ZERO_SIZE_PTR)
+		ut_bug("ka_alloc(0) gave %p", p);
 	return p;
 }
 
-/* ka_alloc_bulk(): all or nothing, the magazine first. */
+/*
+ * ka_alloc_node() checks @node against this CPU's before it owns the
+ * CPU's magazines: a task that moved to another node's CPU in between
+ * (a preemption point inside ka, shim_sched.migrate) may get that node's
+ * object.  Such calls are counted, not checked for the node.
+ */
+unsigned long ut_node_moved;
+
+void *ut_alloc_node(int node, size_t size, gfp_t gfp)
+{
+	unsigned long moves = shim_task.moves;
+	void *p = ka_alloc_node(size, gfp, node);
+
+	if (shim_task.moves != moves) {
+		__atomic_add_fetch(&ut_node_moved, 1, __ATOMIC_RELAXED);
+		node = NUMA_NO_NODE;
+	}
+	if (!ZERO_OR_NULL_PTR(p))
+		ut_claim(p, size, node);
+	return p;
+}
+
 int ut_alloc_bulk(struct ut_cpu *cpu, size_t size, gfp_t gfp, size_t nr,
 		  void **p)
 {
-	struct ut_mag *m;
-	unsigned int cls;
-	size_t got = 0, i;
+	int n, i;
 
-	if (!nr || !size || size > KA_MAX_SMALL_SIZE) {
-		for (i = 0; i < nr; i++) {
-			p[i] = ut_alloc(cpu, size, gfp);
-			if (!p[i]) {
-				while (i--)
-					ut_free(cpu, p[i]);
-				return 0;
-			}
-		}
-		return nr;
-	}
-	cls = ut_class_of(size);
-	m = &cpu->mag[cls];
-	while (got < nr && m->count)
-		p[got++] = m->objs[--m->count];
-	while (got < nr) {
-		unsigned int n = ut_refill(cpu->node, cls, p + got,
-					   min_t(size_t, nr - got, UINT_MAX),
-					   gfp);
+	ut_on(cpu);
+	n = ka_alloc_bulk(size, gfp, nr, p);
+	if (n && n != (int)nr)
+		ut_bug("ka_alloc_bulk() of %zu gave %d", nr, n);
+	for (i = 0; i < n; i++)
+		if (!ZERO_OR_NULL_PTR(p[i]))
+			ut_claim(p[i], size, NUMA_NO_NODE);
+	return n;
+}
 
-		if (!n) {
-			for (i = 0; i < got; i++)
-				ut_unclaim(p[i]);
-			ka_central_flush(p, got);
-			return 0;
-		}
-		got += n;
+/* ka_free() on @cpu: the object unclaimed first (it may be reused at once). */
+enum ut_free_res ut_free(struct ut_cpu *cpu, const void *p)
+{
+	unsigned long errs = shim_nr_errors;
+	struct ka_span *span;
+	bool large = false;
+
+	ut_on(cpu);
+	if (ut_is_out(p)) {
+		rcu_read_lock();
+		span = ka_span_of(p);
+		large = span && READ_ONCE(span->state) == KA_SPAN_LARGE;
+		rcu_read_unlock();
+		ut_unclaim_obj(p);
 	}
-	return nr;
+	ka_free(p);
+	if (ut_was_refused(errs))
+		return UT_REFUSED;
+	return large ? UT_FREED_LARGE : UT_FREED_CACHE;
+}
+
+void ut_free_bulk(struct ut_cpu *cpu, size_t nr, void **p)
+{
+	unsigned long errs = shim_nr_errors;
+	size_t i;
+
+	ut_on(cpu);
+	for (i = 0; i < nr; i++)
+		ut_unclaim_obj(p[i]);
+	ka_free_bulk(nr, p);
+	while (ut_was_refused(errs))
+		errs++;
+}
+
+/* The @n oldest objects of @cpu's magazine of @cls back, owning them. */
+void ut_flush_mag(struct ut_cpu *cpu, unsigned int cls, unsigned int n)
+{
+	ut_on(cpu);
+	ka_mag_lock(ka_pcpu);
+	ka_mcache_flush_class(this_cpu_ptr(ka_pcpu),
+			      this_cpu_ptr(&ka_pcpu->mag[cls]), cls, n);
+	ka_mag_unlock(ka_pcpu);
+}
+
+/* Every magazine of @cpu back (its spans stay its own). */
+void ut_flush_cpu(struct ut_cpu *cpu)
+{
+	ut_on(cpu);
+	ka_mag_lock(ka_pcpu);
+	ka_mcache_flush_cpu(this_cpu_ptr(ka_pcpu));
+	ka_mag_unlock(ka_pcpu);
+}
+
+/* ka_drain() without the RCU and KASAN parts: every CPU gives all back. */
+void ut_drain(void)
+{
+	ka_mcache_drain_all();
+	ut_release_all(0);
 }
 
 /* ka_free()'s checks.  Context: RCU read-side section. */
 struct ka_span *ut_check_ptr(const void *p, const char **why)
 {
 	return ka_span_check(p, why);
-}
-
-/* ka_free() on @cpu: refuse what is no object, cache local objects. */
-enum ut_free_res ut_free(struct ut_cpu *cpu, const void *p)
-{
-	struct ka_span *span;
-	struct ut_mag *m;
-	const char *why;
-	unsigned int cls;
-
-	if (ZERO_OR_NULL_PTR(p))
-		return UT_FREED_CACHE;
-	rcu_read_lock();	/* ka_free()'s local lock: irqs off */
-	span = ut_check_ptr(p, &why);
-	if (!span) {
-		rcu_read_unlock();
-		ka_report_bad_free(p, why, 0);
-		return UT_REFUSED;
-	}
-	if (READ_ONCE(span->state) == KA_SPAN_LARGE) {
-		bool ok;
-
-		ut_unclaim(p);
-		ok = ka_heap_large_put(ka_heap_of(span->node), span);
-		rcu_read_unlock();
-		if (!ok) {
-			ka_report_bad_free(p, "double free of a large object", 0);
-			return UT_REFUSED;
-		}
-		return UT_FREED_LARGE;
-	}
-	if (span->node != cpu->node) {
-		rcu_read_unlock();
-		ut_unclaim(p);
-		ka_central_flush((void **)&p, 1);
-		return UT_FREED_REMOTE;
-	}
-	cls = span->cls;
-	rcu_read_unlock();
-	m = &cpu->mag[cls];
-	if (m->count == ut_cap(cls))
-		ut_flush_mag(cpu, cls, ka_classes[cls].batch);
-	m->objs[m->count++] = (void *)p;
-	return UT_FREED_CACHE;
 }
 
 void ut_release_all(unsigned long keep)

@@ -1,42 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The harness over ka's layers: emulated CPUs with their own magazines
- * (driving mcentral refill and flush as the per-CPU caches do), ka_free()'s
- * pointer checks, a shadow map of the objects out of their spans, and the
- * invariant checks.  Shared by the unit tests, the fuzzer and the stress.
+ * The harness over ka: the real API and per-CPU layer (api.c, mcache.c,
+ * cache.c, debug.c) on the shim's emulated CPUs (shim/shim_cpu.h), a
+ * shadow map of the objects clients hold, and the invariant checks
+ * (check.c).  Shared by the unit tests, the fuzzer, the stress and the
+ * replay.
  */
 #ifndef _KA_UT_HARNESS_H
 #define _KA_UT_HARNESS_H
 
 #include "shim/shim.h"
 #include "ka_internal.h"
+#include "mcache.h"
 
-struct ut_mag {
-	unsigned int count;
-	void *objs[KA_PCPU_CACHE_MAX];
-};
+#define UT_CPUS		4	/* two per node */
 
-/* An emulated CPU: owned by one thread at a time. */
+/* "Run on CPU @id": what the caller of ut_alloc() and friends names. */
 struct ut_cpu {
 	int id;
 	int node;
-	int flush_req;			/* another thread asks for a flush */
-	struct ut_mag mag[KA_MAX_CLASSES];
 };
 
 enum ut_free_res {
 	UT_REFUSED,
-	UT_FREED_CACHE,		/* onto this CPU's magazine */
-	UT_FREED_REMOTE,	/* another node's object: straight to mcentral */
+	UT_FREED_CACHE,		/* a small object */
 	UT_FREED_LARGE,
 };
 
-extern unsigned long ut_refused;	/* ka_report_bad_free() calls */
+extern unsigned long ut_refused;	/* refused frees, all threads */
 extern unsigned long ut_scav_kicks;	/* ka_scav_kick() calls */
+extern unsigned long ut_node_moved;	/* ut_alloc_node() calls that migrated */
 extern __thread unsigned long ut_my_refused;	/* ... by this thread */
 extern __thread const char *ut_refusal;	/* this thread's last reason */
-extern bool ut_paranoid;		/* check allocbits on every claim */
+extern bool ut_paranoid;		/* check the bitmaps on every claim */
 extern bool ut_quiet;
+/* ut_init() and ut_exit() of the layers below mcache.c only (memsim's own
+ * per-CPU designs run on them); no ut_alloc() and friends then. */
+extern bool ut_layers_only;
 
 int ut_init(void);
 unsigned long ut_exit(void);
@@ -47,17 +47,25 @@ void *ut_alloc_node(int node, size_t size, gfp_t gfp);
 int ut_alloc_bulk(struct ut_cpu *cpu, size_t size, gfp_t gfp, size_t nr,
 		  void **p);
 enum ut_free_res ut_free(struct ut_cpu *cpu, const void *p);
+void ut_free_bulk(struct ut_cpu *cpu, size_t nr, void **p);
 void ut_flush_mag(struct ut_cpu *cpu, unsigned int cls, unsigned int n);
 void ut_flush_cpu(struct ut_cpu *cpu);
+void ut_drain(void);
 void ut_release_all(unsigned long keep);
+
+/* A client takes or gives back an object ka did not hand out through ut_*. */
+void ut_claim_obj(const void *p, size_t size);
+bool ut_unclaim_obj(const void *p);
 
 struct ka_span *ut_check_ptr(const void *p, const char **why);
 bool ut_obj_valid(const struct ka_span *span, const void *p);
 size_t ut_out_size(const void *p);
 bool ut_is_out(const void *p);
 unsigned long ut_out_objects(void);
-/* Objects of @cls out of @node's spans per the harness; KA_MAX_CLASSES: large. */
+/* Objects of @cls of @node clients hold; KA_MAX_CLASSES: large ones. */
 unsigned long ut_model_out(int node, unsigned int cls);
+/* Refused frees counted by ka (every CPU's nr_refused). */
+unsigned long ut_ka_refused(void);
 
 unsigned long ut_check(void);
 

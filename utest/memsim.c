@@ -857,6 +857,8 @@ int main(int argc, char **argv)
 	unsigned int i, k;
 	int opt;
 
+	/* the designs are memsim's own, on ka's layers below mcache.c */
+	ut_layers_only = true;
 	while ((opt = getopt(argc, argv, "d:w:c:n:s:t:i:T:W:ql")) != -1) {
 		switch (opt) {
 		case 'd':

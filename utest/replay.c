@@ -144,21 +144,23 @@ static void rp_sample(struct ut_cpu *cpus, unsigned int ncpu, u64 event,
 	memset(s, 0, sizeof(*s));
 	s->event = event;
 	s->live = live;
-	for (c = 0; c < ncpu; c++)
+	/* the emulated CPUs' magazines (the trace's CPUs share them) */
+	for (c = 0; c < min_t(unsigned int, ncpu, nr_cpu_ids); c++)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ut_mag *m = &cpus[c].mag[cls];
+			struct ka_magazine *m = &per_cpu_ptr(ka_pcpu, c)->mag[cls];
+			size_t count = m->top - m->objs;
 
-			if (!m->count)
+			if (!count)
 				continue;
-			s->mag += (unsigned long)m->count * ka_classes[cls].size;
-			if (nm + m->count > cap) {
-				cap = (nm + m->count) * 2 + 64;
+			s->mag += (unsigned long)count * ka_classes[cls].size;
+			if (nm + count > cap) {
+				cap = (nm + count) * 2 + 64;
 				mags = realloc(mags, cap * sizeof(*mags));
 				if (!mags)
 					abort();
 			}
-			memcpy(mags + nm, m->objs, m->count * sizeof(*mags));
-			nm += m->count;
+			memcpy(mags + nm, m->objs, count * sizeof(*mags));
+			nm += count;
 		}
 	if (nm)
 		qsort(mags, nm, sizeof(*mags), cmp_ptr);
@@ -169,14 +171,19 @@ static void rp_sample(struct ut_cpu *cpus, unsigned int ncpu, u64 event,
 		s->used += heap->pages_used;
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			struct ka_central *cen = ka_central_of(nid, cls);
-			struct list_head *lists[] = { &cen->partial, &cen->full };
+			struct list_head *lists[] = {
+				&cen->partial, &cen->full, &cen->owned
+			};
 			struct ka_span *span;
 			unsigned int l;
 
-			for (l = 0; l < 2; l++)
+			for (l = 0; l < ARRAY_SIZE(lists); l++)
 				list_for_each_entry(span, lists[l], list) {
 					unsigned long im = rp_in_mags(span, mags, nm);
-					unsigned long held = span->nalloc - im;
+					/* freed into a CPU's span by another */
+					unsigned long rf = bitmap_weight(ka_span_rfree(span),
+									 span->nelems);
+					unsigned long held = span->nalloc - im - rf;
 
 					s->occ[held * 10 / span->nelems]++;
 					if (cls_out) {
@@ -271,8 +278,10 @@ static void replay(const char *path)
 	pc = calloc(KA_MAX_CLASSES, sizeof(*pc));
 	if (!cpus || !slots || !pc_end || !pc)
 		abort();
+	/* the trace's CPU c runs on emulated CPU c % nr_cpu_ids */
 	for (c = 0; c < h->nr_cpus; c++)
-		ut_cpu_init(&cpus[c], c, 0);
+		ut_cpu_init(&cpus[c], c % nr_cpu_ids,
+			    cpu_to_node(c % nr_cpu_ids));
 	printf("%s: %s, %u CPUs, %llu events, %llu objects, %u caches\n", path,
 	       h->kernel, h->nr_cpus, (unsigned long long)h->nr_events,
 	       (unsigned long long)h->nr_objects, h->nr_caches);

@@ -1,24 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Threads as CPUs (for ThreadSanitizer): 4 workers, two per node, each
- * with its own emulated CPU, allocate, fill every object with a pattern,
- * free their own objects and pass others to a neighbour to free (remote
- * and cross-CPU frees), allocate in bulk, and try frees ka must refuse.
- * A drain thread concurrently gives empty spans and free chunks back,
- * asks the workers to flush their magazines, ends grace periods and looks
- * up random pointers as a lockless ka_free() would.  Every object's pattern
- * is checked before it is freed.  After each round all threads stop at a
- * barrier and the invariants are checked; at the end everything is freed
- * and the teardown must find every page given back.
+ * Threads as CPUs (for ThreadSanitizer): workers on the shim's 4 emulated
+ * CPUs of 2 nodes run ka's real API and per-CPU layer.  They allocate,
+ * fill every object with a pattern, free their own objects and pass others
+ * to a neighbour to free (remote frees into spans other CPUs own), allocate
+ * and free in bulk, and try frees ka must refuse; interrupts (!PREEMPT_RT)
+ * or preempting tasks (PREEMPT_RT) allocate and free inside the owner's
+ * per-CPU sections (mcache.h's test points).  A control thread
+ * concurrently drains every CPU, trims, runs the periodic trim, changes
+ * the per-CPU budget, takes CPUs down and up (their spans given back by
+ * the cpuhp callback), gives empty spans and free chunks back, ends grace
+ * periods and looks up random pointers as a lockless ka_free() would.
+ * Every object's pattern is checked before it is freed.  After each round
+ * all threads stop at a barrier and the invariants are checked (check.c);
+ * at the end everything is freed and the teardown must find every page
+ * given back.
  *
- * usage: stress [rounds [ops per round]]; prints "N passed, N failed" last.
+ * usage: stress [none|full] [rounds [ops per round]]
+ *   none: tasks switch only between calls into ka (cond_resched(): a
+ *         PREEMPT_NONE or _VOLUNTARY kernel), 4 workers;
+ *   full: also at preemption points inside ka (PREEMPT, or PREEMPT_RT in
+ *         the RT build), 6 workers on the 4 CPUs.
+ * Prints "N passed, N failed" last.
  */
 #include <stdlib.h>
+#include <linux/sizes.h>
 #include "harness.h"
 
-#define ST_WORKERS	4
+#define ST_MAX_WORKERS	6
 #define ST_LIVE		512
 #define ST_INBOX	64
+#define ST_IRQ		16
 
 struct st_obj {
 	u64 *p;
@@ -30,21 +42,25 @@ struct st_worker {
 	pthread_t thread;
 	int id;
 	unsigned int rnd;
-	struct ut_cpu cpu;
 	struct st_obj live[ST_LIVE];
 	unsigned int nr;
 	pthread_mutex_t inbox_lock;
 	struct st_obj inbox[ST_INBOX];
 	unsigned int inbox_nr;
-	unsigned long allocs, frees, passed, refused, words;
+	/* what its interrupts hold (the hook runs inside ka's sections) */
+	struct st_obj irq[ST_IRQ];
+	unsigned int nr_irq;
+	bool in_irq;
+	unsigned long allocs, frees, passed, refused, words, irqs;
 };
 
-static struct st_worker workers[ST_WORKERS];
+static struct st_worker workers[ST_MAX_WORKERS];
+static __thread struct st_worker *me;
 static pthread_barrier_t round_start, round_end;
-static unsigned int rounds = 20, ops = 5000;
+static unsigned int nr_workers = 4, rounds = 10, ops = 5000;
 static int workers_done, stop;
 static unsigned long bad_patterns, not_refused, failed_allocs, lookups;
-static unsigned long bad_lookups;
+static unsigned long bad_lookups, drains, trims, hotplugs, budgets;
 
 static void fill(struct st_obj *o)
 {
@@ -83,10 +99,8 @@ static size_t rand_size(struct st_worker *w)
 	}
 }
 
-static void keep(struct st_worker *w, void *p, size_t size)
+static void keep(struct st_worker *w, struct st_obj *o, void *p, size_t size)
 {
-	struct st_obj *o = &w->live[w->nr++];
-
 	o->p = p;
 	o->size = size;
 	o->seed = ((u64)rand_r(&w->rnd) << 32) | w->id;
@@ -97,11 +111,48 @@ static void keep(struct st_worker *w, void *p, size_t size)
 static void release(struct st_worker *w, struct st_obj *o)
 {
 	check(w, o);
-	if (ut_free(&w->cpu, o->p) == UT_REFUSED) {
+	if (ut_free(NULL, o->p) == UT_REFUSED) {
 		ut_err("free of %p refused: %s", o->p, ut_refusal);
 		__atomic_add_fetch(&not_refused, 1, __ATOMIC_RELAXED);
 	}
 	w->frees++;
+}
+
+/*
+ * mcache.h's test point: an interrupt (!RT) or a task that preempted the
+ * owner (RT) frees or allocates here, inside the owner's section, on the
+ * owner's CPU - its trylock must fail and it must take the busy paths.
+ */
+static void st_hook(enum ka_mag_point pt)
+{
+	struct st_worker *w = me;
+	unsigned int r;
+
+	if (!w || w->in_irq)
+		return;
+	r = rand_r(&w->rnd);
+	if (r % 8)
+		return;
+	w->in_irq = true;
+	w->irqs++;
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		shim_irq_enter();
+	if (w->nr_irq && (r >> 3) % 2) {
+		struct st_obj *o = &w->irq[--w->nr_irq];
+
+		release(w, o);
+	} else if (w->nr_irq < ST_IRQ) {
+		size_t size = 8 + (r >> 4) % 2048;
+		void *p = ka_alloc(size, GFP_ATOMIC);
+
+		if (p) {
+			ut_claim_obj(p, size);
+			keep(w, &w->irq[w->nr_irq++], p, size);
+		}
+	}
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		shim_irq_exit();
+	w->in_irq = false;
 }
 
 static void drain_inbox(struct st_worker *w)
@@ -123,7 +174,7 @@ static void bad_free(struct st_worker *w, void *p)
 {
 	unsigned long before = ut_my_refused;
 
-	if (ut_free(&w->cpu, p) != UT_REFUSED || ut_my_refused != before + 1) {
+	if (ut_free(NULL, p) != UT_REFUSED || ut_my_refused != before + 1) {
 		ut_err("free of %p, no object, not refused", p);
 		__atomic_add_fetch(&not_refused, 1, __ATOMIC_RELAXED);
 	}
@@ -138,8 +189,8 @@ static void step(struct st_worker *w)
 	size_t size;
 	int n, k;
 
-	if (__atomic_load_n(&w->cpu.flush_req, __ATOMIC_RELAXED))
-		ut_flush_cpu(&w->cpu);
+	/* between two calls: where a PREEMPT_NONE kernel switches tasks */
+	shim_cond_resched();
 	if (__atomic_load_n(&w->inbox_nr, __ATOMIC_RELAXED))
 		drain_inbox(w);
 	switch (r % 100) {
@@ -147,13 +198,14 @@ static void step(struct st_worker *w)
 		if (w->nr == ST_LIVE)
 			goto free_own;
 		size = rand_size(w);
-		batch[0] = r % 8 ? ut_alloc(&w->cpu, size, GFP_KERNEL) :
-			   ut_alloc_node(!w->cpu.node, size, GFP_KERNEL);
+		batch[0] = r % 8 ? ut_alloc(NULL, size, GFP_KERNEL) :
+			   ut_alloc_node((r >> 3) % nr_node_ids, size,
+					 GFP_KERNEL);
 		if (!batch[0]) {
 			__atomic_add_fetch(&failed_allocs, 1, __ATOMIC_RELAXED);
 			break;
 		}
-		keep(w, batch[0], size);
+		keep(w, &w->live[w->nr++], batch[0], size);
 		break;
 	case 40 ... 74:
 free_own:
@@ -163,7 +215,8 @@ free_own:
 		*o = w->live[--w->nr];
 		break;
 	case 75 ... 89: {	/* a neighbour frees it: remote or cross-CPU */
-		struct st_worker *to = &workers[(w->id + 1 + r % 3) % ST_WORKERS];
+		struct st_worker *to =
+			&workers[(w->id + 1 + r % (nr_workers - 1)) % nr_workers];
 
 		if (!w->nr)
 			break;
@@ -179,29 +232,43 @@ free_own:
 		pthread_mutex_unlock(&to->inbox_lock);
 		break;
 	}
-	case 90 ... 94:
+	case 90 ... 93:
 		size = 8 + (r >> 8) % 2048;
 		n = 1 + (r >> 20) % ARRAY_SIZE(batch);
 		if (w->nr + n > ST_LIVE)
 			break;
-		if (!ut_alloc_bulk(&w->cpu, size, GFP_KERNEL, n, batch)) {
+		if (!ut_alloc_bulk(NULL, size, GFP_KERNEL, n, batch)) {
 			__atomic_add_fetch(&failed_allocs, 1, __ATOMIC_RELAXED);
 			break;
 		}
 		for (k = 0; k < n; k++)
-			keep(w, batch[k], size);
+			keep(w, &w->live[w->nr++], batch[k], size);
 		break;
-	case 95 ... 97:
+	case 94 ... 95:		/* the last few, freed in bulk */
+		n = min_t(unsigned int, w->nr, 1 + (r >> 8) % ARRAY_SIZE(batch));
+		for (k = 0; k < n; k++) {
+			o = &w->live[w->nr - 1 - k];
+			check(w, o);
+			batch[k] = o->p;
+		}
+		w->nr -= n;
+		ut_free_bulk(NULL, n, batch);
+		w->frees += n;
+		break;
+	case 96 ... 97:
 		if (w->nr && o->size > 8)
 			bad_free(w, (char *)o->p + 8 * (1 + (r >> 20) %
 						       (o->size / 8 - 1 ?: 1)));
 		else
 			bad_free(w, shim_foreign_page());
 		break;
-	default:
-		ut_flush_mag(&w->cpu, 1 + (r >> 8) % (ka_nr_classes - 1),
+	default: {
+		struct ut_cpu cpu = { .id = shim_task.cpu };
+
+		ut_flush_mag(&cpu, 1 + (r >> 8) % (ka_nr_classes - 1),
 			     KA_BATCH_MAX);
 		break;
+	}
 	}
 }
 
@@ -210,23 +277,36 @@ static void *worker(void *arg)
 	struct st_worker *w = arg;
 	unsigned int round, i;
 
+	me = w;
+	shim_cpu_enter(w->id % nr_cpu_ids);
 	for (round = 0; round < rounds; round++) {
+		shim_cpu_leave();
 		pthread_barrier_wait(&round_start);
+		shim_cpu_enter(w->id % nr_cpu_ids);
 		for (i = 0; i < ops; i++)
 			step(w);
 		__atomic_add_fetch(&workers_done, 1, __ATOMIC_SEQ_CST);
+		shim_cpu_leave();
 		pthread_barrier_wait(&round_end);
+		shim_cpu_enter(w->id % nr_cpu_ids);
 	}
-	/* the end: everything back */
+	/* the end: everything back, with no more interrupts allocating */
+	w->in_irq = true;
+	shim_cpu_leave();
 	pthread_barrier_wait(&round_start);
+	shim_cpu_enter(w->id % nr_cpu_ids);
 	while (w->nr)
 		release(w, &w->live[--w->nr]);
+	while (w->nr_irq)
+		release(w, &w->irq[--w->nr_irq]);
 	__atomic_add_fetch(&workers_done, 1, __ATOMIC_SEQ_CST);
+	shim_cpu_leave();
 	pthread_barrier_wait(&round_end);
 	pthread_barrier_wait(&round_start);
+	shim_cpu_enter(w->id % nr_cpu_ids);
 	drain_inbox(w);
-	ut_flush_cpu(&w->cpu);
 	__atomic_add_fetch(&workers_done, 1, __ATOMIC_SEQ_CST);
+	shim_cpu_leave();
 	pthread_barrier_wait(&round_end);
 	return NULL;
 }
@@ -234,13 +314,13 @@ static void *worker(void *arg)
 /* Lookups of random pointers near live memory, as a racing ka_free(). */
 static void lookup(unsigned int *rnd)
 {
-	struct st_worker *w = &workers[rand_r(rnd) % ST_WORKERS];
 	unsigned long off = ((unsigned long)rand_r(rnd) << 3) % (1UL << 22);
+	int node = rand_r(rnd) % nr_node_ids;
 	struct ka_span *span;
 	const char *why;
 	void *p;
 
-	p = (char *)PAGE_OFFSET + SHIM_BLOCK_BYTES * (1 + w->cpu.node *
+	p = (char *)PAGE_OFFSET + SHIM_BLOCK_BYTES * (1 + node *
 						    SHIM_NODE_BLOCKS) + off;
 	rcu_read_lock();
 	span = ut_check_ptr(p, &why);
@@ -252,39 +332,71 @@ static void lookup(unsigned int *rnd)
 	lookups++;
 }
 
-static void *drainer(void *arg)
+static void *control(void *arg)
 {
 	unsigned int rnd = 12345, round;
+	int down = -1;
 
+	shim_cpu_enter(0);
 	for (round = 0; round <= rounds + 1; round++) {
+		shim_cpu_leave();
 		pthread_barrier_wait(&round_start);
+		shim_cpu_enter(nr_cpu_ids - 1);
 		while (__atomic_load_n(&workers_done, __ATOMIC_SEQ_CST) <
-		       ST_WORKERS && !stop) {
+		       (int)nr_workers && !stop) {
 			unsigned int r = rand_r(&rnd), i;
 
-			switch (r % 8) {
+			shim_cond_resched();
+			switch (r % 16) {
 			case 0:
-				ka_central_release(ka_central_of(r / 8 % nr_node_ids,
-								 1 + r / 16 % (ka_nr_classes - 1)),
+				ka_central_release(ka_central_of(r / 16 % nr_node_ids,
+								 1 + r / 32 % (ka_nr_classes - 1)),
 						   r / 4096 % 2);
 				break;
 			case 1:
 				if (r / 16 % 4 < 2)
-					ka_heap_release(ka_heap_of(r / 8 % nr_node_ids),
-							r / 16 % 2);
+					ka_heap_release(ka_heap_of(r / 16 % nr_node_ids),
+							r / 64 % 2);
 				else
-					ka_heap_scavenge(ka_heap_of(r / 8 % nr_node_ids),
+					ka_heap_scavenge(ka_heap_of(r / 16 % nr_node_ids),
 							 r / 64 % 512);
 				break;
 			case 2:
-				__atomic_store_n(&workers[r / 8 % ST_WORKERS].cpu.flush_req,
-						 1, __ATOMIC_RELAXED);
+				ka_mcache_drain_all();
+				drains++;
 				break;
 			case 3:
-				shim_rcu_barrier();
+				ka_mcache_trim_all();
+				trims++;
 				break;
 			case 4:
-				ut_release_all(r / 8 % 2);
+				/* the periodic trim's tick (and the heaps') */
+				shim_run_timers();
+				break;
+			case 5:
+				/* a budget from 0 to 4 MiB, or the default */
+				ka_mcache_set_budget(r / 16 % 3 ?
+						     (r / 64 % 5) * SZ_1M :
+						     2 * SZ_1M);
+				budgets++;
+				break;
+			case 6:
+				if (down >= 0) {
+					shim_cpu_up(down);
+					down = -1;
+				} else {
+					down = r / 16 % (nr_cpu_ids - 1);
+					if (down == shim_task.cpu)
+						down = nr_cpu_ids - 1 - down;
+					shim_cpu_down(down);
+					hotplugs++;
+				}
+				break;
+			case 7:
+				shim_rcu_barrier();
+				break;
+			case 8:
+				ut_release_all(r / 16 % 2);
 				break;
 			default:
 				for (i = 0; i < 16; i++)
@@ -292,64 +404,89 @@ static void *drainer(void *arg)
 				break;
 			}
 		}
+		if (down >= 0) {
+			shim_cpu_up(down);
+			down = -1;
+		}
+		shim_cpu_leave();
 		pthread_barrier_wait(&round_end);
+		shim_cpu_enter(nr_cpu_ids - 1);
 	}
+	shim_cpu_leave();
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long passed = 0, failed = 0, allocs = 0, frees = 0, xfree = 0;
-	unsigned long refused = 0, words = 0;
-	pthread_t drain;
+	unsigned long refused = 0, words = 0, irqs = 0;
+	const char *mode = "none";
+	pthread_t ctl;
 	unsigned int round, i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1)
-		rounds = atoi(argv[1]);
+		mode = argv[1];
 	if (argc > 2)
-		ops = atoi(argv[2]);
+		rounds = atoi(argv[2]);
+	if (argc > 3)
+		ops = atoi(argv[3]);
+	shim_sched.migrate = true;
+	shim_sched.resched_rate = 8;
+	if (!strcmp(mode, "full")) {
+		shim_sched.preempt_rate = 64;
+		nr_workers = 6;
+	} else if (strcmp(mode, "none")) {
+		printf("stress: unknown mode %s\n0 passed, 1 failed\n", mode);
+		return 1;
+	}
 	shim_warn_fatal = false;
-	ut_paranoid = true;
 	if (ut_init()) {
 		printf("stress: init failed\n0 passed, 1 failed\n");
 		return 1;
 	}
-	pthread_barrier_init(&round_start, NULL, ST_WORKERS + 2);
-	pthread_barrier_init(&round_end, NULL, ST_WORKERS + 2);
-	for (i = 0; i < ST_WORKERS; i++) {
+	/* the threads take CPUs themselves */
+	shim_cpu_leave();
+	ka_mag_test_hook = st_hook;
+	pthread_barrier_init(&round_start, NULL, nr_workers + 2);
+	pthread_barrier_init(&round_end, NULL, nr_workers + 2);
+	for (i = 0; i < nr_workers; i++) {
 		struct st_worker *w = &workers[i];
 
 		w->id = i;
 		w->rnd = i + 1;
-		ut_cpu_init(&w->cpu, i, i % nr_node_ids);
 		pthread_mutex_init(&w->inbox_lock, NULL);
 		pthread_create(&w->thread, NULL, worker, w);
 	}
-	pthread_create(&drain, NULL, drainer, NULL);
+	pthread_create(&ctl, NULL, control, NULL);
 	for (round = 0; round < rounds + 2; round++) {
 		unsigned long problems;
 
 		__atomic_store_n(&workers_done, 0, __ATOMIC_SEQ_CST);
 		pthread_barrier_wait(&round_start);
 		pthread_barrier_wait(&round_end);
-		/* everyone is stopped: check */
+		/* everyone is stopped, outside ka: check */
+		shim_cpu_enter(0);
 		shim_rcu_barrier();
 		problems = ut_check();
+		shim_cpu_leave();
 		if (problems)
 			printf("round %u: %lu invariants broken\n", round,
 			       problems);
 		problems ? failed++ : passed++;
 	}
-	pthread_join(drain, NULL);
-	for (i = 0; i < ST_WORKERS; i++) {
+	pthread_join(ctl, NULL);
+	for (i = 0; i < nr_workers; i++) {
 		pthread_join(workers[i].thread, NULL);
 		allocs += workers[i].allocs;
 		frees += workers[i].frees;
 		xfree += workers[i].passed;
 		refused += workers[i].refused;
 		words += workers[i].words;
+		irqs += workers[i].irqs;
 	}
+	ka_mag_test_hook = NULL;
+	shim_cpu_enter(0);
 	ut_release_all(0);
 	if (ut_exit())
 		failed++;
@@ -359,11 +496,13 @@ int main(int argc, char **argv)
 		failed++;
 	else
 		passed++;
-	printf("stress: %u workers, %u rounds of %u ops: %lu allocs, %lu frees (%lu by another CPU), %lu invalid frees refused, %lu words checked, %lu lookups, %lu failed allocs\n",
-	       ST_WORKERS, rounds, ops, allocs, frees, xfree, refused, words,
-	       lookups, failed_allocs);
-	printf("stress: %lu patterns overwritten, %lu bad frees accepted or good ones refused, %lu pointers taken for objects, %lu warnings\n",
-	       bad_patterns, not_refused, bad_lookups, shim_nr_warnings);
+	printf("stress: %s%s, %u workers on %d CPUs, %u rounds of %u ops: %lu allocs, %lu frees (%lu by another CPU), %lu interrupts in sections, %lu invalid frees refused, %lu words checked, %lu lookups, %lu failed allocs\n",
+	       mode, IS_ENABLED(CONFIG_PREEMPT_RT) ? " PREEMPT_RT" : "",
+	       nr_workers, nr_cpu_ids, rounds, ops, allocs, frees, xfree, irqs,
+	       refused, words, lookups, failed_allocs);
+	printf("stress: %lu drains, %lu trims, %lu budget changes, %lu CPUs taken down, %lu ka_alloc_node() calls moved to another CPU inside ka (node not checked); %lu patterns overwritten, %lu bad frees accepted or good ones refused, %lu pointers taken for objects, %lu warnings\n",
+	       drains, trims, budgets, hotplugs, ut_node_moved, bad_patterns,
+	       not_refused, bad_lookups, shim_nr_warnings);
 	printf("%lu passed, %lu failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

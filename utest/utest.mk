@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # ka's allocator layers in userspace, as mm/ tests itself in tools/testing/:
-# the same mod/ka/ sources (sizeclass.c span.c mcentral.c mheap.c arena.c),
-# unchanged, built against a shim (utest/shim/) by clang.
+# the same mod/ka/ sources (the layers, and the per-CPU caches and API on
+# top: mcache.c api.c cache.c debug.c), unchanged, built against a shim
+# (utest/shim/: emulated CPUs, per-CPU memory, RCU, ...) by clang.
 #
 #   make utest                   unit tests (ASan+UBSan, then valgrind), a
 #                                short fuzz, the TSan stress and a quick
@@ -18,10 +19,13 @@ UT_OUT := $(UT_TOP)/out/utest
 UT_CC ?= clang
 FUZZ_SECONDS ?= 60
 UTEST_FUZZ_SECONDS ?= 30
-UTEST_STRESS ?= 20 10000
+# the TSan stress: tasks switch between calls only, then inside ka too
+UTEST_STRESS ?= none 10 10000
+UTEST_STRESS_FULL ?= full 6 10000
 
-UT_LAYERS := $(addprefix $(UT_TOP)/mod/ka/,sizeclass.c span.c mcentral.c mheap.c arena.c)
-UT_HARNESS := $(addprefix $(UT_TOP)/utest/,shim/shim.c harness.c check.c)
+UT_LAYERS := $(addprefix $(UT_TOP)/mod/ka/,sizeclass.c span.c mcentral.c mheap.c \
+	arena.c mcache.c api.c cache.c debug.c)
+UT_HARNESS := $(addprefix $(UT_TOP)/utest/,shim/shim.c shim/shim_cpu.c harness.c check.c)
 # The KUnit suites of the layers, shared with ka_kunit.ko, through the
 # shim's <kunit/test.h> (utest/shim/kunit/test.h) and runner (utest/kunit.c).
 UT_KUNIT := $(addprefix $(UT_TOP)/kunit/,sizeclass_test.c span_test.c \
@@ -45,7 +49,7 @@ UT_RUN := UT_OUT=$(UT_OUT) UT_TOP=$(UT_TOP) $(UT_TOP)/utest/run
 
 utest: utest-build
 	@$(UT_RUN) unit valgrind fuzz:$(UTEST_FUZZ_SECONDS) stress:"$(UTEST_STRESS)" \
-		memsim
+		stress:"$(UTEST_STRESS_FULL)" memsim
 
 utest-build: $(UT_BINS)
 
@@ -56,7 +60,7 @@ utest-valgrind: $(UT_OUT)/unit
 	@$(UT_RUN) valgrind
 
 utest-stress: $(UT_OUT)/stress-tsan
-	@$(UT_RUN) stress:"$(UTEST_STRESS)"
+	@$(UT_RUN) stress:"$(UTEST_STRESS)" stress:"$(UTEST_STRESS_FULL)"
 
 fuzz: $(UT_OUT)/fuzz
 	@$(UT_RUN) fuzz:$(FUZZ_SECONDS)

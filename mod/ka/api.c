@@ -848,7 +848,11 @@ void ka_free(const void *p)
 	 */
 	span = ka_span_lookup(p);
 	tag = span->freetag;
-	if (likely(span->fastkey == this_cpu_read(pcpu->fastkey) &&
+	/*
+	 * Other CPUs write the key of a span that is not ours (data_race):
+	 * only this CPU, owning its magazines, makes it equal to its own.
+	 */
+	if (likely(data_race(span->fastkey) == this_cpu_read(pcpu->fastkey) &&
 		   ka_span_obj_ok(span, p) && ka_word_read(p) != tag)) {
 		pm = ka_mag_of_span(pcpu, span);
 		/* KASAN: freed before it enters the magazine */

@@ -757,7 +757,11 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	 * CPU's key; no span matches while free hooks are on).
 	 */
 	span = ka_span_lookup(p);
-	if (likely(span->ckey == this_cpu_read(pcpu->fastkey) &&
+	/*
+	 * Other CPUs write the key of a span that is not ours (data_race):
+	 * only this CPU, owning its magazines, makes it equal to its own.
+	 */
+	if (likely(data_race(span->ckey) == this_cpu_read(pcpu->fastkey) &&
 		   span->cache == c && ka_span_obj_ok(span, p) &&
 		   (c->ctor || ka_word_read(p) != span->freetag))) {
 		ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);

@@ -491,7 +491,7 @@ static void ka_pcc_adopt(struct ka_pcpu *pc, struct ka_pcc *s,
 			 struct ka_span *span)
 {
 	atomic_long_set(&span->rstate, pc->ownkey);
-	pc->nr_owned++;
+	WRITE_ONCE(pc->nr_owned, pc->nr_owned + 1);
 	if (!s->active) {
 		s->active = span;
 		ka_pcc_set(pc, span, KA_OL_ACTIVE);
@@ -536,7 +536,7 @@ static bool ka_pcc_give(struct ka_pcpu *pc, struct ka_span *span)
 	if (atomic_long_read(&span->rstate) & KA_RS_PEND)
 		return false;
 	ka_mag_point(KA_MP_GIVE);
-	pc->nr_owned--;
+	WRITE_ONCE(pc->nr_owned, pc->nr_owned - 1);
 	ka_pcc_set(pc, span, KA_OL_NONE);
 	ka_central_give(span);
 	return true;

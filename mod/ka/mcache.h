@@ -86,7 +86,8 @@ enum ka_mag_miss {
  *	free must take the slow path
  * @ownkey: this CPU's number + 1: its spans' owner in ka_span.rstate and
  *	its active spans' ka_span.fastkey
- * @nr_owned: spans this CPU owns, all classes; owner only
+ * @nr_owned: spans this CPU owns, all classes; owner only, read locklessly
+ *	by the periodic trim
  * @cap_bytes: sum over the classes of capacity x object size, at most
  *	ka_pcpu_budget; owner only, read locklessly by statistics
  * @nr_grow, @nr_shrink: capacity changes, owner only

@@ -12,6 +12,21 @@
 #ifndef _KA_SYS_H
 #define _KA_SYS_H
 
+/*
+ * The kernel utest builds ka for: 64-bit SMP NUMA, KUnit's test points in
+ * (mcache.h's ka_mag_point(), the harness's interrupts), lockdep's owner
+ * checks of the per-CPU lock on !PREEMPT_RT; PREEMPT_RT when the build
+ * defines CONFIG_PREEMPT_RT=1.  No KASAN, no kmemleak, no fault-injection
+ * framework (shim.c injects its own faults).
+ */
+#define CONFIG_64BIT		1
+#define CONFIG_SMP		1
+#define CONFIG_NUMA		1
+#define CONFIG_KUNIT		1
+#ifndef CONFIG_PREEMPT_RT
+#define CONFIG_DEBUG_LOCK_ALLOC	1
+#endif
+
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/atomic.h>
@@ -25,18 +40,16 @@
 #include <linux/slab.h>
 #include <linux/rcupdate.h>
 #include <linux/numa.h>
+#include <linux/nodemask.h>
 #include <linux/overflow.h>
 #include <linux/jump_label.h>
+#include <linux/percpu.h>
 
-/* compat.h */
-#define KA_MAX_BUDDY_ORDER	10
-#define KA_EXPORT_INTERNAL(sym)	extern __typeof__(sym) sym
+/* mod/ka/compat.h itself, on the shim's <linux/...> (version.h: 6.12) */
+#include "compat.h"
 
 /* the GFP mask, the debug hooks, RCU-deferred metadata frees */
 #include "ka_sys_shared.h"
-
-/* KASAN shadow (mod/ka/compat.h, mod/ka/ka_sys.h): nothing in userspace */
-#include "ka_shadow.h"
 
 static inline void ka_sys_poison(const void *addr, size_t size, u8 value) { }
 
@@ -56,7 +69,7 @@ static inline void ka_sys_meta_free(void *p)
 	shim_meta_free(p);
 }
 
-/* mod/ka/ka_trace.h: the events the layers fire, as no-ops. */
+/* mod/ka/ka_trace.h: the events ka fires, as no-ops; the hooks api.c has. */
 static inline void trace_ka_span_alloc(const void *base, unsigned int cls,
 				       unsigned int npages, int node) { }
 static inline void trace_ka_span_free(const void *base, unsigned int cls,
@@ -69,5 +82,13 @@ static inline void trace_ka_chunk_alloc(const void *base, unsigned int order,
 					int node) { }
 static inline void trace_ka_chunk_free(const void *base, unsigned int order,
 				       int node) { }
+static inline void trace_ka_alloc(unsigned long call_site, const void *ptr,
+				  size_t bytes_req, size_t bytes_alloc,
+				  gfp_t gfp_flags, int node) { }
+static inline void trace_ka_free(unsigned long call_site, const void *ptr) { }
+int ka_trace_alloc_reg(void);
+void ka_trace_alloc_unreg(void);
+int ka_trace_free_reg(void);
+void ka_trace_free_unreg(void);
 
 #endif /* _KA_SYS_H */

@@ -4,7 +4,8 @@
  * nr_node_ids nodes whose memory is one reserved region (the "direct
  * map"), a page allocator handing out naturally aligned blocks of it, a
  * metadata allocator, RCU with real grace periods, owner-tracking
- * spinlocks and fault injection.
+ * spinlocks, printk, module parameters and fault injection.  The CPUs
+ * the per-CPU layer runs on are shim_cpu.c's.
  *
  * Region layout, in blocks of SHIM_BLOCK_BYTES (the largest order, also
  * the size of one ka arena): block 0 is "foreign" memory ka never owns,
@@ -12,6 +13,7 @@
  * Free pages are PROT_NONE, so a touch of a page ka gave back faults.
  */
 #include <sched.h>
+#include <stdarg.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -267,26 +269,140 @@ void shim_meta_free(const void *p)
 	free((void *)p);
 }
 
-int ka_debug_span_init(struct ka_span *span, gfp_t gfp)
+char *shim_kstrdup(const char *str, gfp_t gfp)
 {
-	bool fail;
+	char *p = shim_meta_alloc(strlen(str) + 1, gfp);
 
-	shim_might_alloc(gfp);
-	pthread_mutex_lock(&shim_page_lock);
-	fail = shim_pattern_fail(&shim_fault.debug);
-	if (fail)
-		shim_stats.debug_fails++;
-	pthread_mutex_unlock(&shim_page_lock);
-	return fail ? -ENOMEM : 0;
+	if (p)
+		strcpy(p, str);
+	return p;
 }
 
-void ka_debug_span_free(struct ka_span *span)
+void *shim_kv_alloc(size_t size)
 {
+	void *p;
+
+	shim_might_alloc(GFP_KERNEL);
+	p = calloc(1, size ?: 1);
+	if (p)
+		__atomic_add_fetch(&shim_stats.kv_live, 1, __ATOMIC_RELAXED);
+	return p;
 }
 
-void ka_span_forget_leaks(struct ka_span *span)
+void shim_kv_free(const void *p)
 {
+	if (!p)
+		return;
+	__atomic_sub_fetch(&shim_stats.kv_live, 1, __ATOMIC_RELAXED);
+	free((void *)p);
 }
+
+void *shim_kernel_cache(const char *what)
+{
+	fprintf(stderr, "shim: %s() of a kernel kmem_cache: utest has none\n",
+		what);
+	abort();
+}
+
+/* ---- printk, panic, module parameters, random numbers ---- */
+
+__thread unsigned long shim_nr_errors, shim_nr_warns;
+__thread char shim_last_msg[256];
+static bool shim_verbose = -1;
+
+void shim_printk(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(shim_last_msg, sizeof(shim_last_msg), fmt, ap);
+	va_end(ap);
+	if (level <= 3)
+		shim_nr_errors++;
+	else if (level == 4)
+		shim_nr_warns++;
+	if (__atomic_load_n(&shim_verbose, __ATOMIC_RELAXED) == (bool)-1)
+		__atomic_store_n(&shim_verbose, !!getenv("KA_UT_VERBOSE"),
+				 __ATOMIC_RELAXED);
+	if (shim_verbose)
+		fprintf(stderr, "[cpu %d] %s", shim_task.cpu, shim_last_msg);
+}
+
+void shim_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("panic: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	abort();
+}
+
+#define SHIM_MAX_PARAMS	32
+
+static struct {
+	const char *name;
+	void *addr;
+	size_t size;
+	const struct kernel_param_ops *ops;
+} shim_params[SHIM_MAX_PARAMS];
+static unsigned int shim_nr_params;
+
+void shim_param_register(const char *name, void *addr, size_t size,
+			 const struct kernel_param_ops *ops)
+{
+	BUG_ON(shim_nr_params == SHIM_MAX_PARAMS);
+	shim_params[shim_nr_params].name = name;
+	shim_params[shim_nr_params].addr = addr;
+	shim_params[shim_nr_params].size = size;
+	shim_params[shim_nr_params++].ops = ops;
+}
+
+/* As insmod's name=val; -ENOENT for no such parameter. */
+int shim_param_set(const char *name, const char *val)
+{
+	unsigned long v;
+	unsigned int i;
+
+	for (i = 0; i < shim_nr_params; i++) {
+		if (strcmp(shim_params[i].name, name))
+			continue;
+		if (shim_params[i].ops)
+			return shim_params[i].ops->set(val, NULL);
+		if (shim_params[i].size == sizeof(bool)) {
+			*(bool *)shim_params[i].addr = *val == 'y' ||
+						       *val == 'Y' || *val == '1';
+			return 0;
+		}
+		if (kstrtoul(val, 0, &v))
+			return -EINVAL;
+		memcpy(shim_params[i].addr, &v, shim_params[i].size);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static u64 shim_random_state = 0x9e3779b97f4a7c15ULL;
+
+/* splitmix64: repeatable from shim_random_seed() (the fuzzer's inputs). */
+u64 get_random_u64(void)
+{
+	u64 z = __atomic_add_fetch(&shim_random_state, 0x9e3779b97f4a7c15ULL,
+				   __ATOMIC_RELAXED);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void shim_random_seed(u64 seed)
+{
+	__atomic_store_n(&shim_random_state, seed, __ATOMIC_RELAXED);
+}
+
+bool shim_init_on_alloc, shim_init_on_free;
+struct folio shim_folio_slab = { .slab = true }, shim_folio_page;
 
 /* ---- spinlocks ---- */
 
@@ -295,25 +411,87 @@ void shim_spin_lock_init(spinlock_t *lock, const char *name)
 	pthread_mutex_init(&lock->mutex, NULL);
 	lock->owner = 0;
 	lock->name = name;
+	lock->local = false;
+	lock->raw = false;
 }
 
+void shim_local_lock_init(spinlock_t *lock)
+{
+	shim_spin_lock_init(lock, "local_lock");
+	lock->local = true;
+}
+
+static void shim_spin_got(spinlock_t *lock)
+{
+	__atomic_store_n(&lock->owner, shim_tid(), __ATOMIC_RELAXED);
+	if (!lock->local)
+		shim_my_locks++;
+}
+
+/*
+ * PREEMPT_RT: rt_spin_lock() - RCU read-side, migration disabled, and a
+ * sleep while the lock is taken (the CPU given up).  !RT and raw locks:
+ * preemption disabled, then spinning on the CPU.
+ */
 void shim_spin_lock(spinlock_t *lock)
 {
 	/* a recursive acquisition would deadlock: say so and stop */
 	BUG_ON(shim_spin_held(lock));
-	rcu_read_lock();
+#ifdef CONFIG_PREEMPT_RT
+	if (!lock->raw) {
+		shim_rcu_enter();
+		migrate_disable();
+		if (pthread_mutex_trylock(&lock->mutex)) {
+			struct shim_sleep s = shim_sleep_begin();
+
+			pthread_mutex_lock(&lock->mutex);
+			shim_sleep_end(s);
+		}
+		shim_spin_got(lock);
+		return;
+	}
+#endif
+	preempt_disable();
 	pthread_mutex_lock(&lock->mutex);
-	__atomic_store_n(&lock->owner, shim_tid(), __ATOMIC_RELAXED);
-	shim_my_locks++;
+	shim_spin_got(lock);
+}
+
+int shim_spin_trylock(spinlock_t *lock)
+{
+#ifdef CONFIG_PREEMPT_RT
+	if (!lock->raw) {
+		if (pthread_mutex_trylock(&lock->mutex))
+			return 0;
+		shim_rcu_enter();
+		migrate_disable();
+		shim_spin_got(lock);
+		return 1;
+	}
+#endif
+	preempt_disable();
+	if (pthread_mutex_trylock(&lock->mutex)) {
+		preempt_enable();
+		return 0;
+	}
+	shim_spin_got(lock);
+	return 1;
 }
 
 void shim_spin_unlock(spinlock_t *lock)
 {
 	WARN_ON(!shim_spin_held(lock));
-	shim_my_locks--;
+	if (!lock->local)
+		shim_my_locks--;
 	__atomic_store_n(&lock->owner, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lock->mutex);
-	rcu_read_unlock();
+#ifdef CONFIG_PREEMPT_RT
+	if (!lock->raw) {
+		shim_rcu_exit();
+		migrate_enable();
+		return;
+	}
+#endif
+	preempt_enable();
 }
 
 /* ---- RCU ---- */
@@ -363,7 +541,8 @@ static void shim_reader_register(void)
 	pthread_setspecific(shim_rcu_key, shim_me);
 }
 
-void rcu_read_lock(void)
+/* A read-side section: rcu_read_lock(), preempt_disable(), a spinlock. */
+void shim_rcu_enter(void)
 {
 	if (shim_rcu_depth++)
 		return;
@@ -372,12 +551,24 @@ void rcu_read_lock(void)
 	__atomic_add_fetch(&shim_me->ctr, 1, __ATOMIC_SEQ_CST);
 }
 
-void rcu_read_unlock(void)
+void shim_rcu_exit(void)
 {
 	if (WARN_ON(shim_rcu_depth <= 0))
 		return;
 	if (!--shim_rcu_depth)
 		__atomic_add_fetch(&shim_me->ctr, 1, __ATOMIC_SEQ_CST);
+}
+
+void rcu_read_lock(void)
+{
+	shim_rcu_enter();
+}
+
+void rcu_read_unlock(void)
+{
+	shim_rcu_exit();
+	if (shim_preemptible())
+		shim_preempt_point();
 }
 
 bool rcu_read_lock_any_held(void)
@@ -389,7 +580,10 @@ void synchronize_rcu(void)
 {
 	int i;
 
+	struct shim_sleep s;
+
 	WARN_ON(shim_rcu_depth);
+	s = shim_sleep_begin();
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&shim_rcu_lock);
 	for (i = 0; i < SHIM_MAX_THREADS; i++) {
@@ -402,6 +596,7 @@ void synchronize_rcu(void)
 			sched_yield();
 	}
 	pthread_mutex_unlock(&shim_rcu_lock);
+	shim_sleep_end(s);
 }
 
 void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))

@@ -7,6 +7,8 @@
 #define _KA_SHIM_H
 
 #include "ka_sys.h"
+#include <linux/module.h>
+#include "shim_cpu.h"
 
 /* Each node owns this many naturally aligned blocks of the largest order. */
 #define SHIM_MAX_ORDER		10
@@ -25,7 +27,6 @@ struct shim_pattern {
 struct shim_fault {
 	struct shim_pattern page;	/* ka_sys_alloc_pages() */
 	struct shim_pattern meta;	/* kzalloc(), ka_sys_meta_alloc() */
-	struct shim_pattern debug;	/* ka_debug_span_init() */
 	int page_max_order;		/* higher orders fail ("fragmented") */
 	unsigned int node_full;		/* mask: nodes with no free page */
 };
@@ -35,7 +36,8 @@ struct shim_stats {
 	unsigned long meta_live;	/* metadata objects not freed */
 	unsigned long meta_bytes;	/* ... their bytes (malloc's sizes) */
 	unsigned long rcu_pending;	/* queued by kfree_rcu() */
-	unsigned long page_allocs, page_fails, meta_fails, debug_fails;
+	unsigned long kv_live;		/* kvmalloc() objects not freed */
+	unsigned long page_allocs, page_fails, meta_fails;
 	unsigned long page_splits;	/* split_page() calls */
 };
 
@@ -52,5 +54,11 @@ int shim_locks_held(void);
 void *shim_foreign_page(void);		/* direct-map memory ka never owns */
 unsigned long shim_region_bytes(void);
 bool shim_block_is_out(const void *addr, unsigned int order);
+void shim_random_seed(u64 seed);
+
+/* This thread's error and warning messages (printk), its last message. */
+extern __thread unsigned long shim_nr_errors, shim_nr_warns;
+extern __thread char shim_last_msg[256];
+extern bool shim_init_on_alloc, shim_init_on_free;
 
 #endif

@@ -50,4 +50,12 @@ static inline bool test_and_set_bit(long nr, unsigned long *addr)
 				 __ATOMIC_SEQ_CST) & bit;
 }
 
+static inline bool test_and_clear_bit(long nr, unsigned long *addr)
+{
+	unsigned long bit = 1UL << (nr % (8 * sizeof(long)));
+
+	return __atomic_fetch_and(addr + nr / (8 * sizeof(long)), ~bit,
+				  __ATOMIC_SEQ_CST) & bit;
+}
+
 #endif

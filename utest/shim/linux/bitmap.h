@@ -39,6 +39,11 @@ static inline unsigned long find_next_zero_bit(const unsigned long *addr,
 	return shim_find_bit(addr, size, offset, true);
 }
 
+#define for_each_set_bit(bit, addr, size)				\
+	for ((bit) = find_next_bit((addr), (size), 0);			\
+	     (bit) < (size);						\
+	     (bit) = find_next_bit((addr), (size), (bit) + 1))
+
 #define for_each_clear_bit(bit, addr, size)				\
 	for ((bit) = find_next_zero_bit((addr), (size), 0);		\
 	     (bit) < (size);						\
@@ -76,6 +81,11 @@ static inline unsigned int bitmap_weight(const unsigned long *map,
 	if (nbits % BITS_PER_LONG)
 		w += hweight_long(map[i] & (BIT(nbits % BITS_PER_LONG) - 1));
 	return w;
+}
+
+static inline bool bitmap_empty(const unsigned long *map, unsigned int nbits)
+{
+	return find_next_bit(map, nbits, 0) >= nbits;
 }
 
 /* As lib/bitmap.c: the index of a zero area, or a value > @size if none. */

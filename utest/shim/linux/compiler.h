@@ -23,6 +23,29 @@
 #define __percpu
 #define __force
 #define ____cacheline_aligned_in_smp	__attribute__((__aligned__(64)))
+#define __aligned(x)		__attribute__((__aligned__(x)))
+/* no KASAN in userspace: mcache.h's uninstrumented accessors are inlines */
+#define __no_kasan_or_inline	__always_inline
+
+/*
+ * data_race(): an access racing by design (KCSAN's annotation), plain as
+ * in the kernel; ThreadSanitizer ignores the reads in it, as KCSAN does.
+ */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+#define data_race(expr) ({						\
+	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);			\
+	__auto_type __v = (expr);					\
+	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);			\
+	__v;								\
+})
+#endif
+#endif
+#ifndef data_race
+#define data_race(expr)	({ __auto_type __v = (expr); __v; })
+#endif
 
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELEASE)

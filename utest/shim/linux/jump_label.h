@@ -19,6 +19,7 @@ struct static_key_false {
 #define static_branch_enable(k)		WRITE_ONCE((k)->enabled, 1)
 #define static_branch_disable(k)	WRITE_ONCE((k)->enabled, 0)
 #define static_branch_inc(k)		__atomic_add_fetch(&(k)->enabled, 1, __ATOMIC_SEQ_CST)
+#define static_key_enabled(k)		(READ_ONCE((k)->enabled) > 0)
 #define static_branch_dec(k)		__atomic_sub_fetch(&(k)->enabled, 1, __ATOMIC_SEQ_CST)
 
 #endif

@@ -4,9 +4,10 @@
 #define _KA_SHIM_LINUX_KERNEL_H
 
 #include <errno.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
-#include <string.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/compiler.h>
 
@@ -59,9 +60,49 @@ void shim_warn(const char *file, int line, const char *cond);
 #define WARN_ON_ONCE(c)	WARN_ON(c)
 #define BUG_ON(c)	do { if (WARN_ON(c)) __builtin_trap(); } while (0)
 
-#define pr_err(fmt, ...)	fprintf(stderr, fmt, ##__VA_ARGS__)
-#define pr_warn(fmt, ...)	fprintf(stderr, fmt, ##__VA_ARGS__)
-#define pr_info(fmt, ...)	do { if (0) fprintf(stderr, fmt, ##__VA_ARGS__); } while (0)
+/*
+ * printk: shim_printk() counts errors and warnings per thread and keeps
+ * the thread's last message (the tests read them: a refused free is an
+ * error message); it prints only with KA_UT_VERBOSE set.  No pr_fmt():
+ * the shim is included before a file defines it.
+ */
+void shim_printk(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define pr_err(fmt, ...)	shim_printk(3, fmt, ##__VA_ARGS__)
+#define pr_warn(fmt, ...)	shim_printk(4, fmt, ##__VA_ARGS__)
+#define pr_info(fmt, ...)	shim_printk(6, fmt, ##__VA_ARGS__)
+#define pr_err_ratelimited(fmt, ...)	pr_err(fmt, ##__VA_ARGS__)
+#define pr_warn_ratelimited(fmt, ...)	pr_warn(fmt, ##__VA_ARGS__)
+void shim_panic(const char *fmt, ...) __attribute__((noreturn));
+#define panic(fmt, ...)		shim_panic(fmt, ##__VA_ARGS__)
+
+#define HZ		100
+#define msecs_to_jiffies(ms)	((unsigned long)(ms) * HZ / 1000)
+#define BUILD_BUG_ON(c)	_Static_assert(!(c), #c)
+#define swap(a, b) do { __typeof__(a) __t = (a); (a) = (b); (b) = __t; } while (0)
+#define clamp(v, lo, hi)	min(max(v, lo), hi)
+#define round_up(x, y)		((((x) - 1) | ((__typeof__(x))((y) - 1))) + 1)
+#define round_down(x, y)	((x) & ~((__typeof__(x))((y) - 1)))
+#define array_size(a, b)	((size_t)(a) * (size_t)(b))
+#define cache_line_size()	64
+#define sysfs_emit(buf, fmt, ...)	sprintf(buf, fmt, ##__VA_ARGS__)
+
+static inline int kstrtoul(const char *s, unsigned int base, unsigned long *res)
+{
+	char *end;
+
+	errno = 0;
+	*res = strtoul(s, &end, base);
+	return errno || end == s || (*end && *end != '\n') ? -EINVAL : 0;
+}
+
+/* Kconfig: IS_ENABLED(CONFIG_X) is 1 if CONFIG_X is defined to 1 */
+#define __ARG_PLACEHOLDER_1	0,
+#define __take_second_arg(__ignored, val, ...)	val
+#define __is_defined(x)		___is_defined(x)
+#define ___is_defined(val)	____is_defined(__ARG_PLACEHOLDER_##val)
+#define ____is_defined(arg1_or_junk)	__take_second_arg(arg1_or_junk 1, 0)
+#define IS_ENABLED(option)	__is_defined(option)
 
 #define _RET_IP_	((unsigned long)__builtin_return_address(0))
 

@@ -76,6 +76,20 @@ static inline void list_move_tail(struct list_head *list,
 	list_add_tail(list, head);
 }
 
+static inline void list_splice_tail_init(struct list_head *list,
+					 struct list_head *head)
+{
+	struct list_head *first = list->next, *last = list->prev;
+
+	if (list == first)
+		return;
+	first->prev = head->prev;
+	head->prev->next = first;
+	last->next = head;
+	head->prev = last;
+	INIT_LIST_HEAD(list);
+}
+
 static inline bool list_empty(const struct list_head *head)
 {
 	return READ_ONCE(head->next) == head;

@@ -14,10 +14,9 @@ unsigned long node_end_pfn(int nid);
 #define for_each_online_node(nid)	for_each_node(nid)
 #define num_online_nodes()	nr_node_ids
 
-/* The test's own thread, no emulated CPU: on node 0. */
-static inline int numa_mem_id(void)
-{
-	return 0;
-}
+/* The node of the CPU the thread runs on (a preemption point first). */
+int shim_numa_mem_id(void);
+#define numa_mem_id()	shim_numa_mem_id()
+#define numa_node_id()	shim_numa_mem_id()
 
 #endif

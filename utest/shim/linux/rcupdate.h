@@ -3,8 +3,12 @@
  * ka userspace shim: <linux/rcupdate.h>.
  *
  * Real grace periods (shim.c): a reader bumps a per-thread counter on entry
- * and exit of its outermost section; synchronize_rcu() waits for every
- * thread seen inside a section to leave it.  kfree_rcu() queues the object
+ * and exit of its outermost section - rcu_read_lock(), a preempt-disabled
+ * region or a spinlock, as the kernel's RCU flavours are one -
+ * synchronize_rcu() waits for every thread seen inside a section to leave
+ * it, giving its CPU up meanwhile (a reader may need it).  Read-side
+ * sections are preemptible (PREEMPT_RCU): rcu_read_unlock() is a
+ * preemption point.  kfree_rcu() queues the object
  * through its rcu_head; the harness frees the queue, after a grace period,
  * with shim_rcu_barrier() from a point where it holds no lock and is in no
  * read-side section.  call_rcu() callbacks run there too; rcu_barrier() is
