@@ -438,10 +438,10 @@ void *ut_alloc(struct ut_cpu *cpu, size_t size, gfp_t gfp)
 }
 
 /*
- * ka_alloc_node() checks @node against this CPU's before it owns the
- * CPU's magazines: a task that moved to another node's CPU in between
- * (a preemption point inside ka, shim_sched.migrate) may get that node's
- * object.  Such calls are counted, not checked for the node.
+ * ka_alloc_node() must give @node's object even to a task that moved to
+ * another node's CPU inside ka (a preemption point, shim_sched.migrate):
+ * such calls are counted, and every object's node is checked
+ * (ut_claim()).
  */
 unsigned long ut_node_moved;
 
@@ -450,10 +450,9 @@ void *ut_alloc_node(int node, size_t size, gfp_t gfp)
 	unsigned long moves = shim_task.moves;
 	void *p = ka_alloc_node(size, gfp, node);
 
-	if (shim_task.moves != moves) {
+	/* counted only: ka_alloc_node() reads the node where it cannot move */
+	if (shim_task.moves != moves)
 		__atomic_add_fetch(&ut_node_moved, 1, __ATOMIC_RELAXED);
-		node = NUMA_NO_NODE;
-	}
 	if (!ZERO_OR_NULL_PTR(p))
 		ut_claim(p, size, node);
 	return p;

@@ -500,7 +500,7 @@ int main(int argc, char **argv)
 	       mode, IS_ENABLED(CONFIG_PREEMPT_RT) ? " PREEMPT_RT" : "",
 	       nr_workers, nr_cpu_ids, rounds, ops, allocs, frees, xfree, irqs,
 	       refused, words, lookups, failed_allocs);
-	printf("stress: %lu drains, %lu trims, %lu budget changes, %lu CPUs taken down, %lu ka_alloc_node() calls moved to another CPU inside ka (node not checked); %lu patterns overwritten, %lu bad frees accepted or good ones refused, %lu pointers taken for objects, %lu warnings\n",
+	printf("stress: %lu drains, %lu trims, %lu budget changes, %lu CPUs taken down, %lu ka_alloc_node() calls moved to another CPU inside ka (node checked); %lu patterns overwritten, %lu bad frees accepted or good ones refused, %lu pointers taken for objects, %lu warnings\n",
 	       drains, trims, budgets, hotplugs, ut_node_moved, bad_patterns,
 	       not_refused, bad_lookups, shim_nr_warnings);
 	printf("%lu passed, %lu failed\n", passed, failed);

@@ -534,7 +534,7 @@ static noinline void *ka_alloc_done(void *p, size_t size, gfp_t gfp,
 enum ka_alloc_from {
 	KA_FROM_REFILL,		/* the magazine was empty: refill it */
 	KA_FROM_BUSY,		/* it was busy: one object from this node */
-	KA_FROM_NODE,		/* ka_alloc_node() of another node */
+	KA_FROM_NODE,		/* ka_alloc_node(): from that node's mcentral */
 };
 
 /*
@@ -596,9 +596,22 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 		from = KA_FROM_BUSY;
 		goto slow;
 	}
+	/*
+	 * ka_alloc_node(): the magazine holds this CPU's node's objects, and
+	 * the CPU's node is read here, where the task cannot migrate; a miss
+	 * takes one object from @node's mcentral rather than refill a
+	 * magazine the task may have left by then (ka_alloc() folds this).
+	 */
+	if (node != NUMA_NO_NODE && unlikely(node != numa_mem_id())) {
+		ka_mag_unlock(pcpu);
+		from = KA_FROM_NODE;
+		goto slow;
+	}
 	ka_mag_point(KA_MP_POP);
 	if (unlikely(!ka_mag_pop(pm, &p))) {
 		ka_mag_unlock(pcpu);
+		if (node != NUMA_NO_NODE)
+			from = KA_FROM_NODE;
 		goto slow;
 	}
 	ka_mag_unlock(pcpu);
