@@ -16,7 +16,9 @@
  *   order, and realloc, size, sensitive free and RCU free of freed objects:
  *   refused before ka reads or writes the object, never handed out twice;
  * - a live object whose first word a client copied from a freed one (the
- *   freed object's double-free tag): its free is taken, not refused.
+ *   freed object's double-free tag): its free is taken, not refused;
+ * - object starts of a span in use that no client holds (in a magazine
+ *   since a refill, or free in the span): refused, never handed out twice.
  * After each, neighbours allocated before the misuse keep their contents,
  * and the fixture checks that every object went back.
  *
@@ -552,6 +554,66 @@ static void ka_misuse_stale_copy(struct kunit *test)
 	}
 }
 
+/*
+ * Object starts no client holds, of a span in use: the objects a refill
+ * moved into this CPU's magazine and those still free in the span, never
+ * handed out.  Each free must be refused (they carry the span's tag from
+ * its birth), and none may then be handed out twice.  Before the tag was
+ * written at the span's birth ka took them for live objects: pushed a
+ * second time, or set a remote bit, and handed them out twice.
+ */
+static void ka_misuse_never_handed_out(struct kunit *test)
+{
+	static const size_t sizes[] = { 8, 64, 512, 4096 };
+	unsigned int si;
+
+	for (si = 0; si < ARRAY_SIZE(sizes); si++) {
+		size_t size = sizes[si];
+		unsigned long refused, want = 0;
+		unsigned int i, j, nelems, elemsize, nr = 0;
+		struct ka_span *span;
+		char *base, *p;
+		void **a;
+
+		p = ka_alloc(size, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		rcu_read_lock();
+		span = ka_span_of(p);
+		base = span->base;
+		nelems = span->nelems;
+		elemsize = span->elemsize;
+		rcu_read_unlock();
+		a = kunit_kcalloc(test, 2 * nelems + 1, sizeof(*a), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, a);
+		refused = ka_test_refusals();
+		for (i = 0; i < nelems; i++) {
+			char *q = base + (size_t)i * elemsize;
+
+			if (q == p)
+				continue;
+			ka_free(q);
+			want++;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, ka_test_refusals() - refused, want,
+				    "%zu bytes: frees of objects never handed out taken",
+				    size);
+		/* every object of the span and more: no pointer twice */
+		a[nr++] = p;
+		for (i = 0; i < 2 * nelems; i++) {
+			a[nr] = ka_alloc(size, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, a[nr]);
+			nr++;
+		}
+		for (i = 0; i < nr; i++)
+			for (j = i + 1; j < nr; j++)
+				KUNIT_EXPECT_PTR_NE_MSG(test, a[i], a[j],
+							"%zu bytes: handed out twice",
+							size);
+		for (i = 0; i < nr; i++)
+			ka_free(a[i]);
+	}
+}
+
 static struct kunit_case ka_misuse_cases[] = {
 	KUNIT_CASE(ka_misuse_bad_node),
 	KUNIT_CASE(ka_misuse_bad_node_cache),
@@ -559,6 +621,7 @@ static struct kunit_case ka_misuse_cases[] = {
 	KUNIT_CASE_PARAM(ka_misuse_foreign_pointers, ka_foreign_gen_params),
 	KUNIT_CASE_PARAM(ka_misuse_double_free, ka_refree_gen_params),
 	KUNIT_CASE(ka_misuse_stale_copy),
+	KUNIT_CASE(ka_misuse_never_handed_out),
 	{}
 };
 

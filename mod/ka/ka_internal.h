@@ -421,6 +421,21 @@ int ka_arena_add_chunk(struct ka_chunk *chunk, gfp_t gfp);
 void ka_arena_del_chunk(struct ka_chunk *chunk);
 void ka_arena_set_span(struct ka_span *span, struct ka_span *val);
 
+/*
+ * The first word of an object (its double-free tag: span.c, api.c): plain loads and
+ * stores, uninstrumented functions with generic KASAN (the object may be
+ * poisoned when ka touches it).
+ */
+static __no_kasan_or_inline unsigned long ka_word_read(const void *p)
+{
+	return *(const unsigned long *)p;
+}
+
+static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
+{
+	*(unsigned long *)p = v;
+}
+
 /**
  * ka_span_lookup - the span holding the address @p, or &ka_dummy_span if
  * ka owns no span there (not ka's memory, or a free page of ka's heap)

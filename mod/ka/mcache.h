@@ -293,21 +293,6 @@ static __always_inline void ka_mag_point(enum ka_mag_point pt) { }
 #endif
 
 /*
- * The first word of an object (its double-free tag, api.c): plain loads and
- * stores, uninstrumented functions with generic KASAN (the object may be
- * poisoned when ka touches it).
- */
-static __no_kasan_or_inline unsigned long ka_word_read(const void *p)
-{
-	return *(const unsigned long *)p;
-}
-
-static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
-{
-	*(unsigned long *)p = v;
-}
-
-/*
  * One class of a CPU's cache, as the span code (mcache.c) works on it: a
  * size class's magazine and spans in struct ka_pcpu, or a ka_cache's
  * (cache.c).  The CPU's own, or a dead CPU's.

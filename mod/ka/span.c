@@ -28,6 +28,26 @@ static size_t ka_span_meta_size(unsigned int nelems)
 	return sizeof(struct ka_span) + 2 * BITS_TO_LONGS(nelems) * sizeof(long);
 }
 
+/*
+ * Every free object of a span carries its double-free tag, from the
+ * span's birth (here) until it is handed out (the allocation paths clear
+ * it) and again from its free (ka_pre_free()): so a free of an object
+ * start no client holds - one never handed out, one a refill moved into a
+ * magazine, one of a span made again since - finds the tag and is
+ * confirmed free (ka_obj_free_confirm()) instead of being taken for a
+ * live object and handed out twice.  One word an object: what SLUB's
+ * freelist setup writes into a new slab.  Debug mode poisons the objects
+ * after this (ka_debug_span_init()); a cache's constructor overwrites
+ * the word (such caches keep no tag).
+ */
+static void ka_span_tag_all(struct ka_span *span)
+{
+	char *obj = span->base, *end = obj + span->nelems * span->elemsize;
+
+	for (; obj < end; obj += span->elemsize)
+		ka_word_write(obj, span->freetag);
+}
+
 /**
  * ka_span_new - a fresh span of size class @cls with all objects free
  * @cls: size class
@@ -61,6 +81,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 	/* unique per span address, unknowable without the key; odd */
 	span->freetag = (ka_freetag_key ^
 			 (unsigned long)span->base * KA_GOLDEN_RATIO) | 1;
+	ka_span_tag_all(span);
 	if (ka_debug_span_init(span, gfp)) {
 		ka_span_destroy(span);
 		return NULL;
