@@ -507,13 +507,19 @@ static void ka_pcc_adopt(struct ka_pcpu *pc, struct ka_pcc *s,
  * pending list).  A free that came before it saw the flag left a remote bit,
  * which the collection after the flag finds (the flag's store is ordered
  * before it): then the span goes to @partial instead.  Context: owner.
+ *
+ * The flag is set with a fully ordered fetch_or rather than a plain
+ * atomic_long_or() and a barrier: besides the store->load order above, the
+ * freer that reads the flag (its cmpxchg) and then writes span->pnode must
+ * come after the owner's last reads of span->pnode (ka_pcc_pending()); a
+ * release on the flag says so in a form ThreadSanitizer (utest) models; it
+ * does not model a standalone fence.  Once per span filled: no fast path.
  */
 static void ka_pcc_retire(struct ka_pcpu *pc, struct ka_pcc *s,
 			  struct ka_span *span)
 {
 	s->active = NULL;
-	atomic_long_or(KA_RS_FULL, &span->rstate);
-	smp_mb__after_atomic();
+	atomic_long_fetch_or(KA_RS_FULL, &span->rstate);
 	if (ka_span_collect(span)) {
 		atomic_long_andnot(KA_RS_FULL, &span->rstate);
 		list_add_tail(&span->olink, &s->partial);
