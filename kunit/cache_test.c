@@ -2,11 +2,15 @@
 /*
  * KUnit suite ka_cache (mod/ka/cache.c): ka_claims(), kmem_caches
  * passed on to SLUB, constructors run once per object, alignment,
- * what creation refuses, destroy with objects out, bad frees.  Skipped
+ * what creation refuses, SLAB_TYPESAFE_BY_RCU (spans back a grace
+ * period late, objects reused at once and untouched), destroy with
+ * objects out, bad frees.  Skipped
  * with ka.ko debug=1, which refuses caches.
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+#include "mcache.h"
 #include "ka_debug.h"
 #include "ka_kunit.h"
 
@@ -173,8 +177,6 @@ static void ka_cache_refused(struct kunit *test)
 {
 	struct ka_cache *c, *c2;
 
-	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_rcu", 64, 0,
-						SLAB_TYPESAFE_BY_RCU, NULL));
 	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_poison", 64, 0,
 						SLAB_POISON, NULL));
 	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_dma", 64, 0,
@@ -196,7 +198,168 @@ static void ka_cache_refused(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, c2);
 	ka_cache_destroy(c2);
 	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_dup"));
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_poison"));
+}
+
+/* A SLAB_TYPESAFE_BY_RCU cache's object: its type word, set by the ctor. */
+struct ka_test_rcu_obj {
+	unsigned long type;
+	unsigned long seq;
+	char pad[48];
+};
+
+#define KA_TEST_RCU_TYPE	0x7479706573616665UL	/* "typesafe" */
+#define KA_TEST_OTHER_FILL	0x6b
+
+static void ka_test_rcu_ctor(void *p)
+{
+	((struct ka_test_rcu_obj *)p)->type = KA_TEST_RCU_TYPE;
+}
+
+struct ka_test_release {
+	struct work_struct work;
+	atomic_t done;
+};
+
+/* Every CPU's spans back to mcentral, every empty span back to the heap. */
+static void ka_test_release_fn(struct work_struct *work)
+{
+	struct ka_test_release *r = container_of(work, struct ka_test_release,
+						 work);
+
+	ka_mcache_drain_all();
+	ka_release_free();
+	atomic_set(&r->done, 1);
+}
+
+/*
+ * SLAB_TYPESAFE_BY_RCU: a reader inside rcu_read_lock() keeps the memory
+ * of every object it could have found.  The test, as the reader, frees
+ * four spans' worth of objects and has another task give every span back
+ * (drain, release: the spans empty and go to the heap); inside the same
+ * read section every object still holds what the cache's client left in it
+ * (type and sequence: ka wrote no tag or poison), the spans wait for the
+ * grace period, and allocations of the same size class from ka_alloc(),
+ * which would reuse those pages at once, do not get them.  On a KASAN
+ * kernel a freed page read here is a report as well.  After the read
+ * section a drain gives the spans back.
+ */
+static void ka_cache_rcu_span_deferred(struct kunit *test)
+{
+	unsigned int cls, n, i, bad = 0, bad_after = 0, waiting;
+	struct ka_test_rcu_obj **objs;
+	struct ka_test_release r;
+	unsigned long deadline;
+	struct ka_cache *c;
+	void **others;
+
+	c = ka_cache_create("ka_test_rcu", sizeof(**objs), 0,
+			    SLAB_TYPESAFE_BY_RCU, ka_test_rcu_ctor);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	cls = ka_cache_cls(c);
+	n = 4 * ka_classes[cls].nelems;
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	others = kunit_kcalloc(test, n, sizeof(*others), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	KUNIT_ASSERT_NOT_NULL(test, others);
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		KUNIT_EXPECT_EQ(test, objs[i]->type, KA_TEST_RCU_TYPE);
+		objs[i]->seq = i;
+	}
+	KUNIT_EXPECT_EQ(test, ka_span_rcu_pending(), 0UL);
+	INIT_WORK_ONSTACK(&r.work, ka_test_release_fn);
+	atomic_set(&r.done, 0);
+
+	rcu_read_lock();
+	for (i = 0; i < n; i++)
+		ka_cache_free(c, objs[i]);
+	queue_work(system_unbound_wq, &r.work);
+	deadline = jiffies + 5 * HZ;
+	while (!atomic_read(&r.done) && time_before(jiffies, deadline))
+		cpu_relax();
+	waiting = ka_span_rcu_pending();
+	for (i = 0; i < n; i++)
+		bad += READ_ONCE(objs[i]->type) != KA_TEST_RCU_TYPE ||
+		       READ_ONCE(objs[i]->seq) != i;
+	/* the class's own objects: they would take freed runs first */
+	for (i = 0; i < n; i++) {
+		others[i] = ka_alloc(ka_classes[cls].size, GFP_NOWAIT);
+		if (others[i])
+			memset(others[i], KA_TEST_OTHER_FILL,
+			       ka_classes[cls].size);
+	}
+	for (i = 0; i < n; i++)
+		bad_after += READ_ONCE(objs[i]->type) != KA_TEST_RCU_TYPE;
+	rcu_read_unlock();
+
+	flush_work(&r.work);
+	destroy_work_on_stack(&r.work);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r.done), 1);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_EQ(test, bad_after, 0U);
+	/* all four spans emptied and wait (one may have been a CPU's stash) */
+	KUNIT_EXPECT_GE(test, waiting, 3U);
+	for (i = 0; i < n; i++)
+		ka_free(others[i]);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_span_rcu_pending(), 0UL);
+	ka_cache_destroy(c);
 	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_rcu"));
+}
+
+/*
+ * SLAB_TYPESAFE_BY_RCU objects are reused at once within the cache, and
+ * ka writes nothing into a freed one: no double-free tag, no init_on_free
+ * (the reader's type check must hold across a free and a reuse).  A
+ * double free is still refused (the span's bitmap).
+ */
+static void ka_cache_rcu_reuse(struct kunit *test)
+{
+	struct ka_test_rcu_obj *o, *again, *keep;
+	unsigned long refused;
+	struct ka_cache *c;
+
+	c = ka_cache_create("ka_test_rcu_reuse", sizeof(*o), 0,
+			    SLAB_TYPESAFE_BY_RCU, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	migrate_disable();
+	o = ka_cache_alloc(c, GFP_KERNEL);
+	if (!o) {
+		migrate_enable();
+		ka_cache_destroy(c);
+		KUNIT_FAIL(test, "ka_cache_alloc failed");
+		return;
+	}
+	o->type = KA_TEST_RCU_TYPE;
+	o->seq = 42;
+	ka_cache_free(c, o);
+	/* the freed object keeps its contents */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(o->type), KA_TEST_RCU_TYPE);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(o->seq), 42UL);
+	/* and is the next one handed out on this CPU */
+	again = ka_cache_alloc(c, GFP_KERNEL);
+	migrate_enable();
+	KUNIT_EXPECT_PTR_EQ(test, again, o);
+	if (again)
+		KUNIT_EXPECT_EQ(test, again->type, KA_TEST_RCU_TYPE);
+	/* __GFP_ZERO is still honoured */
+	ka_cache_free(c, again);
+	again = ka_cache_alloc(c, GFP_KERNEL | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_EQ(test, again->type, 0UL);
+	/* a second object keeps the span; the first goes back into it */
+	keep = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, keep);
+	KUNIT_EXPECT_TRUE(test, ka_test_same_span(keep, again));
+	ka_cache_free(c, again);
+	ka_drain();
+	refused = ka_test_refusals();
+	ka_cache_free(c, again);
+	KUNIT_EXPECT_EQ(test, ka_test_refusals() - refused, 1UL);
+	ka_cache_free(c, keep);
+	ka_cache_destroy(c);
 }
 
 /*
@@ -373,6 +536,8 @@ static struct kunit_case ka_cache_cases[] = {
 	KUNIT_CASE(ka_cache_ctor_once),
 	KUNIT_CASE_PARAM(ka_cache_alignment, ka_align_gen_params),
 	KUNIT_CASE(ka_cache_refused),
+	KUNIT_CASE(ka_cache_rcu_span_deferred),
+	KUNIT_CASE(ka_cache_rcu_reuse),
 	KUNIT_CASE(ka_cache_destroy_with_objects),
 	KUNIT_CASE(ka_cache_bad_frees),
 	{}

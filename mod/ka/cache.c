@@ -15,6 +15,16 @@
  * and skips init_on_alloc/init_on_free, as SLUB does; one without keeps the
  * tag (api.c, "Double-free tags").
  *
+ * SLAB_TYPESAFE_BY_RCU, as SLUB gives it: a freed object may be handed out
+ * again at once, by the same cache, and nothing of ka's is written into it
+ * (no tag, no KASAN poison or quarantine, no init_on_free); a span of such
+ * a cache that empties and leaves the cache waits an RCU grace period
+ * before its pages go back to the heap (ka_span.rcu_free, span.c), so a
+ * reader under rcu_read_lock() that still holds a pointer to a freed
+ * object reads memory of this cache's type, never a page another cache,
+ * class or the buddy allocator got meanwhile.  Double frees are caught by
+ * the span's bitmap once the object left the magazine.
+ *
  * A module built with include/ka_redirect.h calls these functions for
  * every struct kmem_cache it names, the kernel's own included (__getname()
  * is kmem_cache_alloc(names_cachep, ...)): a cache whose first word is not
@@ -66,6 +76,11 @@ struct ka_cache {
 	unsigned int batch;
 	slab_flags_t flags;
 	void (*ctor)(void *obj);
+	/*
+	 * A free object keeps its contents (a constructor, or
+	 * SLAB_TYPESAFE_BY_RCU): no double-free tag, no init_on_alloc/free.
+	 */
+	bool notag;
 	bool dead;			/* destroyed with objects still out */
 	struct ka_cache_cpu __percpu *pcpu;
 	struct ka_central *central[];	/* per node; NULL where no heap */
@@ -96,6 +111,26 @@ static __always_inline bool ka_cache_is_ka(const struct ka_cache *c)
 }
 static DEFINE_MUTEX(ka_cache_mutex);
 
+static __always_inline bool ka_cache_is_rcu(const struct ka_cache *c)
+{
+	return c->flags & SLAB_TYPESAFE_BY_RCU;
+}
+
+/**
+ * ka_cache_rcu - is @c SLAB_TYPESAFE_BY_RCU?
+ * @c: one of ka's caches
+ *
+ * Its freed objects may be read by RCU readers until they are reused in
+ * the cache: no poison, no quarantine, no tag; its spans go back to the
+ * heap a grace period after they emptied (span.c, ka_span_destroy()).
+ *
+ * Context: any.
+ */
+bool ka_cache_rcu(const struct ka_cache *c)
+{
+	return ka_cache_is_rcu(c);
+}
+
 /*
  * mcentral's carve hook: a new span of @c's cache, not yet on any list:
  * mark it the cache's (its frees skip ka_free()'s hit path: fastkey 0) and
@@ -111,6 +146,8 @@ static void ka_cache_carve(struct ka_central *c, struct ka_span *span)
 	/* ka_free() pushes none of it: ka_cache_free() has its own key */
 	WRITE_ONCE(span->fastkey, 0);
 	WRITE_ONCE(span->ckey, 0);
+	/* SLAB_TYPESAFE_BY_RCU: its pages wait a grace period once it empties */
+	span->rcu_free = ka_cache_is_rcu(cache);
 	if (!cache->ctor)
 		return;
 	for (i = 0; i < span->nelems; i++) {
@@ -148,6 +185,7 @@ unsigned int ka_cache_cls(const struct ka_cache *c)
 {
 	return c->cls;
 }
+KA_EXPORT_INTERNAL(ka_cache_cls);
 
 /*
  * Give back @c's share of CPU @cpu (with @idle_only, only if its magazine
@@ -249,10 +287,19 @@ static struct ka_cache *ka_cache_refuse(const char *name, const char *why,
  *	   accepted; SLAB_HWCACHE_ALIGN aligns to a cache line as SLUB does
  * @ctor: run once on each object when its span is carved, or NULL
  *
- * What ka cannot give (a flag it does not honour, SLAB_TYPESAFE_BY_RCU
- * among them, an alignment no class keeps, a size above its largest class,
- * a name in use, debug mode) is refused with a message naming the reason;
- * with SLAB_PANIC the refusal panics, as kmem_cache_create() would.
+ * With SLAB_TYPESAFE_BY_RCU a freed object may be reused at once, by the
+ * cache, as with SLUB; the cache's memory (a span) goes back to the heap,
+ * where another cache or class could get it, only an RCU grace period
+ * after its last object was freed and the span given back.  A reader
+ * under rcu_read_lock() that holds a pointer to an object freed meanwhile
+ * reads an object of this cache (maybe reused: it must check, as with
+ * SLUB), never another cache's object or a freed page.  Nothing of ka's is
+ * written into such an object on free (no tag, no poison, no init_on_free).
+ *
+ * What ka cannot give (a flag it does not honour, an alignment no class
+ * keeps, a size above its largest class, a name in use, debug mode) is
+ * refused with a message naming the reason; with SLAB_PANIC the refusal
+ * panics, as kmem_cache_create() would.
  *
  * Context: process context, may sleep.
  * Return: the cache, or NULL.
@@ -267,8 +314,6 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 
 	if (!name)
 		return ka_cache_refuse(name, "no name", flags);
-	if (flags & SLAB_TYPESAFE_BY_RCU)
-		return ka_cache_refuse(name, "SLAB_TYPESAFE_BY_RCU is not implemented: a freed object may be reused at once", flags);
 	if (flags & ~KA_CACHE_FLAGS) {
 		pr_err("cache %s refused: flags %#lx not supported (supported: %#lx)\n",
 		       name, (unsigned long)(flags & ~KA_CACHE_FLAGS),
@@ -307,6 +352,7 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 	c->batch = ka_classes[cls].batch;
 	c->flags = flags;
 	c->ctor = ctor;
+	c->notag = ctor || (flags & SLAB_TYPESAFE_BY_RCU);
 	c->pcpu = alloc_percpu(struct ka_cache_cpu);
 	if (!c->name || !c->pcpu)
 		goto nomem;
@@ -453,7 +499,7 @@ EXPORT_SYMBOL_GPL(ka_cache_destroy);
  */
 bool ka_cache_tagged(const struct ka_cache *c)
 {
-	return !c->ctor;
+	return !c->notag;
 }
 
 /**
@@ -486,13 +532,14 @@ bool ka_cache_leak_traced(const struct ka_cache *c)
 static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 						 gfp_t gfp)
 {
-	if (!c->ctor)
+	if (!c->notag)
 		ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
 		ka_kasan_new(p, c->size, c->objsize);
 	if (unlikely(static_branch_unlikely(&ka_alloc_hooks_key) ||
 		     (gfp & __GFP_ZERO))) {
-		if (!c->ctor && ((gfp & __GFP_ZERO) || want_init_on_alloc(gfp)))
+		if (!c->ctor && ((gfp & __GFP_ZERO) ||
+				 (!c->notag && want_init_on_alloc(gfp))))
 			memset(p, 0, c->size);
 		if (ka_cache_leak_traced(c))
 			kmemleak_alloc(p, c->size, 1, gfp);
@@ -616,7 +663,7 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 				   _RET_IP_);
 		return false;
 	}
-	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag) &&
+	if (!c->notag && unlikely(ka_word_read(p) == span->freetag) &&
 	    ka_obj_free_confirm(span, p)) {
 		ka_report_double_free(p, "double free (the object is already free)",
 				      _RET_IP_);
@@ -625,11 +672,12 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 	if (unlikely(static_branch_unlikely(&ka_free_hooks_key))) {
 		if (ka_cache_leak_traced(c))
 			kmemleak_free(p);
-		if (!c->ctor && want_init_on_free())
+		if (!c->notag && want_init_on_free())
 			memset((void *)p, 0, c->size);
 	}
-	ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
-	if (!c->ctor)
+	if (!ka_cache_is_rcu(c))
+		ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
+	if (!c->notag)
 		ka_word_write((void *)p, span->freetag);
 	return true;
 }
@@ -763,10 +811,11 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	 */
 	if (likely(data_race(span->ckey) == this_cpu_read(pcpu->fastkey) &&
 		   span->cache == c && ka_span_obj_ok(span, p) &&
-		   (c->ctor || ka_word_read(p) != span->freetag))) {
-		ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
+		   (c->notag || ka_word_read(p) != span->freetag))) {
+		if (!ka_cache_is_rcu(c))
+			ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
 		if (likely(ka_mag_push(&c->pcpu->mag, p))) {
-			if (!c->ctor)
+			if (!c->notag)
 				ka_word_write(p, span->freetag);
 			ka_mag_unlock(pcpu);
 			this_cpu_inc(c->pcpu->mag.nr_free);
@@ -915,6 +964,32 @@ void ka_cache_show(struct seq_file *m)
 			   c->dead ? " dead" : "");
 	}
 	mutex_unlock(&ka_cache_mutex);
+}
+
+/**
+ * ka_cache_release - give every cache's empty spans back to the heap
+ *
+ * What ka_release_free() does for the size classes (the shrinker, drain):
+ * a cache's central lists keep no reserve then.  A SLAB_TYPESAFE_BY_RCU
+ * cache's spans reach the heap after a grace period.
+ *
+ * Context: process context (the shrinker, drain); takes
+ * ka_cache_list_lock and the caches' central locks.
+ * Return: pages given back to the heap.
+ */
+unsigned long ka_cache_release(void)
+{
+	unsigned long pages = 0;
+	struct ka_cache *c;
+	int node;
+
+	spin_lock(&ka_cache_list_lock);
+	list_for_each_entry(c, &ka_caches, list)
+		for (node = 0; node < nr_node_ids; node++)
+			if (c->central[node])
+				pages += ka_central_release(c->central[node], 0);
+	spin_unlock(&ka_cache_list_lock);
+	return pages;
 }
 
 /**

@@ -158,12 +158,14 @@ KA_EXPORT_INTERNAL(ka_scav_pause);
  * Context: any; no ka lock held.
  * Return: pages returned to the buddy allocator.
  */
-static unsigned long ka_release_free(void)
+unsigned long ka_release_free(void)
 {
 	unsigned long pages = 0;
 	unsigned int cls;
 	int nid;
 
+	/* the caches' empty spans first, into the heaps released below */
+	ka_cache_release();
 	for_each_node(nid) {
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			ka_central_release(ka_central_of(nid, cls), 0);
@@ -171,6 +173,7 @@ static unsigned long ka_release_free(void)
 	}
 	return pages;
 }
+KA_EXPORT_INTERNAL(ka_release_free);
 
 /**
  * ka_drain - give back everything ka holds that no client uses
@@ -188,6 +191,11 @@ void ka_drain(void)
 	ka_kasan_drain();
 	ka_mcache_drain_all();
 	ka_release_free();
+	/* SLAB_TYPESAFE_BY_RCU caches' spans: after their grace period */
+	if (ka_span_rcu_pending()) {
+		rcu_barrier();
+		ka_release_free();
+	}
 }
 KA_EXPORT_INTERNAL(ka_drain);
 
@@ -348,6 +356,8 @@ static void __exit ka_exit(void)
 	ka_mcache_exit();
 	/* a kick that saw the scavenger on before the pause: no pass left */
 	cancel_delayed_work_sync(&ka_scav_dwork);
+	/* SLAB_TYPESAFE_BY_RCU caches' spans, waiting for a grace period */
+	rcu_barrier();
 	/* spans and arenas go with kfree_rcu(), which runs no ka code */
 	ka_nodes_free();
 	ka_arena_exit();
