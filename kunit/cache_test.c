@@ -10,6 +10,9 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
+#include <linux/cpu.h>
+#include <linux/delay.h>
+#include <linux/shrinker.h>
 #include "mcache.h"
 #include "ka_debug.h"
 #include "ka_kunit.h"
@@ -530,6 +533,275 @@ static void ka_claims_pointers(struct kunit *test)
 	vfree(vm);
 }
 
+/* @name's "caches" line: objects in magazines and bytes of spans; false if none. */
+static bool ka_test_cache_state(struct kunit *test, const char *name,
+				unsigned long *cached, unsigned long *bytes)
+{
+	unsigned long active;
+	char *line = ka_test_cache_line(test, name);
+
+	return line && sscanf(line, "%*s %*u %*u %*u %*u %lu %lu %lu", &active,
+			      cached, bytes) == 3;
+}
+
+/* @n objects of @c allocated, then freed, on this CPU: its magazine fills. */
+static void ka_test_cache_cycle(struct kunit *test, struct ka_cache *c,
+				void **objs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	for (i = 0; i < n; i++)
+		ka_cache_free(c, objs[i]);
+}
+
+/*
+ * A cache's magazine is in its CPU's byte budget: no capacity until the
+ * CPU uses the cache, then its class's cache_max slots, charged to the
+ * CPU's capacity bytes; a budget lowered below it takes it back on every
+ * CPU (flushed, capacity 0); under a small budget the cache gets only
+ * what is left, and the CPU stays within the budget.
+ */
+static void ka_cache_in_budget(struct kunit *test)
+{
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 2048, before;
+	struct ka_magazine *m;
+	const struct ka_class *k;
+	struct ka_pcpu *pc;
+	struct ka_cache *c;
+	unsigned int cap;
+	void **objs;
+	int cpu;
+
+	c = ka_cache_create("ka_test_budget", 200, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	k = &ka_classes[ka_cache_cls(c)];
+	objs = kunit_kcalloc(test, k->cache_max, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_mcache_trim_pause(true);
+
+	migrate_disable();
+	pc = this_cpu_ptr(ka_pcpu);
+	m = this_cpu_ptr(ka_cache_mag(c));
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	before = pc->cap_bytes;
+	ka_test_cache_cycle(test, c, objs, k->batch);
+	cap = ka_mag_cap(m);
+	KUNIT_EXPECT_EQ(test, cap, k->cache_max);
+	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_EQ(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
+	KUNIT_EXPECT_LE(test, pc->cap_bytes, saved);
+	migrate_enable();
+
+	/* below the cache's magazine: given back on every CPU */
+	KUNIT_ASSERT_LT(test, low, (unsigned long)cap * k->size);
+	ka_mcache_set_budget(low);
+	for_each_online_cpu(cpu) {
+		m = per_cpu_ptr(ka_cache_mag(c), cpu);
+		KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+		KUNIT_EXPECT_LE(test, ka_mag_cap(m), low / k->size);
+		KUNIT_EXPECT_LE(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes), low);
+	}
+	/* used again under it: what the budget leaves */
+	migrate_disable();
+	pc = this_cpu_ptr(ka_pcpu);
+	m = this_cpu_ptr(ka_cache_mag(c));
+	ka_test_cache_cycle(test, c, objs, k->batch);
+	KUNIT_EXPECT_LE(test, ka_mag_cap(m), low / k->size);
+	KUNIT_EXPECT_LE(test, pc->cap_bytes, low);
+	migrate_enable();
+
+	ka_mcache_set_budget(saved);
+	ka_mcache_trim_pause(false);
+	ka_cache_destroy(c);
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_budget"));
+}
+
+/*
+ * What the debugfs "drain" does (ka_drain()) and what the shrinker does
+ * (its count, then its scan: every CPU flushes asynchronously, empty
+ * spans back to the heap) reach a cache's magazines and spans: "caches"
+ * shows its objects cached before, none after, and no span left once
+ * none is out; the shrinker counts the cached bytes.
+ */
+static void ka_cache_drain_and_shrink(struct kunit *test)
+{
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
+	unsigned long cached, bytes, count0, count1, deadline;
+	unsigned int held, i;
+	const struct ka_class *k;
+	struct ka_cache *c;
+	void **objs;
+
+	c = ka_cache_create("ka_test_drain", 2000, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	k = &ka_classes[ka_cache_cls(c)];
+	objs = kunit_kcalloc(test, k->cache_max, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_mcache_trim_pause(true);
+
+	migrate_disable();
+	ka_test_cache_cycle(test, c, objs, k->cache_max);
+	migrate_enable();
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_drain",
+						     &cached, &bytes));
+	kunit_info(test, "before drain: %lu objects cached, %lu bytes of spans\n",
+		   cached, bytes);
+	KUNIT_EXPECT_GT(test, cached, 0UL);
+	KUNIT_EXPECT_GT(test, bytes, 0UL);
+	ka_drain();
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_drain",
+						     &cached, &bytes));
+	kunit_info(test, "after drain: %lu objects cached, %lu bytes of spans\n",
+		   cached, bytes);
+	KUNIT_EXPECT_EQ(test, cached, 0UL);
+	KUNIT_EXPECT_EQ(test, bytes, 0UL);
+
+	/*
+	 * The shrinker's count: the objects of this CPU's magazine of the
+	 * cache are in it; taken out again (from the magazine: no span or
+	 * heap page changes hands) they are not.
+	 */
+	migrate_disable();
+	ka_test_cache_cycle(test, c, objs, k->cache_max);
+	held = ka_mag_count(this_cpu_ptr(ka_cache_mag(c)));
+	count0 = ka_shrink_count(NULL, &sc);
+	for (i = 0; i < held; i++)
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+	count1 = ka_shrink_count(NULL, &sc);
+	for (i = 0; i < held; i++)
+		ka_cache_free(c, objs[i]);
+	migrate_enable();
+	kunit_info(test, "shrinker count: %lu pages with %u objects of %u bytes in the magazine, %lu without\n",
+		   count0, held, k->size, count1);
+	KUNIT_EXPECT_GT(test, held, 0U);
+	KUNIT_EXPECT_GE(test, count0 + 1, count1 + ((held * k->size) >> PAGE_SHIFT));
+	/* scans until the CPUs' flushes are done and their spans gone */
+	deadline = jiffies + 10 * HZ;
+	do {
+		ka_shrink_scan(NULL, &sc);
+		msleep(20);
+		KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_drain",
+							     &cached, &bytes));
+	} while ((cached || bytes) && time_before(jiffies, deadline));
+	kunit_info(test, "after shrink: %lu objects cached, %lu bytes of spans\n",
+		   cached, bytes);
+	KUNIT_EXPECT_EQ(test, cached, 0UL);
+	KUNIT_EXPECT_EQ(test, bytes, 0UL);
+
+	ka_mcache_trim_pause(false);
+	ka_cache_destroy(c);
+}
+
+struct ka_test_offline {
+	struct ka_cache *c;
+	void **objs;
+	unsigned int n;
+};
+
+/*
+ * On the CPU that goes offline next (a kworker bound to it: no KUnit
+ * assertion here): fill its magazine of the cache.  Return: the objects
+ * the magazine holds, -1 if an allocation failed.
+ */
+static long ka_test_offline_fill(void *arg)
+{
+	struct ka_test_offline *o = arg;
+	unsigned int i, got;
+
+	for (got = 0; got < o->n; got++) {
+		o->objs[got] = ka_cache_alloc(o->c, GFP_KERNEL);
+		if (!o->objs[got])
+			break;
+	}
+	for (i = 0; i < got; i++)
+		ka_cache_free(o->c, o->objs[i]);
+	if (got < o->n)
+		return -1;
+	return ka_mag_count(this_cpu_ptr(ka_cache_mag(o->c)));
+}
+
+/*
+ * CPU offline: the cache's magazine of a CPU that goes down is flushed,
+ * its capacity given back, and its spans returned (cpuhp callback), so
+ * that nothing of the cache stays with a dead CPU.
+ */
+static void ka_cache_cpu_offline(struct kunit *test)
+{
+	unsigned long cached, bytes;
+	struct ka_test_offline o;
+	struct ka_magazine *m;
+	struct ka_pcc *s;
+	long held;
+	int cpu, ret;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU online");
+	cpu = cpumask_last(cpu_online_mask);
+	if (cpu == 0)
+		kunit_skip(test, "CPU 0 cannot go offline");
+	o.c = ka_cache_create("ka_test_offline", 100, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, o.c);
+	o.n = ka_classes[ka_cache_cls(o.c)].batch;
+	o.objs = kunit_kcalloc(test, o.n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o.objs);
+	held = work_on_cpu(cpu, ka_test_offline_fill, &o);
+	KUNIT_EXPECT_GT(test, held, 0L);
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_offline",
+						     &cached, &bytes));
+	kunit_info(test, "CPU %d online: %lu objects cached, %lu bytes of spans\n",
+		   cpu, cached, bytes);
+	ret = remove_cpu(cpu);
+	if (ret) {
+		ka_cache_destroy(o.c);
+		kunit_skip(test, "remove_cpu(%d): %d", cpu, ret);
+	}
+	m = per_cpu_ptr(ka_cache_mag(o.c), cpu);
+	s = ka_cache_pcc(o.c, cpu);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	KUNIT_EXPECT_NULL(test, s->active);
+	KUNIT_EXPECT_TRUE(test, list_empty(&s->partial) && list_empty(&s->full) &&
+			  list_empty(&s->stash));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes), 0UL);
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_offline",
+						     &cached, &bytes));
+	kunit_info(test, "CPU %d offline: %lu objects cached\n", cpu, cached);
+	KUNIT_EXPECT_EQ(test, cached, 0UL);
+	KUNIT_EXPECT_EQ(test, add_cpu(cpu), 0);
+	ka_cache_destroy(o.c);
+}
+
+/*
+ * ka's totals (debugfs "stats": allocs, frees) count a cache's
+ * allocations and frees, and keep them once the cache is destroyed.
+ */
+static void ka_cache_in_stats(struct kunit *test)
+{
+	struct ka_counters before, after, gone;
+	const unsigned int n = 100;
+	struct ka_cache *c;
+	void **objs;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	c = ka_cache_create("ka_test_stats", 72, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	ka_counters_read(&before);
+	ka_test_cache_cycle(test, c, objs, n);
+	ka_counters_read(&after);
+	KUNIT_EXPECT_GE(test, after.allocs - before.allocs, (unsigned long)n);
+	KUNIT_EXPECT_GE(test, after.frees - before.frees, (unsigned long)n);
+	KUNIT_EXPECT_GT(test, after.hits, before.hits);
+	ka_cache_destroy(c);
+	ka_counters_read(&gone);
+	KUNIT_EXPECT_GE(test, gone.allocs, after.allocs);
+	KUNIT_EXPECT_GE(test, gone.frees, after.frees);
+}
+
 static struct kunit_case ka_cache_cases[] = {
 	KUNIT_CASE(ka_claims_pointers),
 	KUNIT_CASE(ka_cache_kernel_cache_passed_on),
@@ -540,6 +812,10 @@ static struct kunit_case ka_cache_cases[] = {
 	KUNIT_CASE(ka_cache_rcu_reuse),
 	KUNIT_CASE(ka_cache_destroy_with_objects),
 	KUNIT_CASE(ka_cache_bad_frees),
+	KUNIT_CASE(ka_cache_in_budget),
+	KUNIT_CASE(ka_cache_drain_and_shrink),
+	KUNIT_CASE(ka_cache_cpu_offline),
+	KUNIT_CASE(ka_cache_in_stats),
 	{}
 };
 

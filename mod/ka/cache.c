@@ -168,12 +168,14 @@ struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c)
 {
 	return &c->pcpu->mag;
 }
+KA_EXPORT_INTERNAL(ka_cache_mag);
 
 /* CPU @cpu's spans of @c. */
 struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu)
 {
 	return &per_cpu_ptr(c->pcpu, cpu)->pcc;
 }
+KA_EXPORT_INTERNAL(ka_cache_pcc);
 
 /* @c's central list on @node, or on this CPU's node if @node has none. */
 struct ka_central *ka_cache_central(struct ka_cache *c, int node)
@@ -187,27 +189,37 @@ unsigned int ka_cache_cls(const struct ka_cache *c)
 }
 KA_EXPORT_INTERNAL(ka_cache_cls);
 
-/*
- * Give back @c's share of CPU @cpu (with @idle_only, only if its magazine
- * was unused since the last pass): its spans, and for a class of one
- * object per span its magazine's objects, to mcentral.  Return: spans kept
- * for a push in flight (ka_mcache_give_cache()).  Context: the CPU's
- * magazines owned, or the CPU dead, or @c without users.
+/**
+ * ka_cache_give - give back @c's share of CPU @cpu
+ * @cpu: the CPU
+ * @c: the cache
+ * @idle_only: only if its magazine was unused since the last such pass
+ *
+ * Its magazine's objects and its spans (stash included) go to mcentral,
+ * and the magazine's capacity back to the CPU's budget.
+ *
+ * Context: the CPU's magazines owned, or the CPU dead, or module exit.
+ * Return: spans kept for a push in flight (ka_mcache_give_cache()).
  */
-static unsigned int ka_cache_give_one(int cpu, struct ka_cache *c,
-				      bool idle_only)
+unsigned int ka_cache_give(int cpu, struct ka_cache *c, bool idle_only)
 {
 	struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+	unsigned int kept = 0;
 	unsigned long used;
 
-	if (ka_class_owned(&ka_classes[c->cls]))
-		return ka_mcache_give_cache(cpu, c, idle_only);
 	used = READ_ONCE(cc->mag.nr_alloc) + READ_ONCE(cc->mag.nr_free);
-	if (!idle_only || used == cc->pcc.seen)
+	if (idle_only && used != cc->pcc.seen) {
+		cc->pcc.seen = used;
+		return 0;
+	}
+	cc->pcc.seen = used;
+	if (ka_class_owned(&ka_classes[c->cls]))
+		kept = ka_mcache_give_cache(cpu, c, false);
+	else
 		ka_mcache_flush_class(per_cpu_ptr(ka_pcpu, cpu), &cc->mag, c->cls,
 				      ka_mag_count(&cc->mag));
-	cc->pcc.seen = used;
-	return 0;
+	ka_mcache_cache_ungrant(cpu, &cc->mag, c->cls);
+	return kept;
 }
 
 /**
@@ -227,7 +239,7 @@ unsigned int ka_cache_give_cpu(int cpu, bool idle_only)
 
 	spin_lock(&ka_cache_list_lock);
 	list_for_each_entry(c, &ka_caches, list)
-		kept += ka_cache_give_one(cpu, c, idle_only);
+		kept += ka_cache_give(cpu, c, idle_only);
 	spin_unlock(&ka_cache_list_lock);
 	return kept;
 }
@@ -244,13 +256,112 @@ static unsigned int ka_cache_class(unsigned int size, unsigned int align)
 	return 0;
 }
 
+/*
+ * The counters of the caches freed since load, so that ka's totals
+ * (ka_cache_counters_add()) do not go back when a cache goes.
+ * ka_cache_list_lock.
+ */
+static struct ka_counters ka_cache_retired;
+
+/* Add @c's per-CPU counters to @sum.  Context: ka_cache_list_lock held. */
+static void ka_cache_counters_one(struct ka_cache *c, struct ka_counters *sum)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct ka_magazine *m = &per_cpu_ptr(c->pcpu, cpu)->mag;
+
+		sum->allocs += READ_ONCE(m->nr_alloc);
+		sum->frees += READ_ONCE(m->nr_free);
+		sum->hits += READ_ONCE(m->nr_alloc) - READ_ONCE(m->nr_miss);
+		sum->refills += READ_ONCE(m->nr_refill);
+		sum->flushes += READ_ONCE(m->nr_flush);
+	}
+}
+
+/**
+ * ka_cache_counters_add - add every cache's counters to ka's totals
+ * @sum: the totals (debugfs "stats"): allocs, frees, hits, refills and
+ *	 flushes of the caches alive and of those destroyed since load
+ *
+ * Context: any but hard irq; takes ka_cache_list_lock.
+ */
+void ka_cache_counters_add(struct ka_counters *sum)
+{
+	struct ka_cache *c;
+
+	spin_lock(&ka_cache_list_lock);
+	sum->allocs += ka_cache_retired.allocs;
+	sum->frees += ka_cache_retired.frees;
+	sum->hits += ka_cache_retired.hits;
+	sum->refills += ka_cache_retired.refills;
+	sum->flushes += ka_cache_retired.flushes;
+	list_for_each_entry(c, &ka_caches, list)
+		ka_cache_counters_one(c, sum);
+	spin_unlock(&ka_cache_list_lock);
+}
+
+/**
+ * ka_cache_cpu_cached - bytes the caches keep on one CPU for no client
+ * @cpu: the CPU
+ *
+ * Objects in its magazines of the caches, and the empty spans it stashes
+ * for them: the caches' part of debugfs "stats"' cached_bytes, and of the
+ * shrinker's count.
+ *
+ * Context: any but hard irq; takes ka_cache_list_lock.  A snapshot.
+ */
+unsigned long ka_cache_cpu_cached(int cpu)
+{
+	unsigned long bytes = 0;
+	struct ka_cache *c;
+
+	spin_lock(&ka_cache_list_lock);
+	list_for_each_entry(c, &ka_caches, list) {
+		struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+
+		bytes += (unsigned long)ka_mag_count(&cc->mag) * c->objsize +
+			 ((unsigned long)READ_ONCE(cc->pcc.nstash) *
+			  ka_classes[c->cls].npages << PAGE_SHIFT);
+	}
+	spin_unlock(&ka_cache_list_lock);
+	return bytes;
+}
+
+/**
+ * ka_cache_empty_pages - pages of the caches' empty spans on central lists
+ *
+ * For the shrinker's count: ka_cache_release() gives them back.
+ *
+ * Context: any but hard irq; takes ka_cache_list_lock.  A snapshot.
+ */
+unsigned long ka_cache_empty_pages(void)
+{
+	unsigned long pages = 0;
+	struct ka_cache *c;
+	int node;
+
+	spin_lock(&ka_cache_list_lock);
+	list_for_each_entry(c, &ka_caches, list)
+		for (node = 0; node < nr_node_ids; node++)
+			if (c->central[node])
+				pages += READ_ONCE(c->central[node]->nr_empty) *
+					 ka_classes[c->cls].npages;
+	spin_unlock(&ka_cache_list_lock);
+	return pages;
+}
+
 static void ka_cache_free_struct(struct ka_cache *c)
 {
 	int cpu, node;
 
-	if (c->pcpu)
+	if (c->pcpu) {
+		spin_lock(&ka_cache_list_lock);
+		ka_cache_counters_one(c, &ka_cache_retired);
+		spin_unlock(&ka_cache_list_lock);
 		for_each_possible_cpu(cpu)
 			kvfree(per_cpu_ptr(c->pcpu, cpu)->mag.objs);
+	}
 	free_percpu(c->pcpu);
 	for (node = 0; node < nr_node_ids; node++)
 		kfree(c->central[node]);
@@ -365,7 +476,8 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		if (!m->objs)
 			goto nomem;
 		m->top = m->objs;
-		m->end = m->objs + slots;
+		/* capacity once the CPU uses it (ka_mcache_cache_grant()) */
+		m->end = m->objs;
 		INIT_LIST_HEAD(&cc->pcc.partial);
 		INIT_LIST_HEAD(&cc->pcc.full);
 		INIT_LIST_HEAD(&cc->pcc.stash);
@@ -450,7 +562,7 @@ static unsigned long ka_cache_out(struct ka_cache *c, unsigned long *bytes)
 void ka_cache_destroy(struct ka_cache *c)
 {
 	unsigned long out;
-	int cpu, node;
+	int node;
 
 	if (!c)
 		return;
@@ -461,14 +573,13 @@ void ka_cache_destroy(struct ka_cache *c)
 	}
 	/* generic KASAN: its objects waiting in the quarantine go back first */
 	ka_kasan_cache_destroy(c);
+	/* each CPU's share, by that CPU, its capacity back to its budget */
+	ka_mcache_give_cache_all(c);
 	mutex_lock(&ka_cache_mutex);
 	/* no CPU's work walks it from here on */
 	spin_lock(&ka_cache_list_lock);
 	list_del_init(&c->list);
 	spin_unlock(&ka_cache_list_lock);
-	for_each_possible_cpu(cpu)
-		while (ka_cache_give_one(cpu, c, false))
-			cpu_relax();
 	for (node = 0; node < nr_node_ids; node++)
 		if (c->central[node])
 			ka_central_release(c->central[node], 0);
@@ -580,12 +691,18 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
+	this_cpu_inc(c->pcpu->mag.nr_alloc);
+	this_cpu_inc(c->pcpu->mag.nr_miss);
+	this_cpu_inc(c->pcpu->mag.nr_refill);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		if (likely(numa_mem_id() == node &&
-			   !ka_class_owned(&ka_classes[c->cls])))
+			   !ka_class_owned(&ka_classes[c->cls]))) {
+			ka_mcache_cache_grant(this_cpu_ptr(&c->pcpu->mag), c->cls);
+			ka_mcache_shuffle(batch, n);
 			while (take < n - 1 &&
 			       ka_mag_push(&c->pcpu->mag, batch[n - 1 - take]))
 				take++;
+		}
 		ka_mag_unlock(ka_pcpu);
 	}
 	if (take < n - 1)
@@ -669,6 +786,22 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 				      _RET_IP_);
 		return false;
 	}
+	/*
+	 * No tag (a constructor, SLAB_TYPESAFE_BY_RCU): an object back in
+	 * its span, or freed into it by another CPU, is free; refused here,
+	 * before it is counted, not when the span's owner collects it.  One
+	 * in a magazine is not seen (as SLUB without debugging).
+	 */
+	if (c->notag) {
+		unsigned int i = ka_span_index(span, p);
+
+		if (unlikely(!test_bit(i, span->allocbits) ||
+			     test_bit(i, ka_span_rfree(span)))) {
+			ka_report_double_free(p, "double free (the object is already free in its span)",
+					      _RET_IP_);
+			return false;
+		}
+	}
 	if (unlikely(static_branch_unlikely(&ka_free_hooks_key))) {
 		if (ka_cache_leak_traced(c))
 			kmemleak_free(p);
@@ -703,8 +836,14 @@ static void ka_cache_free_owned(struct ka_cache *c, struct ka_span *span,
 			if (span->olist == KA_OL_PARTIAL) {
 				ka_mcache_free_owned(span, p);
 			} else if (!ka_mag_push(&c->pcpu->mag, p)) {
-				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m, c->cls, c->batch);
-				ka_mag_push(&c->pcpu->mag, p);
+				/* full; or no capacity yet, or none in the budget */
+				if (ka_mag_cap(m))
+					ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
+							      c->cls, c->batch);
+				else
+					ka_mcache_cache_grant(m, c->cls);
+				if (!ka_mag_push(&c->pcpu->mag, p))
+					ka_mcache_free_owned(span, p);
 			}
 			ka_mag_unlock(ka_pcpu);
 			this_cpu_inc(c->pcpu->mag.nr_free);
@@ -742,16 +881,25 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 		return;
 	}
 	rcu_read_unlock();
+	this_cpu_inc(c->pcpu->mag.nr_free);
 	/* magazines busy, full, or the object of another node */
 	if (span->node == numa_mem_id() && ka_mag_trylock(ka_pcpu)) {
 		struct ka_magazine *m = this_cpu_ptr(&c->pcpu->mag);
+		bool in;
 
-		if (!ka_mag_push(&c->pcpu->mag, p)) {
-			ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m, c->cls, c->batch);
-			ka_mag_push(&c->pcpu->mag, p);
+		in = ka_mag_push(&c->pcpu->mag, p);
+		if (!in) {
+			/* full; or no capacity yet, or none in the budget */
+			if (ka_mag_cap(m))
+				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
+						      c->cls, c->batch);
+			else
+				ka_mcache_cache_grant(m, c->cls);
+			in = ka_mag_push(&c->pcpu->mag, p);
 		}
 		ka_mag_unlock(ka_pcpu);
-		return;
+		if (in)
+			return;
 	}
 	ka_central_flush(&p, 1);
 }
@@ -1021,7 +1169,7 @@ void ka_cache_exit(void)
 
 		/* the CPUs' spans of it first: its clients are gone */
 		for_each_possible_cpu(cpu)
-			while (ka_cache_give_one(cpu, c, false))
+			while (ka_cache_give(cpu, c, false))
 				cpu_relax();
 		for (node = 0; node < nr_node_ids; node++) {
 			if (!c->central[node])

@@ -637,6 +637,11 @@ static inline void ka_node_init(struct ka_node *n, int nid)
 
 void ka_drain(void);
 unsigned long ka_release_free(void);
+struct shrinker;
+struct shrink_control;
+/* the shrinker's callbacks, exported to the tests */
+unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc);
+unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc);
 void ka_scav_pause(bool pause);
 void ka_scav_kick(void);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
@@ -675,6 +680,9 @@ struct ka_counters {
 };
 
 void ka_counters_read(struct ka_counters *c);
+void ka_cache_counters_add(struct ka_counters *sum);
+unsigned long ka_cache_cpu_cached(int cpu);
+unsigned long ka_cache_empty_pages(void);
 
 /* One size class on one node, as debugfs "stats" shows it. */
 struct ka_class_stats {

@@ -202,14 +202,14 @@ KA_EXPORT_INTERNAL(ka_drain);
 /*
  * Shrinker: under memory pressure give back empty spans, free chunks and
  * every free page inside partly used chunks (the scavenger's work, all at
- * once), and ask every CPU to flush its caches and give its spans back;
- * on generic KASAN, empty the quarantine first.  Reclaim does not wait for those
+ * once), and ask every CPU to flush its caches and give its spans back
+ * (the ka_caches' shares too); on generic KASAN, empty the quarantine
+ * first.  Reclaim does not wait for those
  * flushes (that would block on workqueues); the spans they empty are
  * returned by the next pass.  Counted: free heap pages, empty spans, and
  * objects sitting in per-CPU caches (in pages, roughly).
  */
-static unsigned long ka_shrink_count(struct shrinker *s,
-				     struct shrink_control *sc)
+unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc)
 {
 	unsigned long pages = 0, bytes = 0;
 	unsigned int cls;
@@ -236,18 +236,23 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 				 ka_classes[cls].npages;
 		}
 	}
+	for_each_online_cpu(cpu)
+		bytes += ka_cache_cpu_cached(cpu);
+	pages += ka_cache_empty_pages();
 	pages += bytes >> PAGE_SHIFT;
 	pages += ka_kasan_quarantine_pages();
 	return pages ?: SHRINK_EMPTY;
 }
 
-static unsigned long ka_shrink_scan(struct shrinker *s,
-				    struct shrink_control *sc)
+KA_EXPORT_INTERNAL(ka_shrink_count);
+
+unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc)
 {
 	ka_kasan_drain();
 	ka_mcache_drain_async();
 	return ka_release_free() ?: SHRINK_STOP;
 }
+KA_EXPORT_INTERNAL(ka_shrink_scan);
 
 #ifdef KA_SHRINKER_ALLOC
 static struct shrinker *ka_shrinker;
