@@ -279,7 +279,7 @@ static void ka_redirect_mempool_slab(struct kunit *test)
  * another task fills objects of the same size class, and of a plain cache
  * of the same size, with another pattern: a span released before the
  * readers were done would soon hold those.  No reader may ever see
- * anything but the cache's type.  About two seconds.
+ * anything but the cache's type.  Two seconds or more (see below).
  */
 #define KA_RS_SLOTS	256
 #define KA_RS_TYPE	0x6b61747970657361UL	/* "kasatype" */
@@ -395,6 +395,7 @@ static void ka_redirect_typesafe_rcu_stress(struct kunit *test)
 	int (*fns[])(void *) = { ka_rs_writer, ka_rs_writer, ka_rs_reader,
 				 ka_rs_reader, ka_rs_drainer };
 	struct task_struct *t[ARRAY_SIZE(fns)];
+	unsigned long start;
 	struct ka_rs *rs;
 	unsigned int i;
 
@@ -415,7 +416,18 @@ static void ka_redirect_typesafe_rcu_stress(struct kunit *test)
 		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
 		get_task_struct(t[i]);
 	}
-	msleep(2000);
+	/*
+	 * Two seconds, and until the writers emptied their shares a few
+	 * times and a span waited for its grace period: a loaded host may
+	 * give the guest's CPUs little time; twenty seconds at most.
+	 */
+	start = jiffies;
+	do {
+		msleep(100);
+	} while (time_before(jiffies, start + 20 * HZ) &&
+		 (time_before(jiffies, start + 2 * HZ) ||
+		  atomic_long_read(&rs->rounds) < 16 ||
+		  !atomic_long_read(&rs->released)));
 	WRITE_ONCE(rs->stop, true);
 	for (i = 0; i < ARRAY_SIZE(fns); i++) {
 		kthread_stop(t[i]);
