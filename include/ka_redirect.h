@@ -73,6 +73,13 @@
  * declaration would accept the module's pointer: kvrealloc, kmem_buckets.
  * A mempool's elements in its reserve are not poisoned for KASAN: the
  * kernel's mempool poisons those of its own slab and kmalloc pools only.
+ *
+ * Memory cgroups: nothing a redirected module allocates is charged to one.
+ * A SLAB_ACCOUNT cache is created with a warning; __GFP_ACCOUNT
+ * (GFP_KERNEL_ACCOUNT) is ignored.  6.1 and 6.12 export no function that
+ * charges an object (obj_cgroup_charge(), __memcg_kmem_charge_page() and
+ * the slab hooks are internal; alloc_pages(__GFP_ACCOUNT) charges whole
+ * pages to one task's cgroup, and ka's pages hold many tasks' objects).
  */
 #ifndef _KA_REDIRECT_H
 #define _KA_REDIRECT_H

@@ -30,11 +30,19 @@
  * is kmem_cache_alloc(names_cachep, ...)): a cache whose first word is not
  * KA_CACHE_MAGIC is the kernel's, and the call goes to SLUB.
  *
- * What a cache does not do: shuffle refills (random_reuse), debug mode
- * (creation is refused while ka.ko debug=1), memory cgroup accounting
- * (SLAB_ACCOUNT is accepted and ignored), and its magazines are not part
- * of the shrinker's drain; a CPU that goes offline keeps its objects in
- * the cache's magazine until the cache is destroyed.
+ * A cache's share of a CPU (its magazine, and the spans the CPU owns for
+ * it) is handled like a size class's: its magazine's capacity is charged
+ * to the CPU's byte budget once the CPU uses the cache
+ * (ka_mcache_cache_grant()), its empty stashed spans too; the periodic
+ * trim gives an idle cache's share back, and any cache's when the CPU is
+ * over budget; drain, the shrinker and CPU offline give every share back;
+ * refills from mcentral are shuffled (random_reuse); its counters are in
+ * ka's totals (debugfs "stats"), alive or destroyed.
+ *
+ * What a cache does not do: debug mode (creation is refused while ka.ko
+ * debug=1), memory cgroup accounting (SLAB_ACCOUNT is accepted with a
+ * warning at creation: no exported kernel function charges a module's
+ * objects to a cgroup on 6.1 or 6.12), heap profile samples.
  *
  * Owns: struct ka_cache, its central lists and magazines, the list of
  * caches.
@@ -437,6 +445,17 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		return ka_cache_refuse(name, "alignment not a power of two up to PAGE_SIZE", flags);
 	if (ka_debug_on())
 		return ka_cache_refuse(name, "ka.ko is in debug mode (debug=1), which caches do not support", flags);
+	/*
+	 * Memory cgroups: 6.1 and 6.12 export nothing that charges a
+	 * module's objects to one (obj_cgroup_charge(),
+	 * __memcg_kmem_charge_page(), the slab post-alloc hooks are not
+	 * exported; alloc_pages(__GFP_ACCOUNT) charges whole pages to the
+	 * allocating task's cgroup, and a span's pages serve every task).
+	 * Accepted, so that the file systems that ask for it load, and said.
+	 */
+	if (flags & SLAB_ACCOUNT)
+		pr_warn("cache %s: SLAB_ACCOUNT accepted, but its objects are charged to no memory cgroup (no exported kernel function charges a module's objects)\n",
+			name);
 	/* SLUB's calculate_alignment() */
 	if (flags & SLAB_HWCACHE_ALIGN) {
 		unsigned int ralign = cache_line_size();
