@@ -39,10 +39,14 @@
  * refills from mcentral are shuffled (random_reuse); its counters are in
  * ka's totals (debugfs "stats"), alive or destroyed.
  *
- * What a cache does not do: debug mode (creation is refused while ka.ko
- * debug=1), memory cgroup accounting (SLAB_ACCOUNT is accepted with a
- * warning at creation: no exported kernel function charges a module's
- * objects to a cgroup on 6.1 or 6.12), heap profile samples.
+ * Debug mode (ka.ko debug=1) covers caches: live bits refuse double
+ * frees, redzones behind the size asked for, and for a cache whose free
+ * objects do not keep their contents, poison (as SLUB's SLAB_POISON skips
+ * caches with a constructor or SLAB_TYPESAFE_BY_RCU).
+ *
+ * What a cache does not do: memory cgroup accounting (SLAB_ACCOUNT is
+ * accepted with a warning at creation: no exported kernel function charges
+ * a module's objects to a cgroup on 6.1 or 6.12), heap profile samples.
  *
  * Owns: struct ka_cache, its central lists and magazines, the list of
  * caches.
@@ -85,9 +89,12 @@ struct ka_cache {
 	slab_flags_t flags;
 	void (*ctor)(void *obj);
 	/*
-	 * A free object keeps its contents (a constructor, or
-	 * SLAB_TYPESAFE_BY_RCU): no double-free tag, no init_on_alloc/free.
+	 * @keep: a free object keeps its contents (a constructor, or
+	 * SLAB_TYPESAFE_BY_RCU): no init_on_alloc/free, no debug poison.
+	 * @notag: no double-free tag in free objects: @keep, or debug mode
+	 * (its live bits and poison instead).
 	 */
+	bool keep;
 	bool notag;
 	bool dead;			/* destroyed with objects still out */
 	struct ka_cache_cpu __percpu *pcpu;
@@ -443,8 +450,6 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		return ka_cache_refuse(name, "object size 0 or above KA_MAX_SMALL_SIZE", flags);
 	if (align && (!is_power_of_2(align) || align > PAGE_SIZE))
 		return ka_cache_refuse(name, "alignment not a power of two up to PAGE_SIZE", flags);
-	if (ka_debug_on())
-		return ka_cache_refuse(name, "ka.ko is in debug mode (debug=1), which caches do not support", flags);
 	/*
 	 * Memory cgroups: 6.1 and 6.12 export nothing that charges a
 	 * module's objects to one (obj_cgroup_charge(),
@@ -482,7 +487,8 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 	c->batch = ka_classes[cls].batch;
 	c->flags = flags;
 	c->ctor = ctor;
-	c->notag = ctor || (flags & SLAB_TYPESAFE_BY_RCU);
+	c->keep = ctor || (flags & SLAB_TYPESAFE_BY_RCU);
+	c->notag = c->keep || ka_debug_on();
 	c->pcpu = alloc_percpu(struct ka_cache_cpu);
 	if (!c->name || !c->pcpu)
 		goto nomem;
@@ -668,8 +674,10 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 		ka_kasan_new(p, c->size, c->objsize);
 	if (unlikely(static_branch_unlikely(&ka_alloc_hooks_key) ||
 		     (gfp & __GFP_ZERO))) {
+		if (ka_debug_on())
+			ka_debug_alloc_obj(p, c->size, _RET_IP_, !c->keep);
 		if (!c->ctor && ((gfp & __GFP_ZERO) ||
-				 (!c->notag && want_init_on_alloc(gfp))))
+				 (!c->keep && want_init_on_alloc(gfp))))
 			memset(p, 0, c->size);
 		if (ka_cache_leak_traced(c))
 			kmemleak_alloc(p, c->size, 1, gfp);
@@ -799,8 +807,12 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 				   _RET_IP_);
 		return false;
 	}
-	if (!c->notag && unlikely(ka_word_read(p) == span->freetag) &&
-	    ka_obj_free_confirm(span, p)) {
+	if (ka_debug_on()) {
+		/* its live bit: a double free is a debug report */
+		if (!ka_debug_free_obj(p, _RET_IP_, !c->keep))
+			return false;
+	} else if (!c->notag && unlikely(ka_word_read(p) == span->freetag) &&
+		   ka_obj_free_confirm(span, p)) {
 		ka_report_double_free(p, "double free (the object is already free)",
 				      _RET_IP_);
 		return false;
@@ -811,7 +823,7 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 	 * before it is counted, not when the span's owner collects it.  One
 	 * in a magazine is not seen (as SLUB without debugging).
 	 */
-	if (c->notag) {
+	if (c->notag && !ka_debug_on()) {
 		unsigned int i = ka_span_index(span, p);
 
 		if (unlikely(!test_bit(i, span->allocbits) ||
@@ -824,7 +836,7 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 	if (unlikely(static_branch_unlikely(&ka_free_hooks_key))) {
 		if (ka_cache_leak_traced(c))
 			kmemleak_free(p);
-		if (!c->notag && want_init_on_free())
+		if (!c->keep && want_init_on_free() && !ka_debug_on())
 			memset((void *)p, 0, c->size);
 	}
 	if (!ka_cache_is_rcu(c))
