@@ -66,10 +66,13 @@ void ka_redirect_rcu_free(struct rcu_head *head);
  * the state the constructor gave it (a cache with a constructor has no
  * double-free tag in its objects).  @flags are <linux/slab.h>'s SLAB_*:
  * SLAB_HWCACHE_ALIGN, SLAB_ACCOUNT, SLAB_RECLAIM_ACCOUNT, SLAB_PANIC,
- * SLAB_NOLEAKTRACE (and SLAB_MEM_SPREAD, SLAB_NO_MERGE where the kernel
- * has them) are accepted; anything else, SLAB_TYPESAFE_BY_RCU included, is
- * refused at creation with a message.  SLAB_ACCOUNT is accepted but not
- * charged to a memory cgroup.
+ * SLAB_NOLEAKTRACE, SLAB_TYPESAFE_BY_RCU (and SLAB_MEM_SPREAD,
+ * SLAB_NO_MERGE where the kernel has them) are accepted; anything else is
+ * refused at creation with a message.  SLAB_TYPESAFE_BY_RCU is SLUB's: a
+ * freed object may be reused at once by the cache, its memory leaves the
+ * cache only an RCU grace period after it was freed.  SLAB_ACCOUNT is
+ * accepted with a warning: charged to no memory cgroup (the kernel exports
+ * no function that charges a module's objects).
  */
 struct ka_cache;
 

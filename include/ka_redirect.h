@@ -38,9 +38,11 @@
  *    kmem_cache_zalloc, kmem_cache_alloc_node, kmem_cache_free,
  *    kmem_cache_destroy, kmem_cache_alloc_bulk, kmem_cache_free_bulk,
  *    kmem_cache_size, kmem_cache_shrink: a ka_cache (include/ka.h);
- *  - mempool_init_slab_pool, mempool_create_slab_pool: a mempool whose
- *    elements come from the ka_cache (ka_mempool_alloc(), ka_mempool_free());
- *    the kernel's mempool_alloc_slab() would take it for a kmem_cache;
+ *  - mempool_init_slab_pool, mempool_create_slab_pool, mempool_alloc_slab,
+ *    mempool_free_slab: a mempool whose elements come from the ka_cache
+ *    (ka_mempool_alloc(), ka_mempool_free()); the kernel's
+ *    mempool_alloc_slab() would take it for a kmem_cache;
+ *  - kfree_link (a symlink body's free callback): ka's free for ka's body;
  *  - kfree, kfree_sensitive (as the kernel's: ksize, then the free), kvfree,
  *    kvfree_sensitive, kfree_const, ksize, krealloc, kfree_bulk: ka's if
  *    ka_claims() the pointer - any pointer into ka's spans, and what no
@@ -49,7 +51,9 @@
  *    reports and refuses a freed or foreign pointer of its own (NULL or 0
  *    for krealloc and ksize) instead of the kernel freeing a page of ka's
  *    heap; kfree_rcu, kvfree_rcu (two arguments): call_rcu() for a live ka
- *    object (ka_owns()), refused at once for another pointer of ka's.
+ *    object (ka_owns()), refused at once for another pointer of ka's;
+ *    kfree_rcu, kvfree_rcu (one argument, 6.1), kfree_rcu_mightsleep,
+ *    kvfree_rcu_mightsleep: ka_free_rcu() (no rcu_head; may sleep).
  *
  * A file that defines pr_fmt before its first include gets a '"pr_fmt"
  * redefined' warning: <linux/printk.h> came first, through this header.
@@ -69,6 +73,13 @@
  * declaration would accept the module's pointer: kvrealloc, kmem_buckets.
  * A mempool's elements in its reserve are not poisoned for KASAN: the
  * kernel's mempool poisons those of its own slab and kmalloc pools only.
+ *
+ * Memory cgroups: nothing a redirected module allocates is charged to one.
+ * A SLAB_ACCOUNT cache is created with a warning; __GFP_ACCOUNT
+ * (GFP_KERNEL_ACCOUNT) is ignored.  6.1 and 6.12 export no function that
+ * charges an object (obj_cgroup_charge(), __memcg_kmem_charge_page() and
+ * the slab hooks are internal; alloc_pages(__GFP_ACCOUNT) charges whole
+ * pages to one task's cgroup, and ka's pages hold many tasks' objects).
  */
 #ifndef _KA_REDIRECT_H
 #define _KA_REDIRECT_H
@@ -136,6 +147,16 @@ static __always_inline void ka_redirect_kfree_const(const void *p)
 		ka_free(p);
 	else
 		kfree_const(p);
+}
+
+/*
+ * kfree_link(), the free callback of a symlink body a ->get_link() hands
+ * the VFS (set_delayed_call(done, kfree_link, body)): the module's body is
+ * ka's, the kernel's kfree_link() would take it for a slab object.
+ */
+static inline void ka_redirect_kfree_link(void *p)
+{
+	ka_redirect_kfree(p);
 }
 
 /* a freed ka object gets 0 and a report, not the kernel's WARN */
@@ -306,8 +327,11 @@ ka_redirect_cache_alloc_lru(struct ka_cache *c, struct list_lru *lru,
 #undef kstrndup
 #undef kmemdup
 #undef kmemdup_nul
+#undef kfree_link
 #undef kfree_rcu
 #undef kvfree_rcu
+#undef kfree_rcu_mightsleep
+#undef kvfree_rcu_mightsleep
 #undef kmem_cache_create
 #undef kmem_cache_create_usercopy
 #undef KMEM_CACHE
@@ -356,15 +380,18 @@ ka_redirect_cache_alloc_lru(struct ka_cache *c, struct list_lru *lru,
 #define kstrndup(s, max, gfp)		ka_redirect_kstrndup(s, max, gfp)
 #define kmemdup(src, len, gfp)		ka_redirect_kmemdup(src, len, gfp)
 #define kmemdup_nul(s, len, gfp)	ka_redirect_kmemdup_nul(s, len, gfp)
+#define kfree_link			ka_redirect_kfree_link
 
 /*
  * kfree_rcu(ptr, field): call_rcu() on a live object's rcu_head, and a
  * callback of ka's that finds the object's start from it (its span).
+ * kfree_rcu(ptr) (6.1's one-argument form) and kfree_rcu_mightsleep(ptr):
+ * ka_free_rcu(), which needs no rcu_head and may sleep, as they may.
  * Anything else of ka's (a freed object: its rcu_head is not the caller's
  * to write) is refused by ka_free() at once; a pointer of the kernel's
  * takes the kernel's path.
  */
-#define kfree_rcu(ptr, rhf)						\
+#define ka_redirect_kfree_rcu_2(ptr, rhf)				\
 do {									\
 	typeof(ptr) ___ka_p = (ptr);					\
 									\
@@ -375,7 +402,22 @@ do {									\
 	else								\
 		kvfree_rcu_arg_2(___ka_p, rhf);				\
 } while (0)
-#define kvfree_rcu(ptr, rhf)		kfree_rcu(ptr, rhf)
+#define ka_redirect_kfree_rcu_1(ptr)					\
+do {									\
+	typeof(ptr) ___ka_p = (ptr);					\
+									\
+	if (ka_redirect_ours(___ka_p))					\
+		ka_free_rcu(___ka_p);					\
+	else								\
+		kvfree_rcu_arg_1(___ka_p);				\
+} while (0)
+#define ka_redirect_rcu_pick(_1, _2, name, ...) name
+#define kfree_rcu(...)							\
+	ka_redirect_rcu_pick(__VA_ARGS__, ka_redirect_kfree_rcu_2,	\
+			     ka_redirect_kfree_rcu_1)(__VA_ARGS__)
+#define kvfree_rcu(...)			kfree_rcu(__VA_ARGS__)
+#define kfree_rcu_mightsleep(ptr)	ka_redirect_kfree_rcu_1(ptr)
+#define kvfree_rcu_mightsleep(ptr)	ka_redirect_kfree_rcu_1(ptr)
 
 /* ---- kmem_cache ---- */
 
@@ -403,9 +445,19 @@ do {									\
 #define kmem_cache_size(c)		ka_cache_size(c)
 #define kmem_cache_shrink(c)		((void)(c), 0)
 
-/* a mempool of a cache's objects: ka's alloc and free functions */
+/*
+ * A mempool of a cache's objects: ka's alloc and free functions, for the
+ * slab-pool helpers (an inline on 6.1, a macro on 6.12) and for a module
+ * that hands mempool_alloc_slab/mempool_free_slab to mempool_create() or
+ * mempool_init() itself: the cache is a void * there, which the compiler
+ * cannot refuse.  ka_cache_alloc() passes a kernel kmem_cache on to SLUB.
+ */
 #undef mempool_init_slab_pool
 #undef mempool_create_slab_pool
+#undef mempool_alloc_slab
+#undef mempool_free_slab
+#define mempool_alloc_slab		ka_mempool_alloc
+#define mempool_free_slab		ka_mempool_free
 #define mempool_init_slab_pool(pool, min_nr, c) \
 	mempool_init(pool, min_nr, ka_mempool_alloc, ka_mempool_free, (void *)(c))
 #define mempool_create_slab_pool(min_nr, c) \

@@ -2,11 +2,18 @@
 /*
  * KUnit suite ka_cache (mod/ka/cache.c): ka_claims(), kmem_caches
  * passed on to SLUB, constructors run once per object, alignment,
- * what creation refuses, destroy with objects out, bad frees.  Skipped
- * with ka.ko debug=1, which refuses caches.
+ * what creation refuses, SLAB_TYPESAFE_BY_RCU (spans back a grace
+ * period late, objects reused at once and untouched), destroy with
+ * objects out, bad frees; budget, drain, shrinker, CPU offline, stats.
+ * Skipped with ka.ko debug=1 (kunit/debug_test.c covers that mode).
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+#include <linux/cpu.h>
+#include <linux/delay.h>
+#include <linux/shrinker.h>
+#include "mcache.h"
 #include "ka_debug.h"
 #include "ka_kunit.h"
 
@@ -173,8 +180,6 @@ static void ka_cache_refused(struct kunit *test)
 {
 	struct ka_cache *c, *c2;
 
-	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_rcu", 64, 0,
-						SLAB_TYPESAFE_BY_RCU, NULL));
 	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_poison", 64, 0,
 						SLAB_POISON, NULL));
 	KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_dma", 64, 0,
@@ -196,7 +201,168 @@ static void ka_cache_refused(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, c2);
 	ka_cache_destroy(c2);
 	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_dup"));
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_poison"));
+}
+
+/* A SLAB_TYPESAFE_BY_RCU cache's object: its type word, set by the ctor. */
+struct ka_test_rcu_obj {
+	unsigned long type;
+	unsigned long seq;
+	char pad[48];
+};
+
+#define KA_TEST_RCU_TYPE	0x7479706573616665UL	/* "typesafe" */
+#define KA_TEST_OTHER_FILL	0x6b
+
+static void ka_test_rcu_ctor(void *p)
+{
+	((struct ka_test_rcu_obj *)p)->type = KA_TEST_RCU_TYPE;
+}
+
+struct ka_test_release {
+	struct work_struct work;
+	atomic_t done;
+};
+
+/* Every CPU's spans back to mcentral, every empty span back to the heap. */
+static void ka_test_release_fn(struct work_struct *work)
+{
+	struct ka_test_release *r = container_of(work, struct ka_test_release,
+						 work);
+
+	ka_mcache_drain_all();
+	ka_release_free();
+	atomic_set(&r->done, 1);
+}
+
+/*
+ * SLAB_TYPESAFE_BY_RCU: a reader inside rcu_read_lock() keeps the memory
+ * of every object it could have found.  The test, as the reader, frees
+ * four spans' worth of objects and has another task give every span back
+ * (drain, release: the spans empty and go to the heap); inside the same
+ * read section every object still holds what the cache's client left in it
+ * (type and sequence: ka wrote no tag or poison), the spans wait for the
+ * grace period, and allocations of the same size class from ka_alloc(),
+ * which would reuse those pages at once, do not get them.  On a KASAN
+ * kernel a freed page read here is a report as well.  After the read
+ * section a drain gives the spans back.
+ */
+static void ka_cache_rcu_span_deferred(struct kunit *test)
+{
+	unsigned int cls, n, i, bad = 0, bad_after = 0, waiting;
+	struct ka_test_rcu_obj **objs;
+	struct ka_test_release r;
+	unsigned long deadline;
+	struct ka_cache *c;
+	void **others;
+
+	c = ka_cache_create("ka_test_rcu", sizeof(**objs), 0,
+			    SLAB_TYPESAFE_BY_RCU, ka_test_rcu_ctor);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	cls = ka_cache_cls(c);
+	n = 4 * ka_classes[cls].nelems;
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	others = kunit_kcalloc(test, n, sizeof(*others), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	KUNIT_ASSERT_NOT_NULL(test, others);
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		KUNIT_EXPECT_EQ(test, objs[i]->type, KA_TEST_RCU_TYPE);
+		objs[i]->seq = i;
+	}
+	KUNIT_EXPECT_EQ(test, ka_span_rcu_pending(), 0UL);
+	INIT_WORK_ONSTACK(&r.work, ka_test_release_fn);
+	atomic_set(&r.done, 0);
+
+	rcu_read_lock();
+	for (i = 0; i < n; i++)
+		ka_cache_free(c, objs[i]);
+	queue_work(system_unbound_wq, &r.work);
+	deadline = jiffies + 5 * HZ;
+	while (!atomic_read(&r.done) && time_before(jiffies, deadline))
+		cpu_relax();
+	waiting = ka_span_rcu_pending();
+	for (i = 0; i < n; i++)
+		bad += READ_ONCE(objs[i]->type) != KA_TEST_RCU_TYPE ||
+		       READ_ONCE(objs[i]->seq) != i;
+	/* the class's own objects: they would take freed runs first */
+	for (i = 0; i < n; i++) {
+		others[i] = ka_alloc(ka_classes[cls].size, GFP_NOWAIT);
+		if (others[i])
+			memset(others[i], KA_TEST_OTHER_FILL,
+			       ka_classes[cls].size);
+	}
+	for (i = 0; i < n; i++)
+		bad_after += READ_ONCE(objs[i]->type) != KA_TEST_RCU_TYPE;
+	rcu_read_unlock();
+
+	flush_work(&r.work);
+	destroy_work_on_stack(&r.work);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r.done), 1);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_EQ(test, bad_after, 0U);
+	/* all four spans emptied and wait (one may have been a CPU's stash) */
+	KUNIT_EXPECT_GE(test, waiting, 3U);
+	for (i = 0; i < n; i++)
+		ka_free(others[i]);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_span_rcu_pending(), 0UL);
+	ka_cache_destroy(c);
 	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_rcu"));
+}
+
+/*
+ * SLAB_TYPESAFE_BY_RCU objects are reused at once within the cache, and
+ * ka writes nothing into a freed one: no double-free tag, no init_on_free
+ * (the reader's type check must hold across a free and a reuse).  A
+ * double free is still refused (the span's bitmap).
+ */
+static void ka_cache_rcu_reuse(struct kunit *test)
+{
+	struct ka_test_rcu_obj *o, *again, *keep;
+	unsigned long refused;
+	struct ka_cache *c;
+
+	c = ka_cache_create("ka_test_rcu_reuse", sizeof(*o), 0,
+			    SLAB_TYPESAFE_BY_RCU, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	migrate_disable();
+	o = ka_cache_alloc(c, GFP_KERNEL);
+	if (!o) {
+		migrate_enable();
+		ka_cache_destroy(c);
+		KUNIT_FAIL(test, "ka_cache_alloc failed");
+		return;
+	}
+	o->type = KA_TEST_RCU_TYPE;
+	o->seq = 42;
+	ka_cache_free(c, o);
+	/* the freed object keeps its contents */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(o->type), KA_TEST_RCU_TYPE);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(o->seq), 42UL);
+	/* and is the next one handed out on this CPU */
+	again = ka_cache_alloc(c, GFP_KERNEL);
+	migrate_enable();
+	KUNIT_EXPECT_PTR_EQ(test, again, o);
+	if (again)
+		KUNIT_EXPECT_EQ(test, again->type, KA_TEST_RCU_TYPE);
+	/* __GFP_ZERO is still honoured */
+	ka_cache_free(c, again);
+	again = ka_cache_alloc(c, GFP_KERNEL | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_EQ(test, again->type, 0UL);
+	/* a second object keeps the span; the first goes back into it */
+	keep = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, keep);
+	KUNIT_EXPECT_TRUE(test, ka_test_same_span(keep, again));
+	ka_cache_free(c, again);
+	ka_drain();
+	refused = ka_test_refusals();
+	ka_cache_free(c, again);
+	KUNIT_EXPECT_EQ(test, ka_test_refusals() - refused, 1UL);
+	ka_cache_free(c, keep);
+	ka_cache_destroy(c);
 }
 
 /*
@@ -367,29 +533,304 @@ static void ka_claims_pointers(struct kunit *test)
 	vfree(vm);
 }
 
+/* @name's "caches" line: objects in magazines and bytes of spans; false if none. */
+static bool ka_test_cache_state(struct kunit *test, const char *name,
+				unsigned long *cached, unsigned long *bytes)
+{
+	unsigned long active;
+	char *line = ka_test_cache_line(test, name);
+
+	return line && sscanf(line, "%*s %*u %*u %*u %*u %lu %lu %lu", &active,
+			      cached, bytes) == 3;
+}
+
+/* @n objects of @c allocated, then freed, on this CPU: its magazine fills. */
+static void ka_test_cache_cycle(struct kunit *test, struct ka_cache *c,
+				void **objs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	for (i = 0; i < n; i++)
+		ka_cache_free(c, objs[i]);
+}
+
+/*
+ * A cache's magazine is in its CPU's byte budget: no capacity until the
+ * CPU uses the cache, then its class's cache_max slots, charged to the
+ * CPU's capacity bytes; a budget lowered below it takes it back on every
+ * CPU (flushed, capacity 0); under a small budget the cache gets only
+ * what is left, and the CPU stays within the budget.
+ */
+static void ka_cache_in_budget(struct kunit *test)
+{
+	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 2048, before;
+	struct ka_magazine *m;
+	const struct ka_class *k;
+	struct ka_pcpu *pc;
+	struct ka_cache *c;
+	unsigned int cap;
+	void **objs;
+	int cpu;
+
+	c = ka_cache_create("ka_test_budget", 200, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	k = &ka_classes[ka_cache_cls(c)];
+	objs = kunit_kcalloc(test, k->cache_max, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_mcache_trim_pause(true);
+
+	migrate_disable();
+	pc = this_cpu_ptr(ka_pcpu);
+	m = this_cpu_ptr(ka_cache_mag(c));
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	before = pc->cap_bytes;
+	ka_test_cache_cycle(test, c, objs, k->batch);
+	cap = ka_mag_cap(m);
+	KUNIT_EXPECT_EQ(test, cap, k->cache_max);
+	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_EQ(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
+	KUNIT_EXPECT_LE(test, pc->cap_bytes, saved);
+	migrate_enable();
+
+	/* below the cache's magazine: given back on every CPU */
+	KUNIT_ASSERT_LT(test, low, (unsigned long)cap * k->size);
+	ka_mcache_set_budget(low);
+	for_each_online_cpu(cpu) {
+		m = per_cpu_ptr(ka_cache_mag(c), cpu);
+		KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+		KUNIT_EXPECT_LE(test, ka_mag_cap(m), low / k->size);
+		KUNIT_EXPECT_LE(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes), low);
+	}
+	/* used again under it: what the budget leaves */
+	migrate_disable();
+	pc = this_cpu_ptr(ka_pcpu);
+	m = this_cpu_ptr(ka_cache_mag(c));
+	ka_test_cache_cycle(test, c, objs, k->batch);
+	KUNIT_EXPECT_LE(test, ka_mag_cap(m), low / k->size);
+	KUNIT_EXPECT_LE(test, pc->cap_bytes, low);
+	migrate_enable();
+
+	ka_mcache_set_budget(saved);
+	ka_mcache_trim_pause(false);
+	ka_cache_destroy(c);
+	KUNIT_EXPECT_NULL(test, ka_test_cache_line(test, "ka_test_budget"));
+}
+
+/*
+ * What the debugfs "drain" does (ka_drain()) and what the shrinker does
+ * (its count, then its scan: every CPU flushes asynchronously, empty
+ * spans back to the heap) reach a cache's magazines and spans: "caches"
+ * shows its objects cached before, none after, and no span left once
+ * none is out; the shrinker counts the cached bytes.
+ */
+static void ka_cache_drain_and_shrink(struct kunit *test)
+{
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
+	unsigned long cached, bytes, count0, count1, deadline;
+	unsigned int held, i;
+	const struct ka_class *k;
+	struct ka_cache *c;
+	void **objs;
+
+	c = ka_cache_create("ka_test_drain", 2000, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	k = &ka_classes[ka_cache_cls(c)];
+	objs = kunit_kcalloc(test, k->cache_max, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_mcache_trim_pause(true);
+
+	migrate_disable();
+	ka_test_cache_cycle(test, c, objs, k->cache_max);
+	migrate_enable();
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_drain",
+						     &cached, &bytes));
+	kunit_info(test, "before drain: %lu objects cached, %lu bytes of spans\n",
+		   cached, bytes);
+	KUNIT_EXPECT_GT(test, cached, 0UL);
+	KUNIT_EXPECT_GT(test, bytes, 0UL);
+	ka_drain();
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_drain",
+						     &cached, &bytes));
+	kunit_info(test, "after drain: %lu objects cached, %lu bytes of spans\n",
+		   cached, bytes);
+	KUNIT_EXPECT_EQ(test, cached, 0UL);
+	KUNIT_EXPECT_EQ(test, bytes, 0UL);
+
+	/*
+	 * The shrinker's count: the objects of this CPU's magazine of the
+	 * cache are in it; taken out again (from the magazine: no span or
+	 * heap page changes hands) they are not.
+	 */
+	migrate_disable();
+	ka_test_cache_cycle(test, c, objs, k->cache_max);
+	held = ka_mag_count(this_cpu_ptr(ka_cache_mag(c)));
+	count0 = ka_shrink_count(NULL, &sc);
+	for (i = 0; i < held; i++)
+		objs[i] = ka_cache_alloc(c, GFP_KERNEL);
+	count1 = ka_shrink_count(NULL, &sc);
+	for (i = 0; i < held; i++)
+		ka_cache_free(c, objs[i]);
+	migrate_enable();
+	kunit_info(test, "shrinker count: %lu pages with %u objects of %u bytes in the magazine, %lu without\n",
+		   count0, held, k->size, count1);
+	KUNIT_EXPECT_GT(test, held, 0U);
+	KUNIT_EXPECT_GE(test, count0 + 1, count1 + ((held * k->size) >> PAGE_SHIFT));
+	/* scans until the CPUs' flushes are done and their spans gone */
+	deadline = jiffies + 10 * HZ;
+	do {
+		ka_shrink_scan(NULL, &sc);
+		msleep(20);
+		KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_drain",
+							     &cached, &bytes));
+	} while ((cached || bytes) && time_before(jiffies, deadline));
+	kunit_info(test, "after shrink: %lu objects cached, %lu bytes of spans\n",
+		   cached, bytes);
+	KUNIT_EXPECT_EQ(test, cached, 0UL);
+	KUNIT_EXPECT_EQ(test, bytes, 0UL);
+
+	ka_mcache_trim_pause(false);
+	ka_cache_destroy(c);
+}
+
+struct ka_test_offline {
+	struct ka_cache *c;
+	void **objs;
+	unsigned int n;
+};
+
+/*
+ * On the CPU that goes offline next (a kworker bound to it: no KUnit
+ * assertion here): fill its magazine of the cache.  Return: the objects
+ * the magazine holds, -1 if an allocation failed.
+ */
+static long ka_test_offline_fill(void *arg)
+{
+	struct ka_test_offline *o = arg;
+	unsigned int i, got;
+
+	for (got = 0; got < o->n; got++) {
+		o->objs[got] = ka_cache_alloc(o->c, GFP_KERNEL);
+		if (!o->objs[got])
+			break;
+	}
+	for (i = 0; i < got; i++)
+		ka_cache_free(o->c, o->objs[i]);
+	if (got < o->n)
+		return -1;
+	return ka_mag_count(this_cpu_ptr(ka_cache_mag(o->c)));
+}
+
+/*
+ * CPU offline: the cache's magazine of a CPU that goes down is flushed,
+ * its capacity given back, and its spans returned (cpuhp callback), so
+ * that nothing of the cache stays with a dead CPU.
+ */
+static void ka_cache_cpu_offline(struct kunit *test)
+{
+	unsigned long cached, bytes;
+	struct ka_test_offline o;
+	struct ka_magazine *m;
+	struct ka_pcc *s;
+	long held;
+	int cpu, ret;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU online");
+	cpu = cpumask_last(cpu_online_mask);
+	if (cpu == 0)
+		kunit_skip(test, "CPU 0 cannot go offline");
+	o.c = ka_cache_create("ka_test_offline", 100, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, o.c);
+	o.n = ka_classes[ka_cache_cls(o.c)].batch;
+	o.objs = kunit_kcalloc(test, o.n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o.objs);
+	held = work_on_cpu(cpu, ka_test_offline_fill, &o);
+	KUNIT_EXPECT_GT(test, held, 0L);
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_offline",
+						     &cached, &bytes));
+	kunit_info(test, "CPU %d online: %lu objects cached, %lu bytes of spans\n",
+		   cpu, cached, bytes);
+	ret = remove_cpu(cpu);
+	if (ret) {
+		ka_cache_destroy(o.c);
+		kunit_skip(test, "remove_cpu(%d): %d", cpu, ret);
+	}
+	m = per_cpu_ptr(ka_cache_mag(o.c), cpu);
+	s = ka_cache_pcc(o.c, cpu);
+	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
+	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
+	KUNIT_EXPECT_NULL(test, s->active);
+	KUNIT_EXPECT_TRUE(test, list_empty(&s->partial) && list_empty(&s->full) &&
+			  list_empty(&s->stash));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes), 0UL);
+	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_offline",
+						     &cached, &bytes));
+	kunit_info(test, "CPU %d offline: %lu objects cached\n", cpu, cached);
+	KUNIT_EXPECT_EQ(test, cached, 0UL);
+	KUNIT_EXPECT_EQ(test, add_cpu(cpu), 0);
+	ka_cache_destroy(o.c);
+}
+
+/*
+ * ka's totals (debugfs "stats": allocs, frees) count a cache's
+ * allocations and frees, and keep them once the cache is destroyed.
+ */
+static void ka_cache_in_stats(struct kunit *test)
+{
+	struct ka_counters before, after, gone;
+	const unsigned int n = 100;
+	struct ka_cache *c;
+	void **objs;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	c = ka_cache_create("ka_test_stats", 72, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	ka_counters_read(&before);
+	ka_test_cache_cycle(test, c, objs, n);
+	ka_counters_read(&after);
+	KUNIT_EXPECT_GE(test, after.allocs - before.allocs, (unsigned long)n);
+	KUNIT_EXPECT_GE(test, after.frees - before.frees, (unsigned long)n);
+	KUNIT_EXPECT_GT(test, after.hits, before.hits);
+	ka_cache_destroy(c);
+	ka_counters_read(&gone);
+	KUNIT_EXPECT_GE(test, gone.allocs, after.allocs);
+	KUNIT_EXPECT_GE(test, gone.frees, after.frees);
+}
+
 static struct kunit_case ka_cache_cases[] = {
 	KUNIT_CASE(ka_claims_pointers),
 	KUNIT_CASE(ka_cache_kernel_cache_passed_on),
 	KUNIT_CASE(ka_cache_ctor_once),
 	KUNIT_CASE_PARAM(ka_cache_alignment, ka_align_gen_params),
 	KUNIT_CASE(ka_cache_refused),
+	KUNIT_CASE(ka_cache_rcu_span_deferred),
+	KUNIT_CASE(ka_cache_rcu_reuse),
 	KUNIT_CASE(ka_cache_destroy_with_objects),
 	KUNIT_CASE(ka_cache_bad_frees),
+	KUNIT_CASE(ka_cache_in_budget),
+	KUNIT_CASE(ka_cache_drain_and_shrink),
+	KUNIT_CASE(ka_cache_cpu_offline),
+	KUNIT_CASE(ka_cache_in_stats),
 	{}
 };
 
-/* ka.ko debug=1: caches are refused; that is all there is to test. */
+/*
+ * ka.ko debug=1: these cases check normal mode's tags, init and reuse
+ * order; kunit/debug_test.c checks caches in debug mode.
+ */
 static int ka_cache_test_init(struct kunit *test)
 {
 	int ret = ka_kunit_init(test);
 
 	if (ret)
 		return ret;
-	if (ka_debug_on()) {
-		KUNIT_EXPECT_NULL(test, ka_cache_create("ka_test_debug", 64, 0, 0,
-							NULL));
-		kunit_skip(test, "ka.ko debug=1 refuses caches");
-	}
+	if (ka_debug_on())
+		kunit_skip(test, "normal mode's cases (debug_test.c has debug mode's)");
 	return 0;
 }
 

@@ -14,23 +14,23 @@
  * - kmalloc_uaf_16: a live object holding a stale copy of a freed one's
  *   first bytes is freed normally (it was refused and leaked);
  * - kfree_const(), kvfree_sensitive(), kfree_rcu() of a freed object:
- *   refused by ka, not passed to the kernel.
+ *   refused by ka, not passed to the kernel;
+ * - what ext4 and jbd2 needed: kfree_rcu(ptr), kfree_link(),
+ *   mempool_create_slab_pool(), SLAB_TYPESAFE_BY_RCU, the last under an
+ *   RCU-reader stress.
  * Every object handed out after a refused free has one owner.
  *
  * Runs in ka_kunit.ko, in normal and debug=1 mode.  No locks.
  */
 #include <linux/kasan.h>
+#include <linux/kthread.h>
+#include <linux/sched/task.h>
+#include <linux/delay.h>
+#include <linux/mempool.h>
 #include <linux/rcupdate.h>
 #include <kunit/test.h>
 
-/* kunit/common.c, declared here: ka_kunit.h would pull in ka's internals */
-unsigned long ka_test_refusals(void);
-unsigned long ka_test_objs_out(void);
-bool ka_test_same_span(const void *a, const void *b);
-void ka_test_one_owner(struct kunit *test, size_t size, int node,
-		       const void *p);
-void ka_rcu_barrier(void);
-void ka_drain(void);
+#include "redirect_test.h"
 
 #define KA_REDIRECT_ROUNDS	3
 
@@ -78,10 +78,10 @@ static void ka_redirect_krealloc_freed(struct kunit *test)
 		q = krealloc(p, sizes[i] + 50, GFP_KERNEL);
 		KUNIT_EXPECT_NULL_MSG(test, q, "%zu bytes", sizes[i]);
 		KUNIT_EXPECT_EQ(test, ka_test_refusals() - refused, 1UL);
-		if (q) {
-			kfree(q);
+		/* a refused krealloc() returns NULL; kfree(NULL) is a no-op */
+		kfree(q);
+		if (q)
 			continue;
-		}
 		ka_drain();
 		KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
 	}
@@ -195,6 +195,262 @@ static void ka_redirect_good_frees(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_test_refusals(), refused);
 }
 
+/*
+ * Two of the four gaps a journaling file system met (ext4 and jbd2 built
+ * with the header): kfree_rcu(ptr) with one argument and
+ * kfree_rcu_mightsleep() (ka_free_rcu()), and kfree_link() as a callback
+ * (the kernel's would take a ka object for a slab one); the kernel's
+ * pointer given to the same callback goes to the kernel's kfree().
+ */
+static void ka_redirect_fs_gaps(struct kunit *test)
+{
+	unsigned long refused = ka_test_refusals(), out = ka_test_objs_out();
+	void (*free_link)(void *) = kfree_link;
+	char *a = kmalloc(100, GFP_KERNEL), *b = kmalloc(200, GFP_KERNEL);
+	char *l = kstrdup("a symlink body", GFP_KERNEL);
+	char *k = kasprintf(GFP_KERNEL, "%s", "the kernel's");
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	KUNIT_EXPECT_TRUE(test, ka_owns(a) && ka_owns(l));
+	KUNIT_EXPECT_FALSE(test, ka_claims(k));
+	kfree_rcu(a);
+	kfree_rcu_mightsleep(b);
+	/* as a ->get_link() gives it to the VFS: a pointer to call */
+	free_link(l);
+	free_link(k);
+	/* the frees after their grace period, and the magazines flushed */
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
+	KUNIT_EXPECT_EQ(test, ka_test_refusals(), refused);
+}
+
+/*
+ * mempool_create_slab_pool() of a ka_cache, and mempool_create() given
+ * mempool_alloc_slab/mempool_free_slab by the module itself: the elements
+ * are the cache's (the kernel's mempool_alloc_slab() would have taken the
+ * ka_cache for a kmem_cache).
+ */
+static void ka_redirect_mempool_slab(struct kunit *test)
+{
+	unsigned long refused = ka_test_refusals(), out = ka_test_objs_out();
+	struct kmem_cache *c;
+	mempool_t *pool;
+	void *e[3];
+	int i;
+
+	c = kmem_cache_create("ka_redirect_pool", 48, 0, 0, NULL);
+	if (!c)
+		kunit_skip(test, "no ka cache (debug=1?)");
+	pool = mempool_create_slab_pool(2, c);
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	for (i = 0; i < 3; i++) {
+		e[i] = mempool_alloc(pool, GFP_KERNEL);
+		KUNIT_EXPECT_TRUE(test, ka_owns(e[i]));
+	}
+	for (i = 0; i < 3; i++)
+		mempool_free(e[i], pool);
+	mempool_destroy(pool);
+	/* the slab functions handed to mempool_create() by the module */
+	pool = mempool_create(2, mempool_alloc_slab, mempool_free_slab, c);
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	for (i = 0; i < 3; i++) {
+		e[i] = mempool_alloc(pool, GFP_KERNEL);
+		KUNIT_EXPECT_TRUE(test, ka_owns(e[i]));
+	}
+	for (i = 0; i < 3; i++)
+		mempool_free(e[i], pool);
+	mempool_destroy(pool);
+	kmem_cache_destroy(c);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_refusals(), refused);
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
+}
+
+/*
+ * A SLAB_TYPESAFE_BY_RCU cache under readers, through kmem_cache_create():
+ * writers replace the objects of a shared table and free the old ones
+ * while readers under rcu_read_lock() read the type word of whatever they
+ * found (the constructor's; nothing writes another); every few rounds a
+ * writer frees its whole share, and a drainer gives every empty span back
+ * (the spans wait for their grace period, then go to the heap) while
+ * another task fills objects of the same size class, and of a plain cache
+ * of the same size, with another pattern: a span released before the
+ * readers were done would soon hold those.  No reader may ever see
+ * anything but the cache's type.  Two seconds or more (see below).
+ */
+#define KA_RS_SLOTS	256
+#define KA_RS_TYPE	0x6b61747970657361UL	/* "kasatype" */
+
+struct ka_rs_obj {
+	unsigned long type;
+	unsigned long gen;
+	char pad[40];
+};
+
+struct ka_rs {
+	struct kmem_cache *cache, *plain;
+	struct ka_rs_obj __rcu *slot[KA_RS_SLOTS];
+	atomic_long_t reads, bad, released, rounds;
+	atomic_t writers;
+	bool stop;
+};
+
+static void ka_rs_ctor(void *p)
+{
+	((struct ka_rs_obj *)p)->type = KA_RS_TYPE;
+}
+
+static int ka_rs_writer(void *arg)
+{
+	struct ka_rs *rs = arg;
+	unsigned int i, first = atomic_inc_return(&rs->writers) & 1, round = 0;
+	struct ka_rs_obj *o, *old;
+
+	while (!READ_ONCE(rs->stop)) {
+		for (i = first; i < KA_RS_SLOTS; i += 2) {
+			o = kmem_cache_alloc(rs->cache, GFP_KERNEL);
+			if (o)
+				o->gen = round;
+			old = xchg((struct ka_rs_obj __force **)&rs->slot[i], o);
+			if (old)
+				kmem_cache_free(rs->cache, old);
+		}
+		/* empty the share: its spans can empty */
+		if (++round % 4 == 0)
+			for (i = first; i < KA_RS_SLOTS; i += 2) {
+				old = xchg((struct ka_rs_obj __force **)&rs->slot[i], NULL);
+				if (old)
+					kmem_cache_free(rs->cache, old);
+			}
+		atomic_long_inc(&rs->rounds);
+		cond_resched();
+	}
+	return 0;
+}
+
+static int ka_rs_reader(void *arg)
+{
+	struct ka_rs *rs = arg;
+	unsigned long n, bad;
+	unsigned int i;
+
+	while (!READ_ONCE(rs->stop)) {
+		n = 0;
+		bad = 0;
+		rcu_read_lock();
+		for (i = 0; i < KA_RS_SLOTS; i++) {
+			struct ka_rs_obj *o = rcu_dereference(rs->slot[i]);
+
+			if (!o)
+				continue;
+			n++;
+			/* a little longer in the section: frees land meanwhile */
+			if (READ_ONCE(o->type) != KA_RS_TYPE)
+				bad++;
+			cpu_relax();
+			if (READ_ONCE(o->type) != KA_RS_TYPE)
+				bad++;
+		}
+		rcu_read_unlock();
+		atomic_long_add(n, &rs->reads);
+		atomic_long_add(bad, &rs->bad);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Empty spans back, and memory of the same class taken and scribbled on. */
+static int ka_rs_drainer(void *arg)
+{
+	struct ka_rs *rs = arg;
+	void *other[64];
+	unsigned int i;
+
+	while (!READ_ONCE(rs->stop)) {
+		ka_mcache_drain_all();
+		ka_release_free();
+		atomic_long_add(ka_span_rcu_pending(), &rs->released);
+		for (i = 0; i < ARRAY_SIZE(other); i++) {
+			other[i] = i & 1 ? kmem_cache_alloc(rs->plain, GFP_KERNEL) :
+					   kmalloc(sizeof(struct ka_rs_obj), GFP_KERNEL);
+			if (other[i])
+				memset(other[i], 0x6b, sizeof(struct ka_rs_obj));
+		}
+		for (i = 0; i < ARRAY_SIZE(other); i++) {
+			if (i & 1)
+				kmem_cache_free(rs->plain, other[i]);
+			else
+				kfree(other[i]);
+		}
+		usleep_range(1000, 2000);
+	}
+	return 0;
+}
+
+static void ka_redirect_typesafe_rcu_stress(struct kunit *test)
+{
+	int (*fns[])(void *) = { ka_rs_writer, ka_rs_writer, ka_rs_reader,
+				 ka_rs_reader, ka_rs_drainer };
+	struct task_struct *t[ARRAY_SIZE(fns)];
+	unsigned long start;
+	struct ka_rs *rs;
+	unsigned int i;
+
+	rs = kunit_kzalloc(test, sizeof(*rs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, rs);
+	rs->cache = kmem_cache_create("ka_redirect_typesafe", sizeof(struct ka_rs_obj),
+				      0, SLAB_TYPESAFE_BY_RCU, ka_rs_ctor);
+	rs->plain = kmem_cache_create("ka_redirect_plain", sizeof(struct ka_rs_obj),
+				      0, 0, NULL);
+	if (!rs->cache || !rs->plain) {
+		kmem_cache_destroy(rs->cache);
+		kmem_cache_destroy(rs->plain);
+		/* ka.ko debug=1 refuses caches */
+		kunit_skip(test, "no ka cache (debug=1?)");
+	}
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+		t[i] = kthread_run(fns[i], rs, "ka_rs/%u", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
+		get_task_struct(t[i]);
+	}
+	/*
+	 * Two seconds, and until the writers emptied their shares a few
+	 * times and a span waited for its grace period: a loaded host may
+	 * give the guest's CPUs little time; twenty seconds at most.
+	 */
+	start = jiffies;
+	do {
+		msleep(100);
+	} while (time_before(jiffies, start + 20 * HZ) &&
+		 (time_before(jiffies, start + 2 * HZ) ||
+		  atomic_long_read(&rs->rounds) < 16 ||
+		  !atomic_long_read(&rs->released)));
+	WRITE_ONCE(rs->stop, true);
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+		kthread_stop(t[i]);
+		put_task_struct(t[i]);
+	}
+	for (i = 0; i < KA_RS_SLOTS; i++) {
+		struct ka_rs_obj *o = rcu_dereference_protected(rs->slot[i], 1);
+
+		if (o)
+			kmem_cache_free(rs->cache, o);
+	}
+	kunit_info(test, "reads %ld, writer rounds %ld, spans waiting for a grace period summed over the drains %ld\n",
+		   atomic_long_read(&rs->reads), atomic_long_read(&rs->rounds),
+		   atomic_long_read(&rs->released));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rs->bad), 0L);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&rs->reads), 0L);
+	/* spans did empty and go back under the readers */
+	KUNIT_EXPECT_GT(test, atomic_long_read(&rs->released), 0L);
+	kmem_cache_destroy(rs->cache);
+	kmem_cache_destroy(rs->plain);
+	ka_drain();
+}
+
 static struct kunit_case ka_redirect_cases[] = {
 	KUNIT_CASE(ka_redirect_double_kzfree),
 	KUNIT_CASE(ka_redirect_krealloc_freed),
@@ -202,11 +458,11 @@ static struct kunit_case ka_redirect_cases[] = {
 	KUNIT_CASE(ka_redirect_stale_copy),
 	KUNIT_CASE(ka_redirect_other_frees),
 	KUNIT_CASE(ka_redirect_good_frees),
+	KUNIT_CASE(ka_redirect_fs_gaps),
+	KUNIT_CASE(ka_redirect_mempool_slab),
+	KUNIT_CASE(ka_redirect_typesafe_rcu_stress),
 	{}
 };
-
-int ka_kunit_init(struct kunit *test);
-void ka_kunit_exit(struct kunit *test);
 
 static struct kunit_suite ka_redirect_suite = {
 	.name = "ka_redirect",

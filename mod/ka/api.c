@@ -319,11 +319,13 @@ static bool ka_obj_freed(const struct ka_span *span, const void *p)
 		       (IS_ENABLED(CONFIG_KASAN_GENERIC) && ka_kasan_freed(p));
 	if (ka_debug_on())
 		return !ka_debug_live(span, p);
+	/* a constructor's or SLAB_TYPESAFE_BY_RCU cache's object: no tag */
+	if (span->cache && !ka_cache_tagged(span->cache) &&
+	    (!IS_ENABLED(CONFIG_KASAN_GENERIC) || ka_cache_rcu(span->cache)))
+		return !test_bit(ka_span_index(span, p), span->allocbits);
 	/* exact: a freed object is poisoned, in the quarantine or not */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
 		return ka_kasan_freed(p);
-	if (span->cache && !ka_cache_tagged(span->cache))
-		return !test_bit(ka_span_index(span, p), span->allocbits);
 	return ka_word_read(p) == span->freetag &&
 	       ka_obj_free_confirm(span, p);
 }

@@ -15,16 +15,38 @@
  * and skips init_on_alloc/init_on_free, as SLUB does; one without keeps the
  * tag (api.c, "Double-free tags").
  *
+ * SLAB_TYPESAFE_BY_RCU, as SLUB gives it: a freed object may be handed out
+ * again at once, by the same cache, and nothing of ka's is written into it
+ * (no tag, no KASAN poison or quarantine, no init_on_free); a span of such
+ * a cache that empties and leaves the cache waits an RCU grace period
+ * before its pages go back to the heap (ka_span.rcu_free, span.c), so a
+ * reader under rcu_read_lock() that still holds a pointer to a freed
+ * object reads memory of this cache's type, never a page another cache,
+ * class or the buddy allocator got meanwhile.  Double frees are caught by
+ * the span's bitmap once the object left the magazine.
+ *
  * A module built with include/ka_redirect.h calls these functions for
  * every struct kmem_cache it names, the kernel's own included (__getname()
  * is kmem_cache_alloc(names_cachep, ...)): a cache whose first word is not
  * KA_CACHE_MAGIC is the kernel's, and the call goes to SLUB.
  *
- * What a cache does not do: shuffle refills (random_reuse), debug mode
- * (creation is refused while ka.ko debug=1), memory cgroup accounting
- * (SLAB_ACCOUNT is accepted and ignored), and its magazines are not part
- * of the shrinker's drain; a CPU that goes offline keeps its objects in
- * the cache's magazine until the cache is destroyed.
+ * A cache's share of a CPU (its magazine, and the spans the CPU owns for
+ * it) is handled like a size class's: its magazine's capacity is charged
+ * to the CPU's byte budget once the CPU uses the cache
+ * (ka_mcache_cache_grant()), its empty stashed spans too; the periodic
+ * trim gives an idle cache's share back, and any cache's when the CPU is
+ * over budget; drain, the shrinker and CPU offline give every share back;
+ * refills from mcentral are shuffled (random_reuse); its counters are in
+ * ka's totals (debugfs "stats"), alive or destroyed.
+ *
+ * Debug mode (ka.ko debug=1) covers caches: live bits refuse double
+ * frees, redzones behind the size asked for, and for a cache whose free
+ * objects do not keep their contents, poison (as SLUB's SLAB_POISON skips
+ * caches with a constructor or SLAB_TYPESAFE_BY_RCU).
+ *
+ * What a cache does not do: memory cgroup accounting (SLAB_ACCOUNT is
+ * accepted with a warning at creation: no exported kernel function charges
+ * a module's objects to a cgroup on 6.1 or 6.12), heap profile samples.
  *
  * Owns: struct ka_cache, its central lists and magazines, the list of
  * caches.
@@ -66,6 +88,14 @@ struct ka_cache {
 	unsigned int batch;
 	slab_flags_t flags;
 	void (*ctor)(void *obj);
+	/*
+	 * @keep: a free object keeps its contents (a constructor, or
+	 * SLAB_TYPESAFE_BY_RCU): no init_on_alloc/free, no debug poison.
+	 * @notag: no double-free tag in free objects: @keep, or debug mode
+	 * (its live bits and poison instead).
+	 */
+	bool keep;
+	bool notag;
 	bool dead;			/* destroyed with objects still out */
 	struct ka_cache_cpu __percpu *pcpu;
 	struct ka_central *central[];	/* per node; NULL where no heap */
@@ -96,6 +126,26 @@ static __always_inline bool ka_cache_is_ka(const struct ka_cache *c)
 }
 static DEFINE_MUTEX(ka_cache_mutex);
 
+static __always_inline bool ka_cache_is_rcu(const struct ka_cache *c)
+{
+	return c->flags & SLAB_TYPESAFE_BY_RCU;
+}
+
+/**
+ * ka_cache_rcu - is @c SLAB_TYPESAFE_BY_RCU?
+ * @c: one of ka's caches
+ *
+ * Its freed objects may be read by RCU readers until they are reused in
+ * the cache: no poison, no quarantine, no tag; its spans go back to the
+ * heap a grace period after they emptied (span.c, ka_span_destroy()).
+ *
+ * Context: any.
+ */
+bool ka_cache_rcu(const struct ka_cache *c)
+{
+	return ka_cache_is_rcu(c);
+}
+
 /*
  * mcentral's carve hook: a new span of @c's cache, not yet on any list:
  * mark it the cache's (its frees skip ka_free()'s hit path: fastkey 0) and
@@ -111,6 +161,8 @@ static void ka_cache_carve(struct ka_central *c, struct ka_span *span)
 	/* ka_free() pushes none of it: ka_cache_free() has its own key */
 	WRITE_ONCE(span->fastkey, 0);
 	WRITE_ONCE(span->ckey, 0);
+	/* SLAB_TYPESAFE_BY_RCU: its pages wait a grace period once it empties */
+	span->rcu_free = ka_cache_is_rcu(cache);
 	if (!cache->ctor)
 		return;
 	for (i = 0; i < span->nelems; i++) {
@@ -131,12 +183,14 @@ struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c)
 {
 	return &c->pcpu->mag;
 }
+KA_EXPORT_INTERNAL(ka_cache_mag);
 
 /* CPU @cpu's spans of @c. */
 struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu)
 {
 	return &per_cpu_ptr(c->pcpu, cpu)->pcc;
 }
+KA_EXPORT_INTERNAL(ka_cache_pcc);
 
 /* @c's central list on @node, or on this CPU's node if @node has none. */
 struct ka_central *ka_cache_central(struct ka_cache *c, int node)
@@ -148,28 +202,39 @@ unsigned int ka_cache_cls(const struct ka_cache *c)
 {
 	return c->cls;
 }
+KA_EXPORT_INTERNAL(ka_cache_cls);
 
-/*
- * Give back @c's share of CPU @cpu (with @idle_only, only if its magazine
- * was unused since the last pass): its spans, and for a class of one
- * object per span its magazine's objects, to mcentral.  Return: spans kept
- * for a push in flight (ka_mcache_give_cache()).  Context: the CPU's
- * magazines owned, or the CPU dead, or @c without users.
+/**
+ * ka_cache_give - give back @c's share of CPU @cpu
+ * @cpu: the CPU
+ * @c: the cache
+ * @idle_only: only if its magazine was unused since the last such pass
+ *
+ * Its magazine's objects and its spans (stash included) go to mcentral,
+ * and the magazine's capacity back to the CPU's budget.
+ *
+ * Context: the CPU's magazines owned, or the CPU dead, or module exit.
+ * Return: spans kept for a push in flight (ka_mcache_give_cache()).
  */
-static unsigned int ka_cache_give_one(int cpu, struct ka_cache *c,
-				      bool idle_only)
+unsigned int ka_cache_give(int cpu, struct ka_cache *c, bool idle_only)
 {
 	struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+	unsigned int kept = 0;
 	unsigned long used;
 
-	if (ka_class_owned(&ka_classes[c->cls]))
-		return ka_mcache_give_cache(cpu, c, idle_only);
 	used = READ_ONCE(cc->mag.nr_alloc) + READ_ONCE(cc->mag.nr_free);
-	if (!idle_only || used == cc->pcc.seen)
+	if (idle_only && used != cc->pcc.seen) {
+		cc->pcc.seen = used;
+		return 0;
+	}
+	cc->pcc.seen = used;
+	if (ka_class_owned(&ka_classes[c->cls]))
+		kept = ka_mcache_give_cache(cpu, c, false);
+	else
 		ka_mcache_flush_class(per_cpu_ptr(ka_pcpu, cpu), &cc->mag, c->cls,
 				      ka_mag_count(&cc->mag));
-	cc->pcc.seen = used;
-	return 0;
+	ka_mcache_cache_ungrant(cpu, &cc->mag, c->cls);
+	return kept;
 }
 
 /**
@@ -189,7 +254,7 @@ unsigned int ka_cache_give_cpu(int cpu, bool idle_only)
 
 	spin_lock(&ka_cache_list_lock);
 	list_for_each_entry(c, &ka_caches, list)
-		kept += ka_cache_give_one(cpu, c, idle_only);
+		kept += ka_cache_give(cpu, c, idle_only);
 	spin_unlock(&ka_cache_list_lock);
 	return kept;
 }
@@ -206,13 +271,112 @@ static unsigned int ka_cache_class(unsigned int size, unsigned int align)
 	return 0;
 }
 
+/*
+ * The counters of the caches freed since load, so that ka's totals
+ * (ka_cache_counters_add()) do not go back when a cache goes.
+ * ka_cache_list_lock.
+ */
+static struct ka_counters ka_cache_retired;
+
+/* Add @c's per-CPU counters to @sum.  Context: ka_cache_list_lock held. */
+static void ka_cache_counters_one(struct ka_cache *c, struct ka_counters *sum)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct ka_magazine *m = &per_cpu_ptr(c->pcpu, cpu)->mag;
+
+		sum->allocs += READ_ONCE(m->nr_alloc);
+		sum->frees += READ_ONCE(m->nr_free);
+		sum->hits += READ_ONCE(m->nr_alloc) - READ_ONCE(m->nr_miss);
+		sum->refills += READ_ONCE(m->nr_refill);
+		sum->flushes += READ_ONCE(m->nr_flush);
+	}
+}
+
+/**
+ * ka_cache_counters_add - add every cache's counters to ka's totals
+ * @sum: the totals (debugfs "stats"): allocs, frees, hits, refills and
+ *	 flushes of the caches alive and of those destroyed since load
+ *
+ * Context: any but hard irq; takes ka_cache_list_lock.
+ */
+void ka_cache_counters_add(struct ka_counters *sum)
+{
+	struct ka_cache *c;
+
+	spin_lock(&ka_cache_list_lock);
+	sum->allocs += ka_cache_retired.allocs;
+	sum->frees += ka_cache_retired.frees;
+	sum->hits += ka_cache_retired.hits;
+	sum->refills += ka_cache_retired.refills;
+	sum->flushes += ka_cache_retired.flushes;
+	list_for_each_entry(c, &ka_caches, list)
+		ka_cache_counters_one(c, sum);
+	spin_unlock(&ka_cache_list_lock);
+}
+
+/**
+ * ka_cache_cpu_cached - bytes the caches keep on one CPU for no client
+ * @cpu: the CPU
+ *
+ * Objects in its magazines of the caches, and the empty spans it stashes
+ * for them: the caches' part of debugfs "stats"' cached_bytes, and of the
+ * shrinker's count.
+ *
+ * Context: any but hard irq; takes ka_cache_list_lock.  A snapshot.
+ */
+unsigned long ka_cache_cpu_cached(int cpu)
+{
+	unsigned long bytes = 0;
+	struct ka_cache *c;
+
+	spin_lock(&ka_cache_list_lock);
+	list_for_each_entry(c, &ka_caches, list) {
+		struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+
+		bytes += (unsigned long)ka_mag_count(&cc->mag) * c->objsize +
+			 ((unsigned long)READ_ONCE(cc->pcc.nstash) *
+			  ka_classes[c->cls].npages << PAGE_SHIFT);
+	}
+	spin_unlock(&ka_cache_list_lock);
+	return bytes;
+}
+
+/**
+ * ka_cache_empty_pages - pages of the caches' empty spans on central lists
+ *
+ * For the shrinker's count: ka_cache_release() gives them back.
+ *
+ * Context: any but hard irq; takes ka_cache_list_lock.  A snapshot.
+ */
+unsigned long ka_cache_empty_pages(void)
+{
+	unsigned long pages = 0;
+	struct ka_cache *c;
+	int node;
+
+	spin_lock(&ka_cache_list_lock);
+	list_for_each_entry(c, &ka_caches, list)
+		for (node = 0; node < nr_node_ids; node++)
+			if (c->central[node])
+				pages += READ_ONCE(c->central[node]->nr_empty) *
+					 ka_classes[c->cls].npages;
+	spin_unlock(&ka_cache_list_lock);
+	return pages;
+}
+
 static void ka_cache_free_struct(struct ka_cache *c)
 {
 	int cpu, node;
 
-	if (c->pcpu)
+	if (c->pcpu) {
+		spin_lock(&ka_cache_list_lock);
+		ka_cache_counters_one(c, &ka_cache_retired);
+		spin_unlock(&ka_cache_list_lock);
 		for_each_possible_cpu(cpu)
 			kvfree(per_cpu_ptr(c->pcpu, cpu)->mag.objs);
+	}
 	free_percpu(c->pcpu);
 	for (node = 0; node < nr_node_ids; node++)
 		kfree(c->central[node]);
@@ -249,10 +413,19 @@ static struct ka_cache *ka_cache_refuse(const char *name, const char *why,
  *	   accepted; SLAB_HWCACHE_ALIGN aligns to a cache line as SLUB does
  * @ctor: run once on each object when its span is carved, or NULL
  *
- * What ka cannot give (a flag it does not honour, SLAB_TYPESAFE_BY_RCU
- * among them, an alignment no class keeps, a size above its largest class,
- * a name in use, debug mode) is refused with a message naming the reason;
- * with SLAB_PANIC the refusal panics, as kmem_cache_create() would.
+ * With SLAB_TYPESAFE_BY_RCU a freed object may be reused at once, by the
+ * cache, as with SLUB; the cache's memory (a span) goes back to the heap,
+ * where another cache or class could get it, only an RCU grace period
+ * after its last object was freed and the span given back.  A reader
+ * under rcu_read_lock() that holds a pointer to an object freed meanwhile
+ * reads an object of this cache (maybe reused: it must check, as with
+ * SLUB), never another cache's object or a freed page.  Nothing of ka's is
+ * written into such an object on free (no tag, no poison, no init_on_free).
+ *
+ * What ka cannot give (a flag it does not honour, an alignment no class
+ * keeps, a size above its largest class, a name in use, debug mode) is
+ * refused with a message naming the reason; with SLAB_PANIC the refusal
+ * panics, as kmem_cache_create() would.
  *
  * Context: process context, may sleep.
  * Return: the cache, or NULL.
@@ -267,8 +440,6 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 
 	if (!name)
 		return ka_cache_refuse(name, "no name", flags);
-	if (flags & SLAB_TYPESAFE_BY_RCU)
-		return ka_cache_refuse(name, "SLAB_TYPESAFE_BY_RCU is not implemented: a freed object may be reused at once", flags);
 	if (flags & ~KA_CACHE_FLAGS) {
 		pr_err("cache %s refused: flags %#lx not supported (supported: %#lx)\n",
 		       name, (unsigned long)(flags & ~KA_CACHE_FLAGS),
@@ -279,8 +450,17 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		return ka_cache_refuse(name, "object size 0 or above KA_MAX_SMALL_SIZE", flags);
 	if (align && (!is_power_of_2(align) || align > PAGE_SIZE))
 		return ka_cache_refuse(name, "alignment not a power of two up to PAGE_SIZE", flags);
-	if (ka_debug_on())
-		return ka_cache_refuse(name, "ka.ko is in debug mode (debug=1), which caches do not support", flags);
+	/*
+	 * Memory cgroups: 6.1 and 6.12 export nothing that charges a
+	 * module's objects to one (obj_cgroup_charge(),
+	 * __memcg_kmem_charge_page(), the slab post-alloc hooks are not
+	 * exported; alloc_pages(__GFP_ACCOUNT) charges whole pages to the
+	 * allocating task's cgroup, and a span's pages serve every task).
+	 * Accepted, so that the file systems that ask for it load, and said.
+	 */
+	if (flags & SLAB_ACCOUNT)
+		pr_warn("cache %s: SLAB_ACCOUNT accepted, but its objects are charged to no memory cgroup (no exported kernel function charges a module's objects)\n",
+			name);
 	/* SLUB's calculate_alignment() */
 	if (flags & SLAB_HWCACHE_ALIGN) {
 		unsigned int ralign = cache_line_size();
@@ -307,6 +487,8 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 	c->batch = ka_classes[cls].batch;
 	c->flags = flags;
 	c->ctor = ctor;
+	c->keep = ctor || (flags & SLAB_TYPESAFE_BY_RCU);
+	c->notag = c->keep || ka_debug_on();
 	c->pcpu = alloc_percpu(struct ka_cache_cpu);
 	if (!c->name || !c->pcpu)
 		goto nomem;
@@ -319,7 +501,8 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		if (!m->objs)
 			goto nomem;
 		m->top = m->objs;
-		m->end = m->objs + slots;
+		/* capacity once the CPU uses it (ka_mcache_cache_grant()) */
+		m->end = m->objs;
 		INIT_LIST_HEAD(&cc->pcc.partial);
 		INIT_LIST_HEAD(&cc->pcc.full);
 		INIT_LIST_HEAD(&cc->pcc.stash);
@@ -404,7 +587,7 @@ static unsigned long ka_cache_out(struct ka_cache *c, unsigned long *bytes)
 void ka_cache_destroy(struct ka_cache *c)
 {
 	unsigned long out;
-	int cpu, node;
+	int node;
 
 	if (!c)
 		return;
@@ -415,14 +598,13 @@ void ka_cache_destroy(struct ka_cache *c)
 	}
 	/* generic KASAN: its objects waiting in the quarantine go back first */
 	ka_kasan_cache_destroy(c);
+	/* each CPU's share, by that CPU, its capacity back to its budget */
+	ka_mcache_give_cache_all(c);
 	mutex_lock(&ka_cache_mutex);
 	/* no CPU's work walks it from here on */
 	spin_lock(&ka_cache_list_lock);
 	list_del_init(&c->list);
 	spin_unlock(&ka_cache_list_lock);
-	for_each_possible_cpu(cpu)
-		while (ka_cache_give_one(cpu, c, false))
-			cpu_relax();
 	for (node = 0; node < nr_node_ids; node++)
 		if (c->central[node])
 			ka_central_release(c->central[node], 0);
@@ -453,7 +635,7 @@ EXPORT_SYMBOL_GPL(ka_cache_destroy);
  */
 bool ka_cache_tagged(const struct ka_cache *c)
 {
-	return !c->ctor;
+	return !c->notag;
 }
 
 /**
@@ -486,13 +668,16 @@ bool ka_cache_leak_traced(const struct ka_cache *c)
 static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 						 gfp_t gfp)
 {
-	if (!c->ctor)
+	if (!c->notag)
 		ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
 		ka_kasan_new(p, c->size, c->objsize);
 	if (unlikely(static_branch_unlikely(&ka_alloc_hooks_key) ||
 		     (gfp & __GFP_ZERO))) {
-		if (!c->ctor && ((gfp & __GFP_ZERO) || want_init_on_alloc(gfp)))
+		if (ka_debug_on())
+			ka_debug_alloc_obj(p, c->size, _RET_IP_, !c->keep);
+		if (!c->ctor && ((gfp & __GFP_ZERO) ||
+				 (!c->keep && want_init_on_alloc(gfp))))
 			memset(p, 0, c->size);
 		if (ka_cache_leak_traced(c))
 			kmemleak_alloc(p, c->size, 1, gfp);
@@ -533,12 +718,18 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
+	this_cpu_inc(c->pcpu->mag.nr_alloc);
+	this_cpu_inc(c->pcpu->mag.nr_miss);
+	this_cpu_inc(c->pcpu->mag.nr_refill);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		if (likely(numa_mem_id() == node &&
-			   !ka_class_owned(&ka_classes[c->cls])))
+			   !ka_class_owned(&ka_classes[c->cls]))) {
+			ka_mcache_cache_grant(this_cpu_ptr(&c->pcpu->mag), c->cls);
+			ka_mcache_shuffle(batch, n);
 			while (take < n - 1 &&
 			       ka_mag_push(&c->pcpu->mag, batch[n - 1 - take]))
 				take++;
+		}
 		ka_mag_unlock(ka_pcpu);
 	}
 	if (take < n - 1)
@@ -616,20 +807,41 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 				   _RET_IP_);
 		return false;
 	}
-	if (!c->ctor && unlikely(ka_word_read(p) == span->freetag) &&
-	    ka_obj_free_confirm(span, p)) {
+	if (ka_debug_on()) {
+		/* its live bit: a double free is a debug report */
+		if (!ka_debug_free_obj(p, _RET_IP_, !c->keep))
+			return false;
+	} else if (!c->notag && unlikely(ka_word_read(p) == span->freetag) &&
+		   ka_obj_free_confirm(span, p)) {
 		ka_report_double_free(p, "double free (the object is already free)",
 				      _RET_IP_);
 		return false;
 	}
+	/*
+	 * No tag (a constructor, SLAB_TYPESAFE_BY_RCU): an object back in
+	 * its span, or freed into it by another CPU, is free; refused here,
+	 * before it is counted, not when the span's owner collects it.  One
+	 * in a magazine is not seen (as SLUB without debugging).
+	 */
+	if (c->notag && !ka_debug_on()) {
+		unsigned int i = ka_span_index(span, p);
+
+		if (unlikely(!test_bit(i, span->allocbits) ||
+			     test_bit(i, ka_span_rfree(span)))) {
+			ka_report_double_free(p, "double free (the object is already free in its span)",
+					      _RET_IP_);
+			return false;
+		}
+	}
 	if (unlikely(static_branch_unlikely(&ka_free_hooks_key))) {
 		if (ka_cache_leak_traced(c))
 			kmemleak_free(p);
-		if (!c->ctor && want_init_on_free())
+		if (!c->keep && want_init_on_free() && !ka_debug_on())
 			memset((void *)p, 0, c->size);
 	}
-	ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
-	if (!c->ctor)
+	if (!ka_cache_is_rcu(c))
+		ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
+	if (!c->notag)
 		ka_word_write((void *)p, span->freetag);
 	return true;
 }
@@ -655,8 +867,14 @@ static void ka_cache_free_owned(struct ka_cache *c, struct ka_span *span,
 			if (span->olist == KA_OL_PARTIAL) {
 				ka_mcache_free_owned(span, p);
 			} else if (!ka_mag_push(&c->pcpu->mag, p)) {
-				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m, c->cls, c->batch);
-				ka_mag_push(&c->pcpu->mag, p);
+				/* full; or no capacity yet, or none in the budget */
+				if (ka_mag_cap(m))
+					ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
+							      c->cls, c->batch);
+				else
+					ka_mcache_cache_grant(m, c->cls);
+				if (!ka_mag_push(&c->pcpu->mag, p))
+					ka_mcache_free_owned(span, p);
 			}
 			ka_mag_unlock(ka_pcpu);
 			this_cpu_inc(c->pcpu->mag.nr_free);
@@ -694,16 +912,25 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 		return;
 	}
 	rcu_read_unlock();
+	this_cpu_inc(c->pcpu->mag.nr_free);
 	/* magazines busy, full, or the object of another node */
 	if (span->node == numa_mem_id() && ka_mag_trylock(ka_pcpu)) {
 		struct ka_magazine *m = this_cpu_ptr(&c->pcpu->mag);
+		bool in;
 
-		if (!ka_mag_push(&c->pcpu->mag, p)) {
-			ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m, c->cls, c->batch);
-			ka_mag_push(&c->pcpu->mag, p);
+		in = ka_mag_push(&c->pcpu->mag, p);
+		if (!in) {
+			/* full; or no capacity yet, or none in the budget */
+			if (ka_mag_cap(m))
+				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
+						      c->cls, c->batch);
+			else
+				ka_mcache_cache_grant(m, c->cls);
+			in = ka_mag_push(&c->pcpu->mag, p);
 		}
 		ka_mag_unlock(ka_pcpu);
-		return;
+		if (in)
+			return;
 	}
 	ka_central_flush(&p, 1);
 }
@@ -763,10 +990,11 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	 */
 	if (likely(data_race(span->ckey) == this_cpu_read(pcpu->fastkey) &&
 		   span->cache == c && ka_span_obj_ok(span, p) &&
-		   (c->ctor || ka_word_read(p) != span->freetag))) {
-		ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
+		   (c->notag || ka_word_read(p) != span->freetag))) {
+		if (!ka_cache_is_rcu(c))
+			ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
 		if (likely(ka_mag_push(&c->pcpu->mag, p))) {
-			if (!c->ctor)
+			if (!c->notag)
 				ka_word_write(p, span->freetag);
 			ka_mag_unlock(pcpu);
 			this_cpu_inc(c->pcpu->mag.nr_free);
@@ -918,6 +1146,32 @@ void ka_cache_show(struct seq_file *m)
 }
 
 /**
+ * ka_cache_release - give every cache's empty spans back to the heap
+ *
+ * What ka_release_free() does for the size classes (the shrinker, drain):
+ * a cache's central lists keep no reserve then.  A SLAB_TYPESAFE_BY_RCU
+ * cache's spans reach the heap after a grace period.
+ *
+ * Context: process context (the shrinker, drain); takes
+ * ka_cache_list_lock and the caches' central locks.
+ * Return: pages given back to the heap.
+ */
+unsigned long ka_cache_release(void)
+{
+	unsigned long pages = 0;
+	struct ka_cache *c;
+	int node;
+
+	spin_lock(&ka_cache_list_lock);
+	list_for_each_entry(c, &ka_caches, list)
+		for (node = 0; node < nr_node_ids; node++)
+			if (c->central[node])
+				pages += ka_central_release(c->central[node], 0);
+	spin_unlock(&ka_cache_list_lock);
+	return pages;
+}
+
+/**
  * ka_cache_init - nothing to set up but the empty list
  *
  * Context: module init.
@@ -946,7 +1200,7 @@ void ka_cache_exit(void)
 
 		/* the CPUs' spans of it first: its clients are gone */
 		for_each_possible_cpu(cpu)
-			while (ka_cache_give_one(cpu, c, false))
+			while (ka_cache_give(cpu, c, false))
 				cpu_relax();
 		for (node = 0; node < nr_node_ids; node++) {
 			if (!c->central[node])

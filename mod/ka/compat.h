@@ -244,6 +244,7 @@ void kasan_restore_multi_shot(bool enabled);
 #endif
 #define KA_CACHE_FLAGS	(SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT | \
 			 SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_NOLEAKTRACE | \
+			 SLAB_TYPESAFE_BY_RCU | \
 			 KA_CACHE_FLAGS_SPREAD | KA_CACHE_FLAGS_NO_MERGE)
 
 #endif /* _KA_COMPAT_H */

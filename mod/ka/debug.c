@@ -159,6 +159,24 @@ void ka_debug_span_free(struct ka_span *span)
  */
 size_t ka_debug_alloc(void *p, size_t size, unsigned long caller)
 {
+	return ka_debug_alloc_obj(p, size, caller, true);
+}
+
+/**
+ * ka_debug_alloc_obj - ka_debug_alloc(), with or without the poison check
+ * @p: the object
+ * @size: bytes requested
+ * @caller: the API caller
+ * @poison: check the poison of a free object (not for a ka_cache whose
+ *	    free objects keep their contents: a constructor's state, or
+ *	    SLAB_TYPESAFE_BY_RCU, as SLUB poisons neither)
+ *
+ * Context: any; no ka lock held.
+ * Return: the bytes the client may use (@size).
+ */
+size_t ka_debug_alloc_obj(void *p, size_t size, unsigned long caller,
+			  bool poison)
+{
 	struct ka_span_debug *d;
 	struct ka_span *span;
 	unsigned int idx;
@@ -175,7 +193,7 @@ size_t ka_debug_alloc(void *p, size_t size, unsigned long caller)
 	}
 	d = span->dbg;
 	idx = ka_span_index(span, p);
-	bad = ka_debug_find_bad(p, span->elemsize, POISON_FREE);
+	bad = poison ? ka_debug_find_bad(p, span->elemsize, POISON_FREE) : -1;
 	if (bad >= 0)
 		ka_debug_report("use after free: object %p (class %u, %u bytes) written at offset %ld (0x%02x) after it was freed by %pS\n",
 				p, span->cls, span->elemsize, bad,
@@ -204,6 +222,20 @@ out:
  * Return: false if the free must be refused (double free).
  */
 bool ka_debug_free(const void *p, unsigned long caller)
+{
+	return ka_debug_free_obj(p, caller, true);
+}
+
+/**
+ * ka_debug_free_obj - ka_debug_free(), with or without poisoning
+ * @p: the pointer given to ka_free() or ka_cache_free()
+ * @caller: the API caller
+ * @poison: fill the object with POISON_FREE (see ka_debug_alloc_obj())
+ *
+ * Context: any.
+ * Return: false if the free must be refused (double free).
+ */
+bool ka_debug_free_obj(const void *p, unsigned long caller, bool poison)
 {
 	struct ka_span_debug *d;
 	struct ka_span *span;
@@ -247,7 +279,8 @@ bool ka_debug_free(const void *p, unsigned long caller)
 				((u8 *)p)[req + bad], (void *)d->alloc_caller[idx],
 				(void *)caller);
 	d->free_caller[idx] = caller;
-	memset((void *)p, POISON_FREE, span->elemsize);
+	if (poison)
+		memset((void *)p, POISON_FREE, span->elemsize);
 out:
 	kasan_enable_current();
 	rcu_read_unlock();

@@ -69,6 +69,8 @@ static void ka_counters_sum(struct ka_counters *c)
 		c->busy += READ_ONCE(pc->nr_busy);
 		c->atomic_refused += READ_ONCE(pc->nr_atomic);
 	}
+	/* the ka_caches' magazines, alive or destroyed */
+	ka_cache_counters_add(c);
 }
 
 /**
@@ -192,6 +194,7 @@ static void ka_stats_counters(struct seq_file *m)
 				  ka_classes[cls].size +
 				  ((unsigned long)READ_ONCE(pc->pcc[cls].nstash) *
 				   ka_classes[cls].npages << PAGE_SHIFT);
+		cached += ka_cache_cpu_cached(cpu);
 		seq_printf(m, "cpu %d %d %lu %lu %lu %lu\n", cpu, cpu_to_mem(cpu),
 			   cached, READ_ONCE(pc->cap_bytes),
 			   READ_ONCE(pc->nr_grow), READ_ONCE(pc->nr_shrink));

@@ -313,6 +313,8 @@ struct ka_span {
 	struct list_head olink;
 	struct llist_node pnode;
 	u8 olist;		/* enum ka_span_olist, the owner's */
+	/* a SLAB_TYPESAFE_BY_RCU cache's: pages back a grace period late */
+	u8 rcu_free;
 #ifdef CONFIG_KASAN_GENERIC
 	/* kasan.c: the stacks of a span of one object with no redzone */
 	unsigned long kasan_track[2];
@@ -352,6 +354,7 @@ extern unsigned long ka_freetag_key;
 struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp);
 struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp);
 bool ka_span_destroy(struct ka_span *span);
+unsigned long ka_span_rcu_pending(void);
 unsigned long ka_span_teardown_list(struct list_head *list);
 unsigned long ka_span_destroy_list(struct list_head *list);
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
@@ -648,6 +651,12 @@ static inline void ka_node_init(struct ka_node *n, int nid)
 /* ---- api / module ---- */
 
 void ka_drain(void);
+unsigned long ka_release_free(void);
+struct shrinker;
+struct shrink_control;
+/* the shrinker's callbacks, exported to the tests */
+unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc);
+unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc);
 void ka_scav_pause(bool pause);
 void ka_scav_kick(void);
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
@@ -661,6 +670,8 @@ void ka_cache_exit(void);
 struct seq_file;
 void ka_cache_show(struct seq_file *m);
 bool ka_cache_leak_traced(const struct ka_cache *c);
+bool ka_cache_rcu(const struct ka_cache *c);
+unsigned long ka_cache_release(void);
 int ka_rcu_init(void);
 void ka_rcu_barrier(void);
 void ka_rcu_exit(void);
@@ -684,6 +695,9 @@ struct ka_counters {
 };
 
 void ka_counters_read(struct ka_counters *c);
+void ka_cache_counters_add(struct ka_counters *sum);
+unsigned long ka_cache_cpu_cached(int cpu);
+unsigned long ka_cache_empty_pages(void);
 
 /* One size class on one node, as debugfs "stats" shows it. */
 struct ka_class_stats {

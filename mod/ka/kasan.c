@@ -731,6 +731,10 @@ bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller)
 	} else if (c && span->cache != c) {
 		why = span->cache ? "object of another ka cache" :
 		      "not an object of a ka cache";
+	} else if (span->cache && ka_cache_rcu(span->cache)) {
+		/* SLAB_TYPESAFE_BY_RCU: readers may read it; no quarantine */
+		rcu_read_unlock();
+		return false;
 	} else if (ka_kasan_freed(p)) {
 		why = "double free (the object is already free)";
 		freed = true;

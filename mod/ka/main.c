@@ -158,12 +158,14 @@ KA_EXPORT_INTERNAL(ka_scav_pause);
  * Context: any; no ka lock held.
  * Return: pages returned to the buddy allocator.
  */
-static unsigned long ka_release_free(void)
+unsigned long ka_release_free(void)
 {
 	unsigned long pages = 0;
 	unsigned int cls;
 	int nid;
 
+	/* the caches' empty spans first, into the heaps released below */
+	ka_cache_release();
 	for_each_node(nid) {
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			ka_central_release(ka_central_of(nid, cls), 0);
@@ -171,6 +173,7 @@ static unsigned long ka_release_free(void)
 	}
 	return pages;
 }
+KA_EXPORT_INTERNAL(ka_release_free);
 
 /**
  * ka_drain - give back everything ka holds that no client uses
@@ -188,20 +191,25 @@ void ka_drain(void)
 	ka_kasan_drain();
 	ka_mcache_drain_all();
 	ka_release_free();
+	/* SLAB_TYPESAFE_BY_RCU caches' spans: after their grace period */
+	if (ka_span_rcu_pending()) {
+		rcu_barrier();
+		ka_release_free();
+	}
 }
 KA_EXPORT_INTERNAL(ka_drain);
 
 /*
  * Shrinker: under memory pressure give back empty spans, free chunks and
  * every free page inside partly used chunks (the scavenger's work, all at
- * once), and ask every CPU to flush its caches and give its spans back;
- * on generic KASAN, empty the quarantine first.  Reclaim does not wait for those
+ * once), and ask every CPU to flush its caches and give its spans back
+ * (the ka_caches' shares too); on generic KASAN, empty the quarantine
+ * first.  Reclaim does not wait for those
  * flushes (that would block on workqueues); the spans they empty are
  * returned by the next pass.  Counted: free heap pages, empty spans, and
  * objects sitting in per-CPU caches (in pages, roughly).
  */
-static unsigned long ka_shrink_count(struct shrinker *s,
-				     struct shrink_control *sc)
+unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc)
 {
 	unsigned long pages = 0, bytes = 0;
 	unsigned int cls;
@@ -228,18 +236,23 @@ static unsigned long ka_shrink_count(struct shrinker *s,
 				 ka_classes[cls].npages;
 		}
 	}
+	for_each_online_cpu(cpu)
+		bytes += ka_cache_cpu_cached(cpu);
+	pages += ka_cache_empty_pages();
 	pages += bytes >> PAGE_SHIFT;
 	pages += ka_kasan_quarantine_pages();
 	return pages ?: SHRINK_EMPTY;
 }
 
-static unsigned long ka_shrink_scan(struct shrinker *s,
-				    struct shrink_control *sc)
+KA_EXPORT_INTERNAL(ka_shrink_count);
+
+unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc)
 {
 	ka_kasan_drain();
 	ka_mcache_drain_async();
 	return ka_release_free() ?: SHRINK_STOP;
 }
+KA_EXPORT_INTERNAL(ka_shrink_scan);
 
 #ifdef KA_SHRINKER_ALLOC
 static struct shrinker *ka_shrinker;
@@ -348,6 +361,8 @@ static void __exit ka_exit(void)
 	ka_mcache_exit();
 	/* a kick that saw the scavenger on before the pause: no pass left */
 	cancel_delayed_work_sync(&ka_scav_dwork);
+	/* SLAB_TYPESAFE_BY_RCU caches' spans, waiting for a grace period */
+	rcu_barrier();
 	/* spans and arenas go with kfree_rcu(), which runs no ka code */
 	ka_nodes_free();
 	ka_arena_exit();

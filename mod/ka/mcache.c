@@ -429,6 +429,81 @@ static void ka_shuffle(void **v, unsigned int n)
 	this_cpu_write(ka_pcpu->rnd, x);
 }
 
+/**
+ * ka_mcache_shuffle - shuffle a refill's batch if random_reuse is on
+ * @v: the batch
+ * @n: its length
+ *
+ * For cache.c's refills from mcentral, as the size classes' refills do.
+ *
+ * Context: this CPU's magazines owned.
+ */
+void ka_mcache_shuffle(void **v, unsigned int n)
+{
+	if (random_reuse && n > 1)
+		ka_shuffle(v, n);
+}
+
+/* ---- a ka_cache's magazine in the CPU's budget ---- */
+
+/**
+ * ka_mcache_cache_grant - capacity for this CPU's magazine of a ka_cache
+ * @m: the magazine (this CPU's share of the cache)
+ * @cls: the cache's size class
+ *
+ * A cache's magazine has no capacity until the CPU uses the cache; then it
+ * gets its class's cache_max slots at once (a cache is one client's
+ * working set: no adaptation), charged to the CPU's byte budget like a
+ * size class's capacity - taken if need be from classes unused since the
+ * last trim pass, and cut to what the budget leaves, maybe nothing: the
+ * cache then works without a magazine on this CPU until there is room.
+ * ka_mcache_cache_ungrant() gives it back when the CPU gives the cache's
+ * share back (an idle cache at a trim pass, over budget, drain, CPU
+ * offline, destroy).  Nothing to do if @m has capacity.
+ *
+ * Context: this CPU's magazines owned.
+ */
+void ka_mcache_cache_grant(struct ka_magazine *m, unsigned int cls)
+{
+	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
+	unsigned long budget = READ_ONCE(ka_pcpu_budget), size, room;
+	unsigned int cap = ka_classes[cls].cache_max;
+
+	if (ka_mag_cap(m))
+		return;
+	size = ka_classes[cls].size;
+	if (pc->cap_bytes + cap * size > budget)
+		ka_mag_steal(pc, 0, pc->cap_bytes + cap * size - budget, true);
+	room = budget > pc->cap_bytes ? budget - pc->cap_bytes : 0;
+	cap = min_t(unsigned long, cap, room / size);
+	if (!cap)
+		return;
+	WRITE_ONCE(m->end, m->objs + cap);
+	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes + cap * size);
+	pc->nr_grow++;
+}
+
+/**
+ * ka_mcache_cache_ungrant - give a ka_cache magazine's capacity back
+ * @cpu: the CPU whose share it is
+ * @m: the magazine, flushed; with objects left, it keeps its capacity
+ * @cls: the cache's size class
+ *
+ * Context: CPU @cpu's magazines owned, or the CPU dead.
+ */
+void ka_mcache_cache_ungrant(int cpu, struct ka_magazine *m, unsigned int cls)
+{
+	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	unsigned int cap = ka_mag_cap(m);
+
+	if (!cap || ka_mag_count(m))
+		return;
+	WRITE_ONCE(m->end, m->objs);
+	WRITE_ONCE(pc->cap_bytes,
+		   pc->cap_bytes - (unsigned long)cap * ka_classes[cls].size);
+	pc->nr_shrink++;
+}
+
 /* ---- spans a CPU owns: classes of several objects per span ---- */
 
 static unsigned long ka_span_bytes(const struct ka_span *span)
@@ -559,9 +634,6 @@ static void ka_pcc_empty(struct ka_pcpu *pc, struct ka_pcc *s,
 	unsigned long bytes = ka_span_bytes(span);
 
 	list_del_init(&span->olink);
-	/* a cache's stash is its own: KA_STASH_MAX spans, not in the budget */
-	if (span->cache)
-		bytes = 0;
 	if (s->nstash < KA_STASH_MAX &&
 	    pc->cap_bytes + bytes <= READ_ONCE(ka_pcpu_budget)) {
 		list_add(&span->olink, &s->stash);
@@ -617,9 +689,7 @@ static struct ka_span *ka_pcc_next(struct ka_pcpu *pc, struct ka_pcc *s)
 		if (!span)
 			return NULL;
 		s->nstash--;
-		if (!span->cache)
-			WRITE_ONCE(pc->cap_bytes,
-				   pc->cap_bytes - ka_span_bytes(span));
+		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - ka_span_bytes(span));
 	}
 	list_del_init(&span->olink);
 	return span;
@@ -703,9 +773,7 @@ static unsigned int ka_pcc_give_all(struct ka_pcpu *pc, struct ka_pcls *d)
 	smp_mb__after_atomic();
 	ka_pcc_pending(pc, s);
 	list_for_each_entry(span, &s->stash, olink)
-		if (!span->cache)
-			WRITE_ONCE(pc->cap_bytes,
-				   pc->cap_bytes - ka_span_bytes(span));
+		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - ka_span_bytes(span));
 	list_splice_tail_init(&s->stash, &s->partial);
 	s->nstash = 0;
 	list_for_each_entry_safe(span, tmp, &s->partial, olink) {
@@ -912,9 +980,9 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
 		ka_mag_steal(pc, 0, pc->cap_bytes - budget, false);
 	for (cls = 1; pc->cap_bytes > budget && cls < ka_nr_classes; cls++)
 		ka_pcc_unstash(pc, &pc->pcc[cls]);
-	/* the caches' idle shares, by the same clock */
-	if (idle)
-		ka_cache_give_cpu(smp_processor_id(), true);
+	/* the caches' idle shares, by the same clock; over budget, all */
+	if (idle || pc->cap_bytes > budget)
+		ka_cache_give_cpu(smp_processor_id(), pc->cap_bytes <= budget);
 }
 
 /*
@@ -1027,6 +1095,8 @@ void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
 		if (unlikely(!ka_mag_trylock(ka_pcpu)))
 			break;
 		ka_pcls_get(&d, cache, cls);
+		if (cache)
+			ka_mcache_cache_grant(d.m, cls);
 		if (span) {
 			if (unlikely(numa_mem_id() != span->node)) {
 				ka_mag_unlock(ka_pcpu);
@@ -1229,6 +1299,44 @@ void ka_mcache_drain_all(void)
 }
 KA_EXPORT_INTERNAL(ka_mcache_drain_all);
 
+/* The cache ka_mcache_give_cache_all() works on; ka_give_cache_mutex. */
+static struct ka_cache *ka_give_cache;
+static DEFINE_MUTEX(ka_give_cache_mutex);
+
+/* On one CPU: its share of ka_give_cache back, owning its magazines. */
+static void ka_mcache_give_cache_work(struct work_struct *unused)
+{
+	unsigned int kept, tries = 0;
+
+	do {
+		ka_mag_lock(ka_pcpu);
+		kept = ka_cache_give(smp_processor_id(), ka_give_cache, false);
+		ka_mag_unlock(ka_pcpu);
+		if (kept)
+			usleep_range(20, 100);
+	} while (kept && !WARN_ON_ONCE(++tries > 10000));
+}
+
+/**
+ * ka_mcache_give_cache_all - every online CPU gives its share of a cache back
+ * @cache: a ka_cache with no user left (ka_cache_destroy())
+ *
+ * Each CPU flushes its magazine of @cache, gives its spans of it back and
+ * its magazine's capacity back to its budget, owning its magazines (as
+ * SLUB's kmem_cache_destroy() flushes each CPU's slab); offline CPUs did
+ * at cpuhp.
+ *
+ * Context: process context, may sleep.
+ */
+void ka_mcache_give_cache_all(struct ka_cache *cache)
+{
+	mutex_lock(&ka_give_cache_mutex);
+	ka_give_cache = cache;
+	ka_mcache_on_each_cpu(ka_mcache_give_cache_work);
+	ka_give_cache = NULL;
+	mutex_unlock(&ka_give_cache_mutex);
+}
+
 /**
  * ka_mcache_trim_all - one idle-trim pass on every online CPU, now
  *
@@ -1249,7 +1357,8 @@ KA_EXPORT_INTERNAL(ka_mcache_trim_all);
  *
  * A lower budget is in force on every CPU when this returns: each online
  * CPU has halved its biggest classes until its capacities fit, flushing
- * the objects beyond them.
+ * the objects beyond them, and if that was not enough given its ka_caches'
+ * shares back (magazines, their capacity and stashes).
  *
  * Context: process context, may sleep.
  */

@@ -310,6 +310,12 @@ struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu);
 struct ka_central *ka_cache_central(struct ka_cache *c, int node);
 unsigned int ka_cache_cls(const struct ka_cache *c);
 unsigned int ka_cache_give_cpu(int cpu, bool idle_only);
+unsigned int ka_cache_give(int cpu, struct ka_cache *c, bool idle_only);
+/* mcache.c's, for cache.c */
+void ka_mcache_shuffle(void **v, unsigned int n);
+void ka_mcache_cache_grant(struct ka_magazine *m, unsigned int cls);
+void ka_mcache_cache_ungrant(int cpu, struct ka_magazine *m, unsigned int cls);
+void ka_mcache_give_cache_all(struct ka_cache *cache);
 
 /* api.c's helpers that cache.c shares */
 bool ka_hooks_always(void);

@@ -130,9 +130,39 @@ struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp)
 }
 KA_EXPORT_INTERNAL(ka_span_new_large);
 
+/* Spans of SLAB_TYPESAFE_BY_RCU caches waiting for their grace period. */
+static atomic_long_t ka_span_rcu_waiting = ATOMIC_LONG_INIT(0);
+
+/* The grace period of a SLAB_TYPESAFE_BY_RCU cache's span is over. */
+static void ka_span_destroy_rcu(struct rcu_head *head)
+{
+	struct ka_span *span = container_of(head, struct ka_span, rcu);
+
+	span->rcu_free = 0;
+	ka_span_destroy(span);
+	atomic_long_dec(&ka_span_rcu_waiting);
+}
+
+/**
+ * ka_span_rcu_pending - spans whose pages wait for an RCU grace period
+ *
+ * Context: any.
+ * Return: how many (ka_drain() waits for them with rcu_barrier()).
+ */
+unsigned long ka_span_rcu_pending(void)
+{
+	return atomic_long_read(&ka_span_rcu_waiting);
+}
+KA_EXPORT_INTERNAL(ka_span_rcu_pending);
+
 /**
  * ka_span_destroy - give a span's pages back to its heap and free it
  * @span: a span on no list
+ *
+ * A span of a SLAB_TYPESAFE_BY_RCU cache (@span->rcu_free) keeps its
+ * pages, its objects' contents and its arena entry for an RCU grace period
+ * first (call_rcu()): a reader that found one of its objects before it
+ * emptied still reads that cache's memory.
  *
  * Context: any; no ka lock held.  The metadata is freed after an RCU grace
  * period, since ka_free() may be looking at it without a lock.
@@ -140,6 +170,11 @@ KA_EXPORT_INTERNAL(ka_span_new_large);
  */
 bool ka_span_destroy(struct ka_span *span)
 {
+	if (span->rcu_free) {
+		atomic_long_inc(&ka_span_rcu_waiting);
+		call_rcu(&span->rcu, ka_span_destroy_rcu);
+		return true;
+	}
 	if (!ka_heap_free_run(ka_heap_of(span->node), span))
 		return false;
 	ka_debug_span_free(span);
@@ -192,6 +227,8 @@ unsigned long ka_span_teardown_list(struct list_head *list)
 		out += span->nalloc;
 		if (span->nalloc)
 			ka_span_forget_leaks(span);
+		/* no reader is left: no grace period */
+		span->rcu_free = 0;
 		ka_span_destroy(span);
 	}
 	return out;
