@@ -4,7 +4,9 @@
  * passed on to SLUB, constructors run once per object, alignment,
  * what creation refuses, SLAB_TYPESAFE_BY_RCU (spans back a grace
  * period late, objects reused at once and untouched), destroy with
- * objects out, bad frees; budget, drain, shrinker, CPU offline, stats.
+ * objects out, bad frees; budget, drain, shrinker, CPU offline, stats;
+ * the node of ka_alloc_node()'s and ka_cache_alloc_node()'s objects while
+ * the task is moved between CPUs.
  * Skipped with ka.ko debug=1 (kunit/debug_test.c covers that mode).
  */
 #include <linux/slab.h>
@@ -12,6 +14,7 @@
 #include <linux/workqueue.h>
 #include <linux/cpu.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/shrinker.h>
 #include "mcache.h"
 #include "ka_debug.h"
@@ -802,6 +805,77 @@ static void ka_cache_in_stats(struct kunit *test)
 	KUNIT_EXPECT_GE(test, gone.frees, after.frees);
 }
 
+/* Moves @arg, the test's task, round the online CPUs until stopped. */
+static int ka_test_mover(void *arg)
+{
+	struct task_struct *task = arg;
+	unsigned long moves = 0;
+	unsigned int cpu = 0;
+
+	while (!kthread_should_stop()) {
+		cpu = cpumask_next(cpu, cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			cpu = cpumask_first(cpu_online_mask);
+		if (!set_cpus_allowed_ptr(task, cpumask_of(cpu)))
+			moves++;
+		usleep_range(20, 60);
+	}
+	return moves;
+}
+
+/*
+ * ka_alloc_node() and ka_cache_alloc_node() give @node's memory to a task
+ * another thread keeps moving between CPUs of both nodes: each compares
+ * the node where the task cannot migrate.  When the comparison came before
+ * the per-CPU section, a preemptible kernel that moved the task in between
+ * handed out the other node's object.
+ */
+static void ka_cache_node_while_migrating(struct kunit *test)
+{
+	unsigned long wrong = 0, wrong_cache = 0, failed = 0, i;
+	struct task_struct *mover;
+	struct ka_cache *c;
+	int nodes[2], moves;
+
+	if (num_node_state(N_MEMORY) < 2 || num_online_cpus() < 2)
+		kunit_skip(test, "needs two nodes with memory and two CPUs");
+	nodes[0] = first_memory_node;
+	nodes[1] = next_memory_node(nodes[0]);
+	c = ka_cache_create("ka_test_node", 192, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	mover = kthread_run(ka_test_mover, current, "ka_test_mover");
+	if (IS_ERR(mover)) {
+		ka_cache_destroy(c);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(mover));
+		return;
+	}
+	for (i = 0; i < 20000; i++) {
+		int node = nodes[i & 1];
+		void *p = ka_alloc_node(8 + i % 1024, GFP_KERNEL, node);
+		void *q = ka_cache_alloc_node(c, GFP_KERNEL, node);
+
+		if (!p || !q)
+			failed++;
+		if (p && page_to_nid(virt_to_page(p)) != node)
+			wrong++;
+		if (q && page_to_nid(virt_to_page(q)) != node)
+			wrong_cache++;
+		ka_free(p);
+		if (q)
+			ka_cache_free(c, q);
+		cond_resched();
+	}
+	moves = kthread_stop(mover);
+	set_cpus_allowed_ptr(current, cpu_possible_mask);
+	ka_cache_destroy(c);
+	kunit_info(test, "20000 rounds, the task moved %d times\n", moves);
+	KUNIT_EXPECT_EQ(test, failed, 0UL);
+	KUNIT_EXPECT_EQ_MSG(test, wrong, 0UL, "ka_alloc_node(): another node's object");
+	KUNIT_EXPECT_EQ_MSG(test, wrong_cache, 0UL,
+			    "ka_cache_alloc_node(): another node's object");
+	KUNIT_EXPECT_GT(test, moves, 0);
+}
+
 static struct kunit_case ka_cache_cases[] = {
 	KUNIT_CASE(ka_claims_pointers),
 	KUNIT_CASE(ka_cache_kernel_cache_passed_on),
@@ -816,6 +890,7 @@ static struct kunit_case ka_cache_cases[] = {
 	KUNIT_CASE(ka_cache_drain_and_shrink),
 	KUNIT_CASE(ka_cache_cpu_offline),
 	KUNIT_CASE(ka_cache_in_stats),
+	KUNIT_CASE(ka_cache_node_while_migrating),
 	{}
 };
 

@@ -686,25 +686,48 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 }
 
 /*
- * Everything but a magazine hit: a batch from @node's central list of the
- * cache, one object returned, the rest into this CPU's magazine if it is
- * of that node and free to take.
+ * ka_cache_alloc_node() of a node other than the CPU's, or a miss of it:
+ * one object from @node's central list of the cache, and no refill of a
+ * magazine or an owned span the task may have left by now (as
+ * ka_alloc_node()).
  */
-static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
-					  int node)
+static noinline void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp,
+					       int node)
 {
-	void *batch[KA_BATCH_MAX];
-	unsigned int n, take = 0;
+	void *p;
 
 	if (unlikely(!ka_mag_context_ok())) {
 		this_cpu_inc(ka_pcpu->nr_atomic);
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
-	if (node == NUMA_NO_NODE || !c->central[node])
-		node = numa_mem_id();
-	/* this node's, of a class whose spans CPUs own: from this CPU's spans */
-	if (node == numa_mem_id() && ka_class_owned(&ka_classes[c->cls])) {
+	if (unlikely(!ka_central_refill(c->central[node], &p, 1, gfp))) {
+		this_cpu_inc(ka_pcpu->nr_failed);
+		return NULL;
+	}
+	this_cpu_inc(c->pcpu->mag.nr_alloc);
+	this_cpu_inc(c->pcpu->mag.nr_miss);
+	return ka_cache_post_alloc(c, p, gfp);
+}
+
+/*
+ * Everything else but a magazine hit: from this CPU's spans for a class
+ * whose spans CPUs own, else a batch from this node's central list of the
+ * cache, one object returned, the rest into this CPU's magazine if the
+ * task is still on a CPU of that node and the magazine is free to take.
+ */
+static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
+{
+	void *batch[KA_BATCH_MAX];
+	unsigned int n, take = 0;
+	int node;
+
+	if (unlikely(!ka_mag_context_ok())) {
+		this_cpu_inc(ka_pcpu->nr_atomic);
+		this_cpu_inc(ka_pcpu->nr_failed);
+		return NULL;
+	}
+	if (ka_class_owned(&ka_classes[c->cls])) {
 		void *p = ka_mcache_refill_owned(c, c->cls, gfp);
 
 		if (unlikely(!p)) {
@@ -713,6 +736,7 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 		}
 		return ka_cache_post_alloc(c, p, gfp);
 	}
+	node = numa_mem_id();	/* a node with memory: it has a list */
 	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
 	if (unlikely(!n)) {
 		this_cpu_inc(ka_pcpu->nr_failed);
@@ -722,8 +746,7 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 	this_cpu_inc(c->pcpu->mag.nr_miss);
 	this_cpu_inc(c->pcpu->mag.nr_refill);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
-		if (likely(numa_mem_id() == node &&
-			   !ka_class_owned(&ka_classes[c->cls]))) {
+		if (likely(numa_mem_id() == node)) {
 			ka_mcache_cache_grant(this_cpu_ptr(&c->pcpu->mag), c->cls);
 			ka_mcache_shuffle(batch, n);
 			while (take < n - 1 &&
@@ -737,6 +760,37 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 	return ka_cache_post_alloc(c, batch[0], gfp);
 }
 
+/*
+ * The hit path, as ka_alloc_fast(): pop this CPU's magazine of the cache.
+ * With a @node, the CPU's node is compared inside the per-CPU section,
+ * where the task cannot migrate; ka_cache_alloc() passes NUMA_NO_NODE, a
+ * constant, and folds that away.
+ */
+static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
+						 gfp_t flags, int node)
+{
+	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	void *p;
+
+	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
+		goto slow;
+	if (node != NUMA_NO_NODE && unlikely(node != numa_mem_id())) {
+		ka_mag_unlock(pcpu);
+		goto slow;
+	}
+	if (unlikely(!ka_mag_pop(&c->pcpu->mag, &p))) {
+		ka_mag_unlock(pcpu);
+		goto slow;
+	}
+	ka_mag_unlock(pcpu);
+	this_cpu_inc(c->pcpu->mag.nr_alloc);
+	return ka_cache_post_alloc(c, p, flags);
+slow:
+	if (node != NUMA_NO_NODE)
+		return ka_cache_alloc_from_node(c, flags, node);
+	return ka_cache_alloc_slow(c, flags);
+}
+
 /**
  * ka_cache_alloc - allocate an object of a cache
  * @c: the cache
@@ -748,22 +802,9 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
  */
 void *ka_cache_alloc(struct ka_cache *c, gfp_t flags)
 {
-	struct ka_pcpu __percpu *pcpu = ka_pcpu;
-	void *p;
-
 	if (unlikely(!ka_cache_is_ka(c)))
 		return kmem_cache_alloc((struct kmem_cache *)c, flags);
-	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
-		goto slow;
-	if (unlikely(!ka_mag_pop(&c->pcpu->mag, &p))) {
-		ka_mag_unlock(pcpu);
-		goto slow;
-	}
-	ka_mag_unlock(pcpu);
-	this_cpu_inc(c->pcpu->mag.nr_alloc);
-	return ka_cache_post_alloc(c, p, flags);
-slow:
-	return ka_cache_alloc_slow(c, flags, NUMA_NO_NODE);
+	return ka_cache_alloc_fast(c, flags, NUMA_NO_NODE);
 }
 EXPORT_SYMBOL_GPL(ka_cache_alloc);
 
@@ -774,6 +815,9 @@ EXPORT_SYMBOL_GPL(ka_cache_alloc);
  * @node: the node, or NUMA_NO_NODE; one without memory, past the last or
  *	  negative is taken as NUMA_NO_NODE, as by ka_alloc_node()
  *
+ * The object is of @node's memory whichever CPU the task runs on, before
+ * or during the call.
+ *
  * Context: as ka_alloc().
  * Return: the object, or NULL.
  */
@@ -783,9 +827,9 @@ void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
 		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
 					     node);
 	node = ka_node_norm(node);
-	if (node == NUMA_NO_NODE || node == numa_mem_id())
-		return ka_cache_alloc(c, flags);
-	return ka_cache_alloc_slow(c, flags, node);
+	if (node != NUMA_NO_NODE && unlikely(!c->central[node]))
+		node = NUMA_NO_NODE;
+	return ka_cache_alloc_fast(c, flags, node);
 }
 EXPORT_SYMBOL_GPL(ka_cache_alloc_node);
 
