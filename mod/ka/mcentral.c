@@ -329,10 +329,14 @@ void ka_central_give(struct ka_span *span)
 	spin_lock_irqsave(&c->lock, flags);
 	c->nr_lock++;
 	c->nr_flush++;
-	WARN_ON_ONCE(atomic_long_read(&span->rstate) & (KA_RS_FULL | KA_RS_PEND));
-	/* fully ordered: a freer that saw the owner set its bit before it */
-	atomic_long_set(&span->rstate, 0);
-	smp_mb__after_atomic();
+	/*
+	 * Unowned, then collect: the xchg is fully ordered (a plain store
+	 * and smp_mb__after_atomic() were not - on x86 the collection's
+	 * loads could pass the store), so a freer that still saw the owner
+	 * set its bit before this collection reads it.
+	 */
+	WARN_ON_ONCE(atomic_long_xchg(&span->rstate, 0) &
+		     (KA_RS_FULL | KA_RS_PEND));
 	ka_span_collect(span);
 	c->nr_owned--;
 	c->objs_out += span->nalloc;

@@ -40,6 +40,11 @@ static inline void atomic_long_or(long i, atomic_long_t *v)
 	__atomic_fetch_or(&v->counter, i, __ATOMIC_RELAXED);
 }
 
+static inline long atomic_long_xchg(atomic_long_t *v, long i)
+{
+	return __atomic_exchange_n(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
 static inline long atomic_long_fetch_or(long i, atomic_long_t *v)
 {
 	return __atomic_fetch_or(&v->counter, i, __ATOMIC_SEQ_CST);
