@@ -50,8 +50,11 @@
  *
  * Owns: struct ka_cache, its central lists and magazines, the list of
  * caches.
- * Locks: ka_cache_mutex (the list; create and destroy) is taken alone, in
- * process context.  The hit paths own this CPU's magazines with
+ * Locks: ka_cache_mutex (create and destroy) is taken alone, in process
+ * context; ka_cache_list_lock (the list of caches) inside it to change the
+ * list, and inside a CPU's owned magazines by mcache.c's per-CPU works
+ * (drain, trim, CPU offline), which walk the list and take each cache's
+ * central->lock inside it.  The hit paths own this CPU's magazines with
  * ka_mag_trylock(ka_pcpu), as api.c does; flushes take the cache's
  * central->lock inside it, and a refill takes its batch before owning
  * them, as for a size class.  Destroy flushes

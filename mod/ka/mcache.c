@@ -613,6 +613,7 @@ static void ka_pcc_retire(struct ka_pcpu *pc, struct ka_pcc *s,
 static bool ka_pcc_give(struct ka_pcpu *pc, struct ka_span *span)
 {
 	atomic_long_andnot(KA_RS_FULL, &span->rstate);
+	/* the flag cleared before KA_RS_PEND is read: a push saw it or fails */
 	smp_mb__after_atomic();
 	if (atomic_long_read(&span->rstate) & KA_RS_PEND)
 		return false;
@@ -659,6 +660,7 @@ static void ka_pcc_pending(struct ka_pcpu *pc, struct ka_pcc *s)
 
 	llist_for_each_entry_safe(span, tmp, first, pnode) {
 		atomic_long_andnot(KA_RS_FULL | KA_RS_PEND, &span->rstate);
+		/* the flags cleared before the bits are collected */
 		smp_mb__after_atomic();
 		ka_span_collect(span);
 		/* else a free of the owner's moved it, or it is active */
@@ -770,6 +772,7 @@ static unsigned int ka_pcc_give_all(struct ka_pcpu *pc, struct ka_pcls *d)
 		ka_pcc_set(pc, span, KA_OL_PARTIAL);
 	}
 	list_splice_tail_init(&s->full, &s->partial);
+	/* every flag cleared before the pending list is taken */
 	smp_mb__after_atomic();
 	ka_pcc_pending(pc, s);
 	list_for_each_entry(span, &s->stash, olink)
