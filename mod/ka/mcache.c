@@ -200,7 +200,7 @@ static const struct kernel_param_ops ka_budget_param_ops = {
 };
 /* read-only here: debugfs "pcpu_budget" changes it, trimming at once */
 module_param_cb(pcpu_budget, &ka_budget_param_ops, NULL, 0444);
-MODULE_PARM_DESC(pcpu_budget, "KiB of free objects each CPU's caches may hold, all size classes together (0 .. 1048576; default: one batch of every class and half as much again, 2048 with 4 KiB pages)");
+MODULE_PARM_DESC(pcpu_budget, "KiB of free objects each CPU's caches may hold, all size classes together (0 .. 1048576; default: one batch of every class and half as much again, 1472 with 4 KiB pages)");
 
 #if IS_ENABLED(CONFIG_KUNIT)
 void (*ka_mag_test_hook)(enum ka_mag_point pt);
