@@ -15,10 +15,12 @@
  * RCU-deferred free) if a chunk ever lies beyond it, e.g. after memory
  * hotplug.  Arenas are created with their first chunk and freed, after a
  * grace period, with their last.  An arena is the span pointers alone,
- * 8 KiB (a kmalloc size); its chunk count and the rcu_head that frees it
- * live beside it (struct ka_arena_aux), since any more would make the
- * allocation a 16 KiB one - and a workload spread over memory touches
- * many arenas.
+ * 8 KiB, taken as pages from the buddy allocator (ka_sys_meta_pages_alloc():
+ * arenas come and go with chunks, on every CPU, and as kmalloc-8k objects
+ * they kept SLUB's 32 KiB slabs on its per-CPU partial lists, 0.8 MB over
+ * mem8's 8 CPUs); its chunk count and the rcu_head that frees it live
+ * beside it (struct ka_arena_aux), since any more would make it 16 KiB -
+ * and a workload spread over memory touches many arenas.
  *
  * Owns: ka_arena_map and the arenas.
  * Locks: ka_arena_lock (irq-safe) serialises writers of the map and of
@@ -41,12 +43,32 @@ KA_EXPORT_INTERNAL(ka_dummy_span);
 struct ka_arena ka_dummy_arena;
 KA_EXPORT_INTERNAL(ka_dummy_arena);
 static DEFINE_SPINLOCK(ka_arena_lock);
+/* arenas allocated and not yet freed (debugfs "stats": meta_arenas) */
+static atomic_long_t ka_arena_nr = ATOMIC_LONG_INIT(0);
+
+static struct ka_arena *ka_arena_alloc(gfp_t gfp, int node)
+{
+	struct ka_arena *arena;
+
+	arena = ka_sys_meta_pages_alloc(sizeof(*arena), gfp, node);
+	if (arena)
+		atomic_long_inc(&ka_arena_nr);
+	return arena;
+}
+
+static void ka_arena_free(struct ka_arena *arena)
+{
+	if (!arena)
+		return;
+	ka_sys_meta_pages_free(arena, sizeof(*arena));
+	atomic_long_dec(&ka_arena_nr);
+}
 
 static void ka_arena_free_rcu(struct rcu_head *head)
 {
 	struct ka_arena_aux *aux = container_of(head, struct ka_arena_aux, rcu);
 
-	kfree(aux->arena);
+	ka_arena_free(aux->arena);
 	kfree(aux);
 }
 
@@ -178,7 +200,7 @@ retry:
 	if (!map->aux[idx]) {
 		if (!fresh) {
 			spin_unlock_irqrestore(&ka_arena_lock, flags);
-			fresh = ka_sys_meta_alloc(sizeof(*fresh), gfp, chunk->node);
+			fresh = ka_arena_alloc(gfp, chunk->node);
 			aux = ka_sys_meta_alloc(sizeof(*aux), gfp, chunk->node);
 			if (!fresh || !aux)
 				goto nomem;
@@ -196,12 +218,12 @@ retry:
 	chunk->arena = map->aux[idx]->arena;
 	spin_unlock_irqrestore(&ka_arena_lock, flags);
 	ka_map_free(bigger);
-	kfree(fresh);
+	ka_arena_free(fresh);
 	kfree(aux);
 	return 0;
 nomem:
 	ka_map_free(bigger);
-	kfree(fresh);
+	ka_arena_free(fresh);
 	kfree(aux);
 	return -ENOMEM;
 }
@@ -231,6 +253,32 @@ void ka_arena_del_chunk(struct ka_chunk *chunk)
 	spin_unlock_irqrestore(&ka_arena_lock, flags);
 	chunk->arena = NULL;
 }
+
+/**
+ * ka_arena_meta_read - the arena map's and the arenas' memory
+ * @st: where to add it (->arenas, ->arena_bytes)
+ *
+ * Arenas count until their RCU callback has freed them.
+ *
+ * Context: process context.
+ */
+void ka_arena_meta_read(struct ka_meta_stats *st)
+{
+	unsigned long nr = atomic_long_read(&ka_arena_nr), flags, n;
+	struct ka_arena_map *map;
+
+	spin_lock_irqsave(&ka_arena_lock, flags);
+	map = rcu_dereference_protected(ka_arena_map,
+					lockdep_is_held(&ka_arena_lock));
+	n = map->nr;
+	spin_unlock_irqrestore(&ka_arena_lock, flags);
+	st->arenas += nr;
+	st->arena_bytes += nr * ((PAGE_SIZE << get_order(sizeof(struct ka_arena))) +
+				 ka_sys_meta_size(sizeof(struct ka_arena_aux))) +
+			   ka_sys_meta_size(struct_size(map, arenas, n)) +
+			   ka_sys_meta_size(n * sizeof(*map->aux));
+}
+KA_EXPORT_INTERNAL(ka_arena_meta_read);
 
 /**
  * ka_arena_set_span - point every page of @span at @val (publish/unpublish)

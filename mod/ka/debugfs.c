@@ -245,8 +245,10 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 {
 	unsigned long held = 0, used = 0, in_use_bytes = small_bytes;
 	unsigned long released = 0, holes = 0, scavenged = 0;
-	unsigned long cached = 0, cached_pages = 0;
+	unsigned long cached = 0, cached_pages = 0, chunks = 0;
+	struct ka_meta_stats meta = {};
 	struct ka_heap_stats h;
+	unsigned long chunk_bytes;
 	int nid;
 
 	seq_puts(m, "\n# node chunks free_chunks pages_held pages_used large_objects large_pages large_bytes chunks_alloced chunks_freed chunk_fallbacks alloc_failed\n");
@@ -260,6 +262,7 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 		in_use_bytes += h.large_bytes;
 		cached += h.nr_large_free;
 		cached_pages += h.large_free_pages;
+		chunks += h.nr_chunks;
 		seq_printf(m, "heap %d %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
 			   nid, h.nr_chunks, h.nr_free_chunks, h.pages_held,
 			   h.pages_used, h.nr_large, h.large_pages,
@@ -282,6 +285,21 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 	/* freed large objects kept whole for reuse: in pages_used */
 	seq_printf(m, "large_cached %lu\nlarge_cached_pages %lu\n", cached,
 		   cached_pages);
+	/*
+	 * ka's own metadata, outside pages_held: span structs (live, and
+	 * destroyed ones waiting for their grace period), chunk structs, the
+	 * arena map and its arenas (until freed); bytes as the kernel's
+	 * allocators give them.
+	 */
+	ka_span_meta_read(&meta);
+	ka_arena_meta_read(&meta);
+	chunk_bytes = chunks * ka_sys_meta_size(sizeof(struct ka_chunk));
+	seq_printf(m, "meta_spans %lu\nmeta_span_bytes %lu\nmeta_span_rcu_bytes %lu\n",
+		   meta.spans, meta.span_bytes, meta.span_rcu_bytes);
+	seq_printf(m, "meta_chunks %lu\nmeta_chunk_bytes %lu\nmeta_arenas %lu\nmeta_arena_bytes %lu\n",
+		   chunks, chunk_bytes, meta.arenas, meta.arena_bytes);
+	seq_printf(m, "meta_bytes %lu\n", meta.span_bytes + meta.span_rcu_bytes +
+		   chunk_bytes + meta.arena_bytes);
 }
 
 static int stats_show(struct seq_file *m, void *v)

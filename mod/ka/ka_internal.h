@@ -418,6 +418,21 @@ extern struct ka_arena_map __rcu *ka_arena_map;
 extern struct ka_arena ka_dummy_arena;
 extern struct ka_span ka_dummy_span;
 
+/*
+ * ka's own metadata (debugfs "stats", meta_* lines), in the bytes the
+ * kernel's allocators give it (ka_sys_meta_size(), whole pages).
+ */
+struct ka_meta_stats {
+	unsigned long spans;		/* span structs of live spans */
+	unsigned long span_bytes;
+	unsigned long span_rcu_bytes;	/* of destroyed spans, not yet freed */
+	unsigned long arenas;		/* arenas, until freed */
+	unsigned long arena_bytes;	/* theirs, their aux, the map */
+};
+
+void ka_span_meta_read(struct ka_meta_stats *st);
+void ka_arena_meta_read(struct ka_meta_stats *st);
+
 int ka_arena_init(void);
 void ka_arena_exit(void);
 int ka_arena_add_chunk(struct ka_chunk *chunk, gfp_t gfp);

@@ -5,8 +5,8 @@
  *
  * The layers that hold the allocator's logic (sizeclass.c, span.c,
  * mcentral.c, mheap.c, arena.c) use the kernel only through this header:
- * the ka_sys_*() functions below (page allocation, metadata allocation,
- * KASAN poisoning, fault injection) and the kernel headers it includes
+ * the ka_sys_*() functions below (page allocation, metadata allocation and
+ * its size, KASAN poisoning, fault injection) and the kernel headers it includes
  * (spinlocks, lists, bit operations, RCU).  Not all of it is wrapped:
  * arena.c calls kmalloc(), kfree(), kfree_rcu() and call_rcu() itself, and
  * frees with kfree() what ka_sys_meta_alloc() allocated (kzalloc_node()
@@ -36,6 +36,7 @@
 #include <linux/nodemask.h>
 #include <linux/printk.h>
 #include <linux/fault-inject.h>
+#include <linux/kmemleak.h>
 #include "compat.h"
 #include "ka_trace.h"
 #include "ka_sys_shared.h"
@@ -141,6 +142,50 @@ static inline void *ka_sys_meta_alloc(size_t size, gfp_t gfp, int node)
 static inline void ka_sys_meta_free(void *p)
 {
 	kfree(p);
+}
+
+/* What a metadata allocation of @size bytes takes: its kmalloc bucket. */
+static inline size_t ka_sys_meta_size(size_t size)
+{
+	return kmalloc_size_roundup(size);
+}
+
+/**
+ * ka_sys_meta_pages_alloc - metadata of @size bytes straight from the buddy
+ *	allocator
+ * @size: bytes, a page or more (an arena's span pointers)
+ * @gfp: caller's flags (reclaim bits only are used)
+ * @node: preferred node
+ *
+ * For metadata of a page or more that comes and goes with the heap's
+ * chunks: a kmalloc of 8 KiB is a quarter of a 32 KiB slab, which SLUB
+ * keeps on its per-CPU partial lists while any of its four objects lives,
+ * whereas these pages go back whole when freed.  Registered with kmemleak,
+ * as kmalloc's memory is: the pointers in it are scanned.
+ *
+ * Context: any context @gfp allows.
+ * Return: the memory, not zeroed, or NULL.
+ */
+static inline void *ka_sys_meta_pages_alloc(size_t size, gfp_t gfp, int node)
+{
+	struct page *page;
+	void *p;
+
+	page = alloc_pages_node(node, ka_sys_gfp(gfp), get_order(size));
+	if (!page)
+		return NULL;
+	p = page_address(page);
+	kmemleak_alloc(p, size, 1, ka_sys_gfp(gfp));
+	return p;
+}
+
+/* Free what ka_sys_meta_pages_alloc(@size) returned (NULL: nothing). */
+static inline void ka_sys_meta_pages_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	kmemleak_free(p);
+	free_pages((unsigned long)p, get_order(size));
 }
 
 #endif /* _KA_SYS_H */

@@ -38,7 +38,4 @@ void ka_debug_span_free(struct ka_span *span);
  */
 void ka_span_forget_leaks(struct ka_span *span);
 
-/* Free metadata after a grace period: lock-free readers may still see it. */
-#define ka_sys_meta_free_rcu(p, field)	kfree_rcu(p, field)
-
 #endif /* _KA_SYS_SHARED_H */

@@ -29,6 +29,47 @@ static size_t ka_span_meta_size(unsigned int nelems)
 }
 
 /*
+ * The metadata of live spans, and of destroyed spans until their grace
+ * period has freed it, in the bytes kmalloc gives it (debugfs "stats").
+ */
+static atomic_long_t ka_span_nr = ATOMIC_LONG_INIT(0);
+static atomic_long_t ka_span_bytes = ATOMIC_LONG_INIT(0);
+static atomic_long_t ka_span_rcu_bytes = ATOMIC_LONG_INIT(0);
+
+static size_t ka_span_meta_bytes(const struct ka_span *span)
+{
+	return ka_sys_meta_size(ka_span_meta_size(span->nelems));
+}
+
+static void ka_span_counted(const struct ka_span *span)
+{
+	atomic_long_inc(&ka_span_nr);
+	atomic_long_add(ka_span_meta_bytes(span), &ka_span_bytes);
+}
+
+static void ka_span_meta_free_rcu(struct rcu_head *head)
+{
+	struct ka_span *span = container_of(head, struct ka_span, rcu);
+
+	atomic_long_sub(ka_span_meta_bytes(span), &ka_span_rcu_bytes);
+	ka_sys_meta_free(span);
+}
+
+/**
+ * ka_span_meta_read - the memory of the spans' metadata
+ * @st: where to add it (->spans, ->span_bytes, ->span_rcu_bytes)
+ *
+ * Context: any.
+ */
+void ka_span_meta_read(struct ka_meta_stats *st)
+{
+	st->spans += atomic_long_read(&ka_span_nr);
+	st->span_bytes += atomic_long_read(&ka_span_bytes);
+	st->span_rcu_bytes += atomic_long_read(&ka_span_rcu_bytes);
+}
+KA_EXPORT_INTERNAL(ka_span_meta_read);
+
+/*
  * Every free object of a span carries its double-free tag, from the
  * span's birth (here) until it is handed out (the allocation paths clear
  * it) and again from its free (ka_pre_free()): so a free of an object
@@ -79,6 +120,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 		return NULL;
 	}
 	/* unique per span address, unknowable without the key; odd */
+	ka_span_counted(span);
 	span->freetag = (ka_freetag_key ^
 			 (unsigned long)span->base * KA_GOLDEN_RATIO) | 1;
 	ka_span_tag_all(span);
@@ -125,6 +167,7 @@ struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp)
 		ka_sys_meta_free(span);
 		return NULL;
 	}
+	ka_span_counted(span);
 	trace_ka_span_alloc(span->base, 0, span->npages, span->node);
 	return span;
 }
@@ -165,7 +208,8 @@ KA_EXPORT_INTERNAL(ka_span_rcu_pending);
  * emptied still reads that cache's memory.
  *
  * Context: any; no ka lock held.  The metadata is freed after an RCU grace
- * period, since ka_free() may be looking at it without a lock.
+ * period, since ka_free() may be looking at it without a lock (call_rcu(),
+ * not kfree_rcu(): the callback counts it out of ka_span_rcu_bytes).
  * Return: false if another caller destroyed the span first.
  */
 bool ka_span_destroy(struct ka_span *span)
@@ -179,7 +223,10 @@ bool ka_span_destroy(struct ka_span *span)
 		return false;
 	ka_debug_span_free(span);
 	trace_ka_span_free(span->base, span->cls, span->npages, span->node);
-	ka_sys_meta_free_rcu(span, rcu);
+	atomic_long_dec(&ka_span_nr);
+	atomic_long_sub(ka_span_meta_bytes(span), &ka_span_bytes);
+	atomic_long_add(ka_span_meta_bytes(span), &ka_span_rcu_bytes);
+	call_rcu(&span->rcu, ka_span_meta_free_rcu);
 	return true;
 }
 KA_EXPORT_INTERNAL(ka_span_destroy);

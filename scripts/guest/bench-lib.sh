@@ -49,11 +49,21 @@ kb_free_shrunk() {
 	echo 3 >/proc/sys/vm/drop_caches
 	kb_free_now
 }
+# Where free memory went, beside the drop: the per-CPU vmstat deltas folded
+# first, free memory, the kernel's own consumers (kB, /proc/meminfo), ka's
+# pages and its metadata (bytes), read together.  After the caches' shrink the kernel's own slabs
+# grow back as the shell runs (about 1 MB in the 3 s after it, 8 vCPUs):
+# that is in every phase's drop but "shrunk", whatever the allocator.
+kb_mem_parts() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	kb_msg "KB-MEMPARTS alloc=$1 phase=$2 free_kb=$(kb_free_now) $(awk '$1 ~ /^(Slab|SUnreclaim|KernelStack|PageTables|VmallocUsed|Percpu|AnonPages):$/ { sub(":", "", $1); printf "%s=%s ", $1, $2 }' /proc/meminfo)$(awk '$1 ~ /^(pages_held|meta_bytes)$/ { printf "ka_%s=%s ", $1, $2 }' /sys/kernel/debug/ka/stats)"
+}
+
 # ka's pages and, from "percpu" and "sizeclasses" (so that a ka without the
 # per-CPU lines of "stats" is measured alike), the bytes each CPU caches.
 kb_ka_figures() {
 	_d=/sys/kernel/debug/ka
-	echo "$(awk '$1 ~ /^(pages_held|pages_used|pcpu_budget)$/ { printf "%s=%s ", $1, $2 }' $_d/stats)$(awk '
+	echo "$(awk '$1 ~ /^(pages_held|pages_used|pcpu_budget|meta_bytes)$/ { printf "%s=%s ", $1, $2 }' $_d/stats)$(awk '
 		FNR == NR { if ($1 ~ /^[0-9]+$/) size[$1] = $2; next }
 		$1 ~ /^[0-9]+$/ { b = 0
 			for (i = 4; i <= NF; i++) { split($i, a, ":"); b += a[2] * size[a[1]] }

@@ -12,7 +12,8 @@
 #   ka_bench_no64k=p1,p2                  patterns run without 65536
 # Every line for the host starts with KB-: KB-LOG (a kernel message),
 # KB-STAT (ka's debugfs counters at a point), KB-MEM8 (the mem8 run's
-# free memory and ka's figures at a point), KB-STEP, KB-EXIT (the script's
+# free memory and ka's figures at a point), KB-MEMPARTS (where the memory
+# is at that point), KB-STEP, KB-EXIT (the script's
 # exit status, last).
 
 # shellcheck source=scripts/guest/bench-lib.sh
@@ -69,6 +70,7 @@ if [ "$kb_run" = mem8 ]; then
 		mask=1
 		[ $a = kmalloc ] && mask=2
 		f0=$(kb_free_shrunk)
+		kb_mem_parts $a base
 		# shellcheck disable=SC2086
 		if ! kb_step "mem8_$a" insmod /ka/ka_bench.ko mode=mem8 allocs=$mask $kb_args; then
 			kb_status=1
@@ -78,14 +80,17 @@ if [ "$kb_run" = mem8 ]; then
 		kb_flush
 		f1=$(kb_free_now)
 		kb_msg "KB-MEM8 alloc=$a phase=live drop_kb=$((f0 - f1)) $(kb_ka_figures)"
+		kb_mem_parts $a live
 		# idle: what the CPUs give back by themselves (ka's trim work)
 		sleep 5
 		f1=$(kb_free_now)
 		kb_msg "KB-MEM8 alloc=$a phase=idle5s drop_kb=$((f0 - f1)) $(kb_ka_figures)"
+		kb_mem_parts $a idle5s
 		f2=$(kb_free_shrunk)
 		kb_msg "KB-MEM8 alloc=$a phase=shrunk drop_kb=$((f0 - f2)) $(kb_ka_figures)"
+		kb_mem_parts $a shrunk
 		# where ka's pages are once the caches are gone: for reading
-		[ $a = ka ] && grep -E '^(class|heap|pages_|large_|heap_)' \
+		[ $a = ka ] && grep -E '^(class|heap|pages_|large_|heap_|meta_)' \
 			/sys/kernel/debug/ka/stats | sed 's/^/KB-KASTAT /' >&3
 		rmmod ka_bench || kb_status=1
 		kb_flush

@@ -69,6 +69,22 @@ static inline void ka_sys_meta_free(void *p)
 	shim_meta_free(p);
 }
 
+static inline size_t ka_sys_meta_size(size_t size)
+{
+	return size;
+}
+
+static inline void *ka_sys_meta_pages_alloc(size_t size, gfp_t gfp, int node)
+{
+	return shim_meta_alloc(size, gfp | __GFP_POISON);
+}
+
+static inline void ka_sys_meta_pages_free(void *p, size_t size)
+{
+	if (p)
+		shim_meta_free(p);
+}
+
 /* mod/ka/ka_trace.h: the events ka fires, as no-ops; the hooks api.c has. */
 static inline void trace_ka_span_alloc(const void *base, unsigned int cls,
 				       unsigned int npages, int node) { }
