@@ -504,7 +504,7 @@ static int mag_init(struct sim *sim)
 	}
 	/* ka_mcache_init()'s default budget */
 	st->budget = sim->fe->arg[MAG_ARG_BUDGET] ?:
-		     sim_round_up(batches * 3 / 2, 64 * 1024);
+		     sim_round_up(batches * 2, 64 * 1024);
 	for (cpu = 0; cpu < sim->ncpu; cpu++) {
 		struct mag_cpu *pc = &st->cpu[cpu];
 
