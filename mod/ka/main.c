@@ -363,7 +363,7 @@ static void __exit ka_exit(void)
 	cancel_delayed_work_sync(&ka_scav_dwork);
 	/* SLAB_TYPESAFE_BY_RCU caches' spans, waiting for a grace period */
 	rcu_barrier();
-	/* spans and arenas go with kfree_rcu(), which runs no ka code */
+	/* spans' metadata and arenas go with call_rcu(): ka_arena_exit() waits */
 	ka_nodes_free();
 	ka_arena_exit();
 }
