@@ -315,6 +315,7 @@ struct ka_span {
 	u8 olist;		/* enum ka_span_olist, the owner's */
 	/* a SLAB_TYPESAFE_BY_RCU cache's: pages back a grace period late */
 	u8 rcu_free;
+	u16 meta_bytes;		/* this struct's kmalloc size (debugfs "stats") */
 #ifdef CONFIG_KASAN_GENERIC
 	/* kasan.c: the stacks of a span of one object with no redzone */
 	unsigned long kasan_track[2];

@@ -38,11 +38,13 @@ static atomic_long_t ka_span_rcu_bytes = ATOMIC_LONG_INIT(0);
 
 static size_t ka_span_meta_bytes(const struct ka_span *span)
 {
-	return ka_sys_meta_size(ka_span_meta_size(span->nelems));
+	return span->meta_bytes;
 }
 
-static void ka_span_counted(const struct ka_span *span)
+/* Counted in, its size kept: the destroy and its callback only read it. */
+static void ka_span_counted(struct ka_span *span)
 {
+	span->meta_bytes = ka_sys_meta_size(ka_span_meta_size(span->nelems));
 	atomic_long_inc(&ka_span_nr);
 	atomic_long_add(ka_span_meta_bytes(span), &ka_span_bytes);
 }
