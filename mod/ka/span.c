@@ -22,7 +22,7 @@
 /* The key of every span's freetag: random, set at module init. */
 unsigned long ka_freetag_key;
 
-/* A small span has two bitmaps (allocation, remote), a large one one bit. */
+/* A small span has two bitmaps (allocation, remote); a large span, a single bit. */
 static size_t ka_span_meta_size(unsigned int nelems)
 {
 	return sizeof(struct ka_span) + 2 * BITS_TO_LONGS(nelems) * sizeof(long);
