@@ -400,9 +400,10 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 	il->point = *pt;
 	/*
 	 * A magazine holds the active span's objects only: for it to overflow
-	 * and flush, its capacity must be below the span's 256 objects.
+	 * and flush, its capacity must be below the span's 256 objects - and
+	 * flushes are what make spans partly used, for frees into them.
 	 */
-	if (*pt == KA_MP_FLUSH)
+	if (*pt == KA_MP_FLUSH || *pt == KA_MP_OWNFREE)
 		ka_mcache_set_budget(64 * KA_IL_SIZE);
 	ka_counters_read(&a);
 	WRITE_ONCE(ka_il_cur, il);
@@ -453,7 +454,7 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 	}
 	WRITE_ONCE(ka_mag_test_hook, NULL);
 	WRITE_ONCE(ka_il_cur, NULL);
-	if (*pt == KA_MP_FLUSH)
+	if (*pt == KA_MP_FLUSH || *pt == KA_MP_OWNFREE)
 		ka_mcache_set_budget(budget);
 	for (i = 0; i < KA_IL_INTR; i++)
 		if (il->intr[i]) {
