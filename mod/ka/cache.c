@@ -694,16 +694,10 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
  * magazine or an owned span the task may have left by now (as
  * ka_alloc_node()).
  */
-static noinline void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp,
-					       int node)
+static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node)
 {
 	void *p;
 
-	if (unlikely(!ka_mag_context_ok())) {
-		this_cpu_inc(ka_pcpu->nr_atomic);
-		this_cpu_inc(ka_pcpu->nr_failed);
-		return NULL;
-	}
 	if (unlikely(!ka_central_refill(c->central[node], &p, 1, gfp))) {
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
@@ -719,17 +713,12 @@ static noinline void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp,
  * cache, one object returned, the rest into this CPU's magazine if the
  * task is still on a CPU of that node and the magazine is free to take.
  */
-static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
+static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
 {
 	void *batch[KA_BATCH_MAX];
 	unsigned int n, take = 0;
 	int node;
 
-	if (unlikely(!ka_mag_context_ok())) {
-		this_cpu_inc(ka_pcpu->nr_atomic);
-		this_cpu_inc(ka_pcpu->nr_failed);
-		return NULL;
-	}
 	if (ka_class_owned(&ka_classes[c->cls])) {
 		void *p = ka_mcache_refill_owned(c, c->cls, gfp);
 
@@ -763,6 +752,20 @@ static noinline void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
 	return ka_cache_post_alloc(c, batch[0], gfp);
 }
 
+/* Everything but a magazine hit: refused in atomic context on PREEMPT_RT. */
+static noinline void *ka_cache_alloc_miss(struct ka_cache *c, gfp_t gfp,
+					  int node)
+{
+	if (unlikely(!ka_mag_context_ok())) {
+		this_cpu_inc(ka_pcpu->nr_atomic);
+		this_cpu_inc(ka_pcpu->nr_failed);
+		return NULL;
+	}
+	if (node != NUMA_NO_NODE)
+		return ka_cache_alloc_from_node(c, gfp, node);
+	return ka_cache_alloc_slow(c, gfp);
+}
+
 /*
  * The hit path, as ka_alloc_fast(): pop this CPU's magazine of the cache.
  * With a @node, the CPU's node is compared inside the per-CPU section,
@@ -789,9 +792,7 @@ static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
 	this_cpu_inc(c->pcpu->mag.nr_alloc);
 	return ka_cache_post_alloc(c, p, flags);
 slow:
-	if (node != NUMA_NO_NODE)
-		return ka_cache_alloc_from_node(c, flags, node);
-	return ka_cache_alloc_slow(c, flags);
+	return ka_cache_alloc_miss(c, flags, node);
 }
 
 /**
@@ -829,10 +830,8 @@ void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
 	if (unlikely(!ka_cache_is_ka(c)))
 		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
 					     node);
-	node = ka_node_norm(node);
-	if (node != NUMA_NO_NODE && unlikely(!c->central[node]))
-		node = NUMA_NO_NODE;
-	return ka_cache_alloc_fast(c, flags, node);
+	/* a node with a heap, and so a central list of the cache, or none */
+	return ka_cache_alloc_fast(c, flags, ka_node_norm(node));
 }
 EXPORT_SYMBOL_GPL(ka_cache_alloc_node);
 

@@ -36,24 +36,19 @@ static atomic_long_t ka_span_nr = ATOMIC_LONG_INIT(0);
 static atomic_long_t ka_span_bytes = ATOMIC_LONG_INIT(0);
 static atomic_long_t ka_span_rcu_bytes = ATOMIC_LONG_INIT(0);
 
-static size_t ka_span_meta_bytes(const struct ka_span *span)
-{
-	return span->meta_bytes;
-}
-
 /* Counted in, its size kept: the destroy and its callback only read it. */
 static void ka_span_counted(struct ka_span *span)
 {
 	span->meta_bytes = ka_sys_meta_size(ka_span_meta_size(span->nelems));
 	atomic_long_inc(&ka_span_nr);
-	atomic_long_add(ka_span_meta_bytes(span), &ka_span_bytes);
+	atomic_long_add(span->meta_bytes, &ka_span_bytes);
 }
 
 static void ka_span_meta_free_rcu(struct rcu_head *head)
 {
 	struct ka_span *span = container_of(head, struct ka_span, rcu);
 
-	atomic_long_sub(ka_span_meta_bytes(span), &ka_span_rcu_bytes);
+	atomic_long_sub(span->meta_bytes, &ka_span_rcu_bytes);
 	ka_sys_meta_free(span);
 }
 
@@ -226,8 +221,8 @@ bool ka_span_destroy(struct ka_span *span)
 	ka_debug_span_free(span);
 	trace_ka_span_free(span->base, span->cls, span->npages, span->node);
 	atomic_long_dec(&ka_span_nr);
-	atomic_long_sub(ka_span_meta_bytes(span), &ka_span_bytes);
-	atomic_long_add(ka_span_meta_bytes(span), &ka_span_rcu_bytes);
+	atomic_long_sub(span->meta_bytes, &ka_span_bytes);
+	atomic_long_add(span->meta_bytes, &ka_span_rcu_bytes);
 	call_rcu(&span->rcu, ka_span_meta_free_rcu);
 	return true;
 }

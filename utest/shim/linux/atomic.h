@@ -72,6 +72,7 @@ static inline bool atomic_long_try_cmpxchg(atomic_long_t *v, long *old,
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+/* the kernel's: with the RMW before it, a full barrier */
 #define smp_mb__after_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 static inline bool test_and_set_bit(long nr, unsigned long *addr)
