@@ -828,6 +828,45 @@ void ka_free_evict(const void *p)
 }
 #endif
 
+/*
+ * ka_free()'s hit path, for it and ka_free_bulk(): push @p on the magazine
+ * of the span's class or cache if this CPU owns the span's fast key, the
+ * object starts a slot and does not carry the span's double-free tag.
+ * Owned: an RCU read-side section for the map.  NULL and ZERO_SIZE_PTR are
+ * below PAGE_OFFSET: the dummy span, whose fastkey matches no CPU's; nor
+ * does any span's while free hooks are on.  Context: owner.
+ * Return: true with *@pmp the magazine pushed (for its count), or false:
+ * the slow path.
+ */
+static __always_inline bool ka_free_hit(struct ka_pcpu __percpu *pcpu,
+					const void *p,
+					struct ka_magazine __percpu **pmp)
+{
+	struct ka_magazine __percpu *pm;
+	struct ka_span *span;
+	unsigned long tag;
+
+	span = ka_span_lookup(p);
+	tag = span->freetag;
+	/*
+	 * Other CPUs write the key of a span that is not ours (data_race):
+	 * only this CPU, owning its magazines, makes it equal to its own.
+	 */
+	if (likely(data_race(span->fastkey) == this_cpu_read(pcpu->fastkey) &&
+		   ka_span_obj_ok(span, p) && ka_word_read(p) != tag)) {
+		pm = ka_mag_of_span(pcpu, span);
+		/* KASAN: freed before it enters the magazine */
+		ka_kasan_free(p, span->elemsize);
+		ka_mag_point(KA_MP_PUSH);
+		if (likely(ka_mag_push(pm, (void *)p))) {
+			ka_word_write((void *)p, tag);
+			*pmp = pm;
+			return true;
+		}
+	}
+	return false;
+}
+
 /**
  * ka_free - free an object
  * @p: an object from ka_alloc() and friends, NULL or ZERO_SIZE_PTR
@@ -849,36 +888,15 @@ void ka_free(const void *p)
 {
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	struct ka_magazine __percpu *pm;
-	struct ka_span *span;
-	unsigned long tag;
 
 	if (ka_kasan_quarantine(p, NULL, _RET_IP_))
 		return;
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
-	/*
-	 * Owned: an RCU read-side section for the map.  NULL and
-	 * ZERO_SIZE_PTR are below PAGE_OFFSET: the dummy span, whose fastkey
-	 * matches no CPU's; nor does any span's while free hooks are on.
-	 */
-	span = ka_span_lookup(p);
-	tag = span->freetag;
-	/*
-	 * Other CPUs write the key of a span that is not ours (data_race):
-	 * only this CPU, owning its magazines, makes it equal to its own.
-	 */
-	if (likely(data_race(span->fastkey) == this_cpu_read(pcpu->fastkey) &&
-		   ka_span_obj_ok(span, p) && ka_word_read(p) != tag)) {
-		pm = ka_mag_of_span(pcpu, span);
-		/* KASAN: freed before it enters the magazine */
-		ka_kasan_free(p, span->elemsize);
-		ka_mag_point(KA_MP_PUSH);
-		if (likely(ka_mag_push(pm, (void *)p))) {
-			ka_word_write((void *)p, tag);
-			ka_mag_unlock(pcpu);
-			this_cpu_inc(pm->nr_free);
-			return;
-		}
+	if (likely(ka_free_hit(pcpu, p, &pm))) {
+		ka_mag_unlock(pcpu);
+		this_cpu_inc(pm->nr_free);
+		return;
 	}
 	ka_mag_unlock(pcpu);
 slow:
@@ -1110,8 +1128,11 @@ EXPORT_SYMBOL_GPL(ka_realloc);
  * @nr: number of objects
  * @p: array of @nr slots for the objects
  *
- * Small objects are taken from this CPU's cache in one locked section and
- * the rest straight from mcentral in batches, one lock acquisition each.
+ * Small objects are taken from this CPU's cache: the magazine, then, for a
+ * class whose spans CPUs own, the CPU's spans and those mcentral lends it,
+ * one owned section per span; what that cannot give (the cache busy, no
+ * span to be had) comes straight from mcentral in batches, one lock
+ * acquisition each.
  *
  * Context: as ka_alloc().
  * Return: @nr, or 0 if not all could be allocated (nothing is then held),
@@ -1120,8 +1141,8 @@ EXPORT_SYMBOL_GPL(ka_realloc);
 int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 {
 	struct ka_magazine __percpu *pm;
-	unsigned int cls, objsize;
-	size_t got = 0, cached, i;
+	unsigned int cls, objsize, hits = 0;
+	size_t got = 0, i;
 
 	if (!nr)
 		return 0;
@@ -1148,15 +1169,18 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 	objsize = ka_classes[cls].size;
 
 	pm = &ka_pcpu->mag[cls];
-	if (likely(ka_mag_trylock(ka_pcpu))) {
+	if (ka_class_owned(&ka_classes[cls])) {
+		got = ka_mcache_alloc_bulk(cls, p, min_t(size_t, nr, UINT_MAX),
+					   &hits, flags);
+	} else if (likely(ka_mag_trylock(ka_pcpu))) {
 		ka_mag_point(KA_MP_BULK);
 		while (got < nr && ka_mag_pop(pm, &p[got]))
 			got++;
 		ka_mag_unlock(ka_pcpu);
+		hits = got;
 	} else {
 		this_cpu_inc(ka_pcpu->nr_busy);
 	}
-	cached = got;
 
 	while (got < nr) {
 		unsigned int want = min_t(size_t, nr - got, UINT_MAX);
@@ -1174,7 +1198,7 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 		got += n;
 	}
 	this_cpu_add(pm->nr_alloc, nr);
-	this_cpu_add(pm->nr_miss, nr - cached);
+	this_cpu_add(pm->nr_miss, nr - hits);
 	for (i = 0; i < nr; i++) {
 		trace_ka_alloc(_RET_IP_, p[i], size, objsize, flags, NUMA_NO_NODE);
 		ka_post_alloc(p[i], size, objsize, flags, _RET_IP_);
@@ -1191,12 +1215,14 @@ EXPORT_SYMBOL_GPL(ka_alloc_bulk);
  * @p: the objects, any mix of sizes; NULL entries are skipped
  *
  * Local small objects are pushed onto this CPU's caches in one owned
- * section; anything else takes ka_free()'s slow path.
+ * section, through ka_free()'s hit path where it applies; anything else
+ * takes ka_free()'s slow path.
  *
  * Context: as ka_free().
  */
 void ka_free_bulk(size_t nr, void **p)
 {
+	struct ka_magazine __percpu *pm;
 	bool owned = false;
 	size_t i;
 
@@ -1209,16 +1235,21 @@ void ka_free_bulk(size_t nr, void **p)
 		}
 		if (ka_kasan_quarantine(p[i], NULL, _RET_IP_))
 			continue;
-		trace_ka_free(_RET_IP_, p[i]);
-		if (ka_debug_on() && !ka_debug_free(p[i], _RET_IP_))
-			continue;
-		if (static_branch_unlikely(&ka_prof_free_key))
-			ka_prof_free(p[i]);
 		if (!owned) {
 			owned = ka_mag_trylock(ka_pcpu);
 			if (!owned)
 				this_cpu_inc(ka_pcpu->nr_busy);
 		}
+		/* no span's key matches while the hooks below are on */
+		if (likely(owned && ka_free_hit(ka_pcpu, p[i], &pm))) {
+			this_cpu_inc(pm->nr_free);
+			continue;
+		}
+		trace_ka_free(_RET_IP_, p[i]);
+		if (ka_debug_on() && !ka_debug_free(p[i], _RET_IP_))
+			continue;
+		if (static_branch_unlikely(&ka_prof_free_key))
+			ka_prof_free(p[i]);
 		if (likely(owned && ka_free_local(p[i], _RET_IP_)))
 			continue;
 		if (owned) {

@@ -329,6 +329,8 @@ bool ka_cache_tagged(const struct ka_cache *c);
 int ka_mcache_init(void);
 void ka_mcache_exit(void);
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
+unsigned int ka_mcache_alloc_bulk(unsigned int cls, void **p, unsigned int n,
+				  unsigned int *hits, gfp_t gfp);
 void ka_mcache_flush_cpu(struct ka_pcpu *pc);
 void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
 			   unsigned int cls, unsigned int n);
