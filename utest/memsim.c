@@ -49,7 +49,8 @@ const struct sim_fe *sim_fes[] = {
 	&sim_fe_own, &sim_fe_own_go, &sim_fe_own_pg, &sim_fe_own_gp,
 	&sim_fe_own_gp_st, &sim_fe_keep_gp, &sim_fe_keep_gp_st,
 	&sim_fe_keep_gp_st2m, &sim_fe_keep_go_st, &sim_fe_keep_old_st,
-	&sim_fe_hyb_gp_st,
+	&sim_fe_hyb_gp_st, &sim_fe_own_gp_c, &sim_fe_keep_gp_st_c,
+	&sim_fe_keep_gp_st2m_c,
 };
 unsigned int sim_nr_fes = ARRAY_SIZE(sim_fes);
 

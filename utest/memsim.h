@@ -117,6 +117,7 @@ enum sim_classes {
 	SIM_CLASSES_GORUN,	/* Go's classes and runs above 4 KiB too */
 	SIM_CLASSES_PAGE,	/* the old runs to 4 KiB, page classes above */
 	SIM_CLASSES_GOPAGE,	/* Go's runs up to 4 KiB, page classes above */
+	SIM_CLASSES_COARSE,	/* GOPAGE with Go's steps doubled below 512 B */
 };
 
 int sim_ka_setup(enum sim_classes variant);
@@ -128,7 +129,8 @@ extern const struct sim_fe sim_fe_mag, sim_fe_mag_old, sim_fe_mag_512k, sim_fe_m
 	sim_fe_go, sim_fe_go_rel, sim_fe_own, sim_fe_own_go, sim_fe_own_pg,
 	sim_fe_own_gp, sim_fe_own_gp_st, sim_fe_keep_gp, sim_fe_keep_gp_st,
 	sim_fe_keep_gp_st2m, sim_fe_keep_go_st, sim_fe_keep_old_st,
-	sim_fe_hyb_gp_st, sim_fe_slub;
+	sim_fe_hyb_gp_st, sim_fe_own_gp_c, sim_fe_keep_gp_st_c,
+	sim_fe_keep_gp_st2m_c, sim_fe_slub;
 void sim_slub_print(int ncpu);
 unsigned long sim_ka_pages(unsigned long *used);
 

@@ -47,6 +47,7 @@ static const unsigned int sim_shapes[] = {
 	[SIM_CLASSES_GORUN] = KA_CLASSES_GO,
 	[SIM_CLASSES_PAGE] = KA_CLASSES_REPEAT | KA_CLASSES_PAGES,
 	[SIM_CLASSES_GOPAGE] = KA_CLASSES_PAGES,
+	[SIM_CLASSES_COARSE] = KA_CLASSES_PAGES | KA_CLASSES_COARSE,
 };
 
 /**
@@ -1467,3 +1468,17 @@ const struct sim_fe sim_fe_hyb_gp_st = SPN_FE("hyb-gp-st",
 	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
 	[SPN_ARG_STASH] = 1024 * 1024, [SPN_ARG_MAG] = 4096,
 	[SPN_ARG_GATE] = 50, [SPN_ARG_CLASSES] = SIM_CLASSES_GOPAGE);
+const struct sim_fe sim_fe_own_gp_c = SPN_FE("own-gp-c",
+	"own-gp on 14 classes up to 512 B (Go's steps doubled) instead of 24",
+	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
+	[SPN_ARG_CLASSES] = SIM_CLASSES_COARSE);
+const struct sim_fe sim_fe_keep_gp_st_c = SPN_FE("keep-gp-st-c",
+	"keep-gp-st on 14 classes up to 512 B",
+	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
+	[SPN_ARG_STASH] = 512 * 1024, [SPN_ARG_KEEP] = 1,
+	[SPN_ARG_ADAPT] = 1, [SPN_ARG_CLASSES] = SIM_CLASSES_COARSE);
+const struct sim_fe sim_fe_keep_gp_st2m_c = SPN_FE("keep-gp-2m-c",
+	"keep-gp-2m on 14 classes up to 512 B",
+	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
+	[SPN_ARG_STASH] = 2048 * 1024, [SPN_ARG_KEEP] = 1,
+	[SPN_ARG_ADAPT] = 1, [SPN_ARG_CLASSES] = SIM_CLASSES_COARSE);

@@ -93,9 +93,10 @@ static unsigned int ka_class_batch(unsigned int size)
  * with the same pages and object count as the previous class replaces it.
  * Return: the number of classes (the dummy class 0 included), or -ERANGE.
  */
-static int ka_classes_go(void)
+static int ka_classes_go(unsigned int shape)
 {
 	unsigned int align = 8, size, nr = 1;
+	bool coarse = shape & KA_CLASSES_COARSE;
 
 	memset(ka_classes, 0, sizeof(ka_classes));
 	for (size = align; size <= KA_MAX_SMALL_SIZE; size += align) {
@@ -105,8 +106,10 @@ static int ka_classes_go(void)
 			if (size >= 2048)
 				align = 256;
 			else if (size >= 128)
-				align = size / 8;
+				align = size / (coarse && size < 512 ? 4 : 8);
 			else if (size >= 32)
+				align = coarse ? 32 : 16;
+			else if (coarse && size >= 16)
 				align = 16;
 		}
 		while (alloc % size > alloc / 8)
@@ -179,6 +182,10 @@ static unsigned int ka_classes_dedup(unsigned int nr)
  *  - KA_CLASSES_REPEAT (ka before issue 30, for utest's comparisons):
  *    every run repeated until it holds KA_SPAN_MIN_OBJS objects, within
  *    KA_SPAN_MAX_BYTES.
+ *
+ * KA_CLASSES_COARSE (pass 1, utest's comparisons only) doubles Go's steps
+ * below 512 bytes - 16 from 16, 32 from 32, size/4 from 128: 14 classes up
+ * to 512 bytes instead of 24, up to 25% round-up instead of 12.5%.
  *
  * Return: the number of classes, or -ERANGE.
  */
@@ -293,7 +300,7 @@ int ka_sizeclass_build(unsigned int shape)
 {
 	int nr, ret;
 
-	nr = ka_classes_go();
+	nr = ka_classes_go(shape);
 	if (nr < 0)
 		return nr;
 	ka_classes_grow(nr);
