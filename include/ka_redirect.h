@@ -314,7 +314,13 @@ ka_redirect_cache_alloc_lru(struct ka_cache *c, struct list_lru *lru,
 /*
  * Generic KASAN: a pool of a ka_cache's objects keeps its reserve
  * poisoned, as the kernel's mempool keeps its own slab pools' (see above).
+ * mempool_alloc_preallocated() came with 6.8 (the header has no macro to
+ * test for it, and a client module has no compat.h).
  */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define KA_REDIRECT_MEMPOOL_PREALLOCATED
+#endif
+
 static __always_inline void ka_redirect_mempool_free(void *e, mempool_t *pool)
 {
 	if (ka_mempool_kasan_put(e, pool))
@@ -327,7 +333,7 @@ static __always_inline void *ka_redirect_mempool_alloc(mempool_t *pool,
 	return ka_mempool_kasan_take(mempool_alloc(pool, gfp), pool);
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#ifdef KA_REDIRECT_MEMPOOL_PREALLOCATED
 static __always_inline void *
 ka_redirect_mempool_alloc_preallocated(mempool_t *pool)
 {
@@ -564,7 +570,7 @@ do {									\
 #undef mempool_create_node
 #undef mempool_resize
 #define mempool_alloc(pool, gfp)	ka_redirect_mempool_alloc(pool, gfp)
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#ifdef KA_REDIRECT_MEMPOOL_PREALLOCATED
 #define mempool_alloc_preallocated(pool) \
 	ka_redirect_mempool_alloc_preallocated(pool)
 #endif
