@@ -70,7 +70,8 @@ void ka_redirect_rcu_free(struct rcu_head *head);
  * SLAB_NO_MERGE where the kernel has them) are accepted; anything else is
  * refused at creation with a message.  SLAB_TYPESAFE_BY_RCU is SLUB's: a
  * freed object may be reused at once by the cache, its memory leaves the
- * cache only an RCU grace period after it was freed.  SLAB_ACCOUNT is
+ * cache only an RCU grace period after it was freed (on generic KASAN, as
+ * SLUB_RCU_DEBUG: freed a grace period later, then poisoned).  SLAB_ACCOUNT is
  * accepted with a warning: charged to no memory cgroup (the kernel exports
  * no function that charges a module's objects).
  */
@@ -91,6 +92,13 @@ const char *ka_cache_name(const struct ka_cache *c);
 /* a mempool's alloc and free functions for a ka_cache (mempool_alloc_t) */
 void *ka_mempool_alloc(gfp_t flags, void *cache);
 void ka_mempool_free(void *p, void *cache);
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+/* generic KASAN: ka_redirect.h's mempool calls poison a pool's reserve */
+struct mempool_s;
+bool ka_mempool_kasan_put(void *p, struct mempool_s *pool);
+void *ka_mempool_kasan_take(void *p, struct mempool_s *pool);
+void ka_mempool_kasan_fill(struct mempool_s *pool);
+#endif
 
 /**
  * ka_cache_zalloc - allocate a zeroed object of a cache

@@ -42,6 +42,11 @@
  *    mempool_free_slab: a mempool whose elements come from the ka_cache
  *    (ka_mempool_alloc(), ka_mempool_free()); the kernel's
  *    mempool_alloc_slab() would take it for a kmem_cache;
+ *  - on generic KASAN kernels only: mempool_alloc, mempool_alloc_preallocated,
+ *    mempool_free, mempool_init, mempool_init_node, mempool_create,
+ *    mempool_create_node, mempool_resize: the kernel's, and for a pool of
+ *    a ka_cache, its reserved elements poisoned as the kernel poisons those
+ *    of its own slab pools (below);
  *  - kfree_link (a symlink body's free callback): ka's free for ka's body;
  *  - kfree, kfree_sensitive (as the kernel's: ksize, then the free), kvfree,
  *    kvfree_sensitive, kfree_const, ksize, krealloc, kfree_bulk: ka's if
@@ -71,8 +76,18 @@
  * (free_inode, kfree_rcu's callback, ...), all of which this header
  * covers.  Not redirected, and refused at build time where the kernel's
  * declaration would accept the module's pointer: kvrealloc, kmem_buckets.
- * A mempool's elements in its reserve are not poisoned for KASAN: the
- * kernel's mempool poisons those of its own slab and kmalloc pools only.
+ *
+ * Mempools on generic KASAN.  The kernel's mempool poisons the elements in
+ * its reserve only for its own slab, kmalloc and page pools (mm/mempool.c,
+ * kasan_poison_element()); for a pool of a ka_cache the module's
+ * mempool_free() poisons the element (ka_mempool_kasan_put(), which also
+ * refuses a double or invalid free) before the kernel's decides to keep it
+ * or free it (ka_mempool_free() makes it live again then), its
+ * mempool_alloc() and mempool_alloc_preallocated() make an element from
+ * the reserve accessible again, and pool creation and resizing poison what
+ * the pool reserved itself.  Not covered: kernel code that itself calls
+ * mempool_alloc() on a module's pool of a ka_cache would get a poisoned
+ * element (the kernel allocates from the pools it creates).
  *
  * Memory cgroups: nothing a redirected module allocates is charged to one.
  * A SLAB_ACCOUNT cache is created with a warning; __GFP_ACCOUNT
@@ -88,6 +103,7 @@
 #include <linux/string.h>
 #include <linux/rcupdate.h>
 #include <linux/mempool.h>
+#include <linux/version.h>
 #include <ka.h>
 
 /* ---- helpers: they call the kernel's functions, defined before the macros */
@@ -294,6 +310,87 @@ ka_redirect_cache_alloc_lru(struct ka_cache *c, struct list_lru *lru,
 	return ka_cache_alloc(c, gfp);
 }
 
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+/*
+ * Generic KASAN: a pool of a ka_cache's objects keeps its reserve
+ * poisoned, as the kernel's mempool keeps its own slab pools' (see above).
+ * mempool_alloc_preallocated() came with 6.8 (the header has no macro to
+ * test for it, and a client module has no compat.h).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define KA_REDIRECT_MEMPOOL_PREALLOCATED
+#endif
+
+static __always_inline void ka_redirect_mempool_free(void *e, mempool_t *pool)
+{
+	if (ka_mempool_kasan_put(e, pool))
+		mempool_free(e, pool);
+}
+
+static __always_inline void *ka_redirect_mempool_alloc(mempool_t *pool,
+						       gfp_t gfp)
+{
+	return ka_mempool_kasan_take(mempool_alloc(pool, gfp), pool);
+}
+
+#ifdef KA_REDIRECT_MEMPOOL_PREALLOCATED
+static __always_inline void *
+ka_redirect_mempool_alloc_preallocated(mempool_t *pool)
+{
+	return ka_mempool_kasan_take(mempool_alloc_preallocated(pool), pool);
+}
+#endif
+
+static __always_inline int
+ka_redirect_mempool_init_node(mempool_t *pool, int min_nr,
+			      mempool_alloc_t *alloc_fn,
+			      mempool_free_t *free_fn, void *pool_data,
+			      gfp_t gfp, int node)
+{
+	int ret = mempool_init_node(pool, min_nr, alloc_fn, free_fn,
+				    pool_data, gfp, node);
+
+	if (!ret)
+		ka_mempool_kasan_fill(pool);
+	return ret;
+}
+
+static __always_inline int
+ka_redirect_mempool_init(mempool_t *pool, int min_nr,
+			 mempool_alloc_t *alloc_fn, mempool_free_t *free_fn,
+			 void *pool_data)
+{
+	int ret = mempool_init(pool, min_nr, alloc_fn, free_fn, pool_data);
+
+	if (!ret)
+		ka_mempool_kasan_fill(pool);
+	return ret;
+}
+
+static __always_inline mempool_t *
+ka_redirect_mempool_create_node(int min_nr, mempool_alloc_t *alloc_fn,
+				mempool_free_t *free_fn, void *pool_data,
+				gfp_t gfp, int node)
+{
+	mempool_t *pool = mempool_create_node(min_nr, alloc_fn, free_fn,
+					      pool_data, gfp, node);
+
+	if (pool)
+		ka_mempool_kasan_fill(pool);
+	return pool;
+}
+
+static __always_inline int ka_redirect_mempool_resize(mempool_t *pool,
+						      int new_min_nr)
+{
+	int ret = mempool_resize(pool, new_min_nr);
+
+	if (!ret)
+		ka_mempool_kasan_fill(pool);
+	return ret;
+}
+#endif /* CONFIG_KASAN_GENERIC */
+
 /* ---- the names ---- */
 
 #undef kmalloc
@@ -462,6 +559,31 @@ do {									\
 	mempool_init(pool, min_nr, ka_mempool_alloc, ka_mempool_free, (void *)(c))
 #define mempool_create_slab_pool(min_nr, c) \
 	mempool_create(min_nr, ka_mempool_alloc, ka_mempool_free, (void *)(c))
+
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+#undef mempool_alloc
+#undef mempool_alloc_preallocated
+#undef mempool_free
+#undef mempool_init
+#undef mempool_init_node
+#undef mempool_create
+#undef mempool_create_node
+#undef mempool_resize
+#define mempool_alloc(pool, gfp)	ka_redirect_mempool_alloc(pool, gfp)
+#ifdef KA_REDIRECT_MEMPOOL_PREALLOCATED
+#define mempool_alloc_preallocated(pool) \
+	ka_redirect_mempool_alloc_preallocated(pool)
+#endif
+#define mempool_free(e, pool)		ka_redirect_mempool_free(e, pool)
+#define mempool_init(...)		ka_redirect_mempool_init(__VA_ARGS__)
+#define mempool_init_node(...)		ka_redirect_mempool_init_node(__VA_ARGS__)
+#define mempool_create_node(...)	ka_redirect_mempool_create_node(__VA_ARGS__)
+#define mempool_create(min_nr, alloc_fn, free_fn, pool_data) \
+	ka_redirect_mempool_create_node(min_nr, alloc_fn, free_fn, pool_data, \
+					GFP_KERNEL, NUMA_NO_NODE)
+#define mempool_resize(pool, new_min_nr) \
+	ka_redirect_mempool_resize(pool, new_min_nr)
+#endif
 
 /* Not redirected: a build error, not a SLUB call on a ka object. */
 extern void *ka_redirect_no_kvrealloc(const void *p, ...)

@@ -18,7 +18,10 @@
  * in the quarantine (kmalloc_uaf2); an invalid pointer, the middle of an
  * object, a double free and a free to the wrong cache each draw one KASAN
  * report; an object's allocation and free stacks are recorded; a cache
- * destroyed while its freed objects wait in the quarantine keeps none.
+ * destroyed while its freed objects wait in the quarantine keeps none; a
+ * SLAB_TYPESAFE_BY_RCU cache's freed object is readable for a grace period,
+ * then poisoned; a ka_cache mempool's reserve is poisoned (kasan_redirect.c
+ * calls it through include/ka_redirect.h).
  * The module runs with ka.ko in normal and in debug=1 mode
  * (scripts/guest/debug.sh), where the quarantine and the stacks are off.
  *
@@ -34,6 +37,7 @@
 #include <trace/events/error_report.h>
 #include "ka_debug.h"
 #include "ka_kasan.h"
+#include "kasan_redirect.h"
 #include "mcache.h"
 
 KA_IMPORT_INTERNAL();
@@ -789,6 +793,111 @@ static void ka_kasan_cache_quarantine(struct kunit *test)
 	ka_kasan_none(test, "cache destroyed");
 }
 
+/* Is a cache called @name still listed in debugfs "caches"? */
+static bool ka_kasan_cache_listed(struct kunit *test, const char *name)
+{
+	char *buf = kunit_kzalloc(test, 64 << 10, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_GE(test, ka_debugfs_render("caches", buf, 64 << 10), 0);
+	return strstr(buf, name);
+}
+
+/*
+ * SLAB_TYPESAFE_BY_RCU (the kernel suite's kmem_cache_rcu_uaf, as
+ * SLUB_RCU_DEBUG gives it): a freed object stays readable until a grace
+ * period has passed, and a second free meanwhile is a double free; then
+ * it is poisoned in the quarantine: a read or a free of it is reported.
+ * Destroying the cache right after a free waits for that free: the cache
+ * goes whole.
+ */
+static void ka_kasan_cache_rcu(struct kunit *test)
+{
+	struct ka_cache *c;
+	int twice;
+	u8 *p, *q;
+
+	if (!ka_kasan_quarantine_active())
+		kunit_skip(test, "no quarantine (ka.ko debug=1 or quarantine=0)");
+	c = ka_cache_create("ka_kasan_rcu", 200, 0, SLAB_TYPESAFE_BY_RCU, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	p = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_kasan_touch(p, 200);
+	rcu_read_lock();
+	ka_cache_free(c, p);
+	/* a reader of the grace period: no report */
+	ka_kasan_read(p);
+	ka_kasan_read(p + 199);
+	twice = KA_KASAN_COUNT("ka_cache_free() in the grace period",
+			       ka_cache_free(c, p));
+	rcu_read_unlock();
+	ka_kasan_check(test, twice, 1, "ka_cache_free() in the grace period");
+	ka_kasan_none(test, "reads in the grace period");
+	rcu_barrier();
+	ka_kasan_none(test, "the grace period");
+	KA_KASAN_EXPECT(test, 1, "read after the grace period",
+			ka_kasan_read(p + 100));
+	KA_KASAN_EXPECT(test, 1, "ka_cache_free() after the grace period",
+			ka_cache_free(c, p));
+	q = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_PTR_NE(test, q, p);
+	ka_cache_free(c, q);
+	ka_cache_destroy(c);
+	ka_kasan_none(test, "cache destroyed");
+	KUNIT_EXPECT_FALSE_MSG(test, ka_kasan_cache_listed(test, "ka_kasan_rcu"),
+			       "the destroyed cache is still listed");
+}
+
+/*
+ * A mempool of a ka_cache, as a module built with include/ka_redirect.h
+ * uses it (kasan_redirect.c; the kernel suite's mempool_slab_uaf): the
+ * elements of its reserve are poisoned - those it reserved at creation
+ * and when it grew, and one mempool_free() put there - and accessible once
+ * handed out again; a second mempool_free() is a double free; what the
+ * pool frees (shrinking, destroyed) goes back to the cache, which is then
+ * destroyed whole.  Before 6.8 there is no mempool_alloc_preallocated():
+ * the element comes from the cache and mempool_free() frees it.
+ */
+static void ka_kasan_mempool(struct kunit *test)
+{
+	struct ka_cache *c;
+	mempool_t *pool;
+	u8 *e;
+
+	if (ka_debug_on())
+		kunit_skip(test, "ka.ko debug=1 refuses caches");
+	c = ka_cache_create("ka_kasan_pool", 123, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	pool = ka_kasan_rd_create(c, 2);
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	ka_kasan_none(test, "mempool_create_slab_pool()");
+	KA_KASAN_EXPECT(test, 1, "read of an element reserved at creation",
+			ka_kasan_read(pool->elements[1]));
+	KUNIT_ASSERT_EQ(test, ka_kasan_rd_resize(pool, 3), 0);
+	KA_KASAN_EXPECT(test, 1, "read of an element reserved by mempool_resize()",
+			ka_kasan_read(pool->elements[2]));
+	e = ka_kasan_rd_take(pool);
+	KUNIT_ASSERT_NOT_NULL(test, e);
+	ka_kasan_touch(e, 123);
+	ka_kasan_none(test, "an element handed out");
+	ka_kasan_rd_free(e, pool);
+	KUNIT_EXPECT_EQ(test, pool->curr_nr, 3);
+	KA_KASAN_EXPECT(test, 1, "read of an element given back",
+			ka_kasan_read(e + 100));
+	KA_KASAN_EXPECT(test, 1, "mempool_free() twice", ka_kasan_rd_free(e, pool));
+	KUNIT_EXPECT_EQ(test, pool->curr_nr, 3);
+	KUNIT_EXPECT_EQ(test, ka_kasan_rd_resize(pool, 1), 0);
+	ka_kasan_none(test, "mempool_resize() down");
+	ka_kasan_rd_destroy(pool);
+	ka_kasan_none(test, "mempool_destroy()");
+	ka_cache_destroy(c);
+	ka_kasan_none(test, "cache destroyed");
+	KUNIT_EXPECT_FALSE_MSG(test, ka_kasan_cache_listed(test, "ka_kasan_pool"),
+			       "the destroyed cache is still listed");
+}
+
 static int ka_kasan_test_init(struct kunit *test)
 {
 	ka_kasan_compat_test_init(test);
@@ -845,6 +954,8 @@ static struct kunit_case ka_kasan_cases[] = {
 	KUNIT_CASE_PARAM(ka_kasan_bad_frees, ka_kasan_size_gen_params),
 	KUNIT_CASE_PARAM(ka_kasan_stacks_rec, ka_kasan_size_gen_params),
 	KUNIT_CASE(ka_kasan_cache_quarantine),
+	KUNIT_CASE(ka_kasan_cache_rcu),
+	KUNIT_CASE(ka_kasan_mempool),
 	{}
 };
 

@@ -23,7 +23,9 @@
  * reader under rcu_read_lock() that still holds a pointer to a freed
  * object reads memory of this cache's type, never a page another cache,
  * class or the buddy allocator got meanwhile.  Double frees are caught by
- * the span's bitmap once the object left the magazine.
+ * the span's bitmap once the object left the magazine.  On generic KASAN
+ * with the quarantine on, a free is deferred by a grace period and the
+ * object poisoned then, as SLUB_RCU_DEBUG does (kasan.c).
  *
  * A module built with include/ka_redirect.h calls these functions for
  * every struct kmem_cache it names, the kernel's own included (__getname()
@@ -423,7 +425,8 @@ static struct ka_cache *ka_cache_refuse(const char *name, const char *why,
  * under rcu_read_lock() that holds a pointer to an object freed meanwhile
  * reads an object of this cache (maybe reused: it must check, as with
  * SLUB), never another cache's object or a freed page.  Nothing of ka's is
- * written into such an object on free (no tag, no poison, no init_on_free).
+ * written into such an object on free (no tag, no poison, no init_on_free);
+ * on generic KASAN it is poisoned a grace period after its free (kasan.c).
  *
  * What ka cannot give (a flag it does not honour, an alignment no class
  * keeps, a size above its largest class, a name in use, debug mode) is
@@ -1125,6 +1128,8 @@ EXPORT_SYMBOL_GPL(ka_mempool_alloc);
  */
 void ka_mempool_free(void *p, void *cache)
 {
+	/* generic KASAN: an element of the reserve is a live object again */
+	ka_kasan_unreserve(p);
 	ka_cache_free(cache, p);
 }
 EXPORT_SYMBOL_GPL(ka_mempool_free);

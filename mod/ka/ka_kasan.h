@@ -30,6 +30,7 @@ void ka_kasan_test_mode(bool on);
 unsigned long ka_kasan_quiet_refusals(void);
 bool ka_kasan_quarantine_active(void);
 bool ka_kasan_stacks(const void *p, u32 *alloc, u32 *free);
+void ka_kasan_unreserve(const void *p);
 /* api.c and cache.c: an object leaving the quarantine, down ka's free path */
 void ka_free_evict(const void *p);
 void ka_cache_free_evict(struct ka_cache *c, void *p);
@@ -74,6 +75,7 @@ static inline unsigned long ka_kasan_quarantine_pages(void) { return 0; }
 static inline void ka_kasan_cache_destroy(struct ka_cache *c) { }
 static inline void ka_kasan_test_mode(bool on) { }
 static inline unsigned long ka_kasan_quiet_refusals(void) { return 0; }
+static inline void ka_kasan_unreserve(const void *p) { }
 
 #endif /* CONFIG_KASAN_GENERIC */
 

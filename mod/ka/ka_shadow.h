@@ -12,5 +12,7 @@
 #define KA_KASAN_PAGE_REDZONE	0xFE	/* redzone of a large object */
 #define KA_KASAN_SLAB_REDZONE	0xFC	/* redzone of a slab object */
 #define KA_KASAN_SLAB_FREE	0xFB	/* freed slab object */
+/* an element in a mempool's reserve (KASAN_SLAB_FREE_META: use-after-free) */
+#define KA_KASAN_SLAB_RESERVE	0xFA
 
 #endif /* _KA_SHADOW_H */

@@ -51,6 +51,24 @@
  * test of ka's own suites runs with ka_kasan_test_mode() on, refusals are
  * counted instead (as slub_kunit's "slab_errors" silence SLUB's reports).
  *
+ * SLAB_TYPESAFE_BY_RCU, as SLUB_RCU_DEBUG.  With the quarantine on, a
+ * ka_cache_free() of such a cache's object is deferred: a record of it
+ * (kmalloc(GFP_NOWAIT)) goes to call_rcu(), and only the callback poisons
+ * the object and quarantines it (or, without a quarantine any more, frees
+ * it poisoned), so that the readers of the grace period may read it and a
+ * later access is reported.  Its free stack is recorded at the free and
+ * cleared by every hand-out, so a second free while it waits is a double
+ * free.  ka_kasan_cache_destroy() waits for the callbacks (rcu_barrier()),
+ * module exit and ka_drain() do with ka_rcu_barrier().  Without a record
+ * the free takes ka's path at once, as without KASAN.
+ *
+ * Mempool reserves.  For a mempool of a ka_cache (include/ka_redirect.h),
+ * ka_mempool_kasan_put() poisons an element mempool_free() may keep in the
+ * reserve with KA_KASAN_SLAB_RESERVE (0xFA, KASAN's "use-after-free"; no
+ * other ka memory has it), ka_kasan_unreserve() makes it live again when
+ * it leaves the reserve (mempool_alloc(), or ka_mempool_free() when the
+ * pool frees it), as mm/mempool.c does for the kernel's own slab pools.
+ *
  * Stacks.  Each object's allocation and free stacks go to the stack depot
  * (stack_depot_save(), EXPORT_SYMBOL_GPL in 6.1 and 6.12); the two handles
  * and a check word (the handles XOR a random key: a redzone an overflow
@@ -62,18 +80,20 @@
  * report's closing line, as KASAN prints a slab object's.  Not in debug
  * mode, whose redzone fill covers the slot.
  *
- * Owns: the quarantine, the redzone tables (ka_kasan_slot, ka_kasan_room),
- * the report probe.
+ * Owns: the quarantine, the RCU-deferred frees' records, the redzone
+ * tables (ka_kasan_slot, ka_kasan_room), the report probe.
  * Locks: a CPU's ka_qcpu.lock, then ka_q_lock (both irq-safe spinlocks).
  * Both are taken at the API's entry with no other ka lock held and are
  * dropped before an evicted object goes down ka's free path, except in
  * ka_kasan_cache_destroy() (process context), which evicts under them: so
  * they come before ka_pcpu->lock and the centrals' locks in ka's order.
+ * ka_mempool_kasan_fill() takes a mempool's own lock, and no other.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
 #include <linux/debugfs.h>
 #include <linux/kmemleak.h>
+#include <linux/mempool.h>
 #include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/stackdepot.h>
@@ -171,10 +191,16 @@ size_t ka_kasan_usable(const struct ka_span *span)
 }
 KA_EXPORT_INTERNAL(ka_kasan_usable);
 
+/* The shadow byte of @p's granule. */
+static __no_kasan_or_inline u8 ka_kasan_shadow(const void *p)
+{
+	return *(u8 *)kasan_mem_to_shadow(p);
+}
+
 /* Is the granule of @p poisoned (freed, free or a redzone)? */
 static __no_kasan_or_inline bool ka_kasan_poisoned(const void *p)
 {
-	return (s8)*(u8 *)kasan_mem_to_shadow(p) < 0;
+	return (s8)ka_kasan_shadow(p) < 0;
 }
 
 /**
@@ -412,6 +438,166 @@ unsigned long ka_kasan_quiet_refusals(void)
 	return atomic_long_read(&ka_kasan_quieted);
 }
 KA_EXPORT_INTERNAL(ka_kasan_quiet_refusals);
+
+/* ---- mempool reserves ---- */
+
+/*
+ * Is the object @p of a ka_cache in a mempool's reserve (its first granule
+ * KA_KASAN_SLAB_RESERVE)?  Its span if so.  Context: RCU read-side section.
+ */
+static struct ka_span *ka_kasan_reserved(const void *p)
+{
+	struct ka_span *span = ka_span_of(p);
+
+	if (!span || READ_ONCE(span->state) != KA_SPAN_SMALL || !span->cache ||
+	    !ka_span_obj_ok(span, p) ||
+	    ka_kasan_shadow(p) != KA_KASAN_SLAB_RESERVE)
+		return NULL;
+	return span;
+}
+
+/**
+ * ka_kasan_unreserve - an element leaves a mempool's reserve
+ * @p: any pointer
+ *
+ * If @p is a ka_cache's object poisoned in a mempool's reserve
+ * (ka_mempool_kasan_put()), it is a live object again: accessible for its
+ * cache's size, its allocation stack recorded.  Anything else is left
+ * alone.
+ *
+ * Context: any.
+ */
+void ka_kasan_unreserve(const void *p)
+{
+	struct ka_span *span;
+	size_t size, slot;
+
+	rcu_read_lock();
+	span = ka_kasan_reserved(p);
+	if (!span) {
+		rcu_read_unlock();
+		return;
+	}
+	size = ka_cache_size(span->cache);
+	slot = span->elemsize;
+	rcu_read_unlock();
+	ka_kasan_new(p, size, slot);
+}
+
+/* Is @pool one of ka_redirect.h's, of a ka_cache's objects? */
+static bool ka_mempool_ours(const mempool_t *pool)
+{
+	return pool->alloc == ka_mempool_alloc;
+}
+
+/**
+ * ka_mempool_kasan_put - an element goes back to a mempool of a ka_cache
+ * @p: the element, or NULL
+ * @pool: the pool
+ *
+ * What the kernel's mempool does for its own slab pools
+ * (kasan_poison_element()) and cannot do for a ka_cache's: the element is
+ * checked - the middle of an object, another cache's, already free or in
+ * the reserve: refused with a report - and poisoned, before
+ * mempool_free() puts it in the pool's reserve (ka_mempool_free() makes it
+ * live again if mempool_free() frees it instead).  include/ka_redirect.h's
+ * mempool_free() calls this first.  A pool of another kind, or an element
+ * that is not ka's (of a kernel cache), is left to mempool_free().
+ *
+ * Context: as mempool_free().
+ * Return: false if @p was refused: it must not reach mempool_free().
+ */
+bool ka_mempool_kasan_put(void *p, mempool_t *pool)
+{
+	const char *why = NULL;
+	struct ka_span *span;
+	bool freed = false;
+
+	if (!p || !ka_mempool_ours(pool))
+		return true;
+	rcu_read_lock();
+	span = ka_span_of(p);
+	if (!span) {
+		rcu_read_unlock();
+		return true;
+	}
+	if (!ka_span_check(p, &why)) {
+		/* @why says what is wrong */
+	} else if (span->cache != pool->pool_data) {
+		why = "mempool element of another cache than the pool's";
+	} else if (ka_kasan_freed(p)) {
+		why = "double free (the mempool element is already free or in the reserve)";
+		freed = true;
+	}
+	if (why) {
+		rcu_read_unlock();
+		if (freed)
+			ka_report_double_free(p, why, _RET_IP_);
+		else
+			ka_report_bad_free(p, why, _RET_IP_);
+		return false;
+	}
+	ka_sys_poison(p, span->elemsize, KA_KASAN_SLAB_RESERVE);
+	rcu_read_unlock();
+	ka_kasan_record(p, false);
+	return true;
+}
+EXPORT_SYMBOL_GPL(ka_mempool_kasan_put);
+
+/**
+ * ka_mempool_kasan_take - an element came out of mempool_alloc()
+ * @p: the element, or NULL
+ * @pool: the pool
+ *
+ * An element of a ka_cache's pool that comes from the reserve is made
+ * accessible again (the kernel's kasan_unpoison_element()); one
+ * ka_mempool_alloc() just allocated is left as it is.
+ *
+ * Context: as mempool_alloc().
+ * Return: @p.
+ */
+void *ka_mempool_kasan_take(void *p, mempool_t *pool)
+{
+	if (p && ka_mempool_ours(pool))
+		ka_kasan_unreserve(p);
+	return p;
+}
+EXPORT_SYMBOL_GPL(ka_mempool_kasan_take);
+
+/**
+ * ka_mempool_kasan_fill - poison the elements a mempool of a ka_cache
+ * reserved by itself
+ * @pool: the pool, just created, initialised or resized
+ *
+ * The elements mempool_init() and mempool_resize() allocate go into the
+ * reserve without passing mempool_free(); as in the kernel's own slab
+ * pools, they are poisoned there too.  The pool's lock keeps them the
+ * pool's while this runs.
+ *
+ * Context: process context (as mempool_resize()).
+ */
+void ka_mempool_kasan_fill(mempool_t *pool)
+{
+	struct ka_span *span;
+	unsigned long flags;
+	const char *why;
+	int i;
+
+	if (!ka_mempool_ours(pool))
+		return;
+	spin_lock_irqsave(&pool->lock, flags);
+	rcu_read_lock();
+	for (i = 0; i < pool->curr_nr; i++) {
+		void *p = pool->elements[i];
+
+		span = ka_span_of(p) ? ka_span_check(p, &why) : NULL;
+		if (span && span->cache == pool->pool_data && !ka_kasan_freed(p))
+			ka_sys_poison(p, span->elemsize, KA_KASAN_SLAB_RESERVE);
+	}
+	rcu_read_unlock();
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+EXPORT_SYMBOL_GPL(ka_mempool_kasan_fill);
 
 /* ---- quarantine ---- */
 
@@ -673,6 +859,9 @@ void ka_kasan_cache_destroy(struct ka_cache *c)
 	unsigned long flags;
 	int cpu;
 
+	/* its frees waiting for a grace period reach the quarantine first */
+	if (ka_cache_rcu(c))
+		rcu_barrier();
 	if (!ka_q_ready)
 		return;
 	for_each_possible_cpu(cpu) {
@@ -699,16 +888,99 @@ static void ka_q_leak_ignore(const struct ka_span *span, const void *p)
 		kmemleak_ignore(p);
 }
 
+/* ---- SLAB_TYPESAFE_BY_RCU: frees deferred by a grace period ---- */
+
+/*
+ * A ka_cache_free() of a SLAB_TYPESAFE_BY_RCU cache's object waiting for
+ * its grace period (CONFIG_SLUB_RCU_DEBUG's struct rcu_delayed_free).
+ */
+struct ka_kasan_deferred {
+	struct rcu_head rcu;
+	void *obj;
+	struct ka_cache *cache;
+};
+
+static atomic_long_t ka_q_nr_deferred;
+
+/*
+ * Is @span's object @p, live to KASAN, freed and waiting for its grace
+ * period?  Its free stack is recorded then (ka_kasan_put()), and every
+ * hand-out clears it (ka_kasan_new()).  Not seen without stack records
+ * (debug mode, no room in the depot).  Context: RCU read-side section.
+ */
+static bool ka_kasan_rcu_pending(struct ka_span *span, const void *p)
+{
+	unsigned long *t = ka_kasan_track(span, p), v;
+
+	if (!t)
+		return false;
+	v = ka_word_read(t);
+	return (v ^ ka_kasan_track_key) == ka_word_read(t + 1) && v >> 32;
+}
+
+/*
+ * The grace period is over: no reader holds the object any more.  Poison
+ * it and quarantine it, as SLUB_RCU_DEBUG's callback resumes the free
+ * (slab_free_after_rcu_debug()): a later access is a use after free.
+ * Context: RCU callback.
+ */
+static void ka_kasan_rcu_free(struct rcu_head *head)
+{
+	struct ka_kasan_deferred *d = container_of(head, struct ka_kasan_deferred,
+						   rcu);
+	struct ka_cache *c = d->cache;
+	void *p = d->obj;
+	struct ka_span *span;
+	size_t bytes;
+
+	kfree(d);
+	rcu_read_lock();
+	span = ka_span_of(p);
+	bytes = span->elemsize;
+	ka_q_leak_ignore(span, p);
+	ka_sys_poison(p, bytes, KA_KASAN_SLAB_FREE);
+	rcu_read_unlock();
+	if (ka_kasan_quarantine_active() && ka_q_put(p, bytes)) {
+		atomic_long_inc(&ka_q_nr_put);
+		return;
+	}
+	atomic_long_inc(&ka_q_nr_direct);
+	ka_cache_free_evict(c, p);
+}
+
+/*
+ * Free @p of SLAB_TYPESAFE_BY_RCU cache @c a grace period from now:
+ * readers that found it before may read it until then (it stays
+ * accessible, and is not handed out again).  True if deferred; false if
+ * no record could be had (ka's free path takes it at once, unpoisoned, as
+ * without KASAN).
+ */
+static bool ka_kasan_defer(void *p, struct ka_cache *c)
+{
+	struct ka_kasan_deferred *d;
+
+	d = kmalloc(sizeof(*d), GFP_NOWAIT | __GFP_NOWARN);
+	if (!d)
+		return false;
+	d->obj = p;
+	d->cache = c;
+	atomic_long_inc(&ka_q_nr_deferred);
+	call_rcu(&d->rcu, ka_kasan_rcu_free);
+	return true;
+}
+
 /**
- * ka_kasan_put - a client frees @p: refuse it, or quarantine it
+ * ka_kasan_put - a client frees @p: refuse it, quarantine it, or (an
+ * object of a SLAB_TYPESAFE_BY_RCU cache) defer it by a grace period
  * @p: the pointer given to ka_free(), ka_cache_free() and friends
  * @c: the cache it is freed to (ka_cache_free()), or NULL
  * @caller: the API's caller
  *
  * Context: as ka_free().
- * Return: true if @p was refused or quarantined; false if ka's free path
- * must take it (NULL, ZERO_SIZE_PTR, the quarantine off, debug mode,
- * PREEMPT_RT atomic context).
+ * Return: true if @p was refused, quarantined or deferred; false if ka's
+ * free path must take it (NULL, ZERO_SIZE_PTR, the quarantine off, debug
+ * mode, PREEMPT_RT atomic context, a SLAB_TYPESAFE_BY_RCU object given to
+ * ka_free() - which hands it to ka_cache_free() - or without a record).
  */
 bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller)
 {
@@ -731,13 +1003,23 @@ bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller)
 	} else if (c && span->cache != c) {
 		why = span->cache ? "object of another ka cache" :
 		      "not an object of a ka cache";
-	} else if (span->cache && ka_cache_rcu(span->cache)) {
-		/* SLAB_TYPESAFE_BY_RCU: readers may read it; no quarantine */
-		rcu_read_unlock();
-		return false;
 	} else if (ka_kasan_freed(p)) {
 		why = "double free (the object is already free)";
 		freed = true;
+	} else if (span->cache && ka_cache_rcu(span->cache)) {
+		/* SLAB_TYPESAFE_BY_RCU: readers may read it a grace period on */
+		if (!c) {
+			rcu_read_unlock();
+			return false;	/* ka_free(): it calls ka_cache_free() */
+		}
+		if (ka_kasan_rcu_pending(span, p)) {
+			why = "double free (the object waits for its RCU grace period)";
+			freed = true;
+		} else {
+			rcu_read_unlock();
+			ka_kasan_record(p, false);
+			return ka_kasan_defer((void *)p, c);
+		}
 	}
 	if (why) {
 		rcu_read_unlock();
@@ -824,11 +1106,12 @@ static int ka_q_show(struct seq_file *m, void *v)
 			n += q->cur->nr;
 		spin_unlock_irqrestore(&q->lock, flags);
 	}
-	seq_printf(m, "on %d\nbytes %zu\nmax %zu\npcpu_objects %d\nput %lu\nevicted %lu\ndirect %lu\nquiet_refusals %lu\n",
+	seq_printf(m, "on %d\nbytes %zu\nmax %zu\npcpu_objects %d\nput %lu\nevicted %lu\ndirect %lu\nrcu_deferred %lu\nquiet_refusals %lu\n",
 		   READ_ONCE(quarantine), fifo, READ_ONCE(ka_q_max), n,
 		   atomic_long_read(&ka_q_nr_put),
 		   atomic_long_read(&ka_q_nr_evicted),
 		   atomic_long_read(&ka_q_nr_direct),
+		   atomic_long_read(&ka_q_nr_deferred),
 		   atomic_long_read(&ka_kasan_quieted));
 	return 0;
 }
