@@ -30,6 +30,11 @@
  *  - kvmalloc, kvmalloc_node, kvzalloc, kvzalloc_node, kvcalloc,
  *    kvmalloc_array: ka up to KA_MAX_SIZE, the kernel's kvmalloc_node()
  *    (vmalloc) above;
+ *  - kvrealloc (6.1: p, oldsize, newsize, gfp; 6.12: p, size, gfp): of a
+ *    ka object or NULL, ka_realloc() up to KA_MAX_SIZE, the kernel's
+ *    kvmalloc_node() and a copy above (or when ka has no pages); of the
+ *    kernel's memory (vmalloc'd above KA_MAX_SIZE, or kmalloc'd by the
+ *    kernel), the kernel's kvrealloc();
  *  - kstrdup, kstrdup_const (always a copy), kstrndup, kmemdup,
  *    kmemdup_nul: copies into ka objects;
  *  - kmem_cache_create, kmem_cache_create_usercopy, KMEM_CACHE,
@@ -75,7 +80,7 @@
  * kernel frees module memory only through the module's own callbacks
  * (free_inode, kfree_rcu's callback, ...), all of which this header
  * covers.  Not redirected, and refused at build time where the kernel's
- * declaration would accept the module's pointer: kvrealloc, kmem_buckets.
+ * declaration would accept the module's pointer: kmem_buckets.
  *
  * Mempools on generic KASAN.  The kernel's mempool poisons the elements in
  * its reserve only for its own slab, kmalloc and page pools (mm/mempool.c,
@@ -101,9 +106,9 @@
 
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/version.h>
 #include <linux/rcupdate.h>
 #include <linux/mempool.h>
-#include <linux/version.h>
 #include <ka.h>
 
 /* ---- helpers: they call the kernel's functions, defined before the macros */
@@ -232,6 +237,65 @@ static __always_inline void *ka_redirect_kvmalloc_node(size_t size, gfp_t gfp,
 		p = ka_alloc_node(size, gfp | __GFP_NOWARN, node);
 	return p ?: kvmalloc_node(size, gfp, node);
 }
+
+/*
+ * kvrealloc() of a ka object or NULL: ka_realloc() up to KA_MAX_SIZE; above,
+ * or when ka has no pages, the kernel's kvmalloc_node() (vmalloc), @copy
+ * bytes of @p (SIZE_MAX: its usable size, as the kernel's ksize(p) on 6.12;
+ * 6.1 copies @oldsize) moved there and @p freed.  A pointer into ka that is
+ * not a live object (a freed one) is refused by ka_realloc(): NULL, as
+ * krealloc(); nothing is allocated for it.
+ */
+static __always_inline void *ka_redirect_kvrealloc_ka(const void *p,
+						      size_t copy,
+						      size_t size, gfp_t gfp)
+{
+	void *n;
+
+	if (!ZERO_OR_NULL_PTR(p) && !ka_owns(p))
+		return ka_realloc(p, size, gfp);
+	if (size <= KA_MAX_SIZE) {
+		n = ka_realloc(p, size, gfp | __GFP_NOWARN);
+		if (n)
+			return n;
+	}
+	n = kvmalloc_node(size, gfp, NUMA_NO_NODE);
+	if (n && !ZERO_OR_NULL_PTR(p)) {
+		if (copy == SIZE_MAX)
+			copy = ka_size(p);
+		/* the usable size, of which KASAN knows only the request */
+		kasan_disable_current();
+		memcpy(n, p, min(copy, size));
+		kasan_enable_current();
+		ka_free(p);
+	}
+	return n;
+}
+
+/* kvrealloc(p, oldsize, newsize, gfp) before 6.12, kvrealloc(p, size, gfp) since */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#define KA_REDIRECT_KVREALLOC_OLDSIZE	1
+/* 6.1: nothing moves unless @newsize is larger, as the kernel's */
+static __always_inline void *ka_redirect_kvrealloc(const void *p,
+						   size_t oldsize,
+						   size_t newsize, gfp_t gfp)
+{
+	if (oldsize >= newsize)
+		return (void *)p;
+	if (ZERO_OR_NULL_PTR(p) || ka_redirect_ours(p))
+		return ka_redirect_kvrealloc_ka(p, oldsize, newsize, gfp);
+	return kvrealloc(p, oldsize, newsize, gfp);
+}
+#else
+/* 6.12: as krealloc(), any new size; 0 frees */
+static __always_inline void *ka_redirect_kvrealloc(const void *p, size_t size,
+						   gfp_t gfp)
+{
+	if (ZERO_OR_NULL_PTR(p) || ka_redirect_ours(p))
+		return ka_redirect_kvrealloc_ka(p, SIZE_MAX, size, gfp);
+	return kvrealloc(p, size, gfp);
+}
+#endif
 
 static __always_inline void *ka_redirect_kvmalloc_array(size_t n, size_t size,
 							gfp_t gfp)
@@ -471,7 +535,7 @@ static __always_inline int ka_redirect_mempool_resize(mempool_t *pool,
 #define kvcalloc(n, size, gfp)		ka_redirect_kvmalloc_array(n, size, (gfp) | __GFP_ZERO)
 #define kvfree(p)			ka_redirect_kvfree(p)
 #define kvfree_sensitive(p, len)	ka_redirect_kvfree_sensitive(p, len)
-#define kvrealloc(...)			ka_redirect_no_kvrealloc(__VA_ARGS__)
+#define kvrealloc(...)			ka_redirect_kvrealloc(__VA_ARGS__)
 #define kstrdup(s, gfp)			ka_redirect_kstrdup(s, gfp)
 #define kstrdup_const(s, gfp)		((const char *)ka_redirect_kstrdup(s, gfp))
 #define kstrndup(s, max, gfp)		ka_redirect_kstrndup(s, max, gfp)
@@ -584,9 +648,5 @@ do {									\
 #define mempool_resize(pool, new_min_nr) \
 	ka_redirect_mempool_resize(pool, new_min_nr)
 #endif
-
-/* Not redirected: a build error, not a SLUB call on a ka object. */
-extern void *ka_redirect_no_kvrealloc(const void *p, ...)
-	__compiletime_error("ka_redirect.h: kvrealloc() is not redirected to ka");
 
 #endif /* _KA_REDIRECT_H */

@@ -17,7 +17,9 @@
  *   refused by ka, not passed to the kernel;
  * - what ext4 and jbd2 needed: kfree_rcu(ptr), kfree_link(),
  *   mempool_create_slab_pool(), SLAB_TYPESAFE_BY_RCU, the last under an
- *   RCU-reader stress.
+ *   RCU-reader stress;
+ * - kvrealloc() in both forms (6.1, 6.12): ka up to KA_MAX_SIZE, vmalloc
+ *   above, the vmalloc'd memory through the kernel's, a freed object refused.
  * Every object handed out after a refused free has one owner.
  *
  * Runs in ka_kunit.ko, in normal and debug=1 mode.  No locks.
@@ -28,6 +30,7 @@
 #include <linux/delay.h>
 #include <linux/mempool.h>
 #include <linux/rcupdate.h>
+#include <linux/mm.h>
 #include <kunit/test.h>
 
 #include "redirect_test.h"
@@ -451,6 +454,96 @@ static void ka_redirect_typesafe_rcu_stress(struct kunit *test)
 	ka_drain();
 }
 
+#ifdef KA_REDIRECT_KVREALLOC_OLDSIZE
+#define ka_test_kvrealloc(p, old, new, gfp)	kvrealloc(p, old, new, gfp)
+#else
+#define ka_test_kvrealloc(p, old, new, gfp)	kvrealloc(p, new, gfp)
+#endif
+
+static void ka_test_fill(u8 *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (u8)(i * 7 + 1);
+}
+
+static bool ka_test_filled(const u8 *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (u8)(i * 7 + 1))
+			return false;
+	return true;
+}
+
+/*
+ * kvrealloc() (6.1: p, oldsize, newsize; 6.12: p, size): NULL gives a ka
+ * object, a shrink keeps it, it grows in ka through a small class, a page
+ * of its own and a large run, and past KA_MAX_SIZE it moves to vmalloc,
+ * its contents kept and ka's object freed; the vmalloc'd memory goes on
+ * through the kernel's kvrealloc(); a freed object of ka's is refused
+ * (NULL, one refusal, nothing allocated, even for a size ka cannot serve);
+ * on 6.12 a size of 0 frees.
+ */
+static void ka_redirect_kvrealloc_case(struct kunit *test)
+{
+	const size_t big = KA_MAX_SIZE + PAGE_SIZE;
+	unsigned long refused, out;
+	u8 *p, *q, *v;
+
+	ka_drain();
+	out = ka_test_objs_out();
+	p = ka_test_kvrealloc(NULL, 0, 200, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_TRUE(test, ka_owns(p));
+	ka_test_fill(p, 200);
+	KUNIT_EXPECT_PTR_EQ(test, (u8 *)ka_test_kvrealloc(p, 200, 100, GFP_KERNEL), p);
+	q = ka_test_kvrealloc(p, 100, 3000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_TRUE(test, ka_owns(q));
+	KUNIT_EXPECT_TRUE(test, ka_test_filled(q, 100));
+	ka_test_fill(q, 3000);
+	p = ka_test_kvrealloc(q, 3000, 100000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_TRUE(test, ka_owns(p));
+	KUNIT_EXPECT_TRUE(test, ka_test_filled(p, 3000));
+	ka_test_fill(p, 100000);
+	v = ka_test_kvrealloc(p, 100000, big, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	KUNIT_EXPECT_TRUE(test, is_vmalloc_addr(v));
+	KUNIT_EXPECT_FALSE(test, ka_claims(v));
+	KUNIT_EXPECT_TRUE(test, ka_test_filled(v, 100000));
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
+	ka_test_fill(v, big);
+	q = ka_test_kvrealloc(v, big, big + 3 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_TRUE(test, is_vmalloc_addr(q));
+	KUNIT_EXPECT_TRUE(test, ka_test_filled(q, big));
+	kvfree(q);
+
+	p = kvmalloc(300, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_TRUE(test, ka_owns(p));
+	kvfree(p);
+	ka_drain();
+	refused = ka_test_refusals();
+	KUNIT_EXPECT_NULL(test, ka_test_kvrealloc(p, 300, 5000, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, ka_test_kvrealloc(p, 300, big, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, ka_test_refusals() - refused, 2UL);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
+#ifndef KA_REDIRECT_KVREALLOC_OLDSIZE
+	p = kvmalloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_PTR_EQ(test, (u8 *)kvrealloc(p, 0, GFP_KERNEL), (u8 *)ZERO_SIZE_PTR);
+	ka_drain();
+	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out);
+#endif
+}
+
 static struct kunit_case ka_redirect_cases[] = {
 	KUNIT_CASE(ka_redirect_double_kzfree),
 	KUNIT_CASE(ka_redirect_krealloc_freed),
@@ -461,6 +554,7 @@ static struct kunit_case ka_redirect_cases[] = {
 	KUNIT_CASE(ka_redirect_fs_gaps),
 	KUNIT_CASE(ka_redirect_mempool_slab),
 	KUNIT_CASE(ka_redirect_typesafe_rcu_stress),
+	KUNIT_CASE(ka_redirect_kvrealloc_case),
 	{}
 };
 

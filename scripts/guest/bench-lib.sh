@@ -2,7 +2,7 @@
 # shellcheck shell=sh
 # What the benchmark's guest sides share (scripts/guest/bench.sh and
 # replay.sh, sourced from /ka/bench-lib.sh): the KB- lines to the host on
-# fd 3 (ttyS1, the data channel), steps, and the free-memory measures.
+# fd 3 (the data channel), steps, and the free-memory measures.
 
 kb_msg() {
 	echo "$*" >&3

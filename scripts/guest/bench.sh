@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=sh
 # Guest side of scripts/bench, run by scripts/vm-run (--stall 0: no
-# heartbeat beside it) with fd 3 open on /dev/ttyS1, the data channel.
+# heartbeat beside it) with fd 3 open on the data channel.
 # The kernel command line selects the run:
 #   ka_bench_run=icount|icount_mem|wall|mem8   what to run
 #   ka_bench_args=a=1+b=2                 extra ka_bench.ko parameters

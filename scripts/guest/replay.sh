@@ -2,7 +2,7 @@
 # shellcheck shell=sh
 # Guest side of `scripts/bench --only replay` and of make check's
 # replay-smoke stage, run by scripts/vm-run (--stall 0) with fd 3 open on
-# /dev/ttyS1.  The traces are in /lib/firmware/ka-replay/NAME.kar.  The
+# the data channel.  The traces are in /lib/firmware/ka-replay/NAME.kar.  The
 # kernel command line selects the run:
 #   ka_replay_run=icount   per trace: backend none, kmalloc, ka, mode=timed,
 #                          threads=1 (every CPU's stream in one thread)

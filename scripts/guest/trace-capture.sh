@@ -78,6 +78,10 @@ done
 # What the other workloads need, loaded with tracing off.
 for m in /ka/mods/*.ko; do
 	[ -e "$m" ] || continue
+	# vm-run's /init may have loaded virtio_pci for its data channel
+	_n=${m##*/}
+	_n=${_n#*-}
+	[ ! -d "/sys/module/${_n%.ko}" ] || continue
 	ka_step "insmod_${m##*/}" insmod "$m" || status=1
 done
 case " $WORKLOADS " in
