@@ -82,6 +82,7 @@ static void ka_nodes_free(void)
 		if (large)
 			pr_warn("node %d: %lu large objects were never freed\n",
 				nid, large);
+		ka_heap_large_trim(&n->heap, false);
 		ka_heap_release(&n->heap, 0);
 		if (n->heap.pages_held)
 			pr_err("node %d: %lu pages still held at exit\n",
@@ -169,6 +170,7 @@ unsigned long ka_release_free(void)
 	for_each_node(nid) {
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			ka_central_release(ka_central_of(nid, cls), 0);
+		ka_heap_large_trim(ka_heap_of(nid), false);
 		pages += ka_heap_release(ka_heap_of(nid), 0);
 	}
 	return pages;
