@@ -677,9 +677,6 @@ unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc);
 unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc);
 void ka_scav_pause(bool pause);
 void ka_scav_kick(void);
-void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
-void ka_report_double_free(const void *p, const char *why,
-			   unsigned long caller);
 size_t ka_size_caller(const void *p, unsigned long caller);
 int ka_debugfs_init(void);
 void ka_debugfs_exit(void);
