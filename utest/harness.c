@@ -30,8 +30,6 @@ bool ut_paranoid;
 bool ut_quiet;
 bool ut_layers_only;
 
-struct ka_node *ka_nodes[MAX_NUMNODES];
-
 static unsigned long *ut_shadow_out, *ut_shadow_start;
 static unsigned long ut_out[MAX_NUMNODES][KA_MAX_CLASSES];
 static unsigned long ut_large[MAX_NUMNODES];

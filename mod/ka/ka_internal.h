@@ -675,6 +675,8 @@ struct shrink_control;
 /* the shrinker's callbacks, exported to the tests */
 unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc);
 unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc);
+int ka_shrinker_init(void);
+void ka_shrinker_exit(void);
 void ka_scav_pause(bool pause);
 void ka_scav_kick(void);
 size_t ka_size_caller(const void *p, unsigned long caller);

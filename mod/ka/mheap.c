@@ -47,7 +47,8 @@
  * free page at once.  Holes are not capped: a chunk pinned by a few runs
  * holds only their pages.
  *
- * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
+ * Owns: struct ka_heap, struct ka_chunk, the chunk pages, the table of
+ * nodes (ka_nodes[]; main.c builds them), ka_fail_page.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
  * chunk list, the chunk bitmaps, the large-span lists, the large spans'
  * state and the counters.  It may nest inside the per-CPU magazines' lock
@@ -61,6 +62,20 @@
 #define pr_fmt(fmt) "ka: " fmt
 
 #include "ka_internal.h"
+
+/*
+ * The nodes (as Go's mheap_ holds the central lists): one struct ka_node
+ * per possible node, its heap and its mcentrals; main.c builds them at
+ * init and frees them at exit.
+ */
+struct ka_node *ka_nodes[MAX_NUMNODES];
+KA_EXPORT_INTERNAL(ka_nodes);
+
+/* Fault injection for the heap's pages (debugfs: ka/fail_page). */
+#ifdef CONFIG_FAULT_INJECTION
+DECLARE_FAULT_ATTR(ka_fail_page);
+KA_EXPORT_INTERNAL(ka_fail_page);
+#endif
 
 /*
  * A new chunk, registered in the arena map but not yet on a heap list: for
