@@ -38,15 +38,9 @@ DEFINE_STATIC_KEY_FALSE(ka_free_hooks_key);
  * scanned; that is a hook on every allocation and free.  kmemleak=0 turns
  * it off (and the hit paths back on), e.g. to test them on a debug kernel.
  */
-static bool kmemleak = IS_ENABLED(CONFIG_DEBUG_KMEMLEAK);
-module_param(kmemleak, bool, 0444);
+bool ka_kmemleak = IS_ENABLED(CONFIG_DEBUG_KMEMLEAK);
+module_param_named(kmemleak, ka_kmemleak, bool, 0444);
 MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEAK only; default on)");
-
-/* Is every object registered with kmemleak?  (cache.c asks too.) */
-bool ka_hooks_always(void)
-{
-	return IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) && kmemleak;
-}
 
 /**
  * ka_report_bad_free - complain about a pointer ka refuses to free

@@ -10,7 +10,17 @@
 DECLARE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
 DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
 
-bool ka_hooks_always(void);
+extern bool ka_kmemleak;
+
+/*
+ * Is every object registered with kmemleak?  Inline, so that the hook
+ * paths fold it away on a kernel without kmemleak.
+ */
+static inline bool ka_hooks_always(void)
+{
+	return IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) && ka_kmemleak;
+}
+
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
 void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller);
