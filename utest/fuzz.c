@@ -423,10 +423,12 @@ static void step(struct fz_in *in)
 		/* a release keeping i >> 6 free chunks, or a scavenger pass */
 		i = byte(in);
 		n = byte(in);
-		if (n & 1)
+		if (n & 1) {
 			ka_heap_scavenge(ka_heap_of(i % nr_node_ids), n >> 1);
-		else
+		} else {
+			ka_heap_large_trim(ka_heap_of(i % nr_node_ids), false);
 			ka_heap_release(ka_heap_of(i % nr_node_ids), i >> 6);
+		}
 		break;
 	case OP_FAULT:
 		op_fault(in);

@@ -30,8 +30,6 @@ bool ut_paranoid;
 bool ut_quiet;
 bool ut_layers_only;
 
-struct ka_node *ka_nodes[MAX_NUMNODES];
-
 static unsigned long *ut_shadow_out, *ut_shadow_start;
 static unsigned long ut_out[MAX_NUMNODES][KA_MAX_CLASSES];
 static unsigned long ut_large[MAX_NUMNODES];
@@ -367,6 +365,7 @@ unsigned long ut_exit(void)
 			ut_err("node %d: %lu large objects never freed", nid, n);
 			problems++;
 		}
+		ka_heap_large_trim(&node->heap, false);
 		ka_heap_release(&node->heap, 0);
 		if (node->heap.pages_held || node->heap.nr_chunks) {
 			ut_err("node %d: %lu pages in %lu chunks held after release",
@@ -547,6 +546,7 @@ void ut_release_all(unsigned long keep)
 	for_each_node(nid) {
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			ka_central_release(ka_central_of(nid, cls), keep);
+		ka_heap_large_trim(ka_heap_of(nid), false);
 		ka_heap_release(ka_heap_of(nid), keep);
 	}
 }

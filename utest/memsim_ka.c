@@ -151,6 +151,7 @@ void sim_ka_scav(struct sim *sim)
 /* What the shrinker and drop_caches leave once the CPUs gave theirs back. */
 static void sim_ka_release_all(void)
 {
+	ka_heap_large_trim(ka_heap_of(SIM_NODE), false);
 	ka_heap_release(ka_heap_of(SIM_NODE), 0);
 	shim_rcu_barrier();
 }

@@ -354,12 +354,15 @@ static void *control(void *arg)
 						   r / 4096 % 2);
 				break;
 			case 1:
-				if (r / 16 % 4 < 2)
+				if (r / 16 % 4 < 2) {
+					ka_heap_large_trim(ka_heap_of(r / 16 % nr_node_ids),
+							   false);
 					ka_heap_release(ka_heap_of(r / 16 % nr_node_ids),
 							r / 64 % 2);
-				else
+				} else {
 					ka_heap_scavenge(ka_heap_of(r / 16 % nr_node_ids),
 							 r / 64 % 512);
+				}
 				break;
 			case 2:
 				ka_mcache_drain_all();

@@ -24,7 +24,7 @@ UTEST_STRESS ?= none 10 10000
 UTEST_STRESS_FULL ?= full 6 10000
 
 UT_LAYERS := $(addprefix $(UT_TOP)/mod/ka/,sizeclass.c span.c mcentral.c mheap.c \
-	arena.c mcache.c api.c cache.c debug.c)
+	large.c arena.c mcache.c api.c hooks.c cache.c debug.c)
 UT_HARNESS := $(addprefix $(UT_TOP)/utest/,shim/shim.c shim/shim_cpu.c harness.c check.c)
 # The KUnit suites of the layers, shared with ka_kunit.ko, through the
 # shim's <kunit/test.h> (utest/shim/kunit/test.h) and runner (utest/kunit.c).

@@ -15,8 +15,9 @@
  * Double frees: a small object ka takes back carries its span's freetag in
  * its first word until it is handed out again (see "Double-free tags").
  *
- * Owns: the hook keys (ka_alloc_hooks_key, ka_free_hooks_key) and the
- * kmemleak parameter; otherwise it drives the layers below.
+ * Owns: nothing of its own: it drives the layers below (the hook keys it
+ * takes references on, the kmemleak parameter and the reports are
+ * hooks.c's).
  * Locks: the hit paths own this CPU's magazines through ka_mag_trylock()
  * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
  * that section, which is an RCU read-side section.  An allocation that
@@ -51,27 +52,6 @@
 #include "mcache.h"
 #include "profile.h"
 
-static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
-
-/*
- * Anything that must see each allocation or free (init_on_alloc/free,
- * debug mode, the ka_alloc/ka_free tracepoints) enables one of these, and
- * the hit paths then take their out-of-line variant: one static branch
- * each, a nop when nothing is on.
- */
-DEFINE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
-DEFINE_STATIC_KEY_FALSE(ka_free_hooks_key);
-
-/*
- * With CONFIG_DEBUG_KMEMLEAK every object is registered with kmemleak, so
- * that a client's leaks are reported and pointers stored in ka objects are
- * scanned; that is a hook on every allocation and free.  kmemleak=0 turns
- * it off (and the hit paths back on), e.g. to test them on a debug kernel.
- */
-static bool kmemleak = IS_ENABLED(CONFIG_DEBUG_KMEMLEAK);
-module_param(kmemleak, bool, 0444);
-MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEAK only; default on)");
-
 /*
  * Double-free tags.  Outside debug mode every small object ka takes back
  * gets, in its first word, a tag that only ka writes: its span's freetag,
@@ -93,11 +73,6 @@ MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEA
  * ka_word_write(), mcache.h) are then uninstrumented functions, and plain
  * loads and stores everywhere else.
  */
-/* Is every object registered with kmemleak?  (cache.c asks too.) */
-bool ka_hooks_always(void)
-{
-	return IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) && kmemleak;
-}
 
 int ka_trace_alloc_reg(void)
 {
@@ -194,56 +169,6 @@ void ka_api_exit(void)
 	ka_api_hooks(false);
 }
 
-/**
- * ka_report_bad_free - complain about a pointer ka refuses to free
- * @p: the pointer
- * @why: what is wrong with it
- * @caller: return address of the caller of the API, or 0 if unknown
- *
- * Counts the refusal (debugfs "stats": refused_frees) and prints a
- * rate-limited error; on generic KASAN, KASAN reports it first
- * (ka_kasan_report_refused()).  ka's state is not touched.
- *
- * Context: any.
- */
-void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
-{
-	this_cpu_inc(ka_pcpu->nr_refused);
-	/* generic KASAN: a KASAN report too, so that it counts as one */
-	ka_kasan_report_refused(p);
-	if (!__ratelimit(&ka_bad_free_rs))
-		return;
-	if (caller)
-		pr_err("refusing %p: %s (caller %pS)\n", p, why,
-		       (void *)caller);
-	else
-		pr_err("refusing %p: %s\n", p, why);
-}
-
-/*
- * KASAN: the object @p of a slot of @slot bytes is the client's for @size
- * bytes (the last granule partly); the rest of the slot is a redzone.
- * @slot may be a debug-mode size, which the slot's granules hold.
- */
-void ka_kasan_alloc(const void *p, size_t size, size_t slot)
-{
-#if IS_ENABLED(CONFIG_KASAN_GENERIC)
-	size_t full = round_down(size, KA_KASAN_GRANULE);
-	size_t end = round_up(size, KA_KASAN_GRANULE);
-
-	slot = round_up(slot, KA_KASAN_GRANULE);
-
-	if (full)
-		kasan_poison(p, full, 0, false);
-	if (end != full)
-		kasan_poison(p + full, KA_KASAN_GRANULE, size - full, false);
-	if (slot > end)
-		kasan_poison(p + end, slot - end, slot > KA_MAX_SMALL_SIZE ?
-			     KA_KASAN_PAGE_REDZONE : KA_KASAN_SLAB_REDZONE,
-			     false);
-#endif
-}
-
 /* KASAN: the object @p of a slot of @slot bytes is freed. */
 static __always_inline void ka_kasan_free(const void *p, size_t slot)
 {
@@ -255,24 +180,6 @@ static __always_inline void ka_kasan_free(const void *p, size_t slot)
 static noinline void ka_kasan_alloc_hit(const void *p, size_t size)
 {
 	ka_kasan_new(p, size, ka_classes[ka_size_class(size)].size);
-}
-
-/**
- * ka_report_double_free - complain about a second free of an object
- * @p: the object
- * @why: how it was caught
- * @caller: return address of the caller of the API, or 0 if unknown
- *
- * As ka_report_bad_free(), and counted as a double free too (debugfs
- * "stats": double_frees).
- *
- * Context: any.
- */
-void ka_report_double_free(const void *p, const char *why,
-			   unsigned long caller)
-{
-	this_cpu_inc(ka_pcpu->nr_double_free);
-	ka_report_bad_free(p, why, caller);
 }
 
 /*
@@ -459,25 +366,6 @@ static void *ka_fail(size_t size, gfp_t gfp, unsigned long caller)
 		pr_warn_ratelimited("%zu bytes requested, more than ka's largest object (%lu) (caller %pS)\n",
 				    size, KA_MAX_SIZE, (void *)caller);
 	return NULL;
-}
-
-/**
- * ka_node_norm - the node an API call's @node argument stands for
- * @node: a node, NUMA_NO_NODE, or anything a caller may pass
- *
- * What every entry point that takes a node makes of it: @node if ka has a
- * heap with memory there, else NUMA_NO_NODE (this CPU's node) - a node
- * past the last, a negative one, a node without memory.
- *
- * Context: any.
- * Return: a node with a heap, or NUMA_NO_NODE.
- */
-int ka_node_norm(int node)
-{
-	if (node < 0 || node >= nr_node_ids || !node_state(node, N_MEMORY) ||
-	    !ka_nodes[node])
-		return NUMA_NO_NODE;
-	return node;
 }
 
 static void *ka_alloc_large(size_t size, gfp_t gfp, int node,

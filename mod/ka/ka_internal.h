@@ -121,7 +121,7 @@ enum ka_class_shape {
  * the next large allocation of as many pages: at most KA_LARGE_CACHE_NR
  * spans, and beyond the newest (at most KA_LARGE_CACHE_BYTES) at most
  * 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, within
- * KA_LARGE_CACHE_MIN_BYTES .. KA_LARGE_CACHE_BYTES, per node (mheap.c).
+ * KA_LARGE_CACHE_MIN_BYTES .. KA_LARGE_CACHE_BYTES, per node (large.c).
  */
 #define KA_LARGE_CACHE_NR	8
 #define KA_LARGE_CACHE_DIV	16
@@ -580,12 +580,14 @@ void ka_heap_init(struct ka_heap *heap, int node);
 int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp);
 bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span);
 unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
+unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap);
+unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max);
+
+/* ---- large-object cache (large.c) ---- */
 struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size);
 bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span);
 unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only);
 unsigned long ka_heap_large_bound(const struct ka_heap *heap);
-unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap);
-unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max);
 
 /* ---- central ---- */
 
@@ -674,11 +676,10 @@ struct shrink_control;
 /* the shrinker's callbacks, exported to the tests */
 unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc);
 unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc);
+int ka_shrinker_init(void);
+void ka_shrinker_exit(void);
 void ka_scav_pause(bool pause);
 void ka_scav_kick(void);
-void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
-void ka_report_double_free(const void *p, const char *why,
-			   unsigned long caller);
 size_t ka_size_caller(const void *p, unsigned long caller);
 int ka_debugfs_init(void);
 void ka_debugfs_exit(void);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ka module lifecycle: init and exit, the per-node structures, draining,
- * the shrinker, the background scavenger's work and the page-heap
- * fault-injection attribute.
+ * ka module lifecycle: init and exit, the per-node structures and the
+ * background scavenger's work (draining and the shrinker: reclaim.c; the
+ * page-heap fault-injection attribute: mheap.c).
  *
  * Init builds the layers bottom-up (size classes, arena map, nodes, per-CPU
  * caches, RCU batches, debugfs) and unwinds on any failure.  Exit completes
@@ -10,8 +10,9 @@
  * that clients never freed (and has kmemleak forget them), and returns
  * every page to the buddy allocator.
  *
- * Owns: ka_nodes[] (one struct ka_node per possible node: its heap and its
- * mcentrals), the shrinker, the scavenger work, ka_fail_page.
+ * Owns: the nodes' structures (one struct ka_node per possible node: its
+ * heap and its mcentrals; the table, ka_nodes[], is mheap.c's), the
+ * scavenger work.
  * Locks: none of its own; see ka_internal.h for the lock order.  The
  * scavenger work calls into mheap.c with no lock held.
  */
@@ -28,14 +29,6 @@
 
 #define CREATE_TRACE_POINTS
 #include "ka_trace.h"
-
-struct ka_node *ka_nodes[MAX_NUMNODES];
-KA_EXPORT_INTERNAL(ka_nodes);
-
-#ifdef CONFIG_FAULT_INJECTION
-DECLARE_FAULT_ATTR(ka_fail_page);
-KA_EXPORT_INTERNAL(ka_fail_page);
-#endif
 
 static int ka_nodes_alloc(void)
 {
@@ -82,6 +75,7 @@ static void ka_nodes_free(void)
 		if (large)
 			pr_warn("node %d: %lu large objects were never freed\n",
 				nid, large);
+		ka_heap_large_trim(&n->heap, false);
 		ka_heap_release(&n->heap, 0);
 		if (n->heap.pages_held)
 			pr_err("node %d: %lu pages still held at exit\n",
@@ -151,145 +145,6 @@ void ka_scav_pause(bool pause)
 				   KA_SCAV_INTERVAL);
 }
 KA_EXPORT_INTERNAL(ka_scav_pause);
-
-/**
- * ka_release_free - give empty spans, free chunks and free pages back
- *
- * Context: any; no ka lock held.
- * Return: pages returned to the buddy allocator.
- */
-unsigned long ka_release_free(void)
-{
-	unsigned long pages = 0;
-	unsigned int cls;
-	int nid;
-
-	/* the caches' empty spans first, into the heaps released below */
-	ka_cache_release();
-	for_each_node(nid) {
-		for (cls = 1; cls < ka_nr_classes; cls++)
-			ka_central_release(ka_central_of(nid, cls), 0);
-		pages += ka_heap_release(ka_heap_of(nid), 0);
-	}
-	return pages;
-}
-KA_EXPORT_INTERNAL(ka_release_free);
-
-/**
- * ka_drain - give back everything ka holds that no client uses
- *
- * Completes pending ka_free_rcu() frees, empties the KASAN quarantine
- * (generic KASAN), flushes every CPU's caches, and
- * returns empty spans, free chunks (reserves included) and the free pages
- * of partly used chunks to the buddy allocator.  Used by the debugfs "drain" file and by the tests.
- *
- * Context: process context, sleeps.
- */
-void ka_drain(void)
-{
-	ka_rcu_barrier();
-	ka_kasan_drain();
-	ka_mcache_drain_all();
-	ka_release_free();
-	/* SLAB_TYPESAFE_BY_RCU caches' spans: after their grace period */
-	if (ka_span_rcu_pending()) {
-		rcu_barrier();
-		ka_release_free();
-	}
-}
-KA_EXPORT_INTERNAL(ka_drain);
-
-/*
- * Shrinker: under memory pressure give back empty spans, free chunks and
- * every free page inside partly used chunks (the scavenger's work, all at
- * once), and ask every CPU to flush its caches and give its spans back
- * (the ka_caches' shares too); on generic KASAN, empty the quarantine
- * first.  Reclaim does not wait for those
- * flushes (that would block on workqueues); the spans they empty are
- * returned by the next pass.  Counted: free heap pages, empty spans, and
- * objects sitting in per-CPU caches (in pages, roughly).
- */
-unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc)
-{
-	unsigned long pages = 0, bytes = 0;
-	unsigned int cls;
-	int nid, cpu;
-
-	for_each_node(nid) {
-		struct ka_heap *heap = ka_heap_of(nid);
-
-		pages += READ_ONCE(heap->pages_held) - READ_ONCE(heap->pages_used);
-		/* cached large spans: in pages_used, given back by a scan */
-		pages += READ_ONCE(heap->large_free_pages);
-		for (cls = 1; cls < ka_nr_classes; cls++)
-			pages += READ_ONCE(ka_central_of(nid, cls)->nr_empty) *
-				 ka_classes[cls].npages;
-	}
-	for_each_online_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
-
-		for (cls = 1; cls < ka_nr_classes; cls++) {
-			bytes += (unsigned long)ka_mag_count(&pc->mag[cls]) *
-				 ka_classes[cls].size;
-			/* empty spans a CPU keeps for its next switch */
-			pages += READ_ONCE(pc->pcc[cls].nstash) *
-				 ka_classes[cls].npages;
-		}
-	}
-	for_each_online_cpu(cpu)
-		bytes += ka_cache_cpu_cached(cpu);
-	pages += ka_cache_empty_pages();
-	pages += bytes >> PAGE_SHIFT;
-	pages += ka_kasan_quarantine_pages();
-	return pages ?: SHRINK_EMPTY;
-}
-
-KA_EXPORT_INTERNAL(ka_shrink_count);
-
-unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc)
-{
-	ka_kasan_drain();
-	ka_mcache_drain_async();
-	return ka_release_free() ?: SHRINK_STOP;
-}
-KA_EXPORT_INTERNAL(ka_shrink_scan);
-
-#ifdef KA_SHRINKER_ALLOC
-static struct shrinker *ka_shrinker;
-
-static int ka_shrinker_init(void)
-{
-	ka_shrinker = shrinker_alloc(0, "ka");
-	if (!ka_shrinker)
-		return -ENOMEM;
-	ka_shrinker->count_objects = ka_shrink_count;
-	ka_shrinker->scan_objects = ka_shrink_scan;
-	ka_shrinker->seeks = DEFAULT_SEEKS;
-	shrinker_register(ka_shrinker);
-	return 0;
-}
-
-static void ka_shrinker_exit(void)
-{
-	shrinker_free(ka_shrinker);
-}
-#else
-static struct shrinker ka_shrinker = {
-	.count_objects = ka_shrink_count,
-	.scan_objects = ka_shrink_scan,
-	.seeks = DEFAULT_SEEKS,
-};
-
-static int ka_shrinker_init(void)
-{
-	return ka_register_shrinker(&ka_shrinker, "ka");
-}
-
-static void ka_shrinker_exit(void)
-{
-	unregister_shrinker(&ka_shrinker);
-}
-#endif
 
 static int __init ka_init(void)
 {

@@ -12,6 +12,7 @@
 #include <linux/percpu.h>
 #include <linux/jump_label.h>
 #include "ka_internal.h"
+#include "hooks.h"
 
 /*
  * struct ka_magazine - one CPU's stack of free objects of one size class
@@ -135,10 +136,6 @@ extern unsigned long ka_pcpu_budget;
 
 /* A fastkey no span has (a span's is 0 or a CPU's number + 1). */
 #define KA_FASTKEY_HOOKS	UINT_MAX
-
-/* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
-DECLARE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
-DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
 
 /* This CPU's magazine for requests of @size bytes (see ka_size_magoff()). */
 static __always_inline struct ka_magazine __percpu *
@@ -317,10 +314,7 @@ void ka_mcache_cache_grant(struct ka_magazine *m, unsigned int cls);
 void ka_mcache_cache_ungrant(int cpu, struct ka_magazine *m, unsigned int cls);
 void ka_mcache_give_cache_all(struct ka_cache *cache);
 
-/* api.c's helpers that cache.c shares */
-bool ka_hooks_always(void);
-void ka_kasan_alloc(const void *p, size_t size, size_t slot);
-int ka_node_norm(int node);
+/* api.c's helper that cache.c shares */
 bool ka_obj_free_confirm(const struct ka_span *span, const void *p);
 /* cache.c's, for api.c */
 bool ka_cache_holds(const struct ka_cache *c, const void *p);

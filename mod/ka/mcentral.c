@@ -38,6 +38,7 @@
 #define pr_fmt(fmt) "ka: " fmt
 
 #include "ka_internal.h"
+#include "hooks.h"
 
 static void ka_central_add(struct ka_central *c, struct ka_span *span)
 {

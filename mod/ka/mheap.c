@@ -20,18 +20,8 @@
  * exact.  Only if the buddy allocator has no such block does the run come
  * from a chunk that has room.
  *
- * Large-object cache: a freed large object's span is kept whole - pages,
- * metadata built, arena entries pointing at it - on @large_free (state
- * KA_SPAN_LARGE_FREE, most recently freed first), at most
- * KA_LARGE_CACHE_NR spans and ka_heap_large_bound() pages (1/16 of the
- * heap's other pages in use, 256 KiB to 2 MiB) beyond the newest span (at
- * most 2 MiB, kept so that an object allocated and freed over and over is
- * built once); a large allocation of as
- * many pages (or up to an eighth more) takes one back without building
- * anything (ka_heap_large_get()).  The oldest spans beyond the bounds are
- * destroyed at once, the whole cache when a trim pass finds it unused since
- * the previous one (ka_heap_large_trim(), every second from the per-CPU
- * trim's timer), and by ka_heap_release().
+ * Large-object cache: large.c keeps freed large spans whole on
+ * @large_free, above the heap; the heap only counts their pages.
  *
  * Release policy: a chunk whose last run is freed stays whole until the
  * scavenger gives it back (so that a workload that frees and allocates in
@@ -57,7 +47,8 @@
  * free page at once.  Holes are not capped: a chunk pinned by a few runs
  * holds only their pages.
  *
- * Owns: struct ka_heap, struct ka_chunk, the chunk pages.
+ * Owns: struct ka_heap, struct ka_chunk, the chunk pages, the table of
+ * nodes (ka_nodes[]; main.c builds them), ka_fail_page.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
  * chunk list, the chunk bitmaps, the large-span lists, the large spans'
  * state and the counters.  It may nest inside the per-CPU magazines' lock
@@ -71,6 +62,20 @@
 #define pr_fmt(fmt) "ka: " fmt
 
 #include "ka_internal.h"
+
+/*
+ * The nodes (as Go's mheap_ holds the central lists): one struct ka_node
+ * per possible node, its heap and its mcentrals; main.c builds them at
+ * init and frees them at exit.
+ */
+struct ka_node *ka_nodes[MAX_NUMNODES];
+KA_EXPORT_INTERNAL(ka_nodes);
+
+/* Fault injection for the heap's pages (debugfs: ka/fail_page). */
+#ifdef CONFIG_FAULT_INJECTION
+DECLARE_FAULT_ATTR(ka_fail_page);
+KA_EXPORT_INTERNAL(ka_fail_page);
+#endif
 
 /*
  * A new chunk, registered in the arena map but not yet on a heap list: for
@@ -554,7 +559,8 @@ KA_EXPORT_INTERNAL(ka_heap_scavenge);
  *        chunks that still hold runs, as far as the cap on holes allows
  *        (the shrinker, "drain", module exit)
  *
- * Destroys the cached large spans first, so their chunks may go too.
+ * The cached large spans (large.c) are not touched: to give their chunks
+ * back too, ka_heap_large_trim() first.
  *
  * Context: any; no ka lock held.
  * Return: the number of pages returned.
@@ -564,7 +570,6 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
 	unsigned long flags, pages;
 	LIST_HEAD(release);
 
-	ka_heap_large_trim(heap, false);
 	spin_lock_irqsave(&heap->lock, flags);
 	pages = ka_heap_collect(heap, keep, &release);
 	spin_unlock_irqrestore(&heap->lock, flags);
@@ -574,164 +579,6 @@ unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
 	return pages;
 }
 KA_EXPORT_INTERNAL(ka_heap_release);
-
-/* Take @span off @large_free; it becomes large and in use again. */
-static void ka_heap_large_unlink(struct ka_heap *heap, struct ka_span *span)
-{
-	lockdep_assert_held(&heap->lock);
-	list_del_init(&span->list);
-	span->where = KA_LIST_NONE;
-	heap->nr_large_free--;
-	heap->large_free_pages -= span->npages;
-}
-
-/**
- * ka_heap_large_get - a cached large span for an object of @size bytes
- * @heap: the heap of the node wanted
- * @size: KA_MAX_SMALL_SIZE < @size <= KA_MAX_SIZE
- *
- * Takes the most recently freed cached span of at least @size bytes and at
- * most an eighth more pages than @size needs, and makes it a live large
- * span of @size bytes again.
- *
- * Context: any; no ka lock held.
- * Return: the span, or NULL if none fits.
- */
-struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size)
-{
-	unsigned int need = DIV_ROUND_UP(size, PAGE_SIZE);
-	struct ka_span *span, *found = NULL;
-	unsigned long flags;
-
-	if (list_empty(&heap->large_free))	/* racy peek: a miss is fine */
-		return NULL;
-	spin_lock_irqsave(&heap->lock, flags);
-	list_for_each_entry(span, &heap->large_free, list) {
-		if (span->npages >= need && span->npages <= need + need / 8) {
-			found = span;
-			break;
-		}
-	}
-	if (found) {
-		ka_heap_large_unlink(heap, found);
-		found->reqsize = size;
-		list_add(&found->list, &heap->large);
-		found->where = KA_LIST_LARGE;
-		heap->nr_large++;
-		heap->large_pages += found->npages;
-		heap->large_bytes += size;
-		heap->large_hits++;
-		WRITE_ONCE(found->state, KA_SPAN_LARGE);
-	}
-	spin_unlock_irqrestore(&heap->lock, flags);
-	return found;
-}
-
-/**
- * ka_heap_large_bound - the pages @heap's large-object cache may hold
- * @heap: the heap (read without its lock: a hint)
- *
- * 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, at least
- * KA_LARGE_CACHE_MIN_BYTES, at most KA_LARGE_CACHE_BYTES.
- *
- * Context: any.
- * Return: a number of pages.
- */
-unsigned long ka_heap_large_bound(const struct ka_heap *heap)
-{
-	unsigned long used = READ_ONCE(heap->pages_used) -
-			     READ_ONCE(heap->large_free_pages);
-
-	return clamp_t(unsigned long, used / KA_LARGE_CACHE_DIV,
-		       KA_LARGE_CACHE_MIN_BYTES >> PAGE_SHIFT,
-		       KA_LARGE_CACHE_BYTES >> PAGE_SHIFT);
-}
-KA_EXPORT_INTERNAL(ka_heap_large_bound);
-
-/*
- * Unlink the cached spans beyond the bounds, oldest first (all, with
- * @all); the newest stays whatever ka_heap_large_bound() says, so that a
- * large object allocated and freed over and over is built once.
- */
-static void ka_heap_large_evict(struct ka_heap *heap, bool all,
-				struct list_head *out)
-{
-	lockdep_assert_held(&heap->lock);
-	while (!list_empty(&heap->large_free) &&
-	       (all || heap->nr_large_free > KA_LARGE_CACHE_NR ||
-		(heap->large_free_pages > ka_heap_large_bound(heap) &&
-		 heap->nr_large_free > 1))) {
-		struct ka_span *span = list_last_entry(&heap->large_free,
-						       struct ka_span, list);
-
-		ka_heap_large_unlink(heap, span);
-		list_add(&span->list, out);
-	}
-}
-
-/**
- * ka_heap_large_put - free a large object, keeping its span for reuse
- * @heap: the heap the span came from
- * @span: a large span (its free hooks have run)
- *
- * Caches the span, destroying the oldest cached spans beyond the bounds,
- * or destroys it at once if it alone is over KA_LARGE_CACHE_BYTES.  Of two
- * racing frees of one object only the first gets here.
- *
- * Context: any; no ka lock held.
- * Return: false if the object had already been freed: nothing done.
- */
-bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span)
-{
-	unsigned long flags;
-	LIST_HEAD(evict);
-
-	spin_lock_irqsave(&heap->lock, flags);
-	if (span->state != KA_SPAN_LARGE) {
-		spin_unlock_irqrestore(&heap->lock, flags);
-		return false;
-	}
-	if (span->npages > KA_LARGE_CACHE_BYTES >> PAGE_SHIFT) {
-		spin_unlock_irqrestore(&heap->lock, flags);
-		return ka_span_destroy(span);
-	}
-	WRITE_ONCE(span->state, KA_SPAN_LARGE_FREE);
-	list_move(&span->list, &heap->large_free);
-	span->where = KA_LIST_LARGE_FREE;
-	heap->nr_large--;
-	heap->large_pages -= span->npages;
-	heap->large_bytes -= span->reqsize;
-	heap->nr_large_free++;
-	heap->large_free_pages += span->npages;
-	ka_heap_large_evict(heap, false, &evict);
-	spin_unlock_irqrestore(&heap->lock, flags);
-	ka_span_destroy_list(&evict);
-	return true;
-}
-
-/**
- * ka_heap_large_trim - destroy cached large spans
- * @heap: the heap
- * @idle_only: only if no large allocation took one since the last call
- *
- * Context: any; no ka lock held.
- * Return: the number of pages given back to the heap.
- */
-unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only)
-{
-	unsigned long flags;
-	LIST_HEAD(evict);
-
-	if (list_empty(&heap->large_free))	/* racy peek */
-		return 0;
-	spin_lock_irqsave(&heap->lock, flags);
-	if (!idle_only || heap->large_hits == heap->large_hits_seen)
-		ka_heap_large_evict(heap, true, &evict);
-	heap->large_hits_seen = heap->large_hits;
-	spin_unlock_irqrestore(&heap->lock, flags);
-	return ka_span_destroy_list(&evict);
-}
-KA_EXPORT_INTERNAL(ka_heap_large_trim);
 
 /**
  * ka_heap_stats_read - a snapshot of one node's heap counters

@@ -19,6 +19,7 @@
 
 #include <linux/workqueue.h>
 #include "ka_internal.h"
+#include "hooks.h"
 
 #define KA_RCU_DELAY	(HZ / 50)
 

@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) "ka: " fmt
 
 #include "ka_internal.h"
+#include "hooks.h"
 
 /* The key of every span's freetag: random, set at module init. */
 unsigned long ka_freetag_key;

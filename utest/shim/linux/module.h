@@ -37,6 +37,11 @@ int shim_param_set(const char *name, const char *val);
 	{								\
 		shim_param_register(#name, &name, sizeof(name), NULL);	\
 	}
+#define module_param_named(name, value, type, perm)			\
+	static void __attribute__((constructor)) __shim_param_##name(void) \
+	{								\
+		shim_param_register(#name, &value, sizeof(value), NULL); \
+	}
 #define module_param_cb(name, ops, arg, perm)				\
 	static void __attribute__((constructor)) __shim_param_##name(void) \
 	{								\

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ka hooks and reports (hooks.c): what every layer shares. */
+#ifndef _KA_HOOKS_H
+#define _KA_HOOKS_H
+
+#include <linux/jump_label.h>
+#include <linux/types.h>
+
+/* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
+DECLARE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
+DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
+
+extern bool ka_kmemleak;
+
+/*
+ * Is every object registered with kmemleak?  Inline, so that the hook
+ * paths fold it away on a kernel without kmemleak.
+ */
+static inline bool ka_hooks_always(void)
+{
+	return IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) && ka_kmemleak;
+}
+
+void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
+void ka_report_double_free(const void *p, const char *why,
+			   unsigned long caller);
+void ka_kasan_alloc(const void *p, size_t size, size_t slot);
+int ka_node_norm(int node);
+
+#endif /* _KA_HOOKS_H */
