@@ -113,13 +113,14 @@
  *   pass (halved, down to 0 below a batch);
  * - whatever the budget is short of, a class in use gets its floor
  *   (ka_mag_floor(): 1/KA_MAG_FLOOR_DIV of the budget, at least one
- *   object, at most a batch), taken if need be from the least recently
- *   missed classes above their own floors: so no class is left without
- *   capacity, which made every one of its calls a slow path, while the
- *   busy classes do not take batches from each other in turn at every
- *   miss either (each theft a flush, each flush a later miss): a budget
- *   too small for what the CPU uses costs refills of a floor instead of a
- *   batch, not a slow path per call;
+ *   object up to 1/KA_MAG_FLOOR_ONE_DIV of it, at most a batch), taken
+ *   if need be from the least recently missed classes above their own
+ *   floors: so no class is left without capacity, which made every one
+ *   of its calls a slow path, while the busy classes do not take batches
+ *   from each other in turn at every miss either (each theft a flush,
+ *   each flush a later miss): a budget too small for what the CPU uses
+ *   costs refills of a floor instead of a batch, not a slow path per
+ *   call;
  * - a miss in the other direction than the class's previous one (an empty
  *   magazine after a full one, or the reverse: the working set does not
  *   fit) grows it by one batch, up to ka_class.cache_max, within the
@@ -311,14 +312,19 @@ static unsigned int ka_mag_half(unsigned int cls, unsigned int cap)
 /*
  * The capacity a class or cache in use keeps on a CPU whatever the others
  * want (see "Capacity" above): 1/KA_MAG_FLOOR_DIV of the budget's bytes,
- * at most a batch; none for a class bigger than that.
+ * at least one object (a class of at most 1/KA_MAG_FLOOR_ONE_DIV of the
+ * budget; none for a bigger one), at most a batch.
  */
 static unsigned int ka_mag_floor(unsigned int cls)
 {
 	const struct ka_class *k = &ka_classes[cls];
 
-	return min_t(unsigned long, k->batch,
-		     READ_ONCE(ka_pcpu_budget) / KA_MAG_FLOOR_DIV / k->size);
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
+
+	if (k->size > budget / KA_MAG_FLOOR_ONE_DIV)
+		return 0;
+	return clamp_t(unsigned long, budget / KA_MAG_FLOOR_DIV / k->size, 1,
+		       k->batch);
 }
 
 /* Has class @cls seen no allocation or free on @pc since the last pass? */

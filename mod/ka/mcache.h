@@ -135,9 +135,12 @@ extern unsigned long ka_pcpu_budget;
 
 /*
  * A class or cache in use keeps at least 1/KA_MAG_FLOOR_DIV of the budget
- * (at most a batch) whatever the others want (mcache.c, ka_mag_floor()).
+ * (at most a batch; at least one object if that is at most
+ * 1/KA_MAG_FLOOR_ONE_DIV of the budget) whatever the others want
+ * (mcache.c, ka_mag_floor()).
  */
 #define KA_MAG_FLOOR_DIV	128
+#define KA_MAG_FLOOR_ONE_DIV	32
 
 /* Empty spans a class may keep per CPU (ka_pcc.stash), within the budget. */
 #define KA_STASH_MAX	1
