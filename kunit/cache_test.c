@@ -607,9 +607,11 @@ static void ka_cache_in_budget(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
 	before = pc->cap_bytes;
 	ka_test_cache_cycle(test, c, objs, k->batch);
-	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->batch);
-	KUNIT_EXPECT_EQ(test, pc->cap_bytes,
-			before + (unsigned long)k->batch * k->size);
+	cap = ka_mag_cap(m);
+	KUNIT_EXPECT_GE(test, cap, k->batch);
+	KUNIT_EXPECT_LT(test, cap, k->cache_max);
+	/* charged (the CPU's stash may hold an emptied span besides) */
+	KUNIT_EXPECT_GE(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
 	/* each cycle underflows, then overflows: a batch more each */
 	for (i = 0; i < 4 * DIV_ROUND_UP(k->cache_max, k->batch) &&
 		    ka_mag_cap(m) < k->cache_max; i++)
@@ -617,7 +619,7 @@ static void ka_cache_in_budget(struct kunit *test)
 	cap = ka_mag_cap(m);
 	KUNIT_EXPECT_EQ(test, cap, k->cache_max);
 	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
-	KUNIT_EXPECT_EQ(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
+	KUNIT_EXPECT_GE(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
 	KUNIT_EXPECT_LE(test, pc->cap_bytes, saved);
 	migrate_enable();
 
