@@ -219,6 +219,7 @@ KA_EXPORT_INTERNAL(ka_mag_test_hook);
 static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p);
 
 /* What ka_mag_steal() may take from the classes in use. */
+#define KA_STEAL_SCANS	4
 enum ka_steal {
 	KA_STEAL_IDLE,		/* nothing: idle classes only */
 	KA_STEAL_FLOOR,		/* down to their floor */
@@ -340,19 +341,22 @@ static bool ka_mag_idle(struct ka_pcpu *pc, unsigned int cls)
  * Free at least @want bytes of @pc's budget, least recently missed class
  * first (all but @except): a class unused since the last trim pass loses
  * half its capacity (all of it below a batch), a class in use what @how
- * allows (halved, or to its floor) - as long as there is anything to
- * take.  Context: owner.
+ * allows (what is wanted, at most half, not below its floor) - as long as
+ * there is anything to take, and for a miss (not @how KA_STEAL_ALL) in
+ * KA_STEAL_SCANS scans of the classes at most.  Context: owner.
  */
 static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
 			 unsigned long want, enum ka_steal how)
 {
 	unsigned long start = pc->cap_bytes;
+	/* a miss scans the classes a few times at most */
+	unsigned int scans = how == KA_STEAL_ALL ? UINT_MAX : KA_STEAL_SCANS;
 
 	/* nothing found since the last pass or growth: no scan */
 	if (pc->steal_none & BIT(how))
 		return;
-	while (start - pc->cap_bytes < want) {
-		unsigned int cls, victim = 0, oldest = 0, cap, floor;
+	while (start - pc->cap_bytes < want && scans--) {
+		unsigned int cls, victim = 0, oldest = 0, cap, floor, take;
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			unsigned int age = pc->nr_adapt - pc->pcc[cls].stamp;
@@ -378,10 +382,13 @@ static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
 		}
 		cap = ka_mag_cap(&pc->mag[victim]);
 		floor = how == KA_STEAL_ALL ? 0 : ka_mag_floor(victim);
+		/* what is still wanted, in the victim's objects */
+		take = DIV_ROUND_UP(want - (start - pc->cap_bytes),
+				    ka_classes[victim].size);
 		if (ka_mag_idle(pc, victim) || cap <= floor)
 			cap = ka_mag_half(victim, cap);
 		else
-			cap = max(cap / 2, floor);
+			cap = max3(cap / 2, floor, cap > take ? cap - take : 0);
 		ka_mag_resize(pc, victim, cap);
 	}
 }
