@@ -388,7 +388,8 @@ static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
 		if (ka_mag_idle(pc, victim) || cap <= floor)
 			cap = ka_mag_half(victim, cap);
 		else
-			cap = max3(cap / 2, floor, cap > take ? cap - take : 0);
+			cap = max(max(cap / 2, floor),
+				  cap > take ? cap - take : 0);
 		ka_mag_resize(pc, victim, cap);
 	}
 }
