@@ -577,10 +577,11 @@ static void ka_test_cache_cycle(struct kunit *test, struct ka_cache *c,
 
 /*
  * A cache's magazine is in its CPU's byte budget: no capacity until the
- * CPU uses the cache, then its class's cache_max slots, charged to the
- * CPU's capacity bytes; a budget lowered below it takes it back on every
- * CPU (flushed, capacity 0); under a small budget the cache gets only
- * what is left, and the CPU stays within the budget.
+ * CPU uses the cache, then a batch, growing by a batch per reversing miss
+ * up to its class's cache_max, charged to the CPU's capacity bytes; a
+ * budget lowered below it takes it back on every CPU (flushed, capacity
+ * 0); under a small budget the cache gets only what is left, and the CPU
+ * stays within the budget.
  */
 static void ka_cache_in_budget(struct kunit *test)
 {
@@ -589,7 +590,7 @@ static void ka_cache_in_budget(struct kunit *test)
 	const struct ka_class *k;
 	struct ka_pcpu *pc;
 	struct ka_cache *c;
-	unsigned int cap;
+	unsigned int cap, i;
 	void **objs;
 	int cpu;
 
@@ -607,9 +608,18 @@ static void ka_cache_in_budget(struct kunit *test)
 	before = pc->cap_bytes;
 	ka_test_cache_cycle(test, c, objs, k->batch);
 	cap = ka_mag_cap(m);
+	KUNIT_EXPECT_GE(test, cap, k->batch);
+	KUNIT_EXPECT_LT(test, cap, k->cache_max);
+	/* charged (the CPU's stash may hold an emptied span besides) */
+	KUNIT_EXPECT_GE(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
+	/* each cycle underflows, then overflows: a batch more each */
+	for (i = 0; i < 4 * DIV_ROUND_UP(k->cache_max, k->batch) &&
+		    ka_mag_cap(m) < k->cache_max; i++)
+		ka_test_cache_cycle(test, c, objs, k->cache_max);
+	cap = ka_mag_cap(m);
 	KUNIT_EXPECT_EQ(test, cap, k->cache_max);
 	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
-	KUNIT_EXPECT_EQ(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
+	KUNIT_EXPECT_GE(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
 	KUNIT_EXPECT_LE(test, pc->cap_bytes, saved);
 	migrate_enable();
 

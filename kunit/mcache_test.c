@@ -599,6 +599,54 @@ static void ka_test_lifo(struct kunit *test, void **objs, unsigned int n,
 		ka_free(objs[i]);
 }
 
+#define KA_BUDGET_FLOOR	(64 * 1024UL)
+
+/*
+ * Under a budget two busy classes fill (a batch of 1 and of 2 KiB: 32 KiB
+ * each), a third class in use still gets its floor (1/128 of the budget,
+ * 8 objects of 64 B) from them, and they keep theirs (one object): no
+ * class is left without capacity, each of whose calls would be a slow
+ * path.  The capacities stay within the budget.
+ */
+static void ka_mcache_budget_floor(struct kunit *test)
+{
+	unsigned long saved = READ_ONCE(ka_pcpu_budget);
+	unsigned int big = ka_size_class(1024), big2 = ka_size_class(2048);
+	unsigned int small = ka_size_class(64), i, floor;
+	struct ka_pcpu *pc;
+	void **objs;
+
+	objs = kunit_kcalloc(test, KA_BATCH_MAX, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	floor = KA_BUDGET_FLOOR / KA_MAG_FLOOR_DIV / ka_classes[small].size;
+	KUNIT_ASSERT_GT(test, floor, 1U);
+	KUNIT_ASSERT_LE(test, floor, ka_classes[small].batch);
+	ka_mcache_trim_pause(true);
+	ka_mcache_set_budget(0);
+	ka_mcache_set_budget(KA_BUDGET_FLOOR);
+	migrate_disable();
+	pc = this_cpu_ptr(ka_pcpu);
+	for (i = 0; i < 3; i++) {
+		ka_test_lifo(test, objs, ka_classes[big].batch, 1024);
+		ka_test_lifo(test, objs, ka_classes[big2].batch, 2048);
+	}
+	KUNIT_EXPECT_GT(test, ka_mag_cap(&pc->mag[big]) *
+			ka_classes[big].size + ka_mag_cap(&pc->mag[big2]) *
+			ka_classes[big2].size, KA_BUDGET_FLOOR / 2);
+	for (i = 0; i < 3; i++) {
+		ka_test_lifo(test, objs, 2 * floor, 64);
+		KUNIT_EXPECT_GE(test, ka_mag_cap(&pc->mag[small]), floor);
+		ka_test_lifo(test, objs, 2, 1024);
+		ka_test_lifo(test, objs, 2, 2048);
+		KUNIT_EXPECT_GE(test, ka_mag_cap(&pc->mag[big]), 1U);
+		KUNIT_EXPECT_GE(test, ka_mag_cap(&pc->mag[big2]), 1U);
+	}
+	migrate_enable();
+	ka_test_check_caps(test, KA_BUDGET_FLOOR);
+	ka_mcache_set_budget(saved);
+	ka_mcache_trim_pause(false);
+}
+
 /*
  * A class that only underflows keeps one batch; one that alternates
  * underflow (allocating more than it holds) and overflow (freeing it all
@@ -830,6 +878,7 @@ static struct kunit_case ka_mcache_cases[] = {
 	KUNIT_CASE(ka_mcache_hit_paths_under_interrupts),
 	KUNIT_CASE_PARAM(ka_mcache_forced_interleavings, ka_il_gen_params),
 	KUNIT_CASE(ka_mcache_budget_random_load),
+	KUNIT_CASE(ka_mcache_budget_floor),
 	KUNIT_CASE(ka_mcache_alternating_class_grows),
 	KUNIT_CASE(ka_mcache_idle_class_shrinks),
 	KUNIT_CASE(ka_mcache_budget_lower_trims_at_once),

@@ -35,7 +35,8 @@
  * A cache's share of a CPU (its magazine, and the spans the CPU owns for
  * it) is handled like a size class's: its magazine's capacity is charged
  * to the CPU's byte budget once the CPU uses the cache
- * (ka_mcache_cache_grant()), its empty stashed spans too; the periodic
+ * (ka_mcache_cache_adapt(): it grows by its misses, as a class's
+ * magazine does), its empty stashed spans too; the periodic
  * trim gives an idle cache's share back, and any cache's when the CPU is
  * over budget; drain, the shrinker and CPU offline give every share back;
  * refills from mcentral are shuffled (random_reuse); its counters are in
@@ -507,7 +508,7 @@ struct ka_cache *ka_cache_create(const char *name, unsigned int size,
 		if (!m->objs)
 			goto nomem;
 		m->top = m->objs;
-		/* capacity once the CPU uses it (ka_mcache_cache_grant()) */
+		/* capacity once the CPU uses it (ka_mcache_cache_adapt()) */
 		m->end = m->objs;
 		INIT_LIST_HEAD(&cc->pcc.partial);
 		INIT_LIST_HEAD(&cc->pcc.full);
@@ -742,7 +743,7 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
 	this_cpu_inc(c->pcpu->mag.nr_refill);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		if (likely(numa_mem_id() == node)) {
-			ka_mcache_cache_grant(this_cpu_ptr(&c->pcpu->mag), c->cls);
+			ka_mcache_cache_adapt(c, KA_MISS_UNDER);
 			ka_mcache_shuffle(batch, n);
 			while (take < n - 1 &&
 			       ka_mag_push(&c->pcpu->mag, batch[n - 1 - take]))
@@ -917,11 +918,10 @@ static void ka_cache_free_owned(struct ka_cache *c, struct ka_span *span,
 				ka_mcache_free_owned(span, p);
 			} else if (!ka_mag_push(&c->pcpu->mag, p)) {
 				/* full; or no capacity yet, or none in the budget */
-				if (ka_mag_cap(m))
+				ka_mcache_cache_adapt(c, KA_MISS_OVER);
+				if (m->top == m->end)
 					ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
 							      c->cls, c->batch);
-				else
-					ka_mcache_cache_grant(m, c->cls);
 				if (!ka_mag_push(&c->pcpu->mag, p))
 					ka_mcache_free_owned(span, p);
 			}
@@ -970,11 +970,10 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 		in = ka_mag_push(&c->pcpu->mag, p);
 		if (!in) {
 			/* full; or no capacity yet, or none in the budget */
-			if (ka_mag_cap(m))
+			ka_mcache_cache_adapt(c, KA_MISS_OVER);
+			if (m->top == m->end)
 				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
 						      c->cls, c->batch);
-			else
-				ka_mcache_cache_grant(m, c->cls);
 			in = ka_mag_push(&c->pcpu->mag, p);
 		}
 		ka_mag_unlock(ka_pcpu);

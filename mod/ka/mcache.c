@@ -106,18 +106,27 @@
  * debugfs file "pcpu_budget", in KiB; TCMalloc's per-CPU cache bound; by
  * default two batches of every class, rounded up to 64 KiB: 1984 KiB
  * with 4 KiB pages; ka_cache magazines are charged to it too).
- * Capacities adapt by use, as TCMalloc sizes its per-CPU classes:
- * - a class starts at 0; its first miss gives it one batch, taken if need
- *   be from the least recently missed classes (halved, down to 0 below a
- *   batch);
+ * Capacities adapt by use, as TCMalloc sizes its per-CPU classes, a
+ * ka_cache's magazine as a class's:
+ * - a class starts at 0; its first miss gives it one batch if the budget
+ *   has room, taken if need be from classes unused since the last trim
+ *   pass (halved, down to 0 below a batch);
+ * - whatever the budget is short of, a class in use gets its floor
+ *   (ka_mag_floor(): 1/KA_MAG_FLOOR_DIV of the budget, at least one
+ *   object up to 1/KA_MAG_FLOOR_ONE_DIV of it, at most a batch), taken
+ *   if need be from the least recently missed classes above their own
+ *   floors: so no class is left without capacity, which made every one
+ *   of its calls a slow path, while the busy classes do not take batches
+ *   from each other in turn at every miss either (each theft a flush,
+ *   each flush a later miss): a budget too small for what the CPU uses
+ *   costs refills of a floor instead of a batch, not a slow path per
+ *   call;
  * - a miss in the other direction than the class's previous one (an empty
  *   magazine after a full one, or the reverse: the working set does not
  *   fit) grows it by one batch, up to ka_class.cache_max, within the
- *   budget: taken if need be only from classes unused since the last trim
- *   pass, so that busy classes do not take capacity from each other in
- *   turn (each theft a flush, each flush a later miss).  A class that
- *   only allocates (or only frees) here gains nothing from more room, and
- *   does not grow;
+ *   budget: taken if need be only from idle classes.  A class that only
+ *   allocates (or only frees) here gains nothing from more room, and does
+ *   not grow;
  * - every KA_TRIM_INTERVAL a deferrable delayed work has each CPU with
  *   capacity left halve the classes that saw no allocation or free since
  *   the previous pass (below one batch: 0), flushing the objects that no
@@ -209,6 +218,14 @@ KA_EXPORT_INTERNAL(ka_mag_test_hook);
 
 static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p);
 
+/* What ka_mag_steal() may take from the classes in use. */
+#define KA_STEAL_SCANS	4
+enum ka_steal {
+	KA_STEAL_IDLE,		/* nothing: idle classes only */
+	KA_STEAL_FLOOR,		/* down to their floor */
+	KA_STEAL_ALL,		/* everything (the budget lowered) */
+};
+
 /*
  * Objects of a magazine of a class whose spans CPUs own go back into their
  * spans' bitmaps: spans of the magazine's CPU (a magazine holds nothing
@@ -278,16 +295,37 @@ static void ka_mag_resize(struct ka_pcpu *pc, unsigned int cls,
 		ka_mcache_flush_class(pc, m, cls, count - cap);
 	WRITE_ONCE(m->end, m->objs + cap);
 	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - old * size + cap * size);
-	if (cap > old)
+	if (cap > old) {
 		pc->nr_grow++;
-	else if (cap < old)
+		/* maybe above its floor now: something to steal */
+		pc->steal_none &= ~BIT(KA_STEAL_FLOOR);
+	} else if (cap < old) {
 		pc->nr_shrink++;
+	}
 }
 
-/* Half of a capacity of @cap, or 0 below one batch. */
+/* Half of a capacity of @cap, or 0 below one batch: an idle class's. */
 static unsigned int ka_mag_half(unsigned int cls, unsigned int cap)
 {
 	return cap / 2 >= ka_classes[cls].batch ? cap / 2 : 0;
+}
+
+/*
+ * The capacity a class or cache in use keeps on a CPU whatever the others
+ * want (see "Capacity" above): 1/KA_MAG_FLOOR_DIV of the budget's bytes,
+ * at least one object (a class of at most 1/KA_MAG_FLOOR_ONE_DIV of the
+ * budget; none for a bigger one), at most a batch.
+ */
+static unsigned int ka_mag_floor(unsigned int cls)
+{
+	const struct ka_class *k = &ka_classes[cls];
+
+	unsigned long budget = READ_ONCE(ka_pcpu_budget);
+
+	if (k->size > budget / KA_MAG_FLOOR_ONE_DIV)
+		return 0;
+	return clamp_t(unsigned long, budget / KA_MAG_FLOOR_DIV / k->size, 1,
+		       k->batch);
 }
 
 /* Has class @cls seen no allocation or free on @pc since the last pass? */
@@ -300,48 +338,79 @@ static bool ka_mag_idle(struct ka_pcpu *pc, unsigned int cls)
 }
 
 /*
- * Free at least @want bytes of @pc's budget by halving, least recently
- * missed first, the classes (all but @except) with capacity - with
- * @idle_only, only those unused since the last trim pass - as long as
- * there are any.  Context: owner.
+ * Free at least @want bytes of @pc's budget, least recently missed class
+ * first (all but @except): a class unused since the last trim pass loses
+ * half its capacity (all of it below a batch), a class in use what @how
+ * allows (what is wanted, at most half, not below its floor) - as long as
+ * there is anything to take, and for a miss (not @how KA_STEAL_ALL) in
+ * KA_STEAL_SCANS scans of the classes at most.  Context: owner.
  */
 static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
-			 unsigned long want, bool idle_only)
+			 unsigned long want, enum ka_steal how)
 {
 	unsigned long start = pc->cap_bytes;
+	/* a miss scans the classes a few times at most */
+	unsigned int scans = how == KA_STEAL_ALL ? UINT_MAX : KA_STEAL_SCANS;
 
-	while (start - pc->cap_bytes < want) {
-		unsigned int cls, victim = 0, oldest = 0;
+	/* nothing found since the last pass or growth: no scan */
+	if (pc->steal_none & BIT(how))
+		return;
+	while (start - pc->cap_bytes < want && scans--) {
+		unsigned int cls, victim = 0, oldest = 0, cap, floor, take;
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			unsigned int age = pc->nr_adapt - pc->pcc[cls].stamp;
 
-			if (cls == except || !ka_mag_cap(&pc->mag[cls]) ||
-			    (victim && age <= oldest) ||
-			    (idle_only && !ka_mag_idle(pc, cls)))
+			cap = ka_mag_cap(&pc->mag[cls]);
+			if (cls == except || !cap ||
+			    (victim && age <= oldest))
+				continue;
+			floor = how == KA_STEAL_ALL ? 0 : ka_mag_floor(cls);
+			if (!ka_mag_idle(pc, cls) &&
+			    (how == KA_STEAL_IDLE || cap <= floor))
 				continue;
 			victim = cls;
 			oldest = age;
 		}
-		if (!victim)
+		if (!victim) {
+			/* none of these until a trim pass or a growth */
+			if (how == KA_STEAL_FLOOR)
+				pc->steal_none |= BIT(KA_STEAL_FLOOR);
+			if (how != KA_STEAL_ALL)
+				pc->steal_none |= BIT(KA_STEAL_IDLE);
 			break;
-		ka_mag_resize(pc, victim,
-			      ka_mag_half(victim, ka_mag_cap(&pc->mag[victim])));
+		}
+		cap = ka_mag_cap(&pc->mag[victim]);
+		floor = how == KA_STEAL_ALL ? 0 : ka_mag_floor(victim);
+		/* what is still wanted, in the victim's objects */
+		take = DIV_ROUND_UP(want - (start - pc->cap_bytes),
+				    ka_classes[victim].size);
+		if (ka_mag_idle(pc, victim) || cap <= floor)
+			cap = ka_mag_half(victim, cap);
+		else
+			cap = max(max(cap / 2, floor),
+				  cap > take ? cap - take : 0);
+		ka_mag_resize(pc, victim, cap);
 	}
 }
 
 /*
- * A miss of class @cls on @pc in direction @dir: give the class its first
- * batch, or one more batch if the miss reverses the previous one, within
- * the budget (see "Capacity" above).  Context: owner.
+ * The capacity of magazine @m of class @cls (a size class's, or a cache's)
+ * after a miss in direction @dir, @ctl its record: a class or cache that
+ * is used gets its first batch, then one more batch each time a miss
+ * reverses the previous one, up to its class's cache_max, within the
+ * budget - taken if need be only from classes unused since the last trim
+ * pass, so that busy ones do not take capacity from each other in turn
+ * (each theft a flush, each flush a later miss) - but at least its floor,
+ * taken if need be from any class above its own.  Context: owner.
  */
-static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
-			 enum ka_mag_miss dir)
+static unsigned int ka_mag_want(struct ka_pcpu *pc, struct ka_magazine *m,
+				struct ka_pcc *ctl, unsigned int cls,
+				enum ka_mag_miss dir)
 {
 	const struct ka_class *k = &ka_classes[cls];
-	struct ka_pcc *ctl = &pc->pcc[cls];
-	unsigned long budget = READ_ONCE(ka_pcpu_budget), need, room;
-	unsigned int cap = ka_mag_cap(&pc->mag[cls]), want = cap;
+	unsigned long budget = READ_ONCE(ka_pcpu_budget), room;
+	unsigned int cap = ka_mag_cap(m), want = cap, floor, self;
 
 	if (cap < k->batch)
 		want = k->batch;
@@ -351,15 +420,31 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
 	ctl->stamp = ++pc->nr_adapt;
 	want = min(want, k->cache_max);
 	if (want <= cap)
-		return;
-	need = (unsigned long)(want - cap) * k->size;
-	if (pc->cap_bytes + need > budget)
-		ka_mag_steal(pc, cls, pc->cap_bytes + need - budget,
-			     cap >= k->batch);
+		return cap;
+	self = ctl == &pc->pcc[cls] ? cls : 0;
+	floor = ka_mag_floor(cls);
+	if (pc->cap_bytes + (unsigned long)(want - cap) * k->size > budget)
+		ka_mag_steal(pc, self, pc->cap_bytes +
+			     (unsigned long)(want - cap) * k->size - budget,
+			     KA_STEAL_IDLE);
+	if (cap < floor &&
+	    pc->cap_bytes + (unsigned long)(floor - cap) * k->size > budget)
+		ka_mag_steal(pc, self, pc->cap_bytes +
+			     (unsigned long)(floor - cap) * k->size - budget,
+			     KA_STEAL_FLOOR);
 	room = budget > pc->cap_bytes ? budget - pc->cap_bytes : 0;
-	want = min_t(unsigned long, want, cap + room / k->size);
-	if (want > cap)
-		ka_mag_resize(pc, cls, want);
+	return min_t(unsigned long, want, cap + room / k->size);
+}
+
+/* ka_mag_want() for size class @cls's magazine on @pc.  Context: owner. */
+static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
+			 enum ka_mag_miss dir)
+{
+	unsigned int cap = ka_mag_want(pc, &pc->mag[cls], &pc->pcc[cls], cls,
+				       dir);
+
+	if (cap != ka_mag_cap(&pc->mag[cls]))
+		ka_mag_resize(pc, cls, cap);
 }
 
 /**
@@ -447,39 +532,34 @@ void ka_mcache_shuffle(void **v, unsigned int n)
 /* ---- a ka_cache's magazine in the CPU's budget ---- */
 
 /**
- * ka_mcache_cache_grant - capacity for this CPU's magazine of a ka_cache
- * @m: the magazine (this CPU's share of the cache)
- * @cls: the cache's size class
+ * ka_mcache_cache_adapt - a miss of this CPU's magazine of a ka_cache
+ * @c: the cache
+ * @dir: KA_MISS_UNDER (empty on an allocation) or KA_MISS_OVER (full on a
+ *	 free)
  *
  * A cache's magazine has no capacity until the CPU uses the cache; then it
- * gets its class's cache_max slots at once (a cache is one client's
- * working set: no adaptation), charged to the CPU's byte budget like a
- * size class's capacity - taken if need be from classes unused since the
- * last trim pass, and cut to what the budget leaves, maybe nothing: the
- * cache then works without a magazine on this CPU until there is room.
+ * grows by its misses as a size class's does (ka_mag_want()), charged to
+ * the CPU's byte budget: a batch first, one more each time a miss reverses
+ * the previous one, up to its class's cache_max; at least its floor.
  * ka_mcache_cache_ungrant() gives it back when the CPU gives the cache's
  * share back (an idle cache at a trim pass, over budget, drain, CPU
- * offline, destroy).  Nothing to do if @m has capacity.
+ * offline, destroy).
  *
  * Context: this CPU's magazines owned.
  */
-void ka_mcache_cache_grant(struct ka_magazine *m, unsigned int cls)
+void ka_mcache_cache_adapt(struct ka_cache *c, enum ka_mag_miss dir)
 {
 	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
-	unsigned long budget = READ_ONCE(ka_pcpu_budget), size, room;
-	unsigned int cap = ka_classes[cls].cache_max;
+	struct ka_magazine *m = this_cpu_ptr(ka_cache_mag(c));
+	unsigned int cls = ka_cache_cls(c), old = ka_mag_cap(m), cap;
+	unsigned long size = ka_classes[cls].size;
 
-	if (ka_mag_cap(m))
-		return;
-	size = ka_classes[cls].size;
-	if (pc->cap_bytes + cap * size > budget)
-		ka_mag_steal(pc, 0, pc->cap_bytes + cap * size - budget, true);
-	room = budget > pc->cap_bytes ? budget - pc->cap_bytes : 0;
-	cap = min_t(unsigned long, cap, room / size);
-	if (!cap)
+	cap = ka_mag_want(pc, m, ka_cache_pcc(c, smp_processor_id()), cls,
+			  dir);
+	if (cap <= old)
 		return;
 	WRITE_ONCE(m->end, m->objs + cap);
-	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes + cap * size);
+	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes + (cap - old) * size);
 	pc->nr_grow++;
 }
 
@@ -713,8 +793,9 @@ static void *ka_pcc_fill(struct ka_pcpu *pc, struct ka_pcls *d)
 	void *batch[KA_BATCH_MAX];
 	unsigned int n, take = 0, want;
 
-	/* a cache's magazine keeps its capacity (cache.c) */
-	if (!d->cache)
+	if (d->cache)
+		ka_mcache_cache_adapt(d->cache, KA_MISS_UNDER);
+	else
 		ka_mag_adapt(pc, d->cls, KA_MISS_UNDER);
 	want = clamp(ka_mag_cap(m) - ka_mag_count(m) + 1, 1U, k->batch);
 	/* up to a batch, the active span's, then its successors' */
@@ -959,6 +1040,7 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 	unsigned int cls;
 
+	pc->steal_none = 0;
 	for (cls = 1; idle && cls < ka_nr_classes; cls++) {
 		struct ka_magazine *m = &pc->mag[cls];
 		unsigned long used = READ_ONCE(m->nr_alloc) +
@@ -980,12 +1062,15 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
 		pc->pcc[cls].seen = used;
 	}
 	if (pc->cap_bytes > budget)
-		ka_mag_steal(pc, 0, pc->cap_bytes - budget, false);
+		ka_mag_steal(pc, 0, pc->cap_bytes - budget, KA_STEAL_FLOOR);
 	for (cls = 1; pc->cap_bytes > budget && cls < ka_nr_classes; cls++)
 		ka_pcc_unstash(pc, &pc->pcc[cls]);
 	/* the caches' idle shares, by the same clock; over budget, all */
 	if (idle || pc->cap_bytes > budget)
 		ka_cache_give_cpu(smp_processor_id(), pc->cap_bytes <= budget);
+	/* floors beyond a budget lowered below them */
+	if (pc->cap_bytes > budget)
+		ka_mag_steal(pc, 0, pc->cap_bytes - budget, KA_STEAL_ALL);
 }
 
 /*
@@ -1098,8 +1183,6 @@ void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
 		if (unlikely(!ka_mag_trylock(ka_pcpu)))
 			break;
 		ka_pcls_get(&d, cache, cls);
-		if (cache)
-			ka_mcache_cache_grant(d.m, cls);
 		if (span) {
 			if (unlikely(numa_mem_id() != span->node)) {
 				ka_mag_unlock(ka_pcpu);

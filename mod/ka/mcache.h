@@ -94,6 +94,8 @@ enum ka_mag_miss {
  * @nr_grow, @nr_shrink: capacity changes, owner only
  * @nr_adapt: misses seen by the capacity logic, owner only (the clock of
  *	ka_pcc.stamp)
+ * @steal_none: what ka_mag_steal() found nothing to take from since the
+ *	last trim pass or growth (bits of enum ka_steal), owner only
  * @pcc: per class, the spans the CPU owns and what the capacity is decided
  *	from
  *
@@ -121,6 +123,7 @@ struct ka_pcpu {
 	unsigned long nr_grow;
 	unsigned long nr_shrink;
 	unsigned int nr_adapt;
+	u8 steal_none;
 	unsigned long nr_owned;
 	struct ka_pcc pcc[KA_MAX_CLASSES];
 };
@@ -130,6 +133,15 @@ extern struct ka_pcpu __percpu *ka_pcpu;
 extern unsigned long ka_pcpu_budget;
 /* The largest budget accepted, in KiB: more than all classes at full. */
 #define KA_PCPU_BUDGET_MAX_KB	(1024 * 1024)
+
+/*
+ * A class or cache in use keeps at least 1/KA_MAG_FLOOR_DIV of the budget
+ * (at most a batch; at least one object if that is at most
+ * 1/KA_MAG_FLOOR_ONE_DIV of the budget) whatever the others want
+ * (mcache.c, ka_mag_floor()).
+ */
+#define KA_MAG_FLOOR_DIV	128
+#define KA_MAG_FLOOR_ONE_DIV	32
 
 /* Empty spans a class may keep per CPU (ka_pcc.stash), within the budget. */
 #define KA_STASH_MAX	1
@@ -310,7 +322,7 @@ unsigned int ka_cache_give_cpu(int cpu, bool idle_only);
 unsigned int ka_cache_give(int cpu, struct ka_cache *c, bool idle_only);
 /* mcache.c's, for cache.c */
 void ka_mcache_shuffle(void **v, unsigned int n);
-void ka_mcache_cache_grant(struct ka_magazine *m, unsigned int cls);
+void ka_mcache_cache_adapt(struct ka_cache *c, enum ka_mag_miss dir);
 void ka_mcache_cache_ungrant(int cpu, struct ka_magazine *m, unsigned int cls);
 void ka_mcache_give_cache_all(struct ka_cache *cache);
 
