@@ -2,7 +2,8 @@
 /*
  * KUnit suite for ka's heap profile (mod/ka/profile.c), part of ka_kunit.ko:
  * exact records at profile_rate 1, frees leaving "in use", un-biased
- * estimates at the default rate, the profile.proto rendering.
+ * estimates at the default rate, the profile.proto rendering, ka_cache
+ * objects recorded under their cache's name.
  *
  * Each site below is its own noinline function allocating in a loop (no
  * tail call), so it is the first frame of its records.  The suite restores
@@ -311,6 +312,180 @@ static bool ka_test_contains(const u8 *buf, size_t len, const char *s)
 	return false;
 }
 
+/* Is @s an entry of the profile's string table (field 6, short)? */
+static bool ka_test_has_string(const u8 *buf, size_t len, const char *s)
+{
+	size_t n = strlen(s), i;
+
+	for (i = 0; i + n + 2 <= len; i++)
+		if (buf[i] == (6 << 3 | 2) && buf[i + 1] == n &&
+		    !memcmp(buf + i + 2, s, n))
+			return true;
+	return false;
+}
+
+/*
+ * One site for every cache: the same stack and slot size for two caches of
+ * one object size, told apart only by the cache.  Half the objects one by
+ * one, half in bulk (ka_cache_alloc_bulk()'s frames are ka's, dropped).
+ */
+static noinline void ka_prof_site_cache(struct ka_cache *c, void **p,
+					unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n / 2; i++)
+		p[i] = ka_cache_alloc(c, GFP_KERNEL);
+	if (ka_cache_alloc_bulk(c, GFP_KERNEL, n - n / 2, p + n / 2) !=
+	    n - n / 2)
+		memset(p + n / 2, 0, (n - n / 2) * sizeof(*p));
+}
+
+/* What the profile says of ka_prof_site_cache() for the cache @name. */
+struct ka_cache_sum {
+	u64 allocs, frees, inuse_bytes;
+	unsigned int records, kmalloc_records;
+	unsigned long objsize;
+};
+
+static void ka_cache_sums(struct kunit *test, const char *name,
+			  struct ka_cache_sum *sum)
+{
+	static const char site[] = "ka_prof_site_cache";
+	struct ka_prof_record *r;
+	unsigned int n, i;
+	unsigned long rate;
+	char *sym;
+
+	memset(sum, 0, sizeof(*sum));
+	n = ka_prof_snapshot(NULL, 0, &rate);
+	r = vcalloc(max(n, 1U), sizeof(*r));
+	sym = kunit_kzalloc(test, KSYM_SYMBOL_LEN, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_ASSERT_NOT_NULL(test, sym);
+	n = min(n, ka_prof_snapshot(r, n, &rate));
+	for (i = 0; i < n; i++) {
+		u64 bytes;
+
+		if (!r[i].nframes)
+			continue;
+		/* "site", "site [ka_kunit]" or a clone's "site.constprop.0" */
+		sprint_symbol_no_offset(sym, r[i].stack[0]);
+		if (strncmp(sym, site, strlen(site)) ||
+		    !strchr(" .", sym[strlen(site)]))
+			continue;
+		if (!r[i].cache) {
+			sum->kmalloc_records++;
+			continue;
+		}
+		if (strcmp(r[i].name, name))
+			continue;
+		sum->allocs += r[i].allocs;
+		sum->frees += r[i].frees;
+		sum->records++;
+		sum->objsize = r[i].objsize;
+		ka_prof_scale(r[i].allocs - r[i].frees, r[i].size,
+			      r[i].objsize, r[i].rate, &bytes);
+		sum->inuse_bytes += bytes;
+	}
+	vfree(r);
+}
+
+/*
+ * profile_rate 1: every object of two caches of one size, from one site,
+ * is recorded under its cache's name, apart from the other's; their frees
+ * (ka_cache_free(), ka_cache_free_bulk(), with sampling on and off) are
+ * counted; the records outlive the caches, names included (a freed name
+ * would be a KASAN report here), and the rendered profile labels them.
+ */
+static void ka_profile_cache(struct kunit *test)
+{
+	static const char * const names[] = {
+		"ka_prof_test_cache_a", "ka_prof_test_cache_b"
+	};
+	const unsigned int nr = 60, size = 200;
+	struct ka_cache_sum before[2], after[2], freed[2], gone[2];
+	struct ka_cache *c[2];
+	unsigned long objsize = 0;
+	void **p[2];
+	size_t len = 0;
+	unsigned int k, i;
+	u8 *buf;
+
+	for (k = 0; k < 2; k++) {
+		p[k] = kunit_kcalloc(test, nr, sizeof(void *), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p[k]);
+		c[k] = ka_cache_create(names[k], size, 0, 0, NULL);
+		KUNIT_ASSERT_NOT_NULL(test, c[k]);
+	}
+	KUNIT_ASSERT_EQ(test, ka_prof_set_rate(1, 1), 0);
+	for (k = 0; k < 2; k++)
+		ka_cache_sums(test, names[k], &before[k]);
+	for (k = 0; k < 2; k++)
+		ka_prof_site_cache(c[k], p[k], nr);
+	for (k = 0; k < 2; k++)
+		ka_cache_sums(test, names[k], &after[k]);
+	/* half back while sampling is on, one by one */
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < nr / 2; i++)
+			ka_cache_free(c[k], p[k][i]);
+	KUNIT_EXPECT_EQ(test, ka_prof_set_rate(0, 0), 0);
+	for (k = 0; k < 2; k++)
+		ka_cache_sums(test, names[k], &freed[k]);
+	buf = ka_prof_build(&len);
+	KUNIT_EXPECT_NOT_NULL(test, buf);
+	if (buf) {
+		KUNIT_EXPECT_TRUE(test, ka_test_has_string(buf, len, "cache"));
+		for (k = 0; k < 2; k++)
+			KUNIT_EXPECT_TRUE(test, ka_test_has_string(buf, len,
+								   names[k]));
+		KUNIT_EXPECT_TRUE(test, ka_test_contains(buf, len,
+							 "ka_prof_site_cache"));
+		kvfree(buf);
+	}
+	/* the rest in bulk with sampling off: still counted */
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < nr; i++)
+			KUNIT_ASSERT_NOT_NULL(test, p[k][i]);
+		objsize = ka_test_objsize(p[k][0]);
+		ka_cache_free_bulk(c[k], nr - nr / 2, p[k] + nr / 2);
+		ka_cache_destroy(c[k]);
+	}
+	for (k = 0; k < 2; k++)
+		ka_cache_sums(test, names[k], &gone[k]);
+
+	for (k = 0; k < 2; k++) {
+		kunit_info(test, "%s: %u x %u bytes (slot %lu): %u records, sampled %llu, in use %llu bytes; %llu frees after %u, %llu after all and the cache destroyed",
+			   names[k], nr, size, objsize, after[k].records,
+			   after[k].allocs - before[k].allocs,
+			   after[k].inuse_bytes - before[k].inuse_bytes,
+			   freed[k].frees - before[k].frees, nr / 2,
+			   gone[k].frees - before[k].frees);
+		/*
+		 * two records (the site's two calls), the cache's own: the
+		 * other cache's objects, of the same stacks and slot size,
+		 * are not in them
+		 */
+		KUNIT_EXPECT_EQ(test, after[k].records, 2U);
+		KUNIT_EXPECT_EQ(test, after[k].kmalloc_records, 0U);
+		KUNIT_EXPECT_EQ(test, after[k].allocs - before[k].allocs,
+				(u64)nr);
+		KUNIT_EXPECT_EQ(test, after[k].frees - before[k].frees, 0ULL);
+		KUNIT_EXPECT_EQ(test, after[k].objsize, objsize);
+		KUNIT_EXPECT_EQ(test,
+				after[k].inuse_bytes - before[k].inuse_bytes,
+				(u64)nr * objsize);
+		KUNIT_EXPECT_EQ(test, freed[k].frees - before[k].frees,
+				(u64)(nr / 2));
+		KUNIT_EXPECT_EQ(test, freed[k].allocs, after[k].allocs);
+		/* the cache is gone, its record and name are not */
+		KUNIT_EXPECT_EQ(test, gone[k].records, after[k].records);
+		KUNIT_EXPECT_EQ(test, gone[k].allocs, after[k].allocs);
+		KUNIT_EXPECT_EQ(test, gone[k].frees - before[k].frees, (u64)nr);
+		KUNIT_EXPECT_EQ(test, gone[k].inuse_bytes, before[k].inuse_bytes);
+	}
+}
+
 /* debugfs heap: a profile.proto message that starts as expected. */
 static void ka_profile_render(struct kunit *test)
 {
@@ -338,6 +513,7 @@ static struct kunit_case ka_profile_cases[] = {
 	KUNIT_CASE(ka_profile_exact),
 	KUNIT_CASE(ka_profile_unbiased),
 	KUNIT_CASE(ka_profile_render),
+	KUNIT_CASE(ka_profile_cache),
 	{}
 };
 

@@ -285,7 +285,7 @@ def pb_msg(field, body):
 def heap_profile(samples, period=524288):
     """A profile.proto heap profile, written the way mod/ka/profile.c writes it
     (packed repeated fields, one function per location): @samples are
-    (stack of function names, leaf first, [4 values])."""
+    (stack of function names, leaf first, [4 values][, ka_cache name])."""
     strings = ["", "alloc_objects", "count", "alloc_space", "bytes",
                "inuse_objects", "inuse_space", "space", "a comment"]
     def sid(s):
@@ -297,7 +297,7 @@ def heap_profile(samples, period=524288):
                  ("inuse_objects", "count"), ("inuse_space", "bytes")):
         body += pb_msg(1, pb_int(1, sid(t)) + pb_int(2, sid(u)))
     funcs = []
-    for stack, values in samples:
+    for stack, values, *cache in samples:
         ids = []
         for name in stack:
             if name not in funcs:
@@ -306,6 +306,8 @@ def heap_profile(samples, period=524288):
         packed_l = b"".join(pb_varint(i) for i in ids)
         packed_v = b"".join(pb_varint(v) for v in values)
         label = pb_msg(3, pb_int(1, sid("bytes")) + pb_int(3, 64))
+        if cache:
+            label += pb_msg(3, pb_int(1, sid("cache")) + pb_int(2, sid(cache[0])))
         body += pb_msg(2, pb_msg(1, packed_l) + pb_msg(2, packed_v) + label)
     for i, name in enumerate(funcs, 1):
         body += pb_msg(5, pb_int(1, i) + pb_int(2, sid(name)))
@@ -600,6 +602,30 @@ class KaStatTest(unittest.TestCase):
         self.assertEqual(top[1]["inuse_objects"], 10)
         self.assertEqual(top[1]["alloc_space"], 12288)
         self.assertEqual(top[2]["alloc_objects"], 100)
+
+    def test_heap_cache(self):
+        """--heap: a ka_cache's objects (label cache=NAME) apart from the
+        kmalloc ones of the same function, and per cache."""
+        data = heap_profile([
+            (["mk [m]"], [4, 4096, 4, 4096], "inodes"),
+            (["mk [m]"], [2, 2048, 2, 2048], "dentries"),
+            (["mk [m]"], [1, 512, 1, 512]),
+            (["mk [m]", "again [m]"], [4, 4096, 4, 4096], "inodes"),
+        ])
+        with open(os.path.join(self.dir, "heap"), "wb") as fh:
+            fh.write(data)
+        res = run("--heap", self.dir)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        rows = [l for l in res.stdout.splitlines() if " [m]" in l]
+        self.assertEqual(len(rows), 3)
+        self.assertIn("mk [m] (cache inodes)", rows[0])
+        self.assertIn("8.0 KiB", rows[0])
+        self.assertIn("mk [m] (cache dentries)", rows[1])
+        self.assertNotIn("cache", rows[2])
+        top = json.loads(run("--heap", "--json", self.dir).stdout)
+        self.assertEqual([r.get("cache") for r in top],
+                         ["inodes", "dentries", None])
+        self.assertEqual(top[0]["inuse_objects"], 8)
 
     def test_heap_broken(self):
         """--heap on a cut, empty or foreign file: one line, exit 1."""

@@ -46,14 +46,20 @@ static unsigned long ut_problems;
 
 /*
  * profile.c (debugfs files, stack traces) is not built in userspace: its
- * keys stay off, so api.c's sampling and its slow-path free hook are never
- * taken; reaching them is a harness failure.
+ * keys stay off, so api.c's and cache.c's sampling and their slow-path
+ * free hooks are never taken; reaching them is a harness failure.
  */
 DEFINE_STATIC_KEY_FALSE(ka_prof_key);
 DEFINE_STATIC_KEY_FALSE(ka_prof_free_key);
 DEFINE_PER_CPU(long, ka_prof_left);
 
 void *ka_prof_sample(void *p, size_t size, size_t objsize, int node)
+{
+	ut_bug("heap profile sample with profile.c not built");
+	return p;
+}
+
+void *ka_prof_sample_cache(void *p, size_t size, int node, const char *name)
 {
 	ut_bug("heap profile sample with profile.c not built");
 	return p;

@@ -146,8 +146,10 @@ static void ka_key_ref(struct static_key_false *key, bool on)
 /* Take (@on) or drop the hook references this boot and load ask for. */
 static void ka_api_hooks(bool on)
 {
-	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always())
+	if (want_init_on_alloc(0) || ka_debug_on() || ka_hooks_always()) {
 		ka_key_ref(&ka_alloc_hooks_key, on);
+		ka_key_ref(&ka_cache_alloc_hooks_key, on);
+	}
 	if (want_init_on_free() || ka_debug_on() || ka_hooks_always())
 		ka_key_ref(&ka_free_hooks_key, on);
 	ka_free_hooks_update();

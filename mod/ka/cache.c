@@ -47,9 +47,17 @@
  * objects do not keep their contents, poison (as SLUB's SLAB_POISON skips
  * caches with a constructor or SLAB_TYPESAFE_BY_RCU).
  *
+ * Heap profile (profile.c): a cache's allocations are sampled as
+ * ka_alloc()'s (same rate, same per-CPU count-down, in the hooks block
+ * behind ka_cache_alloc_hooks_key, which sampling turns on: nothing more on
+ * the hit path while off), and recorded under the cache's name,
+ * which profile.c copies (ka_prof_sample_cache()).  A span with live
+ * samples has ckey 0 (profile.c sets it, ka_pcc_set() leaves it): their
+ * frees take ka_cache_free_slow(), which tells ka_prof_free().
+ *
  * What a cache does not do: memory cgroup accounting (SLAB_ACCOUNT is
  * accepted with a warning at creation: no exported kernel function charges
- * a module's objects to a cgroup on 6.1 or 6.12), heap profile samples.
+ * a module's objects to a cgroup on 6.1 or 6.12).
  *
  * Owns: struct ka_cache, its central lists and magazines, the list of
  * caches.
@@ -74,6 +82,7 @@
 #include "ka_debug.h"
 #include "ka_kasan.h"
 #include "mcache.h"
+#include "profile.h"
 
 /*
  * The first word of every ka_cache.  A module built with ka_redirect.h sees
@@ -673,13 +682,14 @@ bool ka_cache_leak_traced(const struct ka_cache *c)
  * (kmemleak, init_on_alloc, __GFP_ZERO), the tag, KASAN.
  */
 static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
-						 gfp_t gfp)
+						 gfp_t gfp, int node)
 {
 	if (!c->notag)
 		ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
 		ka_kasan_new(p, c->size, c->objsize);
-	if (unlikely(static_branch_unlikely(&ka_alloc_hooks_key) ||
+	/* hooks, or the heap profile's count-down (one key: hooks.c) */
+	if (unlikely(static_branch_unlikely(&ka_cache_alloc_hooks_key) ||
 		     (gfp & __GFP_ZERO))) {
 		if (ka_debug_on())
 			ka_debug_alloc_obj(p, c->size, _RET_IP_, !c->keep);
@@ -688,6 +698,8 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 			memset(p, 0, c->size);
 		if (ka_cache_leak_traced(c))
 			kmemleak_alloc(p, c->size, 1, gfp);
+		if (ka_prof_tick(c->size))
+			return ka_prof_sample_cache(p, c->size, node, c->name);
 	}
 	return p;
 }
@@ -708,7 +720,7 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node)
 	}
 	this_cpu_inc(c->pcpu->mag.nr_alloc);
 	this_cpu_inc(c->pcpu->mag.nr_miss);
-	return ka_cache_post_alloc(c, p, gfp);
+	return ka_cache_post_alloc(c, p, gfp, node);
 }
 
 /*
@@ -730,7 +742,7 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
 			this_cpu_inc(ka_pcpu->nr_failed);
 			return NULL;
 		}
-		return ka_cache_post_alloc(c, p, gfp);
+		return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE);
 	}
 	node = numa_mem_id();	/* a node with memory: it has a list */
 	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
@@ -753,7 +765,7 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
 	}
 	if (take < n - 1)
 		ka_central_flush(batch + 1, n - 1 - take);
-	return ka_cache_post_alloc(c, batch[0], gfp);
+	return ka_cache_post_alloc(c, batch[0], gfp, NUMA_NO_NODE);
 }
 
 /* Everything but a magazine hit: refused in atomic context on PREEMPT_RT. */
@@ -794,7 +806,7 @@ static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
 	}
 	ka_mag_unlock(pcpu);
 	this_cpu_inc(c->pcpu->mag.nr_alloc);
-	return ka_cache_post_alloc(c, p, flags);
+	return ka_cache_post_alloc(c, p, flags, node);
 slow:
 	return ka_cache_alloc_miss(c, flags, node);
 }
@@ -955,6 +967,9 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 		rcu_read_unlock();
 		return;
 	}
+	/* a sampled object's span has ckey 0: its frees all come here */
+	if (static_branch_unlikely(&ka_prof_free_key))
+		ka_prof_free(p);
 	if (ka_class_owned(&ka_classes[c->cls])) {
 		ka_cache_free_owned(c, span, p);
 		rcu_read_unlock();

@@ -10,7 +10,8 @@
  * call them), KASAN's marking of a new object's bytes, and what an API
  * call's node argument stands for.
  *
- * Owns: ka_alloc_hooks_key, ka_free_hooks_key, the kmemleak parameter,
+ * Owns: ka_alloc_hooks_key, ka_free_hooks_key, ka_cache_alloc_hooks_key,
+ * the kmemleak parameter,
  * the refusal messages' rate limit.
  * Locks: none; the reports count in this CPU's struct ka_pcpu (mcache.c)
  * with this_cpu_inc() and may be called from any context.
@@ -31,6 +32,13 @@ static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
  */
 DEFINE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
 DEFINE_STATIC_KEY_FALSE(ka_free_hooks_key);
+/*
+ * ka_cache_alloc()'s one key: a reference for the hooks of ka_alloc()'s
+ * key that caches run too (api.c), and one while the heap profile samples
+ * (profile.c), so that its count-down costs the cache hit path nothing
+ * while off.
+ */
+DEFINE_STATIC_KEY_FALSE(ka_cache_alloc_hooks_key);
 
 /*
  * With CONFIG_DEBUG_KMEMLEAK every object is registered with kmemleak, so

@@ -9,6 +9,8 @@
 /* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
 DECLARE_STATIC_KEY_FALSE(ka_alloc_hooks_key);
 DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
+/* ka_cache_alloc()'s: the hooks it runs (no tracepoint) or the heap profile */
+DECLARE_STATIC_KEY_FALSE(ka_cache_alloc_hooks_key);
 
 extern bool ka_kmemleak;
 

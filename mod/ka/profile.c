@@ -6,7 +6,8 @@
  *   profile_rate  (module parameter and debugfs file) average bytes between
  *                 samples; 0 = off (the default), 1 = every allocation
  *   heap          (debugfs) the profile: alloc_objects, alloc_space,
- *                 inuse_objects, inuse_space; read it with go tool pprof
+ *                 inuse_objects, inuse_space; read it with go tool pprof;
+ *                 a ka_cache's samples carry the label cache=<its name>
  *
  * Sampling.  Each CPU counts down the bytes requested until its next sample
  * (ka_prof_left), redrawn after each sample from an exponential
@@ -15,21 +16,29 @@
  * probability 1 - exp(-s / rate).  The count-down is behind ka_prof_key,
  * a static key laid out for "on" (profile.h): with sampling off the
  * allocation hit path takes one jump over it; on, the jump is a nop.
+ * ka_cache_alloc()'s count-down is in its hooks block instead, behind
+ * ka_cache_alloc_hooks_key (hooks.c), of which profile.c holds a reference
+ * while sampling is on: nothing more on the cache hit path while off.
  *
  * A sampled object's record: its stack (stack_trace_save(), ka's own
- * frames dropped), requested and slot size and node select a bucket, which
- * counts sampled allocations and frees; the object's address goes into the
- * table of live sampled objects with its bucket.  Its span counts its live
- * sampled objects (span->nprof) and gets fastkey 0, which no CPU's fastkey
- * matches: ka_free()'s hit path sends every free of that span to the slow
- * path, where ka_prof_free() looks the address up.  The span's owning CPU
- * (mcache.c) gives it its key again only when it next makes it its active
- * span with no live sample left.  A sample taken while its owner re-keys
+ * frames dropped), requested and slot size, node and, for an object of a
+ * ka_cache, the cache's name (ka_prof_sample_cache(): copied into the
+ * bucket, which outlives the cache) select a bucket, which counts sampled
+ * allocations and frees; the object's address goes into the table of live
+ * sampled objects with its bucket.  ka_cache_alloc*() sample at the same
+ * rate and on the same count-down as ka_alloc().  Its span counts its live
+ * sampled objects (span->nprof) and gets fastkey 0 (a ka_cache's span: ckey
+ * 0), which no CPU's key matches: ka_free()'s (ka_cache_free()'s) hit path
+ * sends every free of that span to the slow path, where ka_prof_free()
+ * looks the address up.  The span's owning CPU (mcache.c, ka_pcc_set())
+ * gives it its key again only when it next makes it its active span with
+ * no live sample left.  A sample taken while its owner re-keys
  * the span (the owner's section preempted on PREEMPT_RT between reading
  * nprof and writing the key) can lose its free to the hit path: it then
  * stays "in use" in the profile, and ka's own state is unaffected.  Frees
- * of other spans pay nothing; ka_free_slowpath() and ka_free_bulk() test
- * ka_prof_free_key, on from the first sample to module exit.
+ * of other spans pay nothing; ka_free_slowpath(), ka_free_bulk() and
+ * ka_cache_free()'s slow path test ka_prof_free_key, on from the first
+ * sample to module exit.
  *
  * Un-biasing.  The profile holds values already scaled, as Go's protomem.go
  * writes them: a bucket of n sampled objects of s requested bytes stands for
@@ -43,8 +52,8 @@
  * profile_rate).  Buckets are kept until module exit, as Go keeps them.
  *
  * Owns: the buckets, the live-object table, the per-CPU count-downs and
- * generators, span->nprof, and the fastkey of spans with live samples
- * (which it sets to 0; mcache.c sets the others).
+ * generators, span->nprof, and the fastkey (ckey) of spans with live
+ * samples (which it sets to 0; mcache.c and cache.c set the others).
  * Locks: ka_prof_mutex (process context: rate changes, profile readers)
  * before ka_prof_lock, a raw spinlock taken with irqs saved around every
  * table update, from any context ka_alloc()/ka_free() allow; nothing is
@@ -63,6 +72,7 @@
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include "hooks.h"
 #include "profile.h"
 
 #define KA_PROF_DEPTH	32
@@ -84,12 +94,17 @@ static unsigned int profile_objects = 16384;
 module_param(profile_objects, uint, 0444);
 MODULE_PARM_DESC(profile_objects, "heap profile: most live sampled objects tracked (default 16384)");
 
-/* One stack with one slot size, node and sampling rate. */
+/*
+ * One stack with one slot size, node and sampling rate, of ka_alloc() or of
+ * one ka_cache (by name).
+ */
 struct ka_prof_bucket {
 	u32 next;		/* hash chain: index + 1, 0 ends it */
 	u32 hash;
 	u32 nframes;
 	int node;
+	bool cache;		/* a ka_cache's objects, named @name */
+	char name[KA_PROF_NAME_LEN];	/* a copy, cut to fit; "" for ka_alloc() */
 	unsigned long objsize;	/* bytes of the slot or page run */
 	unsigned long rate;	/* profile_rate when sampled */
 	u64 allocs;		/* sampled allocations */
@@ -118,6 +133,22 @@ static u64 ka_prof_dropped_stacks, ka_prof_dropped_objects;
 static u64 ka_prof_seed;
 static u64 ka_prof_start_ns;
 static unsigned long ka_prof_cur_rate;	/* what the count-downs are drawn for */
+static bool ka_prof_cache_ref;	/* a reference on ka_cache_alloc_hooks_key */
+
+/*
+ * ka_cache_alloc()'s count-down sits behind its hooks key (hooks.c): a
+ * reference on it while sampling is on.  Under ka_prof_mutex.
+ */
+static void ka_prof_cache_hooks(bool on)
+{
+	if (on == ka_prof_cache_ref)
+		return;
+	if (on)
+		static_branch_inc(&ka_cache_alloc_hooks_key);
+	else
+		static_branch_dec(&ka_cache_alloc_hooks_key);
+	ka_prof_cache_ref = on;
+}
 
 /* xorshift64*: the generator behind the exponential draws. */
 static u64 ka_prof_rand(u64 *state)
@@ -243,38 +274,51 @@ int ka_prof_set_rate(unsigned long rate, u64 seed)
 		ka_prof_reseed(seed, rate);
 		static_branch_enable(&ka_prof_key);
 	}
+	ka_prof_cache_hooks(rate);
 out:
 	mutex_unlock(&ka_prof_mutex);
 	return ret;
 }
 KA_EXPORT_INTERNAL(ka_prof_set_rate);
 
+/* What a sample is recorded under besides its stack. */
+struct ka_prof_key {
+	size_t objsize;
+	int node;
+	unsigned long rate;
+	bool cache;
+	char name[KA_PROF_NAME_LEN];	/* zero-padded */
+};
+
 static u32 ka_prof_stack_hash(const unsigned long *stack, unsigned int n,
-			      size_t objsize, int node, unsigned long rate)
+			      const struct ka_prof_key *k)
 {
 	u32 h = jhash2((const u32 *)stack, n * sizeof(long) / sizeof(u32),
-		       (u32)objsize);
+		       (u32)k->objsize);
 
-	return jhash_3words(h, node, (u32)rate, (u32)(rate >> 32) ^ n);
+	if (k->cache)
+		h = jhash(k->name, sizeof(k->name), h ^ 1);
+	return jhash_3words(h, k->node, (u32)k->rate, (u32)(k->rate >> 32) ^ n);
 }
 
 /*
- * The bucket for a stack, slot size, node and rate; 0 if none is left.
- * Requested sizes of one class share the bucket (their average scales
- * it, as Go's scaleHeapSample averages).  Locked.
+ * The bucket for a stack, slot size, node, rate and cache; 0 if none is
+ * left.  Requested sizes of one class share the bucket (their average
+ * scales it, as Go's scaleHeapSample averages).  Locked.
  */
 static u32 ka_prof_bucket_get(const unsigned long *stack, unsigned int n,
-			      size_t objsize, int node, unsigned long rate)
+			      const struct ka_prof_key *k)
 {
-	u32 h = ka_prof_stack_hash(stack, n, objsize, node, rate);
+	u32 h = ka_prof_stack_hash(stack, n, k);
 	u32 *head = &ka_bucket_heads[h & ka_bucket_mask], i;
 	struct ka_prof_bucket *b;
 
 	for (i = *head; i; i = b->next) {
 		b = &ka_buckets[i - 1];
 		if (b->hash == h && b->nframes == n &&
-		    b->objsize == objsize && b->node == node &&
-		    b->rate == rate &&
+		    b->objsize == k->objsize && b->node == k->node &&
+		    b->rate == k->rate && b->cache == k->cache &&
+		    !memcmp(b->name, k->name, sizeof(b->name)) &&
 		    !memcmp(b->stack, stack, n * sizeof(*stack)))
 			return i;
 	}
@@ -285,9 +329,11 @@ static u32 ka_prof_bucket_get(const unsigned long *stack, unsigned int n,
 	b = &ka_buckets[ka_nbuckets++];
 	b->hash = h;
 	b->nframes = n;
-	b->objsize = objsize;
-	b->rate = rate;
-	b->node = node;
+	b->objsize = k->objsize;
+	b->rate = k->rate;
+	b->node = k->node;
+	b->cache = k->cache;
+	memcpy(b->name, k->name, sizeof(b->name));
 	memcpy(b->stack, stack, n * sizeof(*stack));
 	b->next = *head;
 	*head = ka_nbuckets;
@@ -297,6 +343,71 @@ static u32 ka_prof_bucket_get(const unsigned long *stack, unsigned int n,
 static u32 ka_prof_obj_hash(const void *p)
 {
 	return hash_ptr((void *)p, 32) & ka_obj_mask;
+}
+
+/*
+ * Record @p, of ka_alloc() (@name NULL) or of the ka_cache named @name,
+ * and draw the next sample.
+ */
+static void ka_prof_record(void *p, size_t size, int node, const char *name)
+{
+	unsigned long stack[KA_PROF_DEPTH + 8];
+	struct ka_prof_key k = {
+		.rate = READ_ONCE(ka_prof_cur_rate),
+		.node = node,
+		.cache = name != NULL,
+	};
+	unsigned int n, skip = 0;
+	struct ka_span *span;
+	unsigned long flags;
+	u32 bi, oi;
+
+	this_cpu_write(ka_prof_left,
+		       ka_prof_draw(get_cpu_ptr(&ka_prof_rng), k.rate));
+	put_cpu_ptr(&ka_prof_rng);
+	if (k.node == NUMA_NO_NODE)
+		k.node = numa_mem_id();
+	if (name)
+		strscpy(k.name, name, sizeof(k.name));
+	n = stack_trace_save(stack, ARRAY_SIZE(stack), 0);
+	/* ka's own frames: the caller is the first frame outside ka.ko */
+	while (skip < n && within_module(stack[skip], THIS_MODULE))
+		skip++;
+	n = min_t(unsigned int, n - skip, KA_PROF_DEPTH);
+
+	rcu_read_lock();
+	span = ka_span_of(p);
+	raw_spin_lock_irqsave(&ka_prof_lock, flags);
+	if (!span || !ka_obj_free) {
+		ka_prof_dropped_objects++;
+		goto out;
+	}
+	k.objsize = span->elemsize;	/* debug mode's slots included */
+	bi = ka_prof_bucket_get(stack + skip, n, &k);
+	if (!bi)
+		goto out;
+	ka_buckets[bi - 1].allocs++;
+	ka_buckets[bi - 1].reqbytes += size;
+	oi = ka_obj_free;
+	ka_obj_free = ka_objs[oi - 1].next;
+	ka_objs[oi - 1].p = p;
+	ka_objs[oi - 1].span = span;
+	ka_objs[oi - 1].bucket = bi;
+	ka_objs[oi - 1].next = ka_obj_heads[ka_prof_obj_hash(p)];
+	ka_obj_heads[ka_prof_obj_hash(p)] = oi;
+	/*
+	 * its frees take ka_free()'s slow path from now on, or
+	 * ka_cache_free()'s for a cache's span (keyed by ckey)
+	 */
+	if (!span->nprof++) {
+		if (span->cache)
+			WRITE_ONCE(span->ckey, 0);
+		else
+			WRITE_ONCE(span->fastkey, 0);
+	}
+out:
+	raw_spin_unlock_irqrestore(&ka_prof_lock, flags);
+	rcu_read_unlock();
 }
 
 /**
@@ -314,50 +425,30 @@ static u32 ka_prof_obj_hash(const void *p)
  */
 void *ka_prof_sample(void *p, size_t size, size_t objsize, int node)
 {
-	unsigned long stack[KA_PROF_DEPTH + 8];
-	unsigned long rate = READ_ONCE(ka_prof_cur_rate);
-	unsigned int n, skip = 0;
-	struct ka_span *span;
-	unsigned long flags;
-	u32 bi, oi;
+	ka_prof_record(p, size, node, NULL);
+	return p;
+}
 
-	this_cpu_write(ka_prof_left,
-		       ka_prof_draw(get_cpu_ptr(&ka_prof_rng), rate));
-	put_cpu_ptr(&ka_prof_rng);
-	if (node == NUMA_NO_NODE)
-		node = numa_mem_id();
-	n = stack_trace_save(stack, ARRAY_SIZE(stack), 0);
-	/* ka's own frames: the caller is the first frame outside ka.ko */
-	while (skip < n && within_module(stack[skip], THIS_MODULE))
-		skip++;
-	n = min_t(unsigned int, n - skip, KA_PROF_DEPTH);
-
-	rcu_read_lock();
-	span = ka_span_of(p);
-	raw_spin_lock_irqsave(&ka_prof_lock, flags);
-	if (!span || !ka_obj_free) {
-		ka_prof_dropped_objects++;
-		goto out;
-	}
-	objsize = span->elemsize;	/* debug mode's slots included */
-	bi = ka_prof_bucket_get(stack + skip, n, objsize, node, rate);
-	if (!bi)
-		goto out;
-	ka_buckets[bi - 1].allocs++;
-	ka_buckets[bi - 1].reqbytes += size;
-	oi = ka_obj_free;
-	ka_obj_free = ka_objs[oi - 1].next;
-	ka_objs[oi - 1].p = p;
-	ka_objs[oi - 1].span = span;
-	ka_objs[oi - 1].bucket = bi;
-	ka_objs[oi - 1].next = ka_obj_heads[ka_prof_obj_hash(p)];
-	ka_obj_heads[ka_prof_obj_hash(p)] = oi;
-	/* its frees take ka_free()'s slow path from now on */
-	if (!span->nprof++)
-		WRITE_ONCE(span->fastkey, 0);
-out:
-	raw_spin_unlock_irqrestore(&ka_prof_lock, flags);
-	rcu_read_unlock();
+/**
+ * ka_prof_sample_cache - record a sampled object of a ka_cache
+ * @p: the object, just handed out
+ * @size: the cache's object size
+ * @node: the node asked for, or NUMA_NO_NODE
+ * @name: the cache's name; copied (cut to KA_PROF_NAME_LEN - 1 bytes), so
+ *	  the record outlives the cache
+ *
+ * Its record is the cache's own: a ka_alloc() of the same stack and slot
+ * size is recorded apart.  The free of @p reaches ka_prof_free() through
+ * ka_cache_free()'s slow path (the span's ckey is 0 while it has samples).
+ *
+ * Context: any context ka_cache_alloc() may run in, including hard irq;
+ * outside the magazines' section.  Takes ka_prof_lock (raw, irqs saved);
+ * allocates nothing.
+ * Return: @p, for a tail call from the hit path.
+ */
+void *ka_prof_sample_cache(void *p, size_t size, int node, const char *name)
+{
+	ka_prof_record(p, size, node, name);
 	return p;
 }
 
@@ -501,6 +592,8 @@ unsigned int ka_prof_snapshot(struct ka_prof_record *out, unsigned int max,
 		r->objsize = b->objsize;
 		r->node = b->node;
 		r->nframes = b->nframes;
+		r->cache = b->cache;
+		memcpy(r->name, b->name, sizeof(r->name));
 		memcpy(r->stack, b->stack, sizeof(r->stack));
 	}
 	mutex_unlock(&ka_prof_mutex);
@@ -601,7 +694,7 @@ struct ka_prof_out {
 enum {	/* the fixed strings, in the order ka_prof_strings() writes them */
 	S_EMPTY, S_ALLOC_OBJECTS, S_COUNT, S_ALLOC_SPACE, S_BYTES,
 	S_INUSE_OBJECTS, S_INUSE_SPACE, S_SPACE, S_KERNEL, S_REQUESTED,
-	S_NODE, S_COMMENT_RATE, S_COMMENT_DROPPED, S_FIXED
+	S_NODE, S_CACHE, S_COMMENT_RATE, S_COMMENT_DROPPED, S_FIXED
 };
 
 static void ka_prof_string(struct ka_prof_out *o, const char *s)
@@ -615,7 +708,7 @@ static void ka_prof_strings(struct ka_prof_out *o, u64 dstacks, u64 dobjs)
 	static const char * const fixed[] = {
 		"", "alloc_objects", "count", "alloc_space", "bytes",
 		"inuse_objects", "inuse_space", "space", "[ka]",
-		"requested", "node",
+		"requested", "node", "cache",
 	};
 	unsigned int i;
 
@@ -658,9 +751,9 @@ static void ka_prof_vtype(struct ka_pb *w, unsigned int field, u64 type,
 	pb_msg(w, field, ka_pb_ints_body, &t);
 }
 
-/* Label { key = 1, num = 3, num_unit = 4 } */
+/* Label { key = 1, str = 2, num = 3, num_unit = 4 } */
 struct ka_pb_label {
-	u64 key, num, unit;
+	u64 key, str, num, unit;
 };
 
 static void ka_prof_label_body(struct ka_pb *m, const void *arg)
@@ -668,15 +761,27 @@ static void ka_prof_label_body(struct ka_pb *m, const void *arg)
 	const struct ka_pb_label *l = arg;
 
 	pb_int(m, 1, l->key);
+	if (l->str) {
+		pb_int(m, 2, l->str);
+		return;
+	}
 	pb_int(m, 3, l->num);
 	if (l->unit)
 		pb_int(m, 4, l->unit);
 }
 
-/* A Label as Sample.label (3). */
+/* A numeric Label as Sample.label (3). */
 static void ka_prof_label(struct ka_pb *w, u64 key, u64 num, u64 unit)
 {
-	struct ka_pb_label l = { key, num, unit };
+	struct ka_pb_label l = { key, 0, num, unit };
+
+	pb_msg(w, 3, ka_prof_label_body, &l);
+}
+
+/* A string Label (@str: its index in the string table) as Sample.label. */
+static void ka_prof_label_str(struct ka_pb *w, u64 key, u64 str)
+{
+	struct ka_pb_label l = { key, str, 0, 0 };
 
 	pb_msg(w, 3, ka_prof_label_body, &l);
 }
@@ -702,6 +807,7 @@ struct ka_pb_sample {
 	u64 locs[KA_PROF_DEPTH];
 	unsigned int nframes;
 	u64 v[4];		/* alloc_objects, alloc_space, inuse_* */
+	u64 name;		/* a cache's: its name in the string table */
 	const struct ka_prof_record *r;
 };
 
@@ -715,6 +821,8 @@ static void ka_prof_sample_body(struct ka_pb *m, const void *arg)
 	ka_prof_label(m, S_BYTES, smp->r->objsize, S_BYTES);
 	ka_prof_label(m, S_REQUESTED, smp->r->size, S_BYTES);
 	ka_prof_label(m, S_NODE, smp->r->node, 0);
+	if (smp->r->cache)
+		ka_prof_label_str(m, S_CACHE, smp->name);
 }
 
 /* Record @r as a Profile.sample (2). */
@@ -730,6 +838,11 @@ static void ka_prof_sample_msg(struct ka_prof_out *o, struct ka_pb *w,
 				 r->rate, &smp.v[3]);
 	for (i = 0; i < r->nframes; i++)
 		smp.locs[i] = ka_prof_loc_id(o, r->stack[i]);
+	/* a cache's name: a string just before its sample ("cache" label) */
+	if (r->cache) {
+		smp.name = o->nstr;
+		ka_prof_string(o, r->name);
+	}
 	pb_msg(w, 2, ka_prof_sample_body, &smp);
 }
 
@@ -971,6 +1084,7 @@ int ka_prof_init(struct dentry *dir)
 void ka_prof_exit(void)
 {
 	static_branch_disable(&ka_prof_key);
+	ka_prof_cache_hooks(false);
 	if (ka_buckets)
 		static_branch_disable(&ka_prof_free_key);
 	vfree(ka_buckets);

@@ -22,6 +22,8 @@ DECLARE_STATIC_KEY_FALSE(ka_prof_free_key);
 DECLARE_PER_CPU(long, ka_prof_left);
 
 #define KA_PROF_DEPTH	32
+/* A ka_cache's name in a record, NUL included; longer names are cut. */
+#define KA_PROF_NAME_LEN	32
 /* The largest profile_rate (1 TiB between samples): the draws stay in u64. */
 #define KA_PROF_RATE_MAX	(1UL << 40)
 
@@ -34,6 +36,8 @@ struct ka_prof_record {
 	unsigned long objsize;	/* bytes of the slot or page run */
 	int node;
 	unsigned int nframes;
+	bool cache;		/* objects of a ka_cache, named @name */
+	char name[KA_PROF_NAME_LEN];	/* a copy: the cache may be gone */
 	unsigned long stack[KA_PROF_DEPTH];
 };
 
@@ -49,6 +53,7 @@ static __always_inline bool ka_prof_tick(size_t size)
 }
 
 void *ka_prof_sample(void *p, size_t size, size_t objsize, int node);
+void *ka_prof_sample_cache(void *p, size_t size, int node, const char *name);
 void ka_prof_free(const void *p);
 int ka_prof_set_rate(unsigned long rate, u64 seed);
 u64 ka_prof_scale(u64 count, u64 size, u64 objsize, u64 rate, u64 *bytes);
