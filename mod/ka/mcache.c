@@ -778,6 +778,36 @@ static struct ka_span *ka_pcc_next(struct ka_pcpu *pc, struct ka_pcc *s)
 }
 
 /*
+ * Take up to @want free objects into @objs out of @s's active span - first
+ * collecting what other CPUs freed into it - and, when it has none left,
+ * out of the CPU's next spans, which become active in turn.  Return: the
+ * number taken, fewer when none of the CPU's spans has a free object left.
+ * Context: owner.
+ */
+static unsigned int ka_pcc_take(struct ka_pcpu *pc, struct ka_pcc *s,
+				void **objs, unsigned int want)
+{
+	unsigned int n = 0;
+
+	while (n < want) {
+		struct ka_span *span = s->active;
+
+		if (!span) {
+			span = ka_pcc_next(pc, s);
+			if (!span)
+				break;
+			s->active = span;
+			ka_pcc_set(pc, span, KA_OL_ACTIVE);
+		}
+		ka_span_collect(span);
+		n += ka_span_take(span, objs + n, want - n);
+		if (n < want)
+			ka_pcc_retire(pc, s, span);
+	}
+	return n;
+}
+
+/*
  * Allocation miss of a class whose spans CPUs own: fill the magazine with
  * up to a batch from the active span - first collecting what other CPUs
  * freed into it - and, when it has no free object left, from the CPU's
@@ -799,21 +829,7 @@ static void *ka_pcc_fill(struct ka_pcpu *pc, struct ka_pcls *d)
 		ka_mag_adapt(pc, d->cls, KA_MISS_UNDER);
 	want = clamp(ka_mag_cap(m) - ka_mag_count(m) + 1, 1U, k->batch);
 	/* up to a batch, the active span's, then its successors' */
-	for (n = 0; n < want; ) {
-		struct ka_span *span = s->active;
-
-		if (!span) {
-			span = ka_pcc_next(pc, s);
-			if (!span)
-				break;
-			s->active = span;
-			ka_pcc_set(pc, span, KA_OL_ACTIVE);
-		}
-		ka_span_collect(span);
-		n += ka_span_take(span, batch + n, want - n);
-		if (n < want)
-			ka_pcc_retire(pc, s, span);
-	}
+	n = ka_pcc_take(pc, s, batch, want);
 	if (!n)
 		return NULL;
 	ka_mag_point(KA_MP_REFILL);
@@ -1270,21 +1286,7 @@ static unsigned int ka_pcc_take_bulk(struct ka_pcpu *pc, struct ka_pcls *d,
 	}
 	*hits += got;
 	from = got;
-	while (got < n) {
-		struct ka_span *span = s->active;
-
-		if (!span) {
-			span = ka_pcc_next(pc, s);
-			if (!span)
-				break;
-			s->active = span;
-			ka_pcc_set(pc, span, KA_OL_ACTIVE);
-		}
-		ka_span_collect(span);
-		got += ka_span_take(span, p + got, n - got);
-		if (got < n)
-			ka_pcc_retire(pc, s, span);
-	}
+	got += ka_pcc_take(pc, s, p + got, n - got);
 	if (random_reuse && got - from > 1)
 		ka_shuffle(p + from, got - from);
 	return got;
