@@ -1169,6 +1169,37 @@ static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
 	return batch[0];
 }
 
+/*
+ * Own this CPU's magazines (ka_mag_trylock()) for class @cls or @cache,
+ * with @d set to them, and make *@span - lent by mcentral for this CPU, or
+ * NULL - the CPU's (*@span NULL then).  A task that moved to another node
+ * than the span's since it was lent gives it back and tries again.
+ * *@node: the CPU's node, read before the last trylock.
+ * Context: no ka lock held.
+ * Return: true, owning; false if the magazines are busy (*@span kept: the
+ * caller gives it back).
+ */
+static bool ka_pcc_own(struct ka_cache *cache, unsigned int cls,
+		       struct ka_span **span, struct ka_pcls *d, int *node)
+{
+	for (;;) {
+		*node = numa_mem_id();
+		if (unlikely(!ka_mag_trylock(ka_pcpu)))
+			return false;
+		ka_pcls_get(d, cache, cls);
+		if (!*span)
+			return true;
+		if (likely(numa_mem_id() == (*span)->node)) {
+			ka_pcc_adopt(this_cpu_ptr(ka_pcpu), d->s, *span);
+			*span = NULL;
+			return true;
+		}
+		ka_mag_unlock(ka_pcpu);
+		ka_central_give(*span);
+		*span = NULL;
+	}
+}
+
 /**
  * ka_mcache_refill_owned - allocation miss of a class whose spans CPUs own
  * @cache: the ka_cache whose magazine was empty, or NULL for size class @cls
@@ -1194,21 +1225,7 @@ void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
 	int node;
 	void *p;
 
-	for (;;) {
-		node = numa_mem_id();
-		if (unlikely(!ka_mag_trylock(ka_pcpu)))
-			break;
-		ka_pcls_get(&d, cache, cls);
-		if (span) {
-			if (unlikely(numa_mem_id() != span->node)) {
-				ka_mag_unlock(ka_pcpu);
-				ka_central_give(span);
-				span = NULL;
-				continue;
-			}
-			ka_pcc_adopt(this_cpu_ptr(ka_pcpu), d.s, span);
-			span = NULL;
-		}
+	while (likely(ka_pcc_own(cache, cls, &span, &d, &node))) {
 		/* a task that preempted us (RT) may have refilled it */
 		p = NULL;
 		if (d.m->top != d.m->objs) {
@@ -1320,21 +1337,9 @@ unsigned int ka_mcache_alloc_bulk(unsigned int cls, void **p, unsigned int n,
 	int node;
 
 	while (got < n) {
-		node = numa_mem_id();
-		if (unlikely(!ka_mag_trylock(ka_pcpu))) {
+		if (unlikely(!ka_pcc_own(NULL, cls, &span, &d, &node))) {
 			this_cpu_inc(ka_pcpu->nr_busy);
 			break;
-		}
-		ka_pcls_get(&d, NULL, cls);
-		if (span) {
-			if (unlikely(numa_mem_id() != span->node)) {
-				ka_mag_unlock(ka_pcpu);
-				ka_central_give(span);
-				span = NULL;
-				continue;
-			}
-			ka_pcc_adopt(this_cpu_ptr(ka_pcpu), d.s, span);
-			span = NULL;
 		}
 		got += ka_pcc_take_bulk(this_cpu_ptr(ka_pcpu), &d, p + got,
 					n - got, hits);
