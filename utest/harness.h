@@ -28,7 +28,7 @@ enum ut_free_res {
 };
 
 extern unsigned long ut_refused;	/* refused frees, all threads */
-extern unsigned long ut_scav_kicks;	/* ka_scav_kick() calls */
+unsigned long ut_scav_kicks(void);	/* the heaps' early passes asked */
 extern unsigned long ut_node_moved;	/* ut_alloc_node() calls that migrated */
 extern __thread unsigned long ut_my_refused;	/* ... by this thread */
 extern __thread const char *ut_refusal;	/* this thread's last reason */

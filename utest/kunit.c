@@ -101,11 +101,6 @@ void ka_kunit_exit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ut_check(), 0UL);
 }
 
-/* No background scavenger in userspace: nothing to pause. */
-void ka_scav_pause(bool pause)
-{
-}
-
 /*
  * Run @c of @suite with @param: .init, the case, .exit, as KUnit does, the
  * .exit also after a failed ASSERT or a skip.  Returns whether it failed;

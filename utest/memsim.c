@@ -133,7 +133,7 @@ struct run {
 	struct sim_cost cost;
 	unsigned long ops;
 	unsigned long errors;	/* sim_errors when the run began */
-	unsigned long kicks;	/* ut_scav_kicks seen */
+	unsigned long kicks;	/* ut_scav_kicks() seen */
 	u64 kick_at;		/* the asked-for pass is due (ns), or 0 */
 };
 
@@ -148,7 +148,7 @@ static int run_start(struct run *r, const struct sim_fe *fe, int ncpu)
 
 	memset(&r->sim, 0, sizeof(r->sim));
 	r->errors = sim_errors;
-	r->kicks = ut_scav_kicks;
+	r->kicks = ut_scav_kicks();
 	r->kick_at = 0;
 	r->sim.fe = fe;
 	r->sim.ncpu = ncpu;
@@ -231,16 +231,16 @@ static void slot_alloc(struct run *r, struct slot *sl, int cpu, u32 size)
 }
 
 /*
- * A heap asked for a scavenger pass (ka_scav_kick()): main.c runs it
- * KA_SCAV_PROMPT_MS later; @now is the run's clock in ns.  @ticked: the
+ * A heap asked for a scavenger pass (ka_scav_kick()): mheap.c's work runs
+ * it KA_SCAV_PROMPT_MS later; @now is the run's clock in ns.  @ticked: the
  * second's background work just ran, the pass with it.
  */
 static void run_kick_poll(struct run *r, u64 now, bool ticked)
 {
 	if (ticked)
 		r->kick_at = 0;
-	if (ut_scav_kicks != r->kicks) {
-		r->kicks = ut_scav_kicks;
+	if (ut_scav_kicks() != r->kicks) {
+		r->kicks = ut_scav_kicks();
 		if (!r->kick_at)
 			r->kick_at = now + KA_SCAV_PROMPT_MS * 1000000ULL;
 	}

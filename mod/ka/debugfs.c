@@ -244,7 +244,7 @@ static unsigned long ka_stats_classes(struct seq_file *m)
 static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 {
 	unsigned long held = 0, used = 0, in_use_bytes = small_bytes;
-	unsigned long released = 0, holes = 0, scavenged = 0;
+	unsigned long released = 0, holes = 0, scavenged = 0, kicks = 0;
 	unsigned long cached = 0, cached_pages = 0, chunks = 0;
 	struct ka_meta_stats meta = {};
 	struct ka_heap_stats h;
@@ -259,6 +259,7 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 		released += h.pages_released;
 		holes += h.pages_holes;
 		scavenged += h.scav_pages;
+		kicks += h.scav_kicks;
 		in_use_bytes += h.large_bytes;
 		cached += h.nr_large_free;
 		cached_pages += h.large_free_pages;
@@ -276,10 +277,12 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 	 * accept: pages ever given back one by one from chunks with runs
 	 * (large objects' blocks beyond their pages included), such holes
 	 * now, pages the scavenger gave back (holes and whole chunks; the
-	 * background pass and the prompt release after a freed run).
+	 * background pass and the prompt release after a freed run), and
+	 * the passes heaps asked for early (a burst of frees).
 	 */
 	seq_printf(m, "pages_released %lu\npages_holes %lu\nscavenged_pages %lu\n",
 		   released, holes, scavenged);
+	seq_printf(m, "scavenger_kicks %lu\n", kicks);
 	/* external fragmentation: heap pages in no span */
 	seq_printf(m, "heap_free_bytes %lu\n", (held - used) << PAGE_SHIFT);
 	/* freed large objects kept whole for reuse: in pages_used */

@@ -22,8 +22,8 @@
  *               ka_arena_lock, read locklessly under RCU.
  *   sizeclass.c Go's size-class table, computed at init.
  *
- * Beside them: main.c (init and exit, the nodes, shrinker, scavenger
- * work), debug.c (debug mode), kasan.c (generic KASAN), debugfs.c,
+ * Beside them: main.c (init and exit, the nodes), reclaim.c (drain, the
+ * shrinker), debug.c (debug mode), kasan.c (generic KASAN), debugfs.c,
  * profile.c (heap profile).  mod/ka/ka.rst describes the design.
  *
  * Lock order, outermost first: the mutexes (ka_cache_mutex, ka_drain_mutex,
@@ -134,7 +134,7 @@ enum ka_class_shape {
  * background pass (one a second: 16 MiB/s), KA_SCAV_BATCH per lock hold; a
  * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
  * goal and half a chunk brings the next pass forward to KA_SCAV_PROMPT_MS
- * later (ka_scav_kick(), main.c).  Released pages (holes)
+ * later (ka_scav_kick(), mheap.c).  Released pages (holes)
  * are not capped: a hole cannot be carved again, but a chunk pinned by a
  * few runs holds only their pages.
  */
@@ -572,6 +572,7 @@ struct ka_heap {
 		unsigned long large_hits_seen;	/* @large_hits at the last trim */
 		unsigned long pages_released;	/* ever given back page by page */
 		unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
+		unsigned long scav_kicks;	/* passes asked for early */
 	);
 	bool scav_kicked;	/* a pass is asked for (ka_scav_kick()) */
 };
@@ -679,7 +680,8 @@ unsigned long ka_shrink_scan(struct shrinker *s, struct shrink_control *sc);
 int ka_shrinker_init(void);
 void ka_shrinker_exit(void);
 void ka_scav_pause(bool pause);
-void ka_scav_kick(void);
+void ka_scav_start(void);
+void ka_scav_exit(void);
 size_t ka_size_caller(const void *p, unsigned long caller);
 int ka_debugfs_init(void);
 void ka_debugfs_exit(void);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ka module lifecycle: init and exit, the per-node structures and the
- * background scavenger's work (draining and the shrinker: reclaim.c; the
+ * ka module lifecycle: init and exit, and the per-node structures
+ * (draining and the shrinker: reclaim.c; the background scavenger and the
  * page-heap fault-injection attribute: mheap.c).
  *
  * Init builds the layers bottom-up (size classes, arena map, nodes, per-CPU
@@ -11,17 +11,14 @@
  * every page to the buddy allocator.
  *
  * Owns: the nodes' structures (one struct ka_node per possible node: its
- * heap and its mcentrals; the table, ka_nodes[], is mheap.c's), the
- * scavenger work.
- * Locks: none of its own; see ka_internal.h for the lock order.  The
- * scavenger work calls into mheap.c with no lock held.
+ * heap and its mcentrals; the table, ka_nodes[], is mheap.c's).
+ * Locks: none of its own; see ka_internal.h for the lock order.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/shrinker.h>
-#include <linux/workqueue.h>
 #include "ka_debug.h"
 #include "ka_kasan.h"
 #include "mcache.h"
@@ -85,67 +82,6 @@ static void ka_nodes_free(void)
 	}
 }
 
-/*
- * The background scavenger (Go's bgscavenge): once a second each node's
- * heap gives back the free pages beyond its goal, at most
- * KA_SCAV_PAGES_PER_TICK of them (mheap.c has the policy; a freed run
- * far over the goal gives a batch back at once).  Deferrable: it does not
- * wake an idle system by itself.
- */
-#define KA_SCAV_INTERVAL	HZ
-
-static void ka_scav_tick(struct work_struct *unused);
-static DECLARE_DEFERRABLE_WORK(ka_scav_dwork, ka_scav_tick);
-/* the passes run (ka_scav_pause()): ka_scav_kick() may queue one */
-static bool ka_scav_on;
-
-static void ka_scav_tick(struct work_struct *unused)
-{
-	int nid;
-
-	if (!READ_ONCE(ka_scav_on))
-		return;
-	for_each_node(nid)
-		ka_heap_scavenge(ka_heap_of(nid), KA_SCAV_PAGES_PER_TICK);
-	queue_delayed_work(system_unbound_wq, &ka_scav_dwork, KA_SCAV_INTERVAL);
-}
-
-/**
- * ka_scav_kick - bring the next scavenger pass forward
- *
- * A heap keeps much more than its goal free (mheap.c, a burst of frees):
- * the pass runs KA_SCAV_PROMPT_MS from now instead of up to a second
- * later.  The heap asks once until the pass has run.
- *
- * Context: any (a free with irqs off included); no ka lock held.
- */
-void ka_scav_kick(void)
-{
-	if (READ_ONCE(ka_scav_on))
-		mod_delayed_work(system_unbound_wq, &ka_scav_dwork,
-				 msecs_to_jiffies(KA_SCAV_PROMPT_MS));
-}
-
-/**
- * ka_scav_pause - stop or restart the background scavenger
- * @pause: true to stop it (waiting for a pass under way), false to restart
- *
- * For the tests, whose heap counters must not change behind their back;
- * calls pair up and do not nest.
- *
- * Context: process context, may sleep.
- */
-void ka_scav_pause(bool pause)
-{
-	WRITE_ONCE(ka_scav_on, !pause);
-	if (pause)
-		cancel_delayed_work_sync(&ka_scav_dwork);
-	else
-		queue_delayed_work(system_unbound_wq, &ka_scav_dwork,
-				   KA_SCAV_INTERVAL);
-}
-KA_EXPORT_INTERNAL(ka_scav_pause);
-
 static int __init ka_init(void)
 {
 	int ret;
@@ -182,7 +118,7 @@ static int __init ka_init(void)
 	ret = ka_kasan_init();
 	if (ret)
 		goto out_api;
-	ka_scav_pause(false);
+	ka_scav_start();
 	pr_info("%u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
 		ka_nr_classes - 1, ka_classes[ka_nr_classes - 1].size,
 		num_online_nodes(), num_possible_cpus());
@@ -215,7 +151,7 @@ static void __exit ka_exit(void)
 	ka_cache_exit();
 	ka_mcache_exit();
 	/* a kick that saw the scavenger on before the pause: no pass left */
-	cancel_delayed_work_sync(&ka_scav_dwork);
+	ka_scav_exit();
 	/* SLAB_TYPESAFE_BY_RCU caches' spans, waiting for a grace period */
 	rcu_barrier();
 	/* spans' metadata and arenas go with call_rcu(): ka_arena_exit() waits */

@@ -37,8 +37,8 @@
  * goal (free pages at most 1/KA_SCAV_RETAIN_DIV of the pages in use, at
  * least KA_SCAV_FLOOR_PAGES), whole free chunks first (even if that
  * undershoots the goal by up to half a chunk), then pages of the emptiest
- * chunks (fewest pages in runs), at most a given number per call: main.c
- * calls it once a second per node, and sooner - KA_SCAV_PROMPT_MS after a
+ * chunks (fewest pages in runs), at most a given number per call: the
+ * background work below calls it once a second per node, and sooner - KA_SCAV_PROMPT_MS after a
  * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
  * goal and half a chunk (ka_scav_kick()): the memory of a burst of frees
  * goes back a tenth of a second after it, not up to a second later, and
@@ -48,7 +48,8 @@
  * holds only their pages.
  *
  * Owns: struct ka_heap, struct ka_chunk, the chunk pages, the table of
- * nodes (ka_nodes[]; main.c builds them), ka_fail_page.
+ * nodes (ka_nodes[]; main.c builds them), ka_fail_page, the scavenger's
+ * work.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
  * chunk list, the chunk bitmaps, the large-span lists, the large spans'
  * state and the counters.  It may nest inside the per-CPU magazines' lock
@@ -57,10 +58,12 @@
  * map, with no lock held, and chunks and released pages are taken out of
  * the map and returned to the buddy allocator after the lock is dropped
  * (split_page() runs under it: it neither sleeps nor takes a lock of
- * ours).
+ * ours).  The scavenger's work runs with no lock held and takes each
+ * heap's lock in turn; a kick queues it after heap->lock is dropped.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
+#include <linux/workqueue.h>
 #include "ka_internal.h"
 
 /*
@@ -76,6 +79,97 @@ KA_EXPORT_INTERNAL(ka_nodes);
 DECLARE_FAULT_ATTR(ka_fail_page);
 KA_EXPORT_INTERNAL(ka_fail_page);
 #endif
+
+/*
+ * The background scavenger (Go's bgscavenge): once a second each node's
+ * heap gives back the free pages beyond its goal, at most
+ * KA_SCAV_PAGES_PER_TICK of them (ka_heap_scavenge() below has the
+ * policy), sooner after a burst of frees (ka_scav_kick()).  Deferrable: it
+ * does not wake an idle system by itself.  Off until main.c's init turns
+ * it on, and in utest, whose harness runs the passes itself.
+ */
+#define KA_SCAV_INTERVAL	HZ
+
+static void ka_scav_tick(struct work_struct *unused);
+static DECLARE_DEFERRABLE_WORK(ka_scav_dwork, ka_scav_tick);
+/* started at init (ka_scav_start()); stopped at exit (ka_scav_exit()) */
+static bool ka_scav_started;
+/* the passes run (ka_scav_pause()): ka_scav_kick() may queue one */
+static bool ka_scav_on;
+
+static void ka_scav_tick(struct work_struct *unused)
+{
+	int nid;
+
+	if (!READ_ONCE(ka_scav_on))
+		return;
+	for_each_node(nid)
+		ka_heap_scavenge(ka_heap_of(nid), KA_SCAV_PAGES_PER_TICK);
+	queue_delayed_work(system_unbound_wq, &ka_scav_dwork, KA_SCAV_INTERVAL);
+}
+
+/*
+ * ka_scav_kick - bring the next scavenger pass forward
+ *
+ * A heap keeps much more than its goal free (a burst of frees):
+ * the pass runs KA_SCAV_PROMPT_MS from now instead of up to a second
+ * later.  The heap asks once until the pass has run.
+ *
+ * Context: any (a free with irqs off included); no ka lock held.
+ */
+static void ka_scav_kick(void)
+{
+	if (READ_ONCE(ka_scav_on))
+		mod_delayed_work(system_unbound_wq, &ka_scav_dwork,
+				 msecs_to_jiffies(KA_SCAV_PROMPT_MS));
+}
+
+/**
+ * ka_scav_pause - stop or restart the background scavenger
+ * @pause: true to stop it (waiting for a pass under way), false to restart
+ *
+ * For the tests, whose heap counters must not change behind their back;
+ * calls pair up and do not nest.  A restart only restarts a scavenger that
+ * ka_scav_start() started (utest starts none).
+ *
+ * Context: process context, may sleep.
+ */
+void ka_scav_pause(bool pause)
+{
+	WRITE_ONCE(ka_scav_on, !pause && ka_scav_started);
+	if (pause)
+		cancel_delayed_work_sync(&ka_scav_dwork);
+	else if (ka_scav_started)
+		queue_delayed_work(system_unbound_wq, &ka_scav_dwork,
+				   KA_SCAV_INTERVAL);
+}
+KA_EXPORT_INTERNAL(ka_scav_pause);
+
+/**
+ * ka_scav_start - start the background scavenger, at module init
+ *
+ * Context: process context.
+ */
+void ka_scav_start(void)
+{
+	ka_scav_started = true;
+	ka_scav_pause(false);
+}
+
+/**
+ * ka_scav_exit - stop the background scavenger for good, at module exit
+ *
+ * Also waits for a pass that a kick queued after ka_scav_pause(true)'s
+ * cancel (the kick saw the scavenger on just before the pause).
+ *
+ * Context: process context, may sleep.
+ */
+void ka_scav_exit(void)
+{
+	ka_scav_started = false;
+	WRITE_ONCE(ka_scav_on, false);
+	cancel_delayed_work_sync(&ka_scav_dwork);
+}
 
 /*
  * A new chunk, registered in the arena map but not yet on a heap list: for
@@ -409,8 +503,10 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 	       heap->pages_held - heap->pages_used >
 	       KA_SCAV_PROMPT_GOALS * ka_heap_scavenge_goal(heap) +
 	       (1UL << KA_CHUNK_ORDER) / 2;
-	if (kick)
+	if (kick) {
 		heap->scav_kicked = true;
+		heap->scav_kicks++;
+	}
 	spin_unlock_irqrestore(&heap->lock, flags);
 	ka_heap_free_chunks(&release);
 	if (kick)
