@@ -256,7 +256,7 @@ unsigned long ut_ka_refused(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		n += READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->nr_refused);
+		n += READ_ONCE(per_cpu(ka_report_counts, cpu).refused);
 	return n;
 }
 

@@ -64,7 +64,7 @@ bool ut_is_out(const void *p);
 unsigned long ut_out_objects(void);
 /* Objects of @cls of @node clients hold; KA_MAX_CLASSES: large ones. */
 unsigned long ut_model_out(int node, unsigned int cls);
-/* Refused frees counted by ka (every CPU's nr_refused). */
+/* Refused frees counted by ka (hooks.c's ka_report_counts, every CPU). */
 unsigned long ut_ka_refused(void);
 
 unsigned long ut_check(void);

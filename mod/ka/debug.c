@@ -24,7 +24,8 @@
  * debug_reports), and counted into a KUnit test's "ka_errors" resource when
  * one is running, as SLUB does for slub_kunit.
  *
- * Owns: the per-span debug tables.
+ * Owns: the per-span debug tables, the count of corruptions found
+ * (ka_debug_reports, per CPU).
  * KASAN: the checks and fills read and write free objects and the
  * redzones that KASAN has poisoned, with KASAN's reports off for the task.
  *
@@ -43,7 +44,6 @@
 #include <kunit/resource.h>
 #endif
 #include "ka_debug.h"
-#include "mcache.h"
 
 static bool debug;
 module_param(debug, bool, 0444);
@@ -62,10 +62,11 @@ struct ka_span_debug {
 };
 
 static DEFINE_RATELIMIT_STATE(ka_debug_rs, 5 * HZ, 20);
+DEFINE_PER_CPU(unsigned long, ka_debug_reports);
 
 static void ka_debug_count(void)
 {
-	this_cpu_inc(ka_pcpu->nr_debug_reports);
+	this_cpu_inc(ka_debug_reports);
 #if IS_ENABLED(CONFIG_KUNIT)
 	if (current->kunit_test) {
 		struct kunit_resource *res;

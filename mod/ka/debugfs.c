@@ -33,6 +33,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
+#include "ka_debug.h"
 #include "mcache.h"
 #include "profile.h"
 
@@ -62,10 +63,11 @@ static void ka_counters_sum(struct ka_counters *c)
 		c->large_allocs += READ_ONCE(pc->nr_large_alloc);
 		c->large_frees += READ_ONCE(pc->nr_large_free);
 		c->remote_frees += READ_ONCE(pc->nr_remote_free);
-		c->refused += READ_ONCE(pc->nr_refused);
-		c->double_frees += READ_ONCE(pc->nr_double_free);
+		c->refused += READ_ONCE(per_cpu(ka_report_counts, cpu).refused);
+		c->double_frees +=
+			READ_ONCE(per_cpu(ka_report_counts, cpu).double_free);
 		c->failed += READ_ONCE(pc->nr_failed);
-		c->debug_reports += READ_ONCE(pc->nr_debug_reports);
+		c->debug_reports += READ_ONCE(per_cpu(ka_debug_reports, cpu));
 		c->busy += READ_ONCE(pc->nr_busy);
 		c->atomic_refused += READ_ONCE(pc->nr_atomic);
 	}

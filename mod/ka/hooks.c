@@ -11,18 +11,19 @@
  * call's node argument stands for.
  *
  * Owns: ka_alloc_hooks_key, ka_free_hooks_key, ka_cache_alloc_hooks_key,
- * the kmemleak parameter,
- * the refusal messages' rate limit.
- * Locks: none; the reports count in this CPU's struct ka_pcpu (mcache.c)
- * with this_cpu_inc() and may be called from any context.
+ * the kmemleak parameter, the refusal messages' rate limit and count
+ * (ka_report_counts, per CPU).
+ * Locks: none; the reports count with this_cpu_inc() and may be called
+ * from any context.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
 #include <linux/ratelimit.h>
+#include "hooks.h"
 #include "ka_kasan.h"
-#include "mcache.h"
 
 static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
+DEFINE_PER_CPU(struct ka_report_counts, ka_report_counts);
 
 /*
  * Anything that must see each allocation or free (init_on_alloc/free,
@@ -64,7 +65,7 @@ MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEA
  */
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 {
-	this_cpu_inc(ka_pcpu->nr_refused);
+	this_cpu_inc(ka_report_counts.refused);
 	/* generic KASAN: a KASAN report too, so that it counts as one */
 	ka_kasan_report_refused(p);
 	if (!__ratelimit(&ka_bad_free_rs))
@@ -114,7 +115,7 @@ void ka_kasan_alloc(const void *p, size_t size, size_t slot)
 void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller)
 {
-	this_cpu_inc(ka_pcpu->nr_double_free);
+	this_cpu_inc(ka_report_counts.double_free);
 	ka_report_bad_free(p, why, caller);
 }
 

@@ -4,6 +4,7 @@
 #define _KA_HOOKS_H
 
 #include <linux/jump_label.h>
+#include <linux/percpu.h>
 #include <linux/types.h>
 
 /* Hooks that send ka_alloc()/ka_free() hits to their out-of-line paths. */
@@ -13,6 +14,13 @@ DECLARE_STATIC_KEY_FALSE(ka_free_hooks_key);
 DECLARE_STATIC_KEY_FALSE(ka_cache_alloc_hooks_key);
 
 extern bool ka_kmemleak;
+
+/* Pointers refused by the reports below, per CPU (debugfs "stats"). */
+struct ka_report_counts {
+	unsigned long refused;		/* invalid pointers given to a free */
+	unsigned long double_free;	/* of those, double frees seen by tag */
+};
+DECLARE_PER_CPU(struct ka_report_counts, ka_report_counts);
 
 /*
  * Is every object registered with kmemleak?  Inline, so that the hook

@@ -10,6 +10,8 @@
 #include "ka_internal.h"
 
 DECLARE_STATIC_KEY_FALSE(ka_debug_key);
+/* Corruption found by the debug checks, per CPU (debugfs "stats"). */
+DECLARE_PER_CPU(unsigned long, ka_debug_reports);
 
 static __always_inline bool ka_debug_on(void)
 {

@@ -112,10 +112,7 @@ struct ka_pcpu {
 	unsigned long nr_large_alloc;
 	unsigned long nr_large_free;
 	unsigned long nr_remote_free;	/* frees of objects of another node */
-	unsigned long nr_refused;	/* invalid pointers given to ka_free */
-	unsigned long nr_double_free;	/* of those, double frees seen by tag */
 	unsigned long nr_failed;	/* allocations that returned NULL */
-	unsigned long nr_debug_reports;	/* debug mode: corruption found */
 	unsigned long nr_busy;		/* calls that found the magazines owned */
 	unsigned long nr_atomic;	/* PREEMPT_RT: calls refused in atomic context */
 	/* capacity: owner only */
