@@ -29,6 +29,7 @@ __thread const char *ut_refusal;
 bool ut_paranoid;
 bool ut_quiet;
 bool ut_layers_only;
+int ut_nr_cpus = UT_CPUS;
 
 static unsigned long *ut_shadow_out, *ut_shadow_start;
 static unsigned long ut_out[MAX_NUMNODES][KA_MAX_CLASSES];
@@ -289,7 +290,7 @@ int ut_init(void)
 	int nid, ret;
 
 	shim_init();
-	shim_cpu_init(UT_CPUS, nr_node_ids);
+	shim_cpu_init(ut_nr_cpus, nr_node_ids);
 	if (shim_task.cpu < 0)
 		shim_cpu_enter(0);
 	if (!classes_done) {

@@ -37,6 +37,8 @@ extern bool ut_quiet;
 /* ut_init() and ut_exit() of the layers below mcache.c only (memsim's own
  * per-CPU designs run on them); no ut_alloc() and friends then. */
 extern bool ut_layers_only;
+/* The CPUs ut_init() emulates (UT_CPUS; memsim sets its runs' count). */
+extern int ut_nr_cpus;
 
 int ut_init(void);
 unsigned long ut_exit(void);

@@ -50,7 +50,8 @@ const struct sim_fe *sim_fes[] = {
 	&sim_fe_own_gp_st, &sim_fe_keep_gp, &sim_fe_keep_gp_st,
 	&sim_fe_keep_gp_st2m, &sim_fe_keep_go_st, &sim_fe_keep_old_st,
 	&sim_fe_hyb_gp_st, &sim_fe_own_gp_c, &sim_fe_keep_gp_st_c,
-	&sim_fe_keep_gp_st2m_c,
+	&sim_fe_keep_gp_st2m_c, &sim_fe_ka, &sim_fe_ka_512k,
+	&sim_fe_ka_256k, &sim_fe_ka_128k, &sim_fe_ka_nomag,
 };
 unsigned int sim_nr_fes = ARRAY_SIZE(sim_fes);
 
@@ -154,6 +155,15 @@ static int run_start(struct run *r, const struct sim_fe *fe, int ncpu)
 	r->sim.ncpu = ncpu;
 	r->sim.rnd = opt_seed;
 	nr_node_ids = 1;
+	/* ka's own per-CPU layer runs on as many emulated CPUs as the run */
+	ut_layers_only = !fe->real;
+	if (fe->real && ut_nr_cpus != ncpu) {
+		shim_cpu_leave();
+		ut_nr_cpus = ncpu;
+	}
+	/* a design before may have left another class table */
+	if (fe->real)
+		sim_ka_setup(SIM_CLASSES_KA);
 	ret = ut_init();
 	if (ret)
 		return ret;
@@ -272,11 +282,17 @@ static void run_phases(struct run *r)
 	r->end_objs = r->live_objs;
 	r->cost = r->sim.cost;
 	r->sim.fe->measure(&r->sim, &r->live);
+	if (r->sim.fe->real)
+		sim_ka_decomp(&r->sim, r->wl, "live", r->end_bytes);
 	for (t = 0; t < opt_idle; t++)
 		r->sim.fe->tick(&r->sim);
 	r->sim.fe->measure(&r->sim, &r->idle);
+	if (r->sim.fe->real)
+		sim_ka_decomp(&r->sim, r->wl, "idle", r->end_bytes);
 	r->sim.fe->shrink(&r->sim);
 	r->sim.fe->measure(&r->sim, &r->shrunk);
+	if (r->sim.fe->real)
+		sim_ka_decomp(&r->sim, r->wl, "shrunk", r->end_bytes);
 	if (opt_trace_out) {
 		/* one workload is one trace: the teardown is not part of it */
 		fclose(opt_trace_out);
@@ -905,7 +921,7 @@ int main(int argc, char **argv)
 	}
 	if (quick) {
 		/* make utest: seconds, every family, teardown checked */
-		designs = designs ?: "slub,mag,go,keep-gp-st,hyb-gp-st";
+		designs = designs ?: "slub,mag,go,keep-gp-st,hyb-gp-st,ka";
 		wls = "mem8,rl";
 		cpus = "2";
 		opt_ops = 20000;

@@ -5,8 +5,9 @@
  * Emulated CPUs, interleaved deterministically (one operation each in
  * turn), drive interchangeable per-CPU front ends; the ka front ends sit on
  * ka's real lower layers (sizeclass.c, span.c, mcentral.c, mheap.c,
- * arena.c, built against utest/shim/ as utest builds them), the SLUB one
- * on a model of Linux 6.1's SLUB and page allocator.  memsim.c has the
+ * arena.c, built against utest/shim/ as utest builds them) - the "ka"
+ * ones are ka's own per-CPU layer and API too (mcache.c, api.c) - the
+ * SLUB one on a model of Linux 6.1's SLUB and page allocator.  memsim.c has the
  * workloads, phases and tables, memsim_ka.c the ka front ends,
  * memsim_slub.c the SLUB model.  No threads: the question is memory and
  * how often each design reaches a lock or an atomic, not timing.
@@ -89,6 +90,8 @@ struct sim_fe {
 	int (*exit)(struct sim *sim);
 	/* parameters of the design: which variant of a family */
 	unsigned long arg[10];
+	/* ka's own per-CPU layer (mcache.c, api.c) on @ncpu emulated CPUs */
+	bool real;
 };
 
 struct sim {
@@ -130,8 +133,11 @@ extern const struct sim_fe sim_fe_mag, sim_fe_mag_old, sim_fe_mag_512k, sim_fe_m
 	sim_fe_own_gp, sim_fe_own_gp_st, sim_fe_keep_gp, sim_fe_keep_gp_st,
 	sim_fe_keep_gp_st2m, sim_fe_keep_go_st, sim_fe_keep_old_st,
 	sim_fe_hyb_gp_st, sim_fe_own_gp_c, sim_fe_keep_gp_st_c,
-	sim_fe_keep_gp_st2m_c, sim_fe_slub;
+	sim_fe_keep_gp_st2m_c, sim_fe_slub, sim_fe_ka, sim_fe_ka_512k,
+	sim_fe_ka_256k, sim_fe_ka_128k, sim_fe_ka_nomag;
 void sim_slub_print(int ncpu);
+void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
+		   unsigned long live_bytes);
 unsigned long sim_ka_pages(unsigned long *used);
 
 #endif /* _KA_MEMSIM_H */

@@ -23,6 +23,12 @@
  *        lists of spans (mcentral.c hands out objects, not spans); spans
  *        themselves, their pages and the pointer map are ka's.
  *
+ *  ka    not a model: ka's own api.c and mcache.c (magazines, owned spans,
+ *        floors, grants, the steal scan limit, stash, budget, the trim
+ *        pass), as utest builds them, one emulated CPU per simulated CPU;
+ *        ka-512k etc. at a smaller pcpu_budget.  sim_ka_decomp() prints
+ *        where its pages are at each phase.
+ *
  * Both use ka's large objects (above 32 KiB) as api.c does, and the heap's
  * scavenger and large-span cache as main.c and mcache.c drive them.
  *
@@ -1483,3 +1489,269 @@ const struct sim_fe sim_fe_keep_gp_st2m_c = SPN_FE("keep-gp-2m-c",
 	[SPN_ARG_PARTIAL] = 2, [SPN_ARG_RESERVE] = SPN_RESERVE,
 	[SPN_ARG_STASH] = 2048 * 1024, [SPN_ARG_KEEP] = 1,
 	[SPN_ARG_ADAPT] = 1, [SPN_ARG_CLASSES] = SIM_CLASSES_COARSE);
+
+/* ============================================ ka: mcache.c and api.c */
+
+/*
+ * ka's own per-CPU layer, not a model of it: api.c's ka_alloc() and
+ * ka_free() and mcache.c's magazines, owned spans, floors and budget,
+ * built as utest builds them, on one emulated CPU per simulated CPU.  A
+ * second is the kernel's periodic trim (the delayed work, which runs each
+ * CPU's pass) and a scavenger pass; the shrinkers are ka's: every CPU
+ * flushes and gives its spans back, then the empty spans, chunks and free
+ * pages go back (ka_drain() without RCU and KASAN).
+ */
+#define KA_ARG_BUDGET	0	/* bytes; 0: mcache.c's default */
+
+/* Central lock acquisitions and span builds of all classes, so far. */
+static void ka_fe_shared(unsigned long *locks, unsigned long *spans_new,
+			 unsigned long *spans_free)
+{
+	unsigned int cls;
+
+	*locks = *spans_new = *spans_free = 0;
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		const struct ka_central *c = ka_central_of(SIM_NODE, cls);
+
+		*locks += c->nr_lock;
+		*spans_new += c->spans_from_heap;
+		*spans_free += c->spans_to_heap;
+	}
+}
+
+struct ka_fe_state {
+	unsigned long locks, spans_new, spans_free;
+};
+
+/* What the call since the last one cost: central locks, spans, batches. */
+static void ka_fe_count(struct sim *sim, const struct ka_magazine *m,
+			unsigned long refills, unsigned long flushes)
+{
+	struct ka_fe_state *st = sim->priv;
+	unsigned long locks, sn, sf;
+
+	ka_fe_shared(&locks, &sn, &sf);
+	sim->cost.central_locks += locks - st->locks;
+	sim->cost.span_new += sn - st->spans_new;
+	sim->cost.span_free += sf - st->spans_free;
+	st->locks = locks;
+	st->spans_new = sn;
+	st->spans_free = sf;
+	if (m) {
+		sim->cost.refills += m->nr_refill - refills;
+		sim->cost.flushes += m->nr_flush - flushes;
+	}
+}
+
+static void *ka_fe_alloc(struct sim *sim, int cpu, size_t size)
+{
+	const struct ka_magazine *m = NULL;
+	unsigned long rf = 0, fl = 0;
+	void *p;
+
+	sim->cost.allocs++;
+	shim_run_on(cpu);
+	if (size <= KA_MAX_SMALL_SIZE) {
+		m = per_cpu_ptr(&ka_pcpu->mag[ka_size_class(size)], cpu);
+		rf = m->nr_refill;
+		fl = m->nr_flush;
+	} else {
+		sim->cost.span_new++;
+	}
+	p = ka_alloc(size, GFP_KERNEL);
+	ka_fe_count(sim, m, rf, fl);
+	return p;
+}
+
+static void ka_fe_free(struct sim *sim, int cpu, void *p)
+{
+	struct ka_span *span = sim_span_of(p);
+	const struct ka_magazine *m = NULL;
+	unsigned long rf = 0, fl = 0;
+
+	sim->cost.frees++;
+	shim_run_on(cpu);
+	if (span->state == KA_SPAN_SMALL) {
+		m = per_cpu_ptr(&ka_pcpu->mag[span->cls], cpu);
+		rf = m->nr_refill;
+		fl = m->nr_flush;
+		/* the remote bitmap's test_and_set_bit() */
+		if (ka_class_owned(&ka_classes[span->cls]) &&
+		    ka_rs_owner(atomic_long_read(&span->rstate)) != cpu + 1)
+			sim->cost.atomics++;
+	}
+	ka_free(p);
+	ka_fe_count(sim, m, rf, fl);
+}
+
+/* One second: the periodic trim (every CPU's pass) and the scavenger. */
+static void ka_fe_tick(struct sim *sim)
+{
+	shim_run_on(0);
+	shim_run_timers();
+	ka_heap_scavenge(ka_heap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
+	shim_rcu_barrier();
+	ka_fe_count(sim, NULL, 0, 0);
+}
+
+/* drop_caches: the shrinker's flushes on every CPU, then the release. */
+static void ka_fe_shrink(struct sim *sim)
+{
+	shim_run_on(0);
+	ka_mcache_drain_all();
+	ut_release_all(0);
+	shim_rcu_barrier();
+	ka_fe_count(sim, NULL, 0, 0);
+}
+
+/* Bytes of free objects in a CPU's magazines, and of its stashed spans. */
+static unsigned long ka_fe_cpu_cached(int cpu)
+{
+	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	unsigned long bytes = 0;
+	unsigned int cls;
+
+	for (cls = 1; cls < ka_nr_classes; cls++)
+		bytes += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+			 ka_classes[cls].size +
+			 ((unsigned long)pc->pcc[cls].nstash *
+			  ka_classes[cls].npages << PAGE_SHIFT);
+	return bytes;
+}
+
+static void ka_fe_measure(struct sim *sim, struct sim_mem *mem)
+{
+	int cpu;
+
+	memset(mem, 0, sizeof(*mem));
+	sim_ka_measure_heap(mem);
+	for (cpu = 0; cpu < sim->ncpu; cpu++) {
+		unsigned long bytes = ka_fe_cpu_cached(cpu);
+
+		mem->cached += bytes;
+		mem->cached_max = max(mem->cached_max, bytes);
+	}
+}
+
+static int ka_fe_init(struct sim *sim)
+{
+	struct ka_fe_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	sim->priv = st;
+	ka_fe_shared(&st->locks, &st->spans_new, &st->spans_free);
+	if (sim->fe->arg[KA_ARG_BUDGET]) {
+		shim_run_on(0);
+		ka_mcache_set_budget(sim->fe->arg[KA_ARG_BUDGET]);
+	}
+	return 0;
+}
+
+static int ka_fe_exit(struct sim *sim)
+{
+	free(sim->priv);
+	sim->priv = NULL;
+	return 0;
+}
+
+/*
+ * Where ka's pages are (a DECOMP line, pages x 4 KiB per requested live
+ * byte, and pages): the CPUs' spans - active, partial, full, stash - with
+ * the bytes of their objects out to clients (magazines apart), the
+ * magazines' objects, mcentral's partial and full spans and its empty
+ * reserve, large objects, the heap's free pages; "roundup" is what the
+ * classes add to the requested bytes.
+ */
+void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
+		   unsigned long live_bytes)
+{
+	enum { D_ACT, D_PART, D_FULL, D_STASH, D_CPART, D_CFULL, D_CEMPTY,
+	       D_NR };
+	static const char * const names[D_NR] = {
+		"active", "partial", "full", "stash", "c_partial", "c_full",
+		"c_empty" };
+	unsigned long pages[D_NR] = { 0 }, out[D_NR] = { 0 }, nspans[D_NR] = { 0 };
+	unsigned long mag = 0, mag1 = 0, slots = 0, held, used, large = 0;
+	const struct ka_heap *heap = ka_heap_of(SIM_NODE);
+	struct ka_span *span;
+	unsigned int cls, i;
+	int cpu;
+
+#define DSPAN(d, sp) do {						\
+		pages[d] += (sp)->npages;				\
+		out[d] += (unsigned long)(sp)->nalloc * ka_classes[cls].size; \
+		nspans[d]++;						\
+	} while (0)
+	for (cpu = 0; cpu < sim->ncpu; cpu++) {
+		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+
+		for (cls = 1; cls < ka_nr_classes; cls++) {
+			struct ka_pcc *s = &pc->pcc[cls];
+
+			if (!ka_class_owned(&ka_classes[cls])) {
+				mag1 += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+					ka_classes[cls].size;
+				continue;
+			}
+			mag += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+			       ka_classes[cls].size;
+			if (s->active)
+				DSPAN(D_ACT, s->active);
+			list_for_each_entry(span, &s->partial, olink)
+				DSPAN(D_PART, span);
+			list_for_each_entry(span, &s->full, olink)
+				DSPAN(D_FULL, span);
+			list_for_each_entry(span, &s->stash, olink)
+				DSPAN(D_STASH, span);
+		}
+	}
+	for (cls = 1; cls < ka_nr_classes; cls++) {
+		struct ka_central *c = ka_central_of(SIM_NODE, cls);
+
+		list_for_each_entry(span, &c->partial, list) {
+			if (span->nalloc)
+				DSPAN(D_CPART, span);
+			else
+				DSPAN(D_CEMPTY, span);
+		}
+		list_for_each_entry(span, &c->full, list)
+			DSPAN(D_CFULL, span);
+	}
+#undef DSPAN
+	list_for_each_entry(span, &heap->large, list)
+		large += span->npages;
+	held = sim_ka_pages(&used);
+	/* the objects clients hold of the small spans, in their slots */
+	for (i = 0; i < D_NR; i++)
+		slots += out[i];
+	printf("DECOMP wl=%s cpus=%d phase=%s live_bytes=%lu held=%lu used=%lu mag_kb=%lu mag1_kb=%lu",
+	       wl, sim->ncpu, phase, live_bytes, held, used, mag >> 10,
+	       mag1 >> 10);
+	for (i = 0; i < D_NR; i++)
+		printf(" %s=%lu/%lu/%lukb", names[i], nspans[i], pages[i],
+		       out[i] >> 10);
+	printf(" large_pages=%lu heap_free=%lu slots_out_kb=%lu\n", large,
+	       held - used, (slots - mag - mag1) >> 10);
+}
+
+#define KA_FE(_name, _desc, _budget) {					\
+	.name = _name, .desc = _desc, .init = ka_fe_init,		\
+	.alloc = ka_fe_alloc, .free = ka_fe_free, .tick = ka_fe_tick,	\
+	.shrink = ka_fe_shrink, .measure = ka_fe_measure,		\
+	.exit = ka_fe_exit, .slot = sim_ka_slot, .scav = sim_ka_scav,	\
+	.arg = { [KA_ARG_BUDGET] = _budget }, .real = true,		\
+}
+
+const struct sim_fe sim_fe_ka = KA_FE("ka",
+	"ka's own mcache.c and api.c (not a model), default budget", 0);
+const struct sim_fe sim_fe_ka_512k = KA_FE("ka-512k",
+	"ka's own mcache.c and api.c, pcpu_budget=512 KiB", 512 * 1024);
+const struct sim_fe sim_fe_ka_256k = KA_FE("ka-256k",
+	"ka's own mcache.c and api.c, pcpu_budget=256 KiB", 256 * 1024);
+const struct sim_fe sim_fe_ka_128k = KA_FE("ka-128k",
+	"ka's own mcache.c and api.c, pcpu_budget=128 KiB", 128 * 1024);
+/* a byte: floors of 0, no stash - the owned spans' own footprint */
+const struct sim_fe sim_fe_ka_nomag = KA_FE("ka-nomag",
+	"ka's own mcache.c and api.c, no magazines and no stash (pcpu_budget=1 B)",
+	1);

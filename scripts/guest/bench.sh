@@ -81,6 +81,12 @@ if [ "$kb_run" = mem8 ]; then
 		f1=$(kb_free_now)
 		kb_msg "KB-MEM8 alloc=$a phase=live drop_kb=$((f0 - f1)) $(kb_ka_figures)"
 		kb_mem_parts $a live
+		# ka's spans and magazines while live: where its pages are
+		if [ $a = ka ]; then
+			awk '!/^#/ { print "KB-SPANS", $1, $2, $4, $5, $6 }' \
+				/sys/kernel/debug/ka/spans >&3
+			sed 's/^/KB-PERCPU /' /sys/kernel/debug/ka/percpu >&3
+		fi
 		# idle: what the CPUs give back by themselves (ka's trim work)
 		sleep 5
 		f1=$(kb_free_now)

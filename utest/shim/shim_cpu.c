@@ -53,15 +53,18 @@ bool shim_cpu_is_online(int cpu)
 
 /*
  * @nr_cpus CPUs, spread over @nr_nodes nodes in order (CPU c on node
- * c * nr_nodes / nr_cpus), all online.  Once, before any thread runs.
+ * c * nr_nodes / nr_cpus), all online.  Before any thread runs; again
+ * (memsim's runs of the real per-CPU layer) only with another count and
+ * no thread on a CPU.
  */
 void shim_cpu_init(int nr_cpus, int nr_nodes)
 {
 	static bool done;
 	int c;
 
-	if (done)
+	if (done && nr_cpus == nr_cpu_ids)
 		return;
+	BUG_ON(done && shim_task.cpu >= 0);
 	done = true;
 	BUG_ON(nr_cpus > SHIM_MAX_CPUS);
 	nr_cpu_ids = nr_cpus;

@@ -32,7 +32,7 @@
 
 #include <linux/types.h>
 
-#define SHIM_MAX_CPUS		8
+#define SHIM_MAX_CPUS		64
 #define SHIM_PCPU_UNIT		(1UL << 20)
 
 struct kunit;
