@@ -1596,10 +1596,19 @@ static void ka_mcache_trim_tick(struct work_struct *unused)
 {
 	int cpu, nid;
 
-	/* the heaps' cached large spans, by the same clock */
-	for_each_node(nid)
-		if (ka_nodes[nid])
-			ka_heap_large_trim(ka_heap_of(nid), true);
+	/*
+	 * The heaps' cached large spans and the empty spans mcentral kept by
+	 * demand, by the same clock
+	 */
+	for_each_node(nid) {
+		unsigned int cls;
+
+		if (!ka_nodes[nid])
+			continue;
+		ka_heap_large_trim(ka_heap_of(nid), true);
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			ka_central_decay(ka_central_of(nid, cls));
+	}
 
 	for_each_online_cpu(cpu)
 		if (READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes) ||
