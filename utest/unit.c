@@ -732,9 +732,10 @@ static void t_central_hold(void)
 	ka_central_flush(objs, n);
 	EXPECT_EQ(c->spans_from_heap, from);
 	EXPECT(!ut_check());
-	/* used to the bottom since the last pass: kept; then unused: back */
-	EXPECT_EQ(ka_central_decay(c), 0);
-	EXPECT_EQ(ka_central_decay(c), 8 * ka_classes[cls].npages);
+	/* used to the bottom since the last pass: halved; then unused: back */
+	EXPECT_EQ(ka_central_decay(c), 4 * ka_classes[cls].npages);
+	EXPECT_EQ(c->hold, 4);
+	EXPECT_EQ(ka_central_decay(c), 4 * ka_classes[cls].npages);
 	EXPECT_EQ(c->hold, 0);
 	EXPECT_EQ(c->nr_empty, reserve);
 	EXPECT_EQ(ka_central_release(c, 0), reserve * ka_classes[cls].npages);

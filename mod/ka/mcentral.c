@@ -27,8 +27,8 @@
  * second from mcache.c's periodic trim) lowers @hold by the low-water mark
  * of the empty spans since the previous pass - those no refill needed, as
  * TCMalloc's transfer caches give back what stayed below their low-water
- * mark - and gives them back; the shrinker and drain (ka_central_release())
- * give back every empty span and drop @hold.  A ka_cache's central keeps
+ * mark - and by at least half, and gives them back; the shrinker and drain
+ * (ka_central_release()) give back every empty span and drop @hold.  A ka_cache's central keeps
  * its reserve only (no trim pass walks the caches).
  *
  * A ka_cache (cache.c) has central lists of its own, with a carve hook
@@ -515,10 +515,12 @@ KA_EXPORT_INTERNAL(ka_central_release);
  * @c: the central list
  *
  * The empty spans that stayed unused since the previous pass (the
- * low-water mark of @c->nr_empty) come off @c->hold and go back to the
- * heap; spans given back before this pass no longer count against the
- * next builds.  A central used down to the bottom of its reserve keeps
- * it; an idle one is down to its class's reserve after one pass.
+ * low-water mark of @c->nr_empty), and at least half of @c->hold, come
+ * off @c->hold and go back to the heap; only those count against the
+ * builds until the next pass.  A central used down to the bottom of its
+ * reserve builds back within a pass what the halving took (at most half
+ * its held spans a second); an idle one halves its hold at every pass, and
+ * gives back at once what was not used since the previous one.
  *
  * Context: process context (mcache.c's periodic trim, tests); no ka lock
  * held.
@@ -534,10 +536,10 @@ unsigned long ka_central_decay(struct ka_central *c)
 		return 0;
 	spin_lock_irqsave(&c->lock, flags);
 	c->nr_lock++;
-	idle = min(c->empty_low, c->nr_empty);
+	idle = max(min(c->empty_low, c->nr_empty), c->hold / 2);
 	WRITE_ONCE(c->hold, c->hold - min(c->hold, idle));
-	c->churn = 0;
-	ka_central_trim(c, ka_central_keep(c), &release);
+	/* what goes back now counts against the builds of the next pass */
+	c->churn = ka_central_trim(c, ka_central_keep(c), &release);
 	c->empty_low = c->nr_empty;
 	spin_unlock_irqrestore(&c->lock, flags);
 	return ka_span_destroy_list(&release);
