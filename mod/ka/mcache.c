@@ -131,7 +131,8 @@
  *   capacity left halve the classes that saw no allocation or free since
  *   the previous pass (below one batch: 0), flushing the objects that no
  *   longer fit; an idle CPU so gives its whole cache back in a few passes
- *   and is then left alone;
+ *   and is then left alone (the same tick trims the heaps' large-object
+ *   caches and the empty spans mcentral keeps by demand);
  * - lowering the budget trims every CPU before the write returns.
  * A capacity changes only while its magazine is owned, like @top, by the
  * owner's slow paths (refill, overflow, the trim works), or for a dead CPU.
