@@ -93,7 +93,7 @@ static void ka_central_built(struct ka_central *c)
 	lockdep_assert_held(&c->lock);
 	c->spans_from_heap++;
 	if (c->churn) {
-		c->churn--;
+		WRITE_ONCE(c->churn, c->churn - 1);
 		if (c->hold < ka_central_hold_max(c))
 			WRITE_ONCE(c->hold, c->hold + 1);
 	}
@@ -247,7 +247,7 @@ static void ka_central_trim_busy(struct ka_central *c, struct list_head *out)
 	unsigned long n = ka_central_trim(c, ka_central_keep(c), out);
 
 	if (!c->cache)
-		c->churn += n;
+		WRITE_ONCE(c->churn, c->churn + n);
 }
 
 /**
@@ -502,7 +502,7 @@ unsigned long ka_central_release(struct ka_central *c, unsigned long keep)
 	spin_lock_irqsave(&c->lock, flags);
 	c->nr_lock++;
 	WRITE_ONCE(c->hold, 0);
-	c->churn = 0;
+	WRITE_ONCE(c->churn, 0);
 	ka_central_trim(c, keep, &release);
 	c->empty_low = c->nr_empty;
 	spin_unlock_irqrestore(&c->lock, flags);
@@ -539,7 +539,7 @@ unsigned long ka_central_decay(struct ka_central *c)
 	idle = max(min(c->empty_low, c->nr_empty), c->hold / 2);
 	WRITE_ONCE(c->hold, c->hold - min(c->hold, idle));
 	/* what goes back now counts against the builds of the next pass */
-	c->churn = ka_central_trim(c, ka_central_keep(c), &release);
+	WRITE_ONCE(c->churn, ka_central_trim(c, ka_central_keep(c), &release));
 	c->empty_low = c->nr_empty;
 	spin_unlock_irqrestore(&c->lock, flags);
 	return ka_span_destroy_list(&release);
