@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suite ka_mcentral (mod/ka/mcentral.c): spans moving between
- * the full/partial/empty lists, the reserve of empty spans, one lock
- * acquisition per batch, a double put refused.  Calls mcentral's entry
- * points directly; they take the central lock themselves.
+ * the full/partial/empty lists, the reserve of empty spans and the one by
+ * demand, one lock acquisition per batch, a double put refused.  Calls
+ * mcentral's entry points directly; they take the central lock themselves.
  */
+#include "mcache.h"
 #include "ka_kunit.h"
 
 static void ka_central_list_moves(struct kunit *test)
@@ -45,6 +46,82 @@ static void ka_central_list_moves(struct kunit *test)
 			(unsigned long)reserve * ka_classes[cls].npages);
 	ka_class_stats_read(node, cls, &st);
 	KUNIT_EXPECT_EQ(test, st.spans, 0UL);
+}
+
+/*
+ * The reserve by demand: spans given back and built again within a trim
+ * pass are kept from then on; a pass that finds them unused gives them
+ * back; the shrinker's release drops them all.
+ */
+static void ka_central_hold_by_demand(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(16384);	/* 1 object/span */
+	const struct ka_class *k = &ka_classes[cls];
+	unsigned int extra = 8, n = k->reserve + extra;
+	int node = numa_mem_id();
+	struct ka_central *c = ka_central_of(node, cls);
+	struct ka_class_stats st, a, b;
+	void **objs;
+
+	KUNIT_ASSERT_EQ(test, k->nelems, 1U);
+	KUNIT_ASSERT_LE(test, (unsigned long)(n + 1) * k->npages * PAGE_SIZE,
+			(unsigned long)KA_CENTRAL_HOLD_BYTES);
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	/* no trim pass in the middle of the case */
+	ka_mcache_trim_pause(true);
+	ka_class_stats_read(node, cls, &st);
+	KUNIT_EXPECT_EQ(test, st.spans, 0UL);
+
+	/* first cycle: beyond the reserve, the spans go back to the heap */
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_central_flush(objs, n);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_EXPECT_EQ(test, a.empty, (unsigned long)k->reserve);
+	KUNIT_EXPECT_EQ(test, a.keep, (unsigned long)k->reserve);
+	KUNIT_EXPECT_EQ(test, a.spans_to_heap - st.spans_to_heap,
+			(unsigned long)extra);
+
+	/* second: built again within the pass, so kept from now on */
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_central_flush(objs, n);
+	ka_class_stats_read(node, cls, &b);
+	KUNIT_EXPECT_EQ(test, b.spans_from_heap - a.spans_from_heap,
+			(unsigned long)extra);
+	KUNIT_EXPECT_EQ(test, b.spans_to_heap, a.spans_to_heap);
+	KUNIT_EXPECT_EQ(test, b.keep, (unsigned long)n);
+	KUNIT_EXPECT_EQ(test, b.empty, (unsigned long)n);
+
+	/* third: no span built or destroyed */
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_central_flush(objs, n);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_EXPECT_EQ(test, a.spans_from_heap, b.spans_from_heap);
+	KUNIT_EXPECT_EQ(test, a.spans_to_heap, b.spans_to_heap);
+
+	/* a pass after a use down to the bottom halves them ... */
+	KUNIT_EXPECT_EQ(test, ka_central_decay(c),
+			(unsigned long)extra / 2 * k->npages);
+	KUNIT_EXPECT_EQ(test, ka_central_keep(c), (unsigned long)n - extra / 2);
+	/* ... the next, with none of them used since, gives them back */
+	KUNIT_EXPECT_EQ(test, ka_central_decay(c),
+			(unsigned long)extra / 2 * k->npages);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_EXPECT_EQ(test, a.keep, (unsigned long)k->reserve);
+	KUNIT_EXPECT_EQ(test, a.empty, (unsigned long)k->reserve);
+
+	/* used again, then the shrinker's release: nothing kept */
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_central_flush(objs, n);
+	KUNIT_ASSERT_EQ(test, ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_central_flush(objs, n);
+	KUNIT_EXPECT_EQ(test, ka_central_keep(c), (unsigned long)n);
+	KUNIT_EXPECT_EQ(test, ka_central_release(c, 0),
+			(unsigned long)n * k->npages);
+	ka_class_stats_read(node, cls, &a);
+	KUNIT_EXPECT_EQ(test, a.spans, 0UL);
+	KUNIT_EXPECT_EQ(test, a.keep, (unsigned long)k->reserve);
+	ka_mcache_trim_pause(false);
 }
 
 static void ka_central_batch_one_lock(struct kunit *test)
@@ -94,6 +171,7 @@ static void ka_central_double_put_refused(struct kunit *test)
 
 static struct kunit_case ka_mcentral_cases[] = {
 	KUNIT_CASE(ka_central_list_moves),
+	KUNIT_CASE(ka_central_hold_by_demand),
 	KUNIT_CASE(ka_central_batch_one_lock),
 	KUNIT_CASE(ka_central_double_put_refused),
 	{}

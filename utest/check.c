@@ -191,9 +191,11 @@ static void check_central(struct ka_central *c, int node, unsigned int cls,
 		bad("central %d/%u: partial %lu full %lu empty %lu owned %lu, counted %lu %lu %lu %lu",
 		    node, cls, partial, full, empty, nowned, c->nr_partial,
 		    c->nr_full, c->nr_empty, c->nr_owned);
-	if (empty > ka_classes[cls].reserve)
-		bad("central %d/%u: %lu empty spans kept, reserve is %u", node,
-		    cls, empty, ka_classes[cls].reserve);
+	if (empty > ka_central_keep(c) ||
+	    c->hold * ka_classes[cls].npages * PAGE_SIZE >
+	    KA_CENTRAL_HOLD_BYTES || (c->cache && c->hold))
+		bad("central %d/%u: %lu empty spans kept, reserve is %u + %lu",
+		    node, cls, empty, ka_classes[cls].reserve, c->hold);
 	if (out != c->objs_out)
 		bad("central %d/%u: objs_out %lu, its spans have %lu out",
 		    node, cls, c->objs_out, out);

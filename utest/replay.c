@@ -13,8 +13,9 @@
  * objects share the size classes' spans.  Each object carries its id in its
  * first bytes, checked before its free.
  *
- * usage: replay [--every N] [--csv FILE] TRACE.kar...
+ * usage: replay [--every N] [--budget KIB] [--csv FILE] TRACE.kar...
  *   --every N   a sample every N events (default 10000)
+ *   --budget KIB  the per-CPU budget (pcpu_budget=; default: ka's)
  *   --csv FILE  the samples: event, live requested bytes, pages held and
  *               used by the heap, bytes in magazines, spans by occupancy
  *               (tenths: objects held by the trace / objects per span)
@@ -44,6 +45,7 @@ struct rp_class {
 };
 
 static unsigned long every = 10000;
+static unsigned long budget_kib = ULONG_MAX;
 static FILE *csv;
 static unsigned long passed, failed;
 
@@ -272,6 +274,8 @@ static void replay(const char *path)
 		free(d);
 		return;
 	}
+	if (budget_kib != ULONG_MAX)
+		ka_pcpu_budget = budget_kib * 1024;
 	cpus = calloc(h->nr_cpus, sizeof(*cpus));
 	slots = calloc(h->nr_objects ? h->nr_objects : 1, sizeof(*slots));
 	pc_end = calloc(KA_MAX_CLASSES, sizeof(*pc_end));
@@ -386,6 +390,8 @@ int main(int argc, char **argv)
 			every = strtoul(argv[++i], NULL, 0);
 			if (!every)
 				every = 1;
+		} else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
+			budget_kib = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--csv") && i + 1 < argc) {
 			csv = fopen(argv[++i], "w");
 			if (!csv) {
@@ -396,7 +402,7 @@ int main(int argc, char **argv)
 		} else if (argv[i][0] != '-') {
 			replay(argv[i]);
 		} else {
-			fprintf(stderr, "usage: replay [--every N] [--csv FILE] TRACE.kar...\n");
+			fprintf(stderr, "usage: replay [--every N] [--budget KIB] [--csv FILE] TRACE.kar...\n");
 			return 2;
 		}
 	}

@@ -707,6 +707,41 @@ static void t_central_double_flush(void)
 	EXPECT(!ut_check());
 }
 
+/*
+ * The reserve by demand: spans given back and built again within a trim
+ * pass are kept; a pass that finds them unused gives them back.
+ */
+static void t_central_hold(void)
+{
+	unsigned int cls = cls_of(16384), reserve = ka_classes[cls].reserve;
+	unsigned int n = reserve + 8, i;
+	struct ka_central *c = central(0, cls);
+	unsigned long from;
+	void *objs[64];
+
+	EXPECT(n <= ARRAY_SIZE(objs));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(ka_central_refill(c, objs, n, GFP_KERNEL), n);
+		ka_central_flush(objs, n);
+	}
+	EXPECT_EQ(c->hold, 8);
+	EXPECT_EQ(c->nr_empty, n);
+	EXPECT_EQ(c->spans_to_heap, 8);
+	from = c->spans_from_heap;
+	EXPECT_EQ(ka_central_refill(c, objs, n, GFP_KERNEL), n);
+	ka_central_flush(objs, n);
+	EXPECT_EQ(c->spans_from_heap, from);
+	EXPECT(!ut_check());
+	/* used to the bottom since the last pass: halved; then unused: back */
+	EXPECT_EQ(ka_central_decay(c), 4 * ka_classes[cls].npages);
+	EXPECT_EQ(c->hold, 4);
+	EXPECT_EQ(ka_central_decay(c), 4 * ka_classes[cls].npages);
+	EXPECT_EQ(c->hold, 0);
+	EXPECT_EQ(c->nr_empty, reserve);
+	EXPECT_EQ(ka_central_release(c, 0), reserve * ka_classes[cls].npages);
+	EXPECT(!ut_check());
+}
+
 static void t_central_refill_failure(void)
 {
 	unsigned int cls = cls_of(2048), nelems = ka_classes[cls].nelems;
@@ -949,6 +984,7 @@ static const struct {
 	{ "arena: created and freed with chunks", t_arena_lifecycle },
 	{ "central: lists, reserve, release", t_central_lists },
 	{ "central: double flush refused", t_central_double_flush },
+	{ "central: reserve by demand", t_central_hold },
 	{ "central: refill failure", t_central_refill_failure },
 	{ "free: invalid pointers refused", t_invalid_frees },
 	{ "free: pointer past the last object refused", t_free_past_last },

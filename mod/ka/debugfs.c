@@ -118,6 +118,7 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 	st->lock_acquisitions = c->nr_lock;
 	st->spans_from_heap = c->spans_from_heap;
 	st->spans_to_heap = c->spans_to_heap;
+	st->keep = ka_central_keep(c);
 	/*
 	 * Spans CPUs own: their counts are their owners', read without
 	 * owning them (a snapshot); the lock keeps them on the list.
@@ -214,7 +215,7 @@ static unsigned long ka_stats_classes(struct seq_file *m)
 	unsigned int cls;
 	int nid;
 
-	seq_puts(m, "\n# node class size spans partial full empty objects in_use free cached bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap\n");
+	seq_puts(m, "\n# node class size spans partial full empty objects in_use free cached bytes_in_use bytes_held occupancy% lock_acq spans_from_heap spans_to_heap keep\n");
 	for_each_node_state(nid, N_MEMORY) {
 		for (cls = 1; cls < ka_nr_classes; cls++) {
 			const struct ka_class *k = &ka_classes[cls];
@@ -226,14 +227,14 @@ static unsigned long ka_stats_classes(struct seq_file *m)
 			bheld = st.spans * k->npages * PAGE_SIZE;
 			buse = st.in_use * k->size;
 			in_use_bytes += buse;
-			seq_printf(m, "class %d %u %u %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
+			seq_printf(m, "class %d %u %u %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
 				   nid, cls, k->size, st.spans, st.partial,
 				   st.full, st.empty, st.objs_total, st.in_use,
 				   st.objs_total - st.objs_out, st.cached,
 				   buse, bheld,
 				   st.objs_total ? st.in_use * 100 / st.objs_total : 0,
 				   st.lock_acquisitions, st.spans_from_heap,
-				   st.spans_to_heap);
+				   st.spans_to_heap, st.keep);
 		}
 	}
 	return in_use_bytes;

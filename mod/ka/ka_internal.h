@@ -117,6 +117,14 @@ enum ka_class_shape {
 #define KA_CENTRAL_RESERVE_BYTES	(64 * 1024)
 #define KA_RESERVE_OBJS			16
 /*
+ * Beyond it, an mcentral of a size class keeps as many more empty spans
+ * (ka_central.hold) as it gave back to the heap and then had to build
+ * again, up to KA_CENTRAL_HOLD_BYTES in all; each trim pass lowers @hold
+ * by the empty spans that stayed unused since the previous pass (their
+ * low-water mark), and the shrinker and drain drop it (mcentral.c).
+ */
+#define KA_CENTRAL_HOLD_BYTES		(8 * 1024 * 1024)
+/*
  * Freed large objects a heap keeps whole (span, pages, arena entries) for
  * the next large allocation of as many pages: at most KA_LARGE_CACHE_NR
  * spans, and beyond the newest (at most KA_LARGE_CACHE_BYTES) at most
@@ -617,6 +625,15 @@ struct ka_central {
 	unsigned long spans_to_heap;
 	unsigned long nr_refill;
 	unsigned long nr_flush;
+	/*
+	 * The reserve by demand (a size class's central only; mcentral.c):
+	 * empty spans kept beyond ka_class.reserve; spans given back to the
+	 * heap since the last trim pass that no build has taken up yet; the
+	 * fewest empty spans since that pass.
+	 */
+	unsigned long hold;
+	unsigned long churn;
+	unsigned long empty_low;
 } ____cacheline_aligned_in_smp;
 
 void ka_central_init(struct ka_central *c, unsigned int cls, int node);
@@ -624,6 +641,8 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 			       unsigned int n, gfp_t gfp);
 void ka_central_flush(void **objs, unsigned int n);
 unsigned long ka_central_release(struct ka_central *c, unsigned long keep);
+unsigned long ka_central_decay(struct ka_central *c);
+unsigned long ka_central_keep(const struct ka_central *c);
 struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp);
 void ka_central_give(struct ka_span *span);
 void ka_central_collect(struct ka_span *span);
@@ -732,6 +751,7 @@ struct ka_class_stats {
 	unsigned long lock_acquisitions;
 	unsigned long spans_from_heap;
 	unsigned long spans_to_heap;
+	unsigned long keep;		/* empty spans mcentral keeps now */
 };
 
 void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st);

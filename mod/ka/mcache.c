@@ -131,7 +131,8 @@
  *   capacity left halve the classes that saw no allocation or free since
  *   the previous pass (below one batch: 0), flushing the objects that no
  *   longer fit; an idle CPU so gives its whole cache back in a few passes
- *   and is then left alone;
+ *   and is then left alone (the same tick trims the heaps' large-object
+ *   caches and the empty spans mcentral keeps by demand);
  * - lowering the budget trims every CPU before the write returns.
  * A capacity changes only while its magazine is owned, like @top, by the
  * owner's slow paths (refill, overflow, the trim works), or for a dead CPU.
@@ -1596,10 +1597,19 @@ static void ka_mcache_trim_tick(struct work_struct *unused)
 {
 	int cpu, nid;
 
-	/* the heaps' cached large spans, by the same clock */
-	for_each_node(nid)
-		if (ka_nodes[nid])
-			ka_heap_large_trim(ka_heap_of(nid), true);
+	/*
+	 * The heaps' cached large spans and the empty spans mcentral kept by
+	 * demand, by the same clock
+	 */
+	for_each_node(nid) {
+		unsigned int cls;
+
+		if (!ka_nodes[nid])
+			continue;
+		ka_heap_large_trim(ka_heap_of(nid), true);
+		for (cls = 1; cls < ka_nr_classes; cls++)
+			ka_central_decay(ka_central_of(nid, cls));
+	}
 
 	for_each_online_cpu(cpu)
 		if (READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes) ||

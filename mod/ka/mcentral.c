@@ -13,6 +13,24 @@
  * does not bounce spans to and from the heap; further empty spans go back
  * to the heap at once, and all of them under memory pressure.
  *
+ * The reserve by demand.  One batch is not what a class of one object (or
+ * a few) per span cycles through: 256 objects of 16 KiB allocated and
+ * freed, or a CPU freeing what another allocates, build and destroy a span
+ * (metadata, run, arena entries, an RCU callback) per object.  So a size
+ * class's central also counts the empty spans it gave back to the heap
+ * since the last trim pass (@churn), and each span it must then build
+ * takes one off that count and keeps one more empty span from now on
+ * (@hold, at most KA_CENTRAL_HOLD_BYTES of spans with the reserve): a
+ * span destroyed and built again within a pass was one too few, as the
+ * page allocator's per-CPU lists grow their high mark by what frees and
+ * allocations cycle through.  Each trim pass (ka_central_decay(), every
+ * second from mcache.c's periodic trim) lowers @hold by the low-water mark
+ * of the empty spans since the previous pass - those no refill needed, as
+ * TCMalloc's transfer caches give back what stayed below their low-water
+ * mark - and by at least half, and gives them back; the shrinker and drain
+ * (ka_central_release()) give back every empty span and drop @hold.  A ka_cache's central keeps
+ * its reserve only (no trim pass walks the caches).
+ *
  * A ka_cache (cache.c) has central lists of its own, with a carve hook
  * that runs the cache's constructor on each new span; its spans point back
  * at them (ka_span.central), and flushes return objects there.
@@ -30,15 +48,65 @@
  * Owns: the span lists and the spans on them that no CPU owns.
  * Locks: central->lock (irq-safe) protects the lists, every field of the
  * spans on them that can change but those of owned spans, and the
- * counters.  It nests inside the per-CPU magazines' lock (a flush, a span
- * given back); no other ka lock is taken under it: it is dropped around
- * new span allocation, and empty spans are destroyed (heap->lock) after it
- * is dropped.
+ * counters, the reserve by demand included.  It nests inside the per-CPU
+ * magazines' lock (a flush, a span given back) and under ka_cache_list_lock
+ * (cache.c's walks); the trim pass takes it with no other ka lock held.  No
+ * other ka lock is taken under it: it is dropped around new span
+ * allocation, and empty spans are destroyed (heap->lock) after it is
+ * dropped.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
 #include "ka_internal.h"
 #include "hooks.h"
+
+/* Spans the reserve by demand may add to the class's reserve. */
+static unsigned long ka_central_hold_max(const struct ka_central *c)
+{
+	const struct ka_class *k = &ka_classes[c->cls];
+	unsigned long spans = KA_CENTRAL_HOLD_BYTES / (k->npages * PAGE_SIZE);
+
+	return spans > k->reserve ? spans - k->reserve : 0;
+}
+
+/**
+ * ka_central_keep - the empty spans a central keeps now
+ * @c: the central list
+ *
+ * Its class's reserve and what demand added to it (@c->hold).
+ *
+ * Context: any; @c->lock held, or a snapshot for the readers.
+ * Return: the number of empty spans.
+ */
+unsigned long ka_central_keep(const struct ka_central *c)
+{
+	return ka_classes[c->cls].reserve + READ_ONCE(c->hold);
+}
+KA_EXPORT_INTERNAL(ka_central_keep);
+
+/*
+ * A span built from the heap.  If the central gave spans back since the
+ * last trim pass, it gave back one too many: keep one more from now on.
+ */
+static void ka_central_built(struct ka_central *c)
+{
+	lockdep_assert_held(&c->lock);
+	c->spans_from_heap++;
+	if (c->churn) {
+		WRITE_ONCE(c->churn, c->churn - 1);
+		if (c->hold < ka_central_hold_max(c))
+			WRITE_ONCE(c->hold, c->hold + 1);
+	}
+}
+
+/* An empty span gets an object out: the low-water mark of the pass. */
+static void ka_central_empty_used(struct ka_central *c)
+{
+	lockdep_assert_held(&c->lock);
+	c->nr_empty--;
+	if (c->nr_empty < c->empty_low)
+		c->empty_low = c->nr_empty;
+}
 
 static void ka_central_add(struct ka_central *c, struct ka_span *span)
 {
@@ -47,7 +115,7 @@ static void ka_central_add(struct ka_central *c, struct ka_span *span)
 	span->where = KA_LIST_PARTIAL;
 	c->nr_partial++;
 	c->nr_empty++;
-	c->spans_from_heap++;
+	ka_central_built(c);
 }
 
 /* Move @span to the list its counts call for, after a take or a put. */
@@ -69,7 +137,7 @@ static void ka_central_relist(struct ka_central *c, struct ka_span *span,
 		c->nr_partial++;
 	}
 	if (!was_out && span->nalloc)
-		c->nr_empty--;
+		ka_central_empty_used(c);
 	if (was_out && !span->nalloc) {
 		c->nr_empty++;
 		list_move_tail(&span->list, &c->partial);
@@ -143,11 +211,15 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 }
 KA_EXPORT_INTERNAL(ka_central_refill);
 
-/* Unlink empty spans beyond @keep; the caller destroys them unlocked. */
-static void ka_central_trim(struct ka_central *c, unsigned long keep,
-			    struct list_head *out)
+/*
+ * Unlink empty spans beyond @keep; the caller destroys them unlocked.
+ * Return: how many.
+ */
+static unsigned long ka_central_trim(struct ka_central *c, unsigned long keep,
+				     struct list_head *out)
 {
 	struct ka_span *span, *tmp;
+	unsigned long n = 0;
 
 	lockdep_assert_held(&c->lock);
 	list_for_each_entry_safe_reverse(span, tmp, &c->partial, list) {
@@ -160,7 +232,22 @@ static void ka_central_trim(struct ka_central *c, unsigned long keep,
 		c->nr_empty--;
 		c->nr_partial--;
 		c->spans_to_heap++;
+		n++;
 	}
+	return n;
+}
+
+/*
+ * After a flush, a give or a collect: empty spans beyond what the central
+ * keeps go back, and a size class's central counts them against the next
+ * spans it builds (ka_central_built()).
+ */
+static void ka_central_trim_busy(struct ka_central *c, struct list_head *out)
+{
+	unsigned long n = ka_central_trim(c, ka_central_keep(c), out);
+
+	if (!c->cache)
+		WRITE_ONCE(c->churn, c->churn + n);
 }
 
 /**
@@ -201,8 +288,7 @@ void ka_central_flush(void **objs, unsigned int n)
 		nc = span->central ?: ka_central_of(span->node, span->cls);
 		if (nc != c) {
 			if (c) {
-				ka_central_trim(c, ka_classes[c->cls].reserve,
-						&release);
+				ka_central_trim_busy(c, &release);
 				spin_unlock_irqrestore(&c->lock, flags);
 			}
 			c = nc;
@@ -233,7 +319,7 @@ void ka_central_flush(void **objs, unsigned int n)
 		ka_central_relist(c, span, was_out);
 	}
 	if (c) {
-		ka_central_trim(c, ka_classes[c->cls].reserve, &release);
+		ka_central_trim_busy(c, &release);
 		spin_unlock_irqrestore(&c->lock, flags);
 	}
 	rcu_read_unlock();
@@ -250,7 +336,7 @@ static void ka_central_unlist(struct ka_central *c, struct ka_span *span)
 	} else {
 		c->nr_partial--;
 		if (!span->nalloc)
-			c->nr_empty--;
+			ka_central_empty_used(c);
 	}
 	c->objs_out -= span->nalloc;
 	list_move(&span->list, &c->owned);
@@ -290,7 +376,7 @@ struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp)
 			c->carve(c, span);
 		spin_lock_irqsave(&c->lock, flags);
 		c->nr_lock++;
-		c->spans_from_heap++;
+		ka_central_built(c);
 		list_add(&span->list, &c->owned);
 		span->where = KA_LIST_OWNED;
 		c->nr_owned++;
@@ -356,7 +442,7 @@ void ka_central_give(struct ka_span *span)
 		span->where = KA_LIST_PARTIAL;
 		c->nr_partial++;
 	}
-	ka_central_trim(c, ka_classes[c->cls].reserve, &release);
+	ka_central_trim_busy(c, &release);
 	spin_unlock_irqrestore(&c->lock, flags);
 	ka_span_destroy_list(&release);
 }
@@ -390,7 +476,7 @@ void ka_central_collect(struct ka_span *span)
 		n = ka_span_collect(span);
 		c->objs_out -= n;
 		ka_central_relist(c, span, was_out);
-		ka_central_trim(c, ka_classes[c->cls].reserve, &release);
+		ka_central_trim_busy(c, &release);
 	}
 	spin_unlock_irqrestore(&c->lock, flags);
 	ka_span_destroy_list(&release);
@@ -402,6 +488,9 @@ KA_EXPORT_INTERNAL(ka_central_collect);
  * @c: the central list
  * @keep: empty spans to keep
  *
+ * The demand the central had seen is forgotten (@hold and @churn are
+ * dropped): the shrinker and drain give back everything a central keeps.
+ *
  * Context: any; no ka lock held.
  * Return: the number of pages given back to the heap.
  */
@@ -412,8 +501,47 @@ unsigned long ka_central_release(struct ka_central *c, unsigned long keep)
 
 	spin_lock_irqsave(&c->lock, flags);
 	c->nr_lock++;
+	WRITE_ONCE(c->hold, 0);
+	WRITE_ONCE(c->churn, 0);
 	ka_central_trim(c, keep, &release);
+	c->empty_low = c->nr_empty;
 	spin_unlock_irqrestore(&c->lock, flags);
 	return ka_span_destroy_list(&release);
 }
 KA_EXPORT_INTERNAL(ka_central_release);
+
+/**
+ * ka_central_decay - one trim pass over a size class's central
+ * @c: the central list
+ *
+ * The empty spans that stayed unused since the previous pass (the
+ * low-water mark of @c->nr_empty), and at least half of @c->hold, come
+ * off @c->hold and go back to the heap; only those count against the
+ * builds until the next pass.  A central used down to the bottom of its
+ * reserve builds back within a pass what the halving took (at most half
+ * its held spans a second); an idle one halves its hold at every pass, and
+ * gives back at once what was not used since the previous one.
+ *
+ * Context: process context (mcache.c's periodic trim, tests); no ka lock
+ * held.
+ * Return: the number of pages given back to the heap.
+ */
+unsigned long ka_central_decay(struct ka_central *c)
+{
+	unsigned long flags, idle;
+	LIST_HEAD(release);
+
+	/* nothing held, nothing counted: no lock for an idle class */
+	if (!READ_ONCE(c->hold) && !READ_ONCE(c->churn))
+		return 0;
+	spin_lock_irqsave(&c->lock, flags);
+	c->nr_lock++;
+	idle = max(min(c->empty_low, c->nr_empty), c->hold / 2);
+	WRITE_ONCE(c->hold, c->hold - min(c->hold, idle));
+	/* what goes back now counts against the builds of the next pass */
+	WRITE_ONCE(c->churn, ka_central_trim(c, ka_central_keep(c), &release));
+	c->empty_low = c->nr_empty;
+	spin_unlock_irqrestore(&c->lock, flags);
+	return ka_span_destroy_list(&release);
+}
+KA_EXPORT_INTERNAL(ka_central_decay);
