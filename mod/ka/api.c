@@ -178,10 +178,23 @@ static __always_inline void ka_kasan_free(const void *p, size_t slot)
 		      KA_KASAN_SLAB_FREE);
 }
 
-/* KASAN, the allocation hit path: the class comes from @size. */
-static noinline void ka_kasan_alloc_hit(const void *p, size_t size)
+/*
+ * The size class of this CPU's magazine @pm, which the hit path found from
+ * the size (ka_mag_of_size()): class cls's magazine is at cls <<
+ * KA_MAG_SHIFT in struct ka_pcpu, so the size becomes a class once.
+ */
+static __always_inline unsigned int
+ka_mag_class(struct ka_pcpu __percpu *pcpu, struct ka_magazine __percpu *pm)
 {
-	ka_kasan_new(p, size, ka_classes[ka_size_class(size)].size);
+	return ((__force unsigned long)pm - (__force unsigned long)pcpu) >>
+	       KA_MAG_SHIFT;
+}
+
+/* KASAN, the allocation hit path: an object of class @cls. */
+static noinline void ka_kasan_alloc_hit(const void *p, size_t size,
+					unsigned int cls)
+{
+	ka_kasan_new(p, size, ka_classes[cls].size);
 }
 
 /*
@@ -409,10 +422,11 @@ static __always_inline bool ka_alloc_hooks(gfp_t gfp)
 	return static_branch_unlikely(&ka_alloc_hooks_key) || (gfp & __GFP_ZERO);
 }
 
-static noinline void *ka_alloc_done(void *p, size_t size, gfp_t gfp,
-				    int node, unsigned long caller)
+/* The hooks after a small allocation of class @cls. */
+static noinline void *ka_alloc_done(void *p, size_t size, unsigned int cls,
+				    gfp_t gfp, int node, unsigned long caller)
 {
-	unsigned int objsize = ka_classes[ka_size_class(size)].size;
+	unsigned int objsize = ka_classes[cls].size;
 
 	trace_ka_alloc(caller, p, size, objsize, gfp, node);
 	ka_post_alloc(p, size, objsize, gfp, caller);
@@ -430,13 +444,15 @@ enum ka_alloc_from {
 
 /*
  * Everything but a magazine hit: refill, magazines busy, another node,
- * large objects, zero size, failure, atomic context on PREEMPT_RT.
+ * large objects, zero size, failure, atomic context on PREEMPT_RT.  @cls:
+ * the size class of @size if the hit path found it, else 0 (no class):
+ * found here, once, and passed down (mcache.c, the hooks, the profile).
  */
-static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
+static noinline void *ka_alloc_slowpath(size_t size, unsigned int cls,
+					gfp_t gfp, int node,
 					unsigned long caller,
 					enum ka_alloc_from from)
 {
-	unsigned int cls;
 	void *p;
 
 	if (!size)
@@ -447,7 +463,8 @@ static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
 	}
 	if (size > KA_MAX_SMALL_SIZE)
 		return ka_alloc_large(size, gfp, node, caller);
-	cls = ka_size_class(size);
+	if (!cls)
+		cls = ka_size_class(size);
 	switch (from) {
 	case KA_FROM_REFILL:
 		p = ka_mcache_refill_alloc(cls, gfp);
@@ -462,7 +479,7 @@ static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
 	}
 	if (unlikely(!p))
 		return ka_fail(size, gfp, caller);
-	return ka_alloc_done(p, size, gfp, node, caller);
+	return ka_alloc_done(p, size, cls, gfp, node, caller);
 }
 
 /*
@@ -481,7 +498,7 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	void *p;
 
 	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE || !ka_mag_context_ok()))
-		goto slow;
+		return ka_alloc_slowpath(size, 0, gfp, node, caller, from);
 	pm = ka_mag_of_size(pcpu, size);
 	if (unlikely(!ka_mag_trylock(pcpu))) {
 		from = KA_FROM_BUSY;
@@ -508,15 +525,17 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	ka_mag_unlock(pcpu);
 	this_cpu_inc(pm->nr_alloc);
 	if (unlikely(ka_alloc_hooks(gfp)))
-		return ka_alloc_done(p, size, gfp, node, caller);
+		return ka_alloc_done(p, size, ka_mag_class(pcpu, pm), gfp,
+				     node, caller);
 	ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-		ka_kasan_alloc_hit(p, size);
+		ka_kasan_alloc_hit(p, size, ka_mag_class(pcpu, pm));
 	if (ka_prof_tick(size))		/* a tail call: p stays in its register */
 		return ka_prof_sample(p, size, 0, node);
 	return p;
 slow:
-	return ka_alloc_slowpath(size, gfp, node, caller, from);
+	return ka_alloc_slowpath(size, ka_mag_class(pcpu, pm), gfp, node,
+				 caller, from);
 }
 
 /**
@@ -562,7 +581,7 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 	node = ka_node_norm(node);
 	if (node == NUMA_NO_NODE || node == numa_mem_id())
 		return ka_alloc_fast(size, flags, node, _RET_IP_);
-	return ka_alloc_slowpath(size, flags, node, _RET_IP_, KA_FROM_NODE);
+	return ka_alloc_slowpath(size, 0, flags, node, _RET_IP_, KA_FROM_NODE);
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
