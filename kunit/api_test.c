@@ -4,7 +4,8 @@
  * objects and their cache, limits, zalloc, alignment, realloc, bulk
  * calls, invalid and double frees, NUMA nodes, kfree_rcu, cross-CPU
  * frees from kthreads on all CPUs, GFP_ATOMIC from a hard-irq hrtimer,
- * PREEMPT_RT's refusal of atomic callers, and everything given back.
+ * PREEMPT_RT's refusal of atomic callers, one arena lookup a free on every
+ * path, and everything given back.
  */
 #include <linux/cpu.h>
 #include <linux/hrtimer.h>
@@ -12,7 +13,10 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 #include "ka_debug.h"
+#include "ka_kasan.h"
+#include "profile.h"
 #include "ka_kunit.h"
 #include "../mod/ka_testutil.h"
 
@@ -776,6 +780,165 @@ static void ka_api_rt_atomic_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_test_objs_out(), out - 1);
 }
 
+/*
+ * One arena lookup a free (issue 29): ka_free() looks its pointer up once
+ * and hands the span to every step - the quarantine, the hit path, debug,
+ * the profile, this CPU's spans, another CPU's, mcentral, the heap, a
+ * ka_cache.  ka_lookup_count (ka_internal.h, KUnit kernels) counts this
+ * task's lookups; a step that looks the pointer up again fails here.  On
+ * every path this boot takes: run under debug=1 too; on generic KASAN the
+ * quarantine is switched on for the case.  A magazine flush is not a
+ * free's: it looks each object it moves up (a magazine holds pointers
+ * only), so no free here fills a magazine: an object allocated just
+ * before (a pop) leaves room for the free measured next.
+ */
+static unsigned long ka_lookups_end(void)
+{
+	WRITE_ONCE(ka_lookup_task, NULL);
+	return ka_lookup_count;
+}
+
+#define KA_LOOKUPS(call)						\
+	({								\
+		ka_lookup_count = 0;					\
+		WRITE_ONCE(ka_lookup_task, current);			\
+		call;							\
+		ka_lookups_end();					\
+	})
+
+/* @n lookups for one free, with @what and the count in the message */
+#define KA_EXPECT_LOOKUPS(test, call, n, fmt, ...)			\
+	do {								\
+		unsigned long __got = KA_LOOKUPS(call);			\
+									\
+		KUNIT_EXPECT_EQ_MSG(test, __got, (unsigned long)(n),	\
+				    "%lu lookups: " fmt, __got,		\
+				    ##__VA_ARGS__);			\
+	} while (0)
+
+struct ka_far {
+	size_t size;
+	struct ka_cache *cache;
+	void *objs[4];
+};
+
+/* work_on_cpu(): objects allocated by another CPU, in its spans. */
+static long ka_far_alloc(void *arg)
+{
+	struct ka_far *f = arg;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(f->objs); i++)
+		f->objs[i] = f->cache ? ka_cache_alloc(f->cache, GFP_KERNEL) :
+			     ka_alloc(f->size, GFP_KERNEL);
+	return 0;
+}
+
+static void ka_api_one_lookup_per_free(struct kunit *test)
+{
+	static const size_t sizes[] = { 64, 4096, 16384, 65536 };
+	struct ka_far far = { };
+	struct ka_cache *c;
+	unsigned int i, j;
+	void *p, *bulk[8], *k;
+	int cpu = -1, other;
+	bool kasan = IS_ENABLED(CONFIG_KASAN_GENERIC);
+
+	/* generic KASAN: the quarantine on (ka_kunit_init() turned it off) */
+	if (kasan)
+		ka_kasan_test_mode(false);
+	c = ka_cache_create("ka_test_lookup", 96, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		/* the hit path (a miss with hooks on: debug, KASAN) */
+		p = ka_alloc(sizes[i], GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		KA_EXPECT_LOOKUPS(test, ka_free(p), 1,
+				  "ka_free() of %zu bytes", sizes[i]);
+		p = ka_alloc(sizes[i], GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		KA_EXPECT_LOOKUPS(test, ka_free_sensitive(p), 1,
+				  "ka_free_sensitive() of %zu bytes", sizes[i]);
+	}
+
+	/* another CPU's spans: the remote bitmap, mcentral, a cache's */
+	migrate_disable();
+	cpu = smp_processor_id();
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	for (i = 0; other < nr_cpu_ids && i < ARRAY_SIZE(sizes) + 1; i++) {
+		far.size = i < ARRAY_SIZE(sizes) ? sizes[i] : 0;
+		far.cache = i < ARRAY_SIZE(sizes) ? NULL : c;
+		work_on_cpu(other, ka_far_alloc, &far);
+		for (j = 0; j < ARRAY_SIZE(far.objs); j++) {
+			KUNIT_ASSERT_NOT_NULL(test, far.objs[j]);
+			/* room in this CPU's magazine, should the object go there */
+			k = far.cache ? ka_cache_alloc(c, GFP_KERNEL) :
+			    ka_alloc(far.size, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, k);
+			KA_EXPECT_LOOKUPS(test, far.cache ?
+					  ka_cache_free(c, far.objs[j]) :
+					  ka_free(far.objs[j]), 1,
+					  "free of a %zu-byte object of CPU %d on CPU %d",
+					  far.size, other, cpu);
+			if (far.cache)
+				ka_cache_free(c, k);
+			else
+				ka_free(k);
+		}
+	}
+	migrate_enable();
+
+	/* a ka_cache's object: its hit path, kfree() of it, its slow path */
+	p = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KA_EXPECT_LOOKUPS(test, ka_cache_free(c, p), 1, "ka_cache_free()");
+	p = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KA_EXPECT_LOOKUPS(test, ka_free(p), 1, "ka_free() of a cache's object");
+
+	/* the heap profile: every object sampled, its free through the slow path */
+	KUNIT_ASSERT_EQ(test, ka_prof_set_rate(1, 1), 0);
+	p = ka_alloc(200, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KA_EXPECT_LOOKUPS(test, ka_free(p), 1, "ka_free() of a sampled object");
+	p = ka_cache_alloc(c, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KA_EXPECT_LOOKUPS(test, ka_cache_free(c, p), 1,
+			  "ka_cache_free() of a sampled object");
+	KUNIT_EXPECT_EQ(test, ka_prof_set_rate(0, 0), 0);
+
+	/* ka_free_bulk(): one an object, whatever path each takes */
+	for (i = 0; i < ARRAY_SIZE(bulk); i++) {
+		bulk[i] = i == 3 ? ka_cache_alloc(c, GFP_KERNEL) :
+			  ka_alloc(sizes[i % ARRAY_SIZE(sizes)], GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, bulk[i]);
+	}
+	KA_EXPECT_LOOKUPS(test, ka_free_bulk(ARRAY_SIZE(bulk), bulk),
+			  ARRAY_SIZE(bulk), "ka_free_bulk() of %zu objects",
+			  ARRAY_SIZE(bulk));
+
+	/* kfree_rcu()'s callback finds the object from its head's span */
+	p = ka_alloc(128, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KA_EXPECT_LOOKUPS(test, ka_redirect_rcu_free(p + 64), 1,
+			  "kfree_rcu()'s callback");
+
+	ka_cache_destroy(c);
+	if (kasan)
+		ka_kasan_test_mode(true);
+
+	/* refused (quietly, on KASAN): a foreign pointer, a double free */
+	k = kmalloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	KA_EXPECT_LOOKUPS(test, ka_free(k), 1, "ka_free() of a kmalloc()'d pointer");
+	kfree(k);
+	p = ka_alloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ka_free(p);
+	KA_EXPECT_LOOKUPS(test, ka_free(p), 1, "a double free");
+}
+
 static struct kunit_case ka_api_cases[] = {
 	KUNIT_CASE(ka_api_every_small_size),
 	KUNIT_CASE_PARAM(ka_api_large_sizes, ka_large_gen_params),
@@ -793,6 +956,7 @@ static struct kunit_case ka_api_cases[] = {
 	KUNIT_CASE(ka_api_all_cpus_cross_free),
 	KUNIT_CASE(ka_api_hardirq_atomic),
 	KUNIT_CASE(ka_api_rt_atomic_refused),
+	KUNIT_CASE(ka_api_one_lookup_per_free),
 	KUNIT_CASE(ka_api_gives_everything_back),
 	{}
 };

@@ -66,7 +66,7 @@ void *ka_prof_sample_cache(void *p, size_t size, int node, const char *name)
 	return p;
 }
 
-void ka_prof_free(const void *p)
+void ka_prof_free(struct ka_span *span, const void *p)
 {
 	ut_bug("heap profile free with profile.c not built");
 }

@@ -39,7 +39,7 @@
  * Heap profile (profile.c): with sampling on, each allocation counts its
  * bytes down (ka_prof_tick(); while off, a jump over it) and a sampled
  * one is recorded after it left the magazines; frees of spans with live
- * samples reach ka_free_slowpath() (their fastkey is 0), which tells the
+ * samples reach ka_free_span() (their fastkey is 0), which tells the
  * profile.
  */
 #define pr_fmt(fmt) "ka: " fmt
@@ -178,10 +178,23 @@ static __always_inline void ka_kasan_free(const void *p, size_t slot)
 		      KA_KASAN_SLAB_FREE);
 }
 
-/* KASAN, the allocation hit path: the class comes from @size. */
-static noinline void ka_kasan_alloc_hit(const void *p, size_t size)
+/*
+ * The size class of this CPU's magazine @pm, which the hit path found from
+ * the size (ka_mag_of_size()): class cls's magazine is at cls <<
+ * KA_MAG_SHIFT in struct ka_pcpu, so the size becomes a class once.
+ */
+static __always_inline unsigned int
+ka_mag_class(struct ka_pcpu __percpu *pcpu, struct ka_magazine __percpu *pm)
 {
-	ka_kasan_new(p, size, ka_classes[ka_size_class(size)].size);
+	return ((__force unsigned long)pm - (__force unsigned long)pcpu) >>
+	       KA_MAG_SHIFT;
+}
+
+/* KASAN, the allocation hit path: an object of class @cls. */
+static noinline void ka_kasan_alloc_hit(const void *p, size_t size,
+					unsigned int cls)
+{
+	ka_kasan_new(p, size, ka_classes[cls].size);
 }
 
 /*
@@ -240,19 +253,17 @@ static bool ka_obj_freed(const struct ka_span *span, const void *p)
 }
 
 /*
- * ka_span_check(), and a large object whose span is cached free is a
- * double free (*@freed), not an unknown pointer.
- * Context: RCU read-side section.
+ * ka_span_check_in() of @p's span @span (ka_span_of()), and a large object
+ * whose span is cached free is a double free (*@freed), not an unknown
+ * pointer.  Context: RCU read-side section, of the lookup of @span.
  */
-static struct ka_span *ka_span_check_large(const void *p, const char **why,
+static struct ka_span *ka_span_check_large(struct ka_span *span,
+					   const void *p, const char **why,
 					   bool *freed)
 {
-	struct ka_span *span = ka_span_check(p, why);
-
 	*freed = false;
-	if (span)
+	if (ka_span_check_in(span, p, why))
 		return span;
-	span = ka_span_of(p);
 	if (span && READ_ONCE(span->state) == KA_SPAN_LARGE_FREE &&
 	    p == span->base) {
 		*why = "double free of a large object";
@@ -265,12 +276,13 @@ static struct ka_span *ka_span_check_large(const void *p, const char **why,
  * The span of @p if @p is a live ka object (handed out and not freed
  * since); else NULL, with what is wrong in *@why and *@freed set for an
  * object that is free (a freed object's realloc, size, second free).
- * Context: RCU read-side section.
+ * @span: ka_span_of(@p), looked up by the caller.
+ * Context: RCU read-side section, of that lookup.
  */
-static struct ka_span *ka_obj_live(const void *p, const char **why,
-				   bool *freed)
+static struct ka_span *ka_obj_live(struct ka_span *span, const void *p,
+				   const char **why, bool *freed)
 {
-	struct ka_span *span = ka_span_check_large(p, why, freed);
+	span = ka_span_check_large(span, p, why, freed);
 
 	if (span && ka_obj_freed(span, p)) {
 		*why = "the object is already free (use after free)";
@@ -410,10 +422,11 @@ static __always_inline bool ka_alloc_hooks(gfp_t gfp)
 	return static_branch_unlikely(&ka_alloc_hooks_key) || (gfp & __GFP_ZERO);
 }
 
-static noinline void *ka_alloc_done(void *p, size_t size, gfp_t gfp,
-				    int node, unsigned long caller)
+/* The hooks after a small allocation of class @cls. */
+static noinline void *ka_alloc_done(void *p, size_t size, unsigned int cls,
+				    gfp_t gfp, int node, unsigned long caller)
 {
-	unsigned int objsize = ka_classes[ka_size_class(size)].size;
+	unsigned int objsize = ka_classes[cls].size;
 
 	trace_ka_alloc(caller, p, size, objsize, gfp, node);
 	ka_post_alloc(p, size, objsize, gfp, caller);
@@ -431,13 +444,15 @@ enum ka_alloc_from {
 
 /*
  * Everything but a magazine hit: refill, magazines busy, another node,
- * large objects, zero size, failure, atomic context on PREEMPT_RT.
+ * large objects, zero size, failure, atomic context on PREEMPT_RT.  @cls:
+ * the size class of @size if the hit path found it, else 0 (no class):
+ * found here, once, and passed down (mcache.c, the hooks, the profile).
  */
-static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
+static noinline void *ka_alloc_slowpath(size_t size, unsigned int cls,
+					gfp_t gfp, int node,
 					unsigned long caller,
 					enum ka_alloc_from from)
 {
-	unsigned int cls;
 	void *p;
 
 	if (!size)
@@ -448,7 +463,8 @@ static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
 	}
 	if (size > KA_MAX_SMALL_SIZE)
 		return ka_alloc_large(size, gfp, node, caller);
-	cls = ka_size_class(size);
+	if (!cls)
+		cls = ka_size_class(size);
 	switch (from) {
 	case KA_FROM_REFILL:
 		p = ka_mcache_refill_alloc(cls, gfp);
@@ -463,7 +479,7 @@ static noinline void *ka_alloc_slowpath(size_t size, gfp_t gfp, int node,
 	}
 	if (unlikely(!p))
 		return ka_fail(size, gfp, caller);
-	return ka_alloc_done(p, size, gfp, node, caller);
+	return ka_alloc_done(p, size, cls, gfp, node, caller);
 }
 
 /*
@@ -482,7 +498,7 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	void *p;
 
 	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE || !ka_mag_context_ok()))
-		goto slow;
+		return ka_alloc_slowpath(size, 0, gfp, node, caller, from);
 	pm = ka_mag_of_size(pcpu, size);
 	if (unlikely(!ka_mag_trylock(pcpu))) {
 		from = KA_FROM_BUSY;
@@ -509,15 +525,17 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	ka_mag_unlock(pcpu);
 	this_cpu_inc(pm->nr_alloc);
 	if (unlikely(ka_alloc_hooks(gfp)))
-		return ka_alloc_done(p, size, gfp, node, caller);
+		return ka_alloc_done(p, size, ka_mag_class(pcpu, pm), gfp,
+				     node, caller);
 	ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-		ka_kasan_alloc_hit(p, size);
+		ka_kasan_alloc_hit(p, size, ka_mag_class(pcpu, pm));
 	if (ka_prof_tick(size))		/* a tail call: p stays in its register */
 		return ka_prof_sample(p, size, 0, node);
 	return p;
 slow:
-	return ka_alloc_slowpath(size, gfp, node, caller, from);
+	return ka_alloc_slowpath(size, ka_mag_class(pcpu, pm), gfp, node,
+				 caller, from);
 }
 
 /**
@@ -563,45 +581,39 @@ void *ka_alloc_node(size_t size, gfp_t flags, int node)
 	node = ka_node_norm(node);
 	if (node == NUMA_NO_NODE || node == numa_mem_id())
 		return ka_alloc_fast(size, flags, node, _RET_IP_);
-	return ka_alloc_slowpath(size, flags, node, _RET_IP_, KA_FROM_NODE);
+	return ka_alloc_slowpath(size, 0, flags, node, _RET_IP_, KA_FROM_NODE);
 }
 EXPORT_SYMBOL_GPL(ka_alloc_node);
 
 /*
- * Free @p without this CPU's magazines: an object of another node (or any
- * small object while they are busy) goes back to its own mcentral, a large
- * one to its heap, a ka_cache's object to its cache; anything else is
- * refused and reported.  Hooks have run (ka_free_slowpath(),
- * ka_free_bulk()).
+ * Free @p of @span (ka_span_of(), NULL: not ka's) without this CPU's
+ * magazines: an object of another node (or any small object while they are
+ * busy) goes back to its own mcentral, a large one to its heap, a
+ * ka_cache's object to its cache; anything else is refused and reported.
+ * Hooks have run (ka_free_span(), ka_free_bulk()).
+ * Context: the RCU read-side section of the lookup of @span (the caller's
+ * rcu_read_lock(): a racing double free may destroy the span).
  */
-static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
+static noinline void ka_free_nonlocal(struct ka_span *span, const void *p,
+				      unsigned long caller)
 {
-	struct ka_span *span;
 	const char *why;
 	bool freed;
 
-	rcu_read_lock();
-	span = ka_span_check_large(p, &why, &freed);
-	if (!span) {
-		rcu_read_unlock();
+	if (!ka_span_check_large(span, p, &why, &freed)) {
 		ka_report_refused(p, why, freed, caller);
 		return;
 	}
 	if (span->cache) {
 		/* kfree() of a kmem_cache object: back to its own cache */
-		struct ka_cache *cache = span->cache;
-
-		rcu_read_unlock();
-		ka_cache_free(cache, (void *)p);
+		ka_cache_free_span(span->cache, span, (void *)p, caller);
 		return;
 	}
 	if (span->state == KA_SPAN_LARGE) {
 		bool ok;
 
-		/* under RCU: a racing double free may destroy the span */
 		ka_pre_free(p, span, caller);
 		ok = ka_heap_large_put(ka_heap_of(span->node), span);
-		rcu_read_unlock();
 		if (!ok)
 			ka_report_double_free(p, "double free of a large object",
 					   caller);
@@ -617,20 +629,15 @@ static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
 	 * mcentral.  Its tag is read and written while its span is known to be
 	 * in use.
 	 */
-	if (!ka_pre_free(p, span, caller)) {
-		rcu_read_unlock();
+	if (!ka_pre_free(p, span, caller))
 		return;
-	}
 	this_cpu_inc(ka_pcpu->mag[span->cls].nr_free);
 	if (span->node != numa_mem_id())
 		this_cpu_inc(ka_pcpu->nr_remote_free);
-	if (ka_class_owned(&ka_classes[span->cls])) {
+	if (ka_class_owned(&ka_classes[span->cls]))
 		ka_mcache_free_remote(span, p);
-		rcu_read_unlock();
-		return;
-	}
-	rcu_read_unlock();
-	ka_central_flush((void **)&p, 1);
+	else
+		ka_central_flush_span(span, (void **)&p, 1);
 }
 
 /*
@@ -640,17 +647,17 @@ static noinline void ka_free_nonlocal(const void *p, unsigned long caller)
  * or, for a class of one object per span, of this node (pushed); a full
  * magazine grows or flushes a batch (ka_mcache_overflow(), into the
  * objects' spans).  False if it must take ka_free_nonlocal().  A double
- * free is reported and dropped.
+ * free is reported and dropped.  @span: ka_span_of(@p), looked up in the
+ * caller's RCU read-side section.
  * Context: the magazines owned.
  */
-static __always_inline bool ka_free_local(const void *p, unsigned long caller)
+static __always_inline bool ka_free_local(struct ka_span *span,
+					  const void *p, unsigned long caller)
 {
 	struct ka_magazine __percpu *pm;
-	struct ka_span *span;
 	unsigned int cls;
 	bool owned;
 
-	span = ka_span_of(p);
 	if (unlikely(!span || span->state != KA_SPAN_SMALL || span->cache ||
 		     !ka_span_obj_ok(span, p)))
 		return false;
@@ -671,15 +678,39 @@ static __always_inline bool ka_free_local(const void *p, unsigned long caller)
 	}
 	ka_mag_point(KA_MP_PUSH);
 	if (unlikely(!ka_mag_push(pm, (void *)p)))
-		ka_mcache_overflow(this_cpu_ptr(pm), cls, (void *)p);
+		ka_mcache_overflow(this_cpu_ptr(pm), cls, span, (void *)p);
 	return true;
 }
 
 /*
- * Everything but a plain push: NULL, hooks, a full or busy magazine,
- * atomic context on PREEMPT_RT, the rest.
+ * Debug mode's checks and the heap profile, for the free of @p of @span
+ * (ka_span_of()): false if debug mode refuses it.  A ka_cache's object
+ * (kfree() of it) is left to its cache's free path, which runs both with
+ * the cache's rules (ka_free_nonlocal(), cache.c): once, not twice.
+ * Context: the RCU read-side section of the lookup of @span.
  */
-static noinline void ka_free_slowpath(const void *p, unsigned long caller)
+static __always_inline bool ka_free_hooks(struct ka_span *span,
+					  const void *p, unsigned long caller)
+{
+	if (span && span->cache)
+		return true;
+	if (ka_debug_on() && !ka_debug_free(span, p, caller))
+		return false;
+	if (static_branch_unlikely(&ka_prof_free_key))
+		ka_prof_free(span, p);
+	return true;
+}
+
+/*
+ * Everything but a plain push, for @p of @span (ka_span_of(), NULL: not
+ * ka's), looked up once by the caller: NULL, hooks, a full or busy
+ * magazine, atomic context on PREEMPT_RT, the rest.  Every step below
+ * takes @span: debug, the profile, this CPU's caches, another CPU's span,
+ * mcentral, the heap, a ka_cache.
+ * Context: the RCU read-side section (rcu_read_lock()) of the lookup.
+ */
+static noinline void ka_free_span(struct ka_span *span, const void *p,
+				  unsigned long caller)
 {
 	bool done = false;
 
@@ -690,36 +721,46 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
 		return;
 	}
 	trace_ka_free(caller, p);
-	if (ka_debug_on() && !ka_debug_free(p, caller))
+	if (!ka_free_hooks(span, p, caller))
 		return;
-	if (static_branch_unlikely(&ka_prof_free_key))
-		ka_prof_free(p);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
-		done = ka_free_local(p, caller);
+		done = ka_free_local(span, p, caller);
 		ka_mag_unlock(ka_pcpu);
 	} else {
 		this_cpu_inc(ka_pcpu->nr_busy);
 	}
 	if (unlikely(!done))
-		ka_free_nonlocal(p, caller);
+		ka_free_nonlocal(span, p, caller);
+}
+
+/* ka_free_span() of a pointer not looked up yet: the lookup is here. */
+static noinline void ka_free_slowpath(const void *p, unsigned long caller)
+{
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	rcu_read_lock();
+	ka_free_span(ka_span_of(p), p, caller);
+	rcu_read_unlock();
 }
 
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
 /**
  * ka_free_evict - an object leaves the quarantine (kasan.c) for ka's free
  * path, without entering it again
+ * @span: the span of @p, as the quarantine looked it up (ka_span_of())
  * @p: a small or large object of ka_alloc()'s spans, freed by its client
  *
- * Context: as ka_free().
+ * Context: as ka_free(), inside the RCU read-side section of the lookup.
  */
-void ka_free_evict(const void *p)
+void ka_free_evict(struct ka_span *span, const void *p)
 {
-	ka_free_slowpath(p, _RET_IP_);
+	ka_free_span(span, p, _RET_IP_);
 }
 #endif
 
 /*
- * ka_free()'s hit path, for it and ka_free_bulk(): push @p on the magazine
+ * ka_free()'s hit path, for it and ka_free_bulk(): push @p of @span (the
+ * caller's ka_span_lookup(), which the slow path reuses) on the magazine
  * of the span's class or cache if this CPU owns the span's fast key, the
  * object starts a slot and does not carry the span's double-free tag.
  * Owned: an RCU read-side section for the map.  NULL and ZERO_SIZE_PTR are
@@ -729,14 +770,12 @@ void ka_free_evict(const void *p)
  * the slow path.
  */
 static __always_inline bool ka_free_hit(struct ka_pcpu __percpu *pcpu,
-					const void *p,
+					struct ka_span *span, const void *p,
 					struct ka_magazine __percpu **pmp)
 {
 	struct ka_magazine __percpu *pm;
-	struct ka_span *span;
 	unsigned long tag;
 
-	span = ka_span_lookup(p);
 	tag = span->freetag;
 	/*
 	 * Other CPUs write the key of a span that is not ours (data_race):
@@ -755,6 +794,78 @@ static __always_inline bool ka_free_hit(struct ka_pcpu __percpu *pcpu,
 		}
 	}
 	return false;
+}
+
+/*
+ * ka_free()'s hit path missed, this CPU's magazines still owned: their
+ * section is an RCU read-side section, in which the hit path looked @p up
+ * (@span, ka_span_lookup()).  The hooks and this CPU's caches run in it,
+ * without taking the magazines again (as ka_free_bulk() does); anything
+ * else goes to ka_free_nonlocal() under an rcu_read_lock() taken before
+ * the magazines are released.  Returns with them released.
+ */
+static noinline void ka_free_miss(struct ka_span *span, const void *p,
+				  unsigned long caller)
+{
+	span = ka_span_real(span);
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		goto unlock;
+	trace_ka_free(caller, p);
+	if (!ka_free_hooks(span, p, caller) ||
+	    likely(ka_free_local(span, p, caller)))
+		goto unlock;
+	rcu_read_lock();
+	ka_mag_unlock(ka_pcpu);
+	ka_free_nonlocal(span, p, caller);
+	rcu_read_unlock();
+	return;
+unlock:
+	ka_mag_unlock(ka_pcpu);
+}
+
+/**
+ * ka_free_in - ka_free() of a pointer already looked up
+ * @span: ka_span_lookup(@p), made by the caller, which holds the RCU
+ *	  read-side section (rcu_read_lock()) of that lookup
+ * @p: as for ka_free()
+ * @caller: the API's caller
+ *
+ * The quarantine (generic KASAN), the hit path and the slow path, with
+ * no other lookup of @p (kfree_rcu()'s callback, rcu.c, found @p from
+ * its span).
+ *
+ * Context: as ka_free(); inside rcu_read_lock().
+ */
+void ka_free_in(struct ka_span *span, const void *p, unsigned long caller)
+{
+	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_magazine __percpu *pm;
+
+	if (ka_kasan_quarantine(ka_span_real(span), p, NULL, caller))
+		return;
+	if (likely(ka_mag_context_ok() && ka_mag_trylock(pcpu))) {
+		if (likely(ka_free_hit(pcpu, span, p, &pm))) {
+			ka_mag_unlock(pcpu);
+			this_cpu_inc(pm->nr_free);
+		} else {
+			ka_free_miss(span, p, caller);
+		}
+		return;
+	}
+	ka_free_span(ka_span_real(span), p, caller);
+}
+
+/*
+ * ka_free() on generic KASAN: one lookup for the quarantine, the hit path
+ * and the slow path.  Context: as ka_free().
+ */
+static noinline void ka_free_kasan(const void *p, unsigned long caller)
+{
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	rcu_read_lock();
+	ka_free_in(ka_span_lookup(p), p, caller);
+	rcu_read_unlock();
 }
 
 /**
@@ -778,21 +889,45 @@ void ka_free(const void *p)
 {
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	struct ka_magazine __percpu *pm;
+	struct ka_span *span;
 
-	if (ka_kasan_quarantine(p, NULL, _RET_IP_))
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC)) {
+		ka_free_kasan(p, _RET_IP_);
 		return;
+	}
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
-	if (likely(ka_free_hit(pcpu, p, &pm))) {
+	span = ka_span_lookup(p);
+	if (likely(ka_free_hit(pcpu, span, p, &pm))) {
 		ka_mag_unlock(pcpu);
 		this_cpu_inc(pm->nr_free);
 		return;
 	}
-	ka_mag_unlock(pcpu);
+	/* a tail call, so that the hit path saves no register */
+	ka_free_miss(span, p, _RET_IP_);
+	return;
 slow:
 	ka_free_slowpath(p, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_free);
+
+/*
+ * The usable size of @p of @span (ka_span_of()) if it is a live object;
+ * else 0, with what is wrong in *@why and *@freed (ka_obj_live()).
+ * Context: the RCU read-side section of the lookup of @span.
+ */
+static size_t ka_live_size(struct ka_span *span, const void *p,
+			   const char **why, bool *freed)
+{
+	span = ka_obj_live(span, p, why, freed);
+	if (!span)
+		return 0;
+	if (ka_debug_on())
+		return ka_debug_size(span, p);
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+		return ka_kasan_usable(span);	/* the rest: redzone */
+	return span->elemsize;
+}
 
 /**
  * ka_free_sensitive - clear an object, then free it
@@ -808,17 +943,29 @@ EXPORT_SYMBOL_GPL(ka_free);
  */
 void ka_free_sensitive(const void *p)
 {
-	size_t size = ka_size_caller(p, _RET_IP_);
+	struct ka_span *span;
+	const char *why;
+	size_t size;
+	bool freed;
 
-	if (!size)
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
+	/* one lookup for the check, the quarantine and the free */
+	rcu_read_lock();
+	span = ka_span_lookup(p);
+	size = ka_live_size(ka_span_real(span), p, &why, &freed);
+	if (!size) {
+		rcu_read_unlock();
+		ka_report_refused(p, why, freed, _RET_IP_);
+		return;
+	}
 	/* the whole usable size, of which KASAN knows only the request */
 	kasan_disable_current();
 	memzero_explicit((void *)p, size);
 	kasan_enable_current();
-	if (ka_kasan_quarantine(p, NULL, _RET_IP_))
-		return;
-	ka_free_slowpath(p, _RET_IP_);
+	if (!ka_kasan_quarantine(ka_span_real(span), p, NULL, _RET_IP_))
+		ka_free_span(ka_span_real(span), p, _RET_IP_);
+	rcu_read_unlock();
 }
 EXPORT_SYMBOL_GPL(ka_free_sensitive);
 
@@ -830,7 +977,6 @@ EXPORT_SYMBOL_GPL(ka_free_sensitive);
  */
 size_t ka_size_caller(const void *p, unsigned long caller)
 {
-	struct ka_span *span;
 	const char *why;
 	size_t size;
 	bool freed;
@@ -838,14 +984,9 @@ size_t ka_size_caller(const void *p, unsigned long caller)
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return 0;
 	rcu_read_lock();
-	span = ka_obj_live(p, &why, &freed);
-	size = span ? span->elemsize : 0;
-	if (span && ka_debug_on())
-		size = ka_debug_size(span, p);
-	else if (span && IS_ENABLED(CONFIG_KASAN_GENERIC))
-		size = ka_kasan_usable(span);	/* the rest: redzone */
+	size = ka_live_size(ka_span_of(p), p, &why, &freed);
 	rcu_read_unlock();
-	if (!span)
+	if (!size)
 		ka_report_refused(p, why, freed, caller);
 	return size;
 }
@@ -918,7 +1059,7 @@ bool ka_owns(const void *p)
 	if (ZERO_OR_NULL_PTR(p))
 		return false;
 	rcu_read_lock();
-	ret = ka_obj_live(p, &why, &freed);
+	ret = ka_obj_live(ka_span_of(p), p, &why, &freed);
 	rcu_read_unlock();
 	return ret;
 }
@@ -1113,40 +1254,58 @@ EXPORT_SYMBOL_GPL(ka_alloc_bulk);
 void ka_free_bulk(size_t nr, void **p)
 {
 	struct ka_magazine __percpu *pm;
+	struct ka_span *span;
 	bool owned = false;
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
-		if (unlikely(ZERO_OR_NULL_PTR(p[i])))
+		const void *o = p[i];
+
+		if (unlikely(ZERO_OR_NULL_PTR(o)))
 			continue;
 		if (unlikely(!ka_mag_context_ok())) {
-			ka_refuse_atomic(p[i], 0, _RET_IP_);
+			ka_refuse_atomic(o, 0, _RET_IP_);
 			continue;
 		}
-		if (ka_kasan_quarantine(p[i], NULL, _RET_IP_))
+		if (IS_ENABLED(CONFIG_KASAN_GENERIC)) {
+			/* the quarantine's locks come before the CPU's */
+			ka_free_kasan(o, _RET_IP_);
 			continue;
+		}
 		if (!owned) {
 			owned = ka_mag_trylock(ka_pcpu);
 			if (!owned)
 				this_cpu_inc(ka_pcpu->nr_busy);
 		}
-		/* no span's key matches while the hooks below are on */
-		if (likely(owned && ka_free_hit(ka_pcpu, p[i], &pm))) {
-			this_cpu_inc(pm->nr_free);
-			continue;
+		/*
+		 * One lookup an object: in the owned section (RCU), kept for
+		 * the slow steps by rcu_read_lock().  No span's key matches
+		 * while the hooks below are on.
+		 */
+		if (likely(owned)) {
+			span = ka_span_lookup(o);
+			if (likely(ka_free_hit(ka_pcpu, span, o, &pm))) {
+				this_cpu_inc(pm->nr_free);
+				continue;
+			}
+			rcu_read_lock();
+		} else {
+			rcu_read_lock();
+			span = ka_span_lookup(o);
 		}
-		trace_ka_free(_RET_IP_, p[i]);
-		if (ka_debug_on() && !ka_debug_free(p[i], _RET_IP_))
-			continue;
-		if (static_branch_unlikely(&ka_prof_free_key))
-			ka_prof_free(p[i]);
-		if (likely(owned && ka_free_local(p[i], _RET_IP_)))
-			continue;
+		span = ka_span_real(span);
+		trace_ka_free(_RET_IP_, o);
+		if (!ka_free_hooks(span, o, _RET_IP_))
+			goto next;
+		if (likely(owned && ka_free_local(span, o, _RET_IP_)))
+			goto next;
 		if (owned) {
 			ka_mag_unlock(ka_pcpu);
 			owned = false;
 		}
-		ka_free_nonlocal(p[i], _RET_IP_);
+		ka_free_nonlocal(span, o, _RET_IP_);
+next:
+		rcu_read_unlock();
 	}
 	if (owned)
 		ka_mag_unlock(ka_pcpu);

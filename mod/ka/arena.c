@@ -42,6 +42,12 @@ struct ka_span ka_dummy_span = { .state = KA_SPAN_DEAD };
 KA_EXPORT_INTERNAL(ka_dummy_span);
 struct ka_arena ka_dummy_arena;
 KA_EXPORT_INTERNAL(ka_dummy_arena);
+#if IS_ENABLED(CONFIG_KUNIT)
+struct task_struct *ka_lookup_task;
+KA_EXPORT_INTERNAL(ka_lookup_task);
+unsigned long ka_lookup_count;
+KA_EXPORT_INTERNAL(ka_lookup_count);
+#endif
 static DEFINE_SPINLOCK(ka_arena_lock);
 /* arenas allocated and not yet freed (debugfs "stats": meta_arenas) */
 static atomic_long_t ka_arena_nr = ATOMIC_LONG_INIT(0);

@@ -853,30 +853,32 @@ EXPORT_SYMBOL_GPL(ka_cache_alloc_node);
 
 /*
  * Checks and hooks before an object goes back: false if it must not (not
- * an object of @c, or its tag says it is already free: reported).
+ * an object of @c, or its tag says it is already free: reported).  @span:
+ * ka_span_lookup(@p) (the dummy span if ka owns none there).
  */
 static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 					      struct ka_span *span,
-					      const void *p)
+					      const void *p,
+					      unsigned long caller)
 {
 	if (unlikely(span->cache != c)) {
 		ka_report_bad_free(p, span->cache ? "object of another ka cache" :
-				   "not an object of a ka cache", _RET_IP_);
+				   "not an object of a ka cache", caller);
 		return false;
 	}
 	if (unlikely(!ka_span_obj_ok(span, p))) {
 		ka_report_bad_free(p, "pointer into the middle of an object",
-				   _RET_IP_);
+				   caller);
 		return false;
 	}
 	if (ka_debug_on()) {
 		/* its live bit: a double free is a debug report */
-		if (!ka_debug_free_obj(p, _RET_IP_, !c->keep))
+		if (!ka_debug_free_obj(span, p, caller, !c->keep))
 			return false;
 	} else if (!c->notag && unlikely(ka_word_read(p) == span->freetag) &&
 		   ka_obj_free_confirm(span, p)) {
 		ka_report_double_free(p, "double free (the object is already free)",
-				      _RET_IP_);
+				      caller);
 		return false;
 	}
 	/*
@@ -891,7 +893,7 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 		if (unlikely(!test_bit(i, span->allocbits) ||
 			     test_bit(i, ka_span_rfree(span)))) {
 			ka_report_double_free(p, "double free (the object is already free in its span)",
-					      _RET_IP_);
+					      caller);
 			return false;
 		}
 	}
@@ -949,10 +951,17 @@ static void ka_cache_free_owned(struct ka_cache *c, struct ka_span *span,
 	ka_mcache_free_remote(span, p);
 }
 
-static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
+/*
+ * Everything but a push by the hit path, for @p of @span (the caller's
+ * ka_span_lookup(), reused by every step: debug, the profile, this CPU's
+ * spans, another CPU's, mcentral).
+ * Context: as ka_cache_free(), inside the RCU read-side section of the
+ * lookup.
+ */
+static noinline void ka_cache_free_slow(struct ka_cache *c,
+					struct ka_span *span, void *p,
+					unsigned long caller)
 {
-	struct ka_span *span;
-
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
 	if (unlikely(!ka_mag_context_ok())) {
@@ -961,21 +970,15 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 				   p, c->name);
 		return;
 	}
-	rcu_read_lock();
-	span = ka_span_lookup(p);
-	if (!ka_cache_pre_free(c, span, p)) {
-		rcu_read_unlock();
+	if (!ka_cache_pre_free(c, span, p, caller))
 		return;
-	}
 	/* a sampled object's span has ckey 0: its frees all come here */
 	if (static_branch_unlikely(&ka_prof_free_key))
-		ka_prof_free(p);
+		ka_prof_free(span, p);
 	if (ka_class_owned(&ka_classes[c->cls])) {
 		ka_cache_free_owned(c, span, p);
-		rcu_read_unlock();
 		return;
 	}
-	rcu_read_unlock();
 	this_cpu_inc(c->pcpu->mag.nr_free);
 	/* magazines busy, full, or the object of another node */
 	if (span->node == numa_mem_id() && ka_mag_trylock(ka_pcpu)) {
@@ -995,7 +998,18 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
 		if (in)
 			return;
 	}
-	ka_central_flush(&p, 1);
+	ka_central_flush_span(span, &p, 1);
+}
+
+/* ka_cache_free_slow() of a pointer not looked up yet. */
+static void ka_cache_free_lookup(struct ka_cache *c, void *p,
+				 unsigned long caller)
+{
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	rcu_read_lock();
+	ka_cache_free_slow(c, ka_span_lookup(p), p, caller);
+	rcu_read_unlock();
 }
 
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
@@ -1003,15 +1017,91 @@ static noinline void ka_cache_free_slow(struct ka_cache *c, void *p)
  * ka_cache_free_evict - an object of @c leaves the quarantine (kasan.c) for
  * the cache's free path, without entering it again
  * @c: its cache
+ * @span: the span of @p, as the quarantine looked it up
  * @p: the object, freed by its client
  *
- * Context: as ka_cache_free().
+ * Context: as ka_cache_free(), inside the RCU read-side section of the
+ * lookup.
  */
-void ka_cache_free_evict(struct ka_cache *c, void *p)
+void ka_cache_free_evict(struct ka_cache *c, struct ka_span *span, void *p)
 {
-	ka_cache_free_slow(c, p);
+	ka_cache_free_slow(c, span, p, _RET_IP_);
 }
 #endif
+
+/*
+ * ka_cache_free()'s hit path: an object of this CPU's active span of the
+ * cache (its ckey is the CPU's key; no span matches while free hooks are
+ * on) onto the cache's magazine.  @span: ka_span_lookup(@p), made in the
+ * owned section.  Context: this CPU's magazines owned.
+ */
+static __always_inline bool ka_cache_free_hit(struct ka_cache *c,
+					      struct ka_pcpu __percpu *pcpu,
+					      struct ka_span *span, void *p)
+{
+	/*
+	 * Other CPUs write the key of a span that is not ours (data_race):
+	 * only this CPU, owning its magazines, makes it equal to its own.
+	 */
+	if (likely(data_race(span->ckey) == this_cpu_read(pcpu->fastkey) &&
+		   span->cache == c && ka_span_obj_ok(span, p) &&
+		   (c->notag || ka_word_read(p) != span->freetag))) {
+		if (!ka_cache_is_rcu(c))
+			ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
+		if (likely(ka_mag_push(&c->pcpu->mag, p))) {
+			if (!c->notag)
+				ka_word_write(p, span->freetag);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * ka_cache_free()'s hit path missed: the slow path reuses its lookup
+ * @span, kept by an RCU read-side section taken before this CPU's
+ * magazines (the caller owns them) are released.
+ */
+static noinline void ka_cache_free_miss(struct ka_cache *c,
+					struct ka_span *span, void *p,
+					unsigned long caller)
+{
+	rcu_read_lock();
+	ka_mag_unlock(ka_pcpu);
+	ka_cache_free_slow(c, span, p, caller);
+	rcu_read_unlock();
+}
+
+/**
+ * ka_cache_free_span - ka_cache_free() of a pointer already looked up
+ * @c: the cache it is freed to
+ * @span: ka_span_lookup(@p), made by the caller (ka_free() of a cache's
+ *	  object), which holds the RCU read-side section of that lookup
+ * @p: the object
+ * @caller: the API's caller
+ *
+ * The quarantine (generic KASAN), the hit path and the slow path, with
+ * no other lookup of @p.
+ *
+ * Context: as ka_cache_free(); inside rcu_read_lock().
+ */
+void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
+			unsigned long caller)
+{
+	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+
+	if (ka_kasan_quarantine(ka_span_real(span), p, c, caller))
+		return;
+	if (likely(ka_mag_context_ok() && ka_mag_trylock(pcpu))) {
+		if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
+			ka_mag_unlock(pcpu);
+			this_cpu_inc(c->pcpu->mag.nr_free);
+			return;
+		}
+		ka_mag_unlock(pcpu);
+	}
+	ka_cache_free_slow(c, span, p, caller);
+}
 
 /**
  * ka_cache_free - give an object back to its cache
@@ -1038,35 +1128,28 @@ void ka_cache_free(struct ka_cache *c, void *p)
 		kmem_cache_free((struct kmem_cache *)c, p);
 		return;
 	}
-	if (ka_kasan_quarantine(p, c, _RET_IP_))
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC)) {
+		/* one lookup for the quarantine and the free */
+		if (unlikely(ZERO_OR_NULL_PTR(p)))
+			return;
+		rcu_read_lock();
+		ka_cache_free_span(c, ka_span_lookup(p), p, _RET_IP_);
+		rcu_read_unlock();
 		return;
+	}
 	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
 		goto slow;
-	/*
-	 * An object of this CPU's active span of the cache (its ckey is the
-	 * CPU's key; no span matches while free hooks are on).
-	 */
 	span = ka_span_lookup(p);
-	/*
-	 * Other CPUs write the key of a span that is not ours (data_race):
-	 * only this CPU, owning its magazines, makes it equal to its own.
-	 */
-	if (likely(data_race(span->ckey) == this_cpu_read(pcpu->fastkey) &&
-		   span->cache == c && ka_span_obj_ok(span, p) &&
-		   (c->notag || ka_word_read(p) != span->freetag))) {
-		if (!ka_cache_is_rcu(c))
-			ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
-		if (likely(ka_mag_push(&c->pcpu->mag, p))) {
-			if (!c->notag)
-				ka_word_write(p, span->freetag);
-			ka_mag_unlock(pcpu);
-			this_cpu_inc(c->pcpu->mag.nr_free);
-			return;
-		}
+	if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
+		ka_mag_unlock(pcpu);
+		this_cpu_inc(c->pcpu->mag.nr_free);
+		return;
 	}
-	ka_mag_unlock(pcpu);
+	/* a tail call, so that the hit path saves no register */
+	ka_cache_free_miss(c, span, p, _RET_IP_);
+	return;
 slow:
-	ka_cache_free_slow(c, p);
+	ka_cache_free_lookup(c, p, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_cache_free);
 

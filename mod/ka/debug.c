@@ -213,41 +213,42 @@ out:
 
 /**
  * ka_debug_free - check an object being freed and poison it
+ * @span: the span of @p as the caller looked it up (ka_span_of(): NULL if
+ *	  ka owns none there)
  * @p: the pointer given to ka_free()
  * @caller: the API caller
  *
  * Pointers that are not live ka objects are left to ka_free()'s own
  * checks.
  *
- * Context: any.
+ * Context: any; inside the RCU read-side section of the caller's lookup.
  * Return: false if the free must be refused (double free).
  */
-bool ka_debug_free(const void *p, unsigned long caller)
+bool ka_debug_free(struct ka_span *span, const void *p, unsigned long caller)
 {
-	return ka_debug_free_obj(p, caller, true);
+	return ka_debug_free_obj(span, p, caller, true);
 }
 
 /**
  * ka_debug_free_obj - ka_debug_free(), with or without poisoning
+ * @span: the span of @p as the caller looked it up (ka_span_of())
  * @p: the pointer given to ka_free() or ka_cache_free()
  * @caller: the API caller
  * @poison: fill the object with POISON_FREE (see ka_debug_alloc_obj())
  *
- * Context: any.
+ * Context: any; inside the RCU read-side section of the caller's lookup.
  * Return: false if the free must be refused (double free).
  */
-bool ka_debug_free_obj(const void *p, unsigned long caller, bool poison)
+bool ka_debug_free_obj(struct ka_span *span, const void *p,
+		       unsigned long caller, bool poison)
 {
 	struct ka_span_debug *d;
-	struct ka_span *span;
 	unsigned int idx;
 	size_t req;
 	long bad;
 	bool ok = true;
 
-	rcu_read_lock();
 	kasan_disable_current();
-	span = ka_span_of(p);
 	if (!span || (span->state != KA_SPAN_SMALL &&
 		      span->state != KA_SPAN_LARGE) || !ka_span_obj_ok(span, p))
 		goto out;
@@ -284,7 +285,6 @@ bool ka_debug_free_obj(const void *p, unsigned long caller, bool poison)
 		memset((void *)p, POISON_FREE, span->elemsize);
 out:
 	kasan_enable_current();
-	rcu_read_unlock();
 	return ok;
 }
 

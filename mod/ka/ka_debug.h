@@ -22,10 +22,11 @@ void ka_debug_init(void);
 void ka_api_init(void);
 void ka_api_exit(void);
 size_t ka_debug_alloc(void *p, size_t size, unsigned long caller);
-bool ka_debug_free(const void *p, unsigned long caller);
+bool ka_debug_free(struct ka_span *span, const void *p, unsigned long caller);
 size_t ka_debug_alloc_obj(void *p, size_t size, unsigned long caller,
 			  bool poison);
-bool ka_debug_free_obj(const void *p, unsigned long caller, bool poison);
+bool ka_debug_free_obj(struct ka_span *span, const void *p,
+		       unsigned long caller, bool poison);
 size_t ka_debug_size(struct ka_span *span, const void *p);
 bool ka_debug_live(const struct ka_span *span, const void *p);
 

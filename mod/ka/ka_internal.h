@@ -464,6 +464,31 @@ static __no_kasan_or_inline void ka_word_write(void *p, unsigned long v)
 	*(unsigned long *)p = v;
 }
 
+/* ka_span_lookup()'s result as ka_span_of() gives it: NULL for the dummy. */
+static __always_inline struct ka_span *ka_span_real(struct ka_span *span)
+{
+	return span == &ka_dummy_span ? NULL : span;
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * KUnit kernels: the arena lookups of one task are counted (a test sets
+ * ka_lookup_task to itself, frees, and reads ka_lookup_count: kunit/
+ * api_test.c), so that a free that looks its pointer up twice fails a test.
+ * Only that task writes the count.  Nothing on other kernels.
+ */
+extern struct task_struct *ka_lookup_task;
+extern unsigned long ka_lookup_count;
+
+static __always_inline void ka_lookup_counted(void)
+{
+	if (unlikely(READ_ONCE(ka_lookup_task) == current))
+		ka_lookup_count++;
+}
+#else
+static __always_inline void ka_lookup_counted(void) { }
+#endif
+
 /**
  * ka_span_lookup - the span holding the address @p, or &ka_dummy_span if
  * ka owns no span there (not ka's memory, or a free page of ka's heap)
@@ -478,6 +503,7 @@ static __always_inline struct ka_span *ka_span_lookup(const void *p)
 	struct ka_arena_map *map;
 	struct ka_arena *arena;
 
+	ka_lookup_counted();
 	map = rcu_dereference_check(ka_arena_map, rcu_read_lock_any_held());
 	if (unlikely(idx >= map->nr))
 		return &ka_dummy_span;
@@ -489,19 +515,17 @@ static __always_inline struct ka_span *ka_span_lookup(const void *p)
 /* As ka_span_lookup(), but NULL where ka owns no span. */
 static __always_inline struct ka_span *ka_span_of(const void *p)
 {
-	struct ka_span *span = ka_span_lookup(p);
-
-	return span == &ka_dummy_span ? NULL : span;
+	return ka_span_real(ka_span_lookup(p));
 }
 
 /*
- * The span of the live object @p, or NULL with what is wrong with @p in
- * *@why (ka_free()'s checks).  Context: RCU read-side section.
+ * ka_span_check() of @p's span @span (ka_span_of(), NULL: not ka's),
+ * looked up by the caller: the free paths look a pointer up once.
+ * Context: RCU read-side section.
  */
-static inline struct ka_span *ka_span_check(const void *p, const char **why)
+static inline struct ka_span *ka_span_check_in(struct ka_span *span,
+					       const void *p, const char **why)
 {
-	struct ka_span *span = ka_span_of(p);
-
 	if (!span) {
 		*why = "not a ka object";
 		return NULL;
@@ -523,6 +547,15 @@ static inline struct ka_span *ka_span_check(const void *p, const char **why)
 		*why = "span not in use";
 		return NULL;
 	}
+}
+
+/*
+ * The span of the live object @p, or NULL with what is wrong with @p in
+ * *@why (ka_free()'s checks).  Context: RCU read-side section.
+ */
+static inline struct ka_span *ka_span_check(const void *p, const char **why)
+{
+	return ka_span_check_in(ka_span_of(p), p, why);
 }
 
 /* ---- heap ---- */
@@ -639,7 +672,13 @@ struct ka_central {
 void ka_central_init(struct ka_central *c, unsigned int cls, int node);
 unsigned int ka_central_refill(struct ka_central *c, void **objs,
 			       unsigned int n, gfp_t gfp);
-void ka_central_flush(void **objs, unsigned int n);
+void ka_central_flush_span(struct ka_span *one, void **objs, unsigned int n);
+
+/* ka_central_flush_span() of objects the caller has not looked up. */
+static inline void ka_central_flush(void **objs, unsigned int n)
+{
+	ka_central_flush_span(NULL, objs, n);
+}
 unsigned long ka_central_release(struct ka_central *c, unsigned long keep);
 unsigned long ka_central_decay(struct ka_central *c);
 unsigned long ka_central_keep(const struct ka_central *c);
@@ -709,6 +748,9 @@ void ka_cache_exit(void);
 struct seq_file;
 void ka_cache_show(struct seq_file *m);
 bool ka_cache_leak_traced(const struct ka_cache *c);
+void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
+			unsigned long caller);
+void ka_free_in(struct ka_span *span, const void *p, unsigned long caller);
 bool ka_cache_rcu(const struct ka_cache *c);
 unsigned long ka_cache_release(void);
 int ka_rcu_init(void);

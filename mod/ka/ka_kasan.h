@@ -17,7 +17,8 @@ struct ka_cache;
 void ka_kasan_sizeclass_init(void);
 int ka_kasan_init(void);
 void ka_kasan_exit(void);
-bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller);
+bool ka_kasan_put(struct ka_span *span, const void *p, struct ka_cache *c,
+		  unsigned long caller);
 void ka_kasan_new(const void *p, size_t size, size_t slot);
 bool ka_kasan_freed(const void *p);
 size_t ka_kasan_usable(const struct ka_span *span);
@@ -32,20 +33,22 @@ bool ka_kasan_quarantine_active(void);
 bool ka_kasan_stacks(const void *p, u32 *alloc, u32 *free);
 void ka_kasan_unreserve(const void *p);
 /* api.c and cache.c: an object leaving the quarantine, down ka's free path */
-void ka_free_evict(const void *p);
-void ka_cache_free_evict(struct ka_cache *c, void *p);
+void ka_free_evict(struct ka_span *span, const void *p);
+void ka_cache_free_evict(struct ka_cache *c, struct ka_span *span, void *p);
 
 /*
- * ka_kasan_quarantine - a client frees @p (to cache @c, or NULL): put it
- * in the quarantine, or refuse it.  True if handled; false if ka's own
- * free path must take it (NULL, quarantine off, debug mode, PREEMPT_RT
- * atomic context).  Context: as ka_free().
+ * ka_kasan_quarantine - a client frees @p of @span (the free's lookup,
+ * ka_span_of(); to cache @c, or NULL): put it in the quarantine, or refuse
+ * it.  True if handled; false if ka's own free path must take it (NULL,
+ * quarantine off, debug mode, PREEMPT_RT atomic context).  Context: as
+ * ka_free(), inside the RCU read-side section of the lookup.
  */
-static __always_inline bool ka_kasan_quarantine(const void *p,
+static __always_inline bool ka_kasan_quarantine(struct ka_span *span,
+						const void *p,
 						struct ka_cache *c,
 						unsigned long caller)
 {
-	return ka_kasan_put(p, c, caller);
+	return ka_kasan_put(span, p, c, caller);
 }
 
 #else
@@ -53,7 +56,8 @@ static __always_inline bool ka_kasan_quarantine(const void *p,
 static inline void ka_kasan_sizeclass_init(void) { }
 static inline int ka_kasan_init(void) { return 0; }
 static inline void ka_kasan_exit(void) { }
-static __always_inline bool ka_kasan_quarantine(const void *p,
+static __always_inline bool ka_kasan_quarantine(struct ka_span *span,
+						const void *p,
 						struct ka_cache *c,
 						unsigned long caller)
 {

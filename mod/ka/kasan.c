@@ -257,15 +257,16 @@ static noinline depot_stack_handle_t ka_kasan_stack(void)
 	return stack_depot_save(entries, n, GFP_NOWAIT | __GFP_NOWARN);
 }
 
-/* Record the allocation (@alloc) or free stack of object @p. */
-static void ka_kasan_record(const void *p, bool alloc)
+/*
+ * Record the allocation (@alloc) or free stack of object @p of @span (the
+ * caller's lookup, ka_span_of()).  Context: RCU read-side section of it.
+ */
+static void ka_kasan_record_in(struct ka_span *span, const void *p,
+			       bool alloc)
 {
 	depot_stack_handle_t h = 0;
-	struct ka_span *span;
 	unsigned long *t, v;
 
-	rcu_read_lock();
-	span = ka_span_of(p);
 	t = span ? ka_kasan_track(span, p) : NULL;
 	if (t) {
 		h = ka_kasan_stack();
@@ -273,6 +274,13 @@ static void ka_kasan_record(const void *p, bool alloc)
 		ka_word_write(t, v);
 		ka_word_write(t + 1, v ^ ka_kasan_track_key);
 	}
+}
+
+/* Record the allocation (@alloc) or free stack of object @p. */
+static void ka_kasan_record(const void *p, bool alloc)
+{
+	rcu_read_lock();
+	ka_kasan_record_in(ka_span_of(p), p, alloc);
 	rcu_read_unlock();
 }
 
@@ -657,20 +665,21 @@ static void ka_q_release(struct ka_qbatch *b)
 	kfree(b);
 }
 
-/* Down ka's free path: the object leaves the quarantine. */
+/*
+ * Down ka's free path: the object leaves the quarantine.  One lookup, for
+ * the choice of path and every step of it.
+ */
 static void ka_q_evict(const void *p)
 {
 	struct ka_span *span;
-	struct ka_cache *c;
 
 	rcu_read_lock();
 	span = ka_span_of(p);
-	c = span ? span->cache : NULL;
-	rcu_read_unlock();
-	if (c)
-		ka_cache_free_evict(c, (void *)p);
+	if (span && span->cache)
+		ka_cache_free_evict(span->cache, span, (void *)p);
 	else
-		ka_free_evict(p);
+		ka_free_evict(span, p);
+	rcu_read_unlock();
 	atomic_long_inc(&ka_q_nr_evicted);
 }
 
@@ -836,8 +845,8 @@ static void ka_q_batch_drop_cache(struct ka_qbatch *b, struct ka_cache *c)
 		span = ka_span_of(p);
 		if (span && span->cache == c) {
 			b->bytes -= span->elemsize;
+			ka_cache_free_evict(c, span, (void *)p);
 			rcu_read_unlock();
-			ka_cache_free_evict(c, (void *)p);
 			atomic_long_inc(&ka_q_nr_evicted);
 			continue;
 		}
@@ -939,13 +948,14 @@ static void ka_kasan_rcu_free(struct rcu_head *head)
 	bytes = span->elemsize;
 	ka_q_leak_ignore(span, p);
 	ka_sys_poison(p, bytes, KA_KASAN_SLAB_FREE);
-	rcu_read_unlock();
 	if (ka_kasan_quarantine_active() && ka_q_put(p, bytes)) {
+		rcu_read_unlock();
 		atomic_long_inc(&ka_q_nr_put);
 		return;
 	}
 	atomic_long_inc(&ka_q_nr_direct);
-	ka_cache_free_evict(c, p);
+	ka_cache_free_evict(c, span, p);
+	rcu_read_unlock();
 }
 
 /*
@@ -972,6 +982,8 @@ static bool ka_kasan_defer(void *p, struct ka_cache *c)
 /**
  * ka_kasan_put - a client frees @p: refuse it, quarantine it, or (an
  * object of a SLAB_TYPESAFE_BY_RCU cache) defer it by a grace period
+ * @span: the span of @p as the free looked it up (ka_span_of(): NULL if
+ *	  ka owns none there), in an RCU read-side section the caller holds
  * @p: the pointer given to ka_free(), ka_cache_free() and friends
  * @c: the cache it is freed to (ka_cache_free()), or NULL
  * @caller: the API's caller
@@ -982,10 +994,10 @@ static bool ka_kasan_defer(void *p, struct ka_cache *c)
  * mode, PREEMPT_RT atomic context, a SLAB_TYPESAFE_BY_RCU object given to
  * ka_free() - which hands it to ka_cache_free() - or without a record).
  */
-bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller)
+bool ka_kasan_put(struct ka_span *span, const void *p, struct ka_cache *c,
+		  unsigned long caller)
 {
 	const char *why = NULL;
-	struct ka_span *span;
 	bool freed = false;
 	size_t bytes;
 
@@ -993,12 +1005,11 @@ bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller)
 	    !ka_mag_context_ok())
 		return false;
 	rcu_read_lock();
-	span = ka_span_of(p);
 	if (span && READ_ONCE(span->state) == KA_SPAN_LARGE_FREE &&
 	    p == span->base) {
 		why = "double free of a large object";
 		freed = true;
-	} else if (!ka_span_check(p, &why)) {
+	} else if (!ka_span_check_in(span, p, &why)) {
 		/* @why says what is wrong */
 	} else if (c && span->cache != c) {
 		why = span->cache ? "object of another ka cache" :
@@ -1016,8 +1027,9 @@ bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller)
 			why = "double free (the object waits for its RCU grace period)";
 			freed = true;
 		} else {
+			/* the caller's RCU section keeps @span */
+			ka_kasan_record_in(span, p, false);
 			rcu_read_unlock();
-			ka_kasan_record(p, false);
 			return ka_kasan_defer((void *)p, c);
 		}
 	}
@@ -1033,8 +1045,8 @@ bool ka_kasan_put(const void *p, struct ka_cache *c, unsigned long caller)
 	ka_q_leak_ignore(span, p);
 	ka_sys_poison(p, bytes, span->state == KA_SPAN_SMALL ?
 		      KA_KASAN_SLAB_FREE : KA_KASAN_PAGE_FREE);
+	ka_kasan_record_in(span, p, false);
 	rcu_read_unlock();
-	ka_kasan_record(p, false);
 	if (!ka_q_put(p, bytes)) {
 		atomic_long_inc(&ka_q_nr_direct);
 		return false;

@@ -452,6 +452,7 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
  * ka_mcache_overflow - free into a full magazine
  * @m: this CPU's magazine of @cls, full
  * @cls: its size class
+ * @span: the span of @p, as the free looked it up
  * @p: the object being freed (its free hooks have run)
  *
  * Grows the magazine if its class alternates misses and the budget has
@@ -462,7 +463,8 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
  *
  * Context: the magazines owned.
  */
-void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p)
+void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
+			struct ka_span *span, void *p)
 {
 	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
 
@@ -473,9 +475,10 @@ void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p)
 		*m->top = p;
 		WRITE_ONCE(m->top, m->top + 1);
 	} else if (ka_class_owned(&ka_classes[cls])) {
-		ka_mag_to_span(pc, &p, 1);
+		/* ka_free_local() checked that this CPU owns the span */
+		ka_pcc_put(pc, span, p);
 	} else {
-		ka_central_flush(&p, 1);
+		ka_central_flush_span(span, &p, 1);
 	}
 }
 

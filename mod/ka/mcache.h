@@ -340,7 +340,8 @@ void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
 void ka_mcache_drain_all(void);
 void ka_mcache_set_fastkeys(bool hooks);
 void ka_mcache_drain_async(void);
-void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls, void *p);
+void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
+			struct ka_span *span, void *p);
 void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
 void ka_mcache_trim_pause(bool pause);

@@ -251,7 +251,11 @@ static void ka_central_trim_busy(struct ka_central *c, struct list_head *out)
 }
 
 /**
- * ka_central_flush - give objects back to their spans
+ * ka_central_flush_span - give objects back to their spans
+ * @one: the span of every object if the caller looked it up (a free of
+ *	 one object: ka_span_of() of it, inside the caller's RCU read-side
+ *	 section), or NULL: each object is looked up here (a magazine holds
+ *	 pointers only)
  * @objs: objects of small spans, of any class and node
  * @n: how many
  *
@@ -261,7 +265,7 @@ static void ka_central_trim_busy(struct ka_central *c, struct list_head *out)
  *
  * Context: any; may be called with the per-CPU local_lock held.
  */
-void ka_central_flush(void **objs, unsigned int n)
+void ka_central_flush_span(struct ka_span *one, void **objs, unsigned int n)
 {
 	struct ka_central *c = NULL;
 	unsigned long flags = 0;
@@ -270,7 +274,7 @@ void ka_central_flush(void **objs, unsigned int n)
 
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
-		struct ka_span *span = ka_span_of(objs[i]);
+		struct ka_span *span = one ?: ka_span_of(objs[i]);
 		struct ka_central *nc;
 		unsigned int was_out;
 
@@ -325,7 +329,7 @@ void ka_central_flush(void **objs, unsigned int n)
 	rcu_read_unlock();
 	ka_span_destroy_list(&release);
 }
-KA_EXPORT_INTERNAL(ka_central_flush);
+KA_EXPORT_INTERNAL(ka_central_flush_span);
 
 /* Take @span off the partial or full list, where no CPU owns it. */
 static void ka_central_unlist(struct ka_central *c, struct ka_span *span)

@@ -454,23 +454,21 @@ void *ka_prof_sample_cache(void *p, size_t size, int node, const char *name)
 
 /**
  * ka_prof_free - count the free of @p if it was sampled
+ * @span: the span of @p as the free looked it up (ka_span_of(): NULL if ka
+ *	  owns none there)
  * @p: an object being freed, not yet back in ka
  *
- * Context: any context ka_free() may run in; takes ka_prof_lock only for
- * objects of spans with live samples.
+ * Context: any context ka_free() may run in, inside the RCU read-side
+ * section of the free's lookup; takes ka_prof_lock only for objects of
+ * spans with live samples.
  */
-void ka_prof_free(const void *p)
+void ka_prof_free(struct ka_span *span, const void *p)
 {
-	struct ka_span *span;
 	unsigned long flags;
 	u32 *link, i;
 
-	rcu_read_lock();
-	span = ka_span_of(p);
-	if (!span || !READ_ONCE(span->nprof)) {
-		rcu_read_unlock();
+	if (!span || !READ_ONCE(span->nprof))
 		return;
-	}
 	raw_spin_lock_irqsave(&ka_prof_lock, flags);
 	for (link = &ka_obj_heads[ka_prof_obj_hash(p)]; (i = *link);
 	     link = &ka_objs[i - 1].next) {
@@ -488,7 +486,6 @@ void ka_prof_free(const void *p)
 		break;
 	}
 	raw_spin_unlock_irqrestore(&ka_prof_lock, flags);
-	rcu_read_unlock();
 }
 
 /*

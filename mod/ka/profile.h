@@ -54,7 +54,7 @@ static __always_inline bool ka_prof_tick(size_t size)
 
 void *ka_prof_sample(void *p, size_t size, size_t objsize, int node);
 void *ka_prof_sample_cache(void *p, size_t size, int node, const char *name);
-void ka_prof_free(const void *p);
+void ka_prof_free(struct ka_span *span, const void *p);
 int ka_prof_set_rate(unsigned long rate, u64 seed);
 u64 ka_prof_scale(u64 count, u64 size, u64 objsize, u64 rate, u64 *bytes);
 unsigned int ka_prof_snapshot(struct ka_prof_record *out, unsigned int max,

@@ -190,11 +190,11 @@ void ka_redirect_rcu_free(struct rcu_head *head)
 		p = span->base + ka_span_index(span, head) * span->elemsize;
 	else if (span && span->state == KA_SPAN_LARGE)
 		p = span->base;
+	/* the object's span is the head's: ka_free() without a lookup */
+	if (p)
+		ka_free_in(span, p, _THIS_IP_);
 	rcu_read_unlock();
-	if (!p) {
+	if (!p)
 		ka_report_bad_free(head, "kfree_rcu() of an rcu_head ka does not own", 0);
-		return;
-	}
-	ka_free(p);
 }
 EXPORT_SYMBOL_GPL(ka_redirect_rcu_free);
