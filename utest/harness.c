@@ -363,16 +363,16 @@ unsigned long ut_exit(void)
 				problems++;
 			}
 			ka_central_release(c, 0);
-			n = ka_span_teardown_list(&c->partial) +
-			    ka_span_teardown_list(&c->full) +
-			    ka_span_teardown_list(&c->owned);
+			n = ka_span_teardown_list(&c->partial, false) +
+			    ka_span_teardown_list(&c->full, false) +
+			    ka_span_teardown_list(&c->owned, false);
 			if (n) {
 				ut_err("node %d class %u: %lu objects never freed",
 				       nid, cls, n);
 				problems++;
 			}
 		}
-		n = ka_span_teardown_list(&node->heap.large);
+		n = ka_span_teardown_list(&node->heap.large, false);
 		if (n) {
 			ut_err("node %d: %lu large objects never freed", nid, n);
 			problems++;

@@ -85,29 +85,6 @@ void ka_trace_alloc_unreg(void)
 	static_branch_dec(&ka_alloc_hooks_key);
 }
 
-/**
- * ka_span_forget_leaks - drop kmemleak's records of a dying span's objects
- * @span: a span torn down with objects its clients never freed (the
- *	  objects whose bits are still set: the magazines have been flushed)
- *
- * ka has named the leak; the pages go back to the buddy allocator, so
- * kmemleak must not keep objects in them: it would report each of them
- * and, once the pages are handed out again, find its new objects
- * overlapping and disable itself.
- *
- * Context: module exit (ka_span_teardown_list()); no one else uses ka.
- */
-void ka_span_forget_leaks(struct ka_span *span)
-{
-	unsigned int i;
-
-	if (span->cache ? !ka_cache_leak_traced(span->cache) :
-	    !ka_hooks_always())
-		return;
-	for_each_set_bit(i, span->allocbits, span->nelems)
-		kmemleak_free(span->base + (size_t)i * span->elemsize);
-}
-
 /*
  * ka_free()'s hit path does not test ka_free_hooks_key itself: while it is
  * on, every CPU's fastkey matches no span, which sends every free to the
@@ -216,10 +193,7 @@ static noinline void ka_kasan_alloc_hit(const void *p, size_t size,
  */
 bool ka_obj_free_confirm(const struct ka_span *span, const void *p)
 {
-	unsigned int idx = ka_span_index(span, p);
-
-	if (!test_bit(idx, span->allocbits) ||
-	    test_bit(idx, ka_span_rfree(span)))
+	if (ka_span_obj_back(span, p))
 		return true;
 	if (span->cache)
 		return ka_cache_holds(span->cache, p);

@@ -876,7 +876,8 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 		if (!ka_debug_free_obj(span, p, caller, !c->keep))
 			return false;
 	} else if (!c->notag && unlikely(ka_word_read(p) == span->freetag) &&
-		   ka_obj_free_confirm(span, p)) {
+		   (ka_span_obj_back(span, p) || ka_cache_holds(c, p))) {
+		/* the tag confirmed, as ka_obj_free_confirm() (api.c) does */
 		ka_report_double_free(p, "double free (the object is already free)",
 				      caller);
 		return false;
@@ -888,10 +889,7 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 	 * in a magazine is not seen (as SLUB without debugging).
 	 */
 	if (c->notag && !ka_debug_on()) {
-		unsigned int i = ka_span_index(span, p);
-
-		if (unlikely(!test_bit(i, span->allocbits) ||
-			     test_bit(i, ka_span_rfree(span)))) {
+		if (unlikely(ka_span_obj_back(span, p))) {
 			ka_report_double_free(p, "double free (the object is already free in its span)",
 					      caller);
 			return false;
@@ -1353,8 +1351,10 @@ void ka_cache_exit(void)
 		for (node = 0; node < nr_node_ids; node++) {
 			if (!c->central[node])
 				continue;
-			out += ka_span_teardown_list(&c->central[node]->partial);
-			out += ka_span_teardown_list(&c->central[node]->full);
+			out += ka_span_teardown_list(&c->central[node]->partial,
+						     ka_cache_leak_traced(c));
+			out += ka_span_teardown_list(&c->central[node]->full,
+						     ka_cache_leak_traced(c));
 		}
 		pr_warn("unload: cache %s%s held %lu objects\n", c->name,
 			c->dead ? " (destroyed with objects out)" :

@@ -365,7 +365,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp);
 struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp);
 bool ka_span_destroy(struct ka_span *span);
 unsigned long ka_span_rcu_pending(void);
-unsigned long ka_span_teardown_list(struct list_head *list);
+unsigned long ka_span_teardown_list(struct list_head *list, bool traced);
 unsigned long ka_span_destroy_list(struct list_head *list);
 unsigned int ka_span_take(struct ka_span *span, void **objs, unsigned int n);
 bool ka_span_put(struct ka_span *span, const void *obj);
@@ -378,6 +378,19 @@ static __always_inline unsigned int ka_span_index(const struct ka_span *span,
 	unsigned long off = (unsigned long)p - (unsigned long)span->base;
 
 	return ((u64)off * span->divmagic) >> 32;
+}
+
+/*
+ * Is the object @p of the small span @span back in it: its bit clear in
+ * the allocation bitmap, or set in the remote bitmap (another CPU freed
+ * it)?  Context: RCU read-side section (the span is in use).
+ */
+static inline bool ka_span_obj_back(const struct ka_span *span,
+				    const void *p)
+{
+	unsigned int i = ka_span_index(span, p);
+
+	return !test_bit(i, span->allocbits) || test_bit(i, ka_span_rfree(span));
 }
 
 /*

@@ -36,6 +36,5 @@ void ka_debug_span_free(struct ka_span *span);
  * A span torn down with objects still out (module exit): the kernel drops
  * kmemleak's records of them (api.c); userspace has no kmemleak.
  */
-void ka_span_forget_leaks(struct ka_span *span);
 
 #endif /* _KA_SYS_SHARED_H */

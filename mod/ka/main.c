@@ -47,6 +47,8 @@ static int ka_nodes_alloc(void)
 /* Module exit: report what clients leaked, then give everything back. */
 static void ka_nodes_free(void)
 {
+	/* ka_alloc()'s objects are registered with kmemleak */
+	bool traced = ka_hooks_always();
 	unsigned int cls;
 	int nid;
 
@@ -61,14 +63,14 @@ static void ka_nodes_free(void)
 
 			/* the CPUs gave their spans back (ka_mcache_exit()) */
 			WARN_ON_ONCE(!list_empty(&c->owned));
-			out = ka_span_teardown_list(&c->full);
-			out += ka_span_teardown_list(&c->partial);
-			out += ka_span_teardown_list(&c->owned);
+			out = ka_span_teardown_list(&c->full, traced);
+			out += ka_span_teardown_list(&c->partial, traced);
+			out += ka_span_teardown_list(&c->owned, traced);
 			if (out)
 				pr_warn_ratelimited("node %d: %lu objects of %u bytes were never freed\n",
 						    nid, out, ka_classes[cls].size);
 		}
-		large = ka_span_teardown_list(&n->heap.large);
+		large = ka_span_teardown_list(&n->heap.large, traced);
 		if (large)
 			pr_warn("node %d: %lu large objects were never freed\n",
 				nid, large);

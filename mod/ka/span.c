@@ -249,19 +249,32 @@ unsigned long ka_span_destroy_list(struct list_head *list)
 	return pages;
 }
 
+/* kmemleak forgets the objects still out of a dying span (their bits set). */
+static void ka_span_forget_leaks(struct ka_span *span)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, span->allocbits, span->nelems)
+		kmemleak_free(span->base + (size_t)i * span->elemsize);
+}
+
 /**
  * ka_span_teardown_list - destroy every span of a list no one uses any more
  * @list: an mcentral's partial or full list, or a heap's large list
+ * @traced: the spans' objects are registered with kmemleak (the caller
+ *	    knows: ka_hooks_always() for ka_alloc()'s, a ka_cache's own flag)
  *
  * Unlike ka_span_destroy_list() (spans their owner has unlinked; pages
  * counted), this unlinks each span itself and counts the objects clients
- * still had out; kmemleak forgets them (ka_span_forget_leaks()), as their
- * pages go back.
+ * still had out; with @traced, kmemleak forgets them, as their pages go
+ * back: it would report each of them and, once the pages are handed out
+ * again, find its new objects overlapping and disable itself.  ka has
+ * named the leak.
  *
  * Context: module exit (or a test's teardown): no one else uses ka.
  * Return: how many objects the spans still had out (leaked by clients).
  */
-unsigned long ka_span_teardown_list(struct list_head *list)
+unsigned long ka_span_teardown_list(struct list_head *list, bool traced)
 {
 	struct ka_span *span, *tmp;
 	unsigned long out = 0;
@@ -270,7 +283,7 @@ unsigned long ka_span_teardown_list(struct list_head *list)
 		list_del_init(&span->list);
 		span->where = KA_LIST_NONE;
 		out += span->nalloc;
-		if (span->nalloc)
+		if (span->nalloc && traced)
 			ka_span_forget_leaks(span);
 		/* no reader is left: no grace period */
 		span->rcu_free = 0;

@@ -43,6 +43,7 @@
 #include <linux/nodemask.h>
 #include <linux/overflow.h>
 #include <linux/jump_label.h>
+#include <linux/kmemleak.h>
 #include <linux/percpu.h>
 
 /* mod/ka/compat.h itself, on the shim's <linux/...> (version.h: 6.12) */
