@@ -39,6 +39,7 @@
 #include <linux/gfp.h>
 #include <linux/numa.h>
 #include <linux/overflow.h>
+#include <linux/export.h>
 
 /* Objects above this size come straight from ka's page heap. */
 #define KA_MAX_SMALL_SIZE	32768
@@ -92,6 +93,43 @@ const char *ka_cache_name(const struct ka_cache *c);
 /* a mempool's alloc and free functions for a ka_cache (mempool_alloc_t) */
 void *ka_mempool_alloc(gfp_t flags, void *cache);
 void ka_mempool_free(void *p, void *cache);
+
+/*
+ * ka_buckets: a set of caches for requests of any size, as Linux 6.11's
+ * kmem_buckets_create() makes (mod/ka/buckets.c): heap isolation.  A
+ * request up to KA_MAX_SMALL_SIZE takes its slot from the set's own cache
+ * of the size class ka_alloc() would use, in spans no other cache, set or
+ * class shares; a larger one is ka_alloc()'s large object, a span of its
+ * own.  Objects are freed with ka_free().  A set is destroyed with
+ * ka_buckets_destroy(), or when the module that created it unloads.
+ */
+struct ka_buckets;
+struct module;
+
+struct ka_buckets *__ka_buckets_create(const char *name, slab_flags_t flags,
+				       void (*ctor)(void *),
+				       struct module *owner);
+#define ka_buckets_create(name, flags, ctor) \
+	__ka_buckets_create(name, flags, ctor, THIS_MODULE)
+void ka_buckets_destroy(struct ka_buckets *b);
+void *ka_buckets_alloc_node(struct ka_buckets *b, size_t size, gfp_t flags,
+			    int node);
+
+/**
+ * ka_buckets_alloc - allocate @size bytes from a bucket set
+ * @b: the set (NULL: ka_alloc())
+ * @size: bytes wanted
+ * @flags: GFP flags, as for ka_alloc()
+ *
+ * Context: as ka_alloc().
+ * Return: the object, ZERO_SIZE_PTR for a zero size, or NULL.
+ */
+static inline void *ka_buckets_alloc(struct ka_buckets *b, size_t size,
+				     gfp_t flags)
+{
+	return ka_buckets_alloc_node(b, size, flags, NUMA_NO_NODE);
+}
+
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
 /* generic KASAN: ka_redirect.h's mempool calls poison a pool's reserve */
 struct mempool_s;

@@ -52,6 +52,16 @@
  *    mempool_create_node, mempool_resize: the kernel's, and for a pool of
  *    a ka_cache, its reserved elements poisoned as the kernel poisons those
  *    of its own slab pools (below);
+ *  - kmem_buckets (Linux 6.11 and later): kmem_buckets_create,
+ *    kmem_buckets_alloc, kmem_buckets_alloc_track_caller: a set of
+ *    ka_caches (include/ka.h, ka_buckets_create()), one per size class,
+ *    whose spans no other cache, set or class of ka's shares; the
+ *    usercopy region is not checked (as for kmem_cache_create_usercopy);
+ *    Linux has no kmem_buckets_destroy(): ka destroys a module's sets when
+ *    it unloads; kmem_buckets_valloc: the set up to KA_MAX_SIZE (with
+ *    __GFP_NOWARN above PAGE_SIZE), __vmalloc() above or when that fails,
+ *    as kvmalloc would; an object of a set is freed by kfree() and friends
+ *    like any of ka's;
  *  - kfree_link (a symlink body's free callback): ka's free for ka's body;
  *  - kfree, kfree_sensitive (as the kernel's: ksize, then the free), kvfree,
  *    kvfree_sensitive, kfree_const, ksize, krealloc, kfree_bulk: ka's if
@@ -79,8 +89,7 @@
  * and the kernel frees with its own kfree() - would corrupt memory: the
  * kernel frees module memory only through the module's own callbacks
  * (free_inode, kfree_rcu's callback, ...), all of which this header
- * covers.  Not redirected, and refused at build time where the kernel's
- * declaration would accept the module's pointer: kmem_buckets.
+ * covers.
  *
  * Mempools on generic KASAN.  The kernel's mempool poisons the elements in
  * its reserve only for its own slab, kmalloc and page pools (mm/mempool.c,
@@ -455,6 +464,32 @@ static __always_inline int ka_redirect_mempool_resize(mempool_t *pool,
 }
 #endif /* CONFIG_KASAN_GENERIC */
 
+/* kmem_buckets came with 6.11 (no macro of the header tells) */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define KA_REDIRECT_BUCKETS
+#endif
+
+#ifdef KA_REDIRECT_BUCKETS
+#include <linux/vmalloc.h>
+/*
+ * kmem_buckets_valloc(): the set up to KA_MAX_SIZE; vmalloc above
+ * PAGE_SIZE when ka has no pages or the size is above KA_MAX_SIZE, for a
+ * caller that may sleep, as the kernel's kvmalloc does.
+ */
+static __always_inline void *
+ka_redirect_buckets_valloc(struct ka_buckets *b, size_t size, gfp_t gfp)
+{
+	void *p = NULL;
+
+	if (size <= KA_MAX_SIZE)
+		p = ka_buckets_alloc(b, size, size > PAGE_SIZE ?
+				     gfp | __GFP_NOWARN : gfp);
+	if (p || size <= PAGE_SIZE || !gfpflags_allow_blocking(gfp))
+		return p;
+	return __vmalloc(size, gfp);
+}
+#endif
+
 /* ---- the names ---- */
 
 #undef kmalloc
@@ -605,6 +640,22 @@ do {									\
 #define kmem_cache_free_bulk(c, nr, p)	ka_cache_free_bulk(c, nr, p)
 #define kmem_cache_size(c)		ka_cache_size(c)
 #define kmem_cache_shrink(c)		((void)(c), 0)
+
+/* ---- kmem_buckets (6.11 and later) ---- */
+#ifdef KA_REDIRECT_BUCKETS
+#undef kmem_buckets_create
+#undef kmem_buckets_alloc
+#undef kmem_buckets_alloc_track_caller
+#undef kmem_buckets_valloc
+#define kmem_buckets			struct ka_buckets
+#define kmem_buckets_create(name, flags, uoff, usize, ctor) \
+	ka_buckets_create(name, flags, ctor)
+#define kmem_buckets_alloc(b, size, gfp) ka_buckets_alloc(b, size, gfp)
+#define kmem_buckets_alloc_track_caller(b, size, gfp) \
+	ka_buckets_alloc(b, size, gfp)
+#define kmem_buckets_valloc(b, size, gfp) \
+	ka_redirect_buckets_valloc(b, size, gfp)
+#endif
 
 /*
  * A mempool of a cache's objects: ka's alloc and free functions, for the

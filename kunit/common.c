@@ -90,6 +90,22 @@ bool ka_test_same_span(const void *a, const void *b)
 	return same;
 }
 
+/*
+ * The ka_cache whose span holds @p: NULL for a size class's or a large
+ * object's span, or a pointer ka does not hold.
+ */
+struct ka_cache *ka_test_span_cache(const void *p)
+{
+	struct ka_span *span;
+	struct ka_cache *c;
+
+	rcu_read_lock();
+	span = ka_span_of(p);
+	c = span && span->state == KA_SPAN_SMALL ? span->cache : NULL;
+	rcu_read_unlock();
+	return c;
+}
+
 /* Does the small object @p carry its span's double-free tag? */
 bool ka_test_tagged(const void *p)
 {

@@ -18,6 +18,7 @@ size_t ka_test_usable(size_t req, size_t slot);
 char *ka_test_read_file(struct kunit *test, const char *name);
 unsigned long ka_test_refusals(void);
 bool ka_test_same_span(const void *a, const void *b);
+struct ka_cache *ka_test_span_cache(const void *p);
 bool ka_test_tagged(const void *p);
 void ka_test_one_owner(struct kunit *test, size_t size, int node,
 		       const void *p);

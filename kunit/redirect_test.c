@@ -544,6 +544,128 @@ static void ka_redirect_kvrealloc_case(struct kunit *test)
 #endif
 }
 
+#ifdef KA_REDIRECT_BUCKETS
+static const size_t ka_bucket_sizes[] = {
+	1, 8, 24, 100, 200, 1000, 3000, 4096, 9000, 20000, KA_MAX_SMALL_SIZE,
+	KA_MAX_SMALL_SIZE + 1, 300000
+};
+
+/*
+ * One size of kmem_buckets_alloc(): @p of set @b, @r of set @b2 (zeroed),
+ * @q of kmalloc(): three spans that hold nothing of each other's - up to
+ * KA_MAX_SMALL_SIZE spans of each set's own cache of the class ka_alloc()
+ * uses (not a size class's), above it spans of their own - and ksize() of
+ * a set's object is ka_alloc()'s for that size.
+ */
+static void ka_redirect_bucket_one(struct kunit *test, kmem_buckets *b,
+				   kmem_buckets *b2, size_t size, u8 *p,
+				   u8 *q, u8 *r)
+{
+	KUNIT_EXPECT_TRUE(test, ka_owns(p));
+	KUNIT_EXPECT_TRUE(test, ka_owns(r));
+	KUNIT_EXPECT_GE(test, ksize(p), size);
+	KUNIT_EXPECT_EQ(test, ksize(p), ksize(q));
+	KUNIT_EXPECT_EQ(test, ksize(r), ksize(q));
+	KUNIT_EXPECT_FALSE(test, ka_test_same_span(p, q));
+	KUNIT_EXPECT_FALSE(test, ka_test_same_span(p, r));
+	KUNIT_EXPECT_FALSE(test, ka_test_same_span(q, r));
+	KUNIT_EXPECT_NULL(test, ka_test_span_cache(q));
+	if (size <= KA_MAX_SMALL_SIZE) {
+		KUNIT_EXPECT_NOT_NULL(test, ka_test_span_cache(p));
+		KUNIT_EXPECT_PTR_EQ(test, ka_test_span_cache(p),
+				    ka_buckets_cache(b, size));
+		KUNIT_EXPECT_PTR_EQ(test, ka_test_span_cache(r),
+				    ka_buckets_cache(b2, size));
+		KUNIT_EXPECT_PTR_NE(test, ka_buckets_cache(b, size),
+				    ka_buckets_cache(b2, size));
+	} else {
+		KUNIT_EXPECT_NULL(test, ka_test_span_cache(p));
+	}
+	KUNIT_EXPECT_NULL(test, memchr_inv(r, 0, size));
+	ka_test_fill(p, size);
+}
+
+/*
+ * kmem_buckets (6.11 and later), as the kernel means them: heap isolation.
+ * Two sets and kmalloc() allocate every size: a set's objects lie on
+ * spans of its own caches, never a span of ka's size classes or of the
+ * other set; each keeps its bytes while the others are written; kfree()
+ * takes all of them as ka's (no refusal, a second kfree() of one refused);
+ * a set's caches serve again after, and ka_buckets_destroy() finds none
+ * of its objects out.
+ */
+static void ka_redirect_buckets(struct kunit *test)
+{
+	u8 *p[ARRAY_SIZE(ka_bucket_sizes)] = { NULL };
+	u8 *q[ARRAY_SIZE(ka_bucket_sizes)] = { NULL };
+	u8 *r[ARRAY_SIZE(ka_bucket_sizes)] = { NULL };
+	unsigned long refused;
+	kmem_buckets *b, *b2;
+	unsigned int i;
+
+	b = kmem_buckets_create("ka_test_bkt", 0, 0, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	b2 = kmem_buckets_create("ka_test_bkt2", SLAB_ACCOUNT, 0, 64, NULL);
+	if (!b2) {
+		ka_buckets_destroy(b);
+		KUNIT_FAIL(test, "a second bucket set was refused");
+		return;
+	}
+	refused = ka_test_refusals();
+	for (i = 0; i < ARRAY_SIZE(ka_bucket_sizes); i++) {
+		size_t size = ka_bucket_sizes[i];
+
+		p[i] = kmem_buckets_alloc(b, size, GFP_KERNEL);
+		q[i] = kmalloc(size, GFP_KERNEL);
+		r[i] = kmem_buckets_alloc_track_caller(b2, size,
+						       GFP_KERNEL | __GFP_ZERO);
+		if (!p[i] || !q[i] || !r[i]) {
+			KUNIT_FAIL(test, "%zu bytes: an allocation failed", size);
+			break;
+		}
+		ka_redirect_bucket_one(test, b, b2, size, p[i], q[i], r[i]);
+		memset(q[i], 0xa5, size);
+		memset(r[i], 0x5a, size);
+	}
+	for (i = 0; i < ARRAY_SIZE(ka_bucket_sizes); i++)
+		if (p[i])
+			KUNIT_EXPECT_TRUE(test, ka_test_filled(p[i], ka_bucket_sizes[i]));
+	for (i = 0; i < ARRAY_SIZE(ka_bucket_sizes); i++) {
+		kfree(p[i]);
+		kfree(q[i]);
+		kfree(r[i]);
+	}
+	KUNIT_EXPECT_EQ(test, ka_test_refusals() - refused, 0UL);
+	/* a set's freed object is ka's: a second kfree() is refused */
+	ka_drain();
+	kfree(p[4]);
+	KUNIT_EXPECT_EQ(test, ka_test_refusals() - refused, 1UL);
+	/* zero and NULL as kmalloc's; the set serves again */
+	KUNIT_EXPECT_PTR_EQ(test, (u8 *)kmem_buckets_alloc(b, 0, GFP_KERNEL),
+			    (u8 *)ZERO_SIZE_PTR);
+	p[0] = kmem_buckets_alloc(NULL, 64, GFP_KERNEL);
+	KUNIT_EXPECT_TRUE(test, ka_owns(p[0]));
+	KUNIT_EXPECT_NULL(test, ka_test_span_cache(p[0]));
+	kfree(p[0]);
+	p[0] = kmem_buckets_alloc(b, 64, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, ka_test_span_cache(p[0]),
+			    ka_buckets_cache(b, 64));
+	kfree(p[0]);
+	/* kmem_buckets_valloc(): the set up to KA_MAX_SIZE, vmalloc above */
+	p[0] = kmem_buckets_valloc(b, 5000, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, ka_test_span_cache(p[0]),
+			    ka_buckets_cache(b, 5000));
+	kvfree(p[0]);
+	p[0] = kmem_buckets_valloc(b, KA_MAX_SIZE + 1, GFP_KERNEL);
+	KUNIT_EXPECT_TRUE(test, is_vmalloc_addr(p[0]));
+	kvfree(p[0]);
+	KUNIT_EXPECT_EQ(test, ka_test_refusals() - refused, 1UL);
+	ka_drain();
+	ka_buckets_destroy(b);
+	ka_buckets_destroy(b2);
+}
+#endif
+
 static struct kunit_case ka_redirect_cases[] = {
 	KUNIT_CASE(ka_redirect_double_kzfree),
 	KUNIT_CASE(ka_redirect_krealloc_freed),
@@ -555,6 +677,9 @@ static struct kunit_case ka_redirect_cases[] = {
 	KUNIT_CASE(ka_redirect_mempool_slab),
 	KUNIT_CASE(ka_redirect_typesafe_rcu_stress),
 	KUNIT_CASE(ka_redirect_kvrealloc_case),
+#ifdef KA_REDIRECT_BUCKETS
+	KUNIT_CASE(ka_redirect_buckets),
+#endif
 	{}
 };
 

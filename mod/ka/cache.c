@@ -419,77 +419,17 @@ static struct ka_cache *ka_cache_refuse(const char *name, const char *why,
 	return NULL;
 }
 
-/**
- * ka_cache_create - create a cache of objects of one size
- * @name: its name, unique among ka's live caches (copied)
- * @size: bytes per object, 1 .. KA_MAX_SMALL_SIZE
- * @align: alignment wanted (0, or a power of two up to PAGE_SIZE)
- * @flags: SLAB_* flags of <linux/slab.h>; see include/ka.h for those
- *	   accepted; SLAB_HWCACHE_ALIGN aligns to a cache line as SLUB does
- * @ctor: run once on each object when its span is carved, or NULL
- *
- * With SLAB_TYPESAFE_BY_RCU a freed object may be reused at once, by the
- * cache, as with SLUB; the cache's memory (a span) goes back to the heap,
- * where another cache or class could get it, only an RCU grace period
- * after its last object was freed and the span given back.  A reader
- * under rcu_read_lock() that holds a pointer to an object freed meanwhile
- * reads an object of this cache (maybe reused: it must check, as with
- * SLUB), never another cache's object or a freed page.  Nothing of ka's is
- * written into such an object on free (no tag, no poison, no init_on_free);
- * on generic KASAN it is poisoned a grace period after its free (kasan.c).
- *
- * What ka cannot give (a flag it does not honour, an alignment no class
- * keeps, a size above its largest class, a name in use, debug mode) is
- * refused with a message naming the reason; with SLAB_PANIC the refusal
- * panics, as kmem_cache_create() would.
- *
- * Context: process context, may sleep.
- * Return: the cache, or NULL.
+/*
+ * A cache of @size-byte objects in slots of class @cls at @align: the
+ * structure, its magazines and central lists, on the list of caches.
  */
-struct ka_cache *ka_cache_create(const char *name, unsigned int size,
-				 unsigned int align, slab_flags_t flags,
-				 void (*ctor)(void *))
+static struct ka_cache *ka_cache_new(const char *name, unsigned int size,
+				     unsigned int align, unsigned int cls,
+				     slab_flags_t flags, void (*ctor)(void *))
 {
 	struct ka_cache *c;
-	unsigned int cls, slots;
+	unsigned int slots;
 	int cpu, node;
-
-	if (!name)
-		return ka_cache_refuse(name, "no name", flags);
-	if (flags & ~KA_CACHE_FLAGS) {
-		pr_err("cache %s refused: flags %#lx not supported (supported: %#lx)\n",
-		       name, (unsigned long)(flags & ~KA_CACHE_FLAGS),
-		       (unsigned long)KA_CACHE_FLAGS);
-		return ka_cache_refuse(name, "unsupported flags", flags);
-	}
-	if (!size || size > KA_MAX_SMALL_SIZE)
-		return ka_cache_refuse(name, "object size 0 or above KA_MAX_SMALL_SIZE", flags);
-	if (align && (!is_power_of_2(align) || align > PAGE_SIZE))
-		return ka_cache_refuse(name, "alignment not a power of two up to PAGE_SIZE", flags);
-	/*
-	 * Memory cgroups: 6.1 and 6.12 export nothing that charges a
-	 * module's objects to one (obj_cgroup_charge(),
-	 * __memcg_kmem_charge_page(), the slab post-alloc hooks are not
-	 * exported; alloc_pages(__GFP_ACCOUNT) charges whole pages to the
-	 * allocating task's cgroup, and a span's pages serve every task).
-	 * Accepted, so that the file systems that ask for it load, and said.
-	 */
-	if (flags & SLAB_ACCOUNT)
-		pr_warn("cache %s: SLAB_ACCOUNT accepted, but its objects are charged to no memory cgroup (no exported kernel function charges a module's objects)\n",
-			name);
-	/* SLUB's calculate_alignment() */
-	if (flags & SLAB_HWCACHE_ALIGN) {
-		unsigned int ralign = cache_line_size();
-
-		while (size <= ralign / 2)
-			ralign /= 2;
-		align = max(align, ralign);
-	}
-	align = max_t(unsigned int, align, sizeof(void *));
-	/* generic KASAN: a redzone behind each object (kasan.c) */
-	cls = ka_cache_class(ka_kasan_cache_size(ALIGN(size, align)), align);
-	if (!cls)
-		return ka_cache_refuse(name, "no size class keeps this size at this alignment", flags);
 
 	c = kzalloc(struct_size(c, central, nr_node_ids), GFP_KERNEL);
 	if (!c)
@@ -550,7 +490,109 @@ nomem:
 	ka_cache_free_struct(c);
 	return ka_cache_refuse(name, "out of memory", flags);
 }
+
+/**
+ * ka_cache_create - create a cache of objects of one size
+ * @name: its name, unique among ka's live caches (copied)
+ * @size: bytes per object, 1 .. KA_MAX_SMALL_SIZE
+ * @align: alignment wanted (0, or a power of two up to PAGE_SIZE)
+ * @flags: SLAB_* flags of <linux/slab.h>; see include/ka.h for those
+ *	   accepted; SLAB_HWCACHE_ALIGN aligns to a cache line as SLUB does
+ * @ctor: run once on each object when its span is carved, or NULL
+ *
+ * With SLAB_TYPESAFE_BY_RCU a freed object may be reused at once, by the
+ * cache, as with SLUB; the cache's memory (a span) goes back to the heap,
+ * where another cache or class could get it, only an RCU grace period
+ * after its last object was freed and the span given back.  A reader
+ * under rcu_read_lock() that holds a pointer to an object freed meanwhile
+ * reads an object of this cache (maybe reused: it must check, as with
+ * SLUB), never another cache's object or a freed page.  Nothing of ka's is
+ * written into such an object on free (no tag, no poison, no init_on_free);
+ * on generic KASAN it is poisoned a grace period after its free (kasan.c).
+ *
+ * What ka cannot give (a flag it does not honour, an alignment no class
+ * keeps, a size above its largest class, a name in use, debug mode) is
+ * refused with a message naming the reason; with SLAB_PANIC the refusal
+ * panics, as kmem_cache_create() would.
+ *
+ * Context: process context, may sleep.
+ * Return: the cache, or NULL.
+ */
+struct ka_cache *ka_cache_create(const char *name, unsigned int size,
+				 unsigned int align, slab_flags_t flags,
+				 void (*ctor)(void *))
+{
+	unsigned int cls;
+
+	if (!name)
+		return ka_cache_refuse(name, "no name", flags);
+	if (flags & ~KA_CACHE_FLAGS) {
+		pr_err("cache %s refused: flags %#lx not supported (supported: %#lx)\n",
+		       name, (unsigned long)(flags & ~KA_CACHE_FLAGS),
+		       (unsigned long)KA_CACHE_FLAGS);
+		return ka_cache_refuse(name, "unsupported flags", flags);
+	}
+	if (!size || size > KA_MAX_SMALL_SIZE)
+		return ka_cache_refuse(name, "object size 0 or above KA_MAX_SMALL_SIZE", flags);
+	if (align && (!is_power_of_2(align) || align > PAGE_SIZE))
+		return ka_cache_refuse(name, "alignment not a power of two up to PAGE_SIZE", flags);
+	/*
+	 * Memory cgroups: 6.1 and 6.12 export nothing that charges a
+	 * module's objects to one (obj_cgroup_charge(),
+	 * __memcg_kmem_charge_page(), the slab post-alloc hooks are not
+	 * exported; alloc_pages(__GFP_ACCOUNT) charges whole pages to the
+	 * allocating task's cgroup, and a span's pages serve every task).
+	 * Accepted, so that the file systems that ask for it load, and said.
+	 */
+	if (flags & SLAB_ACCOUNT)
+		pr_warn("cache %s: SLAB_ACCOUNT accepted, but its objects are charged to no memory cgroup (no exported kernel function charges a module's objects)\n",
+			name);
+	/* SLUB's calculate_alignment() */
+	if (flags & SLAB_HWCACHE_ALIGN) {
+		unsigned int ralign = cache_line_size();
+
+		while (size <= ralign / 2)
+			ralign /= 2;
+		align = max(align, ralign);
+	}
+	align = max_t(unsigned int, align, sizeof(void *));
+	/* generic KASAN: a redzone behind each object (kasan.c) */
+	cls = ka_cache_class(ka_kasan_cache_size(ALIGN(size, align)), align);
+	if (!cls)
+		return ka_cache_refuse(name, "no size class keeps this size at this alignment", flags);
+	return ka_cache_new(name, size, align, cls, flags, ctor);
+}
 EXPORT_SYMBOL_GPL(ka_cache_create);
+
+/**
+ * ka_cache_create_class - create a cache whose slots are size class @cls's
+ * @name: its name, unique among ka's live caches (copied)
+ * @size: bytes per object, at most the class's size: the largest request
+ *	  ka_alloc() serves from @cls (on generic KASAN the rest of the slot
+ *	  is a redzone, as for ka_alloc()'s objects)
+ * @cls: the size class
+ * @flags: SLAB_* flags, as for ka_cache_create() (SLAB_HWCACHE_ALIGN
+ *	   excepted: the slot is the class's); SLAB_ACCOUNT without a word
+ * @ctor: run once on each object when its span is carved, or NULL
+ *
+ * A bucket set's cache (buckets.c): its own spans, and slots of the class
+ * ka_alloc() would use for the same request.
+ *
+ * Context: process context, may sleep.
+ * Return: the cache, or NULL (refused with a message).
+ */
+struct ka_cache *ka_cache_create_class(const char *name, unsigned int size,
+				       unsigned int cls, slab_flags_t flags,
+				       void (*ctor)(void *))
+{
+	if (!name)
+		return ka_cache_refuse(name, "no name", flags);
+	if (flags & (~KA_CACHE_FLAGS | SLAB_HWCACHE_ALIGN))
+		return ka_cache_refuse(name, "unsupported flags", flags);
+	if (!cls || cls >= ka_nr_classes || !size || size > ka_classes[cls].size)
+		return ka_cache_refuse(name, "no such size class", flags);
+	return ka_cache_new(name, size, sizeof(void *), cls, flags, ctor);
+}
 
 /* Objects held by the cache's magazines (a snapshot). */
 static unsigned long ka_cache_cached(struct ka_cache *c)
@@ -679,27 +721,37 @@ bool ka_cache_leak_traced(const struct ka_cache *c)
 
 /*
  * After an object left the cache: the hooks the size classes have too
- * (kmemleak, init_on_alloc, __GFP_ZERO), the tag, KASAN.
+ * (kmemleak, init_on_alloc, __GFP_ZERO), the tag, KASAN.  @size is the
+ * request of a bucket set's allocation (ka_cache_alloc_size()), or 0: the
+ * cache's object size.  A request smaller than the object is what KASAN
+ * and debug mode let the client use; __GFP_ZERO and init_on_alloc clear
+ * the whole object, as ka_alloc() and kmalloc() do.
  */
 static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
-						 gfp_t gfp, int node)
+						 gfp_t gfp, int node,
+						 unsigned int size)
 {
+	size = size ?: c->size;
 	if (!c->notag)
 		ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-		ka_kasan_new(p, c->size, c->objsize);
+		ka_kasan_new(p, size, c->objsize);
 	/* hooks, or the heap profile's count-down (one key: hooks.c) */
 	if (unlikely(static_branch_unlikely(&ka_cache_alloc_hooks_key) ||
 		     (gfp & __GFP_ZERO))) {
 		if (ka_debug_on())
-			ka_debug_alloc_obj(p, c->size, _RET_IP_, !c->keep);
+			ka_debug_alloc_obj(p, size, _RET_IP_, !c->keep);
 		if (!c->ctor && ((gfp & __GFP_ZERO) ||
-				 (!c->keep && want_init_on_alloc(gfp))))
-			memset(p, 0, c->size);
+				 (!c->keep && want_init_on_alloc(gfp)))) {
+			/* debug mode: its redzone begins at @size */
+			kasan_disable_current();
+			memset(p, 0, ka_debug_on() ? size : c->size);
+			kasan_enable_current();
+		}
 		if (ka_cache_leak_traced(c))
-			kmemleak_alloc(p, c->size, 1, gfp);
-		if (ka_prof_tick(c->size))
-			return ka_prof_sample_cache(p, c->size, node, c->name);
+			kmemleak_alloc(p, size, 1, gfp);
+		if (ka_prof_tick(size))
+			return ka_prof_sample_cache(p, size, node, c->name);
 	}
 	return p;
 }
@@ -710,7 +762,8 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
  * magazine or an owned span the task may have left by now (as
  * ka_alloc_node()).
  */
-static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node)
+static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node,
+				      unsigned int size)
 {
 	void *p;
 
@@ -720,7 +773,7 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node)
 	}
 	this_cpu_inc(c->pcpu->mag.nr_alloc);
 	this_cpu_inc(c->pcpu->mag.nr_miss);
-	return ka_cache_post_alloc(c, p, gfp, node);
+	return ka_cache_post_alloc(c, p, gfp, node, size);
 }
 
 /*
@@ -729,7 +782,8 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node)
  * cache, one object returned, the rest into this CPU's magazine if the
  * task is still on a CPU of that node and the magazine is free to take.
  */
-static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
+static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
+				 unsigned int size)
 {
 	void *batch[KA_BATCH_MAX];
 	unsigned int n, take = 0;
@@ -742,7 +796,7 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
 			this_cpu_inc(ka_pcpu->nr_failed);
 			return NULL;
 		}
-		return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE);
+		return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size);
 	}
 	node = numa_mem_id();	/* a node with memory: it has a list */
 	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
@@ -765,12 +819,12 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp)
 	}
 	if (take < n - 1)
 		ka_central_flush(batch + 1, n - 1 - take);
-	return ka_cache_post_alloc(c, batch[0], gfp, NUMA_NO_NODE);
+	return ka_cache_post_alloc(c, batch[0], gfp, NUMA_NO_NODE, size);
 }
 
 /* Everything but a magazine hit: refused in atomic context on PREEMPT_RT. */
 static noinline void *ka_cache_alloc_miss(struct ka_cache *c, gfp_t gfp,
-					  int node)
+					  int node, unsigned int size)
 {
 	if (unlikely(!ka_mag_context_ok())) {
 		this_cpu_inc(ka_pcpu->nr_atomic);
@@ -778,18 +832,19 @@ static noinline void *ka_cache_alloc_miss(struct ka_cache *c, gfp_t gfp,
 		return NULL;
 	}
 	if (node != NUMA_NO_NODE)
-		return ka_cache_alloc_from_node(c, gfp, node);
-	return ka_cache_alloc_slow(c, gfp);
+		return ka_cache_alloc_from_node(c, gfp, node, size);
+	return ka_cache_alloc_slow(c, gfp, size);
 }
 
 /*
  * The hit path, as ka_alloc_fast(): pop this CPU's magazine of the cache.
  * With a @node, the CPU's node is compared inside the per-CPU section,
  * where the task cannot migrate; ka_cache_alloc() passes NUMA_NO_NODE, a
- * constant, and folds that away.
+ * constant, and folds that away.  @size: ka_cache_post_alloc()'s.
  */
 static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
-						 gfp_t flags, int node)
+						 gfp_t flags, int node,
+						 unsigned int size)
 {
 	struct ka_pcpu __percpu *pcpu = ka_pcpu;
 	void *p;
@@ -806,9 +861,9 @@ static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
 	}
 	ka_mag_unlock(pcpu);
 	this_cpu_inc(c->pcpu->mag.nr_alloc);
-	return ka_cache_post_alloc(c, p, flags, node);
+	return ka_cache_post_alloc(c, p, flags, node, size);
 slow:
-	return ka_cache_alloc_miss(c, flags, node);
+	return ka_cache_alloc_miss(c, flags, node, size);
 }
 
 /**
@@ -824,7 +879,7 @@ void *ka_cache_alloc(struct ka_cache *c, gfp_t flags)
 {
 	if (unlikely(!ka_cache_is_ka(c)))
 		return kmem_cache_alloc((struct kmem_cache *)c, flags);
-	return ka_cache_alloc_fast(c, flags, NUMA_NO_NODE);
+	return ka_cache_alloc_fast(c, flags, NUMA_NO_NODE, 0);
 }
 EXPORT_SYMBOL_GPL(ka_cache_alloc);
 
@@ -847,9 +902,28 @@ void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
 		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
 					     node);
 	/* a node with a heap, and so a central list of the cache, or none */
-	return ka_cache_alloc_fast(c, flags, ka_node_norm(node));
+	return ka_cache_alloc_fast(c, flags, ka_node_norm(node), 0);
 }
 EXPORT_SYMBOL_GPL(ka_cache_alloc_node);
+
+/**
+ * ka_cache_alloc_size - a request of @size bytes from one of ka's caches
+ * @c: one of ka's caches (a bucket set's: buckets.c)
+ * @size: bytes requested, 1 .. the cache's object size
+ * @flags: GFP flags, as for ka_cache_alloc()
+ * @node: the node, or NUMA_NO_NODE, as for ka_cache_alloc_node()
+ *
+ * As ka_cache_alloc_node(), but KASAN, debug mode's redzone, kmemleak and
+ * the heap profile see @size bytes, as kmalloc()'s hooks see a request.
+ *
+ * Context: as ka_alloc().
+ * Return: the object, or NULL.
+ */
+void *ka_cache_alloc_size(struct ka_cache *c, unsigned int size, gfp_t flags,
+			  int node)
+{
+	return ka_cache_alloc_fast(c, flags, ka_node_norm(node), size);
+}
 
 /*
  * Checks and hooks before an object goes back: false if it must not (not

@@ -5,7 +5,8 @@
  * The layers, from the top:
  *
  *   api.c       ka_alloc()/ka_free() and friends: the public entry points
- *               (cache.c: ka_cache_*(); rcu.c: ka_free_rcu()).
+ *               (cache.c: ka_cache_*(); buckets.c: ka_buckets_*(), a
+ *               set of caches; rcu.c: ka_free_rcu()).
  *   mcache.c    per-CPU caches (Go's mcache): per size class a magazine of
  *               free objects and the spans the CPU owns, all owned through
  *               a per-CPU trylock (mcache.h).
@@ -26,7 +27,8 @@
  * shrinker), debug.c (debug mode), kasan.c (generic KASAN), debugfs.c,
  * profile.c (heap profile).  mod/ka/ka.rst describes the design.
  *
- * Lock order, outermost first: the mutexes (ka_cache_mutex, ka_drain_mutex,
+ * Lock order, outermost first: ka_buckets_mutex (buckets.c), then the
+ * mutexes (ka_cache_mutex, ka_drain_mutex,
  * ka_prof_mutex, ka_baseline_lock; process context) -> on generic KASAN
  * the quarantine's locks (a CPU's ka_qcpu.lock, then ka_q_lock: kasan.c)
  * -> this CPU's magazine lock (ka_pcpu->lock) -> ka_cache_list_lock (the
@@ -766,6 +768,14 @@ void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
 void ka_free_in(struct ka_span *span, const void *p, unsigned long caller);
 bool ka_cache_rcu(const struct ka_cache *c);
 unsigned long ka_cache_release(void);
+struct ka_cache *ka_cache_create_class(const char *name, unsigned int size,
+				       unsigned int cls, slab_flags_t flags,
+				       void (*ctor)(void *));
+void *ka_cache_alloc_size(struct ka_cache *c, unsigned int size, gfp_t flags,
+			  int node);
+int ka_buckets_init(void);
+void ka_buckets_exit(void);
+struct ka_cache *ka_buckets_cache(const struct ka_buckets *b, size_t size);
 int ka_rcu_init(void);
 void ka_rcu_barrier(void);
 void ka_rcu_exit(void);

@@ -120,12 +120,17 @@ static int __init ka_init(void)
 	ret = ka_kasan_init();
 	if (ret)
 		goto out_api;
+	ret = ka_buckets_init();
+	if (ret)
+		goto out_kasan;
 	ka_scav_start();
 	pr_info("%u size classes (8 .. %u bytes), %d node(s), %u CPUs\n",
 		ka_nr_classes - 1, ka_classes[ka_nr_classes - 1].size,
 		num_online_nodes(), num_possible_cpus());
 	return 0;
 
+out_kasan:
+	ka_kasan_exit();
 out_api:
 	ka_debugfs_exit();
 	ka_api_exit();
@@ -150,6 +155,7 @@ static void __exit ka_exit(void)
 	ka_rcu_exit();
 	/* the quarantine's objects go back before caches and heaps go */
 	ka_kasan_exit();
+	ka_buckets_exit();
 	ka_cache_exit();
 	ka_mcache_exit();
 	/* a kick that saw the scavenger on before the pause: no pass left */

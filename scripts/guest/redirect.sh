@@ -31,15 +31,24 @@ cp /ka/fat.img /tmp/fat.img
 ka_step losetup losetup /dev/loop0 /tmp/fat.img || status=1
 mkdir -p /mnt
 ka_step mount_vfat mount -t vfat -o iocharset=utf8 /dev/loop0 /mnt || status=1
-# 400 files of 1..16 KiB of pseudo-random bytes in 8 directories, with
-# long names (vfat's slots), their checksums kept outside the image
+# A file's content: SIZE bytes of lines naming the file and the line, so
+# that a block in the wrong place or file, or zeroes, change its sum, and
+# the image compresses for its way to the host.
+content() {
+	awk -v n="$1" -v t="$2" 'BEGIN { for (i = 0; i * (length(t) + 9) < n; i++) printf "%s %07d\n", t, i }' |
+		head -c "$1"
+}
+# 400 files of 1..16 KiB of such lines in 8 directories, with long
+# names (vfat's slots), their checksums kept outside the image (random
+# bytes made the gzipped image 3 MB, 90 s through ttyS1, the debug
+# kernels' data port, under load; these lines: 14 s)
 write_files() {
 	i=0
 	while [ $i -lt 400 ]; do
 		d=/mnt/directory-number-$((i % 8))
 		mkdir -p "$d"
-		dd if=/dev/urandom of="$d/a-long-file-name-$i.data" bs=1024 \
-			count=$((i % 16 + 1)) 2>/dev/null || return 1
+		content $(( (i % 16 + 1) * 1024 )) "$d/a-long-file-name-$i.data" \
+			>"$d/a-long-file-name-$i.data" || return 1
 		i=$((i + 1))
 	done
 	(cd /mnt && find . -type f | sort | xargs md5sum) >/tmp/sums
@@ -122,13 +131,6 @@ xattr_dir_files() {
 	[ "$(cache_active "$mbc")" -ge 1 ]
 }
 ka_step ext4_xattr_block_in_mbcache xattr_dir_files || status=1
-# A file's content: SIZE bytes of lines naming the file and the line, so
-# that a block in the wrong place or file, or zeroes, change its sum, and
-# the image compresses for its way to the host.
-content() {
-	awk -v n="$1" -v t="$2" 'BEGIN { for (i = 0; i * (length(t) + 9) < n; i++) printf "%s %07d\n", t, i }' |
-		head -c "$1"
-}
 # Two writers at once: 90 files each of sizes from 0 to 300 KiB (inline
 # data, one block, block boundaries, extents), the content made in /tmp
 # and summed there, written with several block sizes.  A sampler keeps the
