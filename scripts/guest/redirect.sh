@@ -1,14 +1,28 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of scripts/check's redirect stages: modules of Debian's
 # linux-source built with include/ka_redirect.h (scripts/redirect-build)
-# doing their work on ka.  /ka/ holds ka.ko, fat.ko, vfat.ko, mbcache.ko,
-# jbd2.ko, ext4.ko, test_printf.ko, test_user_copy.ko (where the series has
-# them), the stock kernel's loop.ko, nls_*.ko, crc16.ko and
-# crc32c_generic.ko, fat.img (made by mkfs.fat) and ext4.img (made by
+# doing their work on ka, on the stock kernels and on the debug test
+# kernels (KASAN, lockdep, kmemleak: the kmemleak report goes to the
+# host).  /ka/ holds ka.ko, fat.ko, vfat.ko, mbcache.ko, jbd2.ko, ext4.ko,
+# test_printf.ko, test_user_copy.ko (where the series has them), the stock
+# kernel's loop.ko, nls_*.ko, crc16.ko and crc32c_generic.ko (built in on
+# the debug kernels), fat.img (made by mkfs.fat) and ext4.img (made by
 # mkfs.ext4, with an inline-data symlink and a directory with an xattr
 # block made by debugfs).  Runs under busybox sh with the helpers of
 # /ka/lib.sh.
 status=0
+kl=/sys/kernel/debug/kmemleak
+# A kmemleak kernel (the debug test kernels): only leaks from here on
+# count; the host reads the report sent at the end (as debug.sh).
+if [ -w $kl ]; then
+	since=$(sed -n 's/^ *\.\{0,1\}jiffies *: *\([0-9]*\)$/\1/p' /sys/kernel/debug/sched/debug 2>/dev/null | head -n 1)
+	if [ -n "$since" ]; then
+		ka_msg "KA-KMEMLEAK-SINCE: $since"
+	else
+		echo scan >$kl
+		echo clear >$kl
+	fi
+fi
 stat_of() { sed -n "s/^$1 //p" /sys/kernel/debug/ka/stats; }
 # "active" column of a cache's line in debugfs caches, or nothing
 cache_active() { awk -v n="$1" '$1 == n { print $6 }' /sys/kernel/debug/ka/caches; }
@@ -285,6 +299,15 @@ ka_step rmmod_ka rmmod ka || status=1
 # ka's reports of objects or caches left behind at unload
 no_leak_reports() { ! dmesg | grep -E 'ka: .*(destroyed with|unload: cache|never freed|still held)'; }
 ka_step no_ka_leak_reports no_leak_reports || status=1
+if [ -w $kl ]; then
+	# unreferenced over two scans to be reported
+	echo scan >$kl
+	sleep 5
+	echo scan >$kl
+	cat $kl >/tmp/kmemleak
+	ka_put kmemleak /tmp/kmemleak
+	echo "kmemleak: $(grep -c 'unreferenced object' /tmp/kmemleak) unreferenced object(s)"
+fi
 ka_put tainted /proc/sys/kernel/tainted
 echo "tainted: $(cat /proc/sys/kernel/tainted)"
 exit $status
