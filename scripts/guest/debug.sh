@@ -1,23 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of scripts/check, stage "debug" (debug test kernel).
 # Runs under busybox sh with the helpers of /ka/lib.sh (scripts/vm-run).
-kl=/sys/kernel/debug/kmemleak
 status=0
 # How long a KUnit module's insmod may take (the host's /ka/kunit-limit).
 kunit_limit=$(cat /ka/kunit-limit 2>/dev/null || echo 600)
 
-
-# Only leaks from here on count: tell the host the current jiffies (the
-# kmemleak report carries each object's allocation time in jiffies), or,
-# without CONFIG_SCHED_DEBUG, make kmemleak forget what it finds now (a
-# whole scan, tens of seconds under TCG).
-since=$(sed -n 's/^ *\.\{0,1\}jiffies *: *\([0-9]*\)$/\1/p' /sys/kernel/debug/sched/debug 2>/dev/null | head -n 1)
-if [ -n "$since" ]; then
-	ka_msg "KA-KMEMLEAK-SINCE: $since"
-elif [ -w $kl ]; then
-	echo scan >$kl
-	echo clear >$kl
-fi
+ka_kmemleak_since
 
 # ka_kasan_kunit.ko, when the host sent it (a generic KASAN kernel): it
 # provokes KASAN reports in ka objects and counts them.  kasan_suite MARK
@@ -88,18 +76,7 @@ else
 	status=1
 fi
 
-if [ -w $kl ]; then
-	# Objects need to stay unreferenced over two scans to be reported.
-	echo scan >$kl
-	sleep 5
-	echo scan >$kl
-	cat $kl >/tmp/kmemleak
-	ka_put kmemleak /tmp/kmemleak
-	# The host prints the report; here only its size.
-	echo "kmemleak: $(grep -c 'unreferenced object' /tmp/kmemleak) unreferenced object(s)"
-else
-	ka_msg "KA-NOTE: no $kl"
-fi
+ka_kmemleak_put || ka_msg "KA-NOTE: no /sys/kernel/debug/kmemleak"
 ka_put tainted /proc/sys/kernel/tainted
 echo "tainted: $(cat /proc/sys/kernel/tainted)"
 exit $status

@@ -11,18 +11,9 @@
 # block made by debugfs).  Runs under busybox sh with the helpers of
 # /ka/lib.sh.
 status=0
-kl=/sys/kernel/debug/kmemleak
 # A kmemleak kernel (the debug test kernels): only leaks from here on
 # count; the host reads the report sent at the end (as debug.sh).
-if [ -w $kl ]; then
-	since=$(sed -n 's/^ *\.\{0,1\}jiffies *: *\([0-9]*\)$/\1/p' /sys/kernel/debug/sched/debug 2>/dev/null | head -n 1)
-	if [ -n "$since" ]; then
-		ka_msg "KA-KMEMLEAK-SINCE: $since"
-	else
-		echo scan >$kl
-		echo clear >$kl
-	fi
-fi
+ka_kmemleak_since
 stat_of() { sed -n "s/^$1 //p" /sys/kernel/debug/ka/stats; }
 # "active" column of a cache's line in debugfs caches, or nothing
 cache_active() { awk -v n="$1" '$1 == n { print $6 }' /sys/kernel/debug/ka/caches; }
@@ -299,15 +290,7 @@ ka_step rmmod_ka rmmod ka || status=1
 # ka's reports of objects or caches left behind at unload
 no_leak_reports() { ! dmesg | grep -E 'ka: .*(destroyed with|unload: cache|never freed|still held)'; }
 ka_step no_ka_leak_reports no_leak_reports || status=1
-if [ -w $kl ]; then
-	# unreferenced over two scans to be reported
-	echo scan >$kl
-	sleep 5
-	echo scan >$kl
-	cat $kl >/tmp/kmemleak
-	ka_put kmemleak /tmp/kmemleak
-	echo "kmemleak: $(grep -c 'unreferenced object' /tmp/kmemleak) unreferenced object(s)"
-fi
+ka_kmemleak_put || true
 ka_put tainted /proc/sys/kernel/tainted
 echo "tainted: $(cat /proc/sys/kernel/tainted)"
 exit $status
