@@ -33,14 +33,15 @@
  * KA_CACHE_MAGIC is the kernel's, and the call goes to SLUB.
  *
  * A cache's share of a CPU (its magazine, and the spans the CPU owns for
- * it) is handled like a size class's: its magazine's capacity is charged
- * to the CPU's byte budget once the CPU uses the cache
- * (ka_mcache_cache_adapt(): it grows by its misses, as a class's
- * magazine does), its empty stashed spans too; the periodic
- * trim gives an idle cache's share back, and any cache's when the CPU is
- * over budget; drain, the shrinker and CPU offline give every share back;
- * refills from mcentral are shuffled (random_reuse); its counters are in
- * ka's totals (debugfs "stats"), alive or destroyed.
+ * it: struct ka_mcache_share, mcache.h) is mcache.c's and handled like a
+ * size class's, by the same code (ka_mcache_refill_cache(),
+ * ka_mcache_free_local()): its magazine's capacity is charged to the CPU's
+ * byte budget once the CPU uses the cache (it grows by its misses, as a
+ * class's magazine does), its empty stashed spans too; the periodic trim
+ * gives an idle cache's share back, and any cache's when the CPU is over
+ * budget; drain, the shrinker and CPU offline give every share back;
+ * refills are shuffled (random_reuse); its counters are in ka's totals
+ * (debugfs "stats"), alive or destroyed.
  *
  * Debug mode (ka.ko debug=1) covers caches: live bits refuse double
  * frees, redzones behind the size asked for, and for a cache whose free
@@ -102,7 +103,6 @@ struct ka_cache {
 	unsigned int objsize;		/* slot: its class's size */
 	unsigned int align;
 	unsigned int cls;
-	unsigned int batch;
 	slab_flags_t flags;
 	void (*ctor)(void *obj);
 	/*
@@ -371,7 +371,6 @@ static struct ka_cache *ka_cache_new(const char *name, unsigned int size,
 	c->objsize = ka_classes[cls].size;
 	c->align = align;
 	c->cls = cls;
-	c->batch = ka_classes[cls].batch;
 	c->flags = flags;
 	c->ctor = ctor;
 	c->keep = ctor || (flags & SLAB_TYPESAFE_BY_RCU);
@@ -391,7 +390,7 @@ static struct ka_cache *ka_cache_new(const char *name, unsigned int size,
 		if (!m->objs)
 			goto nomem;
 		m->top = m->objs;
-		/* capacity once the CPU uses it (ka_mcache_cache_adapt()) */
+		/* capacity once the CPU uses it (mcache.c) */
 		m->end = m->objs;
 		INIT_LIST_HEAD(&cc->pcc.partial);
 		INIT_LIST_HEAD(&cc->pcc.full);
@@ -715,49 +714,21 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node,
 }
 
 /*
- * Everything else but a magazine hit: from this CPU's spans for a class
- * whose spans CPUs own, else a batch from this node's central list of the
- * cache, one object returned, the rest into this CPU's magazine if the
- * task is still on a CPU of that node and the magazine is free to take.
+ * Everything else but a magazine hit: a refill of this CPU's magazine of
+ * the cache, as a size class's (ka_mcache_refill_cache(): one
+ * implementation, mcache.c): from this CPU's spans for a class whose spans CPUs
+ * own, else a batch from this node's central list of the cache.
  */
 static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 				 unsigned int size)
 {
-	void *batch[KA_BATCH_MAX];
-	unsigned int n, take = 0;
-	int node;
+	void *p = ka_mcache_refill_cache(&c->share, gfp);
 
-	if (ka_class_owned(&ka_classes[c->cls])) {
-		void *p = ka_mcache_refill_owned(&c->share, c->cls, gfp);
-
-		if (unlikely(!p)) {
-			this_cpu_inc(ka_pcpu->nr_failed);
-			return NULL;
-		}
-		return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size);
-	}
-	node = numa_mem_id();	/* a node with memory: it has a list */
-	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
-	if (unlikely(!n)) {
+	if (unlikely(!p)) {
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
-	this_cpu_inc(c->share.pcpu->mag.nr_alloc);
-	this_cpu_inc(c->share.pcpu->mag.nr_miss);
-	this_cpu_inc(c->share.pcpu->mag.nr_refill);
-	if (likely(ka_mag_trylock(ka_pcpu))) {
-		if (likely(numa_mem_id() == node)) {
-			ka_mcache_cache_adapt(&c->share, KA_MISS_UNDER);
-			ka_mcache_shuffle(batch, n);
-			while (take < n - 1 &&
-			       ka_mag_push(&c->share.pcpu->mag, batch[n - 1 - take]))
-				take++;
-		}
-		ka_mag_unlock(ka_pcpu);
-	}
-	if (take < n - 1)
-		ka_central_flush(batch + 1, n - 1 - take);
-	return ka_cache_post_alloc(c, batch[0], gfp, NUMA_NO_NODE, size);
+	return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size);
 }
 
 /* Everything but a magazine hit: refused in atomic context on PREEMPT_RT. */
@@ -921,47 +892,6 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 }
 
 /*
- * A free of a cache whose spans CPUs own, its checks and hooks run: an
- * object of this CPU's active or a full span onto this CPU's magazine (a
- * full one flushes a batch into its spans first), of a partly used span of
- * this CPU's into its bitmap, anything else - another CPU's span, or this
- * CPU's with the magazines busy - into the span's remote bitmap
- * (mcache.c).  Context: RCU
- * read-side section.
- */
-static void ka_cache_free_owned(struct ka_cache *c, struct ka_span *span,
-				void *p)
-{
-	if (likely(ka_mag_trylock(ka_pcpu))) {
-		if (ka_rs_owner(atomic_long_read(&span->rstate)) ==
-		    this_cpu_read(ka_pcpu->ownkey)) {
-			struct ka_magazine *m = this_cpu_ptr(&c->share.pcpu->mag);
-
-			/* as ka_free_local(): see mcache.c, ka_pcc_set() */
-			if (span->olist == KA_OL_PARTIAL) {
-				ka_mcache_free_owned(span, p);
-			} else if (!ka_mag_push(&c->share.pcpu->mag, p)) {
-				/* full; or no capacity yet, or none in the budget */
-				ka_mcache_cache_adapt(&c->share, KA_MISS_OVER);
-				if (m->top == m->end)
-					ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
-							      c->cls, c->batch);
-				if (!ka_mag_push(&c->share.pcpu->mag, p))
-					ka_mcache_free_owned(span, p);
-			}
-			ka_mag_unlock(ka_pcpu);
-			this_cpu_inc(c->share.pcpu->mag.nr_free);
-			return;
-		}
-		ka_mag_unlock(ka_pcpu);
-	} else {
-		this_cpu_inc(ka_pcpu->nr_busy);
-	}
-	this_cpu_inc(c->share.pcpu->mag.nr_free);
-	ka_mcache_free_remote(span, p);
-}
-
-/*
  * Everything but a push by the hit path, for @p of @span (the caller's
  * ka_span_lookup(), reused by every step: debug, the profile, this CPU's
  * spans, another CPU's, mcentral).
@@ -972,6 +902,8 @@ static noinline void ka_cache_free_slow(struct ka_cache *c,
 					struct ka_span *span, void *p,
 					unsigned long caller)
 {
+	bool owned;
+
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
 	if (unlikely(!ka_mag_context_ok())) {
@@ -985,30 +917,31 @@ static noinline void ka_cache_free_slow(struct ka_cache *c,
 	/* a sampled object's span has ckey 0: its frees all come here */
 	if (static_branch_unlikely(&ka_prof_free_key))
 		ka_prof_free(span, p);
-	if (ka_class_owned(&ka_classes[c->cls])) {
-		ka_cache_free_owned(c, span, p);
-		return;
-	}
-	this_cpu_inc(c->share.pcpu->mag.nr_free);
-	/* magazines busy, full, or the object of another node */
-	if (span->node == numa_mem_id() && ka_mag_trylock(ka_pcpu)) {
-		struct ka_magazine *m = this_cpu_ptr(&c->share.pcpu->mag);
-		bool in;
-
-		in = ka_mag_push(&c->share.pcpu->mag, p);
-		if (!in) {
-			/* full; or no capacity yet, or none in the budget */
-			ka_mcache_cache_adapt(&c->share, KA_MISS_OVER);
-			if (m->top == m->end)
-				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
-						      c->cls, c->batch);
-			in = ka_mag_push(&c->share.pcpu->mag, p);
+	owned = ka_class_owned(&ka_classes[c->cls]);
+	/*
+	 * This CPU's span (or, for a class of one object per span, of its
+	 * node): into its cache of @c, as ka_free() into a size class's
+	 * (ka_mcache_free_local(): an active or full span's object onto the
+	 * magazine, a partly used span's into its bitmap, a full magazine
+	 * grown or flushed).
+	 */
+	if (likely(ka_mag_trylock(ka_pcpu))) {
+		if (ka_mcache_span_mine(span, owned)) {
+			ka_mcache_free_local(&c->share, &c->share.pcpu->mag,
+					     c->cls, span, p);
+			ka_mag_unlock(ka_pcpu);
+			return;
 		}
 		ka_mag_unlock(ka_pcpu);
-		if (in)
-			return;
+	} else {
+		this_cpu_inc(ka_pcpu->nr_busy);
 	}
-	ka_central_flush_span(span, &p, 1);
+	/* another CPU's span, another node's, or the magazines busy */
+	this_cpu_inc(c->share.pcpu->mag.nr_free);
+	if (owned)
+		ka_mcache_free_remote(span, p);
+	else
+		ka_central_flush_span(span, &p, 1);
 }
 
 /* ka_cache_free_slow() of a pointer not looked up yet. */

@@ -221,6 +221,8 @@ KA_EXPORT_INTERNAL(ka_mag_test_hook);
 #endif
 
 static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p);
+static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
+				  enum ka_mag_miss dir);
 
 /* What ka_mag_steal() may take from the classes in use. */
 #define KA_STEAL_SCANS	4
@@ -451,38 +453,83 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
 		ka_mag_resize(pc, cls, cap);
 }
 
-/**
- * ka_mcache_overflow - free into a full magazine
- * @m: this CPU's magazine of @cls, full
- * @cls: its size class
- * @span: the span of @p, as the free looked it up
- * @p: the object being freed (its free hooks have run)
- *
- * Grows the magazine if its class alternates misses and the budget has
- * room, else flushes its oldest batch; then pushes @p, or, if the magazine
- * has no capacity at all (budget exhausted), frees @p into its span (the
- * CPU's active span), or to its mcentral for a class of one object per
- * span.
- *
- * Context: the magazines owned.
+/*
+ * ka_mag_want() for this CPU's magazine of size class @cls, or of a
+ * ka_cache's share @sh (of class @cls).  Context: owner.
  */
-void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
-			struct ka_span *span, void *p)
+static __always_inline void ka_pcls_adapt(struct ka_pcpu *pc,
+					  struct ka_mcache_share *sh,
+					  unsigned int cls,
+					  enum ka_mag_miss dir)
+{
+	if (sh)
+		ka_mcache_cache_adapt(sh, dir);
+	else
+		ka_mag_adapt(pc, cls, dir);
+}
+
+/*
+ * Free into a full magazine @m of size class @cls, or of a ka_cache's
+ * share @sh (a constant in each caller: the size classes' code is
+ * compiled without the cache's test): grow it if its class alternates
+ * misses and the budget has room, else flush its oldest batch; then push
+ * @p, or, if the magazine has no capacity at all (budget exhausted), free
+ * @p into its span (the CPU's active span), or to its mcentral for a class
+ * of one object per span.  Context: the magazines owned.
+ */
+static __always_inline void ka_pcls_overflow(struct ka_mcache_share *sh,
+					     struct ka_magazine *m,
+					     unsigned int cls,
+					     struct ka_span *span, void *p)
 {
 	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
 
-	ka_mag_adapt(pc, cls, KA_MISS_OVER);
+	ka_pcls_adapt(pc, sh, cls, KA_MISS_OVER);
 	if (m->top == m->end)
 		ka_mcache_flush_class(pc, m, cls, ka_classes[cls].batch);
 	if (m->top != m->end) {
 		*m->top = p;
 		WRITE_ONCE(m->top, m->top + 1);
 	} else if (ka_class_owned(&ka_classes[cls])) {
-		/* ka_free_local() checked that this CPU owns the span */
+		/* ka_mcache_free_local()'s caller: this CPU owns the span */
 		ka_pcc_put(pc, span, p);
 	} else {
 		ka_central_flush_span(span, &p, 1);
 	}
+}
+
+/**
+ * ka_mcache_overflow - free into a full magazine of a size class
+ * @m: this CPU's magazine of @cls, full
+ * @cls: its size class
+ * @span: the span of @p, as the free looked it up
+ * @p: the object being freed (its free hooks have run)
+ *
+ * Grows the magazine or flushes its oldest batch, then pushes @p (or puts
+ * it into its span or mcentral if the budget leaves no capacity).
+ *
+ * Context: the magazines owned.
+ */
+void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
+			struct ka_span *span, void *p)
+{
+	ka_pcls_overflow(NULL, m, cls, span, p);
+}
+
+/**
+ * ka_mcache_cache_overflow - ka_mcache_overflow() of a ka_cache's magazine
+ * @sh: the cache's share
+ * @m: this CPU's magazine of @sh, full
+ * @span: the span of @p, as the free looked it up
+ * @p: the object being freed (its checks and hooks have run)
+ *
+ * Context: the magazines owned.
+ */
+void ka_mcache_cache_overflow(struct ka_mcache_share *sh,
+			      struct ka_magazine *m, struct ka_span *span,
+			      void *p)
+{
+	ka_pcls_overflow(sh, m, sh->cls, span, p);
 }
 
 /*
@@ -521,24 +568,9 @@ static void ka_shuffle(void **v, unsigned int n)
 	this_cpu_write(ka_pcpu->rnd, x);
 }
 
-/**
- * ka_mcache_shuffle - shuffle a refill's batch if random_reuse is on
- * @v: the batch
- * @n: its length
- *
- * For cache.c's refills from mcentral, as the size classes' refills do.
- *
- * Context: this CPU's magazines owned.
- */
-void ka_mcache_shuffle(void **v, unsigned int n)
-{
-	if (random_reuse && n > 1)
-		ka_shuffle(v, n);
-}
-
 /* ---- a ka_cache's magazine in the CPU's budget ---- */
 
-/**
+/*
  * ka_mcache_cache_adapt - a miss of this CPU's magazine of a ka_cache
  * @sh: the cache's share
  * @dir: KA_MISS_UNDER (empty on an allocation) or KA_MISS_OVER (full on a
@@ -554,7 +586,8 @@ void ka_mcache_shuffle(void **v, unsigned int n)
  *
  * Context: this CPU's magazines owned.
  */
-void ka_mcache_cache_adapt(struct ka_mcache_share *sh, enum ka_mag_miss dir)
+static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
+				  enum ka_mag_miss dir)
 {
 	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
 	struct ka_cache_cpu *cc = this_cpu_ptr(sh->pcpu);
@@ -836,10 +869,7 @@ static void *ka_pcc_fill(struct ka_pcpu *pc, struct ka_pcls *d)
 	void *batch[KA_BATCH_MAX];
 	unsigned int n, take = 0, want;
 
-	if (d->share)
-		ka_mcache_cache_adapt(d->share, KA_MISS_UNDER);
-	else
-		ka_mag_adapt(pc, d->cls, KA_MISS_UNDER);
+	ka_pcls_adapt(pc, d->share, d->cls, KA_MISS_UNDER);
 	want = clamp(ka_mag_cap(m) - ka_mag_count(m) + 1, 1U, k->batch);
 	/* up to a batch, the active span's, then its successors' */
 	n = ka_pcc_take(pc, s, batch, want);
@@ -1208,15 +1238,20 @@ void ka_mcache_flush_cpu(struct ka_pcpu *pc)
 }
 
 /*
- * Allocation miss of a class of one object per span: a batch from this
- * node's mcentral, taken without owning the magazines (mcentral may need
+ * Allocation miss of a class of one object per span, or of a ka_cache's
+ * (@sh) of such a class: a batch from this node's mcentral (the cache's
+ * own), taken without owning the magazines (mcentral may need
  * new pages), one object returned and the rest stored after adapting the
  * magazine's capacity to the miss.  If the magazines are busy now, or the
  * task moved to a CPU of another node meanwhile, the rest goes back.
  */
-static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
+static __always_inline void *ka_mcache_refill_central(struct ka_mcache_share *sh,
+						      unsigned int cls,
+						      gfp_t gfp)
 {
 	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine __percpu *pm = sh ? &sh->pcpu->mag :
+					  &ka_pcpu->mag[cls];
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 	unsigned int n, take = 0, want = k->batch;
 	void *batch[KA_BATCH_MAX];
@@ -1225,22 +1260,23 @@ static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
 	/* a budget below one batch: take no more than a magazine may keep */
 	if (budget < (unsigned long)k->batch * k->size)
 		want = budget / k->size + 1;
-	n = ka_central_refill(ka_central_of(node, cls), batch, want, gfp);
+	n = ka_central_refill(ka_pcls_central(sh, cls, node), batch, want, gfp);
 	if (!n)
 		return NULL;
 
-	this_cpu_inc(ka_pcpu->mag[cls].nr_alloc);
-	this_cpu_inc(ka_pcpu->mag[cls].nr_miss);
-	this_cpu_inc(ka_pcpu->mag[cls].nr_refill);
+	this_cpu_inc(pm->nr_alloc);
+	this_cpu_inc(pm->nr_miss);
+	this_cpu_inc(pm->nr_refill);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		if (likely(numa_mem_id() == node)) {
-			ka_mag_adapt(this_cpu_ptr(ka_pcpu), cls, KA_MISS_UNDER);
+			ka_pcls_adapt(this_cpu_ptr(ka_pcpu), sh, cls,
+				      KA_MISS_UNDER);
 			ka_mag_point(KA_MP_REFILL);
 			if (random_reuse)
 				ka_shuffle(batch, n);
 			/* pop order = batch order */
 			while (take < n - 1 &&
-			       ka_mag_push(&ka_pcpu->mag[cls], batch[n - 1 - take]))
+			       ka_mag_push(pm, batch[n - 1 - take]))
 				take++;
 		}
 		ka_mag_unlock(ka_pcpu);
@@ -1283,7 +1319,7 @@ static bool ka_pcc_own(struct ka_mcache_share *sh, unsigned int cls,
 	}
 }
 
-/**
+/*
  * ka_mcache_refill_owned - allocation miss of a class whose spans CPUs own
  * @sh: the share of the ka_cache whose magazine was empty, or NULL for
  *	size class @cls
@@ -1301,8 +1337,8 @@ static bool ka_pcc_own(struct ka_mcache_share *sh, unsigned int cls,
  * lock held.
  * Return: an object, or NULL.
  */
-void *ka_mcache_refill_owned(struct ka_mcache_share *sh, unsigned int cls,
-			     gfp_t gfp)
+static void *ka_mcache_refill_owned(struct ka_mcache_share *sh,
+				    unsigned int cls, gfp_t gfp)
 {
 	struct ka_span *span = NULL;
 	struct ka_pcls d;
@@ -1360,8 +1396,26 @@ void *ka_mcache_refill_owned(struct ka_mcache_share *sh, unsigned int cls,
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 {
 	if (!ka_class_owned(&ka_classes[cls]))
-		return ka_mcache_refill_central(cls, gfp);
+		return ka_mcache_refill_central(NULL, cls, gfp);
 	return ka_mcache_refill_owned(NULL, cls, gfp);
+}
+
+/**
+ * ka_mcache_refill_cache - ka_mcache_refill_alloc() of a ka_cache
+ * @sh: the share of the cache whose magazine was empty
+ * @gfp: caller's flags
+ *
+ * The size classes' refill, one implementation: from this CPU's spans of
+ * the cache, or a batch from the cache's own central list.
+ *
+ * Context: as ka_mcache_refill_alloc().
+ * Return: an object, or NULL.
+ */
+void *ka_mcache_refill_cache(struct ka_mcache_share *sh, gfp_t gfp)
+{
+	if (!ka_class_owned(&ka_classes[sh->cls]))
+		return ka_mcache_refill_central(sh, sh->cls, gfp);
+	return ka_mcache_refill_owned(sh, sh->cls, gfp);
 }
 
 /*

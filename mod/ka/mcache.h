@@ -349,8 +349,6 @@ void ka_mcache_share_add(struct ka_mcache_share *sh);
 void ka_mcache_share_del(struct ka_mcache_share *sh);
 unsigned int ka_mcache_give_share(int cpu, struct ka_mcache_share *sh,
 				  bool idle_only);
-void ka_mcache_shuffle(void **v, unsigned int n);
-void ka_mcache_cache_adapt(struct ka_mcache_share *sh, enum ka_mag_miss dir);
 void ka_mcache_give_cache_all(struct ka_mcache_share *sh);
 
 /* api.c's helper that cache.c shares */
@@ -362,6 +360,7 @@ bool ka_cache_tagged(const struct ka_cache *c);
 int ka_mcache_init(void);
 void ka_mcache_exit(void);
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
+void *ka_mcache_refill_cache(struct ka_mcache_share *sh, gfp_t gfp);
 unsigned int ka_mcache_alloc_bulk(unsigned int cls, void **p, unsigned int n,
 				  unsigned int *hits, gfp_t gfp);
 void ka_mcache_flush_cpu(struct ka_pcpu *pc);
@@ -372,14 +371,64 @@ void ka_mcache_set_fastkeys(bool hooks);
 void ka_mcache_drain_async(void);
 void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
 			struct ka_span *span, void *p);
+void ka_mcache_cache_overflow(struct ka_mcache_share *sh,
+			      struct ka_magazine *m, struct ka_span *span,
+			      void *p);
 void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
 void ka_mcache_trim_pause(bool pause);
 void ka_mcache_free_owned(struct ka_span *span, void *p);
-void *ka_mcache_refill_owned(struct ka_mcache_share *sh, unsigned int cls,
-			     gfp_t gfp);
 void ka_mcache_free_remote(struct ka_span *span, const void *p);
 bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p);
 bool ka_mcache_holds(unsigned int cls, const void *p);
+
+/*
+ * May this CPU take the free of an object of @span into its own cache?
+ * A class whose spans CPUs own (@owned): if it owns the span; a class of
+ * one object per span: if the span is of its node.  Context: owner.
+ */
+static __always_inline bool ka_mcache_span_mine(const struct ka_span *span,
+						bool owned)
+{
+	return owned ? ka_rs_owner(atomic_long_read(&span->rstate)) ==
+		       this_cpu_read(ka_pcpu->ownkey) :
+		       span->node == numa_mem_id();
+}
+
+/**
+ * ka_mcache_free_local - free an object into this CPU's cache
+ * @sh: the share of the ka_cache @p is of (cache.c), or NULL: a size
+ *	class's object (api.c)
+ * @pm: this CPU's magazine of @sh or of size class @cls
+ * @cls: the class
+ * @span: the span of @p, ka_mcache_span_mine()
+ * @p: the object, its checks and free hooks run
+ *
+ * The free of ka_free()'s and ka_cache_free()'s slow paths alike: an
+ * object of a partly used span of this CPU's back into its bitmap
+ * (ka_mcache_free_owned(): see ka_pcc_set(), mcache.c), anything else
+ * pushed on the magazine; a full magazine grows or flushes a batch
+ * (ka_mcache_overflow(), ka_mcache_cache_overflow()).
+ *
+ * Context: this CPU's magazines owned.
+ */
+static __always_inline void ka_mcache_free_local(struct ka_mcache_share *sh,
+						 struct ka_magazine __percpu *pm,
+						 unsigned int cls,
+						 struct ka_span *span, void *p)
+{
+	this_cpu_inc(pm->nr_free);
+	if (ka_class_owned(&ka_classes[cls]) && span->olist == KA_OL_PARTIAL) {
+		ka_mcache_free_owned(span, p);
+		return;
+	}
+	ka_mag_point(KA_MP_PUSH);
+	if (likely(ka_mag_push(pm, p)))
+		return;
+	if (sh)
+		ka_mcache_cache_overflow(sh, this_cpu_ptr(pm), span, p);
+	else
+		ka_mcache_overflow(this_cpu_ptr(pm), cls, span, p);
+}
 
 #endif /* _KA_MCACHE_H */
