@@ -235,16 +235,24 @@ enum ka_steal {
 /*
  * Objects of a magazine of a class whose spans CPUs own go back into their
  * spans' bitmaps: spans of the magazine's CPU (a magazine holds nothing
- * else), so no lock.  Context: the magazine's owner, or its CPU dead.
+ * else), so no lock.  A magazine holds pointers only, so the span of each
+ * object is found here; the objects of a refill come from one span or
+ * two, so the span of the object before is tried first (is the object
+ * within its pages? then it is that span's: the arena maps each page of
+ * a span to it) and the arena map is read only where the span changes.
+ * Context: the magazine's owner, or its CPU dead.
  */
 static void ka_mag_to_span(struct ka_pcpu *pc, void **objs, unsigned int n)
 {
+	struct ka_span *span = NULL;
 	unsigned int i;
 
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
-		struct ka_span *span = ka_span_of(objs[i]);
-
+		/* the span before stays valid: rcu_read_lock() */
+		if (!span || (unsigned long)objs[i] - (unsigned long)span->base >=
+			     ((unsigned long)span->npages << PAGE_SHIFT))
+			span = ka_span_of(objs[i]);
 		if (WARN_ON_ONCE(!span ||
 				 ka_rs_owner(atomic_long_read(&span->rstate)) !=
 				 pc->ownkey))
@@ -285,6 +293,7 @@ void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
 	/* @m's own counter: the caller may be flushing a dead CPU's */
 	WRITE_ONCE(m->nr_flush, m->nr_flush + 1);
 }
+KA_EXPORT_INTERNAL(ka_mcache_flush_class);
 
 /*
  * Set class @cls's capacity on @pc to @cap objects, flushing the oldest
