@@ -4,8 +4,9 @@
  * one after the other, the hit paths under hard interrupts, every forced
  * interleaving at the owner's test points, the capacities under the
  * per-CPU budget (growth, idle trim giving spans back, lowering the
- * budget), and another CPU's frees reaching a span's owner through its
- * pending list without a central lock.  The
+ * budget), another CPU's frees reaching a span's owner through its
+ * pending list without a central lock, and a flush reading the arena map
+ * once a span, not once an object.  The
  * periodic trim is paused while the suite runs; a case that reads its
  * CPU's magazine runs with migration disabled.
  */
@@ -13,6 +14,7 @@
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/random.h>
+#include <linux/sort.h>
 #include "mcache.h"
 #include "ka_kunit.h"
 
@@ -873,6 +875,71 @@ out:
 	migrate_enable();
 }
 
+static int ka_test_ptr_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A magazine flush (issue 29) reads the arena map only where the span
+ * changes from one object to the next, not once an object: objects of
+ * this CPU's spans freed in address order (grouped by span) fill the
+ * magazine, which is then flushed whole, counting this task's lookups
+ * (ka_lookup_count, KUnit kernels).  The flush must give every object
+ * back (nothing out of the CPU's spans after it).
+ */
+static void ka_mcache_flush_looks_up_by_span(struct kunit *test)
+{
+	unsigned int cls = ka_size_class(64), i, n, count = 0, changes = 0;
+	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine *m;
+	struct ka_pcpu *pc;
+	unsigned long got;
+	void **objs;
+
+	KUNIT_ASSERT_TRUE(test, ka_class_owned(k));
+	n = min(k->batch, k->cache_max);
+	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	migrate_disable();
+	for (i = 0; i < n; i++) {
+		objs[i] = ka_alloc(64, GFP_KERNEL);
+		if (!objs[i]) {
+			KUNIT_FAIL(test, "ka_alloc(64) failed");
+			n = i;
+			break;
+		}
+	}
+	sort(objs, n, sizeof(void *), ka_test_ptr_cmp, NULL);
+	for (i = 0; i < n; i++)
+		ka_free(objs[i]);
+	ka_mag_lock(ka_pcpu);
+	pc = this_cpu_ptr(ka_pcpu);
+	m = &pc->mag[cls];
+	count = ka_mag_count(m);
+	rcu_read_lock();
+	for (i = 0; i < count; i++)
+		changes += !i || ka_span_of(m->objs[i]) != ka_span_of(m->objs[i - 1]);
+	rcu_read_unlock();
+	ka_lookup_count = 0;
+	WRITE_ONCE(ka_lookup_task, current);
+	ka_mcache_flush_class(pc, m, cls, count);
+	WRITE_ONCE(ka_lookup_task, NULL);
+	got = ka_lookup_count;
+	ka_mag_unlock(ka_pcpu);
+	/* the case proves something only if spans repeat in the magazine */
+	KUNIT_EXPECT_GT(test, count, changes);
+	KUNIT_EXPECT_EQ_MSG(test, got, (unsigned long)changes,
+			    "%lu lookups to flush %u objects of %u runs of one span",
+			    got, count, changes);
+	KUNIT_EXPECT_EQ(test, ka_test_owned_out(&this_cpu_ptr(ka_pcpu)->pcc[cls]),
+			0UL);
+	migrate_enable();
+}
+
 static struct kunit_case ka_mcache_cases[] = {
 	KUNIT_CASE(ka_mcache_refill_from_span),
 	KUNIT_CASE(ka_mcache_hit_paths_under_interrupts),
@@ -883,6 +950,7 @@ static struct kunit_case ka_mcache_cases[] = {
 	KUNIT_CASE(ka_mcache_idle_class_shrinks),
 	KUNIT_CASE(ka_mcache_budget_lower_trims_at_once),
 	KUNIT_CASE(ka_mcache_remote_frees_pending),
+	KUNIT_CASE(ka_mcache_flush_looks_up_by_span),
 	{}
 };
 

@@ -619,8 +619,8 @@ static noinline void ka_free_nonlocal(struct ka_span *span, const void *p,
  * this CPU owns - pushed on the magazine if the span is active or full,
  * into the span's bitmap if it is partly used (ka_mcache_free_owned()) -
  * or, for a class of one object per span, of this node (pushed); a full
- * magazine grows or flushes a batch (ka_mcache_overflow(), into the
- * objects' spans).  False if it must take ka_free_nonlocal().  A double
+ * magazine grows or flushes a batch (ka_mcache_free_local(), mcache.h, as
+ * ka_cache_free() does).  False if it must take ka_free_nonlocal().  A double
  * free is reported and dropped.  @span: ka_span_of(@p), looked up in the
  * caller's RCU read-side section.
  * Context: the magazines owned.
@@ -628,31 +628,18 @@ static noinline void ka_free_nonlocal(struct ka_span *span, const void *p,
 static __always_inline bool ka_free_local(struct ka_span *span,
 					  const void *p, unsigned long caller)
 {
-	struct ka_magazine __percpu *pm;
 	unsigned int cls;
-	bool owned;
 
 	if (unlikely(!span || span->state != KA_SPAN_SMALL || span->cache ||
 		     !ka_span_obj_ok(span, p)))
 		return false;
 	cls = span->cls;
-	owned = ka_class_owned(&ka_classes[cls]);
-	if (owned ? ka_rs_owner(atomic_long_read(&span->rstate)) !=
-		    this_cpu_read(ka_pcpu->ownkey) :
-		    span->node != numa_mem_id())
+	if (!ka_mcache_span_mine(span, ka_class_owned(&ka_classes[cls])))
 		return false;
 	if (!ka_pre_free(p, span, caller))
 		return true;
-	pm = &ka_pcpu->mag[cls];
-	this_cpu_inc(pm->nr_free);
-	/* a partly used span's, back into it: see ka_pcc_set() */
-	if (owned && span->olist == KA_OL_PARTIAL) {
-		ka_mcache_free_owned(span, (void *)p);
-		return true;
-	}
-	ka_mag_point(KA_MP_PUSH);
-	if (unlikely(!ka_mag_push(pm, (void *)p)))
-		ka_mcache_overflow(this_cpu_ptr(pm), cls, span, (void *)p);
+	/* ka_cache_free()'s slow path shares it (cache.c) */
+	ka_mcache_free_local(NULL, &ka_pcpu->mag[cls], cls, span, (void *)p);
 	return true;
 }
 

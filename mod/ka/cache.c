@@ -33,14 +33,15 @@
  * KA_CACHE_MAGIC is the kernel's, and the call goes to SLUB.
  *
  * A cache's share of a CPU (its magazine, and the spans the CPU owns for
- * it) is handled like a size class's: its magazine's capacity is charged
- * to the CPU's byte budget once the CPU uses the cache
- * (ka_mcache_cache_adapt(): it grows by its misses, as a class's
- * magazine does), its empty stashed spans too; the periodic
- * trim gives an idle cache's share back, and any cache's when the CPU is
- * over budget; drain, the shrinker and CPU offline give every share back;
- * refills from mcentral are shuffled (random_reuse); its counters are in
- * ka's totals (debugfs "stats"), alive or destroyed.
+ * it: struct ka_mcache_share, mcache.h) is mcache.c's and handled like a
+ * size class's, by the same code (ka_mcache_refill_cache(),
+ * ka_mcache_free_local()): its magazine's capacity is charged to the CPU's
+ * byte budget once the CPU uses the cache (it grows by its misses, as a
+ * class's magazine does), its empty stashed spans too; the periodic trim
+ * gives an idle cache's share back, and any cache's when the CPU is over
+ * budget; drain, the shrinker and CPU offline give every share back;
+ * refills are shuffled (random_reuse); its counters are in ka's totals
+ * (debugfs "stats"), alive or destroyed.
  *
  * Debug mode (ka.ko debug=1) covers caches: live bits refuse double
  * frees, redzones behind the size asked for, and for a cache whose free
@@ -60,12 +61,14 @@
  * a module's objects to a cgroup on 6.1 or 6.12).
  *
  * Owns: struct ka_cache, its central lists and magazines, the list of
- * caches.
+ * caches.  Its per-CPU part (struct ka_mcache_share, mcache.h) is
+ * registered with mcache.c, whose per-CPU works (drain, trim, CPU
+ * offline) walk the shares, never this file's list.
  * Locks: ka_cache_mutex (create and destroy) is taken alone, in process
  * context; ka_cache_list_lock (the list of caches) inside it to change the
- * list, and inside a CPU's owned magazines by mcache.c's per-CPU works
- * (drain, trim, CPU offline), which walk the list and take each cache's
- * central->lock inside it.  The hit paths own this CPU's magazines with
+ * list, and alone by the statistics and the shrinker, which take each
+ * cache's central->lock inside it; mcache.c's ka_share_lock inside the
+ * mutex to register a share.  The hit paths own this CPU's magazines with
  * ka_mag_trylock(ka_pcpu), as api.c does; flushes take the cache's
  * central->lock inside it, and a refill takes its batch before owning
  * them, as for a size class.  Destroy flushes
@@ -100,7 +103,6 @@ struct ka_cache {
 	unsigned int objsize;		/* slot: its class's size */
 	unsigned int align;
 	unsigned int cls;
-	unsigned int batch;
 	slab_flags_t flags;
 	void (*ctor)(void *obj);
 	/*
@@ -112,25 +114,15 @@ struct ka_cache {
 	bool keep;
 	bool notag;
 	bool dead;			/* destroyed with objects still out */
-	struct ka_cache_cpu __percpu *pcpu;
+	/* per CPU a magazine and spans, for mcache.c (registered there) */
+	struct ka_mcache_share share;
 	struct ka_central *central[];	/* per node; NULL where no heap */
-};
-
-/*
- * A cache's share of one CPU: its magazine and, for a class whose spans
- * CPUs own, the spans this CPU owns for it (mcache.c), under the CPU's
- * ka_pcpu->lock like the size classes'.
- */
-struct ka_cache_cpu {
-	struct ka_magazine mag;
-	struct ka_pcc pcc;
 };
 
 static LIST_HEAD(ka_caches);
 /*
  * Taken with ka_cache_mutex to change ka_caches, and alone by the walks of
- * mcache.c's per-CPU works (drain, trim, CPU offline), which run with the
- * CPU's magazines owned and cannot take the mutex.
+ * the statistics and the shrinker, which cannot take the mutex.
  */
 static DEFINE_SPINLOCK(ka_cache_list_lock);
 
@@ -191,88 +183,27 @@ static void ka_cache_carve(struct ka_central *c, struct ka_span *span)
 	}
 }
 
-/* ---- for the span code (mcache.c) ---- */
+/* ---- for the tests ---- */
 
 /* @c's per-CPU magazine (ka_cache_cpu.mag). */
 struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c)
 {
-	return &c->pcpu->mag;
+	return &c->share.pcpu->mag;
 }
 KA_EXPORT_INTERNAL(ka_cache_mag);
 
 /* CPU @cpu's spans of @c. */
 struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu)
 {
-	return &per_cpu_ptr(c->pcpu, cpu)->pcc;
+	return &per_cpu_ptr(c->share.pcpu, cpu)->pcc;
 }
 KA_EXPORT_INTERNAL(ka_cache_pcc);
-
-/* @c's central list on @node, or on this CPU's node if @node has none. */
-struct ka_central *ka_cache_central(struct ka_cache *c, int node)
-{
-	return c->central[node] ?: c->central[numa_mem_id()];
-}
 
 unsigned int ka_cache_cls(const struct ka_cache *c)
 {
 	return c->cls;
 }
 KA_EXPORT_INTERNAL(ka_cache_cls);
-
-/**
- * ka_cache_give - give back @c's share of CPU @cpu
- * @cpu: the CPU
- * @c: the cache
- * @idle_only: only if its magazine was unused since the last such pass
- *
- * Its magazine's objects and its spans (stash included) go to mcentral,
- * and the magazine's capacity back to the CPU's budget.
- *
- * Context: the CPU's magazines owned, or the CPU dead, or module exit.
- * Return: spans kept for a push in flight (ka_mcache_give_cache()).
- */
-unsigned int ka_cache_give(int cpu, struct ka_cache *c, bool idle_only)
-{
-	struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
-	unsigned int kept = 0;
-	unsigned long used;
-
-	used = READ_ONCE(cc->mag.nr_alloc) + READ_ONCE(cc->mag.nr_free);
-	if (idle_only && used != cc->pcc.seen) {
-		cc->pcc.seen = used;
-		return 0;
-	}
-	cc->pcc.seen = used;
-	if (ka_class_owned(&ka_classes[c->cls]))
-		kept = ka_mcache_give_cache(cpu, c, false);
-	else
-		ka_mcache_flush_class(per_cpu_ptr(ka_pcpu, cpu), &cc->mag, c->cls,
-				      ka_mag_count(&cc->mag));
-	ka_mcache_cache_ungrant(cpu, &cc->mag, c->cls);
-	return kept;
-}
-
-/**
- * ka_cache_give_cpu - give back every cache's share of a CPU
- * @cpu: the CPU
- * @idle_only: only the caches it has not used since the last such pass
- *	       (the periodic trim); else all (drain, CPU offline)
- *
- * Context: CPU @cpu's magazines owned, or the CPU dead; takes
- * ka_cache_list_lock.
- * Return: spans kept for a push in flight; try again.
- */
-unsigned int ka_cache_give_cpu(int cpu, bool idle_only)
-{
-	unsigned int kept = 0;
-	struct ka_cache *c;
-
-	spin_lock(&ka_cache_list_lock);
-	list_for_each_entry(c, &ka_caches, list)
-		kept += ka_cache_give(cpu, c, idle_only);
-	spin_unlock(&ka_cache_list_lock);
-	return kept;
-}
 
 /* The class for @size bytes at @align: the smallest whose slots keep it. */
 static unsigned int ka_cache_class(unsigned int size, unsigned int align)
@@ -299,7 +230,7 @@ static void ka_cache_counters_one(struct ka_cache *c, struct ka_counters *sum)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		const struct ka_magazine *m = &per_cpu_ptr(c->pcpu, cpu)->mag;
+		const struct ka_magazine *m = &per_cpu_ptr(c->share.pcpu, cpu)->mag;
 
 		sum->allocs += READ_ONCE(m->nr_alloc);
 		sum->frees += READ_ONCE(m->nr_free);
@@ -348,7 +279,7 @@ unsigned long ka_cache_cpu_cached(int cpu)
 
 	spin_lock(&ka_cache_list_lock);
 	list_for_each_entry(c, &ka_caches, list) {
-		struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+		struct ka_cache_cpu *cc = per_cpu_ptr(c->share.pcpu, cpu);
 
 		bytes += (unsigned long)ka_mag_count(&cc->mag) * c->objsize +
 			 ((unsigned long)READ_ONCE(cc->pcc.nstash) *
@@ -385,14 +316,14 @@ static void ka_cache_free_struct(struct ka_cache *c)
 {
 	int cpu, node;
 
-	if (c->pcpu) {
+	if (c->share.pcpu) {
 		spin_lock(&ka_cache_list_lock);
 		ka_cache_counters_one(c, &ka_cache_retired);
 		spin_unlock(&ka_cache_list_lock);
 		for_each_possible_cpu(cpu)
-			kvfree(per_cpu_ptr(c->pcpu, cpu)->mag.objs);
+			kvfree(per_cpu_ptr(c->share.pcpu, cpu)->mag.objs);
 	}
-	free_percpu(c->pcpu);
+	free_percpu(c->share.pcpu);
 	for (node = 0; node < nr_node_ids; node++)
 		kfree(c->central[node]);
 	kfree(c->name);
@@ -440,24 +371,26 @@ static struct ka_cache *ka_cache_new(const char *name, unsigned int size,
 	c->objsize = ka_classes[cls].size;
 	c->align = align;
 	c->cls = cls;
-	c->batch = ka_classes[cls].batch;
 	c->flags = flags;
 	c->ctor = ctor;
 	c->keep = ctor || (flags & SLAB_TYPESAFE_BY_RCU);
 	c->notag = c->keep || ka_debug_on();
-	c->pcpu = alloc_percpu(struct ka_cache_cpu);
-	if (!c->name || !c->pcpu)
+	c->share.pcpu = alloc_percpu(struct ka_cache_cpu);
+	c->share.central = c->central;
+	INIT_LIST_HEAD(&c->share.list);
+	c->share.cls = cls;
+	if (!c->name || !c->share.pcpu)
 		goto nomem;
 	slots = ka_classes[cls].cache_max;
 	for_each_possible_cpu(cpu) {
-		struct ka_cache_cpu *cc = per_cpu_ptr(c->pcpu, cpu);
+		struct ka_cache_cpu *cc = per_cpu_ptr(c->share.pcpu, cpu);
 		struct ka_magazine *m = &cc->mag;
 
 		m->objs = kvcalloc(slots, sizeof(void *), GFP_KERNEL);
 		if (!m->objs)
 			goto nomem;
 		m->top = m->objs;
-		/* capacity once the CPU uses it (ka_mcache_cache_adapt()) */
+		/* capacity once the CPU uses it (mcache.c) */
 		m->end = m->objs;
 		INIT_LIST_HEAD(&cc->pcc.partial);
 		INIT_LIST_HEAD(&cc->pcc.full);
@@ -473,6 +406,7 @@ static struct ka_cache *ka_cache_new(const char *name, unsigned int size,
 			goto nomem;
 		ka_central_init(c->central[node], cls, node);
 		c->central[node]->cache = c;
+		c->central[node]->share = &c->share;
 		c->central[node]->carve = ka_cache_carve;
 	}
 	mutex_lock(&ka_cache_mutex);
@@ -484,6 +418,7 @@ static struct ka_cache *ka_cache_new(const char *name, unsigned int size,
 	spin_lock(&ka_cache_list_lock);
 	list_add_tail(&c->list, &ka_caches);
 	spin_unlock(&ka_cache_list_lock);
+	ka_mcache_share_add(&c->share);
 	mutex_unlock(&ka_cache_mutex);
 	return c;
 nomem:
@@ -601,7 +536,7 @@ static unsigned long ka_cache_cached(struct ka_cache *c)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		n += ka_mag_count(&per_cpu_ptr(c->pcpu, cpu)->mag);
+		n += ka_mag_count(&per_cpu_ptr(c->share.pcpu, cpu)->mag);
 	return n;
 }
 
@@ -657,9 +592,10 @@ void ka_cache_destroy(struct ka_cache *c)
 	/* generic KASAN: its objects waiting in the quarantine go back first */
 	ka_kasan_cache_destroy(c);
 	/* each CPU's share, by that CPU, its capacity back to its budget */
-	ka_mcache_give_cache_all(c);
+	ka_mcache_give_cache_all(&c->share);
 	mutex_lock(&ka_cache_mutex);
 	/* no CPU's work walks it from here on */
+	ka_mcache_share_del(&c->share);
 	spin_lock(&ka_cache_list_lock);
 	list_del_init(&c->list);
 	spin_unlock(&ka_cache_list_lock);
@@ -673,6 +609,7 @@ void ka_cache_destroy(struct ka_cache *c)
 		spin_lock(&ka_cache_list_lock);
 		list_add_tail(&c->list, &ka_caches);
 		spin_unlock(&ka_cache_list_lock);
+		ka_mcache_share_add(&c->share);
 		mutex_unlock(&ka_cache_mutex);
 		pr_err("cache %s destroyed with %lu objects remaining: the cache and their memory stay (caller %pS)\n",
 		       c->name, out, (void *)_RET_IP_);
@@ -705,7 +642,7 @@ bool ka_cache_tagged(const struct ka_cache *c)
  */
 bool ka_cache_holds(const struct ka_cache *c, const void *p)
 {
-	return ka_mag_holds(&c->pcpu->mag, p);
+	return ka_mag_holds(&c->share.pcpu->mag, p);
 }
 
 /**
@@ -771,55 +708,27 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node,
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
-	this_cpu_inc(c->pcpu->mag.nr_alloc);
-	this_cpu_inc(c->pcpu->mag.nr_miss);
+	this_cpu_inc(c->share.pcpu->mag.nr_alloc);
+	this_cpu_inc(c->share.pcpu->mag.nr_miss);
 	return ka_cache_post_alloc(c, p, gfp, node, size);
 }
 
 /*
- * Everything else but a magazine hit: from this CPU's spans for a class
- * whose spans CPUs own, else a batch from this node's central list of the
- * cache, one object returned, the rest into this CPU's magazine if the
- * task is still on a CPU of that node and the magazine is free to take.
+ * Everything else but a magazine hit: a refill of this CPU's magazine of
+ * the cache, as a size class's (ka_mcache_refill_cache(): one
+ * implementation, mcache.c): from this CPU's spans for a class whose spans CPUs
+ * own, else a batch from this node's central list of the cache.
  */
 static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 				 unsigned int size)
 {
-	void *batch[KA_BATCH_MAX];
-	unsigned int n, take = 0;
-	int node;
+	void *p = ka_mcache_refill_cache(&c->share, gfp);
 
-	if (ka_class_owned(&ka_classes[c->cls])) {
-		void *p = ka_mcache_refill_owned(c, c->cls, gfp);
-
-		if (unlikely(!p)) {
-			this_cpu_inc(ka_pcpu->nr_failed);
-			return NULL;
-		}
-		return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size);
-	}
-	node = numa_mem_id();	/* a node with memory: it has a list */
-	n = ka_central_refill(c->central[node], batch, c->batch, gfp);
-	if (unlikely(!n)) {
+	if (unlikely(!p)) {
 		this_cpu_inc(ka_pcpu->nr_failed);
 		return NULL;
 	}
-	this_cpu_inc(c->pcpu->mag.nr_alloc);
-	this_cpu_inc(c->pcpu->mag.nr_miss);
-	this_cpu_inc(c->pcpu->mag.nr_refill);
-	if (likely(ka_mag_trylock(ka_pcpu))) {
-		if (likely(numa_mem_id() == node)) {
-			ka_mcache_cache_adapt(c, KA_MISS_UNDER);
-			ka_mcache_shuffle(batch, n);
-			while (take < n - 1 &&
-			       ka_mag_push(&c->pcpu->mag, batch[n - 1 - take]))
-				take++;
-		}
-		ka_mag_unlock(ka_pcpu);
-	}
-	if (take < n - 1)
-		ka_central_flush(batch + 1, n - 1 - take);
-	return ka_cache_post_alloc(c, batch[0], gfp, NUMA_NO_NODE, size);
+	return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size);
 }
 
 /* Everything but a magazine hit: refused in atomic context on PREEMPT_RT. */
@@ -855,12 +764,12 @@ static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
 		ka_mag_unlock(pcpu);
 		goto slow;
 	}
-	if (unlikely(!ka_mag_pop(&c->pcpu->mag, &p))) {
+	if (unlikely(!ka_mag_pop(&c->share.pcpu->mag, &p))) {
 		ka_mag_unlock(pcpu);
 		goto slow;
 	}
 	ka_mag_unlock(pcpu);
-	this_cpu_inc(c->pcpu->mag.nr_alloc);
+	this_cpu_inc(c->share.pcpu->mag.nr_alloc);
 	return ka_cache_post_alloc(c, p, flags, node, size);
 slow:
 	return ka_cache_alloc_miss(c, flags, node, size);
@@ -983,47 +892,6 @@ static __always_inline bool ka_cache_pre_free(struct ka_cache *c,
 }
 
 /*
- * A free of a cache whose spans CPUs own, its checks and hooks run: an
- * object of this CPU's active or a full span onto this CPU's magazine (a
- * full one flushes a batch into its spans first), of a partly used span of
- * this CPU's into its bitmap, anything else - another CPU's span, or this
- * CPU's with the magazines busy - into the span's remote bitmap
- * (mcache.c).  Context: RCU
- * read-side section.
- */
-static void ka_cache_free_owned(struct ka_cache *c, struct ka_span *span,
-				void *p)
-{
-	if (likely(ka_mag_trylock(ka_pcpu))) {
-		if (ka_rs_owner(atomic_long_read(&span->rstate)) ==
-		    this_cpu_read(ka_pcpu->ownkey)) {
-			struct ka_magazine *m = this_cpu_ptr(&c->pcpu->mag);
-
-			/* as ka_free_local(): see mcache.c, ka_pcc_set() */
-			if (span->olist == KA_OL_PARTIAL) {
-				ka_mcache_free_owned(span, p);
-			} else if (!ka_mag_push(&c->pcpu->mag, p)) {
-				/* full; or no capacity yet, or none in the budget */
-				ka_mcache_cache_adapt(c, KA_MISS_OVER);
-				if (m->top == m->end)
-					ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
-							      c->cls, c->batch);
-				if (!ka_mag_push(&c->pcpu->mag, p))
-					ka_mcache_free_owned(span, p);
-			}
-			ka_mag_unlock(ka_pcpu);
-			this_cpu_inc(c->pcpu->mag.nr_free);
-			return;
-		}
-		ka_mag_unlock(ka_pcpu);
-	} else {
-		this_cpu_inc(ka_pcpu->nr_busy);
-	}
-	this_cpu_inc(c->pcpu->mag.nr_free);
-	ka_mcache_free_remote(span, p);
-}
-
-/*
  * Everything but a push by the hit path, for @p of @span (the caller's
  * ka_span_lookup(), reused by every step: debug, the profile, this CPU's
  * spans, another CPU's, mcentral).
@@ -1034,6 +902,8 @@ static noinline void ka_cache_free_slow(struct ka_cache *c,
 					struct ka_span *span, void *p,
 					unsigned long caller)
 {
+	bool owned;
+
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
 	if (unlikely(!ka_mag_context_ok())) {
@@ -1047,30 +917,31 @@ static noinline void ka_cache_free_slow(struct ka_cache *c,
 	/* a sampled object's span has ckey 0: its frees all come here */
 	if (static_branch_unlikely(&ka_prof_free_key))
 		ka_prof_free(span, p);
-	if (ka_class_owned(&ka_classes[c->cls])) {
-		ka_cache_free_owned(c, span, p);
-		return;
-	}
-	this_cpu_inc(c->pcpu->mag.nr_free);
-	/* magazines busy, full, or the object of another node */
-	if (span->node == numa_mem_id() && ka_mag_trylock(ka_pcpu)) {
-		struct ka_magazine *m = this_cpu_ptr(&c->pcpu->mag);
-		bool in;
-
-		in = ka_mag_push(&c->pcpu->mag, p);
-		if (!in) {
-			/* full; or no capacity yet, or none in the budget */
-			ka_mcache_cache_adapt(c, KA_MISS_OVER);
-			if (m->top == m->end)
-				ka_mcache_flush_class(this_cpu_ptr(ka_pcpu), m,
-						      c->cls, c->batch);
-			in = ka_mag_push(&c->pcpu->mag, p);
+	owned = ka_class_owned(&ka_classes[c->cls]);
+	/*
+	 * This CPU's span (or, for a class of one object per span, of its
+	 * node): into its cache of @c, as ka_free() into a size class's
+	 * (ka_mcache_free_local(): an active or full span's object onto the
+	 * magazine, a partly used span's into its bitmap, a full magazine
+	 * grown or flushed).
+	 */
+	if (likely(ka_mag_trylock(ka_pcpu))) {
+		if (ka_mcache_span_mine(span, owned)) {
+			ka_mcache_free_local(&c->share, &c->share.pcpu->mag,
+					     c->cls, span, p);
+			ka_mag_unlock(ka_pcpu);
+			return;
 		}
 		ka_mag_unlock(ka_pcpu);
-		if (in)
-			return;
+	} else {
+		this_cpu_inc(ka_pcpu->nr_busy);
 	}
-	ka_central_flush_span(span, &p, 1);
+	/* another CPU's span, another node's, or the magazines busy */
+	this_cpu_inc(c->share.pcpu->mag.nr_free);
+	if (owned)
+		ka_mcache_free_remote(span, p);
+	else
+		ka_central_flush_span(span, &p, 1);
 }
 
 /* ka_cache_free_slow() of a pointer not looked up yet. */
@@ -1120,7 +991,7 @@ static __always_inline bool ka_cache_free_hit(struct ka_cache *c,
 		   (c->notag || ka_word_read(p) != span->freetag))) {
 		if (!ka_cache_is_rcu(c))
 			ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
-		if (likely(ka_mag_push(&c->pcpu->mag, p))) {
+		if (likely(ka_mag_push(&c->share.pcpu->mag, p))) {
 			if (!c->notag)
 				ka_word_write(p, span->freetag);
 			return true;
@@ -1167,7 +1038,7 @@ void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
 	if (likely(ka_mag_context_ok() && ka_mag_trylock(pcpu))) {
 		if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
 			ka_mag_unlock(pcpu);
-			this_cpu_inc(c->pcpu->mag.nr_free);
+			this_cpu_inc(c->share.pcpu->mag.nr_free);
 			return;
 		}
 		ka_mag_unlock(pcpu);
@@ -1214,7 +1085,7 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	span = ka_span_lookup(p);
 	if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
 		ka_mag_unlock(pcpu);
-		this_cpu_inc(c->pcpu->mag.nr_free);
+		this_cpu_inc(c->share.pcpu->mag.nr_free);
 		return;
 	}
 	/* a tail call, so that the hit path saves no register */
@@ -1420,8 +1291,9 @@ void ka_cache_exit(void)
 
 		/* the CPUs' spans of it first: its clients are gone */
 		for_each_possible_cpu(cpu)
-			while (ka_cache_give(cpu, c, false))
+			while (ka_mcache_give_share(cpu, &c->share, false))
 				cpu_relax();
+		ka_mcache_share_del(&c->share);
 		for (node = 0; node < nr_node_ids; node++) {
 			if (!c->central[node])
 				continue;

@@ -31,8 +31,9 @@
  * mutexes (ka_cache_mutex, ka_drain_mutex,
  * ka_prof_mutex, ka_baseline_lock; process context) -> on generic KASAN
  * the quarantine's locks (a CPU's ka_qcpu.lock, then ka_q_lock: kasan.c)
- * -> this CPU's magazine lock (ka_pcpu->lock) -> ka_cache_list_lock (the
- * per-CPU works' walk of the caches) -> one of central->lock, heap->lock,
+ * -> this CPU's magazine lock (ka_pcpu->lock) -> ka_share_lock (the
+ * per-CPU works' walk of the caches' shares, mcache.c) or
+ * ka_cache_list_lock (cache.c) -> one of central->lock, heap->lock,
  * ka_arena_lock.  Those three are never held together: mcentral drops its
  * lock before it builds or destroys a span, and the heap registers and
  * unregisters chunks in the arena map without its lock.  ka_prof_lock
@@ -657,10 +658,12 @@ struct ka_central {
 	int node;
 	/*
 	 * A ka_cache's central list (cache.c): @carve runs on each new span,
-	 * unlocked, before its objects are taken (the constructor); NULL for
+	 * unlocked, before its objects are taken (the constructor); @share,
+	 * the cache's per-CPU part (mcache.h), for the span code.  NULL for
 	 * ka_alloc()'s lists.
 	 */
 	struct ka_cache *cache;
+	struct ka_mcache_share *share;
 	void (*carve)(struct ka_central *c, struct ka_span *span);
 	/* all under @lock */
 	unsigned long nr_partial;

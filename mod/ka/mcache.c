@@ -146,7 +146,9 @@
  * mcentral's lock instead.
  *
  * Owns: struct ka_pcpu (one per CPU): its magazines, their capacities,
- * the spans it owns and their lists; the budget; the trim works.
+ * the spans it owns and their lists; the budget; the trim works; the list
+ * of the ka_caches' per-CPU shares (struct ka_mcache_share, registered by
+ * cache.c), which the works walk with the size classes.
  * Locks: ka_pcpu->lock, outermost of ka's spinlocks: a flush or a span
  * given back takes central->lock inside it, then, for the spans that
  * emptied, heap->lock and ka_arena_lock (one at a time); ka_free_bulk()
@@ -154,7 +156,8 @@
  * its batch) before taking it.  A dead CPU's magazines and spans are given
  * back by the cpuhp callback without the lock, since no one can run
  * there.  ka_drain_mutex serialises the synchronous all-CPU works (drain,
- * budget), outside every other lock.
+ * budget), outside every other lock.  ka_share_lock (the list of shares)
+ * is taken inside ka_pcpu->lock by the works, outside the central locks.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -218,6 +221,8 @@ KA_EXPORT_INTERNAL(ka_mag_test_hook);
 #endif
 
 static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p);
+static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
+				  enum ka_mag_miss dir);
 
 /* What ka_mag_steal() may take from the classes in use. */
 #define KA_STEAL_SCANS	4
@@ -230,16 +235,24 @@ enum ka_steal {
 /*
  * Objects of a magazine of a class whose spans CPUs own go back into their
  * spans' bitmaps: spans of the magazine's CPU (a magazine holds nothing
- * else), so no lock.  Context: the magazine's owner, or its CPU dead.
+ * else), so no lock.  A magazine holds pointers only, so the span of each
+ * object is found here; the objects of a refill come from one span or
+ * two, so the span of the object before is tried first (is the object
+ * within its pages? then it is that span's: the arena maps each page of
+ * a span to it) and the arena map is read only where the span changes.
+ * Context: the magazine's owner, or its CPU dead.
  */
 static void ka_mag_to_span(struct ka_pcpu *pc, void **objs, unsigned int n)
 {
+	struct ka_span *span = NULL;
 	unsigned int i;
 
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
-		struct ka_span *span = ka_span_of(objs[i]);
-
+		/* the span before stays valid: rcu_read_lock() */
+		if (!span || (unsigned long)objs[i] - (unsigned long)span->base >=
+			     ((unsigned long)span->npages << PAGE_SHIFT))
+			span = ka_span_of(objs[i]);
 		if (WARN_ON_ONCE(!span ||
 				 ka_rs_owner(atomic_long_read(&span->rstate)) !=
 				 pc->ownkey))
@@ -280,6 +293,7 @@ void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
 	/* @m's own counter: the caller may be flushing a dead CPU's */
 	WRITE_ONCE(m->nr_flush, m->nr_flush + 1);
 }
+KA_EXPORT_INTERNAL(ka_mcache_flush_class);
 
 /*
  * Set class @cls's capacity on @pc to @cap objects, flushing the oldest
@@ -448,38 +462,83 @@ static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
 		ka_mag_resize(pc, cls, cap);
 }
 
-/**
- * ka_mcache_overflow - free into a full magazine
- * @m: this CPU's magazine of @cls, full
- * @cls: its size class
- * @span: the span of @p, as the free looked it up
- * @p: the object being freed (its free hooks have run)
- *
- * Grows the magazine if its class alternates misses and the budget has
- * room, else flushes its oldest batch; then pushes @p, or, if the magazine
- * has no capacity at all (budget exhausted), frees @p into its span (the
- * CPU's active span), or to its mcentral for a class of one object per
- * span.
- *
- * Context: the magazines owned.
+/*
+ * ka_mag_want() for this CPU's magazine of size class @cls, or of a
+ * ka_cache's share @sh (of class @cls).  Context: owner.
  */
-void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
-			struct ka_span *span, void *p)
+static __always_inline void ka_pcls_adapt(struct ka_pcpu *pc,
+					  struct ka_mcache_share *sh,
+					  unsigned int cls,
+					  enum ka_mag_miss dir)
+{
+	if (sh)
+		ka_mcache_cache_adapt(sh, dir);
+	else
+		ka_mag_adapt(pc, cls, dir);
+}
+
+/*
+ * Free into a full magazine @m of size class @cls, or of a ka_cache's
+ * share @sh (a constant in each caller: the size classes' code is
+ * compiled without the cache's test): grow it if its class alternates
+ * misses and the budget has room, else flush its oldest batch; then push
+ * @p, or, if the magazine has no capacity at all (budget exhausted), free
+ * @p into its span (the CPU's active span), or to its mcentral for a class
+ * of one object per span.  Context: the magazines owned.
+ */
+static __always_inline void ka_pcls_overflow(struct ka_mcache_share *sh,
+					     struct ka_magazine *m,
+					     unsigned int cls,
+					     struct ka_span *span, void *p)
 {
 	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
 
-	ka_mag_adapt(pc, cls, KA_MISS_OVER);
+	ka_pcls_adapt(pc, sh, cls, KA_MISS_OVER);
 	if (m->top == m->end)
 		ka_mcache_flush_class(pc, m, cls, ka_classes[cls].batch);
 	if (m->top != m->end) {
 		*m->top = p;
 		WRITE_ONCE(m->top, m->top + 1);
 	} else if (ka_class_owned(&ka_classes[cls])) {
-		/* ka_free_local() checked that this CPU owns the span */
+		/* ka_mcache_free_local()'s caller: this CPU owns the span */
 		ka_pcc_put(pc, span, p);
 	} else {
 		ka_central_flush_span(span, &p, 1);
 	}
+}
+
+/**
+ * ka_mcache_overflow - free into a full magazine of a size class
+ * @m: this CPU's magazine of @cls, full
+ * @cls: its size class
+ * @span: the span of @p, as the free looked it up
+ * @p: the object being freed (its free hooks have run)
+ *
+ * Grows the magazine or flushes its oldest batch, then pushes @p (or puts
+ * it into its span or mcentral if the budget leaves no capacity).
+ *
+ * Context: the magazines owned.
+ */
+void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
+			struct ka_span *span, void *p)
+{
+	ka_pcls_overflow(NULL, m, cls, span, p);
+}
+
+/**
+ * ka_mcache_cache_overflow - ka_mcache_overflow() of a ka_cache's magazine
+ * @sh: the cache's share
+ * @m: this CPU's magazine of @sh, full
+ * @span: the span of @p, as the free looked it up
+ * @p: the object being freed (its checks and hooks have run)
+ *
+ * Context: the magazines owned.
+ */
+void ka_mcache_cache_overflow(struct ka_mcache_share *sh,
+			      struct ka_magazine *m, struct ka_span *span,
+			      void *p)
+{
+	ka_pcls_overflow(sh, m, sh->cls, span, p);
 }
 
 /*
@@ -518,26 +577,11 @@ static void ka_shuffle(void **v, unsigned int n)
 	this_cpu_write(ka_pcpu->rnd, x);
 }
 
-/**
- * ka_mcache_shuffle - shuffle a refill's batch if random_reuse is on
- * @v: the batch
- * @n: its length
- *
- * For cache.c's refills from mcentral, as the size classes' refills do.
- *
- * Context: this CPU's magazines owned.
- */
-void ka_mcache_shuffle(void **v, unsigned int n)
-{
-	if (random_reuse && n > 1)
-		ka_shuffle(v, n);
-}
-
 /* ---- a ka_cache's magazine in the CPU's budget ---- */
 
-/**
+/*
  * ka_mcache_cache_adapt - a miss of this CPU's magazine of a ka_cache
- * @c: the cache
+ * @sh: the cache's share
  * @dir: KA_MISS_UNDER (empty on an allocation) or KA_MISS_OVER (full on a
  *	 free)
  *
@@ -551,15 +595,16 @@ void ka_mcache_shuffle(void **v, unsigned int n)
  *
  * Context: this CPU's magazines owned.
  */
-void ka_mcache_cache_adapt(struct ka_cache *c, enum ka_mag_miss dir)
+static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
+				  enum ka_mag_miss dir)
 {
 	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
-	struct ka_magazine *m = this_cpu_ptr(ka_cache_mag(c));
-	unsigned int cls = ka_cache_cls(c), old = ka_mag_cap(m), cap;
+	struct ka_cache_cpu *cc = this_cpu_ptr(sh->pcpu);
+	struct ka_magazine *m = &cc->mag;
+	unsigned int cls = sh->cls, old = ka_mag_cap(m), cap;
 	unsigned long size = ka_classes[cls].size;
 
-	cap = ka_mag_want(pc, m, ka_cache_pcc(c, smp_processor_id()), cls,
-			  dir);
+	cap = ka_mag_want(pc, m, &cc->pcc, cls, dir);
 	if (cap <= old)
 		return;
 	WRITE_ONCE(m->end, m->objs + cap);
@@ -567,17 +612,14 @@ void ka_mcache_cache_adapt(struct ka_cache *c, enum ka_mag_miss dir)
 	pc->nr_grow++;
 }
 
-/**
- * ka_mcache_cache_ungrant - give a ka_cache magazine's capacity back
- * @cpu: the CPU whose share it is
- * @m: the magazine, flushed; with objects left, it keeps its capacity
- * @cls: the cache's size class
- *
- * Context: CPU @cpu's magazines owned, or the CPU dead.
+/*
+ * Give a ka_cache magazine's capacity back to @pc's budget: @m, of class
+ * @cls, flushed; with objects left, it keeps its capacity.
+ * Context: @pc's magazines owned, or its CPU dead.
  */
-void ka_mcache_cache_ungrant(int cpu, struct ka_magazine *m, unsigned int cls)
+static void ka_mcache_cache_ungrant(struct ka_pcpu *pc, struct ka_magazine *m,
+				    unsigned int cls)
 {
-	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
 	unsigned int cap = ka_mag_cap(m);
 
 	if (!cap || ka_mag_count(m))
@@ -599,23 +641,32 @@ static unsigned long ka_span_bytes(const struct ka_span *span)
 static struct ka_pcc *ka_pcc_of(const struct ka_span *span, int cpu)
 {
 	if (span->cache)
-		return ka_cache_pcc(span->cache, cpu);
+		return &per_cpu_ptr(span->central->share->pcpu, cpu)->pcc;
 	return &per_cpu_ptr(ka_pcpu, cpu)->pcc[span->cls];
 }
 
-/* This CPU's magazine and spans of size class @cls, or of ka_cache @cache. */
-static void ka_pcls_get(struct ka_pcls *d, struct ka_cache *cache,
+/* This CPU's magazine and spans of size class @cls, or of a cache's @sh. */
+static void ka_pcls_get(struct ka_pcls *d, struct ka_mcache_share *sh,
 			unsigned int cls)
 {
-	d->cache = cache;
+	d->share = sh;
 	d->cls = cls;
-	if (cache) {
-		d->m = this_cpu_ptr(ka_cache_mag(cache));
-		d->s = ka_cache_pcc(cache, smp_processor_id());
+	if (sh) {
+		d->m = &this_cpu_ptr(sh->pcpu)->mag;
+		d->s = &this_cpu_ptr(sh->pcpu)->pcc;
 	} else {
 		d->m = this_cpu_ptr(&ka_pcpu->mag[cls]);
 		d->s = this_cpu_ptr(&ka_pcpu->pcc[cls]);
 	}
+}
+
+/* @sh's central list on @node (or this CPU's node's), or size class @cls's. */
+static struct ka_central *ka_pcls_central(struct ka_mcache_share *sh,
+					  unsigned int cls, int node)
+{
+	if (sh)
+		return sh->central[node] ?: sh->central[numa_mem_id()];
+	return ka_central_of(node, cls);
 }
 
 /*
@@ -827,10 +878,7 @@ static void *ka_pcc_fill(struct ka_pcpu *pc, struct ka_pcls *d)
 	void *batch[KA_BATCH_MAX];
 	unsigned int n, take = 0, want;
 
-	if (d->cache)
-		ka_mcache_cache_adapt(d->cache, KA_MISS_UNDER);
-	else
-		ka_mag_adapt(pc, d->cls, KA_MISS_UNDER);
+	ka_pcls_adapt(pc, d->share, d->cls, KA_MISS_UNDER);
 	want = clamp(ka_mag_cap(m) - ka_mag_count(m) + 1, 1U, k->batch);
 	/* up to a batch, the active span's, then its successors' */
 	n = ka_pcc_take(pc, s, batch, want);
@@ -890,6 +938,106 @@ static unsigned int ka_pcc_give_all(struct ka_pcpu *pc, struct ka_pcls *d)
 	return kept;
 }
 
+/* ---- the ka_caches' shares of the CPUs ---- */
+
+/*
+ * The shares of the live ka_caches (and of those destroyed with objects
+ * out), for the per-CPU works: drain, trim, CPU offline.  cache.c adds and
+ * removes them under its ka_cache_mutex; the works, which own a CPU's
+ * magazines and cannot take a mutex, walk the list under ka_share_lock.
+ */
+static LIST_HEAD(ka_shares);
+static DEFINE_SPINLOCK(ka_share_lock);
+
+/**
+ * ka_mcache_share_add - put a new ka_cache's share on the list of shares
+ * @sh: the share: its magazines and spans empty, capacity 0
+ *
+ * From now on drain, the trim and CPU offline give its share of each CPU
+ * back with the size classes'.
+ *
+ * Context: process context (ka_cache_create()); takes ka_share_lock.
+ */
+void ka_mcache_share_add(struct ka_mcache_share *sh)
+{
+	spin_lock(&ka_share_lock);
+	list_add_tail(&sh->list, &ka_shares);
+	spin_unlock(&ka_share_lock);
+}
+
+/**
+ * ka_mcache_share_del - take a ka_cache's share off the list of shares
+ * @sh: the share, given back by every CPU (ka_mcache_give_cache_all())
+ *
+ * No per-CPU work walks it once this returns.
+ *
+ * Context: process context (ka_cache_destroy(), module exit); takes
+ * ka_share_lock.
+ */
+void ka_mcache_share_del(struct ka_mcache_share *sh)
+{
+	spin_lock(&ka_share_lock);
+	list_del_init(&sh->list);
+	spin_unlock(&ka_share_lock);
+}
+
+/**
+ * ka_mcache_give_share - give back a ka_cache's share of CPU @cpu
+ * @cpu: the CPU
+ * @sh: the cache's share
+ * @idle_only: only if its magazine saw no allocation or free since the
+ *	       last such pass (its ka_pcc.seen)
+ *
+ * Its magazine's objects and its spans (stash included) go to mcentral,
+ * and the magazine's capacity back to the CPU's budget.
+ *
+ * Context: CPU @cpu's magazines owned, or the CPU dead, or the cache
+ * without users (destroy, module exit).
+ * Return: spans kept because a remote free is pushing them onto the
+ * pending list now (ka_pcc_give_all()); try again.
+ */
+unsigned int ka_mcache_give_share(int cpu, struct ka_mcache_share *sh,
+				  bool idle_only)
+{
+	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	struct ka_cache_cpu *cc = per_cpu_ptr(sh->pcpu, cpu);
+	struct ka_pcls d = { &cc->mag, &cc->pcc, sh, sh->cls };
+	unsigned int kept = 0;
+	unsigned long used;
+
+	used = READ_ONCE(cc->mag.nr_alloc) + READ_ONCE(cc->mag.nr_free);
+	if (idle_only && used != cc->pcc.seen) {
+		cc->pcc.seen = used;
+		return 0;
+	}
+	cc->pcc.seen = used;
+	if (ka_class_owned(&ka_classes[sh->cls]))
+		kept = ka_pcc_give_all(pc, &d);
+	else
+		ka_mcache_flush_class(pc, &cc->mag, sh->cls,
+				      ka_mag_count(&cc->mag));
+	ka_mcache_cache_ungrant(pc, &cc->mag, sh->cls);
+	return kept;
+}
+
+/*
+ * Every cache's share of CPU @cpu, or with @idle_only those it has not
+ * used since the last such pass (the periodic trim): ka_mcache_give_share().
+ * Context: the CPU's owner, or the CPU dead; takes ka_share_lock.
+ * Return: spans kept; try again.
+ */
+static unsigned int ka_mcache_give_shares(int cpu, bool idle_only)
+{
+	struct ka_mcache_share *sh;
+	unsigned int kept = 0;
+
+	spin_lock(&ka_share_lock);
+	list_for_each_entry(sh, &ka_shares, list)
+		kept += ka_mcache_give_share(cpu, sh, idle_only);
+	spin_unlock(&ka_share_lock);
+	return kept;
+}
+
 /*
  * Every class of CPU @cpu, and its share of every ka_cache:
  * ka_pcc_give_all().  Context: the CPU's owner, or the CPU dead.
@@ -905,43 +1053,11 @@ static unsigned int ka_pcc_give_cpu(int cpu)
 			continue;
 		d.m = &pc->mag[cls];
 		d.s = &pc->pcc[cls];
-		d.cache = NULL;
+		d.share = NULL;
 		d.cls = cls;
 		kept += ka_pcc_give_all(pc, &d);
 	}
-	return kept + ka_cache_give_cpu(cpu, false);
-}
-
-/**
- * ka_mcache_give_cache - give back one ka_cache's share of a CPU
- * @cpu: the CPU
- * @cache: a ka_cache whose class keeps its spans with CPUs
- * @idle_only: only if its magazine saw no allocation or free since the
- *	       last call (its ka_pcc.seen)
- *
- * For cache.c's walk of its caches (drain, trim, CPU offline, destroy).
- *
- * Context: CPU @cpu's magazines owned, or the CPU dead, or @cache without
- * users (destroy).
- * Return: spans kept (ka_pcc_give_all()).
- */
-unsigned int ka_mcache_give_cache(int cpu, struct ka_cache *cache,
-				  bool idle_only)
-{
-	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
-	struct ka_pcls d;
-	unsigned long used;
-
-	d.m = per_cpu_ptr(ka_cache_mag(cache), cpu);
-	d.s = ka_cache_pcc(cache, cpu);
-	d.cache = cache;
-	d.cls = ka_cache_cls(cache);
-	used = READ_ONCE(d.m->nr_alloc) + READ_ONCE(d.m->nr_free);
-	if (idle_only && used != d.s->seen) {
-		d.s->seen = used;
-		return 0;
-	}
-	return ka_pcc_give_all(pc, &d);
+	return kept + ka_mcache_give_shares(cpu, false);
 }
 
 /*
@@ -1074,7 +1190,8 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
 			}
 			/* an idle class's spans go back whole */
 			if (ka_class_owned(&ka_classes[cls])) {
-				struct ka_pcls d = { m, &pc->pcc[cls], NULL, cls };
+				struct ka_pcls d = { m, &pc->pcc[cls], NULL,
+						     cls };
 
 				ka_pcc_give_all(pc, &d);
 			}
@@ -1087,7 +1204,8 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
 		ka_pcc_unstash(pc, &pc->pcc[cls]);
 	/* the caches' idle shares, by the same clock; over budget, all */
 	if (idle || pc->cap_bytes > budget)
-		ka_cache_give_cpu(smp_processor_id(), pc->cap_bytes <= budget);
+		ka_mcache_give_shares(smp_processor_id(),
+				      pc->cap_bytes <= budget);
 	/* floors beyond a budget lowered below them */
 	if (pc->cap_bytes > budget)
 		ka_mag_steal(pc, 0, pc->cap_bytes - budget, KA_STEAL_ALL);
@@ -1129,15 +1247,20 @@ void ka_mcache_flush_cpu(struct ka_pcpu *pc)
 }
 
 /*
- * Allocation miss of a class of one object per span: a batch from this
- * node's mcentral, taken without owning the magazines (mcentral may need
+ * Allocation miss of a class of one object per span, or of a ka_cache's
+ * (@sh) of such a class: a batch from this node's mcentral (the cache's
+ * own), taken without owning the magazines (mcentral may need
  * new pages), one object returned and the rest stored after adapting the
  * magazine's capacity to the miss.  If the magazines are busy now, or the
  * task moved to a CPU of another node meanwhile, the rest goes back.
  */
-static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
+static __always_inline void *ka_mcache_refill_central(struct ka_mcache_share *sh,
+						      unsigned int cls,
+						      gfp_t gfp)
 {
 	const struct ka_class *k = &ka_classes[cls];
+	struct ka_magazine __percpu *pm = sh ? &sh->pcpu->mag :
+					  &ka_pcpu->mag[cls];
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 	unsigned int n, take = 0, want = k->batch;
 	void *batch[KA_BATCH_MAX];
@@ -1146,22 +1269,23 @@ static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
 	/* a budget below one batch: take no more than a magazine may keep */
 	if (budget < (unsigned long)k->batch * k->size)
 		want = budget / k->size + 1;
-	n = ka_central_refill(ka_central_of(node, cls), batch, want, gfp);
+	n = ka_central_refill(ka_pcls_central(sh, cls, node), batch, want, gfp);
 	if (!n)
 		return NULL;
 
-	this_cpu_inc(ka_pcpu->mag[cls].nr_alloc);
-	this_cpu_inc(ka_pcpu->mag[cls].nr_miss);
-	this_cpu_inc(ka_pcpu->mag[cls].nr_refill);
+	this_cpu_inc(pm->nr_alloc);
+	this_cpu_inc(pm->nr_miss);
+	this_cpu_inc(pm->nr_refill);
 	if (likely(ka_mag_trylock(ka_pcpu))) {
 		if (likely(numa_mem_id() == node)) {
-			ka_mag_adapt(this_cpu_ptr(ka_pcpu), cls, KA_MISS_UNDER);
+			ka_pcls_adapt(this_cpu_ptr(ka_pcpu), sh, cls,
+				      KA_MISS_UNDER);
 			ka_mag_point(KA_MP_REFILL);
 			if (random_reuse)
 				ka_shuffle(batch, n);
 			/* pop order = batch order */
 			while (take < n - 1 &&
-			       ka_mag_push(&ka_pcpu->mag[cls], batch[n - 1 - take]))
+			       ka_mag_push(pm, batch[n - 1 - take]))
 				take++;
 		}
 		ka_mag_unlock(ka_pcpu);
@@ -1174,7 +1298,7 @@ static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
 }
 
 /*
- * Own this CPU's magazines (ka_mag_trylock()) for class @cls or @cache,
+ * Own this CPU's magazines (ka_mag_trylock()) for class @cls or cache @sh,
  * with @d set to them, and make *@span - lent by mcentral for this CPU, or
  * NULL - the CPU's (*@span NULL then).  A task that moved to another node
  * than the span's since it was lent gives it back and tries again.
@@ -1183,14 +1307,14 @@ static void *ka_mcache_refill_central(unsigned int cls, gfp_t gfp)
  * Return: true, owning; false if the magazines are busy (*@span kept: the
  * caller gives it back).
  */
-static bool ka_pcc_own(struct ka_cache *cache, unsigned int cls,
+static bool ka_pcc_own(struct ka_mcache_share *sh, unsigned int cls,
 		       struct ka_span **span, struct ka_pcls *d, int *node)
 {
 	for (;;) {
 		*node = numa_mem_id();
 		if (unlikely(!ka_mag_trylock(ka_pcpu)))
 			return false;
-		ka_pcls_get(d, cache, cls);
+		ka_pcls_get(d, sh, cls);
 		if (!*span)
 			return true;
 		if (likely(numa_mem_id() == (*span)->node)) {
@@ -1204,9 +1328,10 @@ static bool ka_pcc_own(struct ka_cache *cache, unsigned int cls,
 	}
 }
 
-/**
+/*
  * ka_mcache_refill_owned - allocation miss of a class whose spans CPUs own
- * @cache: the ka_cache whose magazine was empty, or NULL for size class @cls
+ * @sh: the share of the ka_cache whose magazine was empty, or NULL for
+ *	size class @cls
  * @cls: the size class (the cache's class for a cache)
  * @gfp: caller's flags
  *
@@ -1221,15 +1346,15 @@ static bool ka_pcc_own(struct ka_cache *cache, unsigned int cls,
  * lock held.
  * Return: an object, or NULL.
  */
-void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
-			     gfp_t gfp)
+static void *ka_mcache_refill_owned(struct ka_mcache_share *sh,
+				    unsigned int cls, gfp_t gfp)
 {
 	struct ka_span *span = NULL;
 	struct ka_pcls d;
 	int node;
 	void *p;
 
-	while (likely(ka_pcc_own(cache, cls, &span, &d, &node))) {
+	while (likely(ka_pcc_own(sh, cls, &span, &d, &node))) {
 		/* a task that preempted us (RT) may have refilled it */
 		p = NULL;
 		if (d.m->top != d.m->objs) {
@@ -1240,8 +1365,8 @@ void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
 		}
 		ka_mag_unlock(ka_pcpu);
 		if (p) {
-			struct ka_magazine __percpu *pm = cache ?
-				ka_cache_mag(cache) : &ka_pcpu->mag[cls];
+			struct ka_magazine __percpu *pm = sh ?
+				&sh->pcpu->mag : &ka_pcpu->mag[cls];
 
 			/* this_cpu ops: an interrupt's busy path counts too */
 			this_cpu_inc(pm->nr_alloc);
@@ -1249,8 +1374,7 @@ void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
 			this_cpu_inc(pm->nr_refill);
 			return p;
 		}
-		span = ka_central_take(cache ? ka_cache_central(cache, node) :
-				       ka_central_of(node, cls), gfp);
+		span = ka_central_take(ka_pcls_central(sh, cls, node), gfp);
 		if (!span)
 			return NULL;
 	}
@@ -1259,11 +1383,10 @@ void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
 	if (span)
 		ka_central_give(span);
 	node = numa_mem_id();
-	if (!ka_central_refill(cache ? ka_cache_central(cache, node) :
-			       ka_central_of(node, cls), &p, 1, gfp))
+	if (!ka_central_refill(ka_pcls_central(sh, cls, node), &p, 1, gfp))
 		return NULL;
-	this_cpu_inc((cache ? ka_cache_mag(cache) : &ka_pcpu->mag[cls])->nr_alloc);
-	this_cpu_inc((cache ? ka_cache_mag(cache) : &ka_pcpu->mag[cls])->nr_miss);
+	this_cpu_inc((sh ? &sh->pcpu->mag : &ka_pcpu->mag[cls])->nr_alloc);
+	this_cpu_inc((sh ? &sh->pcpu->mag : &ka_pcpu->mag[cls])->nr_miss);
 	return p;
 }
 
@@ -1282,8 +1405,26 @@ void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp)
 {
 	if (!ka_class_owned(&ka_classes[cls]))
-		return ka_mcache_refill_central(cls, gfp);
+		return ka_mcache_refill_central(NULL, cls, gfp);
 	return ka_mcache_refill_owned(NULL, cls, gfp);
+}
+
+/**
+ * ka_mcache_refill_cache - ka_mcache_refill_alloc() of a ka_cache
+ * @sh: the share of the cache whose magazine was empty
+ * @gfp: caller's flags
+ *
+ * The size classes' refill, one implementation: from this CPU's spans of
+ * the cache, or a batch from the cache's own central list.
+ *
+ * Context: as ka_mcache_refill_alloc().
+ * Return: an object, or NULL.
+ */
+void *ka_mcache_refill_cache(struct ka_mcache_share *sh, gfp_t gfp)
+{
+	if (!ka_class_owned(&ka_classes[sh->cls]))
+		return ka_mcache_refill_central(sh, sh->cls, gfp);
+	return ka_mcache_refill_owned(sh, sh->cls, gfp);
 }
 
 /*
@@ -1497,7 +1638,7 @@ void ka_mcache_drain_all(void)
 KA_EXPORT_INTERNAL(ka_mcache_drain_all);
 
 /* The cache ka_mcache_give_cache_all() works on; ka_give_cache_mutex. */
-static struct ka_cache *ka_give_cache;
+static struct ka_mcache_share *ka_give_cache;
 static DEFINE_MUTEX(ka_give_cache_mutex);
 
 /* On one CPU: its share of ka_give_cache back, owning its magazines. */
@@ -1507,7 +1648,8 @@ static void ka_mcache_give_cache_work(struct work_struct *unused)
 
 	do {
 		ka_mag_lock(ka_pcpu);
-		kept = ka_cache_give(smp_processor_id(), ka_give_cache, false);
+		kept = ka_mcache_give_share(smp_processor_id(), ka_give_cache,
+					    false);
 		ka_mag_unlock(ka_pcpu);
 		if (kept)
 			usleep_range(20, 100);
@@ -1516,7 +1658,7 @@ static void ka_mcache_give_cache_work(struct work_struct *unused)
 
 /**
  * ka_mcache_give_cache_all - every online CPU gives its share of a cache back
- * @cache: a ka_cache with no user left (ka_cache_destroy())
+ * @sh: the share of a ka_cache with no user left (ka_cache_destroy())
  *
  * Each CPU flushes its magazine of @cache, gives its spans of it back and
  * its magazine's capacity back to its budget, owning its magazines (as
@@ -1525,10 +1667,10 @@ static void ka_mcache_give_cache_work(struct work_struct *unused)
  *
  * Context: process context, may sleep.
  */
-void ka_mcache_give_cache_all(struct ka_cache *cache)
+void ka_mcache_give_cache_all(struct ka_mcache_share *sh)
 {
 	mutex_lock(&ka_give_cache_mutex);
-	ka_give_cache = cache;
+	ka_give_cache = sh;
 	ka_mcache_on_each_cpu(ka_mcache_give_cache_work);
 	ka_give_cache = NULL;
 	mutex_unlock(&ka_give_cache_mutex);

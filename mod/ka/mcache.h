@@ -299,29 +299,57 @@ static __always_inline void ka_mag_point(enum ka_mag_point pt) { }
 #endif
 
 /*
+ * struct ka_cache_cpu - a ka_cache's share of one CPU: its magazine and,
+ * for a class whose spans CPUs own, the spans this CPU owns for it, under
+ * the CPU's ka_pcpu->lock like the size classes'.
+ */
+struct ka_cache_cpu {
+	struct ka_magazine mag;
+	struct ka_pcc pcc;
+};
+
+/*
+ * struct ka_mcache_share - what mcache.c knows of a ka_cache: its per-CPU
+ * shares and where its spans come from.  Embedded in struct ka_cache
+ * (cache.c), which registers it on creation and takes it off on destroy
+ * (ka_mcache_share_add(), ka_mcache_share_del()), so that the per-CPU
+ * works (drain, trim, CPU offline) walk the caches' shares here, and
+ * reached from a span of the cache through its mcentral
+ * (ka_central.share).
+ * @pcpu: the shares
+ * @central: the cache's central list per node, NULL where no heap
+ * @cls: the cache's size class
+ * @list: on mcache.c's list of shares (ka_share_lock)
+ */
+struct ka_mcache_share {
+	struct ka_cache_cpu __percpu *pcpu;
+	struct ka_central **central;
+	unsigned int cls;
+	struct list_head list;
+};
+
+/*
  * One class of a CPU's cache, as the span code (mcache.c) works on it: a
  * size class's magazine and spans in struct ka_pcpu, or a ka_cache's
- * (cache.c).  The CPU's own, or a dead CPU's.
+ * share.  The CPU's own, or a dead CPU's.
  */
 struct ka_pcls {
 	struct ka_magazine *m;
 	struct ka_pcc *s;
-	struct ka_cache *cache;		/* NULL: size class @cls */
+	struct ka_mcache_share *share;	/* NULL: size class @cls */
 	unsigned int cls;
 };
 
-/* cache.c's, for the span code */
+/* cache.c's, for the tests */
 struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c);
 struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu);
-struct ka_central *ka_cache_central(struct ka_cache *c, int node);
 unsigned int ka_cache_cls(const struct ka_cache *c);
-unsigned int ka_cache_give_cpu(int cpu, bool idle_only);
-unsigned int ka_cache_give(int cpu, struct ka_cache *c, bool idle_only);
 /* mcache.c's, for cache.c */
-void ka_mcache_shuffle(void **v, unsigned int n);
-void ka_mcache_cache_adapt(struct ka_cache *c, enum ka_mag_miss dir);
-void ka_mcache_cache_ungrant(int cpu, struct ka_magazine *m, unsigned int cls);
-void ka_mcache_give_cache_all(struct ka_cache *cache);
+void ka_mcache_share_add(struct ka_mcache_share *sh);
+void ka_mcache_share_del(struct ka_mcache_share *sh);
+unsigned int ka_mcache_give_share(int cpu, struct ka_mcache_share *sh,
+				  bool idle_only);
+void ka_mcache_give_cache_all(struct ka_mcache_share *sh);
 
 /* api.c's helper that cache.c shares */
 bool ka_obj_free_confirm(const struct ka_span *span, const void *p);
@@ -332,6 +360,7 @@ bool ka_cache_tagged(const struct ka_cache *c);
 int ka_mcache_init(void);
 void ka_mcache_exit(void);
 void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
+void *ka_mcache_refill_cache(struct ka_mcache_share *sh, gfp_t gfp);
 unsigned int ka_mcache_alloc_bulk(unsigned int cls, void **p, unsigned int n,
 				  unsigned int *hits, gfp_t gfp);
 void ka_mcache_flush_cpu(struct ka_pcpu *pc);
@@ -342,16 +371,64 @@ void ka_mcache_set_fastkeys(bool hooks);
 void ka_mcache_drain_async(void);
 void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
 			struct ka_span *span, void *p);
+void ka_mcache_cache_overflow(struct ka_mcache_share *sh,
+			      struct ka_magazine *m, struct ka_span *span,
+			      void *p);
 void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
 void ka_mcache_trim_pause(bool pause);
 void ka_mcache_free_owned(struct ka_span *span, void *p);
-void *ka_mcache_refill_owned(struct ka_cache *cache, unsigned int cls,
-			     gfp_t gfp);
-unsigned int ka_mcache_give_cache(int cpu, struct ka_cache *cache,
-				  bool idle_only);
 void ka_mcache_free_remote(struct ka_span *span, const void *p);
 bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p);
 bool ka_mcache_holds(unsigned int cls, const void *p);
+
+/*
+ * May this CPU take the free of an object of @span into its own cache?
+ * A class whose spans CPUs own (@owned): if it owns the span; a class of
+ * one object per span: if the span is of its node.  Context: owner.
+ */
+static __always_inline bool ka_mcache_span_mine(const struct ka_span *span,
+						bool owned)
+{
+	return owned ? ka_rs_owner(atomic_long_read(&span->rstate)) ==
+		       this_cpu_read(ka_pcpu->ownkey) :
+		       span->node == numa_mem_id();
+}
+
+/**
+ * ka_mcache_free_local - free an object into this CPU's cache
+ * @sh: the share of the ka_cache @p is of (cache.c), or NULL: a size
+ *	class's object (api.c)
+ * @pm: this CPU's magazine of @sh or of size class @cls
+ * @cls: the class
+ * @span: the span of @p, ka_mcache_span_mine()
+ * @p: the object, its checks and free hooks run
+ *
+ * The free of ka_free()'s and ka_cache_free()'s slow paths alike: an
+ * object of a partly used span of this CPU's back into its bitmap
+ * (ka_mcache_free_owned(): see ka_pcc_set(), mcache.c), anything else
+ * pushed on the magazine; a full magazine grows or flushes a batch
+ * (ka_mcache_overflow(), ka_mcache_cache_overflow()).
+ *
+ * Context: this CPU's magazines owned.
+ */
+static __always_inline void ka_mcache_free_local(struct ka_mcache_share *sh,
+						 struct ka_magazine __percpu *pm,
+						 unsigned int cls,
+						 struct ka_span *span, void *p)
+{
+	this_cpu_inc(pm->nr_free);
+	if (ka_class_owned(&ka_classes[cls]) && span->olist == KA_OL_PARTIAL) {
+		ka_mcache_free_owned(span, p);
+		return;
+	}
+	ka_mag_point(KA_MP_PUSH);
+	if (likely(ka_mag_push(pm, p)))
+		return;
+	if (sh)
+		ka_mcache_cache_overflow(sh, this_cpu_ptr(pm), span, p);
+	else
+		ka_mcache_overflow(this_cpu_ptr(pm), cls, span, p);
+}
 
 #endif /* _KA_MCACHE_H */
