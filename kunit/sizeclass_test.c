@@ -2,8 +2,9 @@
 /*
  * KUnit suite ka_sizeclass (mod/ka/sizeclass.c): the class table's
  * invariants (Go's 1/8 tail waste, at least four objects a span up to
- * PAGE_SIZE and page classes above it, batches, magazine sizes), the
- * powers of two, every size's lookup and the exact division by magic.
+ * PAGE_SIZE and page classes above it, batches, magazine sizes,
+ * mcentral's reserve), the powers of two, every size's lookup and the
+ * exact division by magic.
  * Reads the table only.  Shared with utest (utest/utest.mk), which builds
  * it against its shim.
  */
@@ -42,6 +43,15 @@ static void ka_class_table_invariants(struct kunit *test)
 				max_t(unsigned int, KA_PCPU_CACHE_BYTES,
 				      2 * k->size));
 		KUNIT_EXPECT_LE(test, k->nelems, 512U);
+		/*
+		 * mcentral's reserve of empty spans: a batch's worth, at
+		 * most 8 KiB, at least a span (what a class cycles through
+		 * beyond it is kept by demand, ka_central.hold)
+		 */
+		KUNIT_EXPECT_GE(test, k->reserve, 1U);
+		KUNIT_EXPECT_LE_MSG(test, k->reserve * span,
+				    max_t(unsigned int, 8192, span),
+				    "class %u (%u bytes)", cls, k->size);
 		/* a span is at most KA_MAX_SMALL_SIZE (order 3 at 4 KiB) */
 		KUNIT_EXPECT_LE(test, span, (unsigned int)KA_MAX_SMALL_SIZE);
 		/*

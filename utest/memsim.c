@@ -50,7 +50,7 @@ const struct sim_fe *sim_fes[] = {
 	&sim_fe_own_gp_st, &sim_fe_keep_gp, &sim_fe_keep_gp_st,
 	&sim_fe_keep_gp_st2m, &sim_fe_keep_go_st, &sim_fe_keep_old_st,
 	&sim_fe_hyb_gp_st, &sim_fe_own_gp_c, &sim_fe_keep_gp_st_c,
-	&sim_fe_keep_gp_st2m_c, &sim_fe_ka, &sim_fe_ka_512k,
+	&sim_fe_keep_gp_st2m_c, &sim_fe_ka, &sim_fe_ka_1m, &sim_fe_ka_512k,
 	&sim_fe_ka_256k, &sim_fe_ka_128k, &sim_fe_ka_nomag,
 };
 unsigned int sim_nr_fes = ARRAY_SIZE(sim_fes);

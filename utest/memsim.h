@@ -133,7 +133,7 @@ extern const struct sim_fe sim_fe_mag, sim_fe_mag_old, sim_fe_mag_512k, sim_fe_m
 	sim_fe_own_gp, sim_fe_own_gp_st, sim_fe_keep_gp, sim_fe_keep_gp_st,
 	sim_fe_keep_gp_st2m, sim_fe_keep_go_st, sim_fe_keep_old_st,
 	sim_fe_hyb_gp_st, sim_fe_own_gp_c, sim_fe_keep_gp_st_c,
-	sim_fe_keep_gp_st2m_c, sim_fe_slub, sim_fe_ka, sim_fe_ka_512k,
+	sim_fe_keep_gp_st2m_c, sim_fe_slub, sim_fe_ka, sim_fe_ka_1m, sim_fe_ka_512k,
 	sim_fe_ka_256k, sim_fe_ka_128k, sim_fe_ka_nomag;
 void sim_slub_print(int ncpu);
 void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,

@@ -1745,6 +1745,8 @@ void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
 
 const struct sim_fe sim_fe_ka = KA_FE("ka",
 	"ka's own mcache.c and api.c (not a model), default budget", 0);
+const struct sim_fe sim_fe_ka_1m = KA_FE("ka-1m",
+	"ka's own mcache.c and api.c, pcpu_budget=1024 KiB", 1024 * 1024);
 const struct sim_fe sim_fe_ka_512k = KA_FE("ka-512k",
 	"ka's own mcache.c and api.c, pcpu_budget=512 KiB", 512 * 1024);
 const struct sim_fe sim_fe_ka_256k = KA_FE("ka-256k",

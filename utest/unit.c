@@ -443,26 +443,26 @@ static void t_heap_scavenge(void)
 	EXPECT(a != x && b != x && b != a);
 	ka_span_destroy(s[0]);
 	ka_span_destroy(s[16]);
-	/* A and X 8 free, B 96: 112 free for 1296 pages in use */
-	EXPECT_EQ(ka_heap_scavenge_goal(heap), 1296 / KA_SCAV_RETAIN_DIV);
+	/* A and X 8 free, B 96: 112 free for 1296 pages in use, goal 20 */
+	EXPECT_EQ(ka_heap_scavenge_goal(heap), 20);
 	EXPECT_EQ(heap->pages_held - heap->pages_used, 112);
 	EXPECT_EQ(heap->pages_released, 0);	/* no prompt release */
 	EXPECT_EQ(ka_heap_scavenge(heap, 10), 10);
 	EXPECT_EQ(b->nreleased, 10);
 	EXPECT(test_bit(T_CHUNK - 1, b->released) && !test_bit(32, b->released));
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 112 - 10 - 81);
-	EXPECT_EQ(heap->pages_held - heap->pages_used, 81);
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 112 - 10 - 20);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 20);
 	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
-	EXPECT_EQ(b->nreleased, 31);
+	EXPECT_EQ(b->nreleased, 92);
 	EXPECT_EQ(a->nreleased + x->nreleased, 0);
-	EXPECT_EQ(heap->scav_pages, 31);
-	EXPECT_EQ(heap->pages_released, 31);
+	EXPECT_EQ(heap->scav_pages, 92);
+	EXPECT_EQ(heap->pages_released, 92);
 	EXPECT_EQ(shim_stats.page_splits, 1);
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
 	/* the shrinker's release: every free page */
-	EXPECT_EQ(ka_heap_release(heap, 0), 81);
+	EXPECT_EQ(ka_heap_release(heap, 0), 20);
 	EXPECT_EQ(heap->pages_held, heap->pages_used);
-	EXPECT_EQ(heap->scav_pages, 31);
+	EXPECT_EQ(heap->scav_pages, 92);
 	t_destroy(s + 1, 15);
 	t_destroy(s + 17, 19);
 	ka_span_destroy(ballast);
@@ -484,13 +484,14 @@ static void t_heap_scavenge_whole(void)
 	EXPECT_EQ(heap->nr_chunks, 4);
 	EXPECT_EQ(heap->nr_free_chunks, 1);
 	EXPECT_EQ(heap->pages_released, 0);
-	/* 192 free, goal 76: the empty chunk, and then under the goal */
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), T_CHUNK);
+	/* 192 free, goal 19: the empty chunk, then 45 pages of A or B */
+	EXPECT_EQ(ka_heap_scavenge_goal(heap), 19);
+	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), T_CHUNK + 45);
 	EXPECT_EQ(heap->nr_chunks, 3);
 	EXPECT_EQ(heap->nr_free_chunks, 0);
 	EXPECT_EQ(heap->chunks_freed, 1);
-	EXPECT_EQ(heap->pages_released, 0);
-	EXPECT_EQ(heap->pages_held - heap->pages_used, 64);
+	EXPECT_EQ(heap->pages_released, 45);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 19);
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
 	t_destroy(s + 4, 12);
 	t_destroy(s + 20, 12);
@@ -500,11 +501,12 @@ static void t_heap_scavenge_whole(void)
 }
 
 /*
- * A run freed while the heap keeps more than twice its goal and half a
- * chunk asks for a scavenger pass (ka_scav_kick()), once until the pass
- * has run, and gives nothing back itself; the pass releases down to the
- * goal from the emptiest chunk's end; a chunk left with holes and no run
- * goes back at once, an empty whole one waits for the pass.
+ * A run freed while the heap keeps more than its goal and half a chunk
+ * (KA_SCAV_PROMPT_GOALS: one goal) asks for a scavenger pass
+ * (ka_scav_kick()), once until the pass has run, and gives nothing back
+ * itself; the pass releases down to the goal from the emptiest chunk's
+ * end; a chunk left with holes and no run goes back at once, an empty
+ * whole one waits for the pass.
  */
 static void t_heap_prompt(void)
 {
@@ -516,13 +518,14 @@ static void t_heap_prompt(void)
 	t_runs(a, 16, 8);
 	t_runs(b, 16, 8);
 	ca = a[0]->chunk;
-	/* 256 pages in use: goal 16, a pass asked for above 2 x 16 + 64 free */
-	t_destroy(a, 12);
-	EXPECT_EQ(heap->pages_held - heap->pages_used, 96);
+	/* 256 pages in use: goal 16, a pass asked for above 16 + 64 free */
+	EXPECT_EQ(ka_heap_scavenge_goal(heap), 16);
+	t_destroy(a, 10);
+	EXPECT_EQ(heap->pages_held - heap->pages_used, 80);
 	EXPECT_EQ(ut_scav_kicks(), kicks);
-	ka_span_destroy(a[12]);
+	ka_span_destroy(a[10]);
 	EXPECT_EQ(ut_scav_kicks(), kicks + 1);
-	ka_span_destroy(a[13]);
+	t_destroy(a + 11, 3);
 	EXPECT_EQ(ut_scav_kicks(), kicks + 1);
 	EXPECT_EQ(heap->pages_released, 0);
 	/* the background pass: 112 free, goal 16 */
@@ -657,11 +660,15 @@ static void t_central_lists(void)
 
 	EXPECT(2 * nelems <= ARRAY_SIZE(objs));
 	EXPECT_EQ(ka_classes[cls].reserve, 1);
-	/* a batch's worth in the big classes: 4 spans of 4 at 4 KiB */
-	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 4);
-	/* one object a span: a batch's worth, 64 KiB at most */
-	EXPECT_EQ(ka_classes[cls_of(8192)].reserve, 8);
-	EXPECT_EQ(ka_classes[cls_of(32768)].reserve, 2);
+	/*
+	 * A batch's worth, 8 KiB at most, at least a span (demand keeps
+	 * more): two one-page spans of four at 1 KiB, one span of four at
+	 * 4 KiB, one at 8 and 32 KiB (one object a span)
+	 */
+	EXPECT_EQ(ka_classes[cls_of(1024)].reserve, 2);
+	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 1);
+	EXPECT_EQ(ka_classes[cls_of(8192)].reserve, 1);
+	EXPECT_EQ(ka_classes[cls_of(32768)].reserve, 1);
 	n = ka_central_refill(c, objs, nelems, GFP_KERNEL);
 	EXPECT_EQ(n, nelems);
 	EXPECT_EQ(c->nr_full, 1);

@@ -115,9 +115,11 @@ enum ka_class_shape {
 /*
  * Empty spans an mcentral keeps before giving spans back to the heap
  * (ka_class.reserve): enough for a batch and at least KA_RESERVE_OBJS
- * objects, at most KA_CENTRAL_RESERVE_BYTES.
+ * objects, at most KA_CENTRAL_RESERVE_BYTES, at least one span.  Small:
+ * what a size class cycles through beyond it, its central keeps by demand
+ * (below).
  */
-#define KA_CENTRAL_RESERVE_BYTES	(64 * 1024)
+#define KA_CENTRAL_RESERVE_BYTES	(8 * 1024)
 #define KA_RESERVE_OBJS			16
 /*
  * Beyond it, an mcentral of a size class keeps as many more empty spans
@@ -149,9 +151,9 @@ enum ka_class_shape {
  * are not capped: a hole cannot be carved again, but a chunk pinned by a
  * few runs holds only their pages.
  */
-#define KA_SCAV_RETAIN_DIV		16
+#define KA_SCAV_RETAIN_DIV		64
 #define KA_SCAV_FLOOR_PAGES		16UL
-#define KA_SCAV_PROMPT_GOALS		2
+#define KA_SCAV_PROMPT_GOALS		1
 #define KA_SCAV_PROMPT_MS		100
 #define KA_SCAV_PAGES_PER_TICK		4096
 #define KA_SCAV_BATCH			64

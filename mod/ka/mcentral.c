@@ -8,10 +8,11 @@
  * and @full.  Per-CPU caches refill from it and flush to it in batches, so
  * its lock is taken once per batch, not once per object.  A span whose last
  * object comes back is kept as a reserve (ka_class.reserve spans per
- * central: about one batch of objects, at most 64 KiB) so that a workload
- * hovering around a span boundary, or a CPU flushing what another refills,
- * does not bounce spans to and from the heap; further empty spans go back
- * to the heap at once, and all of them under memory pressure.
+ * central: about one batch of objects, at most 8 KiB, at least a span) so
+ * that a workload hovering around a span boundary, or a CPU flushing what
+ * another refills, does not bounce spans to and from the heap; further
+ * empty spans go back to the heap at once (or are kept by demand, below),
+ * and all of them under memory pressure.
  *
  * The reserve by demand.  One batch is not what a class of one object (or
  * a few) per span cycles through: 256 objects of 16 KiB allocated and
