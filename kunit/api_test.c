@@ -89,7 +89,7 @@ static void ka_api_large_sizes(struct kunit *test)
 static void ka_api_large_cache(struct kunit *test)
 {
 	int node = numa_mem_id();
-	struct ka_heap *heap = ka_heap_of(node);
+	struct ka_mheap *heap = ka_mheap_of(node);
 	unsigned long hits, pages;
 	void *p, *q, *v[KA_LARGE_CACHE_NR + 2];
 	unsigned int i;
@@ -119,7 +119,7 @@ static void ka_api_large_cache(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_test_bad(q, 92000, 5), -1L);
 	ka_free(q);
 	/*
-	 * bounds: at most KA_LARGE_CACHE_NR spans and ka_heap_large_bound()
+	 * bounds: at most KA_LARGE_CACHE_NR spans and ka_large_bound()
 	 * pages (a sixteenth of the pages in use, at least 256 KiB) beyond
 	 * the newest, oldest out first: the newest stays
 	 */
@@ -134,26 +134,26 @@ static void ka_api_large_cache(struct kunit *test)
 	KUNIT_EXPECT_LE(test, READ_ONCE(heap->nr_large_free),
 			(unsigned long)KA_LARGE_CACHE_NR);
 	KUNIT_EXPECT_LE(test, READ_ONCE(heap->large_free_pages),
-			ka_heap_large_bound(heap));
+			ka_large_bound(heap));
 	q = ka_alloc_node(40000 + (ARRAY_SIZE(v) - 1) * PAGE_SIZE * 2,
 			  GFP_KERNEL, node);
 	KUNIT_EXPECT_PTR_EQ(test, q, v[ARRAY_SIZE(v) - 1]);
 	ka_free(q);
 	/* one over the bound: cached alone, the others out */
-	p = ka_alloc_node((ka_heap_large_bound(heap) + 1) * PAGE_SIZE,
+	p = ka_alloc_node((ka_large_bound(heap) + 1) * PAGE_SIZE,
 			  GFP_KERNEL, node);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	ka_free(p);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 1UL);
 	KUNIT_EXPECT_GT(test, READ_ONCE(heap->large_free_pages),
-			ka_heap_large_bound(heap));
+			ka_large_bound(heap));
 	/* one over KA_LARGE_CACHE_BYTES is not cached at all */
 	hits = READ_ONCE(heap->nr_large_free);
 	p = ka_alloc_node(KA_LARGE_CACHE_BYTES + PAGE_SIZE, GFP_KERNEL, node);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	ka_free(p);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), hits);
-	KUNIT_EXPECT_GT(test, ka_heap_large_trim(heap, false), 0UL);
+	KUNIT_EXPECT_GT(test, ka_large_trim(heap, false), 0UL);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->nr_large_free), 0UL);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(heap->large_free_pages), 0UL);
 }

@@ -84,14 +84,14 @@ static void ka_cache_ctor_once(struct kunit *test)
 	 * work): such a call goes to mcentral, which may carve a new span.
 	 */
 	migrate_disable();
-	busy = READ_ONCE(this_cpu_ptr(ka_pcpu)->nr_busy);
+	busy = READ_ONCE(this_cpu_ptr(ka_mcache)->nr_busy);
 	for (r = 0; r < 1000; r++) {
 		for (i = n - 10; i < n; i++)
 			ka_cache_free(c, objs[i]);
 		for (i = n - 10; i < n; i++)
 			objs[i] = ka_cache_alloc(c, GFP_KERNEL);
 	}
-	busy = READ_ONCE(this_cpu_ptr(ka_pcpu)->nr_busy) - busy;
+	busy = READ_ONCE(this_cpu_ptr(ka_mcache)->nr_busy) - busy;
 	migrate_enable();
 	for (i = n - 10; i < n; i++)
 		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
@@ -588,7 +588,7 @@ static void ka_cache_in_budget(struct kunit *test)
 	unsigned long saved = READ_ONCE(ka_pcpu_budget), low = 2048, before;
 	struct ka_magazine *m;
 	const struct ka_class *k;
-	struct ka_pcpu *pc;
+	struct ka_mcache *mc;
 	struct ka_cache *c;
 	unsigned int cap, i;
 	void **objs;
@@ -602,16 +602,16 @@ static void ka_cache_in_budget(struct kunit *test)
 	ka_mcache_trim_pause(true);
 
 	migrate_disable();
-	pc = this_cpu_ptr(ka_pcpu);
+	mc = this_cpu_ptr(ka_mcache);
 	m = this_cpu_ptr(ka_cache_mag(c));
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
-	before = pc->cap_bytes;
+	before = mc->cap_bytes;
 	ka_test_cache_cycle(test, c, objs, k->batch);
 	cap = ka_mag_cap(m);
 	KUNIT_EXPECT_GE(test, cap, k->batch);
 	KUNIT_EXPECT_LT(test, cap, k->cache_max);
 	/* charged (the CPU's stash may hold an emptied span besides) */
-	KUNIT_EXPECT_GE(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
+	KUNIT_EXPECT_GE(test, mc->cap_bytes, before + (unsigned long)cap * k->size);
 	/* each cycle underflows, then overflows: a batch more each */
 	for (i = 0; i < 4 * DIV_ROUND_UP(k->cache_max, k->batch) &&
 		    ka_mag_cap(m) < k->cache_max; i++)
@@ -619,8 +619,8 @@ static void ka_cache_in_budget(struct kunit *test)
 	cap = ka_mag_cap(m);
 	KUNIT_EXPECT_EQ(test, cap, k->cache_max);
 	KUNIT_EXPECT_GT(test, ka_mag_count(m), 0U);
-	KUNIT_EXPECT_GE(test, pc->cap_bytes, before + (unsigned long)cap * k->size);
-	KUNIT_EXPECT_LE(test, pc->cap_bytes, saved);
+	KUNIT_EXPECT_GE(test, mc->cap_bytes, before + (unsigned long)cap * k->size);
+	KUNIT_EXPECT_LE(test, mc->cap_bytes, saved);
 	migrate_enable();
 
 	/* below the cache's magazine: given back on every CPU */
@@ -630,15 +630,15 @@ static void ka_cache_in_budget(struct kunit *test)
 		m = per_cpu_ptr(ka_cache_mag(c), cpu);
 		KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
 		KUNIT_EXPECT_LE(test, ka_mag_cap(m), low / k->size);
-		KUNIT_EXPECT_LE(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes), low);
+		KUNIT_EXPECT_LE(test, READ_ONCE(per_cpu_ptr(ka_mcache, cpu)->cap_bytes), low);
 	}
 	/* used again under it: what the budget leaves */
 	migrate_disable();
-	pc = this_cpu_ptr(ka_pcpu);
+	mc = this_cpu_ptr(ka_mcache);
 	m = this_cpu_ptr(ka_cache_mag(c));
 	ka_test_cache_cycle(test, c, objs, k->batch);
 	KUNIT_EXPECT_LE(test, ka_mag_cap(m), low / k->size);
-	KUNIT_EXPECT_LE(test, pc->cap_bytes, low);
+	KUNIT_EXPECT_LE(test, mc->cap_bytes, low);
 	migrate_enable();
 
 	ka_mcache_set_budget(saved);
@@ -761,7 +761,7 @@ static void ka_cache_cpu_offline(struct kunit *test)
 	unsigned long cached, bytes;
 	struct ka_test_offline o;
 	struct ka_magazine *m;
-	struct ka_pcc *s;
+	struct ka_owned *s;
 	long held;
 	int cpu, ret;
 
@@ -787,13 +787,13 @@ static void ka_cache_cpu_offline(struct kunit *test)
 		kunit_skip(test, "remove_cpu(%d): %d", cpu, ret);
 	}
 	m = per_cpu_ptr(ka_cache_mag(o.c), cpu);
-	s = ka_cache_pcc(o.c, cpu);
+	s = ka_cache_owned(o.c, cpu);
 	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
 	KUNIT_EXPECT_NULL(test, s->active);
 	KUNIT_EXPECT_TRUE(test, list_empty(&s->partial) && list_empty(&s->full) &&
 			  list_empty(&s->stash));
-	KUNIT_EXPECT_EQ(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes), 0UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(per_cpu_ptr(ka_mcache, cpu)->cap_bytes), 0UL);
 	KUNIT_ASSERT_TRUE(test, ka_test_cache_state(test, "ka_test_offline",
 						     &cached, &bytes));
 	kunit_info(test, "CPU %d offline: %lu objects cached\n", cpu, cached);

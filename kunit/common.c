@@ -22,11 +22,11 @@ KA_IMPORT_INTERNAL();
 unsigned long ka_test_pages_held(void)
 {
 	unsigned long pages = 0;
-	struct ka_heap_stats h;
+	struct ka_mheap_stats h;
 	int nid;
 
 	for_each_node_state(nid, N_MEMORY) {
-		ka_heap_stats_read(nid, &h);
+		ka_mheap_stats_read(nid, &h);
 		pages += h.pages_held;
 	}
 	return pages;

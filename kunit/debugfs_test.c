@@ -154,7 +154,7 @@ static void ka_debugfs_consistent(struct kunit *test)
 	for (i = 9; i >= 0; i--)
 		ka_free(tmp[i]);
 	text = ka_test_read_file(test, "stats");
-	cached = ka_mag_count(&this_cpu_ptr(ka_pcpu)->mag[c64]);
+	cached = ka_mag_count(&this_cpu_ptr(ka_mcache)->mag[c64]);
 	migrate_enable();
 	KUNIT_ASSERT_NOT_NULL(test, text);
 	KUNIT_EXPECT_GE(test, cached, 10UL);

@@ -218,7 +218,7 @@ static struct ka_chunk *ka_kasan_chunk(const void *p)
 
 /* Where a live object is: its heap, its chunk and the chunk's pages. */
 struct ka_kasan_where {
-	struct ka_heap *heap;
+	struct ka_mheap *heap;
 	struct ka_chunk *chunk;
 	void *base;
 };
@@ -228,7 +228,7 @@ static void ka_kasan_where(struct kunit *test, const void *p,
 {
 	w->chunk = ka_kasan_chunk(p);
 	KUNIT_ASSERT_NOT_NULL(test, w->chunk);
-	w->heap = ka_heap_of(w->chunk->node);
+	w->heap = ka_mheap_of(w->chunk->node);
 	w->base = w->chunk->base;
 }
 
@@ -354,7 +354,7 @@ static void ka_kasan_write_after_free(struct kunit *test)
 		ka_kasan_none(test, "another object of the class");
 		return;
 	}
-	m = &this_cpu_ptr(ka_pcpu)->mag[ka_size_class(size)];
+	m = &this_cpu_ptr(ka_mcache)->mag[ka_size_class(size)];
 	cached = m->top > m->objs && m->top[-1] == p;
 	KA_KASAN_EXPECT(test, cached ? 1 : 0,
 			"write after free, object in the per-CPU magazine",
@@ -382,7 +382,7 @@ static void ka_kasan_free_slot(struct kunit *test)
 {
 	size_t size = ka_kasan_param(test);
 	const char *what = NULL;
-	struct ka_central *c;
+	struct ka_mcentral *c;
 	struct ka_magazine *m;
 	struct ka_span *span;
 	unsigned long flags;
@@ -409,7 +409,7 @@ static void ka_kasan_free_slot(struct kunit *test)
 		goto out;
 	}
 	/* under the central's lock no one can take the slot */
-	c = ka_central_of(span->node, span->cls);
+	c = ka_mcentral_of(span->node, span->cls);
 	spin_lock_irqsave(&c->lock, flags);
 	idx = find_first_zero_bit(span->allocbits, span->nelems);
 	if (idx < span->nelems) {
@@ -425,8 +425,8 @@ static void ka_kasan_free_slot(struct kunit *test)
 	if (what)
 		goto out;
 	/* owning the magazines, no one can take the slot either */
-	ka_mag_lock(ka_pcpu);
-	m = &this_cpu_ptr(ka_pcpu)->mag[span->cls];
+	ka_mcache_lock(ka_mcache);
+	m = &this_cpu_ptr(ka_mcache)->mag[span->cls];
 	for (o = m->objs; o < m->top; o++) {
 		if (*o != p && ka_span_of(*o) == span) {
 			what = "a slot of a live span in the per-CPU magazine";
@@ -434,7 +434,7 @@ static void ka_kasan_free_slot(struct kunit *test)
 			break;
 		}
 	}
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_unlock(ka_mcache);
 out:
 	ka_free(p);
 	migrate_enable();
@@ -450,7 +450,7 @@ static void ka_kasan_chunk_page(struct kunit *test)
 	size_t size = ka_kasan_param(test);
 	u8 *p = ka_alloc(size, GFP_KERNEL);
 	struct ka_chunk *chunk;
-	struct ka_heap *heap;
+	struct ka_mheap *heap;
 	unsigned long flags;
 	unsigned int idx;
 	bool full;
@@ -460,7 +460,7 @@ static void ka_kasan_chunk_page(struct kunit *test)
 	chunk = ka_kasan_chunk(p);
 	KUNIT_ASSERT_NOT_NULL(test, chunk);
 	/* the chunk cannot go while @p lives; its bitmap is the heap's */
-	heap = ka_heap_of(chunk->node);
+	heap = ka_mheap_of(chunk->node);
 	ka_kasan_none(test, "before the access");
 	spin_lock_irqsave(&heap->lock, flags);
 	idx = find_first_zero_bit(chunk->used, chunk->npages);

@@ -33,7 +33,7 @@ static struct ka_span *ka_test_span(const void *p)
  * Objects out of the spans of one CPU's class state @s (in its magazine,
  * or held by clients).  Context: that CPU, migration disabled.
  */
-static unsigned long ka_test_owned_out(struct ka_pcc *s)
+static unsigned long ka_test_owned_out(struct ka_owned *s)
 {
 	unsigned long out = s->active ? s->active->nalloc : 0;
 	struct ka_span *span;
@@ -52,12 +52,12 @@ static void ka_test_nothing_owned(struct kunit *test)
 	int cpu, nid;
 
 	for_each_possible_cpu(cpu)
-		KUNIT_EXPECT_EQ_MSG(test, READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->nr_owned),
+		KUNIT_EXPECT_EQ_MSG(test, READ_ONCE(per_cpu_ptr(ka_mcache, cpu)->nr_owned),
 				    0UL, "cpu %d owns spans", cpu);
 	for_each_node_state(nid, N_MEMORY)
 		for (cls = 1; cls < ka_nr_classes; cls++)
 			KUNIT_EXPECT_EQ_MSG(test,
-					    READ_ONCE(ka_central_of(nid, cls)->nr_owned),
+					    READ_ONCE(ka_mcentral_of(nid, cls)->nr_owned),
 					    0UL, "node %d class %u", nid, cls);
 }
 
@@ -77,15 +77,15 @@ static void ka_mcache_refill_from_span(struct kunit *test)
 	unsigned int n = 4 * k->nelems;
 	struct ka_magazine *m;
 	unsigned long refills;
-	struct ka_pcc *s;
+	struct ka_owned *s;
 	void **objs;
 
 	KUNIT_ASSERT_TRUE(test, ka_class_owned(k));
 	objs = kunit_kcalloc(test, n, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	migrate_disable();
-	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
-	s = &this_cpu_ptr(ka_pcpu)->pcc[cls];
+	m = &this_cpu_ptr(ka_mcache)->mag[cls];
+	s = &this_cpu_ptr(ka_mcache)->owned[cls];
 	KUNIT_EXPECT_EQ(test, ka_mag_count(m), 0U);
 	KUNIT_EXPECT_NULL(test, s->active);
 	refills = m->nr_refill;
@@ -96,7 +96,7 @@ static void ka_mcache_refill_from_span(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, m->nr_refill - refills, 1UL);
 	KUNIT_EXPECT_EQ(test, ka_rs_owner(atomic_long_read(&ka_test_span(objs[0])->rstate)),
-			this_cpu_read(ka_pcpu->ownkey));
+			this_cpu_read(ka_mcache->ownkey));
 	KUNIT_EXPECT_EQ(test, ka_mag_count(m), min(k->batch, k->nelems) - 1);
 	for (i = 1; i < n; i++) {
 		objs[i] = ka_alloc(256, GFP_KERNEL);
@@ -249,7 +249,7 @@ static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
 }
 
 /*
- * Forced interleavings.  Through ka_mag_test_hook, an "intruder" runs at a
+ * Forced interleavings.  Through ka_mcache_test_hook, an "intruder" runs at a
  * chosen point inside the owner's section of a pop, push, refill, flush,
  * bulk allocation, free into a span the CPU owns or span given back to
  * mcentral, on the same CPU and in the same size class, as an
@@ -271,7 +271,7 @@ static void ka_mcache_hit_paths_under_interrupts(struct kunit *test)
 
 struct ka_il {
 	struct task_struct *task;
-	enum ka_mag_point point;
+	enum ka_mcache_point point;
 	bool in_hook;
 	unsigned int fired;		/* intrusions */
 	unsigned int intruder_ops;	/* ka calls made by the intruder */
@@ -336,7 +336,7 @@ static void ka_il_put(struct ka_il *il, void *p)
 }
 
 /* Runs inside the owner's section: on !RT with preemption disabled. */
-static void ka_il_hook(enum ka_mag_point pt)
+static void ka_il_hook(enum ka_mcache_point pt)
 {
 	struct ka_il *il = READ_ONCE(ka_il_cur);
 	struct ka_magazine *m;
@@ -346,7 +346,7 @@ static void ka_il_hook(enum ka_mag_point pt)
 		return;
 	il->in_hook = true;
 	il->fired++;
-	m = &this_cpu_ptr(ka_pcpu)->mag[ka_size_class(KA_IL_SIZE)];
+	m = &this_cpu_ptr(ka_mcache)->mag[ka_size_class(KA_IL_SIZE)];
 	before = ka_mag_count(m);
 	for (i = 0; i < KA_IL_INTR; i++) {
 		if (il->intr[i]) {
@@ -366,12 +366,12 @@ static void ka_il_hook(enum ka_mag_point pt)
 	il->in_hook = false;
 }
 
-static const enum ka_mag_point ka_il_points[] = {
+static const enum ka_mcache_point ka_il_points[] = {
 	KA_MP_POP, KA_MP_PUSH, KA_MP_REFILL, KA_MP_FLUSH, KA_MP_BULK,
 	KA_MP_OWNFREE, KA_MP_GIVE,
 };
 
-static void ka_il_desc(const enum ka_mag_point *pt, char *desc)
+static void ka_il_desc(const enum ka_mcache_point *pt, char *desc)
 {
 	static const char * const names[] = {
 		[KA_MP_POP] = "pop", [KA_MP_PUSH] = "push",
@@ -387,7 +387,7 @@ KUNIT_ARRAY_PARAM(ka_il, ka_il_points, ka_il_desc);
 
 static void ka_mcache_forced_interleavings(struct kunit *test)
 {
-	const enum ka_mag_point *pt = test->param_value;
+	const enum ka_mcache_point *pt = test->param_value;
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 	struct ka_counters a, b;
 	unsigned int round, i, j, n;
@@ -409,7 +409,7 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 		ka_mcache_set_budget(64 * KA_IL_SIZE);
 	ka_counters_read(&a);
 	WRITE_ONCE(ka_il_cur, il);
-	WRITE_ONCE(ka_mag_test_hook, ka_il_hook);
+	WRITE_ONCE(ka_mcache_test_hook, ka_il_hook);
 	/* no KUNIT_ASSERT while the hook is armed: it would stay armed */
 	for (round = 0; round < 5; round++) {
 		/* allocations pop, then refill; frees push, then flush */
@@ -454,7 +454,7 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 		}
 		cond_resched();
 	}
-	WRITE_ONCE(ka_mag_test_hook, NULL);
+	WRITE_ONCE(ka_mcache_test_hook, NULL);
 	WRITE_ONCE(ka_il_cur, NULL);
 	if (*pt == KA_MP_FLUSH || *pt == KA_MP_OWNFREE)
 		ka_mcache_set_budget(budget);
@@ -481,7 +481,7 @@ static void ka_mcache_forced_interleavings(struct kunit *test)
 
 /*
  * This CPU's capacities, owning them: their sum in bytes, with the empty
- * spans of the stashes, must be ka_pcpu.cap_bytes and within @budget, each magazine within its capacity
+ * spans of the stashes, must be ka_mcache.cap_bytes and within @budget, each magazine within its capacity
  * and each capacity within its class's cache_max.  Returns cap_bytes.
  */
 static unsigned long ka_test_check_caps(struct kunit *test,
@@ -489,22 +489,22 @@ static unsigned long ka_test_check_caps(struct kunit *test,
 {
 	unsigned long sum = 0, cap_bytes;
 	unsigned int cls, bad_cls = 0;
-	struct ka_pcpu *pc;
+	struct ka_mcache *mc;
 
-	ka_mag_lock(ka_pcpu);
-	pc = this_cpu_ptr(ka_pcpu);
+	ka_mcache_lock(ka_mcache);
+	mc = this_cpu_ptr(ka_mcache);
 	for (cls = 1; cls < ka_nr_classes; cls++) {
-		struct ka_magazine *m = &pc->mag[cls];
+		struct ka_magazine *m = &mc->mag[cls];
 
 		sum += (unsigned long)ka_mag_cap(m) * ka_classes[cls].size +
-		       ((unsigned long)pc->pcc[cls].nstash *
+		       ((unsigned long)mc->owned[cls].nstash *
 			ka_classes[cls].npages << PAGE_SHIFT);
 		if (ka_mag_count(m) > ka_mag_cap(m) ||
 		    ka_mag_cap(m) > ka_classes[cls].cache_max)
 			bad_cls = cls;
 	}
-	cap_bytes = pc->cap_bytes;
-	ka_mag_unlock(ka_pcpu);
+	cap_bytes = mc->cap_bytes;
+	ka_mcache_unlock(ka_mcache);
 	KUNIT_EXPECT_EQ(test, sum, cap_bytes);
 	KUNIT_EXPECT_LE(test, cap_bytes, budget);
 	KUNIT_EXPECT_EQ_MSG(test, bad_cls, 0U, "class %u beyond its capacity",
@@ -572,7 +572,7 @@ static void ka_mcache_budget_random_load(struct kunit *test)
 	migrate_enable();
 	for_each_online_cpu(cpu)
 		KUNIT_EXPECT_LE(test,
-				READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes),
+				READ_ONCE(per_cpu_ptr(ka_mcache, cpu)->cap_bytes),
 				KA_BUDGET_TEST);
 	for (i = 0; i < KA_BUDGET_SLOTS; i++)
 		ka_free(slot[i]);
@@ -615,7 +615,7 @@ static void ka_mcache_budget_floor(struct kunit *test)
 	unsigned long saved = READ_ONCE(ka_pcpu_budget);
 	unsigned int big = ka_size_class(1024), big2 = ka_size_class(2048);
 	unsigned int small = ka_size_class(64), i, floor;
-	struct ka_pcpu *pc;
+	struct ka_mcache *mc;
 	void **objs;
 
 	objs = kunit_kcalloc(test, KA_BATCH_MAX, sizeof(void *), GFP_KERNEL);
@@ -627,21 +627,21 @@ static void ka_mcache_budget_floor(struct kunit *test)
 	ka_mcache_set_budget(0);
 	ka_mcache_set_budget(KA_BUDGET_FLOOR);
 	migrate_disable();
-	pc = this_cpu_ptr(ka_pcpu);
+	mc = this_cpu_ptr(ka_mcache);
 	for (i = 0; i < 3; i++) {
 		ka_test_lifo(test, objs, ka_classes[big].batch, 1024);
 		ka_test_lifo(test, objs, ka_classes[big2].batch, 2048);
 	}
-	KUNIT_EXPECT_GT(test, ka_mag_cap(&pc->mag[big]) *
-			ka_classes[big].size + ka_mag_cap(&pc->mag[big2]) *
+	KUNIT_EXPECT_GT(test, ka_mag_cap(&mc->mag[big]) *
+			ka_classes[big].size + ka_mag_cap(&mc->mag[big2]) *
 			ka_classes[big2].size, KA_BUDGET_FLOOR / 2);
 	for (i = 0; i < 3; i++) {
 		ka_test_lifo(test, objs, 2 * floor, 64);
-		KUNIT_EXPECT_GE(test, ka_mag_cap(&pc->mag[small]), floor);
+		KUNIT_EXPECT_GE(test, ka_mag_cap(&mc->mag[small]), floor);
 		ka_test_lifo(test, objs, 2, 1024);
 		ka_test_lifo(test, objs, 2, 2048);
-		KUNIT_EXPECT_GE(test, ka_mag_cap(&pc->mag[big]), 1U);
-		KUNIT_EXPECT_GE(test, ka_mag_cap(&pc->mag[big2]), 1U);
+		KUNIT_EXPECT_GE(test, ka_mag_cap(&mc->mag[big]), 1U);
+		KUNIT_EXPECT_GE(test, ka_mag_cap(&mc->mag[big2]), 1U);
 	}
 	migrate_enable();
 	ka_test_check_caps(test, KA_BUDGET_FLOOR);
@@ -672,8 +672,8 @@ static void ka_mcache_alternating_class_grows(struct kunit *test)
 			(unsigned long)k->cache_max * k->size);
 	ka_test_reset_caps();
 	migrate_disable();
-	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
-	grows = this_cpu_ptr(ka_pcpu)->nr_grow;
+	m = &this_cpu_ptr(ka_mcache)->mag[cls];
+	grows = this_cpu_ptr(ka_mcache)->nr_grow;
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
 	/* underflows only: the first batch, no more */
 	for (i = 0; i < 4 * k->batch; i++) {
@@ -688,7 +688,7 @@ static void ka_mcache_alternating_class_grows(struct kunit *test)
 	for (i = 0; i < 4; i++)
 		ka_test_lifo(test, objs, k->cache_max, 8);
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), k->cache_max);
-	KUNIT_EXPECT_GE(test, this_cpu_ptr(ka_pcpu)->nr_grow - grows,
+	KUNIT_EXPECT_GE(test, this_cpu_ptr(ka_mcache)->nr_grow - grows,
 			(unsigned long)k->cache_max / k->batch - 1);
 	migrate_enable();
 	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
@@ -705,7 +705,7 @@ static void ka_mcache_idle_class_shrinks(struct kunit *test)
 	const struct ka_class *k = &ka_classes[cls];
 	struct ka_magazine *m, *mb;
 	unsigned int i, n, cap_busy;
-	struct ka_pcc *s;
+	struct ka_owned *s;
 	void **objs;
 	void *p;
 
@@ -714,9 +714,9 @@ static void ka_mcache_idle_class_shrinks(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	ka_test_reset_caps();
 	migrate_disable();
-	m = &this_cpu_ptr(ka_pcpu)->mag[cls];
-	mb = &this_cpu_ptr(ka_pcpu)->mag[busy];
-	s = &this_cpu_ptr(ka_pcpu)->pcc[cls];
+	m = &this_cpu_ptr(ka_mcache)->mag[cls];
+	mb = &this_cpu_ptr(ka_mcache)->mag[busy];
+	s = &this_cpu_ptr(ka_mcache)->owned[cls];
 	for (i = 0; i < 5; i++) {
 		ka_test_lifo(test, objs, k->cache_max, 8);
 		ka_test_lifo(test, objs, ka_classes[busy].cache_max, 16);
@@ -743,7 +743,7 @@ static void ka_mcache_idle_class_shrinks(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(m), 0U);
 	KUNIT_EXPECT_EQ(test, ka_mag_cap(mb), cap_busy);
-	KUNIT_EXPECT_NOT_NULL(test, this_cpu_ptr(ka_pcpu)->pcc[busy].active);
+	KUNIT_EXPECT_NOT_NULL(test, this_cpu_ptr(ka_mcache)->owned[busy].active);
 	migrate_enable();
 	ka_test_check_caps(test, READ_ONCE(ka_pcpu_budget));
 }
@@ -757,7 +757,7 @@ static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
 	void **objs;
 	int cpu;
 
-	objs = kunit_kcalloc(test, KA_PCPU_CACHE_MAX, sizeof(void *),
+	objs = kunit_kcalloc(test, KA_MAG_MAX_OBJS, sizeof(void *),
 			     GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	ka_test_reset_caps();
@@ -769,18 +769,18 @@ static void ka_mcache_budget_lower_trims_at_once(struct kunit *test)
 			ka_test_lifo(test, objs, min_t(unsigned int, k->cache_max,
 						       k->nelems), sizes[s]);
 	}
-	KUNIT_EXPECT_GT(test, this_cpu_ptr(ka_pcpu)->cap_bytes, 4 * low);
+	KUNIT_EXPECT_GT(test, this_cpu_ptr(ka_mcache)->cap_bytes, 4 * low);
 	migrate_enable();
 	ka_mcache_set_budget(low);
 	for_each_online_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 		unsigned long cached = 0;
 		unsigned int cls;
 
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			cached += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+			cached += (unsigned long)ka_mag_count(&mc->mag[cls]) *
 				  ka_classes[cls].size;
-		KUNIT_EXPECT_LE(test, READ_ONCE(pc->cap_bytes), low);
+		KUNIT_EXPECT_LE(test, READ_ONCE(mc->cap_bytes), low);
 		KUNIT_EXPECT_LE(test, cached, low);
 	}
 	ka_test_check_caps(test, low);
@@ -817,13 +817,13 @@ static void ka_mcache_remote_frees_pending(struct kunit *test)
 {
 	unsigned int cls = ka_size_class(64), i, reused = 0;
 	const struct ka_class *k = &ka_classes[cls];
-	struct ka_central *c;
+	struct ka_mcentral *c;
 	struct ka_span *full;
 	struct task_struct *t;
 	unsigned long locks;
 	struct ka_remote r;
 	int other = -1, cpu;
-	struct ka_pcc *s;
+	struct ka_owned *s;
 	void **objs;
 
 	for_each_online_cpu(cpu)
@@ -835,8 +835,8 @@ static void ka_mcache_remote_frees_pending(struct kunit *test)
 			     GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	migrate_disable();
-	s = &this_cpu_ptr(ka_pcpu)->pcc[cls];
-	c = ka_central_of(numa_mem_id(), cls);
+	s = &this_cpu_ptr(ka_mcache)->owned[cls];
+	c = ka_mcentral_of(numa_mem_id(), cls);
 	/* a whole span, then one more object: the first span is retired */
 	for (i = 0; i <= k->nelems; i++)
 		objs[i] = ka_alloc(64, GFP_KERNEL);
@@ -868,7 +868,7 @@ static void ka_mcache_remote_frees_pending(struct kunit *test)
 	/* taken off the pending list (a refill may have filled it up again) */
 	KUNIT_EXPECT_FALSE(test, atomic_long_read(&full->rstate) & KA_RS_PEND);
 	KUNIT_EXPECT_EQ(test, ka_rs_owner(atomic_long_read(&full->rstate)),
-			this_cpu_read(ka_pcpu->ownkey));
+			this_cpu_read(ka_mcache->ownkey));
 	for (i = k->nelems; i < 2 * k->nelems + 1; i++)
 		ka_free(objs[i]);
 out:
@@ -896,7 +896,7 @@ static void ka_mcache_flush_looks_up_by_span(struct kunit *test)
 	unsigned int cls = ka_size_class(64), i, n, count = 0, changes = 0;
 	const struct ka_class *k = &ka_classes[cls];
 	struct ka_magazine *m;
-	struct ka_pcpu *pc;
+	struct ka_mcache *mc;
 	unsigned long got;
 	void **objs;
 
@@ -916,9 +916,9 @@ static void ka_mcache_flush_looks_up_by_span(struct kunit *test)
 	sort(objs, n, sizeof(void *), ka_test_ptr_cmp, NULL);
 	for (i = 0; i < n; i++)
 		ka_free(objs[i]);
-	ka_mag_lock(ka_pcpu);
-	pc = this_cpu_ptr(ka_pcpu);
-	m = &pc->mag[cls];
+	ka_mcache_lock(ka_mcache);
+	mc = this_cpu_ptr(ka_mcache);
+	m = &mc->mag[cls];
 	count = ka_mag_count(m);
 	rcu_read_lock();
 	for (i = 0; i < count; i++)
@@ -926,16 +926,16 @@ static void ka_mcache_flush_looks_up_by_span(struct kunit *test)
 	rcu_read_unlock();
 	ka_lookup_count = 0;
 	WRITE_ONCE(ka_lookup_task, current);
-	ka_mcache_flush_class(pc, m, cls, count);
+	ka_mcache_flush_class(mc, m, cls, count);
 	WRITE_ONCE(ka_lookup_task, NULL);
 	got = ka_lookup_count;
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_unlock(ka_mcache);
 	/* the case proves something only if spans repeat in the magazine */
 	KUNIT_EXPECT_GT(test, count, changes);
 	KUNIT_EXPECT_EQ_MSG(test, got, (unsigned long)changes,
 			    "%lu lookups to flush %u objects of %u runs of one span",
 			    got, count, changes);
-	KUNIT_EXPECT_EQ(test, ka_test_owned_out(&this_cpu_ptr(ka_pcpu)->pcc[cls]),
+	KUNIT_EXPECT_EQ(test, ka_test_owned_out(&this_cpu_ptr(ka_mcache)->owned[cls]),
 			0UL);
 	migrate_enable();
 }

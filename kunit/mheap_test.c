@@ -61,14 +61,14 @@ static void ka_test_destroy(struct kunit *test, struct ka_span **s,
  * First fit from a fresh chunk, freed runs coalesce; a chunk whose last
  * run goes stays whole until the scavenger or a release gives it back.
  */
-static void ka_heap_split_and_coalesce(struct kunit *test)
+static void ka_mheap_split_and_coalesce(struct kunit *test)
 {
 	int node = numa_mem_id();
 	struct ka_span *s[3], *d;
-	struct ka_heap_stats h0, h;
+	struct ka_mheap_stats h0, h;
 	void *base;
 
-	ka_heap_stats_read(node, &h0);
+	ka_mheap_stats_read(node, &h0);
 	KUNIT_EXPECT_EQ(test, h0.pages_used, 0UL);
 	KUNIT_EXPECT_EQ(test, h0.pages_held, 0UL);
 
@@ -76,7 +76,7 @@ static void ka_heap_split_and_coalesce(struct kunit *test)
 	    !ka_test_runs(test, s + 1, 5, 1, node) ||
 	    !ka_test_runs(test, s + 2, 2, 1, node))
 		return;
-	ka_heap_stats_read(node, &h);
+	ka_mheap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.nr_chunks, 1UL);
 	KUNIT_EXPECT_EQ(test, h.pages_used, 10UL);
 	/* first fit carves consecutive runs from the fresh chunk */
@@ -89,37 +89,37 @@ static void ka_heap_split_and_coalesce(struct kunit *test)
 	d = ka_test_run(8, node);
 	KUNIT_ASSERT_NOT_NULL(test, d);
 	KUNIT_EXPECT_PTR_EQ(test, d->base, base);
-	ka_heap_stats_read(node, &h);
+	ka_mheap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.nr_chunks, 1UL);
 
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[2]));
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
-	ka_heap_stats_read(node, &h);
+	ka_mheap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.pages_used, 0UL);
 	KUNIT_EXPECT_EQ(test, h.nr_free_chunks, 1UL);
 	KUNIT_EXPECT_EQ(test, h.pages_released, h0.pages_released);
-	KUNIT_EXPECT_EQ(test, ka_heap_release(ka_heap_of(node), 0),
+	KUNIT_EXPECT_EQ(test, ka_mheap_release(ka_mheap_of(node), 0),
 			(unsigned long)KA_TEST_CHUNK);
-	ka_heap_stats_read(node, &h);
+	ka_mheap_stats_read(node, &h);
 	KUNIT_EXPECT_EQ(test, h.pages_held, 0UL);
 	KUNIT_EXPECT_EQ(test, h.chunks_freed - h0.chunks_freed, 1UL);
 }
 
 /* A large object is a block of its own, exactly its pages held. */
-static void ka_heap_big_runs(struct kunit *test)
+static void ka_mheap_big_runs(struct kunit *test)
 {
 	static const unsigned long sizes[] = {
 		KA_MAX_SMALL_SIZE + 1, 256 << 10, 2 << 20, KA_MAX_SIZE,
 		100 * PAGE_SIZE - 1,
 	};
 	int node = numa_mem_id();
-	struct ka_heap_stats h0, h;
+	struct ka_mheap_stats h0, h;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		struct ka_span *s;
 
-		ka_heap_stats_read(node, &h0);
+		ka_mheap_stats_read(node, &h0);
 		s = ka_span_new_large(sizes[i], node, GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, s);
 		KUNIT_EXPECT_EQ(test, s->npages,
@@ -128,28 +128,28 @@ static void ka_heap_big_runs(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, s->chunk->direct);
 		KUNIT_EXPECT_EQ(test, s->chunk->nreleased,
 				(1U << s->chunk->order) - s->npages);
-		ka_heap_stats_read(node, &h);
+		ka_mheap_stats_read(node, &h);
 		KUNIT_EXPECT_EQ(test, h.pages_held - h0.pages_held,
 				(unsigned long)s->npages);
 		KUNIT_EXPECT_TRUE(test, ka_span_destroy(s));
-		ka_heap_stats_read(node, &h);
+		ka_mheap_stats_read(node, &h);
 		KUNIT_EXPECT_EQ(test, h.pages_held, h0.pages_held);
 		KUNIT_EXPECT_EQ(test, h.nr_chunks, h0.nr_chunks);
 	}
-	ka_heap_release(ka_heap_of(node), 0);
+	ka_mheap_release(ka_mheap_of(node), 0);
 }
 
-static void ka_heap_alloc_failure(struct kunit *test)
+static void ka_mheap_alloc_failure(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
 	int node = numa_mem_id();
-	struct ka_heap_stats h0, h;
+	struct ka_mheap_stats h0, h;
 	struct ka_span *s;
 
 	/* numa_mem_id() must stay @node: on RT the task could move otherwise */
 	migrate_disable();
 	node = numa_mem_id();
-	ka_heap_stats_read(node, &h0);
+	ka_mheap_stats_read(node, &h0);
 	ka_fail_page.probability = 100;
 	ka_fail_page.interval = 1;
 	ka_fail_page.verbose = 0;
@@ -159,7 +159,7 @@ static void ka_heap_alloc_failure(struct kunit *test)
 	ka_fail_page.probability = 0;
 	atomic_set(&ka_fail_page.times, 1);
 	KUNIT_EXPECT_NULL(test, s);
-	ka_heap_stats_read(node, &h);
+	ka_mheap_stats_read(node, &h);
 	KUNIT_EXPECT_GE(test, h.alloc_failed - h0.alloc_failed, 2UL);
 	KUNIT_EXPECT_EQ(test, h.pages_held, h0.pages_held);
 	migrate_enable();
@@ -173,7 +173,7 @@ static void ka_heap_alloc_failure(struct kunit *test)
 }
 
 /* Spans go to the chunk with the most pages in runs that has room. */
-static void ka_heap_packs_fullest(struct kunit *test)
+static void ka_mheap_packs_fullest(struct kunit *test)
 {
 	int node = numa_mem_id();
 	unsigned int full = KA_TEST_CHUNK / 8;
@@ -197,7 +197,7 @@ static void ka_heap_packs_fullest(struct kunit *test)
 	ka_test_destroy(test, a + 2, full - 2);
 	ka_test_destroy(test, b, 2);
 	ka_test_destroy(test, &c, 1);
-	ka_heap_release(ka_heap_of(node), 0);
+	ka_mheap_release(ka_mheap_of(node), 0);
 }
 
 /*
@@ -206,13 +206,13 @@ static void ka_heap_packs_fullest(struct kunit *test)
  * pages_held drops by that; a new run never lands on a hole; the chunk
  * goes back once only holes and free pages are left.
  */
-static void ka_heap_release_free_pages(struct kunit *test)
+static void ka_mheap_release_free_pages(struct kunit *test)
 {
-	struct ka_heap *heap = ka_heap_of(numa_mem_id());
+	struct ka_mheap *heap = ka_mheap_of(numa_mem_id());
 	int node = heap->node;
 	struct ka_chunk *chunk;
 	struct ka_span *s[3], *d;
-	struct ka_heap_stats *h0, *h;
+	struct ka_mheap_stats *h0, *h;
 	unsigned long got, i, first;
 
 	/* two heap copies: too big for the stack on PREEMPT_RT */
@@ -223,23 +223,23 @@ static void ka_heap_release_free_pages(struct kunit *test)
 		return;
 	chunk = s[0]->chunk;
 	KUNIT_ASSERT_PTR_EQ(test, s[2]->chunk, chunk);
-	ka_heap_stats_read(node, h0);
+	ka_mheap_stats_read(node, h0);
 	KUNIT_EXPECT_EQ(test, h0->pages_held, (unsigned long)KA_TEST_CHUNK);
 	/* 16 in use, 112 free: over 2 x 16 + 64, but nothing goes back yet */
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[1]));
-	ka_heap_stats_read(node, h);
+	ka_mheap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h->pages_released, h0->pages_released);
 	KUNIT_EXPECT_EQ(test, chunk->nreleased, 0U);
-	got = ka_heap_release(heap, 0);
+	got = ka_mheap_release(heap, 0);
 	KUNIT_EXPECT_EQ(test, got, KA_TEST_CHUNK - 16UL);
-	ka_heap_stats_read(node, h);
+	ka_mheap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h->pages_held, 16UL);
 	KUNIT_EXPECT_EQ(test, h->pages_holes, KA_TEST_CHUNK - 16UL);
 	KUNIT_EXPECT_EQ(test, h->pages_released - h0->pages_released,
 			KA_TEST_CHUNK - 16UL);
 	KUNIT_EXPECT_EQ(test, chunk->nreleased, KA_TEST_CHUNK - 16U);
 	KUNIT_EXPECT_EQ(test, chunk->nfree, 0U);
-	KUNIT_EXPECT_EQ(test, ka_heap_release(heap, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, ka_mheap_release(heap, 0), 0UL);
 
 	d = ka_test_run(8, node);
 	KUNIT_ASSERT_NOT_NULL(test, d);
@@ -251,17 +251,17 @@ static void ka_heap_release_free_pages(struct kunit *test)
 	}
 	KUNIT_EXPECT_PTR_NE(test, d->chunk, chunk);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[0]));
-	ka_heap_stats_read(node, h0);
+	ka_mheap_stats_read(node, h0);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(s[2]));
 	/* only holes and free pages: the chunk is gone at once */
-	ka_heap_stats_read(node, h);
+	ka_mheap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h0->nr_chunks - h->nr_chunks, 1UL);
 	KUNIT_EXPECT_EQ(test, h->chunks_freed - h0->chunks_freed, 1UL);
 	KUNIT_EXPECT_EQ(test, h->pages_holes, 0UL);
 	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held, 16UL);
 	KUNIT_EXPECT_TRUE(test, ka_span_destroy(d));
-	ka_heap_release(heap, 0);
-	ka_heap_stats_read(node, h);
+	ka_mheap_release(heap, 0);
+	ka_mheap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h->pages_held, 0UL);
 }
 
@@ -272,12 +272,12 @@ static void ka_heap_release_free_pages(struct kunit *test)
  * whole (the excess covers it); a pass releases free pages of a chunk
  * down to the goal, at most what it is allowed.
  */
-static void ka_heap_scavenger(struct kunit *test)
+static void ka_mheap_scavenger(struct kunit *test)
 {
-	struct ka_heap *heap = ka_heap_of(numa_mem_id());
+	struct ka_mheap *heap = ka_mheap_of(numa_mem_id());
 	unsigned int per = KA_TEST_CHUNK / 8, n = 5 * per, i;
 	int node = heap->node;
-	struct ka_heap_stats *h0, *h;
+	struct ka_mheap_stats *h0, *h;
 	struct ka_chunk *first;
 	struct ka_span **s;
 
@@ -292,20 +292,20 @@ static void ka_heap_scavenger(struct kunit *test)
 	first = s[0]->chunk;
 	/* five full chunks; the last emptied: 512 in use, 128 free */
 	ka_test_destroy(test, s + n - per, per);
-	ka_heap_stats_read(node, h0);
+	ka_mheap_stats_read(node, h0);
 	KUNIT_EXPECT_EQ(test, h0->nr_chunks, 5UL);
 	KUNIT_EXPECT_EQ(test, h0->nr_free_chunks, 1UL);
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge_goal(heap),
+	KUNIT_EXPECT_EQ(test, ka_mheap_scavenge_goal(heap),
 			max(4UL * KA_TEST_CHUNK / KA_SCAV_RETAIN_DIV,
 			    KA_SCAV_FLOOR_PAGES));
 	/* a pass of 10 pages does not split a whole free chunk */
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, 10), 0UL);
+	KUNIT_EXPECT_EQ(test, ka_mheap_scavenge(heap, 10), 0UL);
 
 	/* the background pass: the empty chunk goes back whole */
 	ka_scav_pause(false);
 	for (i = 0; i < 50; i++) {
 		msleep(100);
-		ka_heap_stats_read(node, h);
+		ka_mheap_stats_read(node, h);
 		if (h->scav_pages != h0->scav_pages)
 			break;
 	}
@@ -317,20 +317,20 @@ static void ka_heap_scavenger(struct kunit *test)
 
 	/* 6 runs of the first chunk: 48 free for 464 in use, goal 16 */
 	ka_test_destroy(test, s, 6);
-	ka_heap_stats_read(node, h0);
+	ka_mheap_stats_read(node, h0);
 	KUNIT_EXPECT_EQ(test, h0->pages_held - h0->pages_used, 48UL);
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, 10), 10UL);
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, ULONG_MAX),
-			48UL - 10 - ka_heap_scavenge_goal(heap));
-	KUNIT_EXPECT_EQ(test, ka_heap_scavenge(heap, ULONG_MAX), 0UL);
+	KUNIT_EXPECT_EQ(test, ka_mheap_scavenge(heap, 10), 10UL);
+	KUNIT_EXPECT_EQ(test, ka_mheap_scavenge(heap, ULONG_MAX),
+			48UL - 10 - ka_mheap_scavenge_goal(heap));
+	KUNIT_EXPECT_EQ(test, ka_mheap_scavenge(heap, ULONG_MAX), 0UL);
 	KUNIT_EXPECT_EQ(test, first->nreleased,
-			48U - (unsigned int)ka_heap_scavenge_goal(heap));
-	ka_heap_stats_read(node, h);
+			48U - (unsigned int)ka_mheap_scavenge_goal(heap));
+	ka_mheap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h0->pages_held - h->pages_held,
-			48UL - ka_heap_scavenge_goal(heap));
+			48UL - ka_mheap_scavenge_goal(heap));
 	ka_test_destroy(test, s + 6, n - per - 6);
-	ka_heap_release(heap, 0);
-	ka_heap_stats_read(node, h);
+	ka_mheap_release(heap, 0);
+	ka_mheap_stats_read(node, h);
 	KUNIT_EXPECT_EQ(test, h->pages_held, 0UL);
 	KUNIT_EXPECT_EQ(test, h->pages_holes, 0UL);
 }
@@ -351,13 +351,13 @@ static void ka_mheap_test_exit(struct kunit *test)
 }
 
 static struct kunit_case ka_mheap_cases[] = {
-	KUNIT_CASE(ka_heap_split_and_coalesce),
-	KUNIT_CASE(ka_heap_big_runs),
-	KUNIT_CASE(ka_heap_alloc_failure),
-	KUNIT_CASE(ka_heap_packs_fullest),
-	KUNIT_CASE(ka_heap_release_free_pages),
+	KUNIT_CASE(ka_mheap_split_and_coalesce),
+	KUNIT_CASE(ka_mheap_big_runs),
+	KUNIT_CASE(ka_mheap_alloc_failure),
+	KUNIT_CASE(ka_mheap_packs_fullest),
+	KUNIT_CASE(ka_mheap_release_free_pages),
 #ifdef __KERNEL__
-	KUNIT_CASE(ka_heap_scavenger),
+	KUNIT_CASE(ka_mheap_scavenger),
 #endif
 	{}
 };

@@ -80,7 +80,7 @@ static const size_t ka_node_sizes[] = {
 /*
  * Every size, with nodes nr_node_ids and beyond, negative ones and
  * NUMA_NO_NODE: an object, as for NUMA_NO_NODE (ka_alloc_node()'s
- * kernel-doc), and no refusal.  Large sizes oopsed in ka_heap_large_get().
+ * kernel-doc), and no refusal.  Large sizes oopsed in ka_large_get().
  */
 static void ka_misuse_bad_node(struct kunit *test)
 {

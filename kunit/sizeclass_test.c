@@ -40,13 +40,13 @@ static void ka_class_table_invariants(struct kunit *test)
 			KUNIT_EXPECT_GE(test, k->batch, 16U);
 		/* big classes: a magazine holds at most 64 KiB */
 		KUNIT_EXPECT_LE(test, k->cache_max * k->size,
-				max_t(unsigned int, KA_PCPU_CACHE_BYTES,
+				max_t(unsigned int, KA_MAG_MAX_BYTES,
 				      2 * k->size));
 		KUNIT_EXPECT_LE(test, k->nelems, 512U);
 		/*
 		 * mcentral's reserve of empty spans: a batch's worth, at
 		 * most 8 KiB, at least a span (what a class cycles through
-		 * beyond it is kept by demand, ka_central.hold)
+		 * beyond it is kept by demand, ka_mcentral.hold)
 		 */
 		KUNIT_EXPECT_GE(test, k->reserve, 1U);
 		KUNIT_EXPECT_LE_MSG(test, k->reserve * span,

@@ -162,7 +162,7 @@ def class_stats(model, node, cls):
 
 
 def heap_stats(model, node):
-    """ka_heap_stats_read() for the model: 512-page chunks, node 1 has a free one."""
+    """ka_mheap_stats_read() for the model: 512-page chunks, node 1 has a free one."""
     small = sum(s["pages"] for s in model["spans"] if s["node"] == node)
     large = model["large"].get(node, [])
     used = small + sum(sp["pages"] for sp in large)

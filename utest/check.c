@@ -141,7 +141,7 @@ static unsigned long span_out(struct ka_span *span)
 	return span->nalloc - bitmap_weight(ka_span_rfree(span), span->nelems);
 }
 
-static void check_central(struct ka_central *c, int node, unsigned int cls,
+static void check_central(struct ka_mcentral *c, int node, unsigned int cls,
 			  unsigned long model, struct ut_set *spans,
 			  struct ut_set *owned, unsigned long *outp)
 {
@@ -191,9 +191,9 @@ static void check_central(struct ka_central *c, int node, unsigned int cls,
 		bad("central %d/%u: partial %lu full %lu empty %lu owned %lu, counted %lu %lu %lu %lu",
 		    node, cls, partial, full, empty, nowned, c->nr_partial,
 		    c->nr_full, c->nr_empty, c->nr_owned);
-	if (empty > ka_central_keep(c) ||
+	if (empty > ka_mcentral_keep(c) ||
 	    c->hold * ka_classes[cls].npages * PAGE_SIZE >
-	    KA_CENTRAL_HOLD_BYTES || (c->cache && c->hold))
+	    KA_MCENTRAL_HOLD_BYTES || (c->cache && c->hold))
 		bad("central %d/%u: %lu empty spans kept, reserve is %u + %lu",
 		    node, cls, empty, ka_classes[cls].reserve, c->hold);
 	if (out != c->objs_out)
@@ -202,7 +202,7 @@ static void check_central(struct ka_central *c, int node, unsigned int cls,
 }
 
 /* One CPU's list @head of class @cls: spans it owns, as @ol says. */
-static unsigned int check_olist(struct ka_pcpu *pc, int cpu, unsigned int cls,
+static unsigned int check_olist(struct ka_mcache *mc, int cpu, unsigned int cls,
 				struct list_head *head, enum ka_span_olist ol,
 				struct ut_set *seen)
 {
@@ -213,11 +213,11 @@ static unsigned int check_olist(struct ka_pcpu *pc, int cpu, unsigned int cls,
 		unsigned long rs = atomic_long_read(&span->rstate);
 		bool full = ol == KA_OL_FULL;
 		unsigned int key = (full || ol == KA_OL_ACTIVE) && !span->nprof ?
-				   pc->ownkey : 0;
+				   mc->ownkey : 0;
 
 		set_add(seen, span);
 		n++;
-		if (ka_rs_owner(rs) != pc->ownkey || span->olist != ol ||
+		if (ka_rs_owner(rs) != mc->ownkey || span->olist != ol ||
 		    span->cls != cls || span->node != cpu_to_node(cpu) ||
 		    span->where != KA_LIST_OWNED || span->fastkey != key ||
 		    !!(rs & KA_RS_FULL) != full)
@@ -240,23 +240,23 @@ static unsigned int check_olist(struct ka_pcpu *pc, int cpu, unsigned int cls,
 static void check_cpu(int cpu, struct ut_set *owned_seen, struct ut_set *mags,
 		      unsigned long inmag[][KA_MAX_CLASSES])
 {
-	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 	unsigned long cap_bytes = 0, nowned = 0;
 	unsigned int cls, i;
 
-	if (pc->ownkey != cpu + 1 || pc->fastkey != pc->ownkey)
-		bad("cpu %d: ownkey %u fastkey %u", cpu, pc->ownkey,
-		    pc->fastkey);
+	if (mc->ownkey != cpu + 1 || mc->fastkey != mc->ownkey)
+		bad("cpu %d: ownkey %u fastkey %u", cpu, mc->ownkey,
+		    mc->fastkey);
 #ifdef CONFIG_PREEMPT_RT
-	if (pc->lock.lock.owner)
+	if (mc->lock.lock.owner)
 #else
-	if (pc->lock.acquired || pc->lock.lock.owner)
+	if (mc->lock.acquired || mc->lock.lock.owner)
 #endif
 		bad("cpu %d: its magazines are owned", cpu);
 	for (cls = 1; cls < ka_nr_classes; cls++) {
 		const struct ka_class *k = &ka_classes[cls];
-		struct ka_magazine *m = &pc->mag[cls];
-		struct ka_pcc *s = &pc->pcc[cls];
+		struct ka_magazine *m = &mc->mag[cls];
+		struct ka_owned *s = &mc->owned[cls];
 		unsigned int count = m->top - m->objs, cap = m->end - m->objs;
 		struct llist_node *node;
 		struct ka_span *span;
@@ -281,7 +281,7 @@ static void check_cpu(int cpu, struct ut_set *owned_seen, struct ut_set *mags,
 				continue;
 			}
 			if (ka_class_owned(k) ?
-			    ka_rs_owner(atomic_long_read(&span->rstate)) != pc->ownkey :
+			    ka_rs_owner(atomic_long_read(&span->rstate)) != mc->ownkey :
 			    span->node != cpu_to_node(cpu))
 				bad("cpu %d class %u: %p in its magazine, of span %p (node %d, rstate %#lx) not its own",
 				    cpu, cls, p, span, span->node,
@@ -309,18 +309,18 @@ static void check_cpu(int cpu, struct ut_set *owned_seen, struct ut_set *mags,
 			INIT_LIST_HEAD(&one);
 			list_add(&s->active->olink, &one);
 			/* the active span's key is the CPU's, as a full one's */
-			nowned += check_olist(pc, cpu, cls, &one, KA_OL_ACTIVE,
+			nowned += check_olist(mc, cpu, cls, &one, KA_OL_ACTIVE,
 					      owned_seen);
 			list_del_init(&s->active->olink);
-			if (s->active->fastkey != (s->active->nprof ? 0 : pc->ownkey))
+			if (s->active->fastkey != (s->active->nprof ? 0 : mc->ownkey))
 				bad("cpu %d class %u: active span %p fastkey %u",
 				    cpu, cls, s->active, s->active->fastkey);
 		}
-		nowned += check_olist(pc, cpu, cls, &s->partial, KA_OL_PARTIAL,
+		nowned += check_olist(mc, cpu, cls, &s->partial, KA_OL_PARTIAL,
 				      owned_seen);
-		nowned += check_olist(pc, cpu, cls, &s->full, KA_OL_FULL,
+		nowned += check_olist(mc, cpu, cls, &s->full, KA_OL_FULL,
 				      owned_seen);
-		i = check_olist(pc, cpu, cls, &s->stash, KA_OL_STASH,
+		i = check_olist(mc, cpu, cls, &s->stash, KA_OL_STASH,
 				owned_seen);
 		if (i != s->nstash || i > KA_STASH_MAX)
 			bad("cpu %d class %u: %u stashed spans, nstash %u", cpu,
@@ -338,7 +338,7 @@ static void check_cpu(int cpu, struct ut_set *owned_seen, struct ut_set *mags,
 			if (!(atomic_long_read(&span->rstate) & KA_RS_PEND) ||
 			    (span->olist != KA_OL_FULL &&
 			     span->olist != KA_OL_PARTIAL) ||
-			    ka_rs_owner(atomic_long_read(&span->rstate)) != pc->ownkey)
+			    ka_rs_owner(atomic_long_read(&span->rstate)) != mc->ownkey)
 				bad("cpu %d class %u: span %p pending, rstate %#lx olist %u",
 				    cpu, cls, span, atomic_long_read(&span->rstate),
 				    span->olist);
@@ -355,17 +355,17 @@ static void check_cpu(int cpu, struct ut_set *owned_seen, struct ut_set *mags,
 			    cpu, cls);
 	}
 	/* the caches' shares are not counted here: utest has no cache */
-	if (nowned != pc->nr_owned)
+	if (nowned != mc->nr_owned)
 		bad("cpu %d: owns %lu spans, nr_owned %lu", cpu, nowned,
-		    pc->nr_owned);
+		    mc->nr_owned);
 	if (!shim_cpu_is_online(cpu) && nowned)
 		bad("cpu %d offline owns %lu spans", cpu, nowned);
-	if (cap_bytes != pc->cap_bytes || cap_bytes > READ_ONCE(ka_pcpu_budget))
+	if (cap_bytes != mc->cap_bytes || cap_bytes > READ_ONCE(ka_pcpu_budget))
 		bad("cpu %d: cap_bytes %lu, capacities and stash %lu, budget %lu",
-		    cpu, pc->cap_bytes, cap_bytes, READ_ONCE(ka_pcpu_budget));
+		    cpu, mc->cap_bytes, cap_bytes, READ_ONCE(ka_pcpu_budget));
 }
 
-static void check_large(struct ka_heap *heap, unsigned long model,
+static void check_large(struct ka_mheap *heap, unsigned long model,
 			struct ut_set *spans)
 {
 	unsigned long nr = 0, pages = 0, bytes = 0, nr_free = 0, free_pages = 0;
@@ -433,7 +433,7 @@ static bool chunk_pages_out(struct ka_chunk *chunk)
 	return true;
 }
 
-static void check_chunks(struct ka_heap *heap, struct ut_set *chunks)
+static void check_chunks(struct ka_mheap *heap, struct ut_set *chunks)
 {
 	struct ka_arena_map *map = ka_arena_map;
 	unsigned long nr = 0, nfree_chunks = 0, held = 0, used = 0, holes = 0;
@@ -620,10 +620,10 @@ unsigned long ut_check(void)
 	set_sort(&mags);	/* an object in two magazines: said so */
 
 	for_each_node(nid) {
-		struct ka_heap *heap = ka_heap_of(nid);
+		struct ka_mheap *heap = ka_mheap_of(nid);
 
 		for (cls = 0; cls < KA_MAX_CLASSES; cls++) {
-			struct ka_central *c = ka_central_of(nid, cls);
+			struct ka_mcentral *c = ka_mcentral_of(nid, cls);
 
 			if (cls && cls < ka_nr_classes) {
 				unsigned long out;
@@ -660,9 +660,9 @@ unsigned long ut_check(void)
 	set_sort(&chunks);
 	check_span_pages(&spans, &chunks, pages_used);
 	for_each_node(nid)
-		if (pages_used[nid] != ka_heap_of(nid)->pages_used)
+		if (pages_used[nid] != ka_mheap_of(nid)->pages_used)
 			bad("heap %d: live spans have %lu pages, pages_used %lu",
-			    nid, pages_used[nid], ka_heap_of(nid)->pages_used);
+			    nid, pages_used[nid], ka_mheap_of(nid)->pages_used);
 	for_each_node(nid)
 		span_pages += pages_used[nid];
 	check_arenas(&chunks, span_pages, &narenas);

@@ -240,7 +240,7 @@ static void op_bad_free(struct fz_in *in)
 /* The interrupt armed for the next step (op_irq()). */
 static struct {
 	bool armed, fresh;
-	enum ka_mag_point at;
+	enum ka_mcache_point at;
 	bool alloc;
 	unsigned int arg;
 } fz_irq;
@@ -250,7 +250,7 @@ static unsigned long fz_irqs;
  * mcache.h's test point: the interrupt fires on the CPU whose section it
  * interrupts (the thread's), frees a live object or allocates one.
  */
-static void fz_irq_hook(enum ka_mag_point pt)
+static void fz_irq_hook(enum ka_mcache_point pt)
 {
 	unsigned long f = fails();
 
@@ -303,7 +303,7 @@ static void op_racy_large_free(struct fz_in *in)
 	span = ka_span_of(p);
 	if (ut_free(&cpus[0], p) != UT_FREED_LARGE)
 		finding("free of large object %p", p);
-	if (ka_heap_large_put(ka_heap_of(span->node), span))
+	if (ka_large_put(ka_mheap_of(span->node), span))
 		finding("racing frees of %p: both freed the object", p);
 	rcu_read_unlock();
 }
@@ -415,19 +415,19 @@ static void step(struct fz_in *in)
 	case OP_CENTRAL_RELEASE:
 		i = byte(in);
 		n = byte(in);
-		ka_central_release(ka_central_of(i % nr_node_ids,
-						 1 + n % (ka_nr_classes - 1)),
-				   i >> 6);
+		ka_mcentral_release(ka_mcentral_of(i % nr_node_ids,
+						   1 + n % (ka_nr_classes - 1)),
+				    i >> 6);
 		break;
 	case OP_HEAP_RELEASE:
 		/* a release keeping i >> 6 free chunks, or a scavenger pass */
 		i = byte(in);
 		n = byte(in);
 		if (n & 1) {
-			ka_heap_scavenge(ka_heap_of(i % nr_node_ids), n >> 1);
+			ka_mheap_scavenge(ka_mheap_of(i % nr_node_ids), n >> 1);
 		} else {
-			ka_heap_large_trim(ka_heap_of(i % nr_node_ids), false);
-			ka_heap_release(ka_heap_of(i % nr_node_ids), i >> 6);
+			ka_large_trim(ka_mheap_of(i % nr_node_ids), false);
+			ka_mheap_release(ka_mheap_of(i % nr_node_ids), i >> 6);
 		}
 		break;
 	case OP_FAULT:
@@ -457,7 +457,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	nr_live = nr_large = 0;
 	memset(grave, 0, sizeof(grave));
 	fz_irq.armed = fz_irq.fresh = false;
-	ka_mag_test_hook = fz_irq_hook;
+	ka_mcache_test_hook = fz_irq_hook;
 	while (in.n) {
 		step(&in);
 		/* an interrupt has the step after op_irq() to fire */
@@ -471,7 +471,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			finding("invariants broken after step %lu of this input",
 				fz_ops);
 	}
-	ka_mag_test_hook = NULL;
+	ka_mcache_test_hook = NULL;
 	shim_fault_reset();
 	while (nr_live)
 		free_one(&cpus[nr_live % FZ_CPUS], nr_live - 1);

@@ -273,7 +273,7 @@ unsigned long ut_scav_kicks(void)
 
 	for_each_node(nid)
 		if (ka_nodes[nid])	/* memsim's other models run no ka */
-			n += READ_ONCE(ka_heap_of(nid)->scav_kicks);
+			n += READ_ONCE(ka_mheap_of(nid)->scav_kicks);
 	return n;
 }
 
@@ -355,14 +355,14 @@ unsigned long ut_exit(void)
 		struct ka_node *node = ka_nodes[nid];
 
 		for (cls = 0; cls < KA_MAX_CLASSES; cls++) {
-			struct ka_central *c = &node->central[cls];
+			struct ka_mcentral *c = &node->central[cls];
 
 			if (!list_empty(&c->owned)) {
 				ut_err("node %d class %u: %lu spans still owned after the CPUs gave theirs back",
 				       nid, cls, c->nr_owned);
 				problems++;
 			}
-			ka_central_release(c, 0);
+			ka_mcentral_release(c, 0);
 			n = ka_span_teardown_list(&c->partial, false) +
 			    ka_span_teardown_list(&c->full, false) +
 			    ka_span_teardown_list(&c->owned, false);
@@ -377,8 +377,8 @@ unsigned long ut_exit(void)
 			ut_err("node %d: %lu large objects never freed", nid, n);
 			problems++;
 		}
-		ka_heap_large_trim(&node->heap, false);
-		ka_heap_release(&node->heap, 0);
+		ka_large_trim(&node->heap, false);
+		ka_mheap_release(&node->heap, 0);
 		if (node->heap.pages_held || node->heap.nr_chunks) {
 			ut_err("node %d: %lu pages in %lu chunks held after release",
 			       nid, node->heap.pages_held, node->heap.nr_chunks);
@@ -522,19 +522,19 @@ void ut_free_bulk(struct ut_cpu *cpu, size_t nr, void **p)
 void ut_flush_mag(struct ut_cpu *cpu, unsigned int cls, unsigned int n)
 {
 	ut_on(cpu);
-	ka_mag_lock(ka_pcpu);
-	ka_mcache_flush_class(this_cpu_ptr(ka_pcpu),
-			      this_cpu_ptr(&ka_pcpu->mag[cls]), cls, n);
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_lock(ka_mcache);
+	ka_mcache_flush_class(this_cpu_ptr(ka_mcache),
+			      this_cpu_ptr(&ka_mcache->mag[cls]), cls, n);
+	ka_mcache_unlock(ka_mcache);
 }
 
 /* Every magazine of @cpu back (its spans stay its own). */
 void ut_flush_cpu(struct ut_cpu *cpu)
 {
 	ut_on(cpu);
-	ka_mag_lock(ka_pcpu);
-	ka_mcache_flush_cpu(this_cpu_ptr(ka_pcpu));
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_lock(ka_mcache);
+	ka_mcache_flush_cpu(this_cpu_ptr(ka_mcache));
+	ka_mcache_unlock(ka_mcache);
 }
 
 /* ka_drain() without the RCU and KASAN parts: every CPU gives all back. */
@@ -557,8 +557,8 @@ void ut_release_all(unsigned long keep)
 
 	for_each_node(nid) {
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			ka_central_release(ka_central_of(nid, cls), keep);
-		ka_heap_large_trim(ka_heap_of(nid), false);
-		ka_heap_release(ka_heap_of(nid), keep);
+			ka_mcentral_release(ka_mcentral_of(nid, cls), keep);
+		ka_large_trim(ka_mheap_of(nid), false);
+		ka_mheap_release(ka_mheap_of(nid), keep);
 	}
 }

@@ -82,7 +82,7 @@ size_t sim_ka_slot(struct sim *sim, size_t size)
 /* The heap's part of a measurement (node 0's). */
 static void sim_ka_measure_heap(struct sim_mem *mem)
 {
-	const struct ka_heap *heap = ka_heap_of(SIM_NODE);
+	const struct ka_mheap *heap = ka_mheap_of(SIM_NODE);
 
 	mem->pages = sim_ka_pages(&mem->used);
 	mem->lcache = heap->large_free_pages;
@@ -101,8 +101,8 @@ unsigned long sim_ka_pages(unsigned long *used)
 
 	*used = 0;
 	for_each_node(nid) {
-		pages += READ_ONCE(ka_heap_of(nid)->pages_held);
-		*used += READ_ONCE(ka_heap_of(nid)->pages_used);
+		pages += READ_ONCE(ka_mheap_of(nid)->pages_held);
+		*used += READ_ONCE(ka_mheap_of(nid)->pages_used);
 	}
 	return pages;
 }
@@ -123,7 +123,7 @@ static void *sim_large_alloc(struct sim *sim, size_t size)
 {
 	struct ka_span *span;
 
-	span = ka_heap_large_get(ka_heap_of(SIM_NODE), size);
+	span = ka_large_get(ka_mheap_of(SIM_NODE), size);
 	if (!span) {
 		span = ka_span_new_large(size, SIM_NODE, GFP_KERNEL);
 		if (!span)
@@ -135,30 +135,30 @@ static void *sim_large_alloc(struct sim *sim, size_t size)
 
 static void sim_large_free(struct sim *sim, struct ka_span *span)
 {
-	if (!ka_heap_large_put(ka_heap_of(SIM_NODE), span))
+	if (!ka_large_put(ka_mheap_of(SIM_NODE), span))
 		sim_err("large object freed twice");
 }
 
 /* The background work of a second: scavenger, large-span cache. */
 static void sim_ka_background(void)
 {
-	ka_heap_large_trim(ka_heap_of(SIM_NODE), true);
-	ka_heap_scavenge(ka_heap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
+	ka_large_trim(ka_mheap_of(SIM_NODE), true);
+	ka_mheap_scavenge(ka_mheap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
 	shim_rcu_barrier();
 }
 
 /* The pass a heap asked for: main.c's ka_scav_tick() brought forward. */
 void sim_ka_scav(struct sim *sim)
 {
-	ka_heap_scavenge(ka_heap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
+	ka_mheap_scavenge(ka_mheap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
 	shim_rcu_barrier();
 }
 
 /* What the shrinker and drop_caches leave once the CPUs gave theirs back. */
 static void sim_ka_release_all(void)
 {
-	ka_heap_large_trim(ka_heap_of(SIM_NODE), false);
-	ka_heap_release(ka_heap_of(SIM_NODE), 0);
+	ka_large_trim(ka_mheap_of(SIM_NODE), false);
+	ka_mheap_release(ka_mheap_of(SIM_NODE), 0);
 	shim_rcu_barrier();
 }
 
@@ -205,10 +205,10 @@ static struct mag_state *mag_st(struct sim *sim)
 static unsigned int mag_central_refill(struct sim *sim, unsigned int cls,
 				       void **objs, unsigned int n)
 {
-	struct ka_central *c = ka_central_of(SIM_NODE, cls);
+	struct ka_mcentral *c = ka_mcentral_of(SIM_NODE, cls);
 	unsigned long locks = c->nr_lock, spans = c->spans_from_heap;
 
-	n = ka_central_refill(c, objs, n, GFP_KERNEL);
+	n = ka_mcentral_refill(c, objs, n, GFP_KERNEL);
 	sim->cost.central_locks += c->nr_lock - locks;
 	sim->cost.span_new += c->spans_from_heap - spans;
 	sim->cost.refills++;
@@ -218,10 +218,10 @@ static unsigned int mag_central_refill(struct sim *sim, unsigned int cls,
 static void mag_central_flush(struct sim *sim, unsigned int cls, void **objs,
 			      unsigned int n)
 {
-	struct ka_central *c = ka_central_of(SIM_NODE, cls);
+	struct ka_mcentral *c = ka_mcentral_of(SIM_NODE, cls);
 	unsigned long locks = c->nr_lock, spans = c->spans_to_heap;
 
-	ka_central_flush(objs, n);
+	ka_mcentral_flush(objs, n);
 	sim->cost.central_locks += c->nr_lock - locks;
 	sim->cost.span_free += c->spans_to_heap - spans;
 	sim->cost.flushes++;
@@ -445,7 +445,7 @@ static void mag_release_free(void)
 	unsigned int cls;
 
 	for (cls = 1; cls < ka_nr_classes; cls++)
-		ka_central_release(ka_central_of(SIM_NODE, cls), 0);
+		ka_mcentral_release(ka_mcentral_of(SIM_NODE, cls), 0);
 	sim_ka_release_all();
 }
 
@@ -1417,7 +1417,7 @@ const struct sim_fe sim_fe_mag_512k = MAG_FE("mag-512k",
 	SIM_CLASSES_KA);
 const struct sim_fe sim_fe_mag_pg = MAG_FE("mag-pg",
 	"today's magazines on page classes above 4 KiB", 0, SIM_CLASSES_PAGE);
-#define SPN_RESERVE	(64 * 1024)	/* KA_CENTRAL_RESERVE_BYTES */
+#define SPN_RESERVE	(64 * 1024)	/* KA_MCENTRAL_RESERVE_BYTES */
 
 const struct sim_fe sim_fe_go = SPN_FE("go",
 	"(a) Go's mcache: one active span a class, the rest central",
@@ -1511,7 +1511,7 @@ static void ka_fe_shared(unsigned long *locks, unsigned long *spans_new,
 
 	*locks = *spans_new = *spans_free = 0;
 	for (cls = 1; cls < ka_nr_classes; cls++) {
-		const struct ka_central *c = ka_central_of(SIM_NODE, cls);
+		const struct ka_mcentral *c = ka_mcentral_of(SIM_NODE, cls);
 
 		*locks += c->nr_lock;
 		*spans_new += c->spans_from_heap;
@@ -1552,7 +1552,7 @@ static void *ka_fe_alloc(struct sim *sim, int cpu, size_t size)
 	sim->cost.allocs++;
 	shim_run_on(cpu);
 	if (size <= KA_MAX_SMALL_SIZE) {
-		m = per_cpu_ptr(&ka_pcpu->mag[ka_size_class(size)], cpu);
+		m = per_cpu_ptr(&ka_mcache->mag[ka_size_class(size)], cpu);
 		rf = m->nr_refill;
 		fl = m->nr_flush;
 	} else {
@@ -1572,7 +1572,7 @@ static void ka_fe_free(struct sim *sim, int cpu, void *p)
 	sim->cost.frees++;
 	shim_run_on(cpu);
 	if (span->state == KA_SPAN_SMALL) {
-		m = per_cpu_ptr(&ka_pcpu->mag[span->cls], cpu);
+		m = per_cpu_ptr(&ka_mcache->mag[span->cls], cpu);
 		rf = m->nr_refill;
 		fl = m->nr_flush;
 		/* the remote bitmap's test_and_set_bit() */
@@ -1589,7 +1589,7 @@ static void ka_fe_tick(struct sim *sim)
 {
 	shim_run_on(0);
 	shim_run_timers();
-	ka_heap_scavenge(ka_heap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
+	ka_mheap_scavenge(ka_mheap_of(SIM_NODE), KA_SCAV_PAGES_PER_TICK);
 	shim_rcu_barrier();
 	ka_fe_count(sim, NULL, 0, 0);
 }
@@ -1607,14 +1607,14 @@ static void ka_fe_shrink(struct sim *sim)
 /* Bytes of free objects in a CPU's magazines, and of its stashed spans. */
 static unsigned long ka_fe_cpu_cached(int cpu)
 {
-	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	struct ka_mcache *pc = per_cpu_ptr(ka_mcache, cpu);
 	unsigned long bytes = 0;
 	unsigned int cls;
 
 	for (cls = 1; cls < ka_nr_classes; cls++)
 		bytes += (unsigned long)ka_mag_count(&pc->mag[cls]) *
 			 ka_classes[cls].size +
-			 ((unsigned long)pc->pcc[cls].nstash *
+			 ((unsigned long)pc->owned[cls].nstash *
 			  ka_classes[cls].npages << PAGE_SHIFT);
 	return bytes;
 }
@@ -1673,7 +1673,7 @@ void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
 		"c_empty" };
 	unsigned long pages[D_NR] = { 0 }, out[D_NR] = { 0 }, nspans[D_NR] = { 0 };
 	unsigned long mag = 0, mag1 = 0, slots = 0, held, used, large = 0;
-	const struct ka_heap *heap = ka_heap_of(SIM_NODE);
+	const struct ka_mheap *heap = ka_mheap_of(SIM_NODE);
 	struct ka_span *span;
 	unsigned int cls, i;
 	int cpu;
@@ -1684,10 +1684,10 @@ void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
 		nspans[d]++;						\
 	} while (0)
 	for (cpu = 0; cpu < sim->ncpu; cpu++) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *pc = per_cpu_ptr(ka_mcache, cpu);
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ka_pcc *s = &pc->pcc[cls];
+			struct ka_owned *s = &pc->owned[cls];
 
 			if (!ka_class_owned(&ka_classes[cls])) {
 				mag1 += (unsigned long)ka_mag_count(&pc->mag[cls]) *
@@ -1707,7 +1707,7 @@ void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
 		}
 	}
 	for (cls = 1; cls < ka_nr_classes; cls++) {
-		struct ka_central *c = ka_central_of(SIM_NODE, cls);
+		struct ka_mcentral *c = ka_mcentral_of(SIM_NODE, cls);
 
 		list_for_each_entry(span, &c->partial, list) {
 			if (span->nalloc)

@@ -149,7 +149,7 @@ static void rp_sample(struct ut_cpu *cpus, unsigned int ncpu, u64 event,
 	/* the emulated CPUs' magazines (the trace's CPUs share them) */
 	for (c = 0; c < min_t(unsigned int, ncpu, nr_cpu_ids); c++)
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ka_magazine *m = &per_cpu_ptr(ka_pcpu, c)->mag[cls];
+			struct ka_magazine *m = &per_cpu_ptr(ka_mcache, c)->mag[cls];
 			size_t count = m->top - m->objs;
 
 			if (!count)
@@ -167,12 +167,12 @@ static void rp_sample(struct ut_cpu *cpus, unsigned int ncpu, u64 event,
 	if (nm)
 		qsort(mags, nm, sizeof(*mags), cmp_ptr);
 	for_each_node(nid) {
-		struct ka_heap *heap = ka_heap_of(nid);
+		struct ka_mheap *heap = ka_mheap_of(nid);
 
 		s->held += heap->pages_held;
 		s->used += heap->pages_used;
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ka_central *cen = ka_central_of(nid, cls);
+			struct ka_mcentral *cen = ka_mcentral_of(nid, cls);
 			struct list_head *lists[] = {
 				&cen->partial, &cen->full, &cen->owned
 			};
@@ -248,7 +248,7 @@ static void replay(const char *path)
 	const struct kar_object *objs;
 	const struct kar_event *ev;
 	struct rp_sample s, peak = { 0 };
-	struct rp_class *pc_end, *pc;
+	struct rp_class *pc_end, *mc;
 	struct ut_cpu *cpus;
 	unsigned long bad = 0, fails = 0, refused = 0, leftovers = 0;
 	const char *why;
@@ -279,8 +279,8 @@ static void replay(const char *path)
 	cpus = calloc(h->nr_cpus, sizeof(*cpus));
 	slots = calloc(h->nr_objects ? h->nr_objects : 1, sizeof(*slots));
 	pc_end = calloc(KA_MAX_CLASSES, sizeof(*pc_end));
-	pc = calloc(KA_MAX_CLASSES, sizeof(*pc));
-	if (!cpus || !slots || !pc_end || !pc)
+	mc = calloc(KA_MAX_CLASSES, sizeof(*mc));
+	if (!cpus || !slots || !pc_end || !mc)
 		abort();
 	/* the trace's CPU c runs on emulated CPU c % nr_cpu_ids */
 	for (c = 0; c < h->nr_cpus; c++)
@@ -336,13 +336,13 @@ static void replay(const char *path)
 	for (c = 0; c < h->nr_cpus; c++)
 		ut_flush_cpu(&cpus[c]);
 	ut_release_all(0);
-	rp_sample(cpus, h->nr_cpus, h->nr_events, live, &s, pc);
+	rp_sample(cpus, h->nr_cpus, h->nr_events, live, &s, mc);
 	rp_print("shrunk", &s);
 	printf("  footprint per size class at the end, then after the shrink: spans, KB of spans, objects the trace holds, their share of the slots\n");
 	printf("  %5s %6s | %7s %9s %8s %6s | %7s %9s %6s\n", "class", "bytes",
 	       "spans", "KB", "live", "occ", "spans", "KB", "occ");
 	for (cls = 1; cls < ka_nr_classes; cls++) {
-		struct rp_class *r = &pc_end[cls], *q = &pc[cls];
+		struct rp_class *r = &pc_end[cls], *q = &mc[cls];
 		unsigned long held = r->out - r->in_mags;
 		unsigned long kb = ka_classes[cls].npages * PAGE_SIZE / 1024;
 
@@ -373,7 +373,7 @@ static void replay(const char *path)
 	rp_check(!bad, "objects corrupted", path);
 	rp_check(!refused && !ut_refused, "frees refused", path);
 	rp_check(ut_exit() == 0, "teardown found pages or objects held", path);
-	free(pc);
+	free(mc);
 	free(pc_end);
 	free(slots);
 	free(cpus);

@@ -123,7 +123,7 @@ static void release(struct st_worker *w, struct st_obj *o)
  * owner (RT) frees or allocates here, inside the owner's section, on the
  * owner's CPU - its trylock must fail and it must take the busy paths.
  */
-static void st_hook(enum ka_mag_point pt)
+static void st_hook(enum ka_mcache_point pt)
 {
 	struct st_worker *w = me;
 	unsigned int r;
@@ -349,19 +349,20 @@ static void *control(void *arg)
 			shim_cond_resched();
 			switch (r % 16) {
 			case 0:
-				ka_central_release(ka_central_of(r / 16 % nr_node_ids,
-								 1 + r / 32 % (ka_nr_classes - 1)),
-						   r / 4096 % 2);
+				ka_mcentral_release(ka_mcentral_of(r / 16 % nr_node_ids,
+								   1 + r / 32 %
+								   (ka_nr_classes - 1)),
+						    r / 4096 % 2);
 				break;
 			case 1:
 				if (r / 16 % 4 < 2) {
-					ka_heap_large_trim(ka_heap_of(r / 16 % nr_node_ids),
-							   false);
-					ka_heap_release(ka_heap_of(r / 16 % nr_node_ids),
-							r / 64 % 2);
+					ka_large_trim(ka_mheap_of(r / 16 % nr_node_ids),
+						      false);
+					ka_mheap_release(ka_mheap_of(r / 16 % nr_node_ids),
+							 r / 64 % 2);
 				} else {
-					ka_heap_scavenge(ka_heap_of(r / 16 % nr_node_ids),
-							 r / 64 % 512);
+					ka_mheap_scavenge(ka_mheap_of(r / 16 % nr_node_ids),
+							  r / 64 % 512);
 				}
 				break;
 			case 2:
@@ -450,7 +451,7 @@ int main(int argc, char **argv)
 	}
 	/* the threads take CPUs themselves */
 	shim_cpu_leave();
-	ka_mag_test_hook = st_hook;
+	ka_mcache_test_hook = st_hook;
 	pthread_barrier_init(&round_start, NULL, nr_workers + 2);
 	pthread_barrier_init(&round_end, NULL, nr_workers + 2);
 	for (i = 0; i < nr_workers; i++) {
@@ -488,7 +489,7 @@ int main(int argc, char **argv)
 		words += workers[i].words;
 		irqs += workers[i].irqs;
 	}
-	ka_mag_test_hook = NULL;
+	ka_mcache_test_hook = NULL;
 	shim_cpu_enter(0);
 	ut_release_all(0);
 	if (ut_exit())

@@ -37,9 +37,9 @@ static struct ut_cpu cpus[4];
 	}								\
 } while (0)
 
-static struct ka_central *central(int node, unsigned int cls)
+static struct ka_mcentral *central(int node, unsigned int cls)
 {
-	return ka_central_of(node, cls);
+	return ka_mcentral_of(node, cls);
 }
 
 /* The class of @size bytes, and one with a bitmap of several words. */
@@ -84,9 +84,9 @@ static void t_class_table(void)
 					    KA_BATCH_BYTES / k->size, 1,
 					    KA_BATCH_MAX));
 		EXPECT_EQ(k->cache_max,
-			  clamp_t(unsigned int, KA_PCPU_CACHE_BYTES / k->size,
+			  clamp_t(unsigned int, KA_MAG_MAX_BYTES / k->size,
 				  2 * k->batch,
-				KA_PCPU_CACHE_MAX));
+				KA_MAG_MAX_OBJS));
 	}
 }
 
@@ -95,7 +95,7 @@ static void t_class_table(void)
 static void t_span_take_put(void)
 {
 	unsigned int cls = cls_of(16);
-	struct ka_central *c = central(0, cls);
+	struct ka_mcentral *c = central(0, cls);
 	void *objs[PAGE_SIZE / 16];
 	struct ka_span *span;
 	unsigned int i, n, nelems;
@@ -175,7 +175,7 @@ static void t_span_large(void)
 	static const size_t sizes[] = {
 		KA_MAX_SMALL_SIZE + 1, 100 * PAGE_SIZE - 1, 1 << 20, KA_MAX_SIZE
 	};
-	struct ka_heap *heap = ka_heap_of(1);
+	struct ka_mheap *heap = ka_mheap_of(1);
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
@@ -259,9 +259,9 @@ static void t_destroy(struct ka_span **s, unsigned int n)
 		ka_span_destroy(*s++);
 }
 
-static void t_heap_reserve(void)
+static void t_mheap_reserve(void)
 {
-	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_mheap *heap = ka_mheap_of(0);
 	struct ka_span *s[100];
 
 	t_runs(s, 100, 8);	/* 6 chunks of 16 runs, the 7th with 4 */
@@ -273,17 +273,17 @@ static void t_heap_reserve(void)
 	EXPECT_EQ(heap->nr_chunks, 7);
 	EXPECT_EQ(heap->nr_free_chunks, 1);
 	EXPECT_EQ(heap->pages_released, 0);
-	EXPECT_EQ(ka_heap_release(heap, 1), 0);
-	EXPECT_EQ(ka_heap_release(heap, 0), T_CHUNK);
+	EXPECT_EQ(ka_mheap_release(heap, 1), 0);
+	EXPECT_EQ(ka_mheap_release(heap, 0), T_CHUNK);
 	EXPECT_EQ(heap->nr_chunks, 6);
 	t_destroy(s, 96);
-	ka_heap_release(heap, 0);
+	ka_mheap_release(heap, 0);
 	EXPECT_EQ(heap->pages_held, 0);
 	EXPECT_EQ(heap->chunks_alloced, heap->chunks_freed);
 	EXPECT_EQ(shim_stats.pages_out, 0);
 }
 
-static void t_heap_first_fit(void)
+static void t_mheap_first_fit(void)
 {
 	struct ka_span *ballast = t_ballast(), *s[5], *f, *g;
 	char *base;
@@ -312,9 +312,9 @@ static void t_heap_first_fit(void)
  * block of its own to be had takes a run of a chunk that has room, and
  * one that no chunk holds fails cleanly.
  */
-static void t_heap_fallback_order(void)
+static void t_mheap_fallback_order(void)
 {
-	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_mheap *heap = ka_mheap_of(0);
 	struct ka_span *s, *l;
 
 	shim_fault.page_max_order = 3;
@@ -326,7 +326,7 @@ static void t_heap_fallback_order(void)
 	EXPECT_EQ(heap->alloc_failed, 1);
 	if (s)
 		ka_span_destroy(s);
-	ka_heap_release(heap, 0);
+	ka_mheap_release(heap, 0);
 	shim_fault.page_max_order = SHIM_MAX_ORDER;
 	s = t_run(1);
 	/* both tries at the block (this node, then any) fail */
@@ -342,7 +342,7 @@ static void t_heap_fallback_order(void)
 /* No memory left on the node: a chunk of another node's memory, of the
  * order the run needs.
  */
-static void t_heap_fallback_node(void)
+static void t_mheap_fallback_node(void)
 {
 	struct ka_span *s;
 
@@ -354,16 +354,16 @@ static void t_heap_fallback_node(void)
 	EXPECT_EQ(s->node, 0);
 	EXPECT_EQ(s->chunk->node, 0);
 	EXPECT_EQ(ka_sys_page_node(s->base), 1);
-	EXPECT_EQ(ka_heap_of(0)->pages_held, s->npages);
-	EXPECT_EQ(ka_heap_of(0)->chunk_fallbacks, 1);
-	EXPECT_EQ(ka_heap_of(1)->pages_held, 0);
+	EXPECT_EQ(ka_mheap_of(0)->pages_held, s->npages);
+	EXPECT_EQ(ka_mheap_of(0)->chunk_fallbacks, 1);
+	EXPECT_EQ(ka_mheap_of(1)->pages_held, 0);
 	ka_span_destroy(s);
 	shim_fault.node_full = 3;
 	EXPECT(!ka_span_new(cls_of(64), 1, GFP_KERNEL));
 }
 
 /* Spans go to the fullest chunk with room, not the first on the list. */
-static void t_heap_packing(void)
+static void t_mheap_packing(void)
 {
 	struct ka_span *ballast = t_ballast(), *a[16], *b[2], *c, *d;
 
@@ -377,7 +377,7 @@ static void t_heap_packing(void)
 	ka_span_destroy(b[1]);		/* B: empty, first on the list */
 	d = t_run(1);			/* A: still the fullest with room */
 	EXPECT(d->chunk == a[15]->chunk);
-	EXPECT_EQ(ka_heap_of(0)->nr_free_chunks, 1);
+	EXPECT_EQ(ka_mheap_of(0)->nr_free_chunks, 1);
 	t_destroy(a + 2, 14);
 	ka_span_destroy(c);
 	ka_span_destroy(d);
@@ -389,9 +389,9 @@ static void t_heap_packing(void)
  * page allocator's count drop by exactly that, holes are never carved, and
  * the chunk goes back (page by page) with its last run.
  */
-static void t_heap_release_pages(void)
+static void t_mheap_release_pages(void)
 {
-	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_mheap *heap = ka_mheap_of(0);
 	struct ka_span *ballast = t_ballast(), *s[3], *d;
 	struct ka_chunk *chunk;
 
@@ -399,7 +399,7 @@ static void t_heap_release_pages(void)
 	chunk = s[0]->chunk;
 	ka_span_destroy(s[1]);
 	EXPECT_EQ(heap->pages_held, KA_MAX_SIZE / PAGE_SIZE + T_CHUNK);
-	EXPECT_EQ(ka_heap_release(heap, 0), T_CHUNK - 16);
+	EXPECT_EQ(ka_mheap_release(heap, 0), T_CHUNK - 16);
 	EXPECT_EQ(heap->pages_held, KA_MAX_SIZE / PAGE_SIZE + 16);
 	EXPECT_EQ(heap->pages_used, heap->pages_held);
 	EXPECT_EQ(heap->pages_holes, T_CHUNK - 16);
@@ -408,7 +408,7 @@ static void t_heap_release_pages(void)
 	EXPECT_EQ(shim_stats.page_splits, 1);
 	EXPECT_EQ(chunk->nreleased, T_CHUNK - 16);
 	EXPECT_EQ(chunk->nfree, 0);
-	EXPECT_EQ(ka_heap_release(heap, 0), 0);
+	EXPECT_EQ(ka_mheap_release(heap, 0), 0);
 	/* the chunk has room only in holes: a new chunk */
 	d = t_run(8);
 	EXPECT(d->chunk != chunk);
@@ -420,7 +420,7 @@ static void t_heap_release_pages(void)
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
 	ka_span_destroy(d);		/* the reserve: kept */
 	EXPECT_EQ(heap->nr_free_chunks, 1);
-	EXPECT_EQ(ka_heap_release(heap, 0), T_CHUNK);
+	EXPECT_EQ(ka_mheap_release(heap, 0), T_CHUNK);
 	ka_span_destroy(ballast);
 	EXPECT_EQ(shim_stats.pages_out, 0);
 	EXPECT_EQ(heap->chunks_alloced, heap->chunks_freed);
@@ -430,9 +430,9 @@ static void t_heap_release_pages(void)
  * The background pass: down to the goal, at most max pages, the emptiest
  * chunk first, from its end.
  */
-static void t_heap_scavenge(void)
+static void t_mheap_scavenge(void)
 {
-	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_mheap *heap = ka_mheap_of(0);
 	struct ka_span *ballast = t_ballast(), *s[36];
 	struct ka_chunk *a, *x, *b;
 
@@ -444,15 +444,15 @@ static void t_heap_scavenge(void)
 	ka_span_destroy(s[0]);
 	ka_span_destroy(s[16]);
 	/* A and X 8 free, B 96: 112 free for 1296 pages in use, goal 20 */
-	EXPECT_EQ(ka_heap_scavenge_goal(heap), 20);
+	EXPECT_EQ(ka_mheap_scavenge_goal(heap), 20);
 	EXPECT_EQ(heap->pages_held - heap->pages_used, 112);
 	EXPECT_EQ(heap->pages_released, 0);	/* no prompt release */
-	EXPECT_EQ(ka_heap_scavenge(heap, 10), 10);
+	EXPECT_EQ(ka_mheap_scavenge(heap, 10), 10);
 	EXPECT_EQ(b->nreleased, 10);
 	EXPECT(test_bit(T_CHUNK - 1, b->released) && !test_bit(32, b->released));
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 112 - 10 - 20);
+	EXPECT_EQ(ka_mheap_scavenge(heap, ULONG_MAX), 112 - 10 - 20);
 	EXPECT_EQ(heap->pages_held - heap->pages_used, 20);
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), 0);
+	EXPECT_EQ(ka_mheap_scavenge(heap, ULONG_MAX), 0);
 	EXPECT_EQ(b->nreleased, 92);
 	EXPECT_EQ(a->nreleased + x->nreleased, 0);
 	EXPECT_EQ(heap->scav_pages, 92);
@@ -460,7 +460,7 @@ static void t_heap_scavenge(void)
 	EXPECT_EQ(shim_stats.page_splits, 1);
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
 	/* the shrinker's release: every free page */
-	EXPECT_EQ(ka_heap_release(heap, 0), 20);
+	EXPECT_EQ(ka_mheap_release(heap, 0), 20);
 	EXPECT_EQ(heap->pages_held, heap->pages_used);
 	EXPECT_EQ(heap->scav_pages, 92);
 	t_destroy(s + 1, 15);
@@ -472,9 +472,9 @@ static void t_heap_scavenge(void)
 }
 
 /* An empty chunk that the excess covers goes back whole, before any page. */
-static void t_heap_scavenge_whole(void)
+static void t_mheap_scavenge_whole(void)
 {
-	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_mheap *heap = ka_mheap_of(0);
 	struct ka_span *ballast = t_ballast(), *s[48];
 
 	t_runs(s, 48, 8);		/* chunks A, B, C full */
@@ -485,8 +485,8 @@ static void t_heap_scavenge_whole(void)
 	EXPECT_EQ(heap->nr_free_chunks, 1);
 	EXPECT_EQ(heap->pages_released, 0);
 	/* 192 free, goal 19: the empty chunk, then 45 pages of A or B */
-	EXPECT_EQ(ka_heap_scavenge_goal(heap), 19);
-	EXPECT_EQ(ka_heap_scavenge(heap, ULONG_MAX), T_CHUNK + 45);
+	EXPECT_EQ(ka_mheap_scavenge_goal(heap), 19);
+	EXPECT_EQ(ka_mheap_scavenge(heap, ULONG_MAX), T_CHUNK + 45);
 	EXPECT_EQ(heap->nr_chunks, 3);
 	EXPECT_EQ(heap->nr_free_chunks, 0);
 	EXPECT_EQ(heap->chunks_freed, 1);
@@ -496,7 +496,7 @@ static void t_heap_scavenge_whole(void)
 	t_destroy(s + 4, 12);
 	t_destroy(s + 20, 12);
 	ka_span_destroy(ballast);
-	ka_heap_release(heap, 0);
+	ka_mheap_release(heap, 0);
 	EXPECT_EQ(shim_stats.pages_out, 0);
 }
 
@@ -508,9 +508,9 @@ static void t_heap_scavenge_whole(void)
  * end; a chunk left with holes and no run goes back at once, an empty
  * whole one waits for the pass.
  */
-static void t_heap_prompt(void)
+static void t_mheap_prompt(void)
 {
-	struct ka_heap *heap = ka_heap_of(0);
+	struct ka_mheap *heap = ka_mheap_of(0);
 	unsigned long kicks = ut_scav_kicks();
 	struct ka_span *a[16], *b[16];
 	struct ka_chunk *ca;
@@ -519,7 +519,7 @@ static void t_heap_prompt(void)
 	t_runs(b, 16, 8);
 	ca = a[0]->chunk;
 	/* 256 pages in use: goal 16, a pass asked for above 16 + 64 free */
-	EXPECT_EQ(ka_heap_scavenge_goal(heap), 16);
+	EXPECT_EQ(ka_mheap_scavenge_goal(heap), 16);
 	t_destroy(a, 10);
 	EXPECT_EQ(heap->pages_held - heap->pages_used, 80);
 	EXPECT_EQ(ut_scav_kicks(), kicks);
@@ -529,7 +529,7 @@ static void t_heap_prompt(void)
 	EXPECT_EQ(ut_scav_kicks(), kicks + 1);
 	EXPECT_EQ(heap->pages_released, 0);
 	/* the background pass: 112 free, goal 16 */
-	EXPECT_EQ(ka_heap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), 96);
+	EXPECT_EQ(ka_mheap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), 96);
 	EXPECT_EQ(ca->nreleased, 96);
 	EXPECT(test_bit(111, ca->released) && !test_bit(15, ca->released));
 	EXPECT_EQ(shim_stats.pages_out, heap->pages_held);
@@ -539,13 +539,13 @@ static void t_heap_prompt(void)
 	t_destroy(b, 16);		/* B: empty and whole, kept */
 	EXPECT_EQ(ut_scav_kicks(), kicks + 2);
 	EXPECT_EQ(heap->nr_free_chunks, 1);
-	EXPECT_EQ(ka_heap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), T_CHUNK);
+	EXPECT_EQ(ka_mheap_scavenge(heap, KA_SCAV_PAGES_PER_TICK), T_CHUNK);
 	EXPECT_EQ(heap->nr_chunks, 0);
 	EXPECT_EQ(shim_stats.pages_out, 0);
 }
 
 /* Every metadata allocation on the span path failing in turn. */
-static void t_heap_meta_failures(void)
+static void t_mheap_meta_failures(void)
 {
 	unsigned int k, ok = 0;
 
@@ -640,21 +640,21 @@ static void t_arena_lifecycle(void)
 	EXPECT(a->chunk != b->chunk && a->chunk->arena == b->chunk->arena);
 	EXPECT_EQ(ka_arena_map->aux[idx]->nr_chunks, 2);
 	ka_span_destroy(b);
-	ka_heap_release(ka_heap_of(0), 0);
+	ka_mheap_release(ka_mheap_of(0), 0);
 	EXPECT(ka_arena_map->arenas[idx] != &ka_dummy_arena &&
 	       ka_arena_map->aux[idx]->nr_chunks == 1);
 	ka_span_destroy(a);
-	ka_heap_release(ka_heap_of(0), 0);
+	ka_mheap_release(ka_mheap_of(0), 0);
 	EXPECT(ka_arena_map->arenas[idx] == &ka_dummy_arena);
 }
 
 /* ---- mcentral ---- */
 
-static void t_central_lists(void)
+static void t_mcentral_lists(void)
 {
 	/* 64 objects a span, a batch of 64: a reserve of one span */
 	unsigned int cls = cls_of(64), nelems = ka_classes[cls].nelems;
-	struct ka_central *c = central(0, cls);
+	struct ka_mcentral *c = central(0, cls);
 	void *objs[256];
 	unsigned int n;
 
@@ -669,46 +669,46 @@ static void t_central_lists(void)
 	EXPECT_EQ(ka_classes[cls_of(4096)].reserve, 1);
 	EXPECT_EQ(ka_classes[cls_of(8192)].reserve, 1);
 	EXPECT_EQ(ka_classes[cls_of(32768)].reserve, 1);
-	n = ka_central_refill(c, objs, nelems, GFP_KERNEL);
+	n = ka_mcentral_refill(c, objs, nelems, GFP_KERNEL);
 	EXPECT_EQ(n, nelems);
 	EXPECT_EQ(c->nr_full, 1);
 	EXPECT_EQ(c->nr_partial, 0);
-	n += ka_central_refill(c, objs + n, 1, GFP_KERNEL);
+	n += ka_mcentral_refill(c, objs + n, 1, GFP_KERNEL);
 	EXPECT_EQ(c->nr_partial, 1);
 	EXPECT_EQ(c->objs_out, nelems + 1);
 	EXPECT_EQ(c->spans_from_heap, 2);
 	/* one back to the full span: both partial */
-	ka_central_flush(objs, 1);
+	ka_mcentral_flush(objs, 1);
 	EXPECT_EQ(c->nr_full, 0);
 	EXPECT_EQ(c->nr_partial, 2);
 	/* the rest of the first span back: it is the empty reserve, last */
-	ka_central_flush(objs + 1, nelems - 1);
+	ka_mcentral_flush(objs + 1, nelems - 1);
 	EXPECT_EQ(c->nr_empty, 1);
 	EXPECT(list_last_entry(&c->partial, struct ka_span, list)->nalloc == 0);
 	/* the second span empties too: beyond the reserve, to the heap */
-	ka_central_flush(objs + nelems, 1);
+	ka_mcentral_flush(objs + nelems, 1);
 	EXPECT_EQ(c->nr_empty, 1);
 	EXPECT_EQ(c->nr_partial, 1);
 	EXPECT_EQ(c->spans_to_heap, 1);
 	EXPECT_EQ(c->objs_out, 0);
-	EXPECT_EQ(ka_central_release(c, 1), 0);
-	EXPECT_EQ(ka_central_release(c, 0), ka_classes[cls].npages);
+	EXPECT_EQ(ka_mcentral_release(c, 1), 0);
+	EXPECT_EQ(ka_mcentral_release(c, 0), ka_classes[cls].npages);
 	EXPECT(list_empty(&c->partial));
 }
 
-static void t_central_double_flush(void)
+static void t_mcentral_double_flush(void)
 {
-	struct ka_central *c = central(1, cls_of(16));
+	struct ka_mcentral *c = central(1, cls_of(16));
 	void *objs[4];
 
-	EXPECT_EQ(ka_central_refill(c, objs, 4, GFP_KERNEL), 4);
-	ka_central_flush(objs, 2);
+	EXPECT_EQ(ka_mcentral_refill(c, objs, 4, GFP_KERNEL), 4);
+	ka_mcentral_flush(objs, 2);
 	EXPECT_EQ(ut_ka_refused(), 0);
 	/* objs[1] again, between two good ones */
 	objs[0] = objs[1];
 	objs[1] = objs[2];
 	objs[2] = objs[0];
-	ka_central_flush(objs + 1, 3);
+	ka_mcentral_flush(objs + 1, 3);
 	EXPECT_EQ(ut_ka_refused(), 1);
 	EXPECT_EQ(c->objs_out, 0);
 	EXPECT(!ut_check());
@@ -718,54 +718,54 @@ static void t_central_double_flush(void)
  * The reserve by demand: spans given back and built again within a trim
  * pass are kept; a pass that finds them unused gives them back.
  */
-static void t_central_hold(void)
+static void t_mcentral_hold(void)
 {
 	unsigned int cls = cls_of(16384), reserve = ka_classes[cls].reserve;
 	unsigned int n = reserve + 8, i;
-	struct ka_central *c = central(0, cls);
+	struct ka_mcentral *c = central(0, cls);
 	unsigned long from;
 	void *objs[64];
 
 	EXPECT(n <= ARRAY_SIZE(objs));
 	for (i = 0; i < 2; i++) {
-		EXPECT_EQ(ka_central_refill(c, objs, n, GFP_KERNEL), n);
-		ka_central_flush(objs, n);
+		EXPECT_EQ(ka_mcentral_refill(c, objs, n, GFP_KERNEL), n);
+		ka_mcentral_flush(objs, n);
 	}
 	EXPECT_EQ(c->hold, 8);
 	EXPECT_EQ(c->nr_empty, n);
 	EXPECT_EQ(c->spans_to_heap, 8);
 	from = c->spans_from_heap;
-	EXPECT_EQ(ka_central_refill(c, objs, n, GFP_KERNEL), n);
-	ka_central_flush(objs, n);
+	EXPECT_EQ(ka_mcentral_refill(c, objs, n, GFP_KERNEL), n);
+	ka_mcentral_flush(objs, n);
 	EXPECT_EQ(c->spans_from_heap, from);
 	EXPECT(!ut_check());
 	/* used to the bottom since the last pass: halved; then unused: back */
-	EXPECT_EQ(ka_central_decay(c), 4 * ka_classes[cls].npages);
+	EXPECT_EQ(ka_mcentral_decay(c), 4 * ka_classes[cls].npages);
 	EXPECT_EQ(c->hold, 4);
-	EXPECT_EQ(ka_central_decay(c), 4 * ka_classes[cls].npages);
+	EXPECT_EQ(ka_mcentral_decay(c), 4 * ka_classes[cls].npages);
 	EXPECT_EQ(c->hold, 0);
 	EXPECT_EQ(c->nr_empty, reserve);
-	EXPECT_EQ(ka_central_release(c, 0), reserve * ka_classes[cls].npages);
+	EXPECT_EQ(ka_mcentral_release(c, 0), reserve * ka_classes[cls].npages);
 	EXPECT(!ut_check());
 }
 
-static void t_central_refill_failure(void)
+static void t_mcentral_refill_failure(void)
 {
 	unsigned int cls = cls_of(2048), nelems = ka_classes[cls].nelems;
-	struct ka_central *c = central(0, cls);
+	struct ka_mcentral *c = central(0, cls);
 	void *objs[64];
 
 	shim_pattern_set(&shim_fault.page, ~0ULL, 1000);
-	EXPECT_EQ(ka_central_refill(c, objs, 4, GFP_KERNEL), 0);
+	EXPECT_EQ(ka_mcentral_refill(c, objs, 4, GFP_KERNEL), 0);
 	EXPECT(list_empty(&c->partial));
 	shim_fault_reset();
-	EXPECT_EQ(ka_central_refill(c, objs, 1, GFP_KERNEL), 1);
+	EXPECT_EQ(ka_mcentral_refill(c, objs, 1, GFP_KERNEL), 1);
 	shim_pattern_set(&shim_fault.page, ~0ULL, 1000);
 	shim_pattern_set(&shim_fault.meta, ~0ULL, 1000);
 	/* what the partial span has, and no more */
-	EXPECT_EQ(ka_central_refill(c, objs + 1, 64, GFP_KERNEL), nelems - 1);
+	EXPECT_EQ(ka_mcentral_refill(c, objs + 1, 64, GFP_KERNEL), nelems - 1);
 	shim_fault_reset();
-	ka_central_flush(objs, nelems);
+	ka_mcentral_flush(objs, nelems);
 }
 
 /* ---- pointers ka_free() must refuse ---- */
@@ -805,7 +805,7 @@ static void t_invalid_frees(void)
 static void t_free_past_last(void)
 {
 	unsigned int cls = cls_of(48);
-	struct ka_magazine *m = &per_cpu_ptr(ka_pcpu, 0)->mag[cls];
+	struct ka_magazine *m = &per_cpu_ptr(ka_mcache, 0)->mag[cls];
 	struct ka_span *span;
 	char *p, *past, *end;
 
@@ -976,23 +976,24 @@ static const struct {
 	{ "span: take and put", t_span_take_put },
 	{ "span: obj_ok accepts exactly the object starts", t_span_obj_ok },
 	{ "span: large", t_span_large },
-	{ "heap: free chunk reserve and release", t_heap_reserve },
-	{ "heap: first fit, coalescing", t_heap_first_fit },
-	{ "heap: smaller chunks when fragmented, a large run from a chunk", t_heap_fallback_order },
-	{ "heap: another node's memory when full", t_heap_fallback_node },
-	{ "heap: metadata allocation failures", t_heap_meta_failures },
-	{ "heap: spans packed into the fullest chunk", t_heap_packing },
-	{ "heap: free pages of a used chunk released", t_heap_release_pages },
-	{ "heap: scavenger goal, rate, order", t_heap_scavenge },
-	{ "heap: scavenger frees a whole empty chunk first", t_heap_scavenge_whole },
-	{ "heap: a freed run far over the goal asks for a pass", t_heap_prompt },
+	{ "mheap: free chunk reserve and release", t_mheap_reserve },
+	{ "mheap: first fit, coalescing", t_mheap_first_fit },
+	{ "mheap: smaller chunks when fragmented, a large run from a chunk",
+	  t_mheap_fallback_order },
+	{ "mheap: another node's memory when full", t_mheap_fallback_node },
+	{ "mheap: metadata allocation failures", t_mheap_meta_failures },
+	{ "mheap: spans packed into the fullest chunk", t_mheap_packing },
+	{ "mheap: free pages of a used chunk released", t_mheap_release_pages },
+	{ "mheap: scavenger goal, rate, order", t_mheap_scavenge },
+	{ "mheap: scavenger frees a whole empty chunk first", t_mheap_scavenge_whole },
+	{ "mheap: a freed run far over the goal asks for a pass", t_mheap_prompt },
 	{ "arena: map growth", t_arena_grow },
 	{ "arena: foreign pointers", t_arena_lookup_foreign },
 	{ "arena: created and freed with chunks", t_arena_lifecycle },
-	{ "central: lists, reserve, release", t_central_lists },
-	{ "central: double flush refused", t_central_double_flush },
-	{ "central: reserve by demand", t_central_hold },
-	{ "central: refill failure", t_central_refill_failure },
+	{ "mcentral: lists, reserve, release", t_mcentral_lists },
+	{ "mcentral: double flush refused", t_mcentral_double_flush },
+	{ "mcentral: reserve by demand", t_mcentral_hold },
+	{ "mcentral: refill failure", t_mcentral_refill_failure },
 	{ "free: invalid pointers refused", t_invalid_frees },
 	{ "free: pointer past the last object refused", t_free_past_last },
 	{ "free: racing double free of a large object", t_large_racing_double_free },

@@ -18,12 +18,12 @@
  * Owns: nothing of its own: it drives the layers below (the hook keys it
  * takes references on, the kmemleak parameter and the reports are
  * hooks.c's).
- * Locks: the hit paths own this CPU's magazines through ka_mag_trylock()
+ * Locks: the hit paths own this CPU's magazines through ka_mcache_trylock()
  * (mcache.c: no irq disabling, no atomic) and do the arena lookup inside
  * that section, which is an RCU read-side section.  An allocation that
  * finds the magazines busy takes one object from mcentral instead; such a
  * free goes as another CPU's would (ka_free_nonlocal()).  On PREEMPT_RT
- * calls from atomic context are refused (ka_mag_context_ok()).
+ * calls from atomic context are refused (ka_mcache_context_ok()).
  *
  * Generic KASAN (IS_ENABLED(), no code on other kernels): an object is made
  * accessible for exactly the bytes requested when it is handed out, the
@@ -158,10 +158,10 @@ static __always_inline void ka_kasan_free(const void *p, size_t slot)
 /*
  * The size class of this CPU's magazine @pm, which the hit path found from
  * the size (ka_mag_of_size()): class cls's magazine is at cls <<
- * KA_MAG_SHIFT in struct ka_pcpu, so the size becomes a class once.
+ * KA_MAG_SHIFT in struct ka_mcache, so the size becomes a class once.
  */
 static __always_inline unsigned int
-ka_mag_class(struct ka_pcpu __percpu *pcpu, struct ka_magazine __percpu *pm)
+ka_mag_class(struct ka_mcache __percpu *pcpu, struct ka_magazine __percpu *pm)
 {
 	return ((__force unsigned long)pm - (__force unsigned long)pcpu) >>
 	       KA_MAG_SHIFT;
@@ -338,7 +338,7 @@ static __always_inline bool ka_pre_free(const void *p,
 static noinline void ka_refuse_atomic(const void *p, size_t size,
 				      unsigned long caller)
 {
-	this_cpu_inc(ka_pcpu->nr_atomic);
+	this_cpu_inc(ka_mcache->nr_atomic);
 	if (p)
 		pr_err_ratelimited("free of %p refused: atomic context on PREEMPT_RT, the object stays allocated (caller %pS)\n",
 				   p, (void *)caller);
@@ -349,7 +349,7 @@ static noinline void ka_refuse_atomic(const void *p, size_t size,
 
 static void *ka_fail(size_t size, gfp_t gfp, unsigned long caller)
 {
-	this_cpu_inc(ka_pcpu->nr_failed);
+	this_cpu_inc(ka_mcache->nr_failed);
 	if (size > KA_MAX_SIZE && !(gfp & __GFP_NOWARN))
 		pr_warn_ratelimited("%zu bytes requested, more than ka's largest object (%lu) (caller %pS)\n",
 				    size, KA_MAX_SIZE, (void *)caller);
@@ -365,12 +365,12 @@ static void *ka_alloc_large(size_t size, gfp_t gfp, int node,
 		return ka_fail(size, gfp, caller);
 	if (node == NUMA_NO_NODE)
 		node = numa_mem_id();
-	span = ka_heap_large_get(ka_heap_of(node), size);
+	span = ka_large_get(ka_mheap_of(node), size);
 	if (!span)
 		span = ka_span_new_large(size, node, gfp);
 	if (unlikely(!span))
 		return ka_fail(size, gfp, caller);
-	this_cpu_inc(ka_pcpu->nr_large_alloc);
+	this_cpu_inc(ka_mcache->nr_large_alloc);
 	trace_ka_alloc(caller, span->base, size, span->elemsize, gfp, node);
 	ka_post_alloc(span->base, size, span->elemsize, gfp, caller);
 	if (ka_prof_tick(size))
@@ -383,10 +383,10 @@ static void *ka_alloc_from_node(unsigned int cls, gfp_t gfp, int node)
 {
 	void *p;
 
-	if (!ka_central_refill(ka_central_of(node, cls), &p, 1, gfp))
+	if (!ka_mcentral_refill(ka_mcentral_of(node, cls), &p, 1, gfp))
 		return NULL;
-	this_cpu_inc(ka_pcpu->mag[cls].nr_alloc);
-	this_cpu_inc(ka_pcpu->mag[cls].nr_miss);
+	this_cpu_inc(ka_mcache->mag[cls].nr_alloc);
+	this_cpu_inc(ka_mcache->mag[cls].nr_miss);
 	return p;
 }
 
@@ -431,7 +431,7 @@ static noinline void *ka_alloc_slowpath(size_t size, unsigned int cls,
 
 	if (!size)
 		return ZERO_SIZE_PTR;
-	if (unlikely(!ka_mag_context_ok())) {
+	if (unlikely(!ka_mcache_context_ok())) {
 		ka_refuse_atomic(NULL, size, caller);
 		return ka_fail(size, gfp, caller);
 	}
@@ -444,7 +444,7 @@ static noinline void *ka_alloc_slowpath(size_t size, unsigned int cls,
 		p = ka_mcache_refill_alloc(cls, gfp);
 		break;
 	case KA_FROM_BUSY:
-		this_cpu_inc(ka_pcpu->nr_busy);
+		this_cpu_inc(ka_mcache->nr_busy);
 		p = ka_alloc_from_node(cls, gfp, numa_mem_id());
 		break;
 	default:
@@ -458,7 +458,7 @@ static noinline void *ka_alloc_slowpath(size_t size, unsigned int cls,
 
 /*
  * The hit path: pop this CPU's magazine of the size class, owning it
- * through ka_mag_trylock() (mcache.c): a preempt count increment and a
+ * through ka_mcache_trylock() (mcache.c): a preempt count increment and a
  * per-CPU flag on !RT, no irq toggling and no atomic.  If the magazines
  * are busy (this call interrupted their owner, or on RT preempted it) the
  * object comes from mcentral instead.  Hooks and misses are out of line.
@@ -466,15 +466,15 @@ static noinline void *ka_alloc_slowpath(size_t size, unsigned int cls,
 static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 					   unsigned long caller)
 {
-	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_mcache __percpu *pcpu = ka_mcache;
 	enum ka_alloc_from from = KA_FROM_REFILL;
 	struct ka_magazine __percpu *pm;
 	void *p;
 
-	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE || !ka_mag_context_ok()))
+	if (unlikely(size - 1 >= KA_MAX_SMALL_SIZE || !ka_mcache_context_ok()))
 		return ka_alloc_slowpath(size, 0, gfp, node, caller, from);
 	pm = ka_mag_of_size(pcpu, size);
-	if (unlikely(!ka_mag_trylock(pcpu))) {
+	if (unlikely(!ka_mcache_trylock(pcpu))) {
 		from = KA_FROM_BUSY;
 		goto slow;
 	}
@@ -485,18 +485,18 @@ static __always_inline void *ka_alloc_fast(size_t size, gfp_t gfp, int node,
 	 * magazine the task may have left by then (ka_alloc() folds this).
 	 */
 	if (node != NUMA_NO_NODE && unlikely(node != numa_mem_id())) {
-		ka_mag_unlock(pcpu);
+		ka_mcache_unlock(pcpu);
 		from = KA_FROM_NODE;
 		goto slow;
 	}
-	ka_mag_point(KA_MP_POP);
+	ka_mcache_point(KA_MP_POP);
 	if (unlikely(!ka_mag_pop(pm, &p))) {
-		ka_mag_unlock(pcpu);
+		ka_mcache_unlock(pcpu);
 		if (node != NUMA_NO_NODE)
 			from = KA_FROM_NODE;
 		goto slow;
 	}
-	ka_mag_unlock(pcpu);
+	ka_mcache_unlock(pcpu);
 	this_cpu_inc(pm->nr_alloc);
 	if (unlikely(ka_alloc_hooks(gfp)))
 		return ka_alloc_done(p, size, ka_mag_class(pcpu, pm), gfp,
@@ -587,12 +587,12 @@ static noinline void ka_free_nonlocal(struct ka_span *span, const void *p,
 		bool ok;
 
 		ka_pre_free(p, span, caller);
-		ok = ka_heap_large_put(ka_heap_of(span->node), span);
+		ok = ka_large_put(ka_mheap_of(span->node), span);
 		if (!ok)
 			ka_report_double_free(p, "double free of a large object",
 					   caller);
 		else
-			this_cpu_inc(ka_pcpu->nr_large_free);
+			this_cpu_inc(ka_mcache->nr_large_free);
 		return;
 	}
 	/*
@@ -605,13 +605,13 @@ static noinline void ka_free_nonlocal(struct ka_span *span, const void *p,
 	 */
 	if (!ka_pre_free(p, span, caller))
 		return;
-	this_cpu_inc(ka_pcpu->mag[span->cls].nr_free);
+	this_cpu_inc(ka_mcache->mag[span->cls].nr_free);
 	if (span->node != numa_mem_id())
-		this_cpu_inc(ka_pcpu->nr_remote_free);
+		this_cpu_inc(ka_mcache->nr_remote_free);
 	if (ka_class_owned(&ka_classes[span->cls]))
 		ka_mcache_free_remote(span, p);
 	else
-		ka_central_flush_span(span, (void **)&p, 1);
+		ka_mcentral_flush_span(span, (void **)&p, 1);
 }
 
 /*
@@ -639,7 +639,7 @@ static __always_inline bool ka_free_local(struct ka_span *span,
 	if (!ka_pre_free(p, span, caller))
 		return true;
 	/* ka_cache_free()'s slow path shares it (cache.c) */
-	ka_mcache_free_local(NULL, &ka_pcpu->mag[cls], cls, span, (void *)p);
+	ka_mcache_free_local(NULL, &ka_mcache->mag[cls], cls, span, (void *)p);
 	return true;
 }
 
@@ -677,18 +677,18 @@ static noinline void ka_free_span(struct ka_span *span, const void *p,
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	if (unlikely(!ka_mag_context_ok())) {
+	if (unlikely(!ka_mcache_context_ok())) {
 		ka_refuse_atomic(p, 0, caller);
 		return;
 	}
 	trace_ka_free(caller, p);
 	if (!ka_free_hooks(span, p, caller))
 		return;
-	if (likely(ka_mag_trylock(ka_pcpu))) {
+	if (likely(ka_mcache_trylock(ka_mcache))) {
 		done = ka_free_local(span, p, caller);
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_unlock(ka_mcache);
 	} else {
-		this_cpu_inc(ka_pcpu->nr_busy);
+		this_cpu_inc(ka_mcache->nr_busy);
 	}
 	if (unlikely(!done))
 		ka_free_nonlocal(span, p, caller);
@@ -730,7 +730,7 @@ void ka_free_evict(struct ka_span *span, const void *p)
  * Return: true with *@pmp the magazine pushed (for its count), or false:
  * the slow path.
  */
-static __always_inline bool ka_free_hit(struct ka_pcpu __percpu *pcpu,
+static __always_inline bool ka_free_hit(struct ka_mcache __percpu *pcpu,
 					struct ka_span *span, const void *p,
 					struct ka_magazine __percpu **pmp)
 {
@@ -747,7 +747,7 @@ static __always_inline bool ka_free_hit(struct ka_pcpu __percpu *pcpu,
 		pm = ka_mag_of_span(pcpu, span);
 		/* KASAN: freed before it enters the magazine */
 		ka_kasan_free(p, span->elemsize);
-		ka_mag_point(KA_MP_PUSH);
+		ka_mcache_point(KA_MP_PUSH);
 		if (likely(ka_mag_push(pm, (void *)p))) {
 			ka_word_write((void *)p, tag);
 			*pmp = pm;
@@ -776,12 +776,12 @@ static noinline void ka_free_miss(struct ka_span *span, const void *p,
 	    likely(ka_free_local(span, p, caller)))
 		goto unlock;
 	rcu_read_lock();
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_unlock(ka_mcache);
 	ka_free_nonlocal(span, p, caller);
 	rcu_read_unlock();
 	return;
 unlock:
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_unlock(ka_mcache);
 }
 
 /**
@@ -799,14 +799,14 @@ unlock:
  */
 void ka_free_in(struct ka_span *span, const void *p, unsigned long caller)
 {
-	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_mcache __percpu *pcpu = ka_mcache;
 	struct ka_magazine __percpu *pm;
 
 	if (ka_kasan_quarantine(ka_span_real(span), p, NULL, caller))
 		return;
-	if (likely(ka_mag_context_ok() && ka_mag_trylock(pcpu))) {
+	if (likely(ka_mcache_context_ok() && ka_mcache_trylock(pcpu))) {
 		if (likely(ka_free_hit(pcpu, span, p, &pm))) {
-			ka_mag_unlock(pcpu);
+			ka_mcache_unlock(pcpu);
 			this_cpu_inc(pm->nr_free);
 		} else {
 			ka_free_miss(span, p, caller);
@@ -848,7 +848,7 @@ static noinline void ka_free_kasan(const void *p, unsigned long caller)
  */
 void ka_free(const void *p)
 {
-	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_mcache __percpu *pcpu = ka_mcache;
 	struct ka_magazine __percpu *pm;
 	struct ka_span *span;
 
@@ -856,11 +856,11 @@ void ka_free(const void *p)
 		ka_free_kasan(p, _RET_IP_);
 		return;
 	}
-	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
+	if (unlikely(!ka_mcache_context_ok() || !ka_mcache_trylock(pcpu)))
 		goto slow;
 	span = ka_span_lookup(p);
 	if (likely(ka_free_hit(pcpu, span, p, &pm))) {
-		ka_mag_unlock(pcpu);
+		ka_mcache_unlock(pcpu);
 		this_cpu_inc(pm->nr_free);
 		return;
 	}
@@ -1142,7 +1142,7 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 		ka_fail(size, flags, _RET_IP_);
 		return 0;
 	}
-	if (unlikely(!ka_mag_context_ok())) {
+	if (unlikely(!ka_mcache_context_ok())) {
 		ka_refuse_atomic(NULL, size, _RET_IP_);
 		ka_fail(size, flags, _RET_IP_);
 		return 0;
@@ -1160,29 +1160,29 @@ int ka_alloc_bulk(size_t size, gfp_t flags, size_t nr, void **p)
 	cls = ka_size_class(size);
 	objsize = ka_classes[cls].size;
 
-	pm = &ka_pcpu->mag[cls];
+	pm = &ka_mcache->mag[cls];
 	if (ka_class_owned(&ka_classes[cls])) {
 		got = ka_mcache_alloc_bulk(cls, p, min_t(size_t, nr, UINT_MAX),
 					   &hits, flags);
-	} else if (likely(ka_mag_trylock(ka_pcpu))) {
-		ka_mag_point(KA_MP_BULK);
+	} else if (likely(ka_mcache_trylock(ka_mcache))) {
+		ka_mcache_point(KA_MP_BULK);
 		while (got < nr && ka_mag_pop(pm, &p[got]))
 			got++;
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_unlock(ka_mcache);
 		hits = got;
 	} else {
-		this_cpu_inc(ka_pcpu->nr_busy);
+		this_cpu_inc(ka_mcache->nr_busy);
 	}
 
 	while (got < nr) {
 		unsigned int want = min_t(size_t, nr - got, UINT_MAX);
 		unsigned int n;
 
-		n = ka_central_refill(ka_central_of(numa_mem_id(), cls),
-				      p + got, want, flags);
+		n = ka_mcentral_refill(ka_mcentral_of(numa_mem_id(), cls),
+				       p + got, want, flags);
 		if (!n) {
 			/* not yet handed out: no kmemleak record to drop */
-			ka_central_flush(p, got);
+			ka_mcentral_flush(p, got);
 			ka_fail(size, flags, _RET_IP_);
 			return 0;
 		}
@@ -1224,7 +1224,7 @@ void ka_free_bulk(size_t nr, void **p)
 
 		if (unlikely(ZERO_OR_NULL_PTR(o)))
 			continue;
-		if (unlikely(!ka_mag_context_ok())) {
+		if (unlikely(!ka_mcache_context_ok())) {
 			ka_refuse_atomic(o, 0, _RET_IP_);
 			continue;
 		}
@@ -1234,9 +1234,9 @@ void ka_free_bulk(size_t nr, void **p)
 			continue;
 		}
 		if (!owned) {
-			owned = ka_mag_trylock(ka_pcpu);
+			owned = ka_mcache_trylock(ka_mcache);
 			if (!owned)
-				this_cpu_inc(ka_pcpu->nr_busy);
+				this_cpu_inc(ka_mcache->nr_busy);
 		}
 		/*
 		 * One lookup an object: in the owned section (RCU), kept for
@@ -1245,7 +1245,7 @@ void ka_free_bulk(size_t nr, void **p)
 		 */
 		if (likely(owned)) {
 			span = ka_span_lookup(o);
-			if (likely(ka_free_hit(ka_pcpu, span, o, &pm))) {
+			if (likely(ka_free_hit(ka_mcache, span, o, &pm))) {
 				this_cpu_inc(pm->nr_free);
 				continue;
 			}
@@ -1261,7 +1261,7 @@ void ka_free_bulk(size_t nr, void **p)
 		if (likely(owned && ka_free_local(span, o, _RET_IP_)))
 			goto next;
 		if (owned) {
-			ka_mag_unlock(ka_pcpu);
+			ka_mcache_unlock(ka_mcache);
 			owned = false;
 		}
 		ka_free_nonlocal(span, o, _RET_IP_);
@@ -1269,6 +1269,6 @@ next:
 		rcu_read_unlock();
 	}
 	if (owned)
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_unlock(ka_mcache);
 }
 EXPORT_SYMBOL_GPL(ka_free_bulk);

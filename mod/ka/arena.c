@@ -30,7 +30,7 @@
  * the owning heap's lock (the chunk's pages belong to one heap) without
  * ka_arena_lock.  Readers use RCU of any flavour: ka_free() looks up
  * inside its per-CPU section (preemption disabled on !PREEMPT_RT,
- * rcu_read_lock() on PREEMPT_RT; mcache.h, ka_mag_trylock()).
+ * rcu_read_lock() on PREEMPT_RT; mcache.h, ka_mcache_trylock()).
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -92,14 +92,14 @@ static unsigned long ka_arena_index(const void *addr)
 	return ((unsigned long)addr - PAGE_OFFSET) >> KA_ARENA_SHIFT;
 }
 
-static void ka_map_free(struct ka_arena_map *map)
+static void ka_arena_map_free(struct ka_arena_map *map)
 {
 	if (map)
 		kfree(map->aux);
 	kfree(map);
 }
 
-static struct ka_arena_map *ka_map_alloc(unsigned long nr, gfp_t gfp)
+static struct ka_arena_map *ka_arena_map_alloc(unsigned long nr, gfp_t gfp)
 {
 	struct ka_arena_map *map;
 
@@ -135,7 +135,7 @@ int ka_arena_init(void)
 	ka_arena_clear(&ka_dummy_arena);
 	for_each_online_node(nid)
 		end_pfn = max(end_pfn, node_end_pfn(nid));
-	map = ka_map_alloc(DIV_ROUND_UP(end_pfn, KA_ARENA_PAGES) ?: 1, GFP_KERNEL);
+	map = ka_arena_map_alloc(DIV_ROUND_UP(end_pfn, KA_ARENA_PAGES) ?: 1, GFP_KERNEL);
 	if (!map)
 		return -ENOMEM;
 	RCU_INIT_POINTER(ka_arena_map, map);
@@ -158,7 +158,7 @@ void ka_arena_exit(void)
 	for (i = 0; i < map->nr; i++)
 		WARN_ON_ONCE(rcu_access_pointer(map->arenas[i]) != &ka_dummy_arena);
 	RCU_INIT_POINTER(ka_arena_map, NULL);
-	ka_map_free(map);
+	ka_arena_map_free(map);
 }
 
 /**
@@ -184,8 +184,8 @@ retry:
 	if (idx >= map->nr) {
 		if (!bigger || bigger->nr <= idx) {
 			spin_unlock_irqrestore(&ka_arena_lock, flags);
-			ka_map_free(bigger);
-			bigger = ka_map_alloc(max(idx + 1, 2 * map->nr), gfp);
+			ka_arena_map_free(bigger);
+			bigger = ka_arena_map_alloc(max(idx + 1, 2 * map->nr), gfp);
 			if (!bigger)
 				goto nomem;
 			goto retry;
@@ -223,12 +223,12 @@ retry:
 	map->aux[idx]->nr_chunks++;
 	chunk->arena = map->aux[idx]->arena;
 	spin_unlock_irqrestore(&ka_arena_lock, flags);
-	ka_map_free(bigger);
+	ka_arena_map_free(bigger);
 	ka_arena_free(fresh);
 	kfree(aux);
 	return 0;
 nomem:
-	ka_map_free(bigger);
+	ka_arena_map_free(bigger);
 	ka_arena_free(fresh);
 	kfree(aux);
 	return -ENOMEM;

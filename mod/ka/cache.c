@@ -4,7 +4,7 @@
  * include/ka_redirect.h maps kmem_cache_create() and kmem_cache_alloc() on.
  *
  * A cache is a size class's machinery parameterised by a pointer: its own
- * central list per node (struct ka_central, mcentral.c) whose spans only it
+ * central list per node (struct ka_mcentral, mcentral.c) whose spans only it
  * uses, and its own per-CPU magazine (struct ka_magazine, mcache.h), owned
  * through the same per-CPU lock as the size classes' magazines.  Objects
  * are slots of the smallest class that fits the size at the alignment
@@ -53,7 +53,7 @@
  * behind ka_cache_alloc_hooks_key, which sampling turns on: nothing more on
  * the hit path while off), and recorded under the cache's name,
  * which profile.c copies (ka_prof_sample_cache()).  A span with live
- * samples has ckey 0 (profile.c sets it, ka_pcc_set() leaves it): their
+ * samples has ckey 0 (profile.c sets it, ka_owned_set() leaves it): their
  * frees take ka_cache_free_slow(), which tells ka_prof_free().
  *
  * What a cache does not do: memory cgroup accounting (SLAB_ACCOUNT is
@@ -69,7 +69,7 @@
  * list, and alone by the statistics and the shrinker, which take each
  * cache's central->lock inside it; mcache.c's ka_share_lock inside the
  * mutex to register a share.  The hit paths own this CPU's magazines with
- * ka_mag_trylock(ka_pcpu), as api.c does; flushes take the cache's
+ * ka_mcache_trylock(ka_mcache), as api.c does; flushes take the cache's
  * central->lock inside it, and a refill takes its batch before owning
  * them, as for a size class.  Destroy flushes
  * every CPU's magazine without their locks: the cache has no user left
@@ -116,7 +116,7 @@ struct ka_cache {
 	bool dead;			/* destroyed with objects still out */
 	/* per CPU a magazine and spans, for mcache.c (registered there) */
 	struct ka_mcache_share share;
-	struct ka_central *central[];	/* per node; NULL where no heap */
+	struct ka_mcentral *central[];	/* per node; NULL where no heap */
 };
 
 static LIST_HEAD(ka_caches);
@@ -158,7 +158,7 @@ bool ka_cache_rcu(const struct ka_cache *c)
  * mark it the cache's (its frees skip ka_free()'s hit path: fastkey 0) and
  * construct every object.  Context: refill, no ka lock held.
  */
-static void ka_cache_carve(struct ka_central *c, struct ka_span *span)
+static void ka_cache_carve(struct ka_mcentral *c, struct ka_span *span)
 {
 	struct ka_cache *cache = c->cache;
 	unsigned int i;
@@ -193,11 +193,11 @@ struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c)
 KA_EXPORT_INTERNAL(ka_cache_mag);
 
 /* CPU @cpu's spans of @c. */
-struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu)
+struct ka_owned *ka_cache_owned(struct ka_cache *c, int cpu)
 {
-	return &per_cpu_ptr(c->share.pcpu, cpu)->pcc;
+	return &per_cpu_ptr(c->share.pcpu, cpu)->owned;
 }
-KA_EXPORT_INTERNAL(ka_cache_pcc);
+KA_EXPORT_INTERNAL(ka_cache_owned);
 
 unsigned int ka_cache_cls(const struct ka_cache *c)
 {
@@ -282,7 +282,7 @@ unsigned long ka_cache_cpu_cached(int cpu)
 		struct ka_cache_cpu *cc = per_cpu_ptr(c->share.pcpu, cpu);
 
 		bytes += (unsigned long)ka_mag_count(&cc->mag) * c->objsize +
-			 ((unsigned long)READ_ONCE(cc->pcc.nstash) *
+			 ((unsigned long)READ_ONCE(cc->owned.nstash) *
 			  ka_classes[c->cls].npages << PAGE_SHIFT);
 	}
 	spin_unlock(&ka_cache_list_lock);
@@ -392,19 +392,19 @@ static struct ka_cache *ka_cache_new(const char *name, unsigned int size,
 		m->top = m->objs;
 		/* capacity once the CPU uses it (mcache.c) */
 		m->end = m->objs;
-		INIT_LIST_HEAD(&cc->pcc.partial);
-		INIT_LIST_HEAD(&cc->pcc.full);
-		INIT_LIST_HEAD(&cc->pcc.stash);
-		init_llist_head(&cc->pcc.pending);
+		INIT_LIST_HEAD(&cc->owned.partial);
+		INIT_LIST_HEAD(&cc->owned.full);
+		INIT_LIST_HEAD(&cc->owned.stash);
+		init_llist_head(&cc->owned.pending);
 	}
 	for (node = 0; node < nr_node_ids; node++) {
 		if (!ka_nodes[node])
 			continue;
-		c->central[node] = kzalloc_node(sizeof(struct ka_central),
+		c->central[node] = kzalloc_node(sizeof(struct ka_mcentral),
 						GFP_KERNEL, node);
 		if (!c->central[node])
 			goto nomem;
-		ka_central_init(c->central[node], cls, node);
+		ka_mcentral_init(c->central[node], cls, node);
 		c->central[node]->cache = c;
 		c->central[node]->share = &c->share;
 		c->central[node]->carve = ka_cache_carve;
@@ -548,7 +548,7 @@ static unsigned long ka_cache_out(struct ka_cache *c, unsigned long *bytes)
 	int node;
 
 	for (node = 0; node < nr_node_ids; node++) {
-		struct ka_central *ce = c->central[node];
+		struct ka_mcentral *ce = c->central[node];
 
 		if (!ce)
 			continue;
@@ -601,7 +601,7 @@ void ka_cache_destroy(struct ka_cache *c)
 	spin_unlock(&ka_cache_list_lock);
 	for (node = 0; node < nr_node_ids; node++)
 		if (c->central[node])
-			ka_central_release(c->central[node], 0);
+			ka_mcentral_release(c->central[node], 0);
 	out = ka_cache_out(c, NULL);
 	if (out) {
 		c->dead = true;
@@ -704,8 +704,8 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node,
 {
 	void *p;
 
-	if (unlikely(!ka_central_refill(c->central[node], &p, 1, gfp))) {
-		this_cpu_inc(ka_pcpu->nr_failed);
+	if (unlikely(!ka_mcentral_refill(c->central[node], &p, 1, gfp))) {
+		this_cpu_inc(ka_mcache->nr_failed);
 		return NULL;
 	}
 	this_cpu_inc(c->share.pcpu->mag.nr_alloc);
@@ -725,7 +725,7 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 	void *p = ka_mcache_refill_cache(&c->share, gfp);
 
 	if (unlikely(!p)) {
-		this_cpu_inc(ka_pcpu->nr_failed);
+		this_cpu_inc(ka_mcache->nr_failed);
 		return NULL;
 	}
 	return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size);
@@ -735,9 +735,9 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 static noinline void *ka_cache_alloc_miss(struct ka_cache *c, gfp_t gfp,
 					  int node, unsigned int size)
 {
-	if (unlikely(!ka_mag_context_ok())) {
-		this_cpu_inc(ka_pcpu->nr_atomic);
-		this_cpu_inc(ka_pcpu->nr_failed);
+	if (unlikely(!ka_mcache_context_ok())) {
+		this_cpu_inc(ka_mcache->nr_atomic);
+		this_cpu_inc(ka_mcache->nr_failed);
 		return NULL;
 	}
 	if (node != NUMA_NO_NODE)
@@ -755,20 +755,20 @@ static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
 						 gfp_t flags, int node,
 						 unsigned int size)
 {
-	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_mcache __percpu *pcpu = ka_mcache;
 	void *p;
 
-	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
+	if (unlikely(!ka_mcache_context_ok() || !ka_mcache_trylock(pcpu)))
 		goto slow;
 	if (node != NUMA_NO_NODE && unlikely(node != numa_mem_id())) {
-		ka_mag_unlock(pcpu);
+		ka_mcache_unlock(pcpu);
 		goto slow;
 	}
 	if (unlikely(!ka_mag_pop(&c->share.pcpu->mag, &p))) {
-		ka_mag_unlock(pcpu);
+		ka_mcache_unlock(pcpu);
 		goto slow;
 	}
-	ka_mag_unlock(pcpu);
+	ka_mcache_unlock(pcpu);
 	this_cpu_inc(c->share.pcpu->mag.nr_alloc);
 	return ka_cache_post_alloc(c, p, flags, node, size);
 slow:
@@ -906,8 +906,8 @@ static noinline void ka_cache_free_slow(struct ka_cache *c,
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	if (unlikely(!ka_mag_context_ok())) {
-		this_cpu_inc(ka_pcpu->nr_atomic);
+	if (unlikely(!ka_mcache_context_ok())) {
+		this_cpu_inc(ka_mcache->nr_atomic);
 		pr_err_ratelimited("free of %p to cache %s refused: atomic context on PREEMPT_RT, the object stays allocated\n",
 				   p, c->name);
 		return;
@@ -925,23 +925,23 @@ static noinline void ka_cache_free_slow(struct ka_cache *c,
 	 * magazine, a partly used span's into its bitmap, a full magazine
 	 * grown or flushed).
 	 */
-	if (likely(ka_mag_trylock(ka_pcpu))) {
+	if (likely(ka_mcache_trylock(ka_mcache))) {
 		if (ka_mcache_span_mine(span, owned)) {
 			ka_mcache_free_local(&c->share, &c->share.pcpu->mag,
 					     c->cls, span, p);
-			ka_mag_unlock(ka_pcpu);
+			ka_mcache_unlock(ka_mcache);
 			return;
 		}
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_unlock(ka_mcache);
 	} else {
-		this_cpu_inc(ka_pcpu->nr_busy);
+		this_cpu_inc(ka_mcache->nr_busy);
 	}
 	/* another CPU's span, another node's, or the magazines busy */
 	this_cpu_inc(c->share.pcpu->mag.nr_free);
 	if (owned)
 		ka_mcache_free_remote(span, p);
 	else
-		ka_central_flush_span(span, &p, 1);
+		ka_mcentral_flush_span(span, &p, 1);
 }
 
 /* ka_cache_free_slow() of a pointer not looked up yet. */
@@ -979,7 +979,7 @@ void ka_cache_free_evict(struct ka_cache *c, struct ka_span *span, void *p)
  * owned section.  Context: this CPU's magazines owned.
  */
 static __always_inline bool ka_cache_free_hit(struct ka_cache *c,
-					      struct ka_pcpu __percpu *pcpu,
+					      struct ka_mcache __percpu *pcpu,
 					      struct ka_span *span, void *p)
 {
 	/*
@@ -1010,7 +1010,7 @@ static noinline void ka_cache_free_miss(struct ka_cache *c,
 					unsigned long caller)
 {
 	rcu_read_lock();
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_unlock(ka_mcache);
 	ka_cache_free_slow(c, span, p, caller);
 	rcu_read_unlock();
 }
@@ -1031,17 +1031,17 @@ static noinline void ka_cache_free_miss(struct ka_cache *c,
 void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
 			unsigned long caller)
 {
-	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_mcache __percpu *pcpu = ka_mcache;
 
 	if (ka_kasan_quarantine(ka_span_real(span), p, c, caller))
 		return;
-	if (likely(ka_mag_context_ok() && ka_mag_trylock(pcpu))) {
+	if (likely(ka_mcache_context_ok() && ka_mcache_trylock(pcpu))) {
 		if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
-			ka_mag_unlock(pcpu);
+			ka_mcache_unlock(pcpu);
 			this_cpu_inc(c->share.pcpu->mag.nr_free);
 			return;
 		}
-		ka_mag_unlock(pcpu);
+		ka_mcache_unlock(pcpu);
 	}
 	ka_cache_free_slow(c, span, p, caller);
 }
@@ -1059,7 +1059,7 @@ void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
  */
 void ka_cache_free(struct ka_cache *c, void *p)
 {
-	struct ka_pcpu __percpu *pcpu = ka_pcpu;
+	struct ka_mcache __percpu *pcpu = ka_mcache;
 	struct ka_span *span;
 
 	if (unlikely(!c)) {
@@ -1080,11 +1080,11 @@ void ka_cache_free(struct ka_cache *c, void *p)
 		rcu_read_unlock();
 		return;
 	}
-	if (unlikely(!ka_mag_context_ok() || !ka_mag_trylock(pcpu)))
+	if (unlikely(!ka_mcache_context_ok() || !ka_mcache_trylock(pcpu)))
 		goto slow;
 	span = ka_span_lookup(p);
 	if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
-		ka_mag_unlock(pcpu);
+		ka_mcache_unlock(pcpu);
 		this_cpu_inc(c->share.pcpu->mag.nr_free);
 		return;
 	}
@@ -1257,7 +1257,7 @@ unsigned long ka_cache_release(void)
 	list_for_each_entry(c, &ka_caches, list)
 		for (node = 0; node < nr_node_ids; node++)
 			if (c->central[node])
-				pages += ka_central_release(c->central[node], 0);
+				pages += ka_mcentral_release(c->central[node], 0);
 	spin_unlock(&ka_cache_list_lock);
 	return pages;
 }

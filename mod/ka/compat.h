@@ -33,7 +33,7 @@
 #define KA_MAX_BUDDY_ORDER	(MAX_ORDER - 1)
 #endif
 
-/* struct_group_tagged() came in 5.16 (struct ka_heap's counters). */
+/* struct_group_tagged() came in 5.16 (struct ka_mheap's counters). */
 #ifndef struct_group_tagged
 #define struct_group_tagged(TAG, NAME, MEMBERS...)	\
 	union {						\

@@ -50,26 +50,26 @@ static void ka_counters_sum(struct ka_counters *c)
 
 	memset(c, 0, sizeof(*c));
 	for_each_possible_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			c->allocs += READ_ONCE(pc->mag[cls].nr_alloc);
-			c->frees += READ_ONCE(pc->mag[cls].nr_free);
-			c->hits += READ_ONCE(pc->mag[cls].nr_alloc) -
-				   READ_ONCE(pc->mag[cls].nr_miss);
-			c->refills += READ_ONCE(pc->mag[cls].nr_refill);
-			c->flushes += READ_ONCE(pc->mag[cls].nr_flush);
+			c->allocs += READ_ONCE(mc->mag[cls].nr_alloc);
+			c->frees += READ_ONCE(mc->mag[cls].nr_free);
+			c->hits += READ_ONCE(mc->mag[cls].nr_alloc) -
+				   READ_ONCE(mc->mag[cls].nr_miss);
+			c->refills += READ_ONCE(mc->mag[cls].nr_refill);
+			c->flushes += READ_ONCE(mc->mag[cls].nr_flush);
 		}
-		c->large_allocs += READ_ONCE(pc->nr_large_alloc);
-		c->large_frees += READ_ONCE(pc->nr_large_free);
-		c->remote_frees += READ_ONCE(pc->nr_remote_free);
+		c->large_allocs += READ_ONCE(mc->nr_large_alloc);
+		c->large_frees += READ_ONCE(mc->nr_large_free);
+		c->remote_frees += READ_ONCE(mc->nr_remote_free);
 		c->refused += READ_ONCE(per_cpu(ka_report_counts, cpu).refused);
 		c->double_frees +=
 			READ_ONCE(per_cpu(ka_report_counts, cpu).double_free);
-		c->failed += READ_ONCE(pc->nr_failed);
+		c->failed += READ_ONCE(mc->nr_failed);
 		c->debug_reports += READ_ONCE(per_cpu(ka_debug_reports, cpu));
-		c->busy += READ_ONCE(pc->nr_busy);
-		c->atomic_refused += READ_ONCE(pc->nr_atomic);
+		c->busy += READ_ONCE(mc->nr_busy);
+		c->atomic_refused += READ_ONCE(mc->nr_atomic);
 	}
 	/* the ka_caches' magazines, alive or destroyed */
 	ka_cache_counters_add(c);
@@ -104,7 +104,7 @@ KA_EXPORT_INTERNAL(ka_counters_read);
  */
 void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 {
-	struct ka_central *c = ka_central_of(node, cls);
+	struct ka_mcentral *c = ka_mcentral_of(node, cls);
 	struct ka_span *span;
 	unsigned long flags;
 	int cpu;
@@ -118,7 +118,7 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 	st->lock_acquisitions = c->nr_lock;
 	st->spans_from_heap = c->spans_from_heap;
 	st->spans_to_heap = c->spans_to_heap;
-	st->keep = ka_central_keep(c);
+	st->keep = ka_mcentral_keep(c);
 	/*
 	 * Spans CPUs own: their counts are their owners', read without
 	 * owning them (a snapshot); the lock keeps them on the list.
@@ -137,7 +137,7 @@ void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st)
 	spin_unlock_irqrestore(&c->lock, flags);
 	for_each_possible_cpu(cpu)
 		if (cpu_to_mem(cpu) == node)
-			st->cached += ka_mag_count(&per_cpu_ptr(ka_pcpu, cpu)->mag[cls]);
+			st->cached += ka_mag_count(&per_cpu_ptr(ka_mcache, cpu)->mag[cls]);
 	st->spans = st->partial + st->full;
 	st->objs_total = st->spans * ka_classes[cls].nelems;
 	st->in_use = st->objs_out > st->cached ? st->objs_out - st->cached : 0;
@@ -188,19 +188,19 @@ static void ka_stats_counters(struct seq_file *m)
 
 	seq_puts(m, "\n# cpu node cached_bytes capacity_bytes grows shrinks\n");
 	for_each_possible_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 		unsigned long cached = 0;
 
 		/* free objects in magazines, and empty spans kept */
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			cached += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+			cached += (unsigned long)ka_mag_count(&mc->mag[cls]) *
 				  ka_classes[cls].size +
-				  ((unsigned long)READ_ONCE(pc->pcc[cls].nstash) *
+				  ((unsigned long)READ_ONCE(mc->owned[cls].nstash) *
 				   ka_classes[cls].npages << PAGE_SHIFT);
 		cached += ka_cache_cpu_cached(cpu);
 		seq_printf(m, "cpu %d %d %lu %lu %lu %lu\n", cpu, cpu_to_mem(cpu),
-			   cached, READ_ONCE(pc->cap_bytes),
-			   READ_ONCE(pc->nr_grow), READ_ONCE(pc->nr_shrink));
+			   cached, READ_ONCE(mc->cap_bytes),
+			   READ_ONCE(mc->nr_grow), READ_ONCE(mc->nr_shrink));
 	}
 }
 
@@ -250,13 +250,13 @@ static void ka_stats_heaps(struct seq_file *m, unsigned long small_bytes)
 	unsigned long released = 0, holes = 0, scavenged = 0, kicks = 0;
 	unsigned long cached = 0, cached_pages = 0, chunks = 0;
 	struct ka_meta_stats meta = {};
-	struct ka_heap_stats h;
+	struct ka_mheap_stats h;
 	unsigned long chunk_bytes;
 	int nid;
 
 	seq_puts(m, "\n# node chunks free_chunks pages_held pages_used large_objects large_pages large_bytes chunks_alloced chunks_freed chunk_fallbacks alloc_failed\n");
 	for_each_node_state(nid, N_MEMORY) {
-		ka_heap_stats_read(nid, &h);
+		ka_mheap_stats_read(nid, &h);
 		held += h.pages_held;
 		used += h.pages_used;
 		released += h.pages_released;
@@ -363,10 +363,10 @@ static int spans_show(struct seq_file *m, void *v)
 
 	seq_puts(m, "# chunk:page class node pages out/objects list bitmap('#' out, '.' free, '+' mixed)\n");
 	for_each_node_state(nid, N_MEMORY) {
-		struct ka_heap *heap = ka_heap_of(nid);
+		struct ka_mheap *heap = ka_mheap_of(nid);
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ka_central *c = ka_central_of(nid, cls);
+			struct ka_mcentral *c = ka_mcentral_of(nid, cls);
 
 			spin_lock_irqsave(&c->lock, flags);
 			list_for_each_entry(span, &c->partial, list)
@@ -394,14 +394,14 @@ static int percpu_show(struct seq_file *m, void *v)
 
 	seq_puts(m, "# cpu node objects [class:count ...]\n");
 	for_each_possible_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 		unsigned long total = 0;
 
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			total += ka_mag_count(&pc->mag[cls]);
+			total += ka_mag_count(&mc->mag[cls]);
 		seq_printf(m, "%d %d %lu", cpu, cpu_to_mem(cpu), total);
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			unsigned int n = ka_mag_count(&pc->mag[cls]);
+			unsigned int n = ka_mag_count(&mc->mag[cls]);
 
 			if (n)
 				seq_printf(m, " %u:%u", cls, n);

@@ -31,7 +31,7 @@
  * mutexes (ka_cache_mutex, ka_drain_mutex,
  * ka_prof_mutex, ka_baseline_lock; process context) -> on generic KASAN
  * the quarantine's locks (a CPU's ka_qcpu.lock, then ka_q_lock: kasan.c)
- * -> this CPU's magazine lock (ka_pcpu->lock) -> ka_share_lock (the
+ * -> this CPU's magazine lock (ka_mcache->lock) -> ka_share_lock (the
  * per-CPU works' walk of the caches' shares, mcache.c) or
  * ka_cache_list_lock (cache.c) -> one of central->lock, heap->lock,
  * ka_arena_lock.  Those three are never held together: mcentral drops its
@@ -72,7 +72,7 @@
 
 /*
  * A per-CPU magazine (mcache.h) is 1 << KA_MAG_SHIFT bytes and a CPU's
- * magazines start its struct ka_pcpu: class cls's is at cls << KA_MAG_SHIFT,
+ * magazines start its struct ka_mcache: class cls's is at cls << KA_MAG_SHIFT,
  * which each span keeps for ka_free()'s hit path (ka_span.magoff).
  */
 #define KA_MAG_SHIFT		6
@@ -104,31 +104,31 @@ enum ka_class_shape {
 /*
  * The most a per-CPU magazine of a class may hold (ka_class.cache_max): two
  * batches, or up to this many bytes of small objects (at most
- * KA_PCPU_CACHE_MAX of them), as Go's mcache holds a whole span of a small
+ * KA_MAG_MAX_OBJS of them), as Go's mcache holds a whole span of a small
  * class: a CPU that allocates and frees a few hundred small objects at a
  * time then stays off the mcentral lock.  How much of it a magazine may
  * use adapts within a per-CPU byte budget (mcache.c).
  */
-#define KA_PCPU_CACHE_BYTES	(64 * 1024)
-#define KA_PCPU_CACHE_MAX	512
+#define KA_MAG_MAX_BYTES	(64 * 1024)
+#define KA_MAG_MAX_OBJS		512
 
 /*
  * Empty spans an mcentral keeps before giving spans back to the heap
  * (ka_class.reserve): enough for a batch and at least KA_RESERVE_OBJS
- * objects, at most KA_CENTRAL_RESERVE_BYTES, at least one span.  Small:
+ * objects, at most KA_MCENTRAL_RESERVE_BYTES, at least one span.  Small:
  * what a size class cycles through beyond it, its central keeps by demand
  * (below).
  */
-#define KA_CENTRAL_RESERVE_BYTES	(8 * 1024)
+#define KA_MCENTRAL_RESERVE_BYTES	(8 * 1024)
 #define KA_RESERVE_OBJS			16
 /*
  * Beyond it, an mcentral of a size class keeps as many more empty spans
- * (ka_central.hold) as it gave back to the heap and then had to build
- * again, up to KA_CENTRAL_HOLD_BYTES in all; each trim pass lowers @hold
+ * (ka_mcentral.hold) as it gave back to the heap and then had to build
+ * again, up to KA_MCENTRAL_HOLD_BYTES in all; each trim pass lowers @hold
  * by the empty spans that stayed unused since the previous pass (their
  * low-water mark), and the shrinker and drain drop it (mcentral.c).
  */
-#define KA_CENTRAL_HOLD_BYTES		(8 * 1024 * 1024)
+#define KA_MCENTRAL_HOLD_BYTES		(8 * 1024 * 1024)
 /*
  * Freed large objects a heap keeps whole (span, pages, arena entries) for
  * the next large allocation of as many pages: at most KA_LARGE_CACHE_NR
@@ -248,7 +248,7 @@ enum ka_span_olist {
 
 struct ka_chunk;
 struct ka_cache;
-struct ka_central;
+struct ka_mcentral;
 
 /*
  * struct ka_span - Go's mspan: a run of pages holding objects of one class.
@@ -297,13 +297,13 @@ struct ka_span {
 	u16 magoff;		/* cls << KA_MAG_SHIFT: ka_free()'s magazine */
 	int node;
 	/*
-	 * The owning CPU's key (ka_pcpu->ownkey) while this is that CPU's
+	 * The owning CPU's key (ka_mcache->ownkey) while this is that CPU's
 	 * active span or one of its full spans and has no live heap-profile
-	 * sample (ka_pcc_set(), mcache.c); else 0: a partly used, stashed or
+	 * sample (ka_owned_set(), mcache.c); else 0: a partly used, stashed or
 	 * unowned span, a span of a class of one object per span, a
 	 * ka_cache's span (keyed by @ckey instead) and a span with live
 	 * samples (profile.c).  ka_free()'s hit path compares it with its
-	 * CPU's ka_pcpu->fastkey, one test for "an object whose free this
+	 * CPU's ka_mcache->fastkey, one test for "an object whose free this
 	 * CPU's magazine may take".
 	 */
 	unsigned int fastkey;
@@ -318,7 +318,7 @@ struct ka_span {
 	 * A span of a ka_cache (cache.c): its mcentral, and the cache, set
 	 * before any object of it is handed out; NULL for ka_alloc()'s spans.
 	 */
-	struct ka_central *central;
+	struct ka_mcentral *central;
 	struct ka_cache *cache;
 	/* a ka_cache's span: ka_cache_free()'s key, as @fastkey is ka_free()'s */
 	unsigned int ckey;
@@ -600,17 +600,17 @@ struct ka_chunk {
 	unsigned long released[BITS_TO_LONGS(KA_ARENA_PAGES)];
 };
 
-struct ka_heap {
+struct ka_mheap {
 	spinlock_t lock;
 	struct list_head chunks;	/* chunks with free pages first */
 	struct list_head large;		/* large spans */
 	struct list_head large_free;	/* cached large spans, newest first */
 	int node;
 	/*
-	 * The counters, all under @lock: ka_heap_stats_read() copies them
-	 * out as one struct ka_heap_stats.
+	 * The counters, all under @lock: ka_mheap_stats_read() copies them
+	 * out as one struct ka_mheap_stats.
 	 */
-	struct_group_tagged(ka_heap_stats, stats,
+	struct_group_tagged(ka_mheap_stats, stats,
 		unsigned long nr_chunks;
 		unsigned long nr_free_chunks;	/* chunks with no run in use */
 		unsigned long pages_held;	/* pages of all chunks, minus holes */
@@ -630,28 +630,28 @@ struct ka_heap {
 		unsigned long large_hits;	/* large allocations from @large_free */
 		unsigned long large_hits_seen;	/* @large_hits at the last trim */
 		unsigned long pages_released;	/* ever given back page by page */
-		unsigned long scav_pages;	/* given back by ka_heap_scavenge() */
+		unsigned long scav_pages;	/* given back by ka_mheap_scavenge() */
 		unsigned long scav_kicks;	/* passes asked for early */
 	);
 	bool scav_kicked;	/* a pass is asked for (ka_scav_kick()) */
 };
 
-void ka_heap_init(struct ka_heap *heap, int node);
-int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp);
-bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span);
-unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep);
-unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap);
-unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max);
+void ka_mheap_init(struct ka_mheap *heap, int node);
+int ka_mheap_alloc_run(struct ka_mheap *heap, struct ka_span *span, gfp_t gfp);
+bool ka_mheap_free_run(struct ka_mheap *heap, struct ka_span *span);
+unsigned long ka_mheap_release(struct ka_mheap *heap, unsigned long keep);
+unsigned long ka_mheap_scavenge_goal(const struct ka_mheap *heap);
+unsigned long ka_mheap_scavenge(struct ka_mheap *heap, unsigned long max);
 
 /* ---- large-object cache (large.c) ---- */
-struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size);
-bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span);
-unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only);
-unsigned long ka_heap_large_bound(const struct ka_heap *heap);
+struct ka_span *ka_large_get(struct ka_mheap *heap, size_t size);
+bool ka_large_put(struct ka_mheap *heap, struct ka_span *span);
+unsigned long ka_large_trim(struct ka_mheap *heap, bool idle_only);
+unsigned long ka_large_bound(const struct ka_mheap *heap);
 
 /* ---- central ---- */
 
-struct ka_central {
+struct ka_mcentral {
 	spinlock_t lock;
 	struct list_head partial;	/* spans with free objects, empty last */
 	struct list_head full;		/* spans with every object out */
@@ -666,7 +666,7 @@ struct ka_central {
 	 */
 	struct ka_cache *cache;
 	struct ka_mcache_share *share;
-	void (*carve)(struct ka_central *c, struct ka_span *span);
+	void (*carve)(struct ka_mcentral *c, struct ka_span *span);
 	/* all under @lock */
 	unsigned long nr_partial;
 	unsigned long nr_full;
@@ -689,44 +689,44 @@ struct ka_central {
 	unsigned long empty_low;
 } ____cacheline_aligned_in_smp;
 
-void ka_central_init(struct ka_central *c, unsigned int cls, int node);
-unsigned int ka_central_refill(struct ka_central *c, void **objs,
-			       unsigned int n, gfp_t gfp);
-void ka_central_flush_span(struct ka_span *one, void **objs, unsigned int n);
+void ka_mcentral_init(struct ka_mcentral *c, unsigned int cls, int node);
+unsigned int ka_mcentral_refill(struct ka_mcentral *c, void **objs,
+				unsigned int n, gfp_t gfp);
+void ka_mcentral_flush_span(struct ka_span *one, void **objs, unsigned int n);
 
-/* ka_central_flush_span() of objects the caller has not looked up. */
-static inline void ka_central_flush(void **objs, unsigned int n)
+/* ka_mcentral_flush_span() of objects the caller has not looked up. */
+static inline void ka_mcentral_flush(void **objs, unsigned int n)
 {
-	ka_central_flush_span(NULL, objs, n);
+	ka_mcentral_flush_span(NULL, objs, n);
 }
-unsigned long ka_central_release(struct ka_central *c, unsigned long keep);
-unsigned long ka_central_decay(struct ka_central *c);
-unsigned long ka_central_keep(const struct ka_central *c);
-struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp);
-void ka_central_give(struct ka_span *span);
-void ka_central_collect(struct ka_span *span);
+unsigned long ka_mcentral_release(struct ka_mcentral *c, unsigned long keep);
+unsigned long ka_mcentral_decay(struct ka_mcentral *c);
+unsigned long ka_mcentral_keep(const struct ka_mcentral *c);
+struct ka_span *ka_mcentral_take(struct ka_mcentral *c, gfp_t gfp);
+void ka_mcentral_give(struct ka_span *span);
+void ka_mcentral_collect(struct ka_span *span);
 
 /* The central list of @span: its cache's, or its class's on its node. */
-static inline struct ka_central *ka_span_central(const struct ka_span *span);
+static inline struct ka_mcentral *ka_span_mcentral(const struct ka_span *span);
 
 struct ka_node {
-	struct ka_heap heap;
-	struct ka_central central[KA_MAX_CLASSES];
+	struct ka_mheap heap;
+	struct ka_mcentral central[KA_MAX_CLASSES];
 };
 
 extern struct ka_node *ka_nodes[MAX_NUMNODES];
 
-static inline struct ka_central *ka_central_of(int node, unsigned int cls)
+static inline struct ka_mcentral *ka_mcentral_of(int node, unsigned int cls)
 {
 	return &ka_nodes[node]->central[cls];
 }
 
-static inline struct ka_central *ka_span_central(const struct ka_span *span)
+static inline struct ka_mcentral *ka_span_mcentral(const struct ka_span *span)
 {
-	return span->central ?: ka_central_of(span->node, span->cls);
+	return span->central ?: ka_mcentral_of(span->node, span->cls);
 }
 
-static inline struct ka_heap *ka_heap_of(int node)
+static inline struct ka_mheap *ka_mheap_of(int node)
 {
 	return &ka_nodes[node]->heap;
 }
@@ -739,9 +739,9 @@ static inline void ka_node_init(struct ka_node *n, int nid)
 {
 	unsigned int cls;
 
-	ka_heap_init(&n->heap, nid);
+	ka_mheap_init(&n->heap, nid);
 	for (cls = 0; cls < KA_MAX_CLASSES; cls++)
-		ka_central_init(&n->central[cls], cls, nid);
+		ka_mcentral_init(&n->central[cls], cls, nid);
 }
 
 /* ---- per-CPU caches: mcache.h (kernel only) ---- */
@@ -825,7 +825,7 @@ struct ka_class_stats {
 };
 
 void ka_class_stats_read(int node, unsigned int cls, struct ka_class_stats *st);
-void ka_heap_stats_read(int node, struct ka_heap_stats *out);
+void ka_mheap_stats_read(int node, struct ka_mheap_stats *out);
 int ka_debugfs_parse_control(const char *s);
 ssize_t ka_debugfs_render(const char *name, char *buf, size_t size);
 

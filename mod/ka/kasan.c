@@ -86,7 +86,7 @@
  * Both are taken at the API's entry with no other ka lock held and are
  * dropped before an evicted object goes down ka's free path, except in
  * ka_kasan_cache_destroy() (process context), which evicts under them: so
- * they come before ka_pcpu->lock and the centrals' locks in ka's order.
+ * they come before ka_mcache->lock and the centrals' locks in ka's order.
  * ka_mempool_kasan_fill() takes a mempool's own lock, and no other.
  */
 #define pr_fmt(fmt) "ka: " fmt
@@ -1002,7 +1002,7 @@ bool ka_kasan_put(struct ka_span *span, const void *p, struct ka_cache *c,
 	size_t bytes;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)) || !ka_kasan_quarantine_active() ||
-	    !ka_mag_context_ok())
+	    !ka_mcache_context_ok())
 		return false;
 	rcu_read_lock();
 	if (span && READ_ONCE(span->state) == KA_SPAN_LARGE_FREE &&

@@ -5,19 +5,19 @@
  * A freed large object's span is kept whole - pages, metadata built, arena
  * entries pointing at it - on the heap's @large_free (state
  * KA_SPAN_LARGE_FREE, most recently freed first), at most
- * KA_LARGE_CACHE_NR spans and ka_heap_large_bound() pages (1/16 of the
+ * KA_LARGE_CACHE_NR spans and ka_large_bound() pages (1/16 of the
  * heap's other pages in use, 256 KiB to 2 MiB) beyond the newest span (at
  * most 2 MiB, kept so that an object allocated and freed over and over is
  * built once); a large allocation of as many pages (or up to an eighth
- * more) takes one back without building anything (ka_heap_large_get()).
+ * more) takes one back without building anything (ka_large_get()).
  * The oldest spans beyond the bounds are destroyed at once (span.c gives
  * their runs back to the heap), the whole cache when a trim pass finds it
- * unused since the previous one (ka_heap_large_trim(), every second from
+ * unused since the previous one (ka_large_trim(), every second from
  * the per-CPU trim's timer), and when all is given back (drain, the
- * shrinker, module exit: ka_heap_large_trim() before ka_heap_release()).
+ * shrinker, module exit: ka_large_trim() before ka_mheap_release()).
  *
  * Owns: the policy of the heap's @large_free list (the list and its
- * counters are struct ka_heap's fields).
+ * counters are struct ka_mheap's fields).
  * Locks: heap->lock (mheap.c) over @large_free, its counters and the
  * state of the spans on it; spans are destroyed after it is dropped.
  */
@@ -26,7 +26,7 @@
 #include "ka_internal.h"
 
 /* Take @span off @large_free; it becomes large and in use again. */
-static void ka_heap_large_unlink(struct ka_heap *heap, struct ka_span *span)
+static void ka_large_unlink(struct ka_mheap *heap, struct ka_span *span)
 {
 	lockdep_assert_held(&heap->lock);
 	list_del_init(&span->list);
@@ -36,7 +36,7 @@ static void ka_heap_large_unlink(struct ka_heap *heap, struct ka_span *span)
 }
 
 /**
- * ka_heap_large_get - a cached large span for an object of @size bytes
+ * ka_large_get - a cached large span for an object of @size bytes
  * @heap: the heap of the node wanted
  * @size: KA_MAX_SMALL_SIZE < @size <= KA_MAX_SIZE
  *
@@ -47,7 +47,7 @@ static void ka_heap_large_unlink(struct ka_heap *heap, struct ka_span *span)
  * Context: any; no ka lock held.
  * Return: the span, or NULL if none fits.
  */
-struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size)
+struct ka_span *ka_large_get(struct ka_mheap *heap, size_t size)
 {
 	unsigned int need = DIV_ROUND_UP(size, PAGE_SIZE);
 	struct ka_span *span, *found = NULL;
@@ -63,7 +63,7 @@ struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size)
 		}
 	}
 	if (found) {
-		ka_heap_large_unlink(heap, found);
+		ka_large_unlink(heap, found);
 		found->reqsize = size;
 		list_add(&found->list, &heap->large);
 		found->where = KA_LIST_LARGE;
@@ -78,7 +78,7 @@ struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size)
 }
 
 /**
- * ka_heap_large_bound - the pages @heap's large-object cache may hold
+ * ka_large_bound - the pages @heap's large-object cache may hold
  * @heap: the heap (read without its lock: a hint)
  *
  * 1/KA_LARGE_CACHE_DIV of the heap's other pages in use, at least
@@ -87,7 +87,7 @@ struct ka_span *ka_heap_large_get(struct ka_heap *heap, size_t size)
  * Context: any.
  * Return: a number of pages.
  */
-unsigned long ka_heap_large_bound(const struct ka_heap *heap)
+unsigned long ka_large_bound(const struct ka_mheap *heap)
 {
 	unsigned long used = READ_ONCE(heap->pages_used) -
 			     READ_ONCE(heap->large_free_pages);
@@ -96,31 +96,31 @@ unsigned long ka_heap_large_bound(const struct ka_heap *heap)
 		       KA_LARGE_CACHE_MIN_BYTES >> PAGE_SHIFT,
 		       KA_LARGE_CACHE_BYTES >> PAGE_SHIFT);
 }
-KA_EXPORT_INTERNAL(ka_heap_large_bound);
+KA_EXPORT_INTERNAL(ka_large_bound);
 
 /*
  * Unlink the cached spans beyond the bounds, oldest first (all, with
- * @all); the newest stays whatever ka_heap_large_bound() says, so that a
+ * @all); the newest stays whatever ka_large_bound() says, so that a
  * large object allocated and freed over and over is built once.
  */
-static void ka_heap_large_evict(struct ka_heap *heap, bool all,
-				struct list_head *out)
+static void ka_large_evict(struct ka_mheap *heap, bool all,
+			   struct list_head *out)
 {
 	lockdep_assert_held(&heap->lock);
 	while (!list_empty(&heap->large_free) &&
 	       (all || heap->nr_large_free > KA_LARGE_CACHE_NR ||
-		(heap->large_free_pages > ka_heap_large_bound(heap) &&
+		(heap->large_free_pages > ka_large_bound(heap) &&
 		 heap->nr_large_free > 1))) {
 		struct ka_span *span = list_last_entry(&heap->large_free,
 						       struct ka_span, list);
 
-		ka_heap_large_unlink(heap, span);
+		ka_large_unlink(heap, span);
 		list_add(&span->list, out);
 	}
 }
 
 /**
- * ka_heap_large_put - free a large object, keeping its span for reuse
+ * ka_large_put - free a large object, keeping its span for reuse
  * @heap: the heap the span came from
  * @span: a large span (its free hooks have run)
  *
@@ -131,7 +131,7 @@ static void ka_heap_large_evict(struct ka_heap *heap, bool all,
  * Context: any; no ka lock held.
  * Return: false if the object had already been freed: nothing done.
  */
-bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span)
+bool ka_large_put(struct ka_mheap *heap, struct ka_span *span)
 {
 	unsigned long flags;
 	LIST_HEAD(evict);
@@ -153,21 +153,21 @@ bool ka_heap_large_put(struct ka_heap *heap, struct ka_span *span)
 	heap->large_bytes -= span->reqsize;
 	heap->nr_large_free++;
 	heap->large_free_pages += span->npages;
-	ka_heap_large_evict(heap, false, &evict);
+	ka_large_evict(heap, false, &evict);
 	spin_unlock_irqrestore(&heap->lock, flags);
 	ka_span_destroy_list(&evict);
 	return true;
 }
 
 /**
- * ka_heap_large_trim - destroy cached large spans
+ * ka_large_trim - destroy cached large spans
  * @heap: the heap
  * @idle_only: only if no large allocation took one since the last call
  *
  * Context: any; no ka lock held.
  * Return: the number of pages given back to the heap.
  */
-unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only)
+unsigned long ka_large_trim(struct ka_mheap *heap, bool idle_only)
 {
 	unsigned long flags;
 	LIST_HEAD(evict);
@@ -176,9 +176,9 @@ unsigned long ka_heap_large_trim(struct ka_heap *heap, bool idle_only)
 		return 0;
 	spin_lock_irqsave(&heap->lock, flags);
 	if (!idle_only || heap->large_hits == heap->large_hits_seen)
-		ka_heap_large_evict(heap, true, &evict);
+		ka_large_evict(heap, true, &evict);
 	heap->large_hits_seen = heap->large_hits;
 	spin_unlock_irqrestore(&heap->lock, flags);
 	return ka_span_destroy_list(&evict);
 }
-KA_EXPORT_INTERNAL(ka_heap_large_trim);
+KA_EXPORT_INTERNAL(ka_large_trim);

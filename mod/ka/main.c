@@ -59,7 +59,7 @@ static void ka_nodes_free(void)
 		if (!n)
 			continue;
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			struct ka_central *c = &n->central[cls];
+			struct ka_mcentral *c = &n->central[cls];
 
 			/* the CPUs gave their spans back (ka_mcache_exit()) */
 			WARN_ON_ONCE(!list_empty(&c->owned));
@@ -74,8 +74,8 @@ static void ka_nodes_free(void)
 		if (large)
 			pr_warn("node %d: %lu large objects were never freed\n",
 				nid, large);
-		ka_heap_large_trim(&n->heap, false);
-		ka_heap_release(&n->heap, 0);
+		ka_large_trim(&n->heap, false);
+		ka_mheap_release(&n->heap, 0);
 		if (n->heap.pages_held)
 			pr_err("node %d: %lu pages still held at exit\n",
 			       nid, n->heap.pages_held);

@@ -7,7 +7,7 @@
  * which it allocates from until no object of it is free, and the spans it
  * filled before (partly used, full, and an empty stash of up to
  * KA_STASH_MAX within the budget).  mcentral lends a span when the CPU has
- * none with a free object (ka_central_take()); the CPU gives spans back
+ * none with a free object (ka_mcentral_take()); the CPU gives spans back
  * when a class stays idle for a trim pass, on drain and when it goes
  * offline.  Objects the owner frees go back into their spans (no lock, no
  * atomic) when its magazine overflows or is trimmed, so survivors of
@@ -38,18 +38,18 @@
  * of its CPU's node.
  *
  * Ownership.  All magazines of a CPU are owned through one per-CPU lock,
- * ka_pcpu->lock (struct ka_cpu_lock: Linux 6.15's local_trylock_t,
+ * ka_mcache->lock (struct ka_cpu_lock: Linux 6.15's local_trylock_t,
  * open-coded in compat.h before it), and nothing reads or writes a
  * magazine's slots or top without owning it: not the hit paths (ka_alloc()'s
  * pop, ka_free()'s push), not refill, flush, bulk, drain.  There is no
  * lockless reader, so there are no transaction ids; the only lockless
  * access is statistics reading a count.  The hit paths, and everything
- * that may run in interrupt context, take the lock with ka_mag_trylock()
+ * that may run in interrupt context, take the lock with ka_mcache_trylock()
  * and never wait: when it fails an allocation takes one object from this
  * node's mcentral, and a free goes as another CPU's would (into the span's
  * remote bitmap, or to mcentral for a class of one object per span);
  * counted as "busy" in debugfs stats.  Only task-context code that must
- * reach the magazines (the drain work) waits, with ka_mag_lock().
+ * reach the magazines (the drain work) waits, with ka_mcache_lock().
  *
  * Why this is exclusive, per preemption model:
  * - none, voluntary, full (!PREEMPT_RT): the trylock disables preemption
@@ -68,7 +68,7 @@
  *   may preempt the owner on this CPU; its trylock fails, and it uses
  *   mcentral (whose spinlock_t may sleep, which is fine in the preemptible
  *   task context that RT requires of ka's callers).  ka refuses calls from
- *   hard irq and from atomic sections on RT (ka_mag_context_ok()), as
+ *   hard irq and from atomic sections on RT (ka_mcache_context_ok()), as
  *   kmalloc may not be called there, rather than sleep in atomic context.
  *
  * The spans a CPU owns are its magazines' kin: their bitmaps, counts, the
@@ -101,7 +101,7 @@
  * without the lock.
  *
  * Capacity.  A magazine holds at most its capacity (end - objs), and the
- * sum over a CPU's classes of capacity x object size (ka_pcpu.cap_bytes)
+ * sum over a CPU's classes of capacity x object size (ka_mcache.cap_bytes)
  * never exceeds one byte budget, ka_pcpu_budget (module parameter and
  * debugfs file "pcpu_budget", in KiB; TCMalloc's per-CPU cache bound; by
  * default two batches of every class, rounded up to 64 KiB: 1984 KiB
@@ -145,11 +145,11 @@
  * magazines for the others until it runs again); those callers share
  * mcentral's lock instead.
  *
- * Owns: struct ka_pcpu (one per CPU): its magazines, their capacities,
+ * Owns: struct ka_mcache (one per CPU): its magazines, their capacities,
  * the spans it owns and their lists; the budget; the trim works; the list
  * of the ka_caches' per-CPU shares (struct ka_mcache_share, registered by
  * cache.c), which the works walk with the size classes.
- * Locks: ka_pcpu->lock, outermost of ka's spinlocks: a flush or a span
+ * Locks: ka_mcache->lock, outermost of ka's spinlocks: a flush or a span
  * given back takes central->lock inside it, then, for the spans that
  * emptied, heap->lock and ka_arena_lock (one at a time); ka_free_bulk()
  * takes ka_prof_lock inside it.  A refill has mcentral lend its span (or
@@ -157,7 +157,7 @@
  * back by the cpuhp callback without the lock, since no one can run
  * there.  ka_drain_mutex serialises the synchronous all-CPU works (drain,
  * budget), outside every other lock.  ka_share_lock (the list of shares)
- * is taken inside ka_pcpu->lock by the works, outside the central locks.
+ * is taken inside ka_mcache->lock by the works, outside the central locks.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -176,8 +176,8 @@
 /* How often idle classes are halved. */
 #define KA_TRIM_INTERVAL		HZ
 
-struct ka_pcpu __percpu *ka_pcpu;
-KA_EXPORT_INTERNAL(ka_pcpu);
+struct ka_mcache __percpu *ka_mcache;
+KA_EXPORT_INTERNAL(ka_mcache);
 /* ULONG_MAX until ka_mcache_init() derives it, unless pcpu_budget= */
 unsigned long ka_pcpu_budget = ULONG_MAX;
 KA_EXPORT_INTERNAL(ka_pcpu_budget);
@@ -216,11 +216,11 @@ module_param_cb(pcpu_budget, &ka_budget_param_ops, NULL, 0444);
 MODULE_PARM_DESC(pcpu_budget, "KiB of free objects each CPU's caches may hold, all size classes together (0 .. 1048576; default: two batches of every class, 1984 with 4 KiB pages)");
 
 #if IS_ENABLED(CONFIG_KUNIT)
-void (*ka_mag_test_hook)(enum ka_mag_point pt);
-KA_EXPORT_INTERNAL(ka_mag_test_hook);
+void (*ka_mcache_test_hook)(enum ka_mcache_point pt);
+KA_EXPORT_INTERNAL(ka_mcache_test_hook);
 #endif
 
-static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p);
+static void ka_owned_put(struct ka_mcache *mc, struct ka_span *span, void *p);
 static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
 				  enum ka_mag_miss dir);
 
@@ -242,7 +242,7 @@ enum ka_steal {
  * a span to it) and the arena map is read only where the span changes.
  * Context: the magazine's owner, or its CPU dead.
  */
-static void ka_mag_to_span(struct ka_pcpu *pc, void **objs, unsigned int n)
+static void ka_mag_to_span(struct ka_mcache *mc, void **objs, unsigned int n)
 {
 	struct ka_span *span = NULL;
 	unsigned int i;
@@ -255,16 +255,16 @@ static void ka_mag_to_span(struct ka_pcpu *pc, void **objs, unsigned int n)
 			span = ka_span_of(objs[i]);
 		if (WARN_ON_ONCE(!span ||
 				 ka_rs_owner(atomic_long_read(&span->rstate)) !=
-				 pc->ownkey))
+				 mc->ownkey))
 			continue;
-		ka_pcc_put(pc, span, objs[i]);
+		ka_owned_put(mc, span, objs[i]);
 	}
 	rcu_read_unlock();
 }
 
 /**
  * ka_mcache_flush_class - give the @n oldest objects of a magazine back
- * @pc: the magazine's CPU
+ * @mc: the magazine's CPU
  * @m: the magazine, of this CPU (owned) or of a dead CPU
  * @cls: its size class
  * @n: how many, at most its count
@@ -272,10 +272,10 @@ static void ka_mag_to_span(struct ka_pcpu *pc, void **objs, unsigned int n)
  * Into their spans (the CPU's) for a class whose spans CPUs own, to
  * mcentral for the others.
  *
- * Context: the magazine owned (ka_mag_trylock() or ka_mag_lock()), or its
+ * Context: the magazine owned (ka_mcache_trylock() or ka_mcache_lock()), or its
  * CPU dead.
  */
-void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
+void ka_mcache_flush_class(struct ka_mcache *mc, struct ka_magazine *m,
 			   unsigned int cls, unsigned int n)
 {
 	unsigned int count = ka_mag_count(m);
@@ -284,10 +284,10 @@ void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
 	if (!n)
 		return;
 	if (ka_class_owned(&ka_classes[cls]))
-		ka_mag_to_span(pc, m->objs, n);
+		ka_mag_to_span(mc, m->objs, n);
 	else
-		ka_central_flush(m->objs, n);
-	ka_mag_point(KA_MP_FLUSH);
+		ka_mcentral_flush(m->objs, n);
+	ka_mcache_point(KA_MP_FLUSH);
 	memmove(m->objs, m->objs + n, (count - n) * sizeof(void *));
 	WRITE_ONCE(m->top, m->objs + count - n);
 	/* @m's own counter: the caller may be flushing a dead CPU's */
@@ -296,26 +296,26 @@ void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
 KA_EXPORT_INTERNAL(ka_mcache_flush_class);
 
 /*
- * Set class @cls's capacity on @pc to @cap objects, flushing the oldest
+ * Set class @cls's capacity on @mc to @cap objects, flushing the oldest
  * objects that no longer fit.  Context: owner, or the CPU dead.
  */
-static void ka_mag_resize(struct ka_pcpu *pc, unsigned int cls,
+static void ka_mag_resize(struct ka_mcache *mc, unsigned int cls,
 			  unsigned int cap)
 {
-	struct ka_magazine *m = &pc->mag[cls];
+	struct ka_magazine *m = &mc->mag[cls];
 	unsigned int old = ka_mag_cap(m), count = ka_mag_count(m);
 	unsigned long size = ka_classes[cls].size;
 
 	if (count > cap)
-		ka_mcache_flush_class(pc, m, cls, count - cap);
+		ka_mcache_flush_class(mc, m, cls, count - cap);
 	WRITE_ONCE(m->end, m->objs + cap);
-	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - old * size + cap * size);
+	WRITE_ONCE(mc->cap_bytes, mc->cap_bytes - old * size + cap * size);
 	if (cap > old) {
-		pc->nr_grow++;
+		mc->nr_grow++;
 		/* maybe above its floor now: something to steal */
-		pc->steal_none &= ~BIT(KA_STEAL_FLOOR);
+		mc->steal_none &= ~BIT(KA_STEAL_FLOOR);
 	} else if (cap < old) {
-		pc->nr_shrink++;
+		mc->nr_shrink++;
 	}
 }
 
@@ -343,45 +343,45 @@ static unsigned int ka_mag_floor(unsigned int cls)
 		       k->batch);
 }
 
-/* Has class @cls seen no allocation or free on @pc since the last pass? */
-static bool ka_mag_idle(struct ka_pcpu *pc, unsigned int cls)
+/* Has class @cls seen no allocation or free on @mc since the last pass? */
+static bool ka_mag_idle(struct ka_mcache *mc, unsigned int cls)
 {
-	const struct ka_magazine *m = &pc->mag[cls];
+	const struct ka_magazine *m = &mc->mag[cls];
 
 	return READ_ONCE(m->nr_alloc) + READ_ONCE(m->nr_free) ==
-	       pc->pcc[cls].seen;
+	       mc->owned[cls].seen;
 }
 
 /*
- * Free at least @want bytes of @pc's budget, least recently missed class
+ * Free at least @want bytes of @mc's budget, least recently missed class
  * first (all but @except): a class unused since the last trim pass loses
  * half its capacity (all of it below a batch), a class in use what @how
  * allows (what is wanted, at most half, not below its floor) - as long as
  * there is anything to take, and for a miss (not @how KA_STEAL_ALL) in
  * KA_STEAL_SCANS scans of the classes at most.  Context: owner.
  */
-static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
+static void ka_mag_steal(struct ka_mcache *mc, unsigned int except,
 			 unsigned long want, enum ka_steal how)
 {
-	unsigned long start = pc->cap_bytes;
+	unsigned long start = mc->cap_bytes;
 	/* a miss scans the classes a few times at most */
 	unsigned int scans = how == KA_STEAL_ALL ? UINT_MAX : KA_STEAL_SCANS;
 
 	/* nothing found since the last pass or growth: no scan */
-	if (pc->steal_none & BIT(how))
+	if (mc->steal_none & BIT(how))
 		return;
-	while (start - pc->cap_bytes < want && scans--) {
+	while (start - mc->cap_bytes < want && scans--) {
 		unsigned int cls, victim = 0, oldest = 0, cap, floor, take;
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			unsigned int age = pc->nr_adapt - pc->pcc[cls].stamp;
+			unsigned int age = mc->nr_adapt - mc->owned[cls].stamp;
 
-			cap = ka_mag_cap(&pc->mag[cls]);
+			cap = ka_mag_cap(&mc->mag[cls]);
 			if (cls == except || !cap ||
 			    (victim && age <= oldest))
 				continue;
 			floor = how == KA_STEAL_ALL ? 0 : ka_mag_floor(cls);
-			if (!ka_mag_idle(pc, cls) &&
+			if (!ka_mag_idle(mc, cls) &&
 			    (how == KA_STEAL_IDLE || cap <= floor))
 				continue;
 			victim = cls;
@@ -390,22 +390,22 @@ static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
 		if (!victim) {
 			/* none of these until a trim pass or a growth */
 			if (how == KA_STEAL_FLOOR)
-				pc->steal_none |= BIT(KA_STEAL_FLOOR);
+				mc->steal_none |= BIT(KA_STEAL_FLOOR);
 			if (how != KA_STEAL_ALL)
-				pc->steal_none |= BIT(KA_STEAL_IDLE);
+				mc->steal_none |= BIT(KA_STEAL_IDLE);
 			break;
 		}
-		cap = ka_mag_cap(&pc->mag[victim]);
+		cap = ka_mag_cap(&mc->mag[victim]);
 		floor = how == KA_STEAL_ALL ? 0 : ka_mag_floor(victim);
 		/* what is still wanted, in the victim's objects */
-		take = DIV_ROUND_UP(want - (start - pc->cap_bytes),
+		take = DIV_ROUND_UP(want - (start - mc->cap_bytes),
 				    ka_classes[victim].size);
-		if (ka_mag_idle(pc, victim) || cap <= floor)
+		if (ka_mag_idle(mc, victim) || cap <= floor)
 			cap = ka_mag_half(victim, cap);
 		else
 			cap = max(max(cap / 2, floor),
 				  cap > take ? cap - take : 0);
-		ka_mag_resize(pc, victim, cap);
+		ka_mag_resize(mc, victim, cap);
 	}
 }
 
@@ -419,8 +419,8 @@ static void ka_mag_steal(struct ka_pcpu *pc, unsigned int except,
  * (each theft a flush, each flush a later miss) - but at least its floor,
  * taken if need be from any class above its own.  Context: owner.
  */
-static unsigned int ka_mag_want(struct ka_pcpu *pc, struct ka_magazine *m,
-				struct ka_pcc *ctl, unsigned int cls,
+static unsigned int ka_mag_want(struct ka_mcache *mc, struct ka_magazine *m,
+				struct ka_owned *ctl, unsigned int cls,
 				enum ka_mag_miss dir)
 {
 	const struct ka_class *k = &ka_classes[cls];
@@ -432,49 +432,49 @@ static unsigned int ka_mag_want(struct ka_pcpu *pc, struct ka_magazine *m,
 	else if (ctl->last && ctl->last != dir)
 		want = cap + k->batch;
 	ctl->last = dir;
-	ctl->stamp = ++pc->nr_adapt;
+	ctl->stamp = ++mc->nr_adapt;
 	want = min(want, k->cache_max);
 	if (want <= cap)
 		return cap;
-	self = ctl == &pc->pcc[cls] ? cls : 0;
+	self = ctl == &mc->owned[cls] ? cls : 0;
 	floor = ka_mag_floor(cls);
-	if (pc->cap_bytes + (unsigned long)(want - cap) * k->size > budget)
-		ka_mag_steal(pc, self, pc->cap_bytes +
+	if (mc->cap_bytes + (unsigned long)(want - cap) * k->size > budget)
+		ka_mag_steal(mc, self, mc->cap_bytes +
 			     (unsigned long)(want - cap) * k->size - budget,
 			     KA_STEAL_IDLE);
 	if (cap < floor &&
-	    pc->cap_bytes + (unsigned long)(floor - cap) * k->size > budget)
-		ka_mag_steal(pc, self, pc->cap_bytes +
+	    mc->cap_bytes + (unsigned long)(floor - cap) * k->size > budget)
+		ka_mag_steal(mc, self, mc->cap_bytes +
 			     (unsigned long)(floor - cap) * k->size - budget,
 			     KA_STEAL_FLOOR);
-	room = budget > pc->cap_bytes ? budget - pc->cap_bytes : 0;
+	room = budget > mc->cap_bytes ? budget - mc->cap_bytes : 0;
 	return min_t(unsigned long, want, cap + room / k->size);
 }
 
-/* ka_mag_want() for size class @cls's magazine on @pc.  Context: owner. */
-static void ka_mag_adapt(struct ka_pcpu *pc, unsigned int cls,
+/* ka_mag_want() for size class @cls's magazine on @mc.  Context: owner. */
+static void ka_mag_adapt(struct ka_mcache *mc, unsigned int cls,
 			 enum ka_mag_miss dir)
 {
-	unsigned int cap = ka_mag_want(pc, &pc->mag[cls], &pc->pcc[cls], cls,
+	unsigned int cap = ka_mag_want(mc, &mc->mag[cls], &mc->owned[cls], cls,
 				       dir);
 
-	if (cap != ka_mag_cap(&pc->mag[cls]))
-		ka_mag_resize(pc, cls, cap);
+	if (cap != ka_mag_cap(&mc->mag[cls]))
+		ka_mag_resize(mc, cls, cap);
 }
 
 /*
  * ka_mag_want() for this CPU's magazine of size class @cls, or of a
  * ka_cache's share @sh (of class @cls).  Context: owner.
  */
-static __always_inline void ka_pcls_adapt(struct ka_pcpu *pc,
-					  struct ka_mcache_share *sh,
-					  unsigned int cls,
-					  enum ka_mag_miss dir)
+static __always_inline void ka_mcache_class_adapt(struct ka_mcache *mc,
+						  struct ka_mcache_share *sh,
+						  unsigned int cls,
+						  enum ka_mag_miss dir)
 {
 	if (sh)
 		ka_mcache_cache_adapt(sh, dir);
 	else
-		ka_mag_adapt(pc, cls, dir);
+		ka_mag_adapt(mc, cls, dir);
 }
 
 /*
@@ -486,24 +486,24 @@ static __always_inline void ka_pcls_adapt(struct ka_pcpu *pc,
  * @p into its span (the CPU's active span), or to its mcentral for a class
  * of one object per span.  Context: the magazines owned.
  */
-static __always_inline void ka_pcls_overflow(struct ka_mcache_share *sh,
-					     struct ka_magazine *m,
-					     unsigned int cls,
-					     struct ka_span *span, void *p)
+static __always_inline void ka_mcache_class_overflow(struct ka_mcache_share *sh,
+						     struct ka_magazine *m,
+						     unsigned int cls,
+						     struct ka_span *span, void *p)
 {
-	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
+	struct ka_mcache *mc = this_cpu_ptr(ka_mcache);
 
-	ka_pcls_adapt(pc, sh, cls, KA_MISS_OVER);
+	ka_mcache_class_adapt(mc, sh, cls, KA_MISS_OVER);
 	if (m->top == m->end)
-		ka_mcache_flush_class(pc, m, cls, ka_classes[cls].batch);
+		ka_mcache_flush_class(mc, m, cls, ka_classes[cls].batch);
 	if (m->top != m->end) {
 		*m->top = p;
 		WRITE_ONCE(m->top, m->top + 1);
 	} else if (ka_class_owned(&ka_classes[cls])) {
 		/* ka_mcache_free_local()'s caller: this CPU owns the span */
-		ka_pcc_put(pc, span, p);
+		ka_owned_put(mc, span, p);
 	} else {
-		ka_central_flush_span(span, &p, 1);
+		ka_mcentral_flush_span(span, &p, 1);
 	}
 }
 
@@ -522,7 +522,7 @@ static __always_inline void ka_pcls_overflow(struct ka_mcache_share *sh,
 void ka_mcache_overflow(struct ka_magazine *m, unsigned int cls,
 			struct ka_span *span, void *p)
 {
-	ka_pcls_overflow(NULL, m, cls, span, p);
+	ka_mcache_class_overflow(NULL, m, cls, span, p);
 }
 
 /**
@@ -538,7 +538,7 @@ void ka_mcache_cache_overflow(struct ka_mcache_share *sh,
 			      struct ka_magazine *m, struct ka_span *span,
 			      void *p)
 {
-	ka_pcls_overflow(sh, m, sh->cls, span, p);
+	ka_mcache_class_overflow(sh, m, sh->cls, span, p);
 }
 
 /*
@@ -564,7 +564,7 @@ MODULE_PARM_DESC(random_reuse, "hand out each refill's objects in random order (
  */
 static void ka_shuffle(void **v, unsigned int n)
 {
-	u64 x = this_cpu_read(ka_pcpu->rnd);
+	u64 x = this_cpu_read(ka_mcache->rnd);
 	unsigned int i, j;
 
 	for (i = n - 1; i > 0; i--) {
@@ -574,7 +574,7 @@ static void ka_shuffle(void **v, unsigned int n)
 		j = ((x & U32_MAX) * (i + 1)) >> 32;
 		swap(v[i], v[j]);
 	}
-	this_cpu_write(ka_pcpu->rnd, x);
+	this_cpu_write(ka_mcache->rnd, x);
 }
 
 /* ---- a ka_cache's magazine in the CPU's budget ---- */
@@ -598,26 +598,26 @@ static void ka_shuffle(void **v, unsigned int n)
 static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
 				  enum ka_mag_miss dir)
 {
-	struct ka_pcpu *pc = this_cpu_ptr(ka_pcpu);
+	struct ka_mcache *mc = this_cpu_ptr(ka_mcache);
 	struct ka_cache_cpu *cc = this_cpu_ptr(sh->pcpu);
 	struct ka_magazine *m = &cc->mag;
 	unsigned int cls = sh->cls, old = ka_mag_cap(m), cap;
 	unsigned long size = ka_classes[cls].size;
 
-	cap = ka_mag_want(pc, m, &cc->pcc, cls, dir);
+	cap = ka_mag_want(mc, m, &cc->owned, cls, dir);
 	if (cap <= old)
 		return;
 	WRITE_ONCE(m->end, m->objs + cap);
-	WRITE_ONCE(pc->cap_bytes, pc->cap_bytes + (cap - old) * size);
-	pc->nr_grow++;
+	WRITE_ONCE(mc->cap_bytes, mc->cap_bytes + (cap - old) * size);
+	mc->nr_grow++;
 }
 
 /*
- * Give a ka_cache magazine's capacity back to @pc's budget: @m, of class
+ * Give a ka_cache magazine's capacity back to @mc's budget: @m, of class
  * @cls, flushed; with objects left, it keeps its capacity.
- * Context: @pc's magazines owned, or its CPU dead.
+ * Context: @mc's magazines owned, or its CPU dead.
  */
-static void ka_mcache_cache_ungrant(struct ka_pcpu *pc, struct ka_magazine *m,
+static void ka_mcache_cache_ungrant(struct ka_mcache *mc, struct ka_magazine *m,
 				    unsigned int cls)
 {
 	unsigned int cap = ka_mag_cap(m);
@@ -625,52 +625,52 @@ static void ka_mcache_cache_ungrant(struct ka_pcpu *pc, struct ka_magazine *m,
 	if (!cap || ka_mag_count(m))
 		return;
 	WRITE_ONCE(m->end, m->objs);
-	WRITE_ONCE(pc->cap_bytes,
-		   pc->cap_bytes - (unsigned long)cap * ka_classes[cls].size);
-	pc->nr_shrink++;
+	WRITE_ONCE(mc->cap_bytes,
+		   mc->cap_bytes - (unsigned long)cap * ka_classes[cls].size);
+	mc->nr_shrink++;
 }
 
 /* ---- spans a CPU owns: classes of several objects per span ---- */
 
-static unsigned long ka_span_bytes(const struct ka_span *span)
+static unsigned long ka_span_run_bytes(const struct ka_span *span)
 {
 	return (unsigned long)span->npages << PAGE_SHIFT;
 }
 
 /* CPU @cpu's spans of @span's class, or of its ka_cache. */
-static struct ka_pcc *ka_pcc_of(const struct ka_span *span, int cpu)
+static struct ka_owned *ka_owned_of(const struct ka_span *span, int cpu)
 {
 	if (span->cache)
-		return &per_cpu_ptr(span->central->share->pcpu, cpu)->pcc;
-	return &per_cpu_ptr(ka_pcpu, cpu)->pcc[span->cls];
+		return &per_cpu_ptr(span->central->share->pcpu, cpu)->owned;
+	return &per_cpu_ptr(ka_mcache, cpu)->owned[span->cls];
 }
 
 /* This CPU's magazine and spans of size class @cls, or of a cache's @sh. */
-static void ka_pcls_get(struct ka_pcls *d, struct ka_mcache_share *sh,
-			unsigned int cls)
+static void ka_mcache_class_get(struct ka_mcache_class *d, struct ka_mcache_share *sh,
+				unsigned int cls)
 {
 	d->share = sh;
 	d->cls = cls;
 	if (sh) {
 		d->m = &this_cpu_ptr(sh->pcpu)->mag;
-		d->s = &this_cpu_ptr(sh->pcpu)->pcc;
+		d->s = &this_cpu_ptr(sh->pcpu)->owned;
 	} else {
-		d->m = this_cpu_ptr(&ka_pcpu->mag[cls]);
-		d->s = this_cpu_ptr(&ka_pcpu->pcc[cls]);
+		d->m = this_cpu_ptr(&ka_mcache->mag[cls]);
+		d->s = this_cpu_ptr(&ka_mcache->owned[cls]);
 	}
 }
 
 /* @sh's central list on @node (or this CPU's node's), or size class @cls's. */
-static struct ka_central *ka_pcls_central(struct ka_mcache_share *sh,
-					  unsigned int cls, int node)
+static struct ka_mcentral *ka_mcache_class_mcentral(struct ka_mcache_share *sh,
+						    unsigned int cls, int node)
 {
 	if (sh)
 		return sh->central[node] ?: sh->central[numa_mem_id()];
-	return ka_central_of(node, cls);
+	return ka_mcentral_of(node, cls);
 }
 
 /*
- * Where @span is in @pc's state.  The active span and full spans get the
+ * Where @span is in @mc's state.  The active span and full spans get the
  * CPU's key - ka_free()'s (fastkey) for a size class's span,
  * ka_cache_free()'s (ckey) for a cache's - so that the CPU's frees of
  * their objects push them on the magazine (hot reuse: a full span stays
@@ -680,11 +680,11 @@ static struct ka_central *ka_pcls_central(struct ka_mcache_share *sh,
  * bitmap, so that it can empty; the magazine's overflow makes a full span
  * partly used.  Context: owner.
  */
-static void ka_pcc_set(struct ka_pcpu *pc, struct ka_span *span,
-		       enum ka_span_olist ol)
+static void ka_owned_set(struct ka_mcache *mc, struct ka_span *span,
+			 enum ka_span_olist ol)
 {
 	unsigned int key = (ol == KA_OL_ACTIVE || ol == KA_OL_FULL) &&
-			   !READ_ONCE(span->nprof) ? pc->ownkey : 0;
+			   !READ_ONCE(span->nprof) ? mc->ownkey : 0;
 
 	span->olist = ol;
 	if (span->cache)
@@ -697,17 +697,17 @@ static void ka_pcc_set(struct ka_pcpu *pc, struct ka_span *span,
  * A span mcentral lent this CPU (in transit): the CPU's from now on, its
  * active span if the class has none.  Context: owner.
  */
-static void ka_pcc_adopt(struct ka_pcpu *pc, struct ka_pcc *s,
-			 struct ka_span *span)
+static void ka_owned_adopt(struct ka_mcache *mc, struct ka_owned *s,
+			   struct ka_span *span)
 {
-	atomic_long_set(&span->rstate, pc->ownkey);
-	WRITE_ONCE(pc->nr_owned, pc->nr_owned + 1);
+	atomic_long_set(&span->rstate, mc->ownkey);
+	WRITE_ONCE(mc->nr_owned, mc->nr_owned + 1);
 	if (!s->active) {
 		s->active = span;
-		ka_pcc_set(pc, span, KA_OL_ACTIVE);
+		ka_owned_set(mc, span, KA_OL_ACTIVE);
 	} else {
 		list_add(&span->olink, &s->partial);
-		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+		ka_owned_set(mc, span, KA_OL_PARTIAL);
 	}
 }
 
@@ -721,41 +721,41 @@ static void ka_pcc_adopt(struct ka_pcpu *pc, struct ka_pcc *s,
  * The flag is set with a fully ordered fetch_or rather than a plain
  * atomic_long_or() and a barrier: besides the store->load order above, the
  * freer that reads the flag (its cmpxchg) and then writes span->pnode must
- * come after the owner's last reads of span->pnode (ka_pcc_pending()); a
+ * come after the owner's last reads of span->pnode (ka_owned_pending()); a
  * release on the flag says so in a form ThreadSanitizer (utest) models; it
  * does not model a standalone fence.  Once per span filled: no fast path.
  */
-static void ka_pcc_retire(struct ka_pcpu *pc, struct ka_pcc *s,
-			  struct ka_span *span)
+static void ka_owned_retire(struct ka_mcache *mc, struct ka_owned *s,
+			    struct ka_span *span)
 {
 	s->active = NULL;
 	atomic_long_fetch_or(KA_RS_FULL, &span->rstate);
 	if (ka_span_collect(span)) {
 		atomic_long_andnot(KA_RS_FULL, &span->rstate);
 		list_add_tail(&span->olink, &s->partial);
-		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+		ka_owned_set(mc, span, KA_OL_PARTIAL);
 	} else {
 		list_add(&span->olink, &s->full);
-		ka_pcc_set(pc, span, KA_OL_FULL);
+		ka_owned_set(mc, span, KA_OL_FULL);
 	}
 }
 
 /*
- * Give @span, on none of @pc's lists, back to mcentral - unless a free by
+ * Give @span, on none of @mc's lists, back to mcentral - unless a free by
  * another CPU is pushing it onto the pending list right now (KA_RS_PEND
  * set): false then, and the caller keeps it.  Context: owner.
  */
-static bool ka_pcc_give(struct ka_pcpu *pc, struct ka_span *span)
+static bool ka_owned_give(struct ka_mcache *mc, struct ka_span *span)
 {
 	atomic_long_andnot(KA_RS_FULL, &span->rstate);
 	/* the flag cleared before KA_RS_PEND is read: a push saw it or fails */
 	smp_mb__after_atomic();
 	if (atomic_long_read(&span->rstate) & KA_RS_PEND)
 		return false;
-	ka_mag_point(KA_MP_GIVE);
-	WRITE_ONCE(pc->nr_owned, pc->nr_owned - 1);
-	ka_pcc_set(pc, span, KA_OL_NONE);
-	ka_central_give(span);
+	ka_mcache_point(KA_MP_GIVE);
+	WRITE_ONCE(mc->nr_owned, mc->nr_owned - 1);
+	ka_owned_set(mc, span, KA_OL_NONE);
+	ka_mcentral_give(span);
 	return true;
 }
 
@@ -764,21 +764,21 @@ static bool ka_pcc_give(struct ka_pcpu *pc, struct ka_span *span)
  * the class has room there and the budget allows, else back to mcentral
  * (which keeps a reserve and gives the rest to the heap).  Context: owner.
  */
-static void ka_pcc_empty(struct ka_pcpu *pc, struct ka_pcc *s,
-			 struct ka_span *span)
+static void ka_owned_empty(struct ka_mcache *mc, struct ka_owned *s,
+			   struct ka_span *span)
 {
-	unsigned long bytes = ka_span_bytes(span);
+	unsigned long bytes = ka_span_run_bytes(span);
 
 	list_del_init(&span->olink);
 	if (s->nstash < KA_STASH_MAX &&
-	    pc->cap_bytes + bytes <= READ_ONCE(ka_pcpu_budget)) {
+	    mc->cap_bytes + bytes <= READ_ONCE(ka_pcpu_budget)) {
 		list_add(&span->olink, &s->stash);
 		s->nstash++;
-		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes + bytes);
-		ka_pcc_set(pc, span, KA_OL_STASH);
+		WRITE_ONCE(mc->cap_bytes, mc->cap_bytes + bytes);
+		ka_owned_set(mc, span, KA_OL_STASH);
 		return;
 	}
-	if (!ka_pcc_give(pc, span))
+	if (!ka_owned_give(mc, span))
 		list_add_tail(&span->olink, &s->partial);
 }
 
@@ -788,7 +788,7 @@ static void ka_pcc_empty(struct ka_pcpu *pc, struct ka_pcc *s,
  * stops further pushes (they need the full flag); the collection after it
  * sees every bit set before.  Context: owner.
  */
-static void ka_pcc_pending(struct ka_pcpu *pc, struct ka_pcc *s)
+static void ka_owned_pending(struct ka_mcache *mc, struct ka_owned *s)
 {
 	struct llist_node *first = llist_del_all(&s->pending);
 	struct ka_span *span, *tmp;
@@ -801,10 +801,10 @@ static void ka_pcc_pending(struct ka_pcpu *pc, struct ka_pcc *s)
 		/* else a free of the owner's moved it, or it is active */
 		if (span->olist == KA_OL_FULL) {
 			list_move_tail(&span->olink, &s->partial);
-			ka_pcc_set(pc, span, KA_OL_PARTIAL);
+			ka_owned_set(mc, span, KA_OL_PARTIAL);
 		}
 		if (span->olist == KA_OL_PARTIAL && !span->nalloc)
-			ka_pcc_empty(pc, s, span);
+			ka_owned_empty(mc, s, span);
 	}
 }
 
@@ -813,12 +813,12 @@ static void ka_pcc_pending(struct ka_pcpu *pc, struct ka_pcc *s)
  * other CPUs freed into, else a partly used one, else an empty one of the
  * stash - used spans fill up before an empty one starts.  Context: owner.
  */
-static struct ka_span *ka_pcc_next(struct ka_pcpu *pc, struct ka_pcc *s)
+static struct ka_span *ka_owned_next(struct ka_mcache *mc, struct ka_owned *s)
 {
 	struct ka_span *span;
 
 	if (!llist_empty(&s->pending))
-		ka_pcc_pending(pc, s);
+		ka_owned_pending(mc, s);
 	span = list_first_entry_or_null(&s->partial, struct ka_span, olink);
 	if (!span) {
 		span = list_first_entry_or_null(&s->stash, struct ka_span,
@@ -826,7 +826,7 @@ static struct ka_span *ka_pcc_next(struct ka_pcpu *pc, struct ka_pcc *s)
 		if (!span)
 			return NULL;
 		s->nstash--;
-		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - ka_span_bytes(span));
+		WRITE_ONCE(mc->cap_bytes, mc->cap_bytes - ka_span_run_bytes(span));
 	}
 	list_del_init(&span->olink);
 	return span;
@@ -839,8 +839,8 @@ static struct ka_span *ka_pcc_next(struct ka_pcpu *pc, struct ka_pcc *s)
  * number taken, fewer when none of the CPU's spans has a free object left.
  * Context: owner.
  */
-static unsigned int ka_pcc_take(struct ka_pcpu *pc, struct ka_pcc *s,
-				void **objs, unsigned int want)
+static unsigned int ka_owned_take(struct ka_mcache *mc, struct ka_owned *s,
+				  void **objs, unsigned int want)
 {
 	unsigned int n = 0;
 
@@ -848,16 +848,16 @@ static unsigned int ka_pcc_take(struct ka_pcpu *pc, struct ka_pcc *s,
 		struct ka_span *span = s->active;
 
 		if (!span) {
-			span = ka_pcc_next(pc, s);
+			span = ka_owned_next(mc, s);
 			if (!span)
 				break;
 			s->active = span;
-			ka_pcc_set(pc, span, KA_OL_ACTIVE);
+			ka_owned_set(mc, span, KA_OL_ACTIVE);
 		}
 		ka_span_collect(span);
 		n += ka_span_take(span, objs + n, want - n);
 		if (n < want)
-			ka_pcc_retire(pc, s, span);
+			ka_owned_retire(mc, s, span);
 	}
 	return n;
 }
@@ -870,21 +870,21 @@ static unsigned int ka_pcc_take(struct ka_pcpu *pc, struct ka_pcc *s,
  * CPU's.  NULL when the CPU has no span with a free object (mcentral lends
  * one).  Context: owner.
  */
-static void *ka_pcc_fill(struct ka_pcpu *pc, struct ka_pcls *d)
+static void *ka_owned_fill(struct ka_mcache *mc, struct ka_mcache_class *d)
 {
 	const struct ka_class *k = &ka_classes[d->cls];
 	struct ka_magazine *m = d->m;
-	struct ka_pcc *s = d->s;
+	struct ka_owned *s = d->s;
 	void *batch[KA_BATCH_MAX];
 	unsigned int n, take = 0, want;
 
-	ka_pcls_adapt(pc, d->share, d->cls, KA_MISS_UNDER);
+	ka_mcache_class_adapt(mc, d->share, d->cls, KA_MISS_UNDER);
 	want = clamp(ka_mag_cap(m) - ka_mag_count(m) + 1, 1U, k->batch);
 	/* up to a batch, the active span's, then its successors' */
-	n = ka_pcc_take(pc, s, batch, want);
+	n = ka_owned_take(mc, s, batch, want);
 	if (!n)
 		return NULL;
-	ka_mag_point(KA_MP_REFILL);
+	ka_mcache_point(KA_MP_REFILL);
 	if (random_reuse)
 		ka_shuffle(batch, n);
 	/* pop order = batch order */
@@ -893,44 +893,44 @@ static void *ka_pcc_fill(struct ka_pcpu *pc, struct ka_pcls *d)
 		WRITE_ONCE(m->top, m->top + 1);
 	}
 	if (take < n - 1)
-		ka_mag_to_span(pc, batch + 1, n - 1 - take);
+		ka_mag_to_span(mc, batch + 1, n - 1 - take);
 	return batch[0];
 }
 
 /*
- * Give back everything of class @cls that @pc owns: the magazine's objects
+ * Give back everything of class @cls that @mc owns: the magazine's objects
  * into the active span, then every span to mcentral.  Return: the spans
  * kept because a remote free is pushing them onto the pending list now
  * (the caller tries again later).  Context: owner, or the CPU dead.
  */
-static unsigned int ka_pcc_give_all(struct ka_pcpu *pc, struct ka_pcls *d)
+static unsigned int ka_owned_give_all(struct ka_mcache *mc, struct ka_mcache_class *d)
 {
-	struct ka_pcc *s = d->s;
+	struct ka_owned *s = d->s;
 	struct ka_span *span, *tmp;
 	unsigned int kept = 0;
 
-	ka_mcache_flush_class(pc, d->m, d->cls, ka_mag_count(d->m));
+	ka_mcache_flush_class(mc, d->m, d->cls, ka_mag_count(d->m));
 	if (s->active) {
 		list_add(&s->active->olink, &s->partial);
-		ka_pcc_set(pc, s->active, KA_OL_PARTIAL);
+		ka_owned_set(mc, s->active, KA_OL_PARTIAL);
 		s->active = NULL;
 	}
 	/* no push after the full flags are gone; the pending ones, taken */
 	list_for_each_entry(span, &s->full, olink) {
 		atomic_long_andnot(KA_RS_FULL, &span->rstate);
-		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+		ka_owned_set(mc, span, KA_OL_PARTIAL);
 	}
 	list_splice_tail_init(&s->full, &s->partial);
 	/* every flag cleared before the pending list is taken */
 	smp_mb__after_atomic();
-	ka_pcc_pending(pc, s);
+	ka_owned_pending(mc, s);
 	list_for_each_entry(span, &s->stash, olink)
-		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - ka_span_bytes(span));
+		WRITE_ONCE(mc->cap_bytes, mc->cap_bytes - ka_span_run_bytes(span));
 	list_splice_tail_init(&s->stash, &s->partial);
 	s->nstash = 0;
 	list_for_each_entry_safe(span, tmp, &s->partial, olink) {
 		list_del_init(&span->olink);
-		if (!ka_pcc_give(pc, span)) {
+		if (!ka_owned_give(mc, span)) {
 			list_add(&span->olink, &s->partial);
 			kept++;
 		}
@@ -986,7 +986,7 @@ void ka_mcache_share_del(struct ka_mcache_share *sh)
  * @cpu: the CPU
  * @sh: the cache's share
  * @idle_only: only if its magazine saw no allocation or free since the
- *	       last such pass (its ka_pcc.seen)
+ *	       last such pass (its ka_owned.seen)
  *
  * Its magazine's objects and its spans (stash included) go to mcentral,
  * and the magazine's capacity back to the CPU's budget.
@@ -994,29 +994,29 @@ void ka_mcache_share_del(struct ka_mcache_share *sh)
  * Context: CPU @cpu's magazines owned, or the CPU dead, or the cache
  * without users (destroy, module exit).
  * Return: spans kept because a remote free is pushing them onto the
- * pending list now (ka_pcc_give_all()); try again.
+ * pending list now (ka_owned_give_all()); try again.
  */
 unsigned int ka_mcache_give_share(int cpu, struct ka_mcache_share *sh,
 				  bool idle_only)
 {
-	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 	struct ka_cache_cpu *cc = per_cpu_ptr(sh->pcpu, cpu);
-	struct ka_pcls d = { &cc->mag, &cc->pcc, sh, sh->cls };
+	struct ka_mcache_class d = { &cc->mag, &cc->owned, sh, sh->cls };
 	unsigned int kept = 0;
 	unsigned long used;
 
 	used = READ_ONCE(cc->mag.nr_alloc) + READ_ONCE(cc->mag.nr_free);
-	if (idle_only && used != cc->pcc.seen) {
-		cc->pcc.seen = used;
+	if (idle_only && used != cc->owned.seen) {
+		cc->owned.seen = used;
 		return 0;
 	}
-	cc->pcc.seen = used;
+	cc->owned.seen = used;
 	if (ka_class_owned(&ka_classes[sh->cls]))
-		kept = ka_pcc_give_all(pc, &d);
+		kept = ka_owned_give_all(mc, &d);
 	else
-		ka_mcache_flush_class(pc, &cc->mag, sh->cls,
+		ka_mcache_flush_class(mc, &cc->mag, sh->cls,
 				      ka_mag_count(&cc->mag));
-	ka_mcache_cache_ungrant(pc, &cc->mag, sh->cls);
+	ka_mcache_cache_ungrant(mc, &cc->mag, sh->cls);
 	return kept;
 }
 
@@ -1040,42 +1040,42 @@ static unsigned int ka_mcache_give_shares(int cpu, bool idle_only)
 
 /*
  * Every class of CPU @cpu, and its share of every ka_cache:
- * ka_pcc_give_all().  Context: the CPU's owner, or the CPU dead.
+ * ka_owned_give_all().  Context: the CPU's owner, or the CPU dead.
  */
-static unsigned int ka_pcc_give_cpu(int cpu)
+static unsigned int ka_owned_give_cpu(int cpu)
 {
-	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 	unsigned int cls, kept = 0;
-	struct ka_pcls d;
+	struct ka_mcache_class d;
 
 	for (cls = 1; cls < ka_nr_classes; cls++) {
 		if (!ka_class_owned(&ka_classes[cls]))
 			continue;
-		d.m = &pc->mag[cls];
-		d.s = &pc->pcc[cls];
+		d.m = &mc->mag[cls];
+		d.s = &mc->owned[cls];
 		d.share = NULL;
 		d.cls = cls;
-		kept += ka_pcc_give_all(pc, &d);
+		kept += ka_owned_give_all(mc, &d);
 	}
 	return kept + ka_mcache_give_shares(cpu, false);
 }
 
 /*
- * Empty stash spans of class state @s back to mcentral, bringing @pc back
+ * Empty stash spans of class state @s back to mcentral, bringing @mc back
  * toward its budget.  Context: owner.
  */
-static void ka_pcc_unstash(struct ka_pcpu *pc, struct ka_pcc *s)
+static void ka_owned_unstash(struct ka_mcache *mc, struct ka_owned *s)
 {
 	struct ka_span *span, *tmp;
 
 	list_for_each_entry_safe(span, tmp, &s->stash, olink) {
 		list_del_init(&span->olink);
 		s->nstash--;
-		WRITE_ONCE(pc->cap_bytes, pc->cap_bytes - ka_span_bytes(span));
-		if (!ka_pcc_give(pc, span)) {
+		WRITE_ONCE(mc->cap_bytes, mc->cap_bytes - ka_span_run_bytes(span));
+		if (!ka_owned_give(mc, span)) {
 			/* cannot be pushed (it is empty): keep it partial */
 			list_add(&span->olink, &s->partial);
-			ka_pcc_set(pc, span, KA_OL_PARTIAL);
+			ka_owned_set(mc, span, KA_OL_PARTIAL);
 		}
 	}
 }
@@ -1095,19 +1095,19 @@ static void ka_pcc_unstash(struct ka_pcpu *pc, struct ka_pcc *s)
  */
 void ka_mcache_free_owned(struct ka_span *span, void *p)
 {
-	ka_mag_point(KA_MP_OWNFREE);
-	ka_pcc_put(this_cpu_ptr(ka_pcpu), span, p);
+	ka_mcache_point(KA_MP_OWNFREE);
+	ka_owned_put(this_cpu_ptr(ka_mcache), span, p);
 }
 
 /*
- * Clear @p's bit in @span, a span of @pc's CPU: a full span becomes partly
+ * Clear @p's bit in @span, a span of @mc's CPU: a full span becomes partly
  * used, a partly used one that empties goes to the stash or back to
  * mcentral.  An object whose bit is already clear (a double free that got
  * past the tag) is reported and dropped.  Context: owner, or the CPU dead.
  */
-static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p)
+static void ka_owned_put(struct ka_mcache *mc, struct ka_span *span, void *p)
 {
-	struct ka_pcc *s = ka_pcc_of(span, pc->ownkey - 1);
+	struct ka_owned *s = ka_owned_of(span, mc->ownkey - 1);
 
 	if (unlikely(!ka_span_put(span, p))) {
 		ka_report_double_free(p, "double free (object already free in its span)",
@@ -1117,10 +1117,10 @@ static void ka_pcc_put(struct ka_pcpu *pc, struct ka_span *span, void *p)
 	if (span->olist == KA_OL_FULL) {
 		atomic_long_andnot(KA_RS_FULL, &span->rstate);
 		list_move_tail(&span->olink, &s->partial);
-		ka_pcc_set(pc, span, KA_OL_PARTIAL);
+		ka_owned_set(mc, span, KA_OL_PARTIAL);
 	}
 	if (span->olist == KA_OL_PARTIAL && !span->nalloc)
-		ka_pcc_empty(pc, s, span);
+		ka_owned_empty(mc, s, span);
 }
 
 /**
@@ -1152,7 +1152,7 @@ void ka_mcache_free_remote(struct ka_span *span, const void *p)
 		unsigned int owner = ka_rs_owner(rs);
 
 		if (!owner) {
-			ka_central_collect(span);
+			ka_mcentral_collect(span);
 			return;
 		}
 		if (owner == KA_RS_TRANSIT || !(rs & KA_RS_FULL) ||
@@ -1160,55 +1160,55 @@ void ka_mcache_free_remote(struct ka_span *span, const void *p)
 			return;
 		if (atomic_long_try_cmpxchg(&span->rstate, &rs,
 					    rs | KA_RS_PEND)) {
-			llist_add(&span->pnode, &ka_pcc_of(span, owner - 1)->pending);
+			llist_add(&span->pnode, &ka_owned_of(span, owner - 1)->pending);
 			return;
 		}
 	}
 }
 
 /*
- * One trim pass on @pc: with @idle, halve the classes unused since the
+ * One trim pass on @mc: with @idle, halve the classes unused since the
  * previous idle pass; then bring the CPU within the budget.
  * Context: owner.
  */
-static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
+static void ka_mcache_trim_cpu(struct ka_mcache *mc, bool idle)
 {
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 	unsigned int cls;
 
-	pc->steal_none = 0;
+	mc->steal_none = 0;
 	for (cls = 1; idle && cls < ka_nr_classes; cls++) {
-		struct ka_magazine *m = &pc->mag[cls];
+		struct ka_magazine *m = &mc->mag[cls];
 		unsigned long used = READ_ONCE(m->nr_alloc) +
 				     READ_ONCE(m->nr_free);
 		unsigned int cap = ka_mag_cap(m);
 
-		if (used == pc->pcc[cls].seen) {
+		if (used == mc->owned[cls].seen) {
 			if (cap) {
-				ka_mag_resize(pc, cls, ka_mag_half(cls, cap));
-				pc->pcc[cls].last = 0;
+				ka_mag_resize(mc, cls, ka_mag_half(cls, cap));
+				mc->owned[cls].last = 0;
 			}
 			/* an idle class's spans go back whole */
 			if (ka_class_owned(&ka_classes[cls])) {
-				struct ka_pcls d = { m, &pc->pcc[cls], NULL,
+				struct ka_mcache_class d = { m, &mc->owned[cls], NULL,
 						     cls };
 
-				ka_pcc_give_all(pc, &d);
+				ka_owned_give_all(mc, &d);
 			}
 		}
-		pc->pcc[cls].seen = used;
+		mc->owned[cls].seen = used;
 	}
-	if (pc->cap_bytes > budget)
-		ka_mag_steal(pc, 0, pc->cap_bytes - budget, KA_STEAL_FLOOR);
-	for (cls = 1; pc->cap_bytes > budget && cls < ka_nr_classes; cls++)
-		ka_pcc_unstash(pc, &pc->pcc[cls]);
+	if (mc->cap_bytes > budget)
+		ka_mag_steal(mc, 0, mc->cap_bytes - budget, KA_STEAL_FLOOR);
+	for (cls = 1; mc->cap_bytes > budget && cls < ka_nr_classes; cls++)
+		ka_owned_unstash(mc, &mc->owned[cls]);
 	/* the caches' idle shares, by the same clock; over budget, all */
-	if (idle || pc->cap_bytes > budget)
+	if (idle || mc->cap_bytes > budget)
 		ka_mcache_give_shares(smp_processor_id(),
-				      pc->cap_bytes <= budget);
+				      mc->cap_bytes <= budget);
 	/* floors beyond a budget lowered below them */
-	if (pc->cap_bytes > budget)
-		ka_mag_steal(pc, 0, pc->cap_bytes - budget, KA_STEAL_ALL);
+	if (mc->cap_bytes > budget)
+		ka_mag_steal(mc, 0, mc->cap_bytes - budget, KA_STEAL_ALL);
 }
 
 /*
@@ -1219,31 +1219,31 @@ static void ka_mcache_trim_cpu(struct ka_pcpu *pc, bool idle)
  */
 static void ka_mcache_reset_cpu(int cpu)
 {
-	struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+	struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 	unsigned int cls;
 
-	while (ka_pcc_give_cpu(cpu))
+	while (ka_owned_give_cpu(cpu))
 		cpu_relax();
 
 	for (cls = 1; cls < ka_nr_classes; cls++) {
-		ka_mag_resize(pc, cls, 0);
-		pc->pcc[cls].last = 0;
+		ka_mag_resize(mc, cls, 0);
+		mc->owned[cls].last = 0;
 	}
 }
 
 /**
  * ka_mcache_flush_cpu - empty every magazine of one CPU
- * @pc: the CPU's caches
+ * @mc: the CPU's caches
  *
  * Context: the CPU's magazines owned, or the CPU dead.
  */
-void ka_mcache_flush_cpu(struct ka_pcpu *pc)
+void ka_mcache_flush_cpu(struct ka_mcache *mc)
 {
 	unsigned int cls;
 
 	for (cls = 1; cls < ka_nr_classes; cls++)
-		ka_mcache_flush_class(pc, &pc->mag[cls], cls,
-				      ka_mag_count(&pc->mag[cls]));
+		ka_mcache_flush_class(mc, &mc->mag[cls], cls,
+				      ka_mag_count(&mc->mag[cls]));
 }
 
 /*
@@ -1260,7 +1260,7 @@ static __always_inline void *ka_mcache_refill_central(struct ka_mcache_share *sh
 {
 	const struct ka_class *k = &ka_classes[cls];
 	struct ka_magazine __percpu *pm = sh ? &sh->pcpu->mag :
-					  &ka_pcpu->mag[cls];
+					  &ka_mcache->mag[cls];
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 	unsigned int n, take = 0, want = k->batch;
 	void *batch[KA_BATCH_MAX];
@@ -1269,18 +1269,18 @@ static __always_inline void *ka_mcache_refill_central(struct ka_mcache_share *sh
 	/* a budget below one batch: take no more than a magazine may keep */
 	if (budget < (unsigned long)k->batch * k->size)
 		want = budget / k->size + 1;
-	n = ka_central_refill(ka_pcls_central(sh, cls, node), batch, want, gfp);
+	n = ka_mcentral_refill(ka_mcache_class_mcentral(sh, cls, node), batch, want, gfp);
 	if (!n)
 		return NULL;
 
 	this_cpu_inc(pm->nr_alloc);
 	this_cpu_inc(pm->nr_miss);
 	this_cpu_inc(pm->nr_refill);
-	if (likely(ka_mag_trylock(ka_pcpu))) {
+	if (likely(ka_mcache_trylock(ka_mcache))) {
 		if (likely(numa_mem_id() == node)) {
-			ka_pcls_adapt(this_cpu_ptr(ka_pcpu), sh, cls,
-				      KA_MISS_UNDER);
-			ka_mag_point(KA_MP_REFILL);
+			ka_mcache_class_adapt(this_cpu_ptr(ka_mcache), sh, cls,
+					      KA_MISS_UNDER);
+			ka_mcache_point(KA_MP_REFILL);
 			if (random_reuse)
 				ka_shuffle(batch, n);
 			/* pop order = batch order */
@@ -1288,17 +1288,17 @@ static __always_inline void *ka_mcache_refill_central(struct ka_mcache_share *sh
 			       ka_mag_push(pm, batch[n - 1 - take]))
 				take++;
 		}
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_unlock(ka_mcache);
 	} else {
-		this_cpu_inc(ka_pcpu->nr_busy);
+		this_cpu_inc(ka_mcache->nr_busy);
 	}
 	if (take < n - 1)
-		ka_central_flush(batch + 1, n - 1 - take);
+		ka_mcentral_flush(batch + 1, n - 1 - take);
 	return batch[0];
 }
 
 /*
- * Own this CPU's magazines (ka_mag_trylock()) for class @cls or cache @sh,
+ * Own this CPU's magazines (ka_mcache_trylock()) for class @cls or cache @sh,
  * with @d set to them, and make *@span - lent by mcentral for this CPU, or
  * NULL - the CPU's (*@span NULL then).  A task that moved to another node
  * than the span's since it was lent gives it back and tries again.
@@ -1307,23 +1307,23 @@ static __always_inline void *ka_mcache_refill_central(struct ka_mcache_share *sh
  * Return: true, owning; false if the magazines are busy (*@span kept: the
  * caller gives it back).
  */
-static bool ka_pcc_own(struct ka_mcache_share *sh, unsigned int cls,
-		       struct ka_span **span, struct ka_pcls *d, int *node)
+static bool ka_mcache_own(struct ka_mcache_share *sh, unsigned int cls,
+			  struct ka_span **span, struct ka_mcache_class *d, int *node)
 {
 	for (;;) {
 		*node = numa_mem_id();
-		if (unlikely(!ka_mag_trylock(ka_pcpu)))
+		if (unlikely(!ka_mcache_trylock(ka_mcache)))
 			return false;
-		ka_pcls_get(d, sh, cls);
+		ka_mcache_class_get(d, sh, cls);
 		if (!*span)
 			return true;
 		if (likely(numa_mem_id() == (*span)->node)) {
-			ka_pcc_adopt(this_cpu_ptr(ka_pcpu), d->s, *span);
+			ka_owned_adopt(this_cpu_ptr(ka_mcache), d->s, *span);
 			*span = NULL;
 			return true;
 		}
-		ka_mag_unlock(ka_pcpu);
-		ka_central_give(*span);
+		ka_mcache_unlock(ka_mcache);
+		ka_mcentral_give(*span);
 		*span = NULL;
 	}
 }
@@ -1335,9 +1335,9 @@ static bool ka_pcc_own(struct ka_mcache_share *sh, unsigned int cls,
  * @cls: the size class (the cache's class for a cache)
  * @gfp: caller's flags
  *
- * Fills the magazine from the CPU's spans (ka_pcc_fill(), no lock); when
+ * Fills the magazine from the CPU's spans (ka_owned_fill(), no lock); when
  * the CPU has none with a free object, mcentral lends one
- * (ka_central_take(), which may need new pages: taken without owning the
+ * (ka_mcentral_take(), which may need new pages: taken without owning the
  * magazines), which becomes the CPU's.  If the magazines are busy then, or
  * the task moved to a CPU of another node, the span goes back and one
  * object comes from mcentral.
@@ -1350,23 +1350,23 @@ static void *ka_mcache_refill_owned(struct ka_mcache_share *sh,
 				    unsigned int cls, gfp_t gfp)
 {
 	struct ka_span *span = NULL;
-	struct ka_pcls d;
+	struct ka_mcache_class d;
 	int node;
 	void *p;
 
-	while (likely(ka_pcc_own(sh, cls, &span, &d, &node))) {
+	while (likely(ka_mcache_own(sh, cls, &span, &d, &node))) {
 		/* a task that preempted us (RT) may have refilled it */
 		p = NULL;
 		if (d.m->top != d.m->objs) {
 			p = *(d.m->top - 1);
 			WRITE_ONCE(d.m->top, d.m->top - 1);
 		} else {
-			p = ka_pcc_fill(this_cpu_ptr(ka_pcpu), &d);
+			p = ka_owned_fill(this_cpu_ptr(ka_mcache), &d);
 		}
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_unlock(ka_mcache);
 		if (p) {
 			struct ka_magazine __percpu *pm = sh ?
-				&sh->pcpu->mag : &ka_pcpu->mag[cls];
+				&sh->pcpu->mag : &ka_mcache->mag[cls];
 
 			/* this_cpu ops: an interrupt's busy path counts too */
 			this_cpu_inc(pm->nr_alloc);
@@ -1374,19 +1374,19 @@ static void *ka_mcache_refill_owned(struct ka_mcache_share *sh,
 			this_cpu_inc(pm->nr_refill);
 			return p;
 		}
-		span = ka_central_take(ka_pcls_central(sh, cls, node), gfp);
+		span = ka_mcentral_take(ka_mcache_class_mcentral(sh, cls, node), gfp);
 		if (!span)
 			return NULL;
 	}
 	/* the magazines are busy: one object from mcentral */
-	this_cpu_inc(ka_pcpu->nr_busy);
+	this_cpu_inc(ka_mcache->nr_busy);
 	if (span)
-		ka_central_give(span);
+		ka_mcentral_give(span);
 	node = numa_mem_id();
-	if (!ka_central_refill(ka_pcls_central(sh, cls, node), &p, 1, gfp))
+	if (!ka_mcentral_refill(ka_mcache_class_mcentral(sh, cls, node), &p, 1, gfp))
 		return NULL;
-	this_cpu_inc((sh ? &sh->pcpu->mag : &ka_pcpu->mag[cls])->nr_alloc);
-	this_cpu_inc((sh ? &sh->pcpu->mag : &ka_pcpu->mag[cls])->nr_miss);
+	this_cpu_inc((sh ? &sh->pcpu->mag : &ka_mcache->mag[cls])->nr_alloc);
+	this_cpu_inc((sh ? &sh->pcpu->mag : &ka_mcache->mag[cls])->nr_miss);
 	return p;
 }
 
@@ -1433,22 +1433,22 @@ void *ka_mcache_refill_cache(struct ka_mcache_share *sh, gfp_t gfp)
  * magazine in between).  Stops at the first span boundary with none of the
  * CPU's spans left with a free object.  Context: owner.
  */
-static unsigned int ka_pcc_take_bulk(struct ka_pcpu *pc, struct ka_pcls *d,
-				     void **p, unsigned int n,
-				     unsigned int *hits)
+static unsigned int ka_owned_take_bulk(struct ka_mcache *mc, struct ka_mcache_class *d,
+				       void **p, unsigned int n,
+				       unsigned int *hits)
 {
 	struct ka_magazine *m = d->m;
-	struct ka_pcc *s = d->s;
+	struct ka_owned *s = d->s;
 	unsigned int got = 0, from;
 
-	ka_mag_point(KA_MP_BULK);
+	ka_mcache_point(KA_MP_BULK);
 	while (got < n && m->top != m->objs) {
 		p[got++] = *(m->top - 1);
 		WRITE_ONCE(m->top, m->top - 1);
 	}
 	*hits += got;
 	from = got;
-	got += ka_pcc_take(pc, s, p + got, n - got);
+	got += ka_owned_take(mc, s, p + got, n - got);
 	if (random_reuse && got - from > 1)
 		ka_shuffle(p + from, got - from);
 	return got;
@@ -1478,38 +1478,38 @@ unsigned int ka_mcache_alloc_bulk(unsigned int cls, void **p, unsigned int n,
 {
 	struct ka_span *span = NULL;
 	unsigned int got = 0;
-	struct ka_pcls d;
+	struct ka_mcache_class d;
 	int node;
 
 	while (got < n) {
-		if (unlikely(!ka_pcc_own(NULL, cls, &span, &d, &node))) {
-			this_cpu_inc(ka_pcpu->nr_busy);
+		if (unlikely(!ka_mcache_own(NULL, cls, &span, &d, &node))) {
+			this_cpu_inc(ka_mcache->nr_busy);
 			break;
 		}
-		got += ka_pcc_take_bulk(this_cpu_ptr(ka_pcpu), &d, p + got,
-					n - got, hits);
-		ka_mag_unlock(ka_pcpu);
+		got += ka_owned_take_bulk(this_cpu_ptr(ka_mcache), &d, p + got,
+					  n - got, hits);
+		ka_mcache_unlock(ka_mcache);
 		if (got == n)
 			break;
-		this_cpu_inc(ka_pcpu->mag[cls].nr_refill);
-		span = ka_central_take(ka_central_of(node, cls), gfp);
+		this_cpu_inc(ka_mcache->mag[cls].nr_refill);
+		span = ka_mcentral_take(ka_mcentral_of(node, cls), gfp);
 		if (!span)
 			break;
 	}
 	if (span)
-		ka_central_give(span);
+		ka_mcentral_give(span);
 	return got;
 }
 
 /**
  * ka_mag_holds - is @p in any CPU's magazine at @mag?
- * @mag: a per-CPU magazine: &ka_pcpu->mag[cls], or a ka_cache's
+ * @mag: a per-CPU magazine: &ka_mcache->mag[cls], or a ka_cache's
  * @p: an object
  *
  * A snapshot, read without owning the magazines (each slot and top read
  * once): an object pushed or popped meanwhile may be missed or seen.  For
  * the rare free whose object carries its span's double-free tag
- * (ka_obj_free_confirm()): up to KA_PCPU_CACHE_MAX slots per CPU.
+ * (ka_obj_free_confirm()): up to KA_MAG_MAX_OBJS slots per CPU.
  *
  * Context: any.
  * Return: true if some CPU's magazine held @p.
@@ -1538,7 +1538,7 @@ bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p)
  */
 bool ka_mcache_holds(unsigned int cls, const void *p)
 {
-	return ka_mag_holds(&ka_pcpu->mag[cls], p);
+	return ka_mag_holds(&ka_mcache->mag[cls], p);
 }
 
 /**
@@ -1556,12 +1556,12 @@ void ka_mcache_set_fastkeys(bool hooks)
 	int cpu;
 
 	/* a tracepoint may be enabled before ka_mcache_init() */
-	if (!ka_pcpu)
+	if (!ka_mcache)
 		return;
 	for_each_possible_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 
-		WRITE_ONCE(pc->fastkey, hooks ? KA_FASTKEY_HOOKS : pc->ownkey);
+		WRITE_ONCE(mc->fastkey, hooks ? KA_FASTKEY_HOOKS : mc->ownkey);
 	}
 }
 
@@ -1575,10 +1575,10 @@ static void ka_mcache_drain_work(struct work_struct *unused)
 	unsigned int kept, tries = 0;
 
 	do {
-		ka_mag_lock(ka_pcpu);
-		ka_mcache_flush_cpu(this_cpu_ptr(ka_pcpu));
-		kept = ka_pcc_give_cpu(smp_processor_id());
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_lock(ka_mcache);
+		ka_mcache_flush_cpu(this_cpu_ptr(ka_mcache));
+		kept = ka_owned_give_cpu(smp_processor_id());
+		ka_mcache_unlock(ka_mcache);
 		if (kept)
 			usleep_range(20, 100);
 	} while (kept && !WARN_ON_ONCE(++tries > 10000));
@@ -1587,17 +1587,17 @@ static void ka_mcache_drain_work(struct work_struct *unused)
 /* The periodic trim, on one CPU: halve its idle classes. */
 static void ka_mcache_trim_work(struct work_struct *unused)
 {
-	ka_mag_lock(ka_pcpu);
-	ka_mcache_trim_cpu(this_cpu_ptr(ka_pcpu), true);
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_lock(ka_mcache);
+	ka_mcache_trim_cpu(this_cpu_ptr(ka_mcache), true);
+	ka_mcache_unlock(ka_mcache);
 }
 
 /* After the budget was lowered, on one CPU: bring it within the budget. */
 static void ka_mcache_budget_work(struct work_struct *unused)
 {
-	ka_mag_lock(ka_pcpu);
-	ka_mcache_trim_cpu(this_cpu_ptr(ka_pcpu), false);
-	ka_mag_unlock(ka_pcpu);
+	ka_mcache_lock(ka_mcache);
+	ka_mcache_trim_cpu(this_cpu_ptr(ka_mcache), false);
+	ka_mcache_unlock(ka_mcache);
 }
 
 /*
@@ -1647,10 +1647,10 @@ static void ka_mcache_give_cache_work(struct work_struct *unused)
 	unsigned int kept, tries = 0;
 
 	do {
-		ka_mag_lock(ka_pcpu);
+		ka_mcache_lock(ka_mcache);
 		kept = ka_mcache_give_share(smp_processor_id(), ka_give_cache,
 					    false);
-		ka_mag_unlock(ka_pcpu);
+		ka_mcache_unlock(ka_mcache);
 		if (kept)
 			usleep_range(20, 100);
 	} while (kept && !WARN_ON_ONCE(++tries > 10000));
@@ -1751,14 +1751,14 @@ static void ka_mcache_trim_tick(struct work_struct *unused)
 
 		if (!ka_nodes[nid])
 			continue;
-		ka_heap_large_trim(ka_heap_of(nid), true);
+		ka_large_trim(ka_mheap_of(nid), true);
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			ka_central_decay(ka_central_of(nid, cls));
+			ka_mcentral_decay(ka_mcentral_of(nid, cls));
 	}
 
 	for_each_online_cpu(cpu)
-		if (READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->cap_bytes) ||
-		    READ_ONCE(per_cpu_ptr(ka_pcpu, cpu)->nr_owned))
+		if (READ_ONCE(per_cpu_ptr(ka_mcache, cpu)->cap_bytes) ||
+		    READ_ONCE(per_cpu_ptr(ka_mcache, cpu)->nr_owned))
 			queue_work_on(cpu, system_wq,
 				      per_cpu_ptr(ka_trim_works, cpu));
 	queue_delayed_work(system_wq, &ka_trim_dwork, KA_TRIM_INTERVAL);
@@ -1802,7 +1802,7 @@ int ka_mcache_init(void)
 
 	/* ka_span.magoff's arithmetic */
 	BUILD_BUG_ON(sizeof(struct ka_magazine) != 1 << KA_MAG_SHIFT);
-	BUILD_BUG_ON(offsetof(struct ka_pcpu, mag) != 0);
+	BUILD_BUG_ON(offsetof(struct ka_mcache, mag) != 0);
 	BUILD_BUG_ON(KA_MAX_CLASSES << KA_MAG_SHIFT > U16_MAX);
 
 	for (cls = 1; cls < ka_nr_classes; cls++) {
@@ -1827,13 +1827,13 @@ int ka_mcache_init(void)
 	ka_drain_works = alloc_percpu(struct work_struct);
 	ka_async_works = alloc_percpu(struct work_struct);
 	ka_trim_works = alloc_percpu(struct work_struct);
-	ka_pcpu = alloc_percpu(struct ka_pcpu);
-	if (!ka_drain_works || !ka_async_works || !ka_trim_works || !ka_pcpu) {
+	ka_mcache = alloc_percpu(struct ka_mcache);
+	if (!ka_drain_works || !ka_async_works || !ka_trim_works || !ka_mcache) {
 		ret = -ENOMEM;
 		goto fail;
 	}
 	for_each_possible_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 		void **store;
 
 		store = kvzalloc_node(array_size(slots, sizeof(void *)),
@@ -1842,21 +1842,21 @@ int ka_mcache_init(void)
 			ret = -ENOMEM;
 			goto fail;
 		}
-		ka_cpu_lock_init(&pc->lock);
-		pc->ownkey = cpu + 1;
-		pc->fastkey = pc->ownkey;
-		pc->rnd = get_random_u64() | 1;
+		ka_cpu_lock_init(&mc->lock);
+		mc->ownkey = cpu + 1;
+		mc->fastkey = mc->ownkey;
+		mc->rnd = get_random_u64() | 1;
 		INIT_WORK(per_cpu_ptr(ka_async_works, cpu), ka_mcache_drain_work);
 		INIT_WORK(per_cpu_ptr(ka_trim_works, cpu), ka_mcache_trim_work);
 		/* capacity 0: a class gets its first batch at its first miss */
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			INIT_LIST_HEAD(&pc->pcc[cls].partial);
-			INIT_LIST_HEAD(&pc->pcc[cls].full);
-			INIT_LIST_HEAD(&pc->pcc[cls].stash);
-			init_llist_head(&pc->pcc[cls].pending);
-			pc->mag[cls].objs = store;
-			pc->mag[cls].top = store;
-			pc->mag[cls].end = store;
+			INIT_LIST_HEAD(&mc->owned[cls].partial);
+			INIT_LIST_HEAD(&mc->owned[cls].full);
+			INIT_LIST_HEAD(&mc->owned[cls].stash);
+			init_llist_head(&mc->owned[cls].pending);
+			mc->mag[cls].objs = store;
+			mc->mag[cls].top = store;
+			mc->mag[cls].end = store;
 			store += ka_classes[cls].cache_max;
 		}
 	}
@@ -1869,10 +1869,10 @@ int ka_mcache_init(void)
 	return 0;
 fail:
 	/* the first class's slice is the start of the CPU's store */
-	if (ka_pcpu)
+	if (ka_mcache)
 		for_each_possible_cpu(cpu)
-			kvfree(per_cpu_ptr(ka_pcpu, cpu)->mag[1].objs);
-	free_percpu(ka_pcpu);
+			kvfree(per_cpu_ptr(ka_mcache, cpu)->mag[1].objs);
+	free_percpu(ka_mcache);
 	free_percpu(ka_trim_works);
 	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);
@@ -1896,12 +1896,12 @@ void ka_mcache_exit(void)
 		cancel_work_sync(per_cpu_ptr(ka_trim_works, cpu));
 	}
 	for_each_possible_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 
 		ka_mcache_reset_cpu(cpu);
-		kvfree(pc->mag[1].objs);
+		kvfree(mc->mag[1].objs);
 	}
-	free_percpu(ka_pcpu);
+	free_percpu(ka_mcache);
 	free_percpu(ka_trim_works);
 	free_percpu(ka_async_works);
 	free_percpu(ka_drain_works);

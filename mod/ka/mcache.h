@@ -18,7 +18,7 @@
  * struct ka_magazine - one CPU's stack of free objects of one size class
  * @objs: the slots; objs[0 .. top - objs) hold objects, the newest on top
  * @top: the next free slot; written only by the magazine's owner (the
- *	holder of its CPU's ka_pcpu.lock), read locklessly by statistics
+ *	holder of its CPU's ka_mcache.lock), read locklessly by statistics
  * @end: past the last usable slot: objs + the magazine's capacity, which
  *	adapts by use within the CPU's byte budget (mcache.c, "Capacity");
  *	written only by the owner, like @top.  The slots behind @objs run to
@@ -42,7 +42,7 @@ struct ka_magazine {
 } __aligned(1 << KA_MAG_SHIFT);
 
 /*
- * struct ka_pcc - one CPU's spans of one class, and how its magazine has
+ * struct ka_owned - one CPU's spans of one class, and how its magazine has
  * been used: the slow-path half of the CPU's cache of the class
  * @active: the span the magazine is filled from and the CPU's frees of its
  *	objects go to (ka_span.fastkey is the CPU's key), or NULL
@@ -53,15 +53,15 @@ struct ka_magazine {
  *	KA_RS_PEND set): the only field others write, with llist_add()
  * @seen: nr_alloc + nr_free of the magazine at the last trim pass:
  *	unchanged at the next one means the class was idle on this CPU
- * @stamp: the CPU's miss count (ka_pcpu.nr_adapt) at its last miss: the
+ * @stamp: the CPU's miss count (ka_mcache.nr_adapt) at its last miss: the
  *	least recently missed classes give up capacity first
  * @last: the direction of its last miss (enum ka_mag_miss), 0 if none
  *
- * Owner only (the holder of the CPU's ka_pcpu.lock), or the CPU dead, but
+ * Owner only (the holder of the CPU's ka_mcache.lock), or the CPU dead, but
  * @pending.  Classes of one object per span (!ka_class_owned()) own no
  * spans and use @seen, @stamp and @last only.
  */
-struct ka_pcc {
+struct ka_owned {
 	struct ka_span *active;
 	struct list_head partial;
 	struct list_head full;
@@ -80,7 +80,7 @@ enum ka_mag_miss {
 };
 
 /*
- * struct ka_pcpu - one CPU's caches
+ * struct ka_mcache - one CPU's caches
  * @mag: a magazine per size class
  * @lock: owns every magazine and span of this CPU (see mcache.c)
  * @fastkey: @ownkey (see ka_span.fastkey), or KA_FASTKEY_HOOKS while every
@@ -93,16 +93,16 @@ enum ka_mag_miss {
  *	ka_pcpu_budget; owner only, read locklessly by statistics
  * @nr_grow, @nr_shrink: capacity changes, owner only
  * @nr_adapt: misses seen by the capacity logic, owner only (the clock of
- *	ka_pcc.stamp)
+ *	ka_owned.stamp)
  * @steal_none: what ka_mag_steal() found nothing to take from since the
  *	last trim pass or growth (bits of enum ka_steal), owner only
- * @pcc: per class, the spans the CPU owns and what the capacity is decided
+ * @owned: per class, the spans the CPU owns and what the capacity is decided
  *	from
  *
  * The hit paths use @mag, @lock and @fastkey only: everything after them
  * is for the slow paths and does not move the hit paths' offsets.
  */
-struct ka_pcpu {
+struct ka_mcache {
 	struct ka_magazine mag[KA_MAX_CLASSES];	/* first: no offset to add */
 	struct ka_cpu_lock lock;
 	unsigned int fastkey;
@@ -122,10 +122,10 @@ struct ka_pcpu {
 	unsigned int nr_adapt;
 	u8 steal_none;
 	unsigned long nr_owned;
-	struct ka_pcc pcc[KA_MAX_CLASSES];
+	struct ka_owned owned[KA_MAX_CLASSES];
 };
 
-extern struct ka_pcpu __percpu *ka_pcpu;
+extern struct ka_mcache __percpu *ka_mcache;
 /* Bytes of objects each CPU's magazines may be sized for, all classes. */
 extern unsigned long ka_pcpu_budget;
 /* The largest budget accepted, in KiB: more than all classes at full. */
@@ -140,7 +140,7 @@ extern unsigned long ka_pcpu_budget;
 #define KA_MAG_FLOOR_DIV	128
 #define KA_MAG_FLOOR_ONE_DIV	32
 
-/* Empty spans a class may keep per CPU (ka_pcc.stash), within the budget. */
+/* Empty spans a class may keep per CPU (ka_owned.stash), within the budget. */
 #define KA_STASH_MAX	1
 
 /* A fastkey no span has (a span's is 0 or a CPU's number + 1). */
@@ -148,7 +148,7 @@ extern unsigned long ka_pcpu_budget;
 
 /* This CPU's magazine for requests of @size bytes (see ka_size_magoff()). */
 static __always_inline struct ka_magazine __percpu *
-ka_mag_of_size(struct ka_pcpu __percpu *pcpu, size_t size)
+ka_mag_of_size(struct ka_mcache __percpu *pcpu, size_t size)
 {
 	return (struct ka_magazine __percpu *)((void __percpu *)pcpu +
 					       ka_size_magoff(size));
@@ -156,7 +156,7 @@ ka_mag_of_size(struct ka_pcpu __percpu *pcpu, size_t size)
 
 /* This CPU's magazine of @span's class (see ka_span.magoff). */
 static __always_inline struct ka_magazine __percpu *
-ka_mag_of_span(struct ka_pcpu __percpu *pcpu, const struct ka_span *span)
+ka_mag_of_span(struct ka_mcache __percpu *pcpu, const struct ka_span *span)
 {
 	return (struct ka_magazine __percpu *)((void __percpu *)pcpu +
 					       span->magoff);
@@ -165,20 +165,20 @@ ka_mag_of_span(struct ka_pcpu __percpu *pcpu, const struct ka_span *span)
 /* ---- ownership ---- */
 
 /**
- * ka_mag_trylock - take this CPU's magazines, without waiting
- * @pcpu: ka_pcpu (a hit path passes it in a register: the lock's compiler
+ * ka_mcache_trylock - take this CPU's magazines, without waiting
+ * @pcpu: ka_mcache (a hit path passes it in a register: the lock's compiler
  *	  barriers would otherwise reload the global)
  *
  * Fails when the magazines are owned by code this call interrupted (!RT) or
  * by another task on this CPU (PREEMPT_RT); the caller then takes a path
  * that does not touch them.  On success the caller stays on this CPU until
- * ka_mag_unlock(), and is in an RCU read-side section (on !RT preemption is
+ * ka_mcache_unlock(), and is in an RCU read-side section (on !RT preemption is
  * off; on RT, where only migration is, rcu_read_lock() is taken too).
  *
  * Context: any on !PREEMPT_RT; on PREEMPT_RT preemptible task context.
  * Return: true if the magazines are now the caller's.
  */
-static __always_inline bool ka_mag_trylock(struct ka_pcpu __percpu *pcpu)
+static __always_inline bool ka_mcache_trylock(struct ka_mcache __percpu *pcpu)
 {
 	if (!ka_cpu_trylock(&pcpu->lock))
 		return false;
@@ -188,15 +188,15 @@ static __always_inline bool ka_mag_trylock(struct ka_pcpu __percpu *pcpu)
 }
 
 /**
- * ka_mag_lock - take this CPU's magazines, waiting if need be (PREEMPT_RT)
- * @pcpu: ka_pcpu
+ * ka_mcache_lock - take this CPU's magazines, waiting if need be (PREEMPT_RT)
+ * @pcpu: ka_mcache
  *
  * On !RT the magazines cannot be owned when task context asks (their owner
  * would have preemption disabled, or be an interrupt that has finished).
  *
  * Context: task context, preemptible on PREEMPT_RT.
  */
-static __always_inline void ka_mag_lock(struct ka_pcpu __percpu *pcpu)
+static __always_inline void ka_mcache_lock(struct ka_mcache __percpu *pcpu)
 {
 	ka_cpu_lock(&pcpu->lock);
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
@@ -204,7 +204,7 @@ static __always_inline void ka_mag_lock(struct ka_pcpu __percpu *pcpu)
 }
 
 /* Give this CPU's magazines up.  Context: their owner. */
-static __always_inline void ka_mag_unlock(struct ka_pcpu __percpu *pcpu)
+static __always_inline void ka_mcache_unlock(struct ka_mcache __percpu *pcpu)
 {
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
 		rcu_read_unlock();
@@ -212,14 +212,14 @@ static __always_inline void ka_mag_unlock(struct ka_pcpu __percpu *pcpu)
 }
 
 /**
- * ka_mag_context_ok - may ka's locks be taken here?
+ * ka_mcache_context_ok - may ka's locks be taken here?
  *
  * On PREEMPT_RT ka's spinlocks sleep, so, as for kmalloc, ka may not be
  * called from hard irq, under a raw spinlock or with preemption or
  * interrupts disabled; the API refuses such calls instead of sleeping in
  * atomic context.  Always true on !PREEMPT_RT (no code at all).
  */
-static __always_inline bool ka_mag_context_ok(void)
+static __always_inline bool ka_mcache_context_ok(void)
 {
 	return !IS_ENABLED(CONFIG_PREEMPT_RT) || preemptible();
 }
@@ -239,7 +239,7 @@ static inline unsigned int ka_mag_cap(const struct ka_magazine *m)
 }
 
 /*
- * Pop this CPU's magazine @pm (&ka_pcpu->mag[cls]) into *@p; false if it is
+ * Pop this CPU's magazine @pm (&ka_mcache->mag[cls]) into *@p; false if it is
  * empty.  this_cpu ops, so no pointer to the CPU's data is computed on the
  * hit path.  Context: owner.
  */
@@ -273,7 +273,7 @@ static __always_inline bool ka_mag_push(struct ka_magazine __percpu *pm,
  * owner's sections, as an interrupt (!RT) or a preempting task (RT) would,
  * to force every interleaving.  Compiled only into KUnit kernels' builds.
  */
-enum ka_mag_point {
+enum ka_mcache_point {
 	KA_MP_POP,		/* alloc hit: owner, before the pop */
 	KA_MP_PUSH,		/* free hit: owner, before the push */
 	KA_MP_REFILL,		/* refill: batch taken, before storing it */
@@ -285,27 +285,27 @@ enum ka_mag_point {
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
-extern void (*ka_mag_test_hook)(enum ka_mag_point pt);
+extern void (*ka_mcache_test_hook)(enum ka_mcache_point pt);
 
-static __always_inline void ka_mag_point(enum ka_mag_point pt)
+static __always_inline void ka_mcache_point(enum ka_mcache_point pt)
 {
-	void (*hook)(enum ka_mag_point pt) = READ_ONCE(ka_mag_test_hook);
+	void (*hook)(enum ka_mcache_point pt) = READ_ONCE(ka_mcache_test_hook);
 
 	if (unlikely(hook))
 		hook(pt);
 }
 #else
-static __always_inline void ka_mag_point(enum ka_mag_point pt) { }
+static __always_inline void ka_mcache_point(enum ka_mcache_point pt) { }
 #endif
 
 /*
  * struct ka_cache_cpu - a ka_cache's share of one CPU: its magazine and,
  * for a class whose spans CPUs own, the spans this CPU owns for it, under
- * the CPU's ka_pcpu->lock like the size classes'.
+ * the CPU's ka_mcache->lock like the size classes'.
  */
 struct ka_cache_cpu {
 	struct ka_magazine mag;
-	struct ka_pcc pcc;
+	struct ka_owned owned;
 };
 
 /*
@@ -315,7 +315,7 @@ struct ka_cache_cpu {
  * (ka_mcache_share_add(), ka_mcache_share_del()), so that the per-CPU
  * works (drain, trim, CPU offline) walk the caches' shares here, and
  * reached from a span of the cache through its mcentral
- * (ka_central.share).
+ * (ka_mcentral.share).
  * @pcpu: the shares
  * @central: the cache's central list per node, NULL where no heap
  * @cls: the cache's size class
@@ -323,26 +323,26 @@ struct ka_cache_cpu {
  */
 struct ka_mcache_share {
 	struct ka_cache_cpu __percpu *pcpu;
-	struct ka_central **central;
+	struct ka_mcentral **central;
 	unsigned int cls;
 	struct list_head list;
 };
 
 /*
  * One class of a CPU's cache, as the span code (mcache.c) works on it: a
- * size class's magazine and spans in struct ka_pcpu, or a ka_cache's
+ * size class's magazine and spans in struct ka_mcache, or a ka_cache's
  * share.  The CPU's own, or a dead CPU's.
  */
-struct ka_pcls {
+struct ka_mcache_class {
 	struct ka_magazine *m;
-	struct ka_pcc *s;
+	struct ka_owned *s;
 	struct ka_mcache_share *share;	/* NULL: size class @cls */
 	unsigned int cls;
 };
 
 /* cache.c's, for the tests */
 struct ka_magazine __percpu *ka_cache_mag(struct ka_cache *c);
-struct ka_pcc *ka_cache_pcc(struct ka_cache *c, int cpu);
+struct ka_owned *ka_cache_owned(struct ka_cache *c, int cpu);
 unsigned int ka_cache_cls(const struct ka_cache *c);
 /* mcache.c's, for cache.c */
 void ka_mcache_share_add(struct ka_mcache_share *sh);
@@ -363,8 +363,8 @@ void *ka_mcache_refill_alloc(unsigned int cls, gfp_t gfp);
 void *ka_mcache_refill_cache(struct ka_mcache_share *sh, gfp_t gfp);
 unsigned int ka_mcache_alloc_bulk(unsigned int cls, void **p, unsigned int n,
 				  unsigned int *hits, gfp_t gfp);
-void ka_mcache_flush_cpu(struct ka_pcpu *pc);
-void ka_mcache_flush_class(struct ka_pcpu *pc, struct ka_magazine *m,
+void ka_mcache_flush_cpu(struct ka_mcache *mc);
+void ka_mcache_flush_class(struct ka_mcache *mc, struct ka_magazine *m,
 			   unsigned int cls, unsigned int n);
 void ka_mcache_drain_all(void);
 void ka_mcache_set_fastkeys(bool hooks);
@@ -391,7 +391,7 @@ static __always_inline bool ka_mcache_span_mine(const struct ka_span *span,
 						bool owned)
 {
 	return owned ? ka_rs_owner(atomic_long_read(&span->rstate)) ==
-		       this_cpu_read(ka_pcpu->ownkey) :
+		       this_cpu_read(ka_mcache->ownkey) :
 		       span->node == numa_mem_id();
 }
 
@@ -406,7 +406,7 @@ static __always_inline bool ka_mcache_span_mine(const struct ka_span *span,
  *
  * The free of ka_free()'s and ka_cache_free()'s slow paths alike: an
  * object of a partly used span of this CPU's back into its bitmap
- * (ka_mcache_free_owned(): see ka_pcc_set(), mcache.c), anything else
+ * (ka_mcache_free_owned(): see ka_owned_set(), mcache.c), anything else
  * pushed on the magazine; a full magazine grows or flushes a batch
  * (ka_mcache_overflow(), ka_mcache_cache_overflow()).
  *
@@ -422,7 +422,7 @@ static __always_inline void ka_mcache_free_local(struct ka_mcache_share *sh,
 		ka_mcache_free_owned(span, p);
 		return;
 	}
-	ka_mag_point(KA_MP_PUSH);
+	ka_mcache_point(KA_MP_PUSH);
 	if (likely(ka_mag_push(pm, p)))
 		return;
 	if (sh)

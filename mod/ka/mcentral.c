@@ -21,15 +21,15 @@
  * class's central also counts the empty spans it gave back to the heap
  * since the last trim pass (@churn), and each span it must then build
  * takes one off that count and keeps one more empty span from now on
- * (@hold, at most KA_CENTRAL_HOLD_BYTES of spans with the reserve): a
+ * (@hold, at most KA_MCENTRAL_HOLD_BYTES of spans with the reserve): a
  * span destroyed and built again within a pass was one too few, as the
  * page allocator's per-CPU lists grow their high mark by what frees and
- * allocations cycle through.  Each trim pass (ka_central_decay(), every
+ * allocations cycle through.  Each trim pass (ka_mcentral_decay(), every
  * second from mcache.c's periodic trim) lowers @hold by the low-water mark
  * of the empty spans since the previous pass - those no refill needed, as
  * TCMalloc's transfer caches give back what stayed below their low-water
  * mark - and by at least half, and gives them back; the shrinker and drain
- * (ka_central_release()) give back every empty span and drop @hold.  A ka_cache's central keeps
+ * (ka_mcentral_release()) give back every empty span and drop @hold.  A ka_cache's central keeps
  * its reserve only (no trim pass walks the caches).
  *
  * A ka_cache (cache.c) has central lists of its own, with a carve hook
@@ -37,13 +37,13 @@
  * at them (ka_span.central), and flushes return objects there.
  *
  * Spans of classes with several objects per span are lent to CPUs whole
- * (mcache.c): ka_central_take() moves a span with free objects (or a new
+ * (mcache.c): ka_mcentral_take() moves a span with free objects (or a new
  * one) to @owned and marks it in transit to a CPU (KA_RS_TRANSIT), and the
- * CPU gives it back with ka_central_give(), which collects what other CPUs
+ * CPU gives it back with ka_mcentral_give(), which collects what other CPUs
  * freed into it and files it by its count again.  While a CPU owns a span,
  * its bitmap and count are that CPU's: mcentral only keeps it on @owned for
  * the readers (debugfs, the shrinker).  A free into a span no CPU owns sets
- * the object's remote bit and calls ka_central_collect(), which takes it
+ * the object's remote bit and calls ka_mcentral_collect(), which takes it
  * into the bitmap under the lock.
  *
  * Owns: the span lists and the spans on them that no CPU owns.
@@ -62,16 +62,16 @@
 #include "hooks.h"
 
 /* Spans the reserve by demand may add to the class's reserve. */
-static unsigned long ka_central_hold_max(const struct ka_central *c)
+static unsigned long ka_mcentral_hold_max(const struct ka_mcentral *c)
 {
 	const struct ka_class *k = &ka_classes[c->cls];
-	unsigned long spans = KA_CENTRAL_HOLD_BYTES / (k->npages * PAGE_SIZE);
+	unsigned long spans = KA_MCENTRAL_HOLD_BYTES / (k->npages * PAGE_SIZE);
 
 	return spans > k->reserve ? spans - k->reserve : 0;
 }
 
 /**
- * ka_central_keep - the empty spans a central keeps now
+ * ka_mcentral_keep - the empty spans a central keeps now
  * @c: the central list
  *
  * Its class's reserve and what demand added to it (@c->hold).
@@ -79,29 +79,29 @@ static unsigned long ka_central_hold_max(const struct ka_central *c)
  * Context: any; @c->lock held, or a snapshot for the readers.
  * Return: the number of empty spans.
  */
-unsigned long ka_central_keep(const struct ka_central *c)
+unsigned long ka_mcentral_keep(const struct ka_mcentral *c)
 {
 	return ka_classes[c->cls].reserve + READ_ONCE(c->hold);
 }
-KA_EXPORT_INTERNAL(ka_central_keep);
+KA_EXPORT_INTERNAL(ka_mcentral_keep);
 
 /*
  * A span built from the heap.  If the central gave spans back since the
  * last trim pass, it gave back one too many: keep one more from now on.
  */
-static void ka_central_built(struct ka_central *c)
+static void ka_mcentral_built(struct ka_mcentral *c)
 {
 	lockdep_assert_held(&c->lock);
 	c->spans_from_heap++;
 	if (c->churn) {
 		WRITE_ONCE(c->churn, c->churn - 1);
-		if (c->hold < ka_central_hold_max(c))
+		if (c->hold < ka_mcentral_hold_max(c))
 			WRITE_ONCE(c->hold, c->hold + 1);
 	}
 }
 
 /* An empty span gets an object out: the low-water mark of the pass. */
-static void ka_central_empty_used(struct ka_central *c)
+static void ka_mcentral_empty_used(struct ka_mcentral *c)
 {
 	lockdep_assert_held(&c->lock);
 	c->nr_empty--;
@@ -109,19 +109,19 @@ static void ka_central_empty_used(struct ka_central *c)
 		c->empty_low = c->nr_empty;
 }
 
-static void ka_central_add(struct ka_central *c, struct ka_span *span)
+static void ka_mcentral_add(struct ka_mcentral *c, struct ka_span *span)
 {
 	lockdep_assert_held(&c->lock);
 	list_add(&span->list, &c->partial);
 	span->where = KA_LIST_PARTIAL;
 	c->nr_partial++;
 	c->nr_empty++;
-	ka_central_built(c);
+	ka_mcentral_built(c);
 }
 
 /* Move @span to the list its counts call for, after a take or a put. */
-static void ka_central_relist(struct ka_central *c, struct ka_span *span,
-			      unsigned int was_out)
+static void ka_mcentral_relist(struct ka_mcentral *c, struct ka_span *span,
+			       unsigned int was_out)
 {
 	lockdep_assert_held(&c->lock);
 	if (span->nalloc == span->nelems) {
@@ -138,7 +138,7 @@ static void ka_central_relist(struct ka_central *c, struct ka_span *span,
 		c->nr_partial++;
 	}
 	if (!was_out && span->nalloc)
-		ka_central_empty_used(c);
+		ka_mcentral_empty_used(c);
 	if (was_out && !span->nalloc) {
 		c->nr_empty++;
 		list_move_tail(&span->list, &c->partial);
@@ -146,14 +146,14 @@ static void ka_central_relist(struct ka_central *c, struct ka_span *span,
 }
 
 /**
- * ka_central_init - an empty central list
+ * ka_mcentral_init - an empty central list
  * @c: zeroed memory for it
  * @cls: its size class
  * @node: its NUMA node
  *
  * Context: init, before any use.
  */
-void ka_central_init(struct ka_central *c, unsigned int cls, int node)
+void ka_mcentral_init(struct ka_mcentral *c, unsigned int cls, int node)
 {
 	spin_lock_init(&c->lock);
 	INIT_LIST_HEAD(&c->partial);
@@ -164,7 +164,7 @@ void ka_central_init(struct ka_central *c, unsigned int cls, int node)
 }
 
 /**
- * ka_central_refill - take up to @n objects for a per-CPU cache
+ * ka_mcentral_refill - take up to @n objects for a per-CPU cache
  * @c: the central list of the class and node wanted
  * @objs: array of at least @n slots
  * @n: objects wanted
@@ -174,8 +174,8 @@ void ka_central_init(struct ka_central *c, unsigned int cls, int node)
  * Return: the number of objects stored in @objs; fewer than @n (maybe 0)
  * only if a new span could not be had.
  */
-unsigned int ka_central_refill(struct ka_central *c, void **objs,
-			       unsigned int n, gfp_t gfp)
+unsigned int ka_mcentral_refill(struct ka_mcentral *c, void **objs,
+				unsigned int n, gfp_t gfp)
 {
 	unsigned int got = 0;
 	unsigned long flags;
@@ -197,12 +197,12 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 			c->nr_lock++;
 			if (!span)
 				break;
-			ka_central_add(c, span);
+			ka_mcentral_add(c, span);
 			continue;
 		}
 		was_out = span->nalloc;
 		got += ka_span_take(span, objs + got, n - got);
-		ka_central_relist(c, span, was_out);
+		ka_mcentral_relist(c, span, was_out);
 	}
 	c->objs_out += got;
 	c->nr_refill++;
@@ -210,14 +210,14 @@ unsigned int ka_central_refill(struct ka_central *c, void **objs,
 	trace_ka_refill(c->cls, c->node, got);
 	return got;
 }
-KA_EXPORT_INTERNAL(ka_central_refill);
+KA_EXPORT_INTERNAL(ka_mcentral_refill);
 
 /*
  * Unlink empty spans beyond @keep; the caller destroys them unlocked.
  * Return: how many.
  */
-static unsigned long ka_central_trim(struct ka_central *c, unsigned long keep,
-				     struct list_head *out)
+static unsigned long ka_mcentral_trim(struct ka_mcentral *c, unsigned long keep,
+				      struct list_head *out)
 {
 	struct ka_span *span, *tmp;
 	unsigned long n = 0;
@@ -241,18 +241,18 @@ static unsigned long ka_central_trim(struct ka_central *c, unsigned long keep,
 /*
  * After a flush, a give or a collect: empty spans beyond what the central
  * keeps go back, and a size class's central counts them against the next
- * spans it builds (ka_central_built()).
+ * spans it builds (ka_mcentral_built()).
  */
-static void ka_central_trim_busy(struct ka_central *c, struct list_head *out)
+static void ka_mcentral_trim_busy(struct ka_mcentral *c, struct list_head *out)
 {
-	unsigned long n = ka_central_trim(c, ka_central_keep(c), out);
+	unsigned long n = ka_mcentral_trim(c, ka_mcentral_keep(c), out);
 
 	if (!c->cache)
 		WRITE_ONCE(c->churn, c->churn + n);
 }
 
 /**
- * ka_central_flush_span - give objects back to their spans
+ * ka_mcentral_flush_span - give objects back to their spans
  * @one: the span of every object if the caller looked it up (a free of
  *	 one object: ka_span_of() of it, inside the caller's RCU read-side
  *	 section), or NULL: each object is looked up here (a magazine holds
@@ -266,9 +266,9 @@ static void ka_central_trim_busy(struct ka_central *c, struct list_head *out)
  *
  * Context: any; may be called with the per-CPU local_lock held.
  */
-void ka_central_flush_span(struct ka_span *one, void **objs, unsigned int n)
+void ka_mcentral_flush_span(struct ka_span *one, void **objs, unsigned int n)
 {
-	struct ka_central *c = NULL;
+	struct ka_mcentral *c = NULL;
 	unsigned long flags = 0;
 	unsigned int i;
 	LIST_HEAD(release);
@@ -276,7 +276,7 @@ void ka_central_flush_span(struct ka_span *one, void **objs, unsigned int n)
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
 		struct ka_span *span = one ?: ka_span_of(objs[i]);
-		struct ka_central *nc;
+		struct ka_mcentral *nc;
 		unsigned int was_out;
 
 		/*
@@ -290,10 +290,10 @@ void ka_central_flush_span(struct ka_span *one, void **objs, unsigned int n)
 			continue;
 		}
 		/* a ka_cache's span goes back to the cache's own list */
-		nc = span->central ?: ka_central_of(span->node, span->cls);
+		nc = span->central ?: ka_mcentral_of(span->node, span->cls);
 		if (nc != c) {
 			if (c) {
-				ka_central_trim_busy(c, &release);
+				ka_mcentral_trim_busy(c, &release);
 				spin_unlock_irqrestore(&c->lock, flags);
 			}
 			c = nc;
@@ -321,19 +321,19 @@ void ka_central_flush_span(struct ka_span *one, void **objs, unsigned int n)
 			continue;
 		}
 		c->objs_out--;
-		ka_central_relist(c, span, was_out);
+		ka_mcentral_relist(c, span, was_out);
 	}
 	if (c) {
-		ka_central_trim_busy(c, &release);
+		ka_mcentral_trim_busy(c, &release);
 		spin_unlock_irqrestore(&c->lock, flags);
 	}
 	rcu_read_unlock();
 	ka_span_destroy_list(&release);
 }
-KA_EXPORT_INTERNAL(ka_central_flush_span);
+KA_EXPORT_INTERNAL(ka_mcentral_flush_span);
 
 /* Take @span off the partial or full list, where no CPU owns it. */
-static void ka_central_unlist(struct ka_central *c, struct ka_span *span)
+static void ka_mcentral_unlist(struct ka_mcentral *c, struct ka_span *span)
 {
 	lockdep_assert_held(&c->lock);
 	if (span->where == KA_LIST_FULL) {
@@ -341,7 +341,7 @@ static void ka_central_unlist(struct ka_central *c, struct ka_span *span)
 	} else {
 		c->nr_partial--;
 		if (!span->nalloc)
-			ka_central_empty_used(c);
+			ka_mcentral_empty_used(c);
 	}
 	c->objs_out -= span->nalloc;
 	list_move(&span->list, &c->owned);
@@ -350,7 +350,7 @@ static void ka_central_unlist(struct ka_central *c, struct ka_span *span)
 }
 
 /**
- * ka_central_take - lend a span with free objects to a CPU
+ * ka_mcentral_take - lend a span with free objects to a CPU
  * @c: the central list of the class and node wanted
  * @gfp: caller's flags, for a new span if none has free objects
  *
@@ -362,7 +362,7 @@ static void ka_central_unlist(struct ka_central *c, struct ka_span *span)
  * Context: any context @gfp allows; no ka lock held.
  * Return: the span, or NULL if a new one could not be had.
  */
-struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp)
+struct ka_span *ka_mcentral_take(struct ka_mcentral *c, gfp_t gfp)
 {
 	struct ka_span *span;
 	unsigned long flags;
@@ -371,7 +371,7 @@ struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp)
 	c->nr_lock++;
 	span = list_first_entry_or_null(&c->partial, struct ka_span, list);
 	if (span) {
-		ka_central_unlist(c, span);
+		ka_mcentral_unlist(c, span);
 	} else {
 		spin_unlock_irqrestore(&c->lock, flags);
 		span = ka_span_new(c->cls, c->node, gfp);
@@ -381,7 +381,7 @@ struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp)
 			c->carve(c, span);
 		spin_lock_irqsave(&c->lock, flags);
 		c->nr_lock++;
-		ka_central_built(c);
+		ka_mcentral_built(c);
 		list_add(&span->list, &c->owned);
 		span->where = KA_LIST_OWNED;
 		c->nr_owned++;
@@ -394,10 +394,10 @@ struct ka_span *ka_central_take(struct ka_central *c, gfp_t gfp)
 	trace_ka_refill(c->cls, c->node, span->nelems - span->nalloc);
 	return span;
 }
-KA_EXPORT_INTERNAL(ka_central_take);
+KA_EXPORT_INTERNAL(ka_mcentral_take);
 
 /**
- * ka_central_give - take back a span a CPU owned
+ * ka_mcentral_give - take back a span a CPU owned
  * @span: a span of this central's, owned (or in transit), with
  *	  KA_RS_FULL and KA_RS_PEND clear: the owner's lists no longer hold
  *	  it
@@ -407,14 +407,14 @@ KA_EXPORT_INTERNAL(ka_central_take);
  * (and given back to the heap beyond the class's reserve).  A free that
  * raced with this and still saw the span owned left its remote bit; it
  * finds the span unowned afterwards and collects under the lock
- * (ka_central_collect()).
+ * (ka_mcentral_collect()).
  *
  * Context: the span's owner (its CPU's magazines owned), or its CPU dead;
  * no central lock held.
  */
-void ka_central_give(struct ka_span *span)
+void ka_mcentral_give(struct ka_span *span)
 {
-	struct ka_central *c = ka_span_central(span);
+	struct ka_mcentral *c = ka_span_mcentral(span);
 	unsigned long flags;
 	LIST_HEAD(release);
 
@@ -437,7 +437,7 @@ void ka_central_give(struct ka_span *span)
 		span->where = KA_LIST_FULL;
 		c->nr_full++;
 	} else {
-		/* empty spans last, as ka_central_relist() keeps them */
+		/* empty spans last, as ka_mcentral_relist() keeps them */
 		if (span->nalloc) {
 			list_move(&span->list, &c->partial);
 		} else {
@@ -447,14 +447,14 @@ void ka_central_give(struct ka_span *span)
 		span->where = KA_LIST_PARTIAL;
 		c->nr_partial++;
 	}
-	ka_central_trim_busy(c, &release);
+	ka_mcentral_trim_busy(c, &release);
 	spin_unlock_irqrestore(&c->lock, flags);
 	ka_span_destroy_list(&release);
 }
-KA_EXPORT_INTERNAL(ka_central_give);
+KA_EXPORT_INTERNAL(ka_mcentral_give);
 
 /**
- * ka_central_collect - a free into a span no CPU owned
+ * ka_mcentral_collect - a free into a span no CPU owned
  * @span: a small span whose remote bitmap the caller just set a bit in,
  *	  having found it unowned
  *
@@ -466,9 +466,9 @@ KA_EXPORT_INTERNAL(ka_central_give);
  * be emptied and destroyed by another free meanwhile: then it is on no
  * list any more, and is left alone).
  */
-void ka_central_collect(struct ka_span *span)
+void ka_mcentral_collect(struct ka_span *span)
 {
-	struct ka_central *c = ka_span_central(span);
+	struct ka_mcentral *c = ka_span_mcentral(span);
 	unsigned long flags;
 	unsigned int was_out, n;
 	LIST_HEAD(release);
@@ -480,16 +480,16 @@ void ka_central_collect(struct ka_span *span)
 		was_out = span->nalloc;
 		n = ka_span_collect(span);
 		c->objs_out -= n;
-		ka_central_relist(c, span, was_out);
-		ka_central_trim_busy(c, &release);
+		ka_mcentral_relist(c, span, was_out);
+		ka_mcentral_trim_busy(c, &release);
 	}
 	spin_unlock_irqrestore(&c->lock, flags);
 	ka_span_destroy_list(&release);
 }
-KA_EXPORT_INTERNAL(ka_central_collect);
+KA_EXPORT_INTERNAL(ka_mcentral_collect);
 
 /**
- * ka_central_release - give empty spans beyond @keep back to the heap
+ * ka_mcentral_release - give empty spans beyond @keep back to the heap
  * @c: the central list
  * @keep: empty spans to keep
  *
@@ -499,7 +499,7 @@ KA_EXPORT_INTERNAL(ka_central_collect);
  * Context: any; no ka lock held.
  * Return: the number of pages given back to the heap.
  */
-unsigned long ka_central_release(struct ka_central *c, unsigned long keep)
+unsigned long ka_mcentral_release(struct ka_mcentral *c, unsigned long keep)
 {
 	unsigned long flags;
 	LIST_HEAD(release);
@@ -508,15 +508,15 @@ unsigned long ka_central_release(struct ka_central *c, unsigned long keep)
 	c->nr_lock++;
 	WRITE_ONCE(c->hold, 0);
 	WRITE_ONCE(c->churn, 0);
-	ka_central_trim(c, keep, &release);
+	ka_mcentral_trim(c, keep, &release);
 	c->empty_low = c->nr_empty;
 	spin_unlock_irqrestore(&c->lock, flags);
 	return ka_span_destroy_list(&release);
 }
-KA_EXPORT_INTERNAL(ka_central_release);
+KA_EXPORT_INTERNAL(ka_mcentral_release);
 
 /**
- * ka_central_decay - one trim pass over a size class's central
+ * ka_mcentral_decay - one trim pass over a size class's central
  * @c: the central list
  *
  * The empty spans that stayed unused since the previous pass (the
@@ -531,7 +531,7 @@ KA_EXPORT_INTERNAL(ka_central_release);
  * held.
  * Return: the number of pages given back to the heap.
  */
-unsigned long ka_central_decay(struct ka_central *c)
+unsigned long ka_mcentral_decay(struct ka_mcentral *c)
 {
 	unsigned long flags, idle;
 	LIST_HEAD(release);
@@ -544,9 +544,9 @@ unsigned long ka_central_decay(struct ka_central *c)
 	idle = max(min(c->empty_low, c->nr_empty), c->hold / 2);
 	WRITE_ONCE(c->hold, c->hold - min(c->hold, idle));
 	/* what goes back now counts against the builds of the next pass */
-	WRITE_ONCE(c->churn, ka_central_trim(c, ka_central_keep(c), &release));
+	WRITE_ONCE(c->churn, ka_mcentral_trim(c, ka_mcentral_keep(c), &release));
 	c->empty_low = c->nr_empty;
 	spin_unlock_irqrestore(&c->lock, flags);
 	return ka_span_destroy_list(&release);
 }
-KA_EXPORT_INTERNAL(ka_central_decay);
+KA_EXPORT_INTERNAL(ka_mcentral_decay);

@@ -33,7 +33,7 @@
  * release split_page()s the chunk; a released page stays a hole - marked in
  * the chunk's used and released bitmaps, so carving skips it - until the
  * whole chunk goes back (its remaining pages one by one), which happens as
- * soon as its last run is freed.  ka_heap_scavenge() releases down to a
+ * soon as its last run is freed.  ka_mheap_scavenge() releases down to a
  * goal (free pages at most 1/KA_SCAV_RETAIN_DIV of the pages in use, at
  * least KA_SCAV_FLOOR_PAGES), whole free chunks first (even if that
  * undershoots the goal by up to half a chunk), then pages of the emptiest
@@ -42,12 +42,12 @@
  * run freed while the heap keeps more than KA_SCAV_PROMPT_GOALS times its
  * goal and half a chunk (ka_scav_kick()): the memory of a burst of frees
  * goes back a tenth of a second after it, not up to a second later, and
- * the burst itself frees no page one by one.  ka_heap_release() with keep
+ * the burst itself frees no page one by one.  ka_mheap_release() with keep
  * 0 (the shrinker, the debugfs "drain" file, module exit) releases every
  * free page at once.  Holes are not capped: a chunk pinned by a few runs
  * holds only their pages.
  *
- * Owns: struct ka_heap, struct ka_chunk, the chunk pages, the table of
+ * Owns: struct ka_mheap, struct ka_chunk, the chunk pages, the table of
  * nodes (ka_nodes[]; main.c builds them), ka_fail_page, the scavenger's
  * work.
  * Locks: heap->lock (irq-safe: frees may come from hard irq) protects the
@@ -83,7 +83,7 @@ KA_EXPORT_INTERNAL(ka_fail_page);
 /*
  * The background scavenger (Go's bgscavenge): once a second each node's
  * heap gives back the free pages beyond its goal, at most
- * KA_SCAV_PAGES_PER_TICK of them (ka_heap_scavenge() below has the
+ * KA_SCAV_PAGES_PER_TICK of them (ka_mheap_scavenge() below has the
  * policy), sooner after a burst of frees (ka_scav_kick()).  Deferrable: it
  * does not wake an idle system by itself.  Off until main.c's init turns
  * it on, and in utest, whose harness runs the passes itself.
@@ -104,7 +104,7 @@ static void ka_scav_tick(struct work_struct *unused)
 	if (!READ_ONCE(ka_scav_on))
 		return;
 	for_each_node(nid)
-		ka_heap_scavenge(ka_heap_of(nid), KA_SCAV_PAGES_PER_TICK);
+		ka_mheap_scavenge(ka_mheap_of(nid), KA_SCAV_PAGES_PER_TICK);
 	queue_delayed_work(system_unbound_wq, &ka_scav_dwork, KA_SCAV_INTERVAL);
 }
 
@@ -176,7 +176,7 @@ void ka_scav_exit(void)
  * a run of @npages, at least; with @direct, a block for that run alone, its
  * pages beyond the run given back at once (released: holes).
  */
-static struct ka_chunk *ka_chunk_new(struct ka_heap *heap, unsigned int npages,
+static struct ka_chunk *ka_chunk_new(struct ka_mheap *heap, unsigned int npages,
 				     gfp_t gfp, bool direct)
 {
 	unsigned int need = get_order(npages << PAGE_SHIFT);
@@ -262,8 +262,8 @@ static void ka_chunk_free(struct ka_chunk *chunk)
 }
 
 /* Carve @span->npages pages at page @idx of @chunk. */
-static void ka_heap_carve_at(struct ka_heap *heap, struct ka_chunk *chunk,
-			     unsigned long idx, struct ka_span *span)
+static void ka_mheap_carve_at(struct ka_mheap *heap, struct ka_chunk *chunk,
+			      unsigned long idx, struct ka_span *span)
 {
 	unsigned int n = span->npages;
 
@@ -301,7 +301,7 @@ static void ka_heap_carve_at(struct ka_heap *heap, struct ka_chunk *chunk,
  * pages in runs (a chunk of holes and few runs is left to drain), first
  * fit inside it.
  */
-static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
+static bool ka_mheap_carve(struct ka_mheap *heap, struct ka_span *span)
 {
 	struct ka_chunk *chunk, *best = NULL;
 	unsigned long idx, best_idx = 0;
@@ -323,18 +323,18 @@ static bool ka_heap_carve(struct ka_heap *heap, struct ka_span *span)
 	}
 	if (!best)
 		return false;
-	ka_heap_carve_at(heap, best, best_idx, span);
+	ka_mheap_carve_at(heap, best, best_idx, span);
 	return true;
 }
 
 /**
- * ka_heap_init - an empty heap for @node
+ * ka_mheap_init - an empty heap for @node
  * @heap: zeroed memory for it
  * @node: its NUMA node
  *
  * Context: init, before any use.
  */
-void ka_heap_init(struct ka_heap *heap, int node)
+void ka_mheap_init(struct ka_mheap *heap, int node)
 {
 	spin_lock_init(&heap->lock);
 	INIT_LIST_HEAD(&heap->chunks);
@@ -344,7 +344,7 @@ void ka_heap_init(struct ka_heap *heap, int node)
 }
 
 /**
- * ka_heap_alloc_run - give @span a run of @span->npages pages
+ * ka_mheap_alloc_run - give @span a run of @span->npages pages
  * @heap: the heap of the node wanted
  * @span: span metadata with npages and state set
  * @gfp: caller's flags, for a new chunk if one is needed
@@ -359,7 +359,7 @@ void ka_heap_init(struct ka_heap *heap, int node)
  * Context: any context @gfp allows; no ka lock held.
  * Return: 0 or -ENOMEM.
  */
-int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
+int ka_mheap_alloc_run(struct ka_mheap *heap, struct ka_span *span, gfp_t gfp)
 {
 	bool direct = span->state == KA_SPAN_LARGE;
 	struct ka_chunk *chunk = NULL;
@@ -368,7 +368,7 @@ int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
 	if (direct)
 		chunk = ka_chunk_new(heap, span->npages, gfp, true);
 	spin_lock_irqsave(&heap->lock, flags);
-	if (!chunk && ka_heap_carve(heap, span))
+	if (!chunk && ka_mheap_carve(heap, span))
 		goto out;
 	if (!chunk && !direct) {
 		spin_unlock_irqrestore(&heap->lock, flags);
@@ -391,16 +391,16 @@ int ka_heap_alloc_run(struct ka_heap *heap, struct ka_span *span, gfp_t gfp)
 	heap->pages_released += chunk->nreleased;
 	list_add(&chunk->list, &heap->chunks);
 	/* the new chunk, not one freed meanwhile: no extra free chunk kept */
-	ka_heap_carve_at(heap, chunk, 0, span);
+	ka_mheap_carve_at(heap, chunk, 0, span);
 out:
 	spin_unlock_irqrestore(&heap->lock, flags);
 	return 0;
 }
 
 /* Take an empty chunk off the heap; the caller frees it without the lock. */
-static unsigned long ka_heap_unlink(struct ka_heap *heap,
-				    struct ka_chunk *chunk,
-				    struct list_head *out)
+static unsigned long ka_mheap_unlink(struct ka_mheap *heap,
+				     struct ka_chunk *chunk,
+				     struct list_head *out)
 {
 	unsigned long held = chunk->npages - chunk->nreleased;
 
@@ -419,8 +419,8 @@ static unsigned long ka_heap_unlink(struct ka_heap *heap,
  * them without the lock.
  * Return: the pages they hold.
  */
-static unsigned long ka_heap_collect(struct ka_heap *heap, unsigned long keep,
-				     struct list_head *out)
+static unsigned long ka_mheap_collect(struct ka_mheap *heap, unsigned long keep,
+				      struct list_head *out)
 {
 	struct ka_chunk *chunk, *tmp;
 	unsigned long pages = 0;
@@ -433,12 +433,12 @@ static unsigned long ka_heap_collect(struct ka_heap *heap, unsigned long keep,
 			continue;
 		if (chunk->nreleased || chunk->direct ||
 		    heap->nr_free_chunks > keep)
-			pages += ka_heap_unlink(heap, chunk, out);
+			pages += ka_mheap_unlink(heap, chunk, out);
 	}
 	return pages;
 }
 
-static void ka_heap_free_chunks(struct list_head *list)
+static void ka_mheap_free_chunks(struct list_head *list)
 {
 	struct ka_chunk *chunk, *tmp;
 
@@ -447,7 +447,7 @@ static void ka_heap_free_chunks(struct list_head *list)
 }
 
 /**
- * ka_heap_free_run - give @span's pages back to @heap
+ * ka_mheap_free_run - give @span's pages back to @heap
  * @heap: the heap the span came from
  * @span: a span on no mcentral list
  *
@@ -457,7 +457,7 @@ static void ka_heap_free_chunks(struct list_head *list)
  * Context: any; no ka lock held (ka_free() may call it with irqs off).
  * Return: false if the span had already been freed: nothing done.
  */
-bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
+bool ka_mheap_free_run(struct ka_mheap *heap, struct ka_span *span)
 {
 	struct ka_chunk *chunk;
 	unsigned long flags;
@@ -496,19 +496,19 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
 		heap->nr_free_chunks++;
 		/* a whole chunk waits for the scavenger; these cannot be reused */
 		if (chunk->nreleased || chunk->direct)
-			ka_heap_unlink(heap, chunk, &release);
+			ka_mheap_unlink(heap, chunk, &release);
 	}
 	/* far over the goal: ask for the pass (once until it has run) */
 	kick = !heap->scav_kicked &&
 	       heap->pages_held - heap->pages_used >
-	       KA_SCAV_PROMPT_GOALS * ka_heap_scavenge_goal(heap) +
+	       KA_SCAV_PROMPT_GOALS * ka_mheap_scavenge_goal(heap) +
 	       (1UL << KA_CHUNK_ORDER) / 2;
 	if (kick) {
 		heap->scav_kicked = true;
 		heap->scav_kicks++;
 	}
 	spin_unlock_irqrestore(&heap->lock, flags);
-	ka_heap_free_chunks(&release);
+	ka_mheap_free_chunks(&release);
 	if (kick)
 		ka_scav_kick();
 	return true;
@@ -521,7 +521,7 @@ bool ka_heap_free_run(struct ka_heap *heap, struct ka_span *span)
  * caller to free without the lock.  The first release splits the chunk's
  * block.
  */
-static unsigned int ka_chunk_release(struct ka_heap *heap,
+static unsigned int ka_chunk_release(struct ka_mheap *heap,
 				     struct ka_chunk *chunk, void **pages,
 				     unsigned int max)
 {
@@ -549,7 +549,7 @@ static unsigned int ka_chunk_release(struct ka_heap *heap,
 }
 
 /**
- * ka_heap_scavenge_goal - the free pages a heap may keep
+ * ka_mheap_scavenge_goal - the free pages a heap may keep
  * @heap: the heap (read without its lock: a hint)
  *
  * Like Go's scavenger, which keeps retained memory about 10% over the heap
@@ -559,12 +559,12 @@ static unsigned int ka_chunk_release(struct ka_heap *heap,
  * Context: any.
  * Return: a number of pages.
  */
-unsigned long ka_heap_scavenge_goal(const struct ka_heap *heap)
+unsigned long ka_mheap_scavenge_goal(const struct ka_mheap *heap)
 {
 	return max(READ_ONCE(heap->pages_used) / KA_SCAV_RETAIN_DIV,
 		   KA_SCAV_FLOOR_PAGES);
 }
-KA_EXPORT_INTERNAL(ka_heap_scavenge_goal);
+KA_EXPORT_INTERNAL(ka_mheap_scavenge_goal);
 
 /*
  * Give free pages back until the heap keeps at most its goal (none if
@@ -573,8 +573,8 @@ KA_EXPORT_INTERNAL(ka_heap_scavenge_goal);
  * keeps less than its goal), else pages of the chunk with the fewest
  * pages in runs (the last one carving picks), KA_SCAV_BATCH per lock hold.
  */
-static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
-				     unsigned long max)
+static unsigned long ka_mheap_reclaim(struct ka_mheap *heap, bool all,
+				      unsigned long max)
 {
 	void *pages[KA_SCAV_BATCH];
 	unsigned long done = 0;
@@ -587,7 +587,7 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 
 		spin_lock_irqsave(&heap->lock, flags);
 		free = heap->pages_held - heap->pages_used;
-		goal = all ? 0 : ka_heap_scavenge_goal(heap);
+		goal = all ? 0 : ka_mheap_scavenge_goal(heap);
 		excess = free > goal ? min(free - goal, max - done) : 0;
 		list_for_each_entry(chunk, &heap->chunks, list) {
 			if (!excess || !chunk->nfree)
@@ -607,7 +607,7 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 			break;
 		}
 		if (ka_chunk_empty(victim)) {
-			n = ka_heap_unlink(heap, victim, &release);
+			n = ka_mheap_unlink(heap, victim, &release);
 		} else {
 			nr = ka_chunk_release(heap, victim, pages,
 					      min(excess,
@@ -617,28 +617,28 @@ static unsigned long ka_heap_reclaim(struct ka_heap *heap, bool all,
 		spin_unlock_irqrestore(&heap->lock, flags);
 		for (i = 0; i < nr; i++)
 			ka_sys_free_pages(pages[i], 0);
-		ka_heap_free_chunks(&release);
+		ka_mheap_free_chunks(&release);
 		done += n;
 	}
 	return done;
 }
 
 /**
- * ka_heap_scavenge - one pass of the background scavenger
+ * ka_mheap_scavenge - one pass of the background scavenger
  * @heap: the heap
  * @max: pages to give back at most
  *
  * Gives free pages back to the buddy allocator until the heap keeps no
- * more than ka_heap_scavenge_goal() free: whole free chunks first, then
+ * more than ka_mheap_scavenge_goal() free: whole free chunks first, then
  * free pages of the emptiest chunks that still hold runs.
  *
  * Context: any; no ka lock held.  Keeps irqs off for at most
  * KA_SCAV_BATCH pages at a time.
  * Return: the number of pages given back.
  */
-unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max)
+unsigned long ka_mheap_scavenge(struct ka_mheap *heap, unsigned long max)
 {
-	unsigned long pages = ka_heap_reclaim(heap, false, max), flags;
+	unsigned long pages = ka_mheap_reclaim(heap, false, max), flags;
 
 	spin_lock_irqsave(&heap->lock, flags);
 	heap->scav_pages += pages;
@@ -646,50 +646,50 @@ unsigned long ka_heap_scavenge(struct ka_heap *heap, unsigned long max)
 	spin_unlock_irqrestore(&heap->lock, flags);
 	return pages;
 }
-KA_EXPORT_INTERNAL(ka_heap_scavenge);
+KA_EXPORT_INTERNAL(ka_mheap_scavenge);
 
 /**
- * ka_heap_release - return free chunks and, with @keep 0, all free pages
+ * ka_mheap_release - return free chunks and, with @keep 0, all free pages
  * @heap: the heap
  * @keep: free chunks to keep; 0 also releases every free page inside
  *        chunks that still hold runs, as far as the cap on holes allows
  *        (the shrinker, "drain", module exit)
  *
  * The cached large spans (large.c) are not touched: to give their chunks
- * back too, ka_heap_large_trim() first.
+ * back too, ka_large_trim() first.
  *
  * Context: any; no ka lock held.
  * Return: the number of pages returned.
  */
-unsigned long ka_heap_release(struct ka_heap *heap, unsigned long keep)
+unsigned long ka_mheap_release(struct ka_mheap *heap, unsigned long keep)
 {
 	unsigned long flags, pages;
 	LIST_HEAD(release);
 
 	spin_lock_irqsave(&heap->lock, flags);
-	pages = ka_heap_collect(heap, keep, &release);
+	pages = ka_mheap_collect(heap, keep, &release);
 	spin_unlock_irqrestore(&heap->lock, flags);
-	ka_heap_free_chunks(&release);
+	ka_mheap_free_chunks(&release);
 	if (!keep)
-		pages += ka_heap_reclaim(heap, true, ULONG_MAX);
+		pages += ka_mheap_reclaim(heap, true, ULONG_MAX);
 	return pages;
 }
-KA_EXPORT_INTERNAL(ka_heap_release);
+KA_EXPORT_INTERNAL(ka_mheap_release);
 
 /**
- * ka_heap_stats_read - a snapshot of one node's heap counters
+ * ka_mheap_stats_read - a snapshot of one node's heap counters
  * @node: the node
  * @out: where to store them
  *
  * Context: process context; takes the heap lock.
  */
-void ka_heap_stats_read(int node, struct ka_heap_stats *out)
+void ka_mheap_stats_read(int node, struct ka_mheap_stats *out)
 {
-	struct ka_heap *heap = ka_heap_of(node);
+	struct ka_mheap *heap = ka_mheap_of(node);
 	unsigned long flags;
 
 	spin_lock_irqsave(&heap->lock, flags);
 	*out = heap->stats;
 	spin_unlock_irqrestore(&heap->lock, flags);
 }
-KA_EXPORT_INTERNAL(ka_heap_stats_read);
+KA_EXPORT_INTERNAL(ka_mheap_stats_read);

@@ -30,7 +30,7 @@
  * sampled objects (span->nprof) and gets fastkey 0 (a ka_cache's span: ckey
  * 0), which no CPU's key matches: ka_free()'s (ka_cache_free()'s) hit path
  * sends every free of that span to the slow path, where ka_prof_free()
- * looks the address up.  The span's owning CPU (mcache.c, ka_pcc_set())
+ * looks the address up.  The span's owning CPU (mcache.c, ka_owned_set())
  * gives it its key again only when it next makes it its active span with
  * no live sample left.  A sample taken while its owner re-keys
  * the span (the owner's section preempted on PREEMPT_RT between reading

@@ -34,9 +34,9 @@ unsigned long ka_release_free(void)
 	ka_cache_release();
 	for_each_node(nid) {
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			ka_central_release(ka_central_of(nid, cls), 0);
-		ka_heap_large_trim(ka_heap_of(nid), false);
-		pages += ka_heap_release(ka_heap_of(nid), 0);
+			ka_mcentral_release(ka_mcentral_of(nid, cls), 0);
+		ka_large_trim(ka_mheap_of(nid), false);
+		pages += ka_mheap_release(ka_mheap_of(nid), 0);
 	}
 	return pages;
 }
@@ -83,23 +83,23 @@ unsigned long ka_shrink_count(struct shrinker *s, struct shrink_control *sc)
 	int nid, cpu;
 
 	for_each_node(nid) {
-		struct ka_heap *heap = ka_heap_of(nid);
+		struct ka_mheap *heap = ka_mheap_of(nid);
 
 		pages += READ_ONCE(heap->pages_held) - READ_ONCE(heap->pages_used);
 		/* cached large spans: in pages_used, given back by a scan */
 		pages += READ_ONCE(heap->large_free_pages);
 		for (cls = 1; cls < ka_nr_classes; cls++)
-			pages += READ_ONCE(ka_central_of(nid, cls)->nr_empty) *
+			pages += READ_ONCE(ka_mcentral_of(nid, cls)->nr_empty) *
 				 ka_classes[cls].npages;
 	}
 	for_each_online_cpu(cpu) {
-		struct ka_pcpu *pc = per_cpu_ptr(ka_pcpu, cpu);
+		struct ka_mcache *mc = per_cpu_ptr(ka_mcache, cpu);
 
 		for (cls = 1; cls < ka_nr_classes; cls++) {
-			bytes += (unsigned long)ka_mag_count(&pc->mag[cls]) *
+			bytes += (unsigned long)ka_mag_count(&mc->mag[cls]) *
 				 ka_classes[cls].size;
 			/* empty spans a CPU keeps for its next switch */
-			pages += READ_ONCE(pc->pcc[cls].nstash) *
+			pages += READ_ONCE(mc->owned[cls].nstash) *
 				 ka_classes[cls].npages;
 		}
 	}

@@ -235,11 +235,11 @@ static int ka_classes_derive(unsigned int nr)
 		k->batch = ka_class_batch(k->size);
 		/* the most a magazine may hold: 64 KiB, 2 to 512 objects */
 		k->cache_max = clamp_t(unsigned int,
-				       KA_PCPU_CACHE_BYTES / k->size,
-				       2 * k->batch, KA_PCPU_CACHE_MAX);
+				       KA_MAG_MAX_BYTES / k->size,
+				       2 * k->batch, KA_MAG_MAX_OBJS);
 		/*
 		 * Enough empty spans for KA_RESERVE_OBJS objects (a batch of
-		 * the small classes), at most KA_CENTRAL_RESERVE_BYTES, so
+		 * the small classes), at most KA_MCENTRAL_RESERVE_BYTES, so
 		 * that a flush from one CPU and a refill on another
 		 * (producer and consumer) do not build and destroy a span
 		 * per object in the big classes.
@@ -249,7 +249,7 @@ static int ka_classes_derive(unsigned int nr)
 					 DIV_ROUND_UP(max(k->batch,
 							  KA_RESERVE_OBJS),
 						      k->nelems),
-					 KA_CENTRAL_RESERVE_BYTES /
+					 KA_MCENTRAL_RESERVE_BYTES /
 					 (k->npages * PAGE_SIZE)));
 
 		ret = ka_class_divmagic(k);

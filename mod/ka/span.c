@@ -113,7 +113,7 @@ struct ka_span *ka_span_new(unsigned int cls, int node, gfp_t gfp)
 	span->cls = cls;
 	span->magoff = cls << KA_MAG_SHIFT;
 	span->state = KA_SPAN_SMALL;
-	if (ka_heap_alloc_run(ka_heap_of(node), span, gfp)) {
+	if (ka_mheap_alloc_run(ka_mheap_of(node), span, gfp)) {
 		ka_sys_meta_free(span);
 		return NULL;
 	}
@@ -161,7 +161,7 @@ struct ka_span *ka_span_new_large(size_t size, int node, gfp_t gfp)
 	span->reqsize = size;
 	span->state = KA_SPAN_LARGE;
 	__set_bit(0, span->allocbits);
-	if (ka_heap_alloc_run(ka_heap_of(node), span, gfp)) {
+	if (ka_mheap_alloc_run(ka_mheap_of(node), span, gfp)) {
 		ka_sys_meta_free(span);
 		return NULL;
 	}
@@ -217,7 +217,7 @@ bool ka_span_destroy(struct ka_span *span)
 		call_rcu(&span->rcu, ka_span_destroy_rcu);
 		return true;
 	}
-	if (!ka_heap_free_run(ka_heap_of(span->node), span))
+	if (!ka_mheap_free_run(ka_mheap_of(span->node), span))
 		return false;
 	ka_debug_span_free(span);
 	trace_ka_span_free(span->base, span->cls, span->npages, span->node);

@@ -14,7 +14,7 @@
 
 /*
  * The kernel utest builds ka for: 64-bit SMP NUMA, KUnit's test points in
- * (mcache.h's ka_mag_point(), the harness's interrupts), lockdep's owner
+ * (mcache.h's ka_mcache_point(), the harness's interrupts), lockdep's owner
  * checks of the per-CPU lock on !PREEMPT_RT; PREEMPT_RT when the build
  * defines CONFIG_PREEMPT_RT=1.  No KASAN, no kmemleak, no fault-injection
  * framework (shim.c injects its own faults).

@@ -19,7 +19,7 @@
  * preempt_disable() and spinlocks on !PREEMPT_RT keep the thread on its
  * CPU: no one else runs there until it enables preemption again.
  *
- * Interrupts: a test hook (ka_mag_test_hook, or shim_preempt_hook) runs on
+ * Interrupts: a test hook (ka_mcache_test_hook, or shim_preempt_hook) runs on
  * the interrupted thread with shim_irq_enter()/shim_irq_exit() around it,
  * as an interrupt runs on the interrupted task's stack and CPU.
  *
