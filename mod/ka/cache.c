@@ -657,39 +657,55 @@ bool ka_cache_leak_traced(const struct ka_cache *c)
 }
 
 /*
- * After an object left the cache: the hooks the size classes have too
- * (kmemleak, init_on_alloc, __GFP_ZERO), the tag, KASAN.  @size is the
+ * The hooks after an object left the cache (on while any is on: hooks.c),
+ * or a __GFP_ZERO request: debug mode, init_on_alloc and __GFP_ZERO,
+ * kmemleak, the heap profile's count-down.  @size: the request, resolved
+ * (ka_cache_post_alloc()).  Out of line, as ka_alloc_done() (api.c): its
+ * calls would make the hit path save registers.
+ */
+static noinline void *ka_cache_alloc_done(struct ka_cache *c, void *p,
+					  gfp_t gfp, int node,
+					  unsigned int size,
+					  unsigned long caller)
+{
+	if (ka_debug_on())
+		ka_debug_alloc_obj(p, size, caller, !c->keep);
+	if (!c->ctor && ((gfp & __GFP_ZERO) ||
+			 (!c->keep && want_init_on_alloc(gfp)))) {
+		/* debug mode: its redzone begins at @size */
+		kasan_disable_current();
+		memset(p, 0, ka_debug_on() ? size : c->size);
+		kasan_enable_current();
+	}
+	if (ka_cache_leak_traced(c))
+		kmemleak_alloc(p, size, 1, gfp);
+	if (ka_prof_tick(size))
+		return ka_prof_sample_cache(p, size, node, c->name);
+	return p;
+}
+
+/*
+ * After an object left the cache: the tag, KASAN, then the hooks the size
+ * classes have too, out of line (ka_cache_alloc_done()).  @size is the
  * request of a bucket set's allocation (ka_cache_alloc_size()), or 0: the
  * cache's object size.  A request smaller than the object is what KASAN
  * and debug mode let the client use; __GFP_ZERO and init_on_alloc clear
- * the whole object, as ka_alloc() and kmalloc() do.
+ * the whole object, as ka_alloc() and kmalloc() do.  @caller: the API's.
  */
 static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
 						 gfp_t gfp, int node,
-						 unsigned int size)
+						 unsigned int size,
+						 unsigned long caller)
 {
-	size = size ?: c->size;
 	if (!c->notag)
 		ka_word_write(p, 0);	/* its double-free tag */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-		ka_kasan_new(p, size, c->objsize);
+		ka_kasan_new(p, size ?: c->size, c->objsize);
 	/* hooks, or the heap profile's count-down (one key: hooks.c) */
 	if (unlikely(static_branch_unlikely(&ka_cache_alloc_hooks_key) ||
-		     (gfp & __GFP_ZERO))) {
-		if (ka_debug_on())
-			ka_debug_alloc_obj(p, size, _RET_IP_, !c->keep);
-		if (!c->ctor && ((gfp & __GFP_ZERO) ||
-				 (!c->keep && want_init_on_alloc(gfp)))) {
-			/* debug mode: its redzone begins at @size */
-			kasan_disable_current();
-			memset(p, 0, ka_debug_on() ? size : c->size);
-			kasan_enable_current();
-		}
-		if (ka_cache_leak_traced(c))
-			kmemleak_alloc(p, size, 1, gfp);
-		if (ka_prof_tick(size))
-			return ka_prof_sample_cache(p, size, node, c->name);
-	}
+		     (gfp & __GFP_ZERO)))
+		return ka_cache_alloc_done(c, p, gfp, node, size ?: c->size,
+					   caller);
 	return p;
 }
 
@@ -700,7 +716,7 @@ static __always_inline void *ka_cache_post_alloc(struct ka_cache *c, void *p,
  * ka_alloc_node()).
  */
 static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node,
-				      unsigned int size)
+				      unsigned int size, unsigned long caller)
 {
 	void *p;
 
@@ -710,7 +726,7 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node,
 	}
 	this_cpu_inc(c->share.pcpu->mag.nr_alloc);
 	this_cpu_inc(c->share.pcpu->mag.nr_miss);
-	return ka_cache_post_alloc(c, p, gfp, node, size);
+	return ka_cache_post_alloc(c, p, gfp, node, size, caller);
 }
 
 /*
@@ -720,7 +736,7 @@ static void *ka_cache_alloc_from_node(struct ka_cache *c, gfp_t gfp, int node,
  * own, else a batch from this node's central list of the cache.
  */
 static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
-				 unsigned int size)
+				 unsigned int size, unsigned long caller)
 {
 	void *p = ka_mcache_refill_cache(&c->share, gfp);
 
@@ -728,12 +744,13 @@ static void *ka_cache_alloc_slow(struct ka_cache *c, gfp_t gfp,
 		this_cpu_inc(ka_mcache->nr_failed);
 		return NULL;
 	}
-	return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size);
+	return ka_cache_post_alloc(c, p, gfp, NUMA_NO_NODE, size, caller);
 }
 
 /* Everything but a magazine hit: refused in atomic context on PREEMPT_RT. */
 static noinline void *ka_cache_alloc_miss(struct ka_cache *c, gfp_t gfp,
-					  int node, unsigned int size)
+					  int node, unsigned int size,
+					  unsigned long caller)
 {
 	if (unlikely(!ka_mcache_context_ok())) {
 		this_cpu_inc(ka_mcache->nr_atomic);
@@ -741,21 +758,24 @@ static noinline void *ka_cache_alloc_miss(struct ka_cache *c, gfp_t gfp,
 		return NULL;
 	}
 	if (node != NUMA_NO_NODE)
-		return ka_cache_alloc_from_node(c, gfp, node, size);
-	return ka_cache_alloc_slow(c, gfp, size);
+		return ka_cache_alloc_from_node(c, gfp, node, size, caller);
+	return ka_cache_alloc_slow(c, gfp, size, caller);
 }
 
 /*
  * The hit path, as ka_alloc_fast(): pop this CPU's magazine of the cache.
  * With a @node, the CPU's node is compared inside the per-CPU section,
  * where the task cannot migrate; ka_cache_alloc() passes NUMA_NO_NODE, a
- * constant, and folds that away.  @size: ka_cache_post_alloc()'s.
+ * constant, and folds that away.  @size, @caller: ka_cache_post_alloc()'s.
  */
 static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
 						 gfp_t flags, int node,
-						 unsigned int size)
+						 unsigned int size,
+						 unsigned long caller)
 {
 	struct ka_mcache __percpu *pcpu = ka_mcache;
+	/* kept: the unlock's barrier would read c->share.pcpu again */
+	struct ka_magazine __percpu *pm;
 	void *p;
 
 	if (unlikely(!ka_mcache_context_ok() || !ka_mcache_trylock(pcpu)))
@@ -764,15 +784,16 @@ static __always_inline void *ka_cache_alloc_fast(struct ka_cache *c,
 		ka_mcache_unlock(pcpu);
 		goto slow;
 	}
-	if (unlikely(!ka_mag_pop(&c->share.pcpu->mag, &p))) {
+	pm = &c->share.pcpu->mag;
+	if (unlikely(!ka_mag_pop(pm, &p))) {
 		ka_mcache_unlock(pcpu);
 		goto slow;
 	}
 	ka_mcache_unlock(pcpu);
-	this_cpu_inc(c->share.pcpu->mag.nr_alloc);
-	return ka_cache_post_alloc(c, p, flags, node, size);
+	this_cpu_inc(pm->nr_alloc);
+	return ka_cache_post_alloc(c, p, flags, node, size, caller);
 slow:
-	return ka_cache_alloc_miss(c, flags, node, size);
+	return ka_cache_alloc_miss(c, flags, node, size, caller);
 }
 
 /**
@@ -788,7 +809,7 @@ void *ka_cache_alloc(struct ka_cache *c, gfp_t flags)
 {
 	if (unlikely(!ka_cache_is_ka(c)))
 		return kmem_cache_alloc((struct kmem_cache *)c, flags);
-	return ka_cache_alloc_fast(c, flags, NUMA_NO_NODE, 0);
+	return ka_cache_alloc_fast(c, flags, NUMA_NO_NODE, 0, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_cache_alloc);
 
@@ -811,7 +832,8 @@ void *ka_cache_alloc_node(struct ka_cache *c, gfp_t flags, int node)
 		return kmem_cache_alloc_node((struct kmem_cache *)c, flags,
 					     node);
 	/* a node with a heap, and so a central list of the cache, or none */
-	return ka_cache_alloc_fast(c, flags, ka_node_norm(node), 0);
+	return ka_cache_alloc_fast(c, flags, ka_node_norm(node), 0,
+				   _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ka_cache_alloc_node);
 
@@ -831,7 +853,8 @@ EXPORT_SYMBOL_GPL(ka_cache_alloc_node);
 void *ka_cache_alloc_size(struct ka_cache *c, unsigned int size, gfp_t flags,
 			  int node)
 {
-	return ka_cache_alloc_fast(c, flags, ka_node_norm(node), size);
+	return ka_cache_alloc_fast(c, flags, ka_node_norm(node), size,
+				   _RET_IP_);
 }
 
 /*
@@ -944,8 +967,12 @@ static noinline void ka_cache_free_slow(struct ka_cache *c,
 		ka_mcentral_flush_span(span, &p, 1);
 }
 
-/* ka_cache_free_slow() of a pointer not looked up yet. */
-static void ka_cache_free_lookup(struct ka_cache *c, void *p,
+/*
+ * ka_cache_free_slow() of a pointer not looked up yet.  Not inlined: its
+ * calls (rcu_read_lock()) would make ka_cache_free() keep its arguments in
+ * callee-saved registers, pushed and popped on the hit path too.
+ */
+static noinline void ka_cache_free_lookup(struct ka_cache *c, void *p,
 				 unsigned long caller)
 {
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
@@ -975,25 +1002,30 @@ void ka_cache_free_evict(struct ka_cache *c, struct ka_span *span, void *p)
 /*
  * ka_cache_free()'s hit path: an object of this CPU's active span of the
  * cache (its ckey is the CPU's key; no span matches while free hooks are
- * on) onto the cache's magazine.  @span: ka_span_lookup(@p), made in the
- * owned section.  Context: this CPU's magazines owned.
+ * on) onto the cache's magazine, counted.  @span: ka_span_lookup(@p), made
+ * in the owned section.  Context: this CPU's magazines owned.
  */
 static __always_inline bool ka_cache_free_hit(struct ka_cache *c,
 					      struct ka_mcache __percpu *pcpu,
 					      struct ka_span *span, void *p)
 {
+	/* read once: the push's store could alias them */
+	struct ka_magazine __percpu *pm = &c->share.pcpu->mag;
+	bool notag = c->notag;
+
 	/*
 	 * Other CPUs write the key of a span that is not ours (data_race):
 	 * only this CPU, owning its magazines, makes it equal to its own.
 	 */
 	if (likely(data_race(span->ckey) == this_cpu_read(pcpu->fastkey) &&
 		   span->cache == c && ka_span_obj_ok(span, p) &&
-		   (c->notag || ka_word_read(p) != span->freetag))) {
+		   (notag || ka_word_read(p) != span->freetag))) {
 		if (!ka_cache_is_rcu(c))
 			ka_sys_poison(p, c->objsize, KA_KASAN_SLAB_FREE);
-		if (likely(ka_mag_push(&c->share.pcpu->mag, p))) {
-			if (!c->notag)
+		if (likely(ka_mag_push(pm, p))) {
+			if (!notag)
 				ka_word_write(p, span->freetag);
+			this_cpu_inc(pm->nr_free);
 			return true;
 		}
 	}
@@ -1038,7 +1070,6 @@ void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
 	if (likely(ka_mcache_context_ok() && ka_mcache_trylock(pcpu))) {
 		if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
 			ka_mcache_unlock(pcpu);
-			this_cpu_inc(c->share.pcpu->mag.nr_free);
 			return;
 		}
 		ka_mcache_unlock(pcpu);
@@ -1085,7 +1116,6 @@ void ka_cache_free(struct ka_cache *c, void *p)
 	span = ka_span_lookup(p);
 	if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
 		ka_mcache_unlock(pcpu);
-		this_cpu_inc(c->share.pcpu->mag.nr_free);
 		return;
 	}
 	/* a tail call, so that the hit path saves no register */
