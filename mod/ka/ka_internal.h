@@ -27,19 +27,20 @@
  * shrinker), debug.c (debug mode), kasan.c (generic KASAN), debugfs.c,
  * profile.c (heap profile).  mod/ka/ka.rst describes the design.
  *
- * Lock order, outermost first: ka_buckets_mutex (buckets.c), then the
- * mutexes (ka_cache_mutex, ka_drain_mutex,
- * ka_prof_mutex, ka_baseline_lock; process context) -> on generic KASAN
- * the quarantine's locks (a CPU's ka_qcpu.lock, then ka_q_lock: kasan.c)
+ * Lock order, outermost first: the mutexes (ka_cache_mutex,
+ * ka_give_cache_mutex before ka_drain_mutex, ka_prof_mutex; process
+ * context) -> on generic KASAN the quarantine's locks (a CPU's
+ * ka_qcpu.lock, then ka_q_lock: kasan.c)
  * -> this CPU's magazine lock (ka_mcache->lock) -> ka_share_lock (the
  * per-CPU works' walk of the caches' shares, mcache.c) or
  * ka_cache_list_lock (cache.c) -> one of central->lock, heap->lock,
  * ka_arena_lock.  Those three are never held together: mcentral drops its
  * lock before it builds or destroys a span, and the heap registers and
  * unregisters chunks in the arena map without its lock.  ka_prof_lock
- * (raw), each CPU's ka_rcu_cpu->lock and ka_baseline_lock take no other
- * lock.  Memory is never allocated with a spinlock of ka's held: the slow
- * paths drop their locks around page and metadata allocation.
+ * (raw), each CPU's ka_rcu_cpu->lock, and the mutexes ka_buckets_mutex
+ * (buckets.c) and ka_baseline_lock (debugfs.c) take no other lock.
+ * Memory is never allocated with a spinlock of ka's held: the slow paths
+ * drop their locks around page and metadata allocation.
  */
 #ifndef _KA_INTERNAL_H
 #define _KA_INTERNAL_H

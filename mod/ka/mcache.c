@@ -49,7 +49,8 @@
  * node's mcentral, and a free goes as another CPU's would (into the span's
  * remote bitmap, or to mcentral for a class of one object per span);
  * counted as "busy" in debugfs stats.  Only task-context code that must
- * reach the magazines (the drain work) waits, with ka_mcache_lock().
+ * reach the magazines (the drain, trim, budget and cache-destroy works)
+ * waits, with ka_mcache_lock().
  *
  * Why this is exclusive, per preemption model:
  * - none, voluntary, full (!PREEMPT_RT): the trylock disables preemption
@@ -151,13 +152,16 @@
  * cache.c), which the works walk with the size classes.
  * Locks: ka_mcache->lock, outermost of ka's spinlocks: a flush or a span
  * given back takes central->lock inside it, then, for the spans that
- * emptied, heap->lock and ka_arena_lock (one at a time); ka_free_bulk()
- * takes ka_prof_lock inside it.  A refill has mcentral lend its span (or
- * its batch) before taking it.  A dead CPU's magazines and spans are given
- * back by the cpuhp callback without the lock, since no one can run
- * there.  ka_drain_mutex serialises the synchronous all-CPU works (drain,
- * budget), outside every other lock.  ka_share_lock (the list of shares)
- * is taken inside ka_mcache->lock by the works, outside the central locks.
+ * emptied, heap->lock and ka_arena_lock (one at a time); ka_free()'s miss
+ * path and ka_free_bulk() take ka_prof_lock inside it.  A refill has
+ * mcentral lend its span (or its batch) before taking it.  A dead CPU's
+ * magazines and spans are given back by the cpuhp callback without the
+ * lock, since no one can run there.  ka_drain_mutex serialises the
+ * synchronous all-CPU works (drain, trim, budget, a cache's give-back),
+ * outside every other lock but ka_give_cache_mutex
+ * (ka_mcache_give_cache_all()).  ka_share_lock (the list of shares) is
+ * taken inside ka_mcache->lock by the works, and inside ka_cache_mutex by
+ * cache.c to add or remove a share, outside the central locks.
  */
 #define pr_fmt(fmt) "ka: " fmt
 

@@ -58,8 +58,8 @@
  * before ka_prof_lock, a raw spinlock taken with irqs saved around every
  * table update, from any context ka_alloc()/ka_free() allow; nothing is
  * taken under it.  ka_prof_sample() runs outside the magazines' section;
- * ka_prof_free() may run inside it (ka_free_bulk()), so the order is
- * magazines, then ka_prof_lock.
+ * ka_prof_free() may run inside it (ka_free()'s miss path,
+ * ka_free_bulk()), so the order is magazines, then ka_prof_lock.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
