@@ -23,9 +23,11 @@
  *               ka_arena_lock, read locklessly under RCU.
  *   sizeclass.c Go's size-class table, computed at init.
  *
- * Beside them: main.c (init and exit, the nodes), reclaim.c (drain, the
- * shrinker), debug.c (debug mode), kasan.c (generic KASAN), debugfs.c,
- * profile.c (heap profile).  mod/ka/ka.rst describes the design.
+ * Beside them: large.c (the large-object cache, above mheap.c), hooks.c
+ * (hook keys, reports), main.c (init and exit, the nodes), reclaim.c
+ * (drain, the shrinker), debug.c (debug mode), kasan.c (generic KASAN),
+ * debugfs.c, profile.c (heap profile).  mod/ka/ka.rst describes the
+ * design.
  *
  * Lock order, outermost first: the mutexes (ka_cache_mutex,
  * ka_give_cache_mutex before ka_drain_mutex, ka_prof_mutex; process
@@ -80,7 +82,7 @@
 
 /*
  * The shape of the spans (sizeclass.c, ka_classes_spans()): Go's runs up
- * to PAGE_SIZE (at least two objects a span) and, with KA_CLASSES_PAGES,
+ * to PAGE_SIZE (at least four objects a span) and, with KA_CLASSES_PAGES,
  * page multiples above it, one object a span; KA_CLASSES_REPEAT, ka's
  * table before issue 30, repeats every run until it holds
  * KA_SPAN_MIN_OBJS objects within KA_SPAN_MAX_BYTES.  ka uses
