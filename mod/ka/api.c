@@ -39,8 +39,8 @@
  * Heap profile (profile.c): with sampling on, each allocation counts its
  * bytes down (ka_prof_tick(); while off, a jump over it) and a sampled
  * one is recorded after it left the magazines; frees of spans with live
- * samples reach ka_free_span() (their fastkey is 0), which tells the
- * profile.
+ * samples miss the hit path (their fastkey is 0) and ka_free_hooks()
+ * tells the profile.
  */
 #define pr_fmt(fmt) "ka: " fmt
 

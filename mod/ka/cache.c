@@ -447,7 +447,7 @@ nomem:
  * on generic KASAN it is poisoned a grace period after its free (kasan.c).
  *
  * What ka cannot give (a flag it does not honour, an alignment no class
- * keeps, a size above its largest class, a name in use, debug mode) is
+ * keeps, a size above its largest class, a name in use) is
  * refused with a message naming the reason; with SLAB_PANIC the refusal
  * panics, as kmem_cache_create() would.
  *
