@@ -129,11 +129,12 @@
  *   allocates (or only frees) here gains nothing from more room, and does
  *   not grow;
  * - every KA_TRIM_INTERVAL a deferrable delayed work has each CPU with
- *   capacity left halve the classes that saw no allocation or free since
- *   the previous pass (below one batch: 0), flushing the objects that no
- *   longer fit; an idle CPU so gives its whole cache back in a few passes
- *   and is then left alone (the same tick trims the heaps' large-object
- *   caches and the empty spans mcentral keeps by demand);
+ *   capacity or spans left halve the classes that saw no allocation or
+ *   free since the previous pass (below one batch: 0), flushing the
+ *   objects that no longer fit, and give their spans back; an idle CPU
+ *   so gives its whole cache back in a few passes and is then left alone
+ *   (the same tick trims the heaps' large-object caches and the empty
+ *   spans mcentral keeps by demand);
  * - lowering the budget trims every CPU before the write returns.
  * A capacity changes only while its magazine is owned, like @top, by the
  * owner's slow paths (refill, overflow, the trim works), or for a dead CPU.
@@ -1629,9 +1630,11 @@ static void ka_mcache_on_each_cpu(work_func_t fn)
 }
 
 /**
- * ka_mcache_drain_all - flush every online CPU's magazines to mcentral
+ * ka_mcache_drain_all - flush every online CPU's magazines, give its spans back
  *
- * Each CPU empties its own magazines under its own lock; capacities stay.
+ * Each CPU empties its own magazines under its own lock and gives every
+ * span it owns (the ka_caches' shares too) back to mcentral; the size
+ * classes' capacities stay, the caches' go back to the budget.
  *
  * Context: process context, may sleep.
  */
