@@ -240,7 +240,8 @@ nomem:
  * ka_arena_del_chunk - unregister a chunk whose pages are all free
  * @chunk: the chunk, on no heap list
  *
- * Context: any; no ka lock held.
+ * Context: any; no ka lock held but those before ka_arena_lock in ka's
+ * order (ka_internal.h: a flush owns its CPU's magazines).
  */
 void ka_arena_del_chunk(struct ka_chunk *chunk)
 {

@@ -496,7 +496,8 @@ KA_EXPORT_INTERNAL(ka_mcentral_collect);
  * The demand the central had seen is forgotten (@hold and @churn are
  * dropped): the shrinker and drain give back everything a central keeps.
  *
- * Context: any; no ka lock held.
+ * Context: any; no ka lock held but, for a ka_cache's central, cache.c's
+ * ka_cache_list_lock (ka_cache_release()) or ka_cache_mutex (destroy).
  * Return: the number of pages given back to the heap.
  */
 unsigned long ka_mcentral_release(struct ka_mcentral *c, unsigned long keep)
