@@ -842,10 +842,10 @@ static noinline void ka_free_kasan(const void *p, unsigned long caller)
  * mod/ka/ka.rst, Hardening): the duplicate is dropped, never handed out
  * twice.
  *
- * Context: any context, including hard irq.  On PREEMPT_RT, as for kfree,
- * not from hard irq, under a raw spinlock or with preemption or interrupts
- * disabled: such a free is refused (counted as atomic_refused, with a
- * rate-limited error) and the object stays allocated.
+ * Context: any context, including hard irq (not NMI).  On PREEMPT_RT, as for
+ * kfree, not from hard irq, under a raw spinlock or with preemption or
+ * interrupts disabled: such a free is refused (counted as atomic_refused, with
+ * a rate-limited error) and the object stays allocated.
  */
 void ka_free(const void *p)
 {
