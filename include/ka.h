@@ -11,13 +11,13 @@
  *  - a zero size returns ZERO_SIZE_PTR, which ka_free() accepts;
  *  - objects are at least 8-byte aligned and a power-of-two size up to
  *    PAGE_SIZE is naturally aligned;
- *  - __GFP_ZERO, __GFP_NOWARN and the reclaim bits of @flags are honoured,
- *    so GFP_ATOMIC/GFP_NOWAIT allocations never sleep and may be made from
- *    any context, hard interrupts included - except on PREEMPT_RT, where,
- *    as for kmalloc()/kfree(), ka may not be called from hard irq, under a
- *    raw spinlock or with preemption or interrupts disabled (its spinlocks
- *    sleep there): such a call is refused, not slept in - an allocation
- *    returns NULL, a free leaves the object allocated - and counted
+ *  - __GFP_ZERO, __GFP_NOWARN and the reclaim bits of @flags are honoured, so
+ *    GFP_ATOMIC/GFP_NOWAIT allocations never sleep and may be made from any
+ *    context, hard interrupts included (not NMI) - except on PREEMPT_RT,
+ *    where, as for kmalloc()/kfree(), ka may not be called from hard irq,
+ *    under a raw spinlock or with preemption or interrupts disabled (its
+ *    spinlocks sleep there): such a call is refused, not slept in - an
+ *    allocation returns NULL, a free leaves the object allocated - and counted
  *    ("atomic_refused" in /sys/kernel/debug/ka/stats) with a rate-limited
  *    error;
  *  - init_on_alloc= and init_on_free= are honoured as for kmalloc (with

@@ -39,8 +39,8 @@
  * Heap profile (profile.c): with sampling on, each allocation counts its
  * bytes down (ka_prof_tick(); while off, a jump over it) and a sampled
  * one is recorded after it left the magazines; frees of spans with live
- * samples reach ka_free_span() (their fastkey is 0), which tells the
- * profile.
+ * samples miss the hit path (their fastkey is 0) and ka_free_hooks()
+ * tells the profile.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -57,20 +57,21 @@
  * gets, in its first word, a tag that only ka writes: its span's freetag,
  * an odd word made from the span's address and a key drawn at load (never
  * an aligned pointer, never handed to anyone).  Every hand-out clears the
- * word, so a free that finds the tag there frees an object that went back
+ * word, so a free that finds the tag there (and ka_obj_free_confirm() the
+ * object free: a client may copy a tag) frees an object that went back
  * to ka and has not come out since: a double free, wherever the first
  * copy sits (a magazine of this CPU or another, mcentral, the span's free
  * slots).  The free hit path spends four instructions (load, compare,
  * branch, store), the allocation hit path one (a store of zero).  What it
  * cannot see: a double free racing the first free on another CPU (both
  * read before either writes), and one whose tag a use-after-free write
- * overwrote in between; mcentral still catches the second copy when it
- * comes back (its bit is already clear), unless an allocation took it
- * first.  Debug mode keeps exact per-object state instead (debug.c).
+ * overwrote in between; the span's bitmaps still catch the second copy
+ * when it comes back (its bit is already clear), unless an allocation
+ * took it first.  Debug mode keeps exact per-object state instead (debug.c).
  *
  * With generic KASAN the object is poisoned (or only partly accessible)
  * when ka reads or writes the word: the accessors (ka_word_read() and
- * ka_word_write(), mcache.h) are then uninstrumented functions, and plain
+ * ka_word_write(), ka_internal.h) are then uninstrumented functions, and plain
  * loads and stores everywhere else.
  */
 
@@ -841,10 +842,10 @@ static noinline void ka_free_kasan(const void *p, unsigned long caller)
  * mod/ka/ka.rst, Hardening): the duplicate is dropped, never handed out
  * twice.
  *
- * Context: any context, including hard irq.  On PREEMPT_RT, as for kfree,
- * not from hard irq, under a raw spinlock or with preemption or interrupts
- * disabled: such a free is refused (counted as atomic_refused, with a
- * rate-limited error) and the object stays allocated.
+ * Context: any context, including hard irq (not NMI).  On PREEMPT_RT, as for
+ * kfree, not from hard irq, under a raw spinlock or with preemption or
+ * interrupts disabled: such a free is refused (counted as atomic_refused, with
+ * a rate-limited error) and the object stays allocated.
  */
 void ka_free(const void *p)
 {

@@ -25,12 +25,14 @@
  * Owns: ka_arena_map and the arenas.
  * Locks: ka_arena_lock (irq-safe) serialises writers of the map and of
  * each arena's chunk count (struct ka_arena_aux); no other ka lock is
- * taken under it, and only the per-CPU magazines' lock may be held around
- * it (a flush that frees a chunk).  The span pointers are written under
- * the owning heap's lock (the chunk's pages belong to one heap) without
- * ka_arena_lock.  Readers use RCU of any flavour: ka_free() looks up
- * inside its per-CPU section (preemption disabled on !PREEMPT_RT,
- * rcu_read_lock() on PREEMPT_RT; mcache.h, ka_mcache_trylock()).
+ * taken under it, and only the per-CPU magazines' lock, ka_share_lock,
+ * ka_cache_list_lock or a mutex may be held around it (a flush, a
+ * give-back or a release that frees a chunk).  The span pointers are
+ * written under the owning heap's lock (the chunk's pages belong to one
+ * heap) without ka_arena_lock.  Readers use RCU of any flavour: ka_free()
+ * looks up inside its per-CPU section (preemption disabled on
+ * !PREEMPT_RT, rcu_read_lock() on PREEMPT_RT; mcache.h,
+ * ka_mcache_trylock()).
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -238,7 +240,8 @@ nomem:
  * ka_arena_del_chunk - unregister a chunk whose pages are all free
  * @chunk: the chunk, on no heap list
  *
- * Context: any; no ka lock held.
+ * Context: any; no ka lock held but those before ka_arena_lock in ka's
+ * order (ka_internal.h: a flush owns its CPU's magazines).
  */
 void ka_arena_del_chunk(struct ka_chunk *chunk)
 {

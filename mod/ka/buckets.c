@@ -30,9 +30,10 @@
  *
  * Owns: struct ka_buckets, the list of sets, the module notifier.
  * Locks: ka_buckets_mutex (the list of sets; create, destroy, a module's
- * unload), process context, outside ka_cache_mutex (taken by the cache
- * calls under it).  Allocation takes no lock of this file: a set's caches
- * are fixed from its creation to its destruction.
+ * unload), process context, around the list alone: the cache calls run
+ * outside it and nothing is taken under it.  Allocation takes no lock of
+ * this file: a set's caches are fixed from its creation to its
+ * destruction.
  */
 #define pr_fmt(fmt) "ka: " fmt
 

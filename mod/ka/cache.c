@@ -64,16 +64,17 @@
  * caches.  Its per-CPU part (struct ka_mcache_share, mcache.h) is
  * registered with mcache.c, whose per-CPU works (drain, trim, CPU
  * offline) walk the shares, never this file's list.
- * Locks: ka_cache_mutex (create and destroy) is taken alone, in process
- * context; ka_cache_list_lock (the list of caches) inside it to change the
- * list, and alone by the statistics and the shrinker, which take each
- * cache's central->lock inside it; mcache.c's ka_share_lock inside the
- * mutex to register a share.  The hit paths own this CPU's magazines with
+ * Locks: ka_cache_mutex (create, destroy, debugfs "caches") is taken
+ * alone, in process context; ka_cache_list_lock (the list of caches)
+ * inside it to change the list, and alone by the statistics and the
+ * shrinker, which take each cache's central->lock inside it; mcache.c's
+ * ka_share_lock inside the mutex to register a share.  The hit paths own this CPU's magazines with
  * ka_mcache_trylock(ka_mcache), as api.c does; flushes take the cache's
  * central->lock inside it, and a refill takes its batch before owning
- * them, as for a size class.  Destroy flushes
- * every CPU's magazine without their locks: the cache has no user left
- * then (kmem_cache_destroy()'s contract), as for a dead CPU in mcache.c.
+ * them, as for a size class.  Destroy has each online CPU give its share
+ * back owning its magazines (ka_mcache_give_cache_all(), before the
+ * mutex), as SLUB flushes each CPU's slab; the cache has no user left then
+ * (kmem_cache_destroy()'s contract).
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -446,7 +447,7 @@ nomem:
  * on generic KASAN it is poisoned a grace period after its free (kasan.c).
  *
  * What ka cannot give (a flag it does not honour, an alignment no class
- * keeps, a size above its largest class, a name in use, debug mode) is
+ * keeps, a size above its largest class, a name in use) is
  * refused with a message naming the reason; with SLAB_PANIC the refusal
  * panics, as kmem_cache_create() would.
  *

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ka debug mode (mod/ka/debug.c): the hooks the kernel-only API layer calls.
+ * ka debug mode (mod/ka/debug.c): the hooks the API layer calls (api.c,
+ * cache.c).
  * The layer files reach the span hooks through ka_sys.h.
  */
 #ifndef _KA_DEBUG_H

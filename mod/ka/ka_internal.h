@@ -23,23 +23,26 @@
  *               ka_arena_lock, read locklessly under RCU.
  *   sizeclass.c Go's size-class table, computed at init.
  *
- * Beside them: main.c (init and exit, the nodes), reclaim.c (drain, the
- * shrinker), debug.c (debug mode), kasan.c (generic KASAN), debugfs.c,
- * profile.c (heap profile).  mod/ka/ka.rst describes the design.
+ * Beside them: large.c (the large-object cache, above mheap.c), hooks.c
+ * (hook keys, reports), main.c (init and exit, the nodes), reclaim.c
+ * (drain, the shrinker), debug.c (debug mode), kasan.c (generic KASAN),
+ * debugfs.c, profile.c (heap profile).  mod/ka/ka.rst describes the
+ * design.
  *
- * Lock order, outermost first: ka_buckets_mutex (buckets.c), then the
- * mutexes (ka_cache_mutex, ka_drain_mutex,
- * ka_prof_mutex, ka_baseline_lock; process context) -> on generic KASAN
- * the quarantine's locks (a CPU's ka_qcpu.lock, then ka_q_lock: kasan.c)
+ * Lock order, outermost first: the mutexes (ka_cache_mutex,
+ * ka_give_cache_mutex before ka_drain_mutex, ka_prof_mutex; process
+ * context) -> on generic KASAN the quarantine's locks (a CPU's
+ * ka_qcpu.lock, then ka_q_lock: kasan.c)
  * -> this CPU's magazine lock (ka_mcache->lock) -> ka_share_lock (the
  * per-CPU works' walk of the caches' shares, mcache.c) or
  * ka_cache_list_lock (cache.c) -> one of central->lock, heap->lock,
  * ka_arena_lock.  Those three are never held together: mcentral drops its
  * lock before it builds or destroys a span, and the heap registers and
  * unregisters chunks in the arena map without its lock.  ka_prof_lock
- * (raw), each CPU's ka_rcu_cpu->lock and ka_baseline_lock take no other
- * lock.  Memory is never allocated with a spinlock of ka's held: the slow
- * paths drop their locks around page and metadata allocation.
+ * (raw), each CPU's ka_rcu_cpu->lock, and the mutexes ka_buckets_mutex
+ * (buckets.c) and ka_baseline_lock (debugfs.c) take no other lock.
+ * Memory is never allocated with a spinlock of ka's held: the slow paths
+ * drop their locks around page and metadata allocation.
  */
 #ifndef _KA_INTERNAL_H
 #define _KA_INTERNAL_H
@@ -79,7 +82,7 @@
 
 /*
  * The shape of the spans (sizeclass.c, ka_classes_spans()): Go's runs up
- * to PAGE_SIZE (at least two objects a span) and, with KA_CLASSES_PAGES,
+ * to PAGE_SIZE (at least four objects a span) and, with KA_CLASSES_PAGES,
  * page multiples above it, one object a span; KA_CLASSES_REPEAT, ka's
  * table before issue 30, repeats every run until it holds
  * KA_SPAN_MIN_OBJS objects within KA_SPAN_MAX_BYTES.  ka uses

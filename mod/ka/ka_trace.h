@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ka tracepoints: events/ka/ in tracefs, usable from trace-cmd, perf and
- * bpftrace like kmem:kmalloc.  A disabled tracepoint is a static branch:
- * a nop on the fast path.
+ * bpftrace like kmem:kmalloc.  The hit paths have no tracepoint:
+ * registering ka:ka_alloc or ka:ka_free turns the hook keys on
+ * (ka_trace_alloc_reg(), ka_trace_free_reg(): api.c), which send them to
+ * the out-of-line paths that trace; elsewhere a disabled tracepoint is a
+ * static branch.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM ka

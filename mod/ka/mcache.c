@@ -49,7 +49,8 @@
  * node's mcentral, and a free goes as another CPU's would (into the span's
  * remote bitmap, or to mcentral for a class of one object per span);
  * counted as "busy" in debugfs stats.  Only task-context code that must
- * reach the magazines (the drain work) waits, with ka_mcache_lock().
+ * reach the magazines (the drain, trim, budget and cache-destroy works)
+ * waits, with ka_mcache_lock().
  *
  * Why this is exclusive, per preemption model:
  * - none, voluntary, full (!PREEMPT_RT): the trylock disables preemption
@@ -128,11 +129,12 @@
  *   allocates (or only frees) here gains nothing from more room, and does
  *   not grow;
  * - every KA_TRIM_INTERVAL a deferrable delayed work has each CPU with
- *   capacity left halve the classes that saw no allocation or free since
- *   the previous pass (below one batch: 0), flushing the objects that no
- *   longer fit; an idle CPU so gives its whole cache back in a few passes
- *   and is then left alone (the same tick trims the heaps' large-object
- *   caches and the empty spans mcentral keeps by demand);
+ *   capacity or spans left halve the classes that saw no allocation or
+ *   free since the previous pass (below one batch: 0), flushing the
+ *   objects that no longer fit, and give their spans back; an idle CPU
+ *   so gives its whole cache back in a few passes and is then left alone
+ *   (the same tick trims the heaps' large-object caches and the empty
+ *   spans mcentral keeps by demand);
  * - lowering the budget trims every CPU before the write returns.
  * A capacity changes only while its magazine is owned, like @top, by the
  * owner's slow paths (refill, overflow, the trim works), or for a dead CPU.
@@ -151,13 +153,16 @@
  * cache.c), which the works walk with the size classes.
  * Locks: ka_mcache->lock, outermost of ka's spinlocks: a flush or a span
  * given back takes central->lock inside it, then, for the spans that
- * emptied, heap->lock and ka_arena_lock (one at a time); ka_free_bulk()
- * takes ka_prof_lock inside it.  A refill has mcentral lend its span (or
- * its batch) before taking it.  A dead CPU's magazines and spans are given
- * back by the cpuhp callback without the lock, since no one can run
- * there.  ka_drain_mutex serialises the synchronous all-CPU works (drain,
- * budget), outside every other lock.  ka_share_lock (the list of shares)
- * is taken inside ka_mcache->lock by the works, outside the central locks.
+ * emptied, heap->lock and ka_arena_lock (one at a time); ka_free()'s miss
+ * path and ka_free_bulk() take ka_prof_lock inside it.  A refill has
+ * mcentral lend its span (or its batch) before taking it.  A dead CPU's
+ * magazines and spans are given back by the cpuhp callback without the
+ * lock, since no one can run there.  ka_drain_mutex serialises the
+ * synchronous all-CPU works (drain, trim, budget, a cache's give-back),
+ * outside every other lock but ka_give_cache_mutex
+ * (ka_mcache_give_cache_all()).  ka_share_lock (the list of shares) is
+ * taken inside ka_mcache->lock by the works, and inside ka_cache_mutex by
+ * cache.c to add or remove a share, outside the central locks.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -1625,9 +1630,11 @@ static void ka_mcache_on_each_cpu(work_func_t fn)
 }
 
 /**
- * ka_mcache_drain_all - flush every online CPU's magazines to mcentral
+ * ka_mcache_drain_all - flush every online CPU's magazines, give its spans back
  *
- * Each CPU empties its own magazines under its own lock; capacities stay.
+ * Each CPU empties its own magazines under its own lock and gives every
+ * span it owns (the ka_caches' shares too) back to mcentral; the size
+ * classes' capacities stay, the caches' go back to the budget.
  *
  * Context: process context, may sleep.
  */

@@ -3,8 +3,8 @@
  * mcache.h - the per-CPU caches (Go's mcache) and the protocol that owns
  * them; mcache.c explains it and argues it per preemption model.
  *
- * Kernel only: the userspace harness builds the layers below (ka_internal.h)
- * without it.
+ * utest builds it too, with mcache.c, api.c and cache.c, against its shim
+ * (utest/utest.mk).
  */
 #ifndef _KA_MCACHE_H
 #define _KA_MCACHE_H

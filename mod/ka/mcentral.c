@@ -354,10 +354,10 @@ static void ka_mcentral_unlist(struct ka_mcentral *c, struct ka_span *span)
  * @c: the central list of the class and node wanted
  * @gfp: caller's flags, for a new span if none has free objects
  *
- * The span with free objects that has the most out (the head of @partial:
- * empty spans are kept last), or a new one, moves to @owned, in transit
- * (KA_RS_TRANSIT) until mcache.c makes it a CPU's; what other CPUs freed
- * into it is collected first.
+ * The first span with free objects (the head of @partial: partly used
+ * spans, most recently filed first; empty spans are kept last), or a new
+ * one, moves to @owned, in transit (KA_RS_TRANSIT) until mcache.c makes
+ * it a CPU's; what other CPUs freed into it is collected first.
  *
  * Context: any context @gfp allows; no ka lock held.
  * Return: the span, or NULL if a new one could not be had.
@@ -496,7 +496,8 @@ KA_EXPORT_INTERNAL(ka_mcentral_collect);
  * The demand the central had seen is forgotten (@hold and @churn are
  * dropped): the shrinker and drain give back everything a central keeps.
  *
- * Context: any; no ka lock held.
+ * Context: any; no ka lock held but, for a ka_cache's central, cache.c's
+ * ka_cache_list_lock (ka_cache_release()) or ka_cache_mutex (destroy).
  * Return: the number of pages given back to the heap.
  */
 unsigned long ka_mcentral_release(struct ka_mcentral *c, unsigned long keep)

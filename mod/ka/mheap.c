@@ -454,7 +454,9 @@ static void ka_mheap_free_chunks(struct list_head *list)
  * Unpublishes the span from the arena map first, so that a racing lookup
  * sees either the whole span or no span.
  *
- * Context: any; no ka lock held (ka_free() may call it with irqs off).
+ * Context: any; no ka lock held but those before heap->lock in ka's order
+ * (ka_internal.h: a flush owns its CPU's magazines; ka_free() may call it
+ * with irqs off).
  * Return: false if the span had already been freed: nothing done.
  */
 bool ka_mheap_free_run(struct ka_mheap *heap, struct ka_span *span)

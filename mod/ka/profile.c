@@ -36,9 +36,9 @@
  * the span (the owner's section preempted on PREEMPT_RT between reading
  * nprof and writing the key) can lose its free to the hit path: it then
  * stays "in use" in the profile, and ka's own state is unaffected.  Frees
- * of other spans pay nothing; ka_free_slowpath(), ka_free_bulk() and
- * ka_cache_free()'s slow path test ka_prof_free_key, on from the first
- * sample to module exit.
+ * of other spans pay nothing; ka_free_hooks() (the misses of ka_free() and
+ * ka_free_bulk()) and ka_cache_free()'s slow path test ka_prof_free_key,
+ * on from the first sample to module exit.
  *
  * Un-biasing.  The profile holds values already scaled, as Go's protomem.go
  * writes them: a bucket of n sampled objects of s requested bytes stands for
@@ -58,8 +58,8 @@
  * before ka_prof_lock, a raw spinlock taken with irqs saved around every
  * table update, from any context ka_alloc()/ka_free() allow; nothing is
  * taken under it.  ka_prof_sample() runs outside the magazines' section;
- * ka_prof_free() may run inside it (ka_free_bulk()), so the order is
- * magazines, then ka_prof_lock.
+ * ka_prof_free() may run inside it (ka_free()'s miss path,
+ * ka_free_bulk()), so the order is magazines, then ka_prof_lock.
  */
 #define pr_fmt(fmt) "ka: " fmt
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ka heap profile (profile.c): what the API layer, debugfs and the tests
- * call.  Kernel only: the userspace build of the layers has no profile.
+ * call.  The userspace build has no profile: utest compiles api.c and
+ * cache.c with this header and stubs its functions (utest/harness.c).
  */
 #ifndef _KA_PROFILE_H
 #define _KA_PROFILE_H

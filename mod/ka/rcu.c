@@ -12,8 +12,8 @@
  *
  * Owns: the per-CPU batches.
  * Locks: ka_rcu_cpu->lock (irq-safe) protects a CPU's current batch; it is
- * taken by that CPU's callers and by its monitor work, and nests inside no
- * other ka lock.
+ * taken by that CPU's callers, its monitor work and ka_rcu_barrier(), and
+ * nests inside no other ka lock.
  */
 #define pr_fmt(fmt) "ka: " fmt
 

@@ -21,7 +21,7 @@
 /**
  * ka_release_free - give empty spans, free chunks and free pages back
  *
- * Context: any; no ka lock held.
+ * Context: process context (drain, the shrinker); no ka lock held.
  * Return: pages returned to the buddy allocator.
  */
 unsigned long ka_release_free(void)

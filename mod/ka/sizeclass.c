@@ -78,9 +78,9 @@ static int ka_class_divmagic(struct ka_class *c)
 /*
  * Objects per refill and flush: KA_BATCH_BYTES of them, at most
  * KA_BATCH_MAX, at least one.  Sized in bytes, so that a refill of a big
- * class does not take (and build) spans worth hundreds of KiB at once: 16
- * up to 2 KiB, 8 at 4 KiB, 1 at 32 KiB (Go's mcache holds one span there,
- * one object).
+ * class does not take (and build) spans worth hundreds of KiB at once: 64
+ * up to 512 bytes, 16 at 2 KiB, 8 at 4 KiB, 1 at 32 KiB (Go's mcache
+ * holds one span there, one object).
  */
 static unsigned int ka_class_batch(unsigned int size)
 {

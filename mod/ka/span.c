@@ -205,9 +205,11 @@ KA_EXPORT_INTERNAL(ka_span_rcu_pending);
  * first (call_rcu()): a reader that found one of its objects before it
  * emptied still reads that cache's memory.
  *
- * Context: any; no ka lock held.  The metadata is freed after an RCU grace
- * period, since ka_free() may be looking at it without a lock (call_rcu(),
- * not kfree_rcu(): the callback counts it out of ka_span_rcu_bytes).
+ * Context: any; no ka lock held but those before heap->lock in ka's order
+ * (ka_internal.h: a flush or a give-back owns its CPU's magazines).  The
+ * metadata is freed after an RCU grace period, since ka_free() may be
+ * looking at it without a lock (call_rcu(), not kfree_rcu(): the callback
+ * counts it out of ka_span_rcu_bytes).
  * Return: false if another caller destroyed the span first.
  */
 bool ka_span_destroy(struct ka_span *span)
@@ -233,7 +235,8 @@ KA_EXPORT_INTERNAL(ka_span_destroy);
  * ka_span_destroy_list - destroy the spans on @list, a private list
  * @list: spans unlinked from every mcentral and heap list by their owner
  *
- * Context: any; no ka lock held.
+ * Context: any; no ka lock held but those before heap->lock in ka's order
+ * (ka_internal.h), as for ka_span_destroy().
  * Return: the number of pages given back to the heap.
  */
 unsigned long ka_span_destroy_list(struct list_head *list)
