@@ -23,12 +23,10 @@ void ka_kasan_new(const void *p, size_t size, size_t slot);
 bool ka_kasan_freed(const void *p);
 size_t ka_kasan_usable(const struct ka_span *span);
 unsigned int ka_kasan_cache_size(unsigned int size);
-void ka_kasan_report_refused(const void *p);
 void ka_kasan_drain(void);
 unsigned long ka_kasan_quarantine_pages(void);
 void ka_kasan_cache_destroy(struct ka_cache *c);
 void ka_kasan_test_mode(bool on);
-unsigned long ka_kasan_quiet_refusals(void);
 bool ka_kasan_quarantine_active(void);
 bool ka_kasan_stacks(const void *p, u32 *alloc, u32 *free);
 void ka_kasan_unreserve(const void *p);
@@ -73,12 +71,10 @@ static inline unsigned int ka_kasan_cache_size(unsigned int size)
 {
 	return size;
 }
-static inline void ka_kasan_report_refused(const void *p) { }
 static inline void ka_kasan_drain(void) { }
 static inline unsigned long ka_kasan_quarantine_pages(void) { return 0; }
 static inline void ka_kasan_cache_destroy(struct ka_cache *c) { }
 static inline void ka_kasan_test_mode(bool on) { }
-static inline unsigned long ka_kasan_quiet_refusals(void) { return 0; }
 static inline void ka_kasan_unreserve(const void *p) { }
 
 #endif /* CONFIG_KASAN_GENERIC */

@@ -41,15 +41,11 @@
  *
  * Bad frees through KASAN.  A pointer ka refuses (ka_report_bad_free():
  * not ka's, the middle of an object, another cache's, double free, size or
- * realloc of a freed object) also draws a KASAN report: KASAN's own
- * kasan_report_invalid_free() and kasan_report() are not exported (6.1,
- * 6.12), but the compiler's report entry __asan_report_store1_noabort()
- * is (EXPORT_SYMBOL, both): called from ka_kasan_bad_free(), it reports a
- * one-byte write at the pointer, titled by its shadow ("use-after-free"
- * for a double free, the state of the granule for an invalid pointer), with
- * the caller's stack; ka's own message follows with the reason.  While a
- * test of ka's own suites runs with ka_kasan_test_mode() on, refusals are
- * counted instead (as slub_kunit's "slab_errors" silence SLUB's reports).
+ * realloc of a freed object) also draws a KASAN report, which hooks.c
+ * makes where it makes every refusal's (through the exported
+ * __asan_report_store1_noabort()).  While a test of ka's own suites runs
+ * with ka_kasan_test_mode() on, refusals are counted instead
+ * (ka_report_quiet()).
  *
  * SLAB_TYPESAFE_BY_RCU, as SLUB_RCU_DEBUG.  With the quarantine on, a
  * ka_cache_free() of such a cache's object is deferred: a record of it
@@ -402,50 +398,6 @@ static void ka_kasan_report_probe(void *data, enum error_detector detector,
 out:
 	rcu_read_unlock();
 }
-
-/* ---- bad frees ---- */
-
-/* The compiler's report entry (mm/kasan/kasan.h; exported). */
-void __asan_report_store1_noabort(void *addr);
-
-/*
- * The running tests of ka's own suites count refusals instead of drawing
- * KASAN reports (ka_kasan_test_mode()).
- */
-static atomic_t ka_kasan_quiet = ATOMIC_INIT(0);
-static atomic_long_t ka_kasan_quieted = ATOMIC_LONG_INIT(0);
-
-/* One KASAN report: a write of a byte at @p, by our caller's caller. */
-static noinline void ka_kasan_bad_free(const void *p)
-{
-	__asan_report_store1_noabort((void *)p);
-}
-
-/**
- * ka_kasan_report_refused - a KASAN report for a pointer ka refuses
- * @p: the pointer
- *
- * Context: any (as KASAN's reports).
- */
-void ka_kasan_report_refused(const void *p)
-{
-	if (atomic_read(&ka_kasan_quiet)) {
-		atomic_long_inc(&ka_kasan_quieted);
-		return;
-	}
-	ka_kasan_bad_free(p);
-}
-
-/**
- * ka_kasan_quiet_refusals - refusals not reported through KASAN so far
- *
- * Context: any.
- */
-unsigned long ka_kasan_quiet_refusals(void)
-{
-	return atomic_long_read(&ka_kasan_quieted);
-}
-KA_EXPORT_INTERNAL(ka_kasan_quiet_refusals);
 
 /* ---- mempool reserves ---- */
 
@@ -1092,9 +1044,9 @@ void ka_kasan_test_mode(bool on)
 		saved = READ_ONCE(quarantine);
 		WRITE_ONCE(quarantine, false);
 		ka_kasan_drain();
-		atomic_inc(&ka_kasan_quiet);
+		ka_report_quiet(true);
 	} else {
-		atomic_dec(&ka_kasan_quiet);
+		ka_report_quiet(false);
 		WRITE_ONCE(quarantine, saved);
 	}
 }
@@ -1124,7 +1076,7 @@ static int ka_q_show(struct seq_file *m, void *v)
 		   atomic_long_read(&ka_q_nr_evicted),
 		   atomic_long_read(&ka_q_nr_direct),
 		   atomic_long_read(&ka_q_nr_deferred),
-		   atomic_long_read(&ka_kasan_quieted));
+		   ka_kasan_quiet_refusals());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ka_q);
