@@ -33,8 +33,11 @@
  * client may not (init_on_alloc/free over the whole slot, realloc's copy),
  * KASAN's reports are off for the task.  kasan.c adds what KASAN gives
  * SLUB's objects: redzones, a quarantine that every client free enters
- * first (ka_kasan_quarantine(): nothing on other kernels), refused
- * pointers reported through KASAN, allocation and free stacks.
+ * first (ka_kasan_quarantine(): nothing on other kernels; a ka_cache's
+ * object given to ka_free() enters it from its cache's free) and leaves
+ * through ka_free_evict() (main.c gives it to ka_kasan_init(): kasan.c
+ * calls nothing above it), refused pointers reported through KASAN,
+ * allocation and free stacks.
  *
  * Heap profile (profile.c): with sampling on, each allocation counts its
  * bytes down (ka_prof_tick(); while off, a jump over it) and a sampled
@@ -710,13 +713,21 @@ static noinline void ka_free_slowpath(const void *p, unsigned long caller)
  * ka_free_evict - an object leaves the quarantine (kasan.c) for ka's free
  * path, without entering it again
  * @span: the span of @p, as the quarantine looked it up (ka_span_of())
- * @p: a small or large object of ka_alloc()'s spans, freed by its client
+ * @p: an object freed by its client: of ka_alloc()'s spans, down
+ *     ka_free()'s path; of a ka_cache's, down its cache's
+ *     (ka_cache_free_evict())
+ *
+ * The quarantine's eviction (ka_kasan_init() is given it by main.c):
+ * kasan.c stands below the API and the caches and calls neither.
  *
  * Context: as ka_free(), inside the RCU read-side section of the lookup.
  */
 void ka_free_evict(struct ka_span *span, const void *p)
 {
-	ka_free_span(span, p, _RET_IP_);
+	if (span && span->cache)
+		ka_cache_free_evict(span->cache, span, (void *)p);
+	else
+		ka_free_span(span, p, _RET_IP_);
 }
 #endif
 
@@ -803,7 +814,7 @@ void ka_free_in(struct ka_span *span, const void *p, unsigned long caller)
 	struct ka_mcache __percpu *pcpu = ka_mcache;
 	struct ka_magazine __percpu *pm;
 
-	if (ka_kasan_quarantine(ka_span_real(span), p, NULL, caller))
+	if (ka_kasan_quarantine(ka_span_real(span), p, NULL, 0, caller))
 		return;
 	if (likely(ka_mcache_context_ok() && ka_mcache_trylock(pcpu))) {
 		if (likely(ka_free_hit(pcpu, span, p, &pm))) {
@@ -925,7 +936,8 @@ void ka_free_sensitive(const void *p)
 	kasan_disable_current();
 	memzero_explicit((void *)p, size);
 	kasan_enable_current();
-	if (!ka_kasan_quarantine(ka_span_real(span), p, NULL, _RET_IP_))
+	if (!ka_kasan_quarantine(ka_span_real(span), p, NULL, 0,
+				 _RET_IP_))
 		ka_free_span(ka_span_real(span), p, _RET_IP_);
 	rcu_read_unlock();
 }

@@ -27,6 +27,14 @@
  * with the quarantine on, a free is deferred by a grace period and the
  * object poisoned then, as SLUB_RCU_DEBUG does (kasan.c).
  *
+ * Generic KASAN (kasan.c, below this file): a cache's free gives the
+ * quarantine the cache's slab flags (ka_kasan_quarantine()), a new span
+ * its objects' size (ka_kasan_cache_span()), a destroyed cache its flags;
+ * an object leaves the quarantine through api.c's ka_free_evict(), which
+ * sends a cache's to ka_cache_free_evict().  The mempool calls of
+ * include/ka_redirect.h (ka_mempool_kasan_*()) are here, beside
+ * ka_mempool_alloc() and ka_mempool_free(), which tell a pool of a cache.
+ *
  * A module built with include/ka_redirect.h calls these functions for
  * every struct kmem_cache it names, the kernel's own included (__getname()
  * is kmem_cache_alloc(names_cachep, ...)): a cache whose first word is not
@@ -171,6 +179,8 @@ static void ka_cache_carve(struct ka_mcentral *c, struct ka_span *span)
 	WRITE_ONCE(span->ckey, 0);
 	/* SLAB_TYPESAFE_BY_RCU: its pages wait a grace period once it empties */
 	span->rcu_free = ka_cache_is_rcu(cache);
+	/* generic KASAN: the bytes a client may use of each object */
+	ka_kasan_cache_span(span, cache->size);
 	if (!cache->ctor)
 		return;
 	for (i = 0; i < span->nelems; i++) {
@@ -591,7 +601,7 @@ void ka_cache_destroy(struct ka_cache *c)
 		return;
 	}
 	/* generic KASAN: its objects waiting in the quarantine go back first */
-	ka_kasan_cache_destroy(c);
+	ka_kasan_cache_destroy(c, c->flags);
 	/* each CPU's share, by that CPU, its capacity back to its budget */
 	ka_mcache_give_cache_all(&c->share);
 	mutex_lock(&ka_cache_mutex);
@@ -991,6 +1001,9 @@ static noinline void ka_cache_free_lookup(struct ka_cache *c, void *p,
  * @span: the span of @p, as the quarantine looked it up
  * @p: the object, freed by its client
  *
+ * The quarantine evicts through api.c's ka_free_evict(), which calls this
+ * for a cache's object.
+ *
  * Context: as ka_cache_free(), inside the RCU read-side section of the
  * lookup.
  */
@@ -1066,7 +1079,7 @@ void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
 {
 	struct ka_mcache __percpu *pcpu = ka_mcache;
 
-	if (ka_kasan_quarantine(ka_span_real(span), p, c, caller))
+	if (ka_kasan_quarantine(ka_span_real(span), p, c, c->flags, caller))
 		return;
 	if (likely(ka_mcache_context_ok() && ka_mcache_trylock(pcpu))) {
 		if (likely(ka_cache_free_hit(c, pcpu, span, p))) {
@@ -1204,6 +1217,80 @@ void ka_mempool_free(void *p, void *cache)
 	ka_cache_free(cache, p);
 }
 EXPORT_SYMBOL_GPL(ka_mempool_free);
+
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+#include <linux/mempool.h>
+
+/* Is @pool one of ka_redirect.h's, of a ka_cache's objects? */
+static bool ka_mempool_ours(const mempool_t *pool)
+{
+	return pool->alloc == ka_mempool_alloc;
+}
+
+/**
+ * ka_mempool_kasan_put - an element goes back to a mempool of a ka_cache
+ * @p: the element, or NULL
+ * @pool: the pool
+ *
+ * What the kernel's mempool does for its own slab pools
+ * (kasan_poison_element()) and cannot do for a ka_cache's: the element is
+ * checked - the middle of an object, another cache's, already free or in
+ * the reserve: refused with a report - and poisoned (ka_kasan_reserve()),
+ * before mempool_free() puts it in the pool's reserve (ka_mempool_free()
+ * makes it live again if mempool_free() frees it instead).
+ * include/ka_redirect.h's mempool_free() calls this first.  A pool of
+ * another kind, or an element that is not ka's (of a kernel cache), is
+ * left to mempool_free().
+ *
+ * Context: as mempool_free().
+ * Return: false if @p was refused: it must not reach mempool_free().
+ */
+bool ka_mempool_kasan_put(void *p, mempool_t *pool)
+{
+	if (!p || !ka_mempool_ours(pool))
+		return true;
+	return ka_kasan_reserve(p, pool->pool_data, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(ka_mempool_kasan_put);
+
+/**
+ * ka_mempool_kasan_take - an element came out of mempool_alloc()
+ * @p: the element, or NULL
+ * @pool: the pool
+ *
+ * An element of a ka_cache's pool that comes from the reserve is made
+ * accessible again (the kernel's kasan_unpoison_element()); one
+ * ka_mempool_alloc() just allocated is left as it is.
+ *
+ * Context: as mempool_alloc().
+ * Return: @p.
+ */
+void *ka_mempool_kasan_take(void *p, mempool_t *pool)
+{
+	if (p && ka_mempool_ours(pool))
+		ka_kasan_unreserve(p);
+	return p;
+}
+EXPORT_SYMBOL_GPL(ka_mempool_kasan_take);
+
+/**
+ * ka_mempool_kasan_fill - poison the elements a mempool of a ka_cache
+ * reserved by itself
+ * @pool: the pool, just created, initialised or resized
+ *
+ * The elements mempool_init() and mempool_resize() allocate go into the
+ * reserve without passing mempool_free(); as in the kernel's own slab
+ * pools, they are poisoned there too (ka_kasan_reserve_fill()).
+ *
+ * Context: process context (as mempool_resize()).
+ */
+void ka_mempool_kasan_fill(mempool_t *pool)
+{
+	if (ka_mempool_ours(pool))
+		ka_kasan_reserve_fill(pool);
+}
+EXPORT_SYMBOL_GPL(ka_mempool_kasan_fill);
+#endif
 
 /**
  * ka_cache_size - the object size a cache was created with

@@ -7,12 +7,14 @@
  * (api.c and cache.c take and drop their references; the tracepoints'
  * registration too), the kmemleak parameter, the reports of refused and
  * double frees (spans, mcentral, the per-CPU caches, the API and KASAN
- * call them), KASAN's marking of a new object's bytes, and what an API
- * call's node argument stands for.
+ * call them) - on generic KASAN each also a KASAN report - KASAN's marking
+ * of a new object's bytes, and what an API call's node argument stands
+ * for.
  *
  * Owns: ka_alloc_hooks_key, ka_free_hooks_key, ka_cache_alloc_hooks_key,
  * the kmemleak parameter, the refusal messages' rate limit and count
- * (ka_report_counts, per CPU).
+ * (ka_report_counts, per CPU); on generic KASAN the count of refusals kept
+ * out of KASAN's reports while ka's own suites run (ka_report_quiet()).
  * Locks: none; the reports count with this_cpu_inc() and may be called
  * from any context.
  */
@@ -20,7 +22,7 @@
 
 #include <linux/ratelimit.h>
 #include "hooks.h"
-#include "ka_kasan.h"
+#include "ka_internal.h"
 
 static DEFINE_RATELIMIT_STATE(ka_bad_free_rs, 5 * HZ, 10);
 DEFINE_PER_CPU(struct ka_report_counts, ka_report_counts);
@@ -51,6 +53,72 @@ bool ka_kmemleak = IS_ENABLED(CONFIG_DEBUG_KMEMLEAK);
 module_param_named(kmemleak, ka_kmemleak, bool, 0444);
 MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEAK only; default on)");
 
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+/*
+ * Generic KASAN: a refused pointer draws a KASAN report too.  KASAN's own
+ * kasan_report_invalid_free() and kasan_report() are not exported (6.1,
+ * 6.12), but the compiler's report entry __asan_report_store1_noabort()
+ * is (EXPORT_SYMBOL, both; mm/kasan/kasan.h declares it): it reports a
+ * one-byte write at the pointer, titled by its shadow ("use-after-free"
+ * for a double free, the state of the granule for an invalid pointer),
+ * with the caller's stack; ka's own message follows with the reason.
+ * While a test of ka's own suites runs (ka_report_quiet(), from
+ * kasan.c's ka_kasan_test_mode()), refusals are counted instead, as
+ * slub_kunit's "slab_errors" silence SLUB's reports.
+ */
+void __asan_report_store1_noabort(void *addr);
+
+static atomic_t ka_report_quieted_on = ATOMIC_INIT(0);
+static atomic_long_t ka_report_quieted = ATOMIC_LONG_INIT(0);
+
+/* One KASAN report: a write of a byte at @p, by our caller's caller. */
+static noinline void ka_report_kasan_write(const void *p)
+{
+	__asan_report_store1_noabort((void *)p);
+}
+
+/* A KASAN report for the refused pointer @p, or a count while quiet. */
+static void ka_report_kasan(const void *p)
+{
+	if (atomic_read(&ka_report_quieted_on)) {
+		atomic_long_inc(&ka_report_quieted);
+		return;
+	}
+	ka_report_kasan_write(p);
+}
+
+/**
+ * ka_report_quiet - count refusals instead of reporting them through KASAN
+ * @on: entering (true) or leaving a test of ka's own suites
+ *
+ * Generic KASAN only (kasan.c's ka_kasan_test_mode()).  Calls pair up.
+ *
+ * Context: any.
+ */
+void ka_report_quiet(bool on)
+{
+	if (on)
+		atomic_inc(&ka_report_quieted_on);
+	else
+		atomic_dec(&ka_report_quieted_on);
+}
+
+/**
+ * ka_kasan_quiet_refusals - refusals not reported through KASAN so far
+ *
+ * Generic KASAN only (debugfs "quarantine": quiet_refusals).
+ *
+ * Context: any.
+ */
+unsigned long ka_kasan_quiet_refusals(void)
+{
+	return atomic_long_read(&ka_report_quieted);
+}
+KA_EXPORT_INTERNAL(ka_kasan_quiet_refusals);
+#else
+static inline void ka_report_kasan(const void *p) { }
+#endif
+
 /**
  * ka_report_bad_free - complain about a pointer ka refuses to free
  * @p: the pointer
@@ -58,8 +126,8 @@ MODULE_PARM_DESC(kmemleak, "register objects with kmemleak (CONFIG_DEBUG_KMEMLEA
  * @caller: return address of the caller of the API, or 0 if unknown
  *
  * Counts the refusal (debugfs "stats": refused_frees) and prints a
- * rate-limited error; on generic KASAN, KASAN reports it first
- * (ka_kasan_report_refused()).  ka's state is not touched.
+ * rate-limited error; on generic KASAN, KASAN reports it first.  ka's
+ * state is not touched.
  *
  * Context: any.
  */
@@ -67,7 +135,7 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
 {
 	this_cpu_inc(ka_report_counts.refused);
 	/* generic KASAN: a KASAN report too, so that it counts as one */
-	ka_kasan_report_refused(p);
+	ka_report_kasan(p);
 	if (!__ratelimit(&ka_bad_free_rs))
 		return;
 	if (caller)

@@ -334,6 +334,8 @@ struct ka_span {
 	u8 rcu_free;
 	u16 meta_bytes;		/* this struct's kmalloc size (debugfs "stats") */
 #ifdef CONFIG_KASAN_GENERIC
+	/* a ka_cache's span: the bytes of an object its client may use */
+	unsigned int kasan_size;
 	/* kasan.c: the stacks of a span of one object with no redzone */
 	unsigned long kasan_track[2];
 #endif
@@ -774,6 +776,9 @@ bool ka_cache_leak_traced(const struct ka_cache *c);
 void ka_cache_free_span(struct ka_cache *c, struct ka_span *span, void *p,
 			unsigned long caller);
 void ka_free_in(struct ka_span *span, const void *p, unsigned long caller);
+/* generic KASAN: an object leaving the quarantine (kasan.c), down ka's path */
+void ka_free_evict(struct ka_span *span, const void *p);
+void ka_cache_free_evict(struct ka_cache *c, struct ka_span *span, void *p);
 bool ka_cache_rcu(const struct ka_cache *c);
 unsigned long ka_cache_release(void);
 struct ka_cache *ka_cache_create_class(const char *name, unsigned int size,

@@ -34,22 +34,22 @@
  * empty it; ka_cache_destroy() evicts the cache's objects first.  A freed
  * object is known by its shadow (its first byte poisoned): exact, so every
  * entry point refuses an object in the quarantine as freed.  The hook sits
- * at the API's entry and leaves through ka_free_evict() and
- * ka_cache_free_evict(), whatever the per-CPU layer does.  Off in debug
- * mode (its poison checks would come at eviction) and with the module
- * parameter quarantine=0 (writable: turning it off empties it).
+ * at the API's entry (ka_kasan_put(), whose callers give the span and the
+ * cache's slab flags); an object leaves through the function
+ * ka_kasan_init() is given, api.c's ka_free_evict(), which takes it down
+ * ka_free()'s path or its cache's (ka_cache_free_evict()) whatever the
+ * per-CPU layer does: this file stands below the API and the caches and
+ * calls neither (mod/ka/ka.rst, "Layers").  Off in debug mode (its poison
+ * checks would come at eviction) and with the module parameter
+ * quarantine=0 (writable: turning it off empties it).
  *
  * Bad frees through KASAN.  A pointer ka refuses (ka_report_bad_free():
  * not ka's, the middle of an object, another cache's, double free, size or
- * realloc of a freed object) also draws a KASAN report: KASAN's own
- * kasan_report_invalid_free() and kasan_report() are not exported (6.1,
- * 6.12), but the compiler's report entry __asan_report_store1_noabort()
- * is (EXPORT_SYMBOL, both): called from ka_kasan_bad_free(), it reports a
- * one-byte write at the pointer, titled by its shadow ("use-after-free"
- * for a double free, the state of the granule for an invalid pointer), with
- * the caller's stack; ka's own message follows with the reason.  While a
- * test of ka's own suites runs with ka_kasan_test_mode() on, refusals are
- * counted instead (as slub_kunit's "slab_errors" silence SLUB's reports).
+ * realloc of a freed object) also draws a KASAN report, which hooks.c
+ * makes where it makes every refusal's (through the exported
+ * __asan_report_store1_noabort()).  While a test of ka's own suites runs
+ * with ka_kasan_test_mode() on, refusals are counted instead
+ * (ka_report_quiet()).
  *
  * SLAB_TYPESAFE_BY_RCU, as SLUB_RCU_DEBUG.  With the quarantine on, a
  * ka_cache_free() of such a cache's object is deferred: a record of it
@@ -63,11 +63,13 @@
  * the free takes ka's path at once, as without KASAN.
  *
  * Mempool reserves.  For a mempool of a ka_cache (include/ka_redirect.h),
- * ka_mempool_kasan_put() poisons an element mempool_free() may keep in the
+ * ka_kasan_reserve() poisons an element mempool_free() may keep in the
  * reserve with KA_KASAN_SLAB_RESERVE (0xFA, KASAN's "use-after-free"; no
  * other ka memory has it), ka_kasan_unreserve() makes it live again when
  * it leaves the reserve (mempool_alloc(), or ka_mempool_free() when the
- * pool frees it), as mm/mempool.c does for the kernel's own slab pools.
+ * pool frees it), as mm/mempool.c does for the kernel's own slab pools;
+ * cache.c's exported ka_mempool_kasan_*() tell its pools from others and
+ * call ka_kasan_reserve(), ka_kasan_unreserve(), ka_kasan_reserve_fill().
  *
  * Stacks.  Each object's allocation and free stacks go to the stack depot
  * (stack_depot_save(), EXPORT_SYMBOL_GPL in 6.1 and 6.12); the two handles
@@ -87,7 +89,7 @@
  * dropped before an evicted object goes down ka's free path, except in
  * ka_kasan_cache_destroy() (process context), which evicts under them: so
  * they come before ka_mcache->lock and the centrals' locks in ka's order.
- * ka_mempool_kasan_fill() takes a mempool's own lock, and no other.
+ * ka_kasan_reserve_fill() takes a mempool's own lock, and no other.
  */
 #define pr_fmt(fmt) "ka: " fmt
 
@@ -175,7 +177,7 @@ void ka_kasan_sizeclass_init(void)
 
 /**
  * ka_kasan_usable - the bytes a live object of @span may use (ka_size())
- * @span: a small or large span
+ * @span: a small or large span; a ka_cache's, carved (ka_kasan_cache_span())
  *
  * Context: RCU read-side section.
  * Return: the largest size class its slot serves, a cache's object size,
@@ -186,7 +188,7 @@ size_t ka_kasan_usable(const struct ka_span *span)
 	if (span->state != KA_SPAN_SMALL)
 		return span->elemsize;
 	if (span->cache)
-		return ka_cache_size(span->cache);
+		return span->kasan_size;	/* ka_kasan_cache_span() */
 	return ka_kasan_room[span->cls];
 }
 KA_EXPORT_INTERNAL(ka_kasan_usable);
@@ -403,50 +405,6 @@ out:
 	rcu_read_unlock();
 }
 
-/* ---- bad frees ---- */
-
-/* The compiler's report entry (mm/kasan/kasan.h; exported). */
-void __asan_report_store1_noabort(void *addr);
-
-/*
- * The running tests of ka's own suites count refusals instead of drawing
- * KASAN reports (ka_kasan_test_mode()).
- */
-static atomic_t ka_kasan_quiet = ATOMIC_INIT(0);
-static atomic_long_t ka_kasan_quieted = ATOMIC_LONG_INIT(0);
-
-/* One KASAN report: a write of a byte at @p, by our caller's caller. */
-static noinline void ka_kasan_bad_free(const void *p)
-{
-	__asan_report_store1_noabort((void *)p);
-}
-
-/**
- * ka_kasan_report_refused - a KASAN report for a pointer ka refuses
- * @p: the pointer
- *
- * Context: any (as KASAN's reports).
- */
-void ka_kasan_report_refused(const void *p)
-{
-	if (atomic_read(&ka_kasan_quiet)) {
-		atomic_long_inc(&ka_kasan_quieted);
-		return;
-	}
-	ka_kasan_bad_free(p);
-}
-
-/**
- * ka_kasan_quiet_refusals - refusals not reported through KASAN so far
- *
- * Context: any.
- */
-unsigned long ka_kasan_quiet_refusals(void)
-{
-	return atomic_long_read(&ka_kasan_quieted);
-}
-KA_EXPORT_INTERNAL(ka_kasan_quiet_refusals);
-
 /* ---- mempool reserves ---- */
 
 /*
@@ -486,43 +444,33 @@ void ka_kasan_unreserve(const void *p)
 		rcu_read_unlock();
 		return;
 	}
-	size = ka_cache_size(span->cache);
+	size = span->kasan_size;
 	slot = span->elemsize;
 	rcu_read_unlock();
 	ka_kasan_new(p, size, slot);
 }
 
-/* Is @pool one of ka_redirect.h's, of a ka_cache's objects? */
-static bool ka_mempool_ours(const mempool_t *pool)
-{
-	return pool->alloc == ka_mempool_alloc;
-}
-
 /**
- * ka_mempool_kasan_put - an element goes back to a mempool of a ka_cache
- * @p: the element, or NULL
- * @pool: the pool
+ * ka_kasan_reserve - an element goes into the reserve of a mempool of
+ * cache @c (cache.c's ka_mempool_kasan_put())
+ * @p: the element
+ * @c: the pool's cache
+ * @caller: the caller of mempool_free()
  *
- * What the kernel's mempool does for its own slab pools
- * (kasan_poison_element()) and cannot do for a ka_cache's: the element is
- * checked - the middle of an object, another cache's, already free or in
- * the reserve: refused with a report - and poisoned, before
- * mempool_free() puts it in the pool's reserve (ka_mempool_free() makes it
- * live again if mempool_free() frees it instead).  include/ka_redirect.h's
- * mempool_free() calls this first.  A pool of another kind, or an element
- * that is not ka's (of a kernel cache), is left to mempool_free().
+ * The element is checked - the middle of an object, another cache's,
+ * already free or in the reserve: refused with a report - and poisoned
+ * with KA_KASAN_SLAB_RESERVE, its free stack recorded.  An element that
+ * is not ka's (of a kernel cache) is left alone.
  *
  * Context: as mempool_free().
  * Return: false if @p was refused: it must not reach mempool_free().
  */
-bool ka_mempool_kasan_put(void *p, mempool_t *pool)
+bool ka_kasan_reserve(void *p, struct ka_cache *c, unsigned long caller)
 {
 	const char *why = NULL;
 	struct ka_span *span;
 	bool freed = false;
 
-	if (!p || !ka_mempool_ours(pool))
-		return true;
 	rcu_read_lock();
 	span = ka_span_of(p);
 	if (!span) {
@@ -531,7 +479,7 @@ bool ka_mempool_kasan_put(void *p, mempool_t *pool)
 	}
 	if (!ka_span_check(p, &why)) {
 		/* @why says what is wrong */
-	} else if (span->cache != pool->pool_data) {
+	} else if (span->cache != c) {
 		why = "mempool element of another cache than the pool's";
 	} else if (ka_kasan_freed(p)) {
 		why = "double free (the mempool element is already free or in the reserve)";
@@ -540,9 +488,9 @@ bool ka_mempool_kasan_put(void *p, mempool_t *pool)
 	if (why) {
 		rcu_read_unlock();
 		if (freed)
-			ka_report_double_free(p, why, _RET_IP_);
+			ka_report_double_free(p, why, caller);
 		else
-			ka_report_bad_free(p, why, _RET_IP_);
+			ka_report_bad_free(p, why, caller);
 		return false;
 	}
 	ka_sys_poison(p, span->elemsize, KA_KASAN_SLAB_RESERVE);
@@ -550,49 +498,23 @@ bool ka_mempool_kasan_put(void *p, mempool_t *pool)
 	ka_kasan_record(p, false);
 	return true;
 }
-EXPORT_SYMBOL_GPL(ka_mempool_kasan_put);
 
 /**
- * ka_mempool_kasan_take - an element came out of mempool_alloc()
- * @p: the element, or NULL
- * @pool: the pool
+ * ka_kasan_reserve_fill - poison the elements a mempool of a ka_cache
+ * reserved by itself (cache.c's ka_mempool_kasan_fill())
+ * @pool: the pool, one of a ka_cache's objects
  *
- * An element of a ka_cache's pool that comes from the reserve is made
- * accessible again (the kernel's kasan_unpoison_element()); one
- * ka_mempool_alloc() just allocated is left as it is.
- *
- * Context: as mempool_alloc().
- * Return: @p.
- */
-void *ka_mempool_kasan_take(void *p, mempool_t *pool)
-{
-	if (p && ka_mempool_ours(pool))
-		ka_kasan_unreserve(p);
-	return p;
-}
-EXPORT_SYMBOL_GPL(ka_mempool_kasan_take);
-
-/**
- * ka_mempool_kasan_fill - poison the elements a mempool of a ka_cache
- * reserved by itself
- * @pool: the pool, just created, initialised or resized
- *
- * The elements mempool_init() and mempool_resize() allocate go into the
- * reserve without passing mempool_free(); as in the kernel's own slab
- * pools, they are poisoned there too.  The pool's lock keeps them the
- * pool's while this runs.
+ * The pool's lock keeps the elements the pool's while this runs.
  *
  * Context: process context (as mempool_resize()).
  */
-void ka_mempool_kasan_fill(mempool_t *pool)
+void ka_kasan_reserve_fill(mempool_t *pool)
 {
 	struct ka_span *span;
 	unsigned long flags;
 	const char *why;
 	int i;
 
-	if (!ka_mempool_ours(pool))
-		return;
 	spin_lock_irqsave(&pool->lock, flags);
 	rcu_read_lock();
 	for (i = 0; i < pool->curr_nr; i++) {
@@ -605,7 +527,6 @@ void ka_mempool_kasan_fill(mempool_t *pool)
 	rcu_read_unlock();
 	spin_unlock_irqrestore(&pool->lock, flags);
 }
-EXPORT_SYMBOL_GPL(ka_mempool_kasan_fill);
 
 /* ---- quarantine ---- */
 
@@ -638,6 +559,8 @@ static atomic_long_t ka_q_nr_put, ka_q_nr_evicted, ka_q_nr_direct;
 
 static bool quarantine = true;
 static bool ka_q_ready;
+/* api.c's ka_free_evict(), given by main.c (ka_kasan_init()) */
+static void (*ka_q_evict_fn)(struct ka_span *span, const void *p);
 
 /**
  * ka_kasan_quarantine_active - do client frees enter the quarantine?
@@ -666,19 +589,16 @@ static void ka_q_release(struct ka_qbatch *b)
 }
 
 /*
- * Down ka's free path: the object leaves the quarantine.  One lookup, for
- * the choice of path and every step of it.
+ * Down ka's free path: the object leaves the quarantine through
+ * ka_q_evict_fn (ka_free_evict(): ka_free()'s path or its cache's).  One
+ * lookup, for the choice of path and every step of it: a batch holds
+ * pointers only, as a magazine does (a span beside each would halve the
+ * objects a batch page holds).
  */
 static void ka_q_evict(const void *p)
 {
-	struct ka_span *span;
-
 	rcu_read_lock();
-	span = ka_span_of(p);
-	if (span && span->cache)
-		ka_cache_free_evict(span->cache, span, (void *)p);
-	else
-		ka_free_evict(span, p);
+	ka_q_evict_fn(ka_span_of(p), p);
 	rcu_read_unlock();
 	atomic_long_inc(&ka_q_nr_evicted);
 }
@@ -845,7 +765,7 @@ static void ka_q_batch_drop_cache(struct ka_qbatch *b, struct ka_cache *c)
 		span = ka_span_of(p);
 		if (span && span->cache == c) {
 			b->bytes -= span->elemsize;
-			ka_cache_free_evict(c, span, (void *)p);
+			ka_q_evict_fn(span, p);
 			rcu_read_unlock();
 			atomic_long_inc(&ka_q_nr_evicted);
 			continue;
@@ -859,17 +779,18 @@ static void ka_q_batch_drop_cache(struct ka_qbatch *b, struct ka_cache *c)
 /**
  * ka_kasan_cache_destroy - evict a dying cache's objects from the quarantine
  * @c: the cache, which no one uses any more
+ * @cflags: its slab flags (SLAB_TYPESAFE_BY_RCU)
  *
  * Context: process context, before ka_cache_destroy() counts @c's objects.
  */
-void ka_kasan_cache_destroy(struct ka_cache *c)
+void ka_kasan_cache_destroy(struct ka_cache *c, slab_flags_t cflags)
 {
 	struct ka_qbatch *b;
 	unsigned long flags;
 	int cpu;
 
 	/* its frees waiting for a grace period reach the quarantine first */
-	if (ka_cache_rcu(c))
+	if (cflags & SLAB_TYPESAFE_BY_RCU)
 		rcu_barrier();
 	if (!ka_q_ready)
 		return;
@@ -890,10 +811,14 @@ void ka_kasan_cache_destroy(struct ka_cache *c)
 	spin_unlock_irqrestore(&ka_q_lock, flags);
 }
 
-/* A freed @p of @span, which must not be traced as live by kmemleak. */
-static void ka_q_leak_ignore(const struct ka_span *span, const void *p)
+/*
+ * A freed @p, which must not be traced as live by kmemleak: registered
+ * if every object is, unless its cache's slab @flags say SLAB_NOLEAKTRACE
+ * (cache.c's ka_cache_leak_traced()).
+ */
+static void ka_q_leak_ignore(const void *p, slab_flags_t flags)
 {
-	if (span->cache ? ka_cache_leak_traced(span->cache) : ka_hooks_always())
+	if (ka_hooks_always() && !(flags & SLAB_NOLEAKTRACE))
 		kmemleak_ignore(p);
 }
 
@@ -906,7 +831,7 @@ static void ka_q_leak_ignore(const struct ka_span *span, const void *p)
 struct ka_kasan_deferred {
 	struct rcu_head rcu;
 	void *obj;
-	struct ka_cache *cache;
+	slab_flags_t flags;		/* its cache's */
 };
 
 static atomic_long_t ka_q_nr_deferred;
@@ -937,7 +862,7 @@ static void ka_kasan_rcu_free(struct rcu_head *head)
 {
 	struct ka_kasan_deferred *d = container_of(head, struct ka_kasan_deferred,
 						   rcu);
-	struct ka_cache *c = d->cache;
+	slab_flags_t flags = d->flags;
 	void *p = d->obj;
 	struct ka_span *span;
 	size_t bytes;
@@ -946,7 +871,7 @@ static void ka_kasan_rcu_free(struct rcu_head *head)
 	rcu_read_lock();
 	span = ka_span_of(p);
 	bytes = span->elemsize;
-	ka_q_leak_ignore(span, p);
+	ka_q_leak_ignore(p, flags);
 	ka_sys_poison(p, bytes, KA_KASAN_SLAB_FREE);
 	if (ka_kasan_quarantine_active() && ka_q_put(p, bytes)) {
 		rcu_read_unlock();
@@ -954,18 +879,18 @@ static void ka_kasan_rcu_free(struct rcu_head *head)
 		return;
 	}
 	atomic_long_inc(&ka_q_nr_direct);
-	ka_cache_free_evict(c, span, p);
+	ka_q_evict_fn(span, p);
 	rcu_read_unlock();
 }
 
 /*
- * Free @p of SLAB_TYPESAFE_BY_RCU cache @c a grace period from now:
- * readers that found it before may read it until then (it stays
+ * Free @p of a SLAB_TYPESAFE_BY_RCU cache (of slab @flags) a grace period
+ * from now: readers that found it before may read it until then (it stays
  * accessible, and is not handed out again).  True if deferred; false if
  * no record could be had (ka's free path takes it at once, unpoisoned, as
  * without KASAN).
  */
-static bool ka_kasan_defer(void *p, struct ka_cache *c)
+static bool ka_kasan_defer(void *p, slab_flags_t flags)
 {
 	struct ka_kasan_deferred *d;
 
@@ -973,7 +898,7 @@ static bool ka_kasan_defer(void *p, struct ka_cache *c)
 	if (!d)
 		return false;
 	d->obj = p;
-	d->cache = c;
+	d->flags = flags;
 	atomic_long_inc(&ka_q_nr_deferred);
 	call_rcu(&d->rcu, ka_kasan_rcu_free);
 	return true;
@@ -986,16 +911,22 @@ static bool ka_kasan_defer(void *p, struct ka_cache *c)
  *	  ka owns none there), in an RCU read-side section the caller holds
  * @p: the pointer given to ka_free(), ka_cache_free() and friends
  * @c: the cache it is freed to (ka_cache_free()), or NULL
+ * @flags: @c's slab flags (SLAB_TYPESAFE_BY_RCU, SLAB_NOLEAKTRACE), or 0
  * @caller: the API's caller
+ *
+ * What the quarantine needs of a cache its caller gives: kasan.c stands
+ * below the caches (cache.c) and the API (api.c) and calls neither; its
+ * objects leave through the function ka_kasan_init() was given.
  *
  * Context: as ka_free().
  * Return: true if @p was refused, quarantined or deferred; false if ka's
  * free path must take it (NULL, ZERO_SIZE_PTR, the quarantine off, debug
- * mode, PREEMPT_RT atomic context, a SLAB_TYPESAFE_BY_RCU object given to
- * ka_free() - which hands it to ka_cache_free() - or without a record).
+ * mode, PREEMPT_RT atomic context, a ka_cache's object given to ka_free()
+ * - which hands it to its cache's free, ka_cache_free_span(), and so here
+ * again with its cache - or without a record).
  */
 bool ka_kasan_put(struct ka_span *span, const void *p, struct ka_cache *c,
-		  unsigned long caller)
+		  slab_flags_t flags, unsigned long caller)
 {
 	const char *why = NULL;
 	bool freed = false;
@@ -1011,18 +942,19 @@ bool ka_kasan_put(struct ka_span *span, const void *p, struct ka_cache *c,
 		freed = true;
 	} else if (!ka_span_check_in(span, p, &why)) {
 		/* @why says what is wrong */
-	} else if (c && span->cache != c) {
+	} else if (span->cache != c) {
+		if (!c) {
+			/* ka_free(): its cache's free comes here with @c */
+			rcu_read_unlock();
+			return false;
+		}
 		why = span->cache ? "object of another ka cache" :
 		      "not an object of a ka cache";
 	} else if (ka_kasan_freed(p)) {
 		why = "double free (the object is already free)";
 		freed = true;
-	} else if (span->cache && ka_cache_rcu(span->cache)) {
-		/* SLAB_TYPESAFE_BY_RCU: readers may read it a grace period on */
-		if (!c) {
-			rcu_read_unlock();
-			return false;	/* ka_free(): it calls ka_cache_free() */
-		}
+	} else if (flags & SLAB_TYPESAFE_BY_RCU) {
+		/* readers may read it a grace period on */
 		if (ka_kasan_rcu_pending(span, p)) {
 			why = "double free (the object waits for its RCU grace period)";
 			freed = true;
@@ -1030,7 +962,7 @@ bool ka_kasan_put(struct ka_span *span, const void *p, struct ka_cache *c,
 			/* the caller's RCU section keeps @span */
 			ka_kasan_record_in(span, p, false);
 			rcu_read_unlock();
-			return ka_kasan_defer((void *)p, c);
+			return ka_kasan_defer((void *)p, flags);
 		}
 	}
 	if (why) {
@@ -1042,7 +974,7 @@ bool ka_kasan_put(struct ka_span *span, const void *p, struct ka_cache *c,
 		return true;
 	}
 	bytes = span->elemsize;
-	ka_q_leak_ignore(span, p);
+	ka_q_leak_ignore(p, flags);
 	ka_sys_poison(p, bytes, span->state == KA_SPAN_SMALL ?
 		      KA_KASAN_SLAB_FREE : KA_KASAN_PAGE_FREE);
 	ka_kasan_record_in(span, p, false);
@@ -1092,9 +1024,9 @@ void ka_kasan_test_mode(bool on)
 		saved = READ_ONCE(quarantine);
 		WRITE_ONCE(quarantine, false);
 		ka_kasan_drain();
-		atomic_inc(&ka_kasan_quiet);
+		ka_report_quiet(true);
 	} else {
-		atomic_dec(&ka_kasan_quiet);
+		ka_report_quiet(false);
 		WRITE_ONCE(quarantine, saved);
 	}
 }
@@ -1124,26 +1056,30 @@ static int ka_q_show(struct seq_file *m, void *v)
 		   atomic_long_read(&ka_q_nr_evicted),
 		   atomic_long_read(&ka_q_nr_direct),
 		   atomic_long_read(&ka_q_nr_deferred),
-		   atomic_long_read(&ka_kasan_quieted));
+		   ka_kasan_quiet_refusals());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ka_q);
 
 /**
  * ka_kasan_init - the quarantine, the report probe, the stack depot
+ * @evict: what frees an object leaving the quarantine, in the RCU
+ *	   read-side section of its lookup, without putting it back
+ *	   (api.c's ka_free_evict(), which main.c gives)
  *
  * Without memory for the per-CPU batches the quarantine stays off.
  *
  * Context: module init, after ka_debugfs_init().
  * Return: 0, or the tracepoint's error.
  */
-int ka_kasan_init(void)
+int ka_kasan_init(void (*evict)(struct ka_span *span, const void *p))
 {
 	size_t total = (totalram_pages() << PAGE_SHIFT) / KA_Q_FRACTION;
 	size_t pcpu = KA_Q_PCPU_BYTES * num_online_cpus();
 	struct dentry *dir;
 	int cpu, ret;
 
+	ka_q_evict_fn = evict;
 	ka_kasan_track_key = get_random_long();
 	stack_depot_init();
 	ret = register_trace_error_report_end(ka_kasan_report_probe, NULL);

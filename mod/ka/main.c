@@ -117,7 +117,8 @@ static int __init ka_init(void)
 	ka_api_init();
 	ka_cache_init();
 	ka_debugfs_init();
-	ret = ka_kasan_init();
+	/* generic KASAN: the quarantine evicts through ka_free_evict() */
+	ret = ka_kasan_init(ka_free_evict);
 	if (ret)
 		goto out_api;
 	ret = ka_buckets_init();
