@@ -668,6 +668,7 @@ static void ka_mcache_budget_floor_one(struct kunit *test)
 
 	KUNIT_ASSERT_FALSE(test, ka_class_owned(&ka_classes[one]));
 	KUNIT_ASSERT_GT(test, ka_classes[one].batch, 1U);
+	KUNIT_ASSERT_LE(test, 2 * ka_classes[big].batch, KA_BATCH_MAX);
 	objs = kunit_kcalloc(test, KA_BATCH_MAX, sizeof(void *), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	ka_mcache_trim_pause(true);
@@ -675,9 +676,10 @@ static void ka_mcache_budget_floor_one(struct kunit *test)
 	ka_mcache_set_budget(KA_BUDGET_ONE);
 	migrate_disable();
 	mc = this_cpu_ptr(ka_mcache);
+	/* two batches each, alternating misses: the whole budget */
 	for (i = 0; i < 3; i++) {
-		ka_test_lifo(test, objs, ka_classes[big].batch, 1024);
-		ka_test_lifo(test, objs, ka_classes[big2].batch, 2048);
+		ka_test_lifo(test, objs, 2 * ka_classes[big].batch, 1024);
+		ka_test_lifo(test, objs, 2 * ka_classes[big2].batch, 2048);
 	}
 	KUNIT_EXPECT_GT(test, ka_mag_cap(&mc->mag[big]) *
 			ka_classes[big].size + ka_mag_cap(&mc->mag[big2]) *
