@@ -649,6 +649,54 @@ static void ka_mcache_budget_floor(struct kunit *test)
 	ka_mcache_trim_pause(false);
 }
 
+#define KA_BUDGET_ONE	(128 * 1024UL)
+
+/*
+ * A class of one object per span (8 KiB) keeps a batch as its floor
+ * (ka_mag_floor()) under a budget that two busy classes fill: with one
+ * object, or none (8 KiB is above 1/32 of this budget), each of its refills
+ * would be a round trip to mcentral for one object.  The capacities stay
+ * within the budget.
+ */
+static void ka_mcache_budget_floor_one(struct kunit *test)
+{
+	unsigned long saved = READ_ONCE(ka_pcpu_budget);
+	unsigned int big = ka_size_class(1024), big2 = ka_size_class(2048);
+	unsigned int one = ka_size_class(8192), i;
+	struct ka_mcache *mc;
+	void **objs;
+
+	KUNIT_ASSERT_FALSE(test, ka_class_owned(&ka_classes[one]));
+	KUNIT_ASSERT_GT(test, ka_classes[one].batch, 1U);
+	KUNIT_ASSERT_LE(test, 2 * ka_classes[big].batch, KA_BATCH_MAX);
+	objs = kunit_kcalloc(test, KA_BATCH_MAX, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	ka_mcache_trim_pause(true);
+	ka_mcache_set_budget(0);
+	ka_mcache_set_budget(KA_BUDGET_ONE);
+	migrate_disable();
+	mc = this_cpu_ptr(ka_mcache);
+	/* two batches each, alternating misses: the whole budget */
+	for (i = 0; i < 3; i++) {
+		ka_test_lifo(test, objs, 2 * ka_classes[big].batch, 1024);
+		ka_test_lifo(test, objs, 2 * ka_classes[big2].batch, 2048);
+	}
+	KUNIT_EXPECT_GT(test, ka_mag_cap(&mc->mag[big]) *
+			ka_classes[big].size + ka_mag_cap(&mc->mag[big2]) *
+			ka_classes[big2].size, KA_BUDGET_ONE / 2);
+	for (i = 0; i < 3; i++) {
+		ka_test_lifo(test, objs, 2 * ka_classes[one].batch, 8192);
+		KUNIT_EXPECT_GE(test, ka_mag_cap(&mc->mag[one]),
+				ka_classes[one].batch);
+		ka_test_lifo(test, objs, 2, 1024);
+		ka_test_lifo(test, objs, 2, 2048);
+	}
+	migrate_enable();
+	ka_test_check_caps(test, KA_BUDGET_ONE);
+	ka_mcache_set_budget(saved);
+	ka_mcache_trim_pause(false);
+}
+
 /*
  * A class that only underflows keeps one batch; one that alternates
  * underflow (allocating more than it holds) and overflow (freeing it all
@@ -946,6 +994,7 @@ static struct kunit_case ka_mcache_cases[] = {
 	KUNIT_CASE_PARAM(ka_mcache_forced_interleavings, ka_il_gen_params),
 	KUNIT_CASE(ka_mcache_budget_random_load),
 	KUNIT_CASE(ka_mcache_budget_floor),
+	KUNIT_CASE(ka_mcache_budget_floor_one),
 	KUNIT_CASE(ka_mcache_alternating_class_grows),
 	KUNIT_CASE(ka_mcache_idle_class_shrinks),
 	KUNIT_CASE(ka_mcache_budget_lower_trims_at_once),

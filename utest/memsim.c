@@ -51,7 +51,9 @@ const struct sim_fe *sim_fes[] = {
 	&sim_fe_keep_gp_st2m, &sim_fe_keep_go_st, &sim_fe_keep_old_st,
 	&sim_fe_hyb_gp_st, &sim_fe_own_gp_c, &sim_fe_keep_gp_st_c,
 	&sim_fe_keep_gp_st2m_c, &sim_fe_ka, &sim_fe_ka_1m, &sim_fe_ka_512k,
-	&sim_fe_ka_256k, &sim_fe_ka_128k, &sim_fe_ka_nomag,
+	&sim_fe_ka_256k, &sim_fe_ka_128k, &sim_fe_ka_nomag, &sim_fe_ka_cold,
+	&sim_fe_ka_cold_512k, &sim_fe_ka_f1, &sim_fe_ka_f1_512k, &sim_fe_ka_f1_1m,
+	&sim_fe_ka_o32, &sim_fe_ka_o32_1m, &sim_fe_ka_o32_512k, &sim_fe_ka_o16_512k,
 };
 unsigned int sim_nr_fes = ARRAY_SIZE(sim_fes);
 
@@ -796,7 +798,7 @@ static void print_tables(void)
 
 	printf("\nMemory per requested live byte (at the end of the run): pages held x 4 KiB at the peak, the end of the run, after %u idle seconds and after the shrinkers; pages in spans (ka: the heap\'s pages_used; SLUB: all) at the end, idle and shrunk; MB of free objects each CPU keeps (all CPUs, the CPU with most) at the end\n",
 	       opt_idle);
-	printf("%-10s %-6s %4s %6s | %5s %5s %5s %5s | %5s %5s %5s | %6s %5s\n",
+	printf("%-12s %-6s %4s %6s | %5s %5s %5s %5s | %5s %5s %5s | %6s %5s\n",
 	       "design", "wl", "cpus", "liveMB", "peak", "live", "idle",
 	       "shrnk", "live", "idle", "shrnk", "cached", "max");
 	for (i = 0; i < nr_results; i++) {
@@ -807,7 +809,7 @@ static void print_tables(void)
 		if (strcmp(last, r->wl))
 			printf("\n");
 		last = r->wl;
-		printf("%-10s %-6s %4d %6.2f | %5.2f %5.2f %5.2f %5.2f | %5.2f %5.2f %5.2f | %6.2f %5.2f\n",
+		printf("%-12s %-6s %4d %6.2f | %5.2f %5.2f %5.2f %5.2f | %5.2f %5.2f %5.2f | %6.2f %5.2f\n",
 		       r->sim.fe->name, r->wl, r->sim.ncpu, r->end_bytes / 1e6,
 		       ratio(r->peak_pages, r->end_bytes),
 		       ratio(r->live.pages, r->end_bytes),
@@ -818,9 +820,9 @@ static void print_tables(void)
 		       ratio(r->shrunk.used, r->end_bytes),
 		       r->live.cached / 1e6, r->live.cached_max / 1e6);
 	}
-	printf("\nCost proxies per 1000 calls (alloc or free): fast = served on the CPU with no lock and no atomic (%%), central locks, atomics (remote pushes, collections, ownership changes), refills + flushes (batches or spans to or from central), span (or slab) builds + frees\n");
-	printf("%-10s %-16s %4s | %6s %8s %8s %8s %8s\n", "design", "workload",
-	       "cpus", "fast%", "locks", "atomics", "ref+fl", "spans");
+	printf("\nCost proxies per 1000 calls (alloc or free): fast = served on the CPU with no lock and no atomic (%%), central locks, atomics (remote pushes, collections, ownership changes), refills + flushes (batches or spans to or from central), span (or slab) builds + frees; hit = ka's hit paths, a magazine pop or push (%%)\n");
+	printf("%-12s %-14s %4s | %6s %8s %8s %8s %8s %6s\n", "design", "workload",
+	       "cpus", "fast%", "locks", "atomics", "ref+fl", "spans", "hit%");
 	last = "";
 	for (i = 0; i < nr_results; i++) {
 		const struct run *r = results[i];
@@ -829,14 +831,15 @@ static void print_tables(void)
 		if (strcmp(last, r->wl))
 			printf("\n");
 		last = r->wl;
-		printf("%-10s %-16s %4d | %6.1f %8.2f %8.2f %8.2f %8.2f\n",
+		printf("%-12s %-14s %4d | %6.1f %8.2f %8.2f %8.2f %8.2f %6.1f\n",
 		       r->sim.fe->name, r->wl, r->sim.ncpu,
 		       calls ? 100.0 * (r->cost.fast_allocs +
 					r->cost.fast_frees) / calls : 0,
 		       per_k(r->cost.central_locks, r),
 		       per_k(r->cost.atomics, r),
 		       per_k(r->cost.refills + r->cost.flushes, r),
-		       per_k(r->cost.span_new + r->cost.span_free, r));
+		       per_k(r->cost.span_new + r->cost.span_free, r),
+		       calls ? 100.0 * r->cost.hits / calls : 0);
 	}
 }
 

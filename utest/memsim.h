@@ -48,6 +48,7 @@ struct sim_cost {
 	unsigned long flushes;		/* batch or span given to central */
 	unsigned long span_new;		/* spans (slabs) built from pages */
 	unsigned long span_free;	/* spans (slabs) given back */
+	unsigned long hits;		/* ka: magazine pops and pushes */
 };
 
 /* Memory at one point. */
@@ -134,7 +135,9 @@ extern const struct sim_fe sim_fe_mag, sim_fe_mag_old, sim_fe_mag_512k, sim_fe_m
 	sim_fe_keep_gp_st2m, sim_fe_keep_go_st, sim_fe_keep_old_st,
 	sim_fe_hyb_gp_st, sim_fe_own_gp_c, sim_fe_keep_gp_st_c,
 	sim_fe_keep_gp_st2m_c, sim_fe_slub, sim_fe_ka, sim_fe_ka_1m, sim_fe_ka_512k,
-	sim_fe_ka_256k, sim_fe_ka_128k, sim_fe_ka_nomag;
+	sim_fe_ka_256k, sim_fe_ka_128k, sim_fe_ka_nomag, sim_fe_ka_cold,
+	sim_fe_ka_cold_512k, sim_fe_ka_f1, sim_fe_ka_f1_512k, sim_fe_ka_f1_1m,
+	sim_fe_ka_o32, sim_fe_ka_o32_1m, sim_fe_ka_o32_512k, sim_fe_ka_o16_512k;
 void sim_slub_print(int ncpu);
 void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
 		   unsigned long live_bytes);

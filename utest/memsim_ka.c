@@ -1502,6 +1502,9 @@ const struct sim_fe sim_fe_keep_gp_st2m_c = SPN_FE("keep-gp-2m-c",
  * pages go back (ka_drain() without RCU and KASAN).
  */
 #define KA_ARG_BUDGET	0	/* bytes; 0: mcache.c's default */
+#define KA_ARG_COLD	1	/* full spans off the free hit path */
+#define KA_ARG_ONE	2	/* one-object classes: magazine bytes (0: ka's) */
+#define KA_ARG_OLD_FLOOR 3	/* one-object classes: the floor of the others */
 
 /* Central lock acquisitions and span builds of all classes, so far. */
 static void ka_fe_shared(unsigned long *locks, unsigned long *spans_new,
@@ -1555,6 +1558,9 @@ static void *ka_fe_alloc(struct sim *sim, int cpu, size_t size)
 		m = per_cpu_ptr(&ka_mcache->mag[ka_size_class(size)], cpu);
 		rf = m->nr_refill;
 		fl = m->nr_flush;
+		/* the allocation hit path: a pop */
+		if (ka_mag_count(m))
+			sim->cost.hits++;
 	} else {
 		sim->cost.span_new++;
 	}
@@ -1579,6 +1585,10 @@ static void ka_fe_free(struct sim *sim, int cpu, void *p)
 		if (ka_class_owned(&ka_classes[span->cls]) &&
 		    ka_rs_owner(atomic_long_read(&span->rstate)) != cpu + 1)
 			sim->cost.atomics++;
+		/* the free hit path: the CPU's key, room for a push */
+		if (span->fastkey == per_cpu_ptr(ka_mcache, cpu)->fastkey &&
+		    m->top != m->end)
+			sim->cost.hits++;
 	}
 	ka_free(p);
 	ka_fe_count(sim, m, rf, fl);
@@ -1641,6 +1651,22 @@ static int ka_fe_init(struct sim *sim)
 		return -ENOMEM;
 	sim->priv = st;
 	ka_fe_shared(&st->locks, &st->spans_new, &st->spans_free);
+	ka_mcache_full_hot = !sim->fe->arg[KA_ARG_COLD];
+	ka_mcache_one_floor = !sim->fe->arg[KA_ARG_OLD_FLOOR];
+	if (sim->fe->arg[KA_ARG_ONE]) {
+		unsigned int cls;
+
+		/* at least two objects, a batch of half of them */
+		for (cls = 1; cls < ka_nr_classes; cls++) {
+			struct ka_class *k = &ka_classes[cls];
+
+			if (ka_class_owned(k))
+				continue;
+			k->cache_max = max_t(unsigned long, 2,
+					     sim->fe->arg[KA_ARG_ONE] / k->size);
+			k->batch = max(1U, k->cache_max / 2);
+		}
+	}
 	if (sim->fe->arg[KA_ARG_BUDGET]) {
 		shim_run_on(0);
 		ka_mcache_set_budget(sim->fe->arg[KA_ARG_BUDGET]);
@@ -1735,13 +1761,16 @@ void sim_ka_decomp(struct sim *sim, const char *wl, const char *phase,
 	       held - used, (slots - mag - mag1) >> 10);
 }
 
-#define KA_FE(_name, _desc, _budget) {					\
+#define KA_FE_ARGS(_name, _desc, _budget, _cold, _one, _floor) {	\
 	.name = _name, .desc = _desc, .init = ka_fe_init,		\
 	.alloc = ka_fe_alloc, .free = ka_fe_free, .tick = ka_fe_tick,	\
 	.shrink = ka_fe_shrink, .measure = ka_fe_measure,		\
 	.exit = ka_fe_exit, .slot = sim_ka_slot, .scav = sim_ka_scav,	\
-	.arg = { [KA_ARG_BUDGET] = _budget }, .real = true,		\
+	.arg = { [KA_ARG_BUDGET] = _budget, [KA_ARG_COLD] = _cold,	\
+		 [KA_ARG_ONE] = _one, [KA_ARG_OLD_FLOOR] = _floor },	\
+	.real = true,							\
 }
+#define KA_FE(_name, _desc, _budget) KA_FE_ARGS(_name, _desc, _budget, 0, 0, 0)
 
 const struct sim_fe sim_fe_ka = KA_FE("ka",
 	"ka's own mcache.c and api.c (not a model), default budget", 0);
@@ -1757,3 +1786,22 @@ const struct sim_fe sim_fe_ka_128k = KA_FE("ka-128k",
 const struct sim_fe sim_fe_ka_nomag = KA_FE("ka-nomag",
 	"ka's own mcache.c and api.c, no magazines and no stash (pcpu_budget=1 B)",
 	1);
+/* only the active span's objects cycle through the magazine */
+const struct sim_fe sim_fe_ka_cold = KA_FE_ARGS("ka-cold",
+	"ka's own mcache.c and api.c, full spans off the free hit path",
+	0, 1, 0, 0);
+const struct sim_fe sim_fe_ka_cold_512k = KA_FE_ARGS("ka-cold-512k",
+	"ka's own mcache.c and api.c, full spans off the free hit path, pcpu_budget=512 KiB",
+	512 * 1024, 1, 0, 0);
+#define KA_FE_ONE(_n, _budget, _one, _floor) KA_FE_ARGS(_n,		\
+	"ka's own mcache.c and api.c, 8-32 KiB classes: magazine bytes, old floor", \
+	_budget, 0, _one, _floor)
+/* before the batch floor of the one-object classes */
+const struct sim_fe sim_fe_ka_f1 = KA_FE_ONE("ka-f1", 0, 0, 1);
+const struct sim_fe sim_fe_ka_f1_512k = KA_FE_ONE("ka-f1-512k", 512 * 1024, 0, 1);
+const struct sim_fe sim_fe_ka_f1_1m = KA_FE_ONE("ka-f1-1m", 1024 * 1024, 0, 1);
+/* their magazines at most 32 (16) KiB, two objects at least */
+const struct sim_fe sim_fe_ka_o32 = KA_FE_ONE("ka-o32", 0, 32 * 1024, 0);
+const struct sim_fe sim_fe_ka_o32_1m = KA_FE_ONE("ka-o32-1m", 1024 * 1024, 32 * 1024, 0);
+const struct sim_fe sim_fe_ka_o32_512k = KA_FE_ONE("ka-o32-512k", 512 * 1024, 32 * 1024, 0);
+const struct sim_fe sim_fe_ka_o16_512k = KA_FE_ONE("ka-o16-512k", 512 * 1024, 16 * 1024, 0);

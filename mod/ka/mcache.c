@@ -114,7 +114,9 @@
  *   pass (halved, down to 0 below a batch);
  * - whatever the budget is short of, a class in use gets its floor
  *   (ka_mag_floor(): 1/KA_MAG_FLOOR_DIV of the budget, at least one
- *   object up to 1/KA_MAG_FLOOR_ONE_DIV of it, at most a batch), taken
+ *   object up to 1/KA_MAG_FLOOR_ONE_DIV of it, at most a batch; a class
+ *   of one object per span, whose every refill is an mcentral round
+ *   trip, a whole batch, as far as the budget holds it), taken
  *   if need be from the least recently missed classes above their own
  *   floors: so no class is left without capacity, which made every one
  *   of its calls a slow path, while the busy classes do not take batches
@@ -226,6 +228,19 @@ KA_EXPORT_INTERNAL(ka_mcache_test_hook);
 #endif
 
 static void ka_owned_put(struct ka_mcache *mc, struct ka_span *span, void *p);
+
+/*
+ * Two policies utest's memsim compares with their alternatives
+ * (scripts/results.rst, "Only the active span in the magazine, and a
+ * batch as the one-object classes' floor"); read by slow paths only, never
+ * changed in the kernel.  ka_mcache_full_hot: a CPU's full spans take the
+ * free hit path as its active span does (ka_owned_set(); off: a full
+ * span's objects go back into it, 5x the instructions of the pair at 1-4
+ * KiB).  ka_mcache_one_floor: a class of one object per span keeps a
+ * batch as its floor (ka_mag_floor()).
+ */
+bool ka_mcache_full_hot = true;
+bool ka_mcache_one_floor = true;
 static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
 				  enum ka_mag_miss dir);
 
@@ -334,7 +349,11 @@ static unsigned int ka_mag_half(unsigned int cls, unsigned int cap)
  * The capacity a class or cache in use keeps on a CPU whatever the others
  * want (see "Capacity" above): 1/KA_MAG_FLOOR_DIV of the budget's bytes,
  * at least one object (a class of at most 1/KA_MAG_FLOOR_ONE_DIV of the
- * budget; none for a bigger one), at most a batch.
+ * budget; none for a bigger one), at most a batch.  A class of one object
+ * per span keeps a batch (what the budget holds of it): its refills and
+ * flushes are mcentral round trips, one an object at a floor of one
+ * (xcpu's 8 KiB objects at pcpu_budget=512: 1.71x kmalloc's instructions,
+ * 1.19x with a batch).
  */
 static unsigned int ka_mag_floor(unsigned int cls)
 {
@@ -342,6 +361,8 @@ static unsigned int ka_mag_floor(unsigned int cls)
 
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 
+	if (ka_mcache_one_floor && !ka_class_owned(k))
+		return min_t(unsigned long, k->batch, budget / k->size);
 	if (k->size > budget / KA_MAG_FLOOR_ONE_DIV)
 		return 0;
 	return clamp_t(unsigned long, budget / KA_MAG_FLOOR_DIV / k->size, 1,
@@ -688,7 +709,8 @@ static struct ka_mcentral *ka_mcache_class_mcentral(struct ka_mcache_share *sh,
 static void ka_owned_set(struct ka_mcache *mc, struct ka_span *span,
 			 enum ka_span_olist ol)
 {
-	unsigned int key = (ol == KA_OL_ACTIVE || ol == KA_OL_FULL) &&
+	unsigned int key = (ol == KA_OL_ACTIVE ||
+			    (ol == KA_OL_FULL && ka_mcache_full_hot)) &&
 			   !READ_ONCE(span->nprof) ? mc->ownkey : 0;
 
 	span->olist = ol;

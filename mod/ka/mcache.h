@@ -134,7 +134,8 @@ extern unsigned long ka_pcpu_budget;
 /*
  * A class or cache in use keeps at least 1/KA_MAG_FLOOR_DIV of the budget
  * (at most a batch; at least one object if that is at most
- * 1/KA_MAG_FLOOR_ONE_DIV of the budget) whatever the others want
+ * 1/KA_MAG_FLOOR_ONE_DIV of the budget; a class of one object per span a
+ * batch, as far as the budget holds it) whatever the others want
  * (mcache.c, ka_mag_floor()).
  */
 #define KA_MAG_FLOOR_DIV	128
@@ -378,6 +379,8 @@ void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
 void ka_mcache_trim_pause(bool pause);
 void ka_mcache_free_owned(struct ka_span *span, void *p);
+/* policy switches utest's memsim compares; read by slow paths only */
+extern bool ka_mcache_full_hot, ka_mcache_one_floor;
 void ka_mcache_free_remote(struct ka_span *span, const void *p);
 bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p);
 bool ka_mcache_holds(unsigned int cls, const void *p);
@@ -418,7 +421,9 @@ static __always_inline void ka_mcache_free_local(struct ka_mcache_share *sh,
 						 struct ka_span *span, void *p)
 {
 	this_cpu_inc(pm->nr_free);
-	if (ka_class_owned(&ka_classes[cls]) && span->olist == KA_OL_PARTIAL) {
+	if (ka_class_owned(&ka_classes[cls]) &&
+	    (span->olist == KA_OL_PARTIAL ||
+	     (span->olist == KA_OL_FULL && !ka_mcache_full_hot))) {
 		ka_mcache_free_owned(span, p);
 		return;
 	}
