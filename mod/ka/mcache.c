@@ -232,15 +232,17 @@ static void ka_owned_put(struct ka_mcache *mc, struct ka_span *span, void *p);
 /*
  * Two policies utest's memsim compares with their alternatives
  * (scripts/results.rst, "Only the active span in the magazine, and a
- * batch as the one-object classes' floor"); read by slow paths only, never
- * changed in the kernel.  ka_mcache_full_hot: a CPU's full spans take the
- * free hit path as its active span does (ka_owned_set(); off: a full
- * span's objects go back into it, 5x the instructions of the pair at 1-4
- * KiB).  ka_mcache_one_floor: a class of one object per span keeps a
- * batch as its floor (ka_mag_floor()).
+ * batch as the one-object classes' floor"); read by slow paths only, and
+ * constants (true) in the kernel (mcache.h).  ka_mcache_full_hot: a CPU's
+ * full spans take the free hit path as its active span does
+ * (ka_owned_set(); off: a full span's objects go back into it, 5x the
+ * instructions of the pair at 1-4 KiB).  ka_mcache_one_floor: a class of
+ * one object per span keeps a batch as its floor (ka_mag_floor()).
  */
+#ifndef __KERNEL__
 bool ka_mcache_full_hot = true;
 bool ka_mcache_one_floor = true;
+#endif
 static void ka_mcache_cache_adapt(struct ka_mcache_share *sh,
 				  enum ka_mag_miss dir);
 

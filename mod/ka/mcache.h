@@ -379,8 +379,16 @@ void ka_mcache_set_budget(unsigned long bytes);
 void ka_mcache_trim_all(void);
 void ka_mcache_trim_pause(bool pause);
 void ka_mcache_free_owned(struct ka_span *span, void *p);
-/* policy switches utest's memsim compares; read by slow paths only */
+/*
+ * Two policies utest's memsim compares with their alternatives (mcache.c):
+ * constants in the kernel, variables memsim sets in userspace.
+ */
+#ifdef __KERNEL__
+#define ka_mcache_full_hot	true
+#define ka_mcache_one_floor	true
+#else
 extern bool ka_mcache_full_hot, ka_mcache_one_floor;
+#endif
 void ka_mcache_free_remote(struct ka_span *span, const void *p);
 bool ka_mag_holds(struct ka_magazine __percpu *mag, const void *p);
 bool ka_mcache_holds(unsigned int cls, const void *p);
