@@ -986,7 +986,7 @@ size_t ka_size(const void *p)
 
 	/* KASAN: all of it is the client's now */
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && size)
-		ka_kasan_alloc(p, size, size);
+		ka_hooks_shadow_new(p, size, size);
 	return size;
 }
 EXPORT_SYMBOL_GPL(ka_size);
@@ -1008,7 +1008,7 @@ size_t ka_ksize(const void *p)
 	size_t size = ka_size_caller(p, _RET_IP_);
 
 	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && KA_KSIZE_UNPOISONS && size)
-		ka_kasan_alloc(p, size, size);
+		ka_hooks_shadow_new(p, size, size);
 	return size;
 }
 EXPORT_SYMBOL_GPL(ka_ksize);
@@ -1111,7 +1111,7 @@ void *ka_realloc(const void *p, size_t new_size, gfp_t flags)
 	if (new_size <= old) {
 		/* KASAN: the client's for @new_size bytes now */
 		if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-			ka_kasan_alloc(p, new_size, old);
+			ka_hooks_shadow_new(p, new_size, old);
 		return (void *)p;
 	}
 	n = ka_alloc(new_size, flags);

@@ -188,7 +188,7 @@ static void ka_cache_carve(struct ka_mcentral *c, struct ka_span *span)
 
 		/* KASAN: the ctor may touch the object; free again after */
 		if (IS_ENABLED(CONFIG_KASAN_GENERIC))
-			ka_kasan_alloc(p, cache->size, span->elemsize);
+			ka_hooks_shadow_new(p, cache->size, span->elemsize);
 		cache->ctor(p);
 		ka_sys_poison(p, span->elemsize, KA_KASAN_SLAB_FREE);
 	}

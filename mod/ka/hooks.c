@@ -104,17 +104,17 @@ void ka_report_quiet(bool on)
 }
 
 /**
- * ka_kasan_quiet_refusals - refusals not reported through KASAN so far
+ * ka_report_quieted_count - refusals not reported through KASAN so far
  *
  * Generic KASAN only (debugfs "quarantine": quiet_refusals).
  *
  * Context: any.
  */
-unsigned long ka_kasan_quiet_refusals(void)
+unsigned long ka_report_quieted_count(void)
 {
 	return atomic_long_read(&ka_report_quieted);
 }
-KA_EXPORT_INTERNAL(ka_kasan_quiet_refusals);
+KA_EXPORT_INTERNAL(ka_report_quieted_count);
 #else
 static inline void ka_report_kasan(const void *p) { }
 #endif
@@ -150,7 +150,7 @@ void ka_report_bad_free(const void *p, const char *why, unsigned long caller)
  * bytes (the last granule partly); the rest of the slot is a redzone.
  * @slot may be a debug-mode size, which the slot's granules hold.
  */
-void ka_kasan_alloc(const void *p, size_t size, size_t slot)
+void ka_hooks_shadow_new(const void *p, size_t size, size_t slot)
 {
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
 	size_t full = round_down(size, KA_KASAN_GRANULE);

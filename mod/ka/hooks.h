@@ -34,10 +34,10 @@ static inline bool ka_hooks_always(void)
 void ka_report_bad_free(const void *p, const char *why, unsigned long caller);
 void ka_report_double_free(const void *p, const char *why,
 			   unsigned long caller);
-void ka_kasan_alloc(const void *p, size_t size, size_t slot);
+void ka_hooks_shadow_new(const void *p, size_t size, size_t slot);
 #if IS_ENABLED(CONFIG_KASAN_GENERIC)
 void ka_report_quiet(bool on);
-unsigned long ka_kasan_quiet_refusals(void);
+unsigned long ka_report_quieted_count(void);
 #endif
 int ka_node_norm(int node);
 

@@ -293,13 +293,13 @@ static void ka_kasan_record(const void *p, bool alloc)
  * @slot: its slot's size
  *
  * Accessible for @size bytes, the rest of the slot a redzone
- * (ka_kasan_alloc()), and its allocation stack recorded.
+ * (ka_hooks_shadow_new()), and its allocation stack recorded.
  *
  * Context: as ka_alloc(); no ka lock held.
  */
 void ka_kasan_new(const void *p, size_t size, size_t slot)
 {
-	ka_kasan_alloc(p, size, slot);
+	ka_hooks_shadow_new(p, size, slot);
 	ka_kasan_record(p, true);
 }
 
@@ -1011,7 +1011,7 @@ MODULE_PARM_DESC(quarantine, "generic KASAN: freed objects wait in a quarantine 
  * The suites of ka_kunit.ko test ka's layers, whose frees must take ka's
  * free path at once, and provoke refusals by the hundred: while a test
  * runs, the quarantine is off (emptied) and refusals are counted
- * (ka_kasan_quiet_refusals()) instead of reported through KASAN.  Calls
+ * (ka_report_quieted_count()) instead of reported through KASAN.  Calls
  * pair up and do not nest.
  *
  * Context: process context.
@@ -1056,7 +1056,7 @@ static int ka_q_show(struct seq_file *m, void *v)
 		   atomic_long_read(&ka_q_nr_evicted),
 		   atomic_long_read(&ka_q_nr_direct),
 		   atomic_long_read(&ka_q_nr_deferred),
-		   ka_kasan_quiet_refusals());
+		   ka_report_quieted_count());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ka_q);
