@@ -76,10 +76,10 @@
  * alone, in process context; ka_cache_list_lock (the list of caches)
  * inside it to change the list, and alone by the statistics and the
  * shrinker, which take each cache's central->lock inside it; mcache.c's
- * ka_share_lock inside the mutex to register a share.  The hit paths own this CPU's magazines with
- * ka_mcache_trylock(ka_mcache), as api.c does; flushes take the cache's
- * central->lock inside it, and a refill takes its batch before owning
- * them, as for a size class.  Destroy has each online CPU give its share
+ * ka_share_lock inside the mutex to register a share.  The hit paths own
+ * this CPU's magazines with ka_mcache_trylock(ka_mcache), as api.c does;
+ * flushes take the cache's central->lock inside it, and a refill takes its
+ * batch before owning them, as for a size class.  Destroy has each online CPU give its share
  * back owning its magazines (ka_mcache_give_cache_all(), before the
  * mutex), as SLUB flushes each CPU's slab; the cache has no user left then
  * (kmem_cache_destroy()'s contract).
