@@ -360,7 +360,6 @@ static unsigned int ka_mag_half(unsigned int cls, unsigned int cap)
 static unsigned int ka_mag_floor(unsigned int cls)
 {
 	const struct ka_class *k = &ka_classes[cls];
-
 	unsigned long budget = READ_ONCE(ka_pcpu_budget);
 
 	if (ka_mcache_one_floor && !ka_class_owned(k))
